@@ -1,0 +1,101 @@
+/*
+ * chunker.c - FastCDC content-defined chunking with a gear hash.
+ *
+ * The hash h = (h << 1) + gear[byte] depends only on the last 64 bytes, so a
+ * boundary depends only on nearby content: an insertion moves the boundaries
+ * around it and no others.  Normalized chunking (a stricter mask before the
+ * average size, a looser one after) narrows the size distribution.  The
+ * first `min` bytes of a chunk are not hashed at all (FastCDC's skip), which
+ * is also what makes it fast.  The state is a function of the bytes since
+ * the chunk start only, so feeding in any piece sizes gives the same cuts.
+ */
+#include "store_i.h"
+
+#include <pthread.h>
+
+static uint64_t gear[256];
+static pthread_once_t gear_once = PTHREAD_ONCE_INIT;
+
+/* splitmix64: a fixed table, the same in every build (boundaries are part
+ * of what dedups against old stores). */
+static void gear_fill(void)
+{
+	uint64_t x = 0x61727469666163ULL; /* "artifac" */
+
+	for (int i = 0; i < 256; i++) {
+		uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+		gear[i] = z ^ (z >> 31);
+	}
+}
+
+static uint64_t top_mask(unsigned bits)
+{
+	if (bits == 0)
+		return 0;
+	if (bits >= 64)
+		return ~0ULL;
+	return ((1ULL << bits) - 1) << (64 - bits);
+}
+
+void chunker_init(struct chunker *c, uint32_t min, uint32_t avg, uint32_t max)
+{
+	unsigned bits = 0;
+
+	pthread_once(&gear_once, gear_fill);
+	while ((1U << (bits + 1)) <= avg)
+		bits++;
+	c->min = min;
+	c->avg = avg;
+	c->max = max;
+	c->mask_s = top_mask(bits + 2);
+	c->mask_l = top_mask(bits > 2 ? bits - 2 : 1);
+	c->hash = 0;
+	c->pos = 0;
+}
+
+static size_t cut_here(struct chunker *c, size_t consumed, bool *cut)
+{
+	c->hash = 0;
+	c->pos = 0;
+	*cut = true;
+	return consumed;
+}
+
+size_t chunker_feed(struct chunker *c, const uint8_t *buf, size_t len,
+		    bool *cut)
+{
+	size_t i = 0;
+	uint64_t h = c->hash;
+	uint32_t pos = c->pos;
+
+	*cut = false;
+	if (pos < c->min) {
+		size_t skip = c->min - pos;
+
+		if (skip > len)
+			skip = len;
+		pos += (uint32_t)skip;
+		i = skip;
+	}
+	/* Before the average size: the stricter mask. */
+	while (i < len && pos < c->avg) {
+		h = (h << 1) + gear[buf[i++]];
+		pos++;
+		if (!(h & c->mask_s))
+			return cut_here(c, i, cut);
+	}
+	if (pos >= c->max)
+		return cut_here(c, i, cut);
+	while (i < len) {
+		h = (h << 1) + gear[buf[i++]];
+		pos++;
+		if (!(h & c->mask_l) || pos >= c->max)
+			return cut_here(c, i, cut);
+	}
+	c->hash = h;
+	c->pos = pos;
+	return i;
+}

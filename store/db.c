@@ -1,0 +1,309 @@
+/*
+ * db.c - the RocksDB backend: column families, chunk and metadata access,
+ * indexed write batches.  The only file of store/ that sees RocksDB.
+ *
+ * Chunk payloads go in without the WAL (content is written to disk once,
+ * by the flush); metadata goes through the WAL and every batch commit is
+ * synced.  RocksDB error strings are translated to errnos here, once.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <rocksdb/c.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const cf_names[CF_COUNT] = {
+    "default",	 "chunks", "manifests", "namespace", "lineage",
+    "refcounts", "audit",  "secrets",	"meta",
+};
+
+struct db {
+	rocksdb_t *db;
+	rocksdb_options_t *opt;
+	rocksdb_options_t *cf_opt[CF_COUNT];
+	rocksdb_column_family_handle_t *cf[CF_COUNT];
+	rocksdb_writeoptions_t *wo_sync, *wo_nowal, *wo_plain;
+	rocksdb_readoptions_t *ro;
+	rocksdb_flushoptions_t *fo;
+};
+
+struct db_batch {
+	struct db *db;
+	rocksdb_writebatch_wi_t *wb;
+};
+
+/* Translates and logs a RocksDB error; frees it. */
+static int db_err(char *err, const char *what)
+{
+	int rc = -EIO;
+
+	if (!err)
+		return 0;
+	if (strstr(err, "No space left") || strstr(err, "NoSpace"))
+		rc = -ENOSPC;
+	store_log(STORE_LOG_ERR, "%s: %s", what, err);
+	rocksdb_free(err);
+	return rc;
+}
+
+static rocksdb_options_t *cf_options(enum db_cf cf)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+
+	if (cf == CF_CHUNKS) {
+		/* Payloads are already zstd or incompressible: no second
+		 * compression, and big values live in blob files so that
+		 * compaction moves only keys. */
+		rocksdb_options_set_compression(o, rocksdb_no_compression);
+		rocksdb_options_set_enable_blob_files(o, 1);
+		rocksdb_options_set_min_blob_size(o, 4096);
+		rocksdb_options_set_blob_file_size(o, 256 << 20);
+		rocksdb_options_set_blob_compression_type(
+		    o, rocksdb_no_compression);
+		rocksdb_options_set_enable_blob_gc(o, 1);
+		rocksdb_options_set_write_buffer_size(o, 32 << 20);
+		rocksdb_options_set_max_write_buffer_number(o, 3);
+	} else {
+		rocksdb_options_set_write_buffer_size(o, 8 << 20);
+	}
+	return o;
+}
+
+static void db_free(struct db *d)
+{
+	for (int i = 0; i < CF_COUNT; i++) {
+		if (d->cf[i])
+			rocksdb_column_family_handle_destroy(d->cf[i]);
+	}
+	if (d->db)
+		rocksdb_close(d->db);
+	for (int i = 0; i < CF_COUNT; i++) {
+		if (d->cf_opt[i])
+			rocksdb_options_destroy(d->cf_opt[i]);
+	}
+	if (d->opt)
+		rocksdb_options_destroy(d->opt);
+	if (d->wo_sync)
+		rocksdb_writeoptions_destroy(d->wo_sync);
+	if (d->wo_nowal)
+		rocksdb_writeoptions_destroy(d->wo_nowal);
+	if (d->wo_plain)
+		rocksdb_writeoptions_destroy(d->wo_plain);
+	if (d->ro)
+		rocksdb_readoptions_destroy(d->ro);
+	if (d->fo)
+		rocksdb_flushoptions_destroy(d->fo);
+	free(d);
+}
+
+int db_open(const char *path, bool create, struct db **out)
+{
+	struct db *d = calloc(1, sizeof(*d));
+	const rocksdb_options_t *cfo[CF_COUNT];
+	char *err = NULL;
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	d->opt = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(d->opt, create);
+	rocksdb_options_set_create_missing_column_families(d->opt, 1);
+	rocksdb_options_increase_parallelism(d->opt, 2);
+	rocksdb_options_set_max_background_jobs(d->opt, 2);
+	rocksdb_options_set_keep_log_file_num(d->opt, 3);
+	for (int i = 0; i < CF_COUNT; i++) {
+		d->cf_opt[i] = cf_options(i);
+		cfo[i] = d->cf_opt[i];
+	}
+	d->db = rocksdb_open_column_families(d->opt, path, CF_COUNT, cf_names,
+					     cfo, d->cf, &err);
+	if (err) {
+		rc = db_err(err, "cannot open the store database");
+		memset(d->cf, 0, sizeof(d->cf));
+		d->db = NULL;
+		db_free(d);
+		return rc;
+	}
+	d->wo_sync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(d->wo_sync, 1);
+	d->wo_nowal = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_disable_WAL(d->wo_nowal, 1);
+	d->wo_plain = rocksdb_writeoptions_create();
+	d->ro = rocksdb_readoptions_create();
+	d->fo = rocksdb_flushoptions_create();
+	rocksdb_flushoptions_set_wait(d->fo, 1);
+	*out = d;
+	return 0;
+}
+
+void db_close(struct db *d)
+{
+	if (!d)
+		return;
+	db_flush_chunks(d);
+	db_free(d);
+}
+
+int db_get(struct db *d, enum db_cf cf, const void *key, size_t klen,
+	   void **val, size_t *len)
+{
+	char *err = NULL;
+	char *v = rocksdb_get_cf(d->db, d->ro, d->cf[cf], key, klen, len, &err);
+
+	if (err)
+		return db_err(err, "read failed");
+	if (!v)
+		return -ENOENT;
+	*val = v;
+	return 0;
+}
+
+int db_chunk_put(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
+		 const void *val, size_t len)
+{
+	char *err = NULL;
+
+	rocksdb_put_cf(d->db, d->wo_nowal, d->cf[CF_CHUNKS], (const char *)id,
+		       STORE_DIGEST_LEN, val, len, &err);
+	return db_err(err, "cannot store chunk");
+}
+
+int db_flush_chunks(struct db *d)
+{
+	char *err = NULL;
+
+	rocksdb_flush_cf(d->db, d->fo, d->cf[CF_CHUNKS], &err);
+	return db_err(err, "cannot flush chunks to disk");
+}
+
+int db_put(struct db *d, enum db_cf cf, const void *key, size_t klen,
+	   const void *val, size_t len)
+{
+	char *err = NULL;
+
+	rocksdb_put_cf(d->db, d->wo_plain, d->cf[cf], key, klen, val, len,
+		       &err);
+	return db_err(err, "write failed");
+}
+
+int db_delete(struct db *d, enum db_cf cf, const void *key, size_t klen)
+{
+	char *err = NULL;
+
+	rocksdb_delete_cf(d->db, d->wo_plain, d->cf[cf], key, klen, &err);
+	return db_err(err, "delete failed");
+}
+
+struct db_batch *db_batch_new(struct db *d)
+{
+	struct db_batch *b = malloc(sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->db = d;
+	b->wb = rocksdb_writebatch_wi_create(0, 1);
+	return b;
+}
+
+void db_batch_free(struct db_batch *b)
+{
+	if (!b)
+		return;
+	rocksdb_writebatch_wi_destroy(b->wb);
+	free(b);
+}
+
+void db_batch_put(struct db_batch *b, enum db_cf cf, const void *key,
+		  size_t klen, const void *val, size_t len)
+{
+	rocksdb_writebatch_wi_put_cf(b->wb, b->db->cf[cf], key, klen, val, len);
+}
+
+void db_batch_delete(struct db_batch *b, enum db_cf cf, const void *key,
+		     size_t klen)
+{
+	rocksdb_writebatch_wi_delete_cf(b->wb, b->db->cf[cf], key, klen);
+}
+
+int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
+		 size_t klen, void **val, size_t *len)
+{
+	char *err = NULL;
+	char *v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+	    b->wb, b->db->db, b->db->ro, b->db->cf[cf], key, klen, len, &err);
+
+	if (err)
+		return db_err(err, "read failed");
+	if (!v)
+		return -ENOENT;
+	*val = v;
+	return 0;
+}
+
+int db_batch_commit(struct db_batch *b)
+{
+	char *err = NULL;
+
+	rocksdb_write_writebatch_wi(b->db->db, b->db->wo_sync, b->wb, &err);
+	return db_err(err, "commit failed, nothing was changed");
+}
+
+int db_scan(struct db *d, enum db_cf cf, const void *prefix, size_t plen,
+	    db_scan_fn fn, void *arg)
+{
+	rocksdb_iterator_t *it =
+	    rocksdb_create_iterator_cf(d->db, d->ro, d->cf[cf]);
+	char *err = NULL;
+	int rc = 0;
+
+	if (plen)
+		rocksdb_iter_seek(it, prefix, plen);
+	else
+		rocksdb_iter_seek_to_first(it);
+	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		const char *v;
+
+		if (klen < plen || (plen && memcmp(k, prefix, plen) != 0))
+			break;
+		v = rocksdb_iter_value(it, &vlen);
+		rc = fn(arg, k, klen, v, vlen);
+		if (rc)
+			break;
+	}
+	rocksdb_iter_get_error(it, &err);
+	if (err && !rc)
+		rc = db_err(err, "scan failed");
+	else if (err)
+		rocksdb_free(err);
+	rocksdb_iter_destroy(it);
+	return rc;
+}
+
+uint64_t db_disk_size(struct db *d)
+{
+	static const char *const props[] = {"rocksdb.live-sst-files-size",
+					    "rocksdb.live-blob-file-size"};
+	uint64_t total = 0;
+
+	for (int i = 0; i < CF_COUNT; i++) {
+		for (size_t j = 0; j < 2; j++) {
+			char *v = rocksdb_property_value_cf(d->db, d->cf[i],
+							    props[j]);
+
+			if (v) {
+				total += strtoull(v, NULL, 10);
+				rocksdb_free(v);
+			}
+		}
+	}
+	return total;
+}
+
+int db_compact(struct db *d, enum db_cf cf)
+{
+	rocksdb_compact_range_cf(d->db, d->cf[cf], NULL, 0, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * log.c - the process-wide log sink of store/ and the layers above.
+ */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+static store_log_fn sink_fn;
+static void *sink_arg;
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void store_log_set_sink(store_log_fn fn, void *arg)
+{
+	pthread_mutex_lock(&sink_lock);
+	sink_fn = fn;
+	sink_arg = arg;
+	pthread_mutex_unlock(&sink_lock);
+}
+
+void store_log(enum store_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	store_log_fn fn;
+	void *arg;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	pthread_mutex_lock(&sink_lock);
+	fn = sink_fn;
+	arg = sink_arg;
+	pthread_mutex_unlock(&sink_lock);
+
+	if (fn) {
+		fn(arg, level, msg);
+		return;
+	}
+	if (level <= STORE_LOG_WARNING)
+		fprintf(stderr, "artifactfs: %s\n", msg);
+}

@@ -1,0 +1,375 @@
+/*
+ * maint.c - fsck (re-verify everything, recount every reference) and gc
+ * (remove what no version references).
+ *
+ * fsck recomputes the reference counts from the versions down, in memory,
+ * and compares them with the refcounts column family and the counters;
+ * then it re-reads and re-hashes every stored chunk.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OBJ_KEY (1 + STORE_DIGEST_LEN)
+
+/* ------------------------------------------------ a small counter map */
+
+struct count {
+	uint8_t key[OBJ_KEY];
+	bool used, seen;
+	uint64_t n;
+};
+
+struct counts {
+	struct count *t;
+	size_t cap, n;
+	bool oom;
+};
+
+static size_t count_slot(const struct counts *c, const uint8_t *key)
+{
+	uint64_t h;
+	size_t i;
+
+	memcpy(&h, key + 1, sizeof(h));
+	for (i = (h ^ key[0]) & (c->cap - 1);
+	     c->t[i].used && memcmp(c->t[i].key, key, OBJ_KEY);
+	     i = (i + 1) & (c->cap - 1))
+		;
+	return i;
+}
+
+static struct count *count_get(struct counts *c, const uint8_t *key, bool add)
+{
+	struct count *e;
+
+	if (add && (c->n + 1) * 2 > c->cap) {
+		struct counts big = {.cap = c->cap ? 2 * c->cap : 4096};
+
+		big.t = calloc(big.cap, sizeof(*big.t));
+		if (!big.t) {
+			c->oom = true;
+			return NULL;
+		}
+		for (size_t i = 0; i < c->cap; i++) {
+			if (c->t[i].used)
+				big.t[count_slot(&big, c->t[i].key)] = c->t[i];
+		}
+		big.n = c->n;
+		free(c->t);
+		*c = big;
+	}
+	if (!c->cap)
+		return NULL;
+	e = &c->t[count_slot(c, key)];
+	if (!e->used) {
+		if (!add)
+			return NULL;
+		e->used = true;
+		memcpy(e->key, key, OBJ_KEY);
+		c->n++;
+	}
+	return e;
+}
+
+/* ------------------------------------------------------------- fsck */
+
+struct fsck {
+	struct store *s;
+	struct counts want; /* expected refcounts */
+	struct store_stats st;
+	struct store_check *out;
+	store_progress_fn progress;
+	void *arg;
+};
+
+static void problem(struct fsck *f, const char *what, const uint8_t *digest,
+		    const char *why)
+{
+	char hex[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(digest, hex);
+	store_log(STORE_LOG_ERR, "fsck: %s %s: %s", what, hex, why);
+	f->out->problems++;
+}
+
+static int expect(struct fsck *f, enum store_kind kind, const uint8_t *dg);
+
+static int expect_file(struct fsck *f, const uint8_t *dg)
+{
+	uint8_t key[OBJ_KEY] = {'C'};
+	struct manifest m;
+	int rc = manifest_load(f->s, NULL, dg, &m);
+
+	if (rc) {
+		problem(f, "file", dg,
+			rc == -ENOENT ? "manifest missing"
+				      : "manifest unreadable");
+		return rc == -ENOMEM ? rc : 0;
+	}
+	f->st.files++;
+	for (size_t i = 0; i < m.n; i++) {
+		struct count *c;
+
+		memcpy(key + 1, m.chunks[i].id, STORE_DIGEST_LEN);
+		c = count_get(&f->want, key, true);
+		if (!c)
+			break;
+		if (c->n++ == 0) {
+			f->st.chunks++;
+			f->st.chunk_bytes += m.chunks[i].plain;
+			f->st.stored_bytes += m.chunks[i].stored;
+		}
+	}
+	manifest_release(&m);
+	return f->want.oom ? -ENOMEM : 0;
+}
+
+static int expect(struct fsck *f, enum store_kind kind, const uint8_t *dg)
+{
+	uint8_t key[OBJ_KEY];
+	struct count *c;
+	struct dirlist d;
+	int rc;
+
+	key[0] = kind == STORE_KIND_DIR ? 'D' : 'F';
+	memcpy(key + 1, dg, STORE_DIGEST_LEN);
+	c = count_get(&f->want, key, true);
+	if (!c)
+		return -ENOMEM;
+	if (c->n++)
+		return 0;
+	if (kind != STORE_KIND_DIR)
+		return expect_file(f, dg);
+	rc = dir_load(f->s, NULL, dg, &d);
+	if (rc) {
+		problem(f, "directory", dg,
+			rc == -ENOENT ? "listing missing" : "listing corrupt");
+		return rc == -ENOMEM ? rc : 0;
+	}
+	for (size_t i = 0; i < d.n && !rc; i++)
+		rc = expect(f, d.e[i].kind, d.e[i].digest);
+	dir_release(&d);
+	return rc;
+}
+
+static int fsck_version(void *arg, const struct store_version *v)
+{
+	struct fsck *f = arg;
+
+	f->st.versions++;
+	f->st.logical_bytes += v->size;
+	return expect(f, STORE_KIND_DIR, v->digest);
+}
+
+static int fsck_artifact(void *arg, const char *name)
+{
+	struct fsck *f = arg;
+
+	f->st.artifacts++;
+	return store_version_each(f->s, name, fsck_version, f);
+}
+
+/* Each stored refcount must match what the versions imply. */
+static int fsck_refcount(void *arg, const void *key, size_t klen,
+			 const void *val, size_t vlen)
+{
+	struct fsck *f = arg;
+	struct cursor c = {val, (const uint8_t *)val + vlen, false};
+	struct count *want;
+	uint64_t refs;
+
+	if (klen != OBJ_KEY) {
+		store_log(STORE_LOG_ERR, "fsck: malformed refcount key");
+		f->out->problems++;
+		return 0;
+	}
+	cur_u8(&c);
+	refs = cur_varint(&c);
+	want = count_get(&f->want, key, false);
+	if (want)
+		want->seen = true;
+	if (c.bad)
+		problem(f, "refcount of", (const uint8_t *)key + 1, "corrupt");
+	else if ((want ? want->n : 0) != refs)
+		problem(f, "refcount of", (const uint8_t *)key + 1,
+			"count differs from the references found");
+	return 0;
+}
+
+static int fsck_chunk(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct fsck *f = arg;
+	uint8_t ck[OBJ_KEY] = {'C'};
+	struct count *want;
+	uint64_t plain = 0;
+	int rc;
+
+	if (klen != STORE_DIGEST_LEN) {
+		store_log(STORE_LOG_ERR, "fsck: malformed chunk key");
+		f->out->problems++;
+		return 0;
+	}
+	memcpy(ck + 1, key, STORE_DIGEST_LEN);
+	want = count_get(&f->want, ck, false);
+	rc = cas_verify(key, val, vlen, &plain);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc)
+		problem(f, "chunk", key, "corrupt (fails its hash)");
+	if (want)
+		want->seen = true;
+	else
+		f->out->unreferenced++;
+	f->out->chunks++;
+	f->out->bytes += plain;
+	if (f->progress)
+		f->progress(f->arg, f->out->bytes, f->st.chunk_bytes);
+	return 0;
+}
+
+static void fsck_totals(struct fsck *f)
+{
+	struct store_stats have;
+
+	for (size_t i = 0; i < f->want.cap; i++) {
+		struct count *c = &f->want.t[i];
+
+		if (c->used && !c->seen)
+			problem(f, c->key[0] == 'C' ? "chunk" : "refcount of",
+				c->key + 1, "referenced but missing");
+	}
+	if (store_stats_get(f->s, &have)) {
+		store_log(STORE_LOG_ERR, "fsck: store counters unreadable");
+		f->out->problems++;
+	} else if (memcmp(&have, &f->st, sizeof(have)) != 0) {
+		store_log(STORE_LOG_ERR,
+			  "fsck: store counters differ from the contents");
+		f->out->problems++;
+	}
+}
+
+static void clear_seen(struct counts *c)
+{
+	for (size_t i = 0; i < c->cap; i++)
+		c->t[i].seen = false;
+}
+
+int store_fsck(struct store *s, store_progress_fn progress, void *arg,
+	       struct store_check *out)
+{
+	struct fsck f = {.s = s, .out = out, .progress = progress, .arg = arg};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_wrlock(&s->gc_lock);
+	rc = store_artifact_each(s, fsck_artifact, &f);
+	if (!rc)
+		rc = db_scan(s->db, CF_REFCOUNTS, NULL, 0, fsck_refcount, &f);
+	if (!rc) {
+		/* Refcount scan marked keys seen; chunks must be seen in the
+		 * chunk store itself, so start over for them. */
+		for (size_t i = 0; i < f.want.cap; i++) {
+			struct count *c = &f.want.t[i];
+
+			if (c->used && !c->seen)
+				problem(&f, "refcount of", c->key + 1,
+					"missing");
+		}
+		clear_seen(&f.want);
+		for (size_t i = 0; i < f.want.cap; i++) {
+			if (f.want.t[i].key[0] != 'C')
+				f.want.t[i].seen = true;
+		}
+		rc = db_scan(s->db, CF_CHUNKS, NULL, 0, fsck_chunk, &f);
+	}
+	if (!rc)
+		fsck_totals(&f);
+	pthread_rwlock_unlock(&s->gc_lock);
+	free(f.want.t);
+	if (rc)
+		return rc;
+	return out->problems ? -EUCLEAN : 0;
+}
+
+/* --------------------------------------------------------------- gc */
+
+struct gc {
+	struct store *s;
+	bool dry_run;
+	struct store_gc_result *out;
+	int err;
+};
+
+static bool has_ref(struct store *s, char tag, const void *digest)
+{
+	uint8_t key[OBJ_KEY];
+	void *v;
+	size_t len;
+
+	key[0] = (uint8_t)tag;
+	memcpy(key + 1, digest, STORE_DIGEST_LEN);
+	if (db_get(s->db, CF_REFCOUNTS, key, sizeof(key), &v, &len))
+		return false;
+	free(v);
+	return true;
+}
+
+static int gc_chunk(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct gc *g = arg;
+
+	(void)val;
+	if (klen != STORE_DIGEST_LEN || has_ref(g->s, 'C', key))
+		return 0;
+	g->out->chunks++;
+	g->out->bytes += vlen;
+	if (!g->dry_run)
+		return db_delete(g->s->db, CF_CHUNKS, key, klen);
+	return 0;
+}
+
+static int gc_object(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	struct gc *g = arg;
+	const uint8_t *k = key;
+
+	(void)val;
+	(void)vlen;
+	if (klen != OBJ_KEY || has_ref(g->s, (char)k[0], k + 1))
+		return 0;
+	if (k[0] == 'F')
+		g->out->files++;
+	if (!g->dry_run)
+		return db_delete(g->s->db, CF_MANIFESTS, key, klen);
+	return 0;
+}
+
+int store_gc(struct store *s, bool dry_run, struct store_gc_result *out)
+{
+	struct gc g = {.s = s, .dry_run = dry_run, .out = out};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_wrlock(&s->gc_lock);
+	pthread_mutex_lock(&s->commit_lock);
+	/* Make unflushed chunks visible to the scan as on-disk state. */
+	rc = db_flush_chunks(s->db);
+	if (!rc)
+		rc = db_scan(s->db, CF_MANIFESTS, NULL, 0, gc_object, &g);
+	if (!rc)
+		rc = db_scan(s->db, CF_CHUNKS, NULL, 0, gc_chunk, &g);
+	if (!rc && !dry_run && out->chunks) {
+		rc = db_flush_chunks(s->db);
+		db_compact(s->db, CF_CHUNKS);
+	}
+	chunk_set_clear(s->pending);
+	pthread_mutex_unlock(&s->commit_lock);
+	pthread_rwlock_unlock(&s->gc_lock);
+	return rc;
+}

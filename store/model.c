@@ -1,0 +1,615 @@
+/*
+ * model.c - the versioned model: artifacts, versions, aliases, pipelines,
+ * runs and steps (namespace column family), reference counting and the
+ * store counters.  Key layout in FORMAT.md.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* tag + a [+ NUL + b [+ NUL + c]] */
+size_t ns_key(uint8_t *k, char tag, const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = {a, b, c};
+	size_t n = 0;
+
+	k[n++] = (uint8_t)tag;
+	for (int i = 0; i < 3 && parts[i]; i++) {
+		size_t len = strnlen(parts[i], STORE_NAME_MAX);
+
+		if (i)
+			k[n++] = 0;
+		memcpy(k + n, parts[i], len);
+		n += len;
+	}
+	return n;
+}
+
+static int check_name(const char *what, const char *name)
+{
+	int rc = store_name_check(name, strlen(name));
+
+	if (rc)
+		store_log(STORE_LOG_ERR, "invalid %s name '%.64s'%s", what,
+			  name, rc == -ENAMETOOLONG ? ": over 255 bytes" : "");
+	return rc;
+}
+
+/* --------------------------------------------------------- counters */
+
+int stats_decode(const void *val, size_t len, struct store_stats *st)
+{
+	struct cursor c = {val, (const uint8_t *)val + len, false};
+
+	memset(st, 0, sizeof(*st));
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	st->artifacts = cur_varint(&c);
+	st->versions = cur_varint(&c);
+	st->logical_bytes = cur_varint(&c);
+	st->files = cur_varint(&c);
+	st->chunks = cur_varint(&c);
+	st->chunk_bytes = cur_varint(&c);
+	st->stored_bytes = cur_varint(&c);
+	return c.bad ? -EIO : 0;
+}
+
+int stats_load(struct db_batch *b, struct store_stats *st)
+{
+	void *v;
+	size_t len;
+	int rc = db_batch_get(b, CF_META, "stats", 5, &v, &len);
+
+	if (rc == -ENOENT) {
+		memset(st, 0, sizeof(*st));
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = stats_decode(v, len, st);
+	free(v);
+	if (rc)
+		store_log(STORE_LOG_ERR, "corrupt store counters record");
+	return rc;
+}
+
+void stats_save(struct db_batch *b, const struct store_stats *st)
+{
+	struct buf x = {0};
+
+	buf_u8(&x, RECORD_FORMAT);
+	buf_varint(&x, st->artifacts);
+	buf_varint(&x, st->versions);
+	buf_varint(&x, st->logical_bytes);
+	buf_varint(&x, st->files);
+	buf_varint(&x, st->chunks);
+	buf_varint(&x, st->chunk_bytes);
+	buf_varint(&x, st->stored_bytes);
+	if (!x.oom)
+		db_batch_put(b, CF_META, "stats", 5, x.p, x.len);
+	free(x.p);
+}
+
+int store_stats_get(struct store *s, struct store_stats *out)
+{
+	void *v;
+	size_t len;
+	int rc = db_get(s->db, CF_META, "stats", 5, &v, &len);
+
+	if (rc)
+		return rc == -ENOENT ? -EIO : rc;
+	rc = stats_decode(v, len, out);
+	free(v);
+	return rc;
+}
+
+/* ------------------------------------------------------- refcounts */
+
+/* Raises the count under key by one; *first tells whether it was 0. */
+static int ref_bump(struct db_batch *b, const uint8_t *key, size_t klen,
+		    uint32_t plain, uint32_t stored, bool *first)
+{
+	struct buf x = {0};
+	uint64_t refs = 0;
+	void *v;
+	size_t len;
+	int rc = db_batch_get(b, CF_REFCOUNTS, key, klen, &v, &len);
+
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (!rc) {
+		struct cursor c = {v, (uint8_t *)v + len, false};
+
+		cur_u8(&c);
+		refs = cur_varint(&c);
+		if (key[0] == 'C') {
+			plain = (uint32_t)cur_varint(&c);
+			stored = (uint32_t)cur_varint(&c);
+		}
+		free(v);
+		if (c.bad)
+			return -EIO;
+	}
+	*first = refs == 0;
+	buf_u8(&x, RECORD_FORMAT);
+	buf_varint(&x, refs + 1);
+	if (key[0] == 'C') {
+		buf_varint(&x, plain);
+		buf_varint(&x, stored);
+	}
+	if (x.oom)
+		return -ENOMEM;
+	db_batch_put(b, CF_REFCOUNTS, key, klen, x.p, x.len);
+	free(x.p);
+	return 0;
+}
+
+static int ref_file(struct store *s, struct db_batch *b, struct store_stats *st,
+		    const uint8_t digest[STORE_DIGEST_LEN])
+{
+	struct manifest m;
+	uint8_t key[1 + STORE_DIGEST_LEN];
+	int rc = manifest_load(s, b, digest, &m);
+
+	if (rc == -ENOENT) {
+		char hex[STORE_DIGEST_STR_LEN];
+
+		store_digest_format(digest, hex);
+		store_log(STORE_LOG_ERR, "file content %s is not stored", hex);
+		return -EIO;
+	}
+	if (rc)
+		return rc;
+	st->files++;
+	key[0] = 'C';
+	for (size_t i = 0; i < m.n && !rc; i++) {
+		bool first;
+
+		memcpy(key + 1, m.chunks[i].id, STORE_DIGEST_LEN);
+		rc = ref_bump(b, key, sizeof(key), m.chunks[i].plain,
+			      m.chunks[i].stored, &first);
+		if (!rc && first) {
+			st->chunks++;
+			st->chunk_bytes += m.chunks[i].plain;
+			st->stored_bytes += m.chunks[i].stored;
+		}
+	}
+	manifest_release(&m);
+	return rc;
+}
+
+int ref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
+	      enum store_kind kind, const uint8_t digest[STORE_DIGEST_LEN])
+{
+	uint8_t key[1 + STORE_DIGEST_LEN];
+	struct dirlist d;
+	bool first;
+	int rc;
+
+	key[0] = kind == STORE_KIND_DIR ? 'D' : 'F';
+	memcpy(key + 1, digest, STORE_DIGEST_LEN);
+	rc = ref_bump(b, key, sizeof(key), 0, 0, &first);
+	if (rc || !first)
+		return rc;
+	if (kind != STORE_KIND_DIR)
+		return ref_file(s, b, st, digest);
+	rc = dir_load(s, b, digest, &d);
+	for (size_t i = 0; i < d.n && !rc; i++)
+		rc = ref_entry(s, b, st, d.e[i].kind, d.e[i].digest);
+	if (d.e)
+		dir_release(&d);
+	return rc;
+}
+
+/* --------------------------------------------------------- versions */
+
+static int version_decode(const char *artifact, uint32_t number,
+			  const void *val, size_t len, struct store_version *v)
+{
+	struct cursor c = {val, (const uint8_t *)val + len, false};
+	const uint8_t *dg;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->artifact, sizeof(v->artifact), "%s", artifact);
+	v->number = number;
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	dg = cur_bytes(&c, STORE_DIGEST_LEN);
+	if (dg)
+		memcpy(v->digest, dg, STORE_DIGEST_LEN);
+	v->created = (int64_t)cur_varint(&c);
+	v->size = cur_varint(&c);
+	v->files = cur_varint(&c);
+	cur_str(&c, v->run, sizeof(v->run));
+	return c.bad ? -EIO : 0;
+}
+
+static size_t version_key(uint8_t *k, const char *artifact, uint32_t number)
+{
+	size_t n = ns_key(k, 'v', artifact, "", NULL);
+
+	k[n++] = number >> 24;
+	k[n++] = number >> 16;
+	k[n++] = number >> 8;
+	k[n++] = number;
+	return n;
+}
+
+int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
+		  struct store_version *v)
+{
+	uint8_t k[KEY_MAX], latest[4];
+	struct buf x = {0};
+	struct cursor c;
+	uint32_t last = 0;
+	int64_t created = v->created;
+	void *val;
+	size_t len, kl = ns_key(k, 'a', v->artifact, NULL, NULL);
+	int rc = db_batch_get(b, CF_NAMESPACE, k, kl, &val, &len);
+
+	(void)s;
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (!rc) {
+		c = (struct cursor){val, (uint8_t *)val + len, false};
+		cur_u8(&c);
+		last = cur_be32(&c);
+		created = (int64_t)cur_varint(&c);
+		free(val);
+		if (c.bad)
+			return -EIO;
+	} else {
+		st->artifacts++;
+	}
+	v->number = last + 1;
+	buf_u8(&x, RECORD_FORMAT);
+	buf_be32(&x, v->number);
+	buf_varint(&x, (uint64_t)created);
+	db_batch_put(b, CF_NAMESPACE, k, kl, x.p, x.len);
+	x.len = 0;
+	buf_u8(&x, RECORD_FORMAT);
+	buf_bytes(&x, v->digest, STORE_DIGEST_LEN);
+	buf_varint(&x, (uint64_t)v->created);
+	buf_varint(&x, v->size);
+	buf_varint(&x, v->files);
+	buf_str(&x, v->run);
+	kl = version_key(k, v->artifact, v->number);
+	db_batch_put(b, CF_NAMESPACE, k, kl, x.p, x.len);
+	rc = x.oom ? -ENOMEM : 0;
+	free(x.p);
+	kl = ns_key(k, 'l', v->artifact, "latest", NULL);
+	latest[0] = v->number >> 24;
+	latest[1] = v->number >> 16;
+	latest[2] = v->number >> 8;
+	latest[3] = v->number;
+	db_batch_put(b, CF_NAMESPACE, k, kl, latest, 4);
+	st->versions++;
+	st->logical_bytes += v->size;
+	return rc;
+}
+
+int store_version_get(struct store *s, const char *artifact, uint32_t number,
+		      struct store_version *out)
+{
+	uint8_t k[KEY_MAX];
+	void *val;
+	size_t len, kl;
+	int rc = store_name_check(artifact, strlen(artifact));
+
+	if (rc)
+		return rc;
+	kl = version_key(k, artifact, number);
+	rc = db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
+	if (rc)
+		return rc;
+	rc = version_decode(artifact, number, val, len, out);
+	free(val);
+	if (rc)
+		store_log(STORE_LOG_ERR, "corrupt version record %s@v%u",
+			  artifact, number);
+	return rc;
+}
+
+struct each_ctx {
+	const char *name;
+	size_t skip; /* key prefix length to drop */
+	int (*name_fn)(void *arg, const char *name);
+	int (*ver_fn)(void *arg, const struct store_version *v);
+	int (*alias_fn)(void *arg, const char *alias, uint32_t number);
+	void *arg;
+};
+
+static int each_name(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	struct each_ctx *c = arg;
+	char name[STORE_NAME_MAX + 1];
+	size_t n = klen - c->skip;
+
+	(void)val;
+	(void)vlen;
+	if (n > STORE_NAME_MAX)
+		return -EIO;
+	memcpy(name, (const char *)key + c->skip, n);
+	name[n] = '\0';
+	return c->name_fn(c->arg, name);
+}
+
+int store_artifact_each(struct store *s, int (*fn)(void *arg, const char *name),
+			void *arg)
+{
+	struct each_ctx c = {.skip = 1, .name_fn = fn, .arg = arg};
+
+	return db_scan(s->db, CF_NAMESPACE, "a", 1, each_name, &c);
+}
+
+static bool artifact_exists(struct store *s, const char *artifact)
+{
+	uint8_t k[KEY_MAX];
+	size_t kl = ns_key(k, 'a', artifact, NULL, NULL), len;
+	void *val;
+
+	if (db_get(s->db, CF_NAMESPACE, k, kl, &val, &len))
+		return false;
+	free(val);
+	return true;
+}
+
+static int each_version(void *arg, const void *key, size_t klen,
+			const void *val, size_t vlen)
+{
+	struct each_ctx *c = arg;
+	const uint8_t *k = key;
+	struct store_version v;
+	uint32_t num;
+
+	if (klen != c->skip + 4)
+		return -EIO;
+	k += c->skip;
+	num = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 |
+	      (uint32_t)k[2] << 8 | k[3];
+	if (version_decode(c->name, num, val, vlen, &v))
+		return -EIO;
+	return c->ver_fn(c->arg, &v);
+}
+
+int store_version_each(struct store *s, const char *artifact,
+		       int (*fn)(void *arg, const struct store_version *v),
+		       void *arg)
+{
+	uint8_t k[KEY_MAX];
+	struct each_ctx c = {.name = artifact, .ver_fn = fn, .arg = arg};
+	int rc = check_name("artifact", artifact);
+
+	if (rc)
+		return rc;
+	if (!artifact_exists(s, artifact))
+		return -ENOENT;
+	c.skip = ns_key(k, 'v', artifact, "", NULL);
+	return db_scan(s->db, CF_NAMESPACE, k, c.skip, each_version, &c);
+}
+
+/* --------------------------------------------------------- refs, aliases */
+
+static bool is_version_name(const char *ref, uint32_t *number)
+{
+	char *end;
+	unsigned long n;
+
+	if (ref[0] != 'v' || ref[1] < '0' || ref[1] > '9')
+		return false;
+	errno = 0;
+	n = strtoul(ref + 1, &end, 10);
+	if (*end || errno || n > UINT32_MAX)
+		return false;
+	*number = (uint32_t)n;
+	return true;
+}
+
+static int alias_get(struct store *s, const char *artifact, const char *alias,
+		     uint32_t *number)
+{
+	uint8_t k[KEY_MAX];
+	size_t kl = ns_key(k, 'l', artifact, alias, NULL), len;
+	const uint8_t *v;
+	void *val;
+	int rc = db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
+
+	if (rc)
+		return rc;
+	v = val;
+	rc = len == 4 ? 0 : -EIO;
+	*number = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+		  (uint32_t)v[2] << 8 | v[3];
+	free(val);
+	return rc;
+}
+
+int store_ref_resolve(struct store *s, const char *artifact, const char *ref,
+		      struct store_version *out)
+{
+	uint32_t number;
+	int rc = check_name("artifact", artifact);
+
+	if (!rc)
+		rc = check_name("ref", ref);
+	if (rc)
+		return rc;
+	if (!artifact_exists(s, artifact)) {
+		store_log(STORE_LOG_ERR, "no artifact named '%s'", artifact);
+		return -ENOENT;
+	}
+	if (!is_version_name(ref, &number)) {
+		rc = alias_get(s, artifact, ref, &number);
+		if (rc == -ENOENT)
+			store_log(STORE_LOG_ERR,
+				  "%s@%s: no such version or alias", artifact,
+				  ref);
+		if (rc)
+			return rc;
+	}
+	rc = store_version_get(s, artifact, number, out);
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "%s@%s: no such version", artifact,
+			  ref);
+	return rc;
+}
+
+int store_spec_parse(const char *spec, char *artifact, char *ref,
+		     const char **path)
+{
+	size_t alen = strcspn(spec, "@/"), rlen;
+	const char *r = spec + alen;
+	int rc;
+
+	rc = store_name_check(spec, alen);
+	if (rc)
+		goto out_bad;
+	memcpy(artifact, spec, alen);
+	artifact[alen] = '\0';
+	strcpy(ref, "latest");
+	if (*r == '@') {
+		r++;
+		rlen = strcspn(r, "/");
+		rc = store_name_check(r, rlen);
+		if (rc)
+			goto out_bad;
+		memcpy(ref, r, rlen);
+		ref[rlen] = '\0';
+		r += rlen;
+	}
+	while (*r == '/')
+		r++;
+	*path = r;
+	return 0;
+out_bad:
+	store_log(STORE_LOG_ERR,
+		  "'%.80s' is not ARTIFACT[@REF][/PATH] with valid names%s",
+		  spec,
+		  rc == -ENAMETOOLONG ? " (a name is over 255 bytes)" : "");
+	return rc;
+}
+
+static int alias_name_check(const char *alias)
+{
+	uint32_t n;
+	int rc = check_name("alias", alias);
+
+	if (rc)
+		return rc;
+	if (!strcmp(alias, "latest") || is_version_name(alias, &n)) {
+		store_log(STORE_LOG_ERR,
+			  "'%s' is reserved: latest and vN are not aliases",
+			  alias);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Commits a one-key namespace change (set or delete) under the lock. */
+static int ns_commit(struct store *s, const uint8_t *k, size_t kl,
+		     const void *val, size_t len)
+{
+	struct db_batch *b;
+	int rc;
+
+	pthread_mutex_lock(&s->commit_lock);
+	b = db_batch_new(s->db);
+	if (!b) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	if (val)
+		db_batch_put(b, CF_NAMESPACE, k, kl, val, len);
+	else
+		db_batch_delete(b, CF_NAMESPACE, k, kl);
+	rc = db_batch_commit(b);
+	db_batch_free(b);
+out_unlock:
+	pthread_mutex_unlock(&s->commit_lock);
+	return rc;
+}
+
+int store_alias_set(struct store *s, const char *artifact, const char *alias,
+		    uint32_t number)
+{
+	uint8_t k[KEY_MAX],
+	    v[4] = {number >> 24, number >> 16, number >> 8, number};
+	struct store_version ver;
+	int rc = alias_name_check(alias);
+
+	if (!rc)
+		rc = check_name("artifact", artifact);
+	if (rc)
+		return rc;
+	rc = store_version_get(s, artifact, number, &ver);
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "%s@v%u: no such version", artifact,
+			  number);
+	if (rc)
+		return rc;
+	return ns_commit(s, k, ns_key(k, 'l', artifact, alias, NULL), v, 4);
+}
+
+int store_alias_delete(struct store *s, const char *artifact, const char *alias)
+{
+	uint8_t k[KEY_MAX];
+	uint32_t n;
+	int rc = alias_name_check(alias);
+
+	if (!rc)
+		rc = check_name("artifact", artifact);
+	if (!rc)
+		rc = alias_get(s, artifact, alias, &n);
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "%s has no alias '%s'", artifact,
+			  alias);
+	if (rc)
+		return rc;
+	return ns_commit(s, k, ns_key(k, 'l', artifact, alias, NULL), NULL, 0);
+}
+
+static int each_alias(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct each_ctx *c = arg;
+	const uint8_t *v = val;
+	char name[STORE_NAME_MAX + 1];
+	size_t n = klen - c->skip;
+
+	if (vlen != 4 || n > STORE_NAME_MAX)
+		return -EIO;
+	memcpy(name, (const char *)key + c->skip, n);
+	name[n] = '\0';
+	return c->alias_fn(c->arg, name,
+			   (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+			       (uint32_t)v[2] << 8 | v[3]);
+}
+
+int store_alias_each(struct store *s, const char *artifact,
+		     int (*fn)(void *arg, const char *alias, uint32_t number),
+		     void *arg)
+{
+	uint8_t k[KEY_MAX];
+	struct each_ctx c = {.alias_fn = fn, .arg = arg};
+	int rc = check_name("artifact", artifact);
+
+	if (rc)
+		return rc;
+	if (!artifact_exists(s, artifact))
+		return -ENOENT;
+	c.skip = ns_key(k, 'l', artifact, "", NULL);
+	return db_scan(s->db, CF_NAMESPACE, k, c.skip, each_alias, &c);
+}

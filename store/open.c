@@ -1,0 +1,402 @@
+/*
+ * open.c - creating, opening and closing a store; options; names.
+ *
+ * A store directory holds a marker file, a lock file and the database.
+ * The lock is an flock() on DIR/lock held for as long as the store is open,
+ * with the holder's pid written in it so that a refusal can name it.
+ */
+#include "store_i.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#define MARKER	    "ARTIFACTFS"
+#define MARKER_TEXT "artifactfs store\nformat 1\n"
+
+void store_options_init(struct store_options *o)
+{
+	o->chunk_min = 64 << 10;
+	o->chunk_avg = 256 << 10;
+	o->chunk_max = 1 << 20;
+	o->zstd_level = 3;
+	o->threads = 0;
+	o->min_saving_pct = 5;
+}
+
+int store_options_check(const struct store_options *o)
+{
+	const char *bad = NULL;
+
+	if (o->chunk_avg == 0 || (o->chunk_avg & (o->chunk_avg - 1)))
+		bad = "chunk avg must be a power of two";
+	else if (o->chunk_min < 4096 || o->chunk_min > o->chunk_avg)
+		bad = "chunk min must be at least 4096 and at most avg";
+	else if (o->chunk_max < o->chunk_avg || o->chunk_max > (16 << 20))
+		bad = "chunk max must be at least avg and at most 16 MiB";
+	else if (o->zstd_level < 0 || o->zstd_level > 19)
+		bad = "zstd level must be between 0 (off) and 19";
+	else if (o->threads > 64)
+		bad = "threads must be at most 64";
+	else if (o->min_saving_pct > 90)
+		bad = "min_saving_pct must be at most 90";
+	if (bad) {
+		store_log(STORE_LOG_ERR, "invalid store options: %s", bad);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int store_name_check(const char *name, size_t len)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c < 0x20 || c == 0x7f)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+bool store_exists(const char *dir)
+{
+	char *m = path_join(dir, MARKER);
+	bool ok = m && access(m, F_OK) == 0;
+
+	free(m);
+	return ok;
+}
+
+static bool dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int write_marker(const char *dir)
+{
+	char *m = path_join(dir, MARKER);
+	FILE *f;
+	int rc = 0;
+
+	if (!m)
+		return -ENOMEM;
+	f = fopen(m, "wx");
+	if (!f) {
+		rc = errno == EEXIST ? 0 : -errno;
+		if (rc)
+			store_log(STORE_LOG_ERR, "cannot create %s: %s", m,
+				  strerror(errno));
+		free(m);
+		return rc;
+	}
+	if (fputs(MARKER_TEXT, f) < 0 || fflush(f) || fsync(fileno(f)))
+		rc = -errno;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	if (rc)
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", m,
+			  strerror(-rc));
+	free(m);
+	return rc;
+}
+
+pid_t store_lock_holder(const char *dir)
+{
+	char *l = path_join(dir, "lock");
+	char buf[32] = "";
+	ssize_t n;
+	pid_t pid = 0;
+	int fd;
+
+	if (!l)
+		return -ENOMEM;
+	fd = open(l, O_RDONLY | O_CLOEXEC);
+	free(l);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);
+		return 0;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n > 0)
+		pid = (pid_t)strtol(buf, NULL, 10);
+	close(fd);
+	return pid > 0 ? pid : -EBUSY;
+}
+
+static int lock_take(const char *dir, int *out_fd)
+{
+	char *l = path_join(dir, "lock");
+	char buf[32];
+	int fd, len;
+
+	if (!l)
+		return -ENOMEM;
+	fd = open(l, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int rc = -errno;
+
+		store_log(STORE_LOG_ERR, "cannot open %s: %s", l,
+			  strerror(errno));
+		free(l);
+		return rc;
+	}
+	free(l);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		pid_t pid = store_lock_holder(dir);
+
+		close(fd);
+		if (pid > 0)
+			store_log(STORE_LOG_ERR, "store %s is in use by pid %d",
+				  dir, (int)pid);
+		else
+			store_log(STORE_LOG_ERR,
+				  "store %s is in use by another process", dir);
+		return -EBUSY;
+	}
+	len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, len, 0) != len) {
+		/* The lock holds without the pid: only the message suffers. */
+		store_log(STORE_LOG_WARNING, "cannot record pid in lock file");
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+static void lock_drop(int fd)
+{
+	if (fd < 0)
+		return;
+	if (ftruncate(fd, 0) < 0) {
+		/* Nothing to do: the flock goes with the fd. */
+	}
+	close(fd);
+}
+
+/* Writes format, id and zero counters into a new database. */
+static int meta_create(struct db *db)
+{
+	uint8_t fmt[4] = {0, 0, 0, STORE_FORMAT_VERSION};
+	uint8_t raw[16];
+	char id[33];
+	struct db_batch *b;
+	struct store_stats zero = {0};
+	int rc;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		store_log(STORE_LOG_ERR, "no random bytes for the store id");
+		return -EIO;
+	}
+	for (int i = 0; i < 16; i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	b = db_batch_new(db);
+	if (!b)
+		return -ENOMEM;
+	db_batch_put(b, CF_META, "format", 6, fmt, 4);
+	db_batch_put(b, CF_META, "id", 2, id, 32);
+	stats_save(b, &zero);
+	rc = db_batch_commit(b);
+	db_batch_free(b);
+	return rc;
+}
+
+/* Reads and checks the format; fills id. -ENOENT if absent. */
+static int meta_check(struct db *db, const char *dir, char id[33])
+{
+	void *v;
+	size_t len;
+	uint32_t fmt;
+	int rc = db_get(db, CF_META, "format", 6, &v, &len);
+
+	if (rc)
+		return rc;
+	fmt = len == 4
+		  ? (uint32_t)((uint8_t *)v)[0] << 24 |
+			(uint32_t)((uint8_t *)v)[1] << 16 |
+			(uint32_t)((uint8_t *)v)[2] << 8 | ((uint8_t *)v)[3]
+		  : 0;
+	free(v);
+	if (fmt == 0 || fmt > STORE_FORMAT_VERSION) {
+		store_log(STORE_LOG_ERR,
+			  "store %s has format %u, newer than this artifactfs "
+			  "supports (%d): upgrade artifactfs",
+			  dir, fmt, STORE_FORMAT_VERSION);
+		return -EINVAL;
+	}
+	rc = db_get(db, CF_META, "id", 2, &v, &len);
+	if (rc)
+		return rc == -ENOENT ? -EIO : rc;
+	snprintf(id, 33, "%.*s", (int)(len < 32 ? len : 32), (char *)v);
+	free(v);
+	return 0;
+}
+
+int store_init(const char *dir, const struct store_options *o)
+{
+	struct db *db;
+	char *dbp, id[33];
+	int fd = -1, rc;
+
+	(void)o;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot create %s: %s", dir,
+			  strerror(errno));
+		return rc;
+	}
+	if (!store_exists(dir) && !dir_is_empty(dir)) {
+		store_log(STORE_LOG_ERR,
+			  "%s is not empty and is not an artifactfs store",
+			  dir);
+		return -EEXIST;
+	}
+	/* Held by a running daemon: it is a store already. */
+	if (store_exists(dir) && store_lock_holder(dir) > 0)
+		return 0;
+	rc = write_marker(dir);
+	if (rc)
+		return rc;
+	rc = lock_take(dir, &fd);
+	if (rc)
+		return rc;
+	dbp = path_join(dir, "db");
+	rc = dbp ? db_open(dbp, true, &db) : -ENOMEM;
+	free(dbp);
+	if (!rc) {
+		rc = meta_check(db, dir, id);
+		if (rc == -ENOENT)
+			rc = meta_create(db);
+		db_close(db);
+	}
+	lock_drop(fd);
+	return rc;
+}
+
+static int store_setup(struct store *s, const struct store_options *o)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (o)
+		s->opt = *o;
+	else
+		store_options_init(&s->opt);
+	if (store_options_check(&s->opt))
+		return -EINVAL;
+	if (s->opt.threads == 0)
+		s->opt.threads = ncpu > 0 ? (unsigned)ncpu : 2;
+	pthread_mutex_init(&s->commit_lock, NULL);
+	pthread_rwlock_init(&s->gc_lock, NULL);
+	s->pending = chunk_set_new();
+	if (!s->pending)
+		return -ENOMEM;
+	return pool_new(s->opt.threads, &s->pool);
+}
+
+int store_open(const char *dir, const struct store_options *o,
+	       struct store **out)
+{
+	struct store *s;
+	struct stat st;
+	char *dbp;
+	int rc;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		store_log(STORE_LOG_ERR,
+			  "no store at %s (run 'artifactfs init' first)", dir);
+		return -ENOENT;
+	}
+	if (!store_exists(dir)) {
+		store_log(STORE_LOG_ERR, "%s is not an artifactfs store", dir);
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->lock_fd = -1;
+	s->dir = strdup(dir);
+	rc = s->dir ? store_setup(s, o) : -ENOMEM;
+	if (!rc)
+		rc = lock_take(dir, &s->lock_fd);
+	if (rc)
+		goto out_close;
+	dbp = path_join(dir, "db");
+	rc = dbp ? db_open(dbp, false, &s->db) : -ENOMEM;
+	free(dbp);
+	if (!rc)
+		rc = meta_check(s->db, dir, s->id);
+	if (rc == -ENOENT) {
+		store_log(STORE_LOG_ERR, "store %s has no format record", dir);
+		rc = -EINVAL;
+	}
+	if (rc)
+		goto out_close;
+	*out = s;
+	return 0;
+out_close:
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	pool_free(s->pool);
+	db_close(s->db);
+	chunk_set_free(s->pending);
+	lock_drop(s->lock_fd);
+	if (s->pending || s->pool) {
+		pthread_mutex_destroy(&s->commit_lock);
+		pthread_rwlock_destroy(&s->gc_lock);
+	}
+	free(s->dir);
+	free(s);
+}
+
+const char *store_id(const struct store *s)
+{
+	return s->id;
+}
+
+const char *store_dir(const struct store *s)
+{
+	return s->dir;
+}

@@ -1,0 +1,431 @@
+/*
+ * put.c - assembling a version from local files and committing it.
+ *
+ * Entries are collected into a tree of nodes; at commit the directory
+ * listings are encoded bottom-up (a Merkle tree: each listing holds its
+ * children's digests), and the version, its refcounts, the counters and
+ * "latest" go into one WriteBatch after the chunks are flushed.
+ */
+#include "store_i.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_BLOCK (1 << 20)
+
+struct node {
+	struct store_dirent e; /* name, kind, mode, size, digest */
+	struct node **kids;
+	size_t nkids, cap;
+};
+
+struct store_put {
+	struct store *s;
+	char artifact[STORE_NAME_MAX + 1];
+	struct node root;
+	uint64_t bytes, files;
+	store_progress_fn progress;
+	void *progress_arg;
+	uint8_t *block;
+};
+
+static void node_free(struct node *n)
+{
+	for (size_t i = 0; i < n->nkids; i++) {
+		node_free(n->kids[i]);
+		free(n->kids[i]);
+	}
+	free(n->kids);
+}
+
+static struct node *node_child(struct node *dir, const char *name, size_t len)
+{
+	struct node *k;
+
+	for (size_t i = 0; i < dir->nkids; i++) {
+		k = dir->kids[i];
+		if (strlen(k->e.name) == len && !memcmp(k->e.name, name, len))
+			return k;
+	}
+	if (dir->nkids == dir->cap) {
+		size_t cap = dir->cap ? 2 * dir->cap : 8;
+		struct node **p = realloc(dir->kids, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		dir->kids = p;
+		dir->cap = cap;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	memcpy(k->e.name, name, len);
+	k->e.kind = STORE_KIND_DIR;
+	k->e.mode = 0755;
+	dir->kids[dir->nkids++] = k;
+	return k;
+}
+
+/* Finds or creates the node at path; intermediate directories appear. */
+static int node_at(struct store_put *p, const char *path, struct node **out)
+{
+	struct node *cur = &p->root;
+
+	while (*path) {
+		size_t len = strcspn(path, "/");
+		int rc = store_name_check(path, len);
+
+		if (rc) {
+			store_log(STORE_LOG_ERR, "invalid name in path '%s'",
+				  path);
+			return rc;
+		}
+		if (cur->e.kind != STORE_KIND_DIR) {
+			store_log(STORE_LOG_ERR,
+				  "'%s' is both a file and a directory",
+				  cur->e.name);
+			return -EEXIST;
+		}
+		cur = node_child(cur, path, len);
+		if (!cur)
+			return -ENOMEM;
+		path += len;
+		while (*path == '/')
+			path++;
+	}
+	*out = cur;
+	return 0;
+}
+
+int store_put_begin(struct store *s, const char *artifact,
+		    store_progress_fn progress, void *progress_arg,
+		    struct store_put **out)
+{
+	struct store_put *p;
+	int rc = store_name_check(artifact, strlen(artifact));
+
+	if (rc) {
+		store_log(STORE_LOG_ERR, "invalid artifact name '%.64s'%s",
+			  artifact,
+			  rc == -ENAMETOOLONG ? ": over 255 bytes" : "");
+		return rc;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->block = malloc(READ_BLOCK);
+	if (!p->block) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->s = s;
+	strcpy(p->artifact, artifact);
+	p->root.e.kind = STORE_KIND_DIR;
+	p->root.e.mode = 0755;
+	p->progress = progress;
+	p->progress_arg = progress_arg;
+	pthread_rwlock_rdlock(&s->gc_lock);
+	*out = p;
+	return 0;
+}
+
+uint64_t store_put_bytes(const struct store_put *p)
+{
+	return p->bytes;
+}
+
+static int add_entry(struct store_put *p, const char *dest,
+		     enum store_kind kind, uint32_t mode,
+		     const struct store_file *f)
+{
+	struct node *n;
+	int rc = node_at(p, dest, &n);
+
+	if (rc)
+		return rc;
+	if (n == &p->root && kind != STORE_KIND_DIR) {
+		store_log(STORE_LOG_ERR, "a file needs a name in the version");
+		return -EINVAL;
+	}
+	if (n->nkids && kind != STORE_KIND_DIR) {
+		store_log(STORE_LOG_ERR, "'%s' is both a file and a directory",
+			  dest);
+		return -EEXIST;
+	}
+	n->e.kind = kind;
+	n->e.mode = mode & 07777;
+	if (f) {
+		memcpy(n->e.digest, f->digest, STORE_DIGEST_LEN);
+		n->e.size = f->size;
+		p->files++;
+	}
+	return 0;
+}
+
+int store_put_file(struct store_put *p, const char *dest,
+		   const struct store_file *f, uint32_t mode)
+{
+	p->bytes += f->size;
+	return add_entry(p, dest, STORE_KIND_FILE, mode, f);
+}
+
+/* Streams the open fd through a writer. */
+static int ingest_fd(struct store_put *p, int fd, const char *src,
+		     struct store_file *f)
+{
+	struct store_writer *w;
+	ssize_t n;
+	int rc = store_writer_new(p->s, &w);
+
+	if (rc)
+		return rc;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while ((n = read(fd, p->block, READ_BLOCK)) > 0) {
+		rc = store_writer_write(w, p->block, (size_t)n);
+		if (rc)
+			break;
+		p->bytes += (uint64_t)n;
+		if (p->progress)
+			p->progress(p->progress_arg, p->bytes, 0);
+	}
+	if (n < 0) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot read %s: %s", src,
+			  strerror(errno));
+	}
+	if (rc) {
+		store_writer_abort(w);
+		return rc;
+	}
+	return store_writer_finish(w, f);
+}
+
+static int put_regular(struct store_put *p, const char *src, const char *dest,
+		       mode_t mode)
+{
+	struct store_file f;
+	int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc;
+
+	if (fd < 0) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot open %s: %s", src,
+			  strerror(errno));
+		return rc;
+	}
+	rc = ingest_fd(p, fd, src, &f);
+	close(fd);
+	if (!rc)
+		rc = add_entry(p, dest, STORE_KIND_FILE, mode, &f);
+	return rc;
+}
+
+static int put_symlink(struct store_put *p, const char *src, const char *dest)
+{
+	char target[4096];
+	struct store_writer *w;
+	struct store_file f;
+	ssize_t n = readlink(src, target, sizeof(target));
+	int rc;
+
+	if (n < 0 || n == (ssize_t)sizeof(target)) {
+		rc = n < 0 ? -errno : -ENAMETOOLONG;
+		store_log(STORE_LOG_ERR, "cannot read link %s: %s", src,
+			  strerror(-rc));
+		return rc;
+	}
+	rc = store_writer_new(p->s, &w);
+	if (rc)
+		return rc;
+	rc = store_writer_write(w, target, (size_t)n);
+	if (rc) {
+		store_writer_abort(w);
+		return rc;
+	}
+	rc = store_writer_finish(w, &f);
+	if (!rc)
+		rc = add_entry(p, dest, STORE_KIND_SYMLINK, 0777, &f);
+	return rc;
+}
+
+static int put_dir(struct store_put *p, const char *src, const char *dest,
+		   mode_t mode);
+
+static int put_any(struct store_put *p, const char *src, const char *dest)
+{
+	struct stat st;
+	int rc;
+
+	if (lstat(src, &st) < 0) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot read %s: %s", src,
+			  strerror(errno));
+		return rc;
+	}
+	if (S_ISREG(st.st_mode))
+		return put_regular(p, src, dest, st.st_mode);
+	if (S_ISLNK(st.st_mode))
+		return put_symlink(p, src, dest);
+	if (S_ISDIR(st.st_mode))
+		return put_dir(p, src, dest, st.st_mode);
+	store_log(STORE_LOG_ERR, "%s is a special file (not stored)", src);
+	return -EINVAL;
+}
+
+static int put_dir(struct store_put *p, const char *src, const char *dest,
+		   mode_t mode)
+{
+	struct dirent **names = NULL;
+	int n, rc;
+
+	rc = add_entry(p, dest, STORE_KIND_DIR, mode, NULL);
+	if (rc)
+		return rc;
+	n = scandir(src, &names, NULL, NULL);
+	if (n < 0) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot list %s: %s", src,
+			  strerror(errno));
+		return rc;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *nm = names[i]->d_name;
+		char *s2 = NULL, *d2 = NULL;
+
+		if (!rc && strcmp(nm, ".") && strcmp(nm, "..")) {
+			if (asprintf(&s2, "%s/%s", src, nm) < 0 ||
+			    asprintf(&d2, "%s%s%s", dest, *dest ? "/" : "",
+				     nm) < 0)
+				rc = -ENOMEM;
+			else
+				rc = put_any(p, s2, d2);
+		}
+		free(s2);
+		free(d2);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+int store_put_path(struct store_put *p, const char *src, const char *dest)
+{
+	while (*dest == '/')
+		dest++;
+	return put_any(p, src, dest);
+}
+
+void store_put_abort(struct store_put *p)
+{
+	if (!p)
+		return;
+	node_free(&p->root);
+	free(p->block);
+	pthread_rwlock_unlock(&p->s->gc_lock);
+	free(p);
+}
+
+/* ---------------------------------------------------------- staging */
+
+static int kid_cmp(const void *a, const void *b)
+{
+	const struct node *x = *(struct node *const *)a;
+	const struct node *y = *(struct node *const *)b;
+
+	return strcmp(x->e.name, y->e.name);
+}
+
+/* Encodes n's listing (children first), fills its digest and stages the
+ * listing object unless it is already stored. */
+static int seal_dir(struct store *s, struct db_batch *b, struct node *n)
+{
+	struct dirlist d = {.n = n->nkids};
+	uint8_t key[1 + STORE_DIGEST_LEN] = {'D'};
+	void *val, *old;
+	size_t len, olen;
+	int rc = 0;
+
+	qsort(n->kids, n->nkids, sizeof(*n->kids), kid_cmp);
+	d.e = calloc(n->nkids ? n->nkids : 1, sizeof(*d.e));
+	if (!d.e)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->nkids && !rc; i++) {
+		if (n->kids[i]->e.kind == STORE_KIND_DIR)
+			rc = seal_dir(s, b, n->kids[i]);
+		d.e[i] = n->kids[i]->e;
+	}
+	if (!rc)
+		rc = dir_encode(&d, &val, &len);
+	free(d.e);
+	if (rc)
+		return rc;
+	n->e.size = n->nkids;
+	rc = store_digest_buf(val, len, n->e.digest);
+	memcpy(key + 1, n->e.digest, STORE_DIGEST_LEN);
+	if (!rc &&
+	    db_batch_get(b, CF_MANIFESTS, key, sizeof(key), &old, &olen) == 0)
+		free(old);
+	else if (!rc)
+		db_batch_put(b, CF_MANIFESTS, key, sizeof(key), val, len);
+	free(val);
+	return rc;
+}
+
+int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
+	      const struct store_version_meta *m, struct store_version *out)
+{
+	struct store_version v = {0};
+	int rc = seal_dir(p->s, b, &p->root);
+
+	if (rc)
+		return rc;
+	strcpy(v.artifact, p->artifact);
+	memcpy(v.digest, p->root.e.digest, STORE_DIGEST_LEN);
+	v.created = m && m->created ? m->created : now_ns();
+	v.size = p->bytes;
+	v.files = p->files;
+	if (m && m->run)
+		snprintf(v.run, sizeof(v.run), "%s", m->run);
+	rc = ref_entry(p->s, b, st, STORE_KIND_DIR, v.digest);
+	if (!rc)
+		rc = version_stage(p->s, b, st, &v);
+	if (!rc && out)
+		*out = v;
+	return rc;
+}
+
+int store_put_commit(struct store_put *p, const struct store_version_meta *m,
+		     struct store_version *out)
+{
+	struct store *s = p->s;
+	struct store_stats st;
+	struct db_batch *b;
+	int rc;
+
+	pthread_mutex_lock(&s->commit_lock);
+	rc = db_flush_chunks(s->db);
+	b = rc ? NULL : db_batch_new(s->db);
+	if (!rc && !b)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = stats_load(b, &st);
+	if (!rc)
+		rc = put_stage(p, b, &st, m, out);
+	if (!rc) {
+		stats_save(b, &st);
+		rc = db_batch_commit(b);
+	}
+	/* Committed chunks now have refcounts; after a failure, forget
+	 * what was pending so nothing is trusted that a failed flush lost. */
+	chunk_set_clear(s->pending);
+	pthread_mutex_unlock(&s->commit_lock);
+	db_batch_free(b);
+	store_put_abort(p);
+	return rc;
+}

@@ -1,0 +1,343 @@
+/*
+ * run.c - pipelines, runs and steps, and ending a run (which publishes its
+ * outputs as versions in the same WriteBatch as the status change).
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int names_ok(const char *pipeline, const char *run, const char *step)
+{
+	const char *what[3] = {"pipeline", "run", "step"};
+	const char *v[3] = {pipeline, run, step};
+
+	for (int i = 0; i < 3; i++) {
+		int rc;
+
+		if (!v[i])
+			continue;
+		rc = store_name_check(v[i], strlen(v[i]));
+		if (rc) {
+			store_log(STORE_LOG_ERR, "invalid %s name '%.64s'%s",
+				  what[i], v[i],
+				  rc == -ENAMETOOLONG ? ": over 255 bytes"
+						      : "");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void run_encode(struct buf *x, const struct store_run *r)
+{
+	buf_u8(x, RECORD_FORMAT);
+	buf_u8(x, (uint8_t)r->status);
+	buf_varint(x, r->owner);
+	buf_varint(x, (uint64_t)r->created);
+	buf_varint(x, (uint64_t)r->ended);
+}
+
+static int run_decode(const void *val, size_t len, struct store_run *r)
+{
+	struct cursor c = {val, (const uint8_t *)val + len, false};
+
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	r->status = cur_u8(&c);
+	r->owner = (uint32_t)cur_varint(&c);
+	r->created = (int64_t)cur_varint(&c);
+	r->ended = (int64_t)cur_varint(&c);
+	if (r->status < STORE_RUN_OPEN || r->status > STORE_RUN_FAILED)
+		c.bad = true;
+	return c.bad ? -EIO : 0;
+}
+
+/* Stages a record under k in a new batch unless it exists. */
+static int create_once(struct store *s, struct db_batch *b, const uint8_t *k,
+		       size_t kl, const void *val, size_t len, bool *made)
+{
+	void *old;
+	size_t olen;
+	int rc = db_batch_get(b, CF_NAMESPACE, k, kl, &old, &olen);
+
+	*made = false;
+	(void)s;
+	if (rc == 0) {
+		free(old);
+		return 0;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	db_batch_put(b, CF_NAMESPACE, k, kl, val, len);
+	*made = true;
+	return 0;
+}
+
+static int stage_pipeline(struct store *s, struct db_batch *b,
+			  const char *pipeline)
+{
+	uint8_t k[KEY_MAX];
+	struct buf x = {0};
+	bool made;
+	int rc;
+
+	buf_u8(&x, RECORD_FORMAT);
+	buf_varint(&x, (uint64_t)now_ns());
+	rc = x.oom ? -ENOMEM
+		   : create_once(s, b, k, ns_key(k, 'p', pipeline, NULL, NULL),
+				 x.p, x.len, &made);
+	free(x.p);
+	return rc;
+}
+
+/* Runs fn(s, b, ...) in a fresh batch under the commit lock. */
+static int commit_with(struct store *s, struct db_batch **out)
+{
+	pthread_mutex_lock(&s->commit_lock);
+	*out = db_batch_new(s->db);
+	if (!*out) {
+		pthread_mutex_unlock(&s->commit_lock);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int commit_end(struct store *s, struct db_batch *b, int rc)
+{
+	if (!rc)
+		rc = db_batch_commit(b);
+	db_batch_free(b);
+	pthread_mutex_unlock(&s->commit_lock);
+	return rc;
+}
+
+int store_pipeline_create(struct store *s, const char *pipeline)
+{
+	struct db_batch *b;
+	int rc = names_ok(pipeline, NULL, NULL);
+
+	if (!rc)
+		rc = commit_with(s, &b);
+	if (rc)
+		return rc;
+	return commit_end(s, b, stage_pipeline(s, b, pipeline));
+}
+
+int store_run_create(struct store *s, const char *pipeline, const char *run,
+		     uint32_t owner)
+{
+	struct store_run r = {
+	    .status = STORE_RUN_OPEN, .owner = owner, .created = now_ns()};
+	uint8_t k[KEY_MAX];
+	struct buf x = {0};
+	struct db_batch *b;
+	bool made = false;
+	int rc = names_ok(pipeline, run, NULL);
+
+	if (!rc)
+		rc = commit_with(s, &b);
+	if (rc)
+		return rc;
+	rc = stage_pipeline(s, b, pipeline);
+	run_encode(&x, &r);
+	if (!rc)
+		rc = x.oom ? -ENOMEM
+			   : create_once(s, b, k,
+					 ns_key(k, 'r', pipeline, run, NULL),
+					 x.p, x.len, &made);
+	free(x.p);
+	if (!rc && !made) {
+		store_log(STORE_LOG_ERR, "run %s/%s already exists", pipeline,
+			  run);
+		rc = -EEXIST;
+	}
+	return commit_end(s, b, rc);
+}
+
+static int run_load(struct store *s, struct db_batch *b, const char *pipeline,
+		    const char *run, struct store_run *out)
+{
+	uint8_t k[KEY_MAX];
+	size_t kl = ns_key(k, 'r', pipeline, run, NULL), len;
+	void *val;
+	int rc = b ? db_batch_get(b, CF_NAMESPACE, k, kl, &val, &len)
+		   : db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
+
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->pipeline, sizeof(out->pipeline), "%s", pipeline);
+	snprintf(out->run, sizeof(out->run), "%s", run);
+	rc = run_decode(val, len, out);
+	free(val);
+	if (rc)
+		store_log(STORE_LOG_ERR, "corrupt run record %s/%s", pipeline,
+			  run);
+	return rc;
+}
+
+int store_run_get(struct store *s, const char *pipeline, const char *run,
+		  struct store_run *out)
+{
+	int rc = names_ok(pipeline, run, NULL);
+
+	return rc ? rc : run_load(s, NULL, pipeline, run, out);
+}
+
+int store_step_create(struct store *s, const char *pipeline, const char *run,
+		      const char *step)
+{
+	uint8_t k[KEY_MAX];
+	struct store_run r;
+	struct buf x = {0};
+	struct db_batch *b;
+	bool made;
+	int rc = names_ok(pipeline, run, step);
+
+	if (!rc)
+		rc = commit_with(s, &b);
+	if (rc)
+		return rc;
+	rc = run_load(s, b, pipeline, run, &r);
+	if (!rc && r.status != STORE_RUN_OPEN) {
+		store_log(STORE_LOG_ERR, "run %s/%s is sealed", pipeline, run);
+		rc = -EROFS;
+	}
+	buf_u8(&x, RECORD_FORMAT);
+	buf_varint(&x, (uint64_t)now_ns());
+	if (!rc)
+		rc = x.oom ? -ENOMEM
+			   : create_once(s, b, k,
+					 ns_key(k, 's', pipeline, run, step),
+					 x.p, x.len, &made);
+	free(x.p);
+	return commit_end(s, b, rc);
+}
+
+int store_run_end(struct store *s, const char *pipeline, const char *run,
+		  enum store_run_status status, struct store_put **puts,
+		  size_t n)
+{
+	char who[2 * (STORE_NAME_MAX + 1)];
+	struct store_version_meta m = {.run = who};
+	struct store_stats st;
+	struct store_run r;
+	uint8_t k[KEY_MAX];
+	struct buf x = {0};
+	struct db_batch *b = NULL;
+	int rc = names_ok(pipeline, run, NULL);
+
+	if (!rc &&
+	    (status == STORE_RUN_OPEN || (status == STORE_RUN_FAILED && n))) {
+		store_log(STORE_LOG_ERR, "a failed run publishes nothing");
+		rc = -EINVAL;
+	}
+	if (!rc)
+		rc = commit_with(s, &b);
+	if (rc)
+		goto out_free;
+	snprintf(who, sizeof(who), "%s/%s", pipeline, run);
+	rc = db_flush_chunks(s->db);
+	if (!rc)
+		rc = run_load(s, b, pipeline, run, &r);
+	if (!rc && r.status != STORE_RUN_OPEN) {
+		store_log(STORE_LOG_ERR, "run %s already ended", who);
+		rc = -EROFS;
+	}
+	if (!rc)
+		rc = stats_load(b, &st);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = put_stage(puts[i], b, &st, &m, NULL);
+	r.status = status;
+	r.ended = now_ns();
+	run_encode(&x, &r);
+	if (!rc && x.oom)
+		rc = -ENOMEM;
+	if (!rc) {
+		stats_save(b, &st);
+		db_batch_put(b, CF_NAMESPACE, k,
+			     ns_key(k, 'r', pipeline, run, NULL), x.p, x.len);
+	}
+	free(x.p);
+	chunk_set_clear(s->pending);
+	rc = commit_end(s, b, rc);
+out_free:
+	for (size_t i = 0; i < n; i++)
+		store_put_abort(puts[i]);
+	return rc;
+}
+
+/* --------------------------------------------------------- listings */
+
+struct name_scan {
+	size_t skip;
+	const char *pipeline;
+	int (*name_fn)(void *arg, const char *name);
+	int (*run_fn)(void *arg, const struct store_run *r);
+	void *arg;
+};
+
+static int scan_name(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	struct name_scan *c = arg;
+	char name[STORE_NAME_MAX + 1];
+	size_t n = klen - c->skip;
+	struct store_run r = {0};
+
+	if (n > STORE_NAME_MAX)
+		return -EIO;
+	memcpy(name, (const char *)key + c->skip, n);
+	name[n] = '\0';
+	if (c->name_fn) {
+		/* Deeper keys (a run's steps under its pipeline) share the
+		 * prefix: keep direct children only. */
+		if (memchr(name, 0, n) || strlen(name) != n)
+			return 0;
+		return c->name_fn(c->arg, name);
+	}
+	if (strlen(name) != n)
+		return 0;
+	snprintf(r.pipeline, sizeof(r.pipeline), "%s", c->pipeline);
+	snprintf(r.run, sizeof(r.run), "%s", name);
+	if (run_decode(val, vlen, &r))
+		return -EIO;
+	return c->run_fn(c->arg, &r);
+}
+
+int store_pipeline_each(struct store *s, int (*fn)(void *arg, const char *name),
+			void *arg)
+{
+	struct name_scan c = {.skip = 1, .name_fn = fn, .arg = arg};
+
+	return db_scan(s->db, CF_NAMESPACE, "p", 1, scan_name, &c);
+}
+
+int store_run_each(struct store *s, const char *pipeline,
+		   int (*fn)(void *arg, const struct store_run *r), void *arg)
+{
+	uint8_t k[KEY_MAX];
+	struct name_scan c = {.pipeline = pipeline, .run_fn = fn, .arg = arg};
+	int rc = names_ok(pipeline, NULL, NULL);
+
+	if (rc)
+		return rc;
+	c.skip = ns_key(k, 'r', pipeline, "", NULL);
+	return db_scan(s->db, CF_NAMESPACE, k, c.skip, scan_name, &c);
+}
+
+int store_step_each(struct store *s, const char *pipeline, const char *run,
+		    int (*fn)(void *arg, const char *name), void *arg)
+{
+	uint8_t k[KEY_MAX];
+	struct name_scan c = {.name_fn = fn, .arg = arg};
+	int rc = names_ok(pipeline, run, NULL);
+
+	if (rc)
+		return rc;
+	c.skip = ns_key(k, 's', pipeline, run, "");
+	return db_scan(s->db, CF_NAMESPACE, k, c.skip, scan_name, &c);
+}

@@ -1,0 +1,453 @@
+/*
+ * store/store.h - the content-addressed, versioned artifact store.
+ *
+ * Purpose
+ *   Keeps file content once, as SHA-256-addressed chunks (FastCDC
+ *   boundaries, zstd or raw), in RocksDB, and the versioned model on top of
+ *   it: artifacts with immutable versions v1, v2, ... and aliases, plus
+ *   pipelines, runs and steps.  The on-disk layout is written down in
+ *   store/FORMAT.md; nothing else describes it.
+ *
+ * Invariants
+ *   - A chunk id is the SHA-256 of the chunk's plain bytes, and every chunk
+ *     read re-hashes what it returns: a mismatch is -EIO, never wrong bytes.
+ *   - A file digest is the SHA-256 of the file's bytes; a directory digest is
+ *     the SHA-256 of its canonical listing (names, kinds, modes, sizes and
+ *     child digests).  Neither depends on the chunking settings.  A version's
+ *     digest is the digest of its root directory.
+ *   - Versions are immutable.  Every logical change (a version, an alias
+ *     move, a run record) is one synced RocksDB WriteBatch together with its
+ *     refcounts: after a crash the store holds the old state or the new one.
+ *   - Chunk payloads are written without the WAL and flushed before the
+ *     batch that references them commits, so content hits the disk about
+ *     once and no committed reference can point at a missing chunk.
+ *
+ * Layering
+ *   Calls only libraries (RocksDB, zstd, OpenSSL, pthreads).  Knows nothing
+ *   of users, roles or FUSE.  No RocksDB, zstd or OpenSSL type leaves this
+ *   folder.
+ *
+ * Errors
+ *   Actions return 0 or a negative errno and log the detail through
+ *   store_log (see below) where the failure is first seen:
+ *     -ENOENT  no such artifact, version, alias, path or store
+ *     -EEXIST  already exists (a name, an alias target clash)
+ *     -EINVAL  a malformed name or ref, a foreign or unsupported store
+ *     -ENAMETOOLONG  a name over STORE_NAME_MAX bytes
+ *     -EBUSY   the store is held by another process (the message names it)
+ *     -EIO     a library failure, a corrupt record or a chunk hash mismatch
+ *     -ENOSPC  the disk is full (nothing committed is harmed)
+ *     -ENOMEM  out of memory
+ *
+ * Threads
+ *   A struct store may be used from any number of threads at once; commits
+ *   are serialized inside.  A struct store_writer, store_reader or
+ *   store_put belongs to one thread at a time.
+ */
+#ifndef ARTIFACTFS_STORE_H
+#define ARTIFACTFS_STORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define STORE_DIGEST_LEN 32
+/* "sha256:" + 64 hex digits + NUL */
+#define STORE_DIGEST_STR_LEN 72
+#define STORE_NAME_MAX	     255
+/* The store format this build writes and the newest it can read. */
+#define STORE_FORMAT_VERSION 1
+
+struct store;
+
+/* ---------------------------------------------------------------- logging */
+
+enum store_log_level {
+	STORE_LOG_ERR = 3, /* same numbers as syslog */
+	STORE_LOG_WARNING = 4,
+	STORE_LOG_INFO = 6,
+	STORE_LOG_DEBUG = 7,
+};
+
+/** Receives every log line of the store (and of the layers above, which
+ * log through it).  msg has no trailing newline.  Must be thread-safe. */
+typedef void (*store_log_fn)(void *arg, enum store_log_level level,
+			     const char *msg);
+
+/** Sets the process-wide log sink; NULL restores the default (stderr,
+ * errors and warnings only). */
+void store_log_set_sink(store_log_fn fn, void *arg);
+
+/** Logs one line through the sink, printf-style. */
+void store_log(enum store_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------- digests */
+
+/** Formats a digest as "sha256:<64 hex>" into out (STORE_DIGEST_STR_LEN). */
+void store_digest_format(const uint8_t digest[STORE_DIGEST_LEN], char *out);
+
+/** Parses "sha256:<hex>" or bare hex.  Returns 0 or -EINVAL. */
+int store_digest_parse(const char *s, uint8_t out[STORE_DIGEST_LEN]);
+
+/** SHA-256 of a buffer (OpenSSL).  Returns 0 or -EIO. */
+int store_digest_buf(const void *buf, size_t len,
+		     uint8_t out[STORE_DIGEST_LEN]);
+
+/* ------------------------------------------------------- options, open */
+
+typedef void (*store_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+struct store_options {
+	/* FastCDC sizes in bytes: min <= avg <= max, avg a power of two,
+	 * 4 KiB <= min, max <= 16 MiB.  Defaults 64 KiB / 256 KiB / 1 MiB. */
+	uint32_t chunk_min, chunk_avg, chunk_max;
+	/* zstd level 1..19, or 0 to always store raw.  Default 3. */
+	int zstd_level;
+	/* Ingest worker threads; 0 = number of online CPUs.  Default 0. */
+	unsigned threads;
+	/* A chunk is stored compressed only when it shrinks by at least this
+	 * many percent.  Default 5. */
+	unsigned min_saving_pct;
+};
+
+/** Fills o with the defaults above. */
+void store_options_init(struct store_options *o);
+
+/** Checks o.  Returns 0 or -EINVAL (logging which field is wrong). */
+int store_options_check(const struct store_options *o);
+
+/**
+ * Creates a store in dir (created if missing).  Idempotent: an existing
+ * store is left as it is and 0 returned.  A non-empty directory that is not
+ * a store is refused with -EEXIST; a store of a newer format with -EINVAL.
+ */
+int store_init(const char *dir, const struct store_options *o);
+
+/** True when dir holds a store (its marker file exists). */
+bool store_exists(const char *dir);
+
+/**
+ * Opens the store in dir for this process, taking its lock.
+ * o may be NULL for the defaults.
+ * Returns 0 and *out, or -ENOENT (no such directory), -EINVAL (not a store,
+ * or written by a newer format), -EBUSY (held by another process: the
+ * message says which pid), -EIO.
+ */
+int store_open(const char *dir, const struct store_options *o,
+	       struct store **out);
+
+/** Flushes and closes; accepts NULL. */
+void store_close(struct store *s);
+
+/** The pid that holds dir's lock, 0 if none, or a negative errno. */
+pid_t store_lock_holder(const char *dir);
+
+/** The store's random id (32 hex digits, NUL-terminated), borrowed. */
+const char *store_id(const struct store *s);
+
+/** The directory the store was opened from, borrowed. */
+const char *store_dir(const struct store *s);
+
+/* ------------------------------------------------------------------ names */
+
+/**
+ * Checks one path component used as an artifact, alias, pipeline, run,
+ * step or file name: non-empty, not "." or "..", no '/', no NUL, no control
+ * characters, at most STORE_NAME_MAX bytes.  len is the byte length given
+ * (so an embedded NUL is caught).
+ * Returns 0, -EINVAL or -ENAMETOOLONG.
+ */
+int store_name_check(const char *name, size_t len);
+
+/* ----------------------------------------------------- writing a file */
+
+/** What a file became once stored. */
+struct store_file {
+	uint8_t digest[STORE_DIGEST_LEN]; /* SHA-256 of the bytes */
+	uint64_t size;
+	uint64_t new_chunks; /* chunks this write stored that were absent */
+	uint64_t new_bytes;  /* bytes stored for them (after zstd) */
+};
+
+struct store_writer;
+
+/** Starts a sequential file writer.  The writer chunks, hashes and
+ * compresses on the store's worker threads and keeps memory bounded
+ * (a few MiB whatever the file size).  Returns 0, -ENOMEM. */
+int store_writer_new(struct store *s, struct store_writer **out);
+
+/** Appends len bytes.  Returns 0, -EIO, -ENOSPC, -ENOMEM. */
+int store_writer_write(struct store_writer *w, const void *buf, size_t len);
+
+/**
+ * Ends the file: waits for its chunks, flushes them to disk and records the
+ * file's manifest (but takes no reference on it: a file that no version
+ * references is garbage for store_gc).  Frees w whatever the result.
+ * Returns 0 and *out, or -EIO, -ENOSPC.
+ */
+int store_writer_finish(struct store_writer *w, struct store_file *out);
+
+/** Drops a writer without recording anything; accepts NULL. */
+void store_writer_abort(struct store_writer *w);
+
+/* --------------------------------------------------- making a version */
+
+enum store_kind {
+	STORE_KIND_FILE = 1,
+	STORE_KIND_DIR = 2,
+	STORE_KIND_SYMLINK = 3,
+};
+
+struct store_put;
+
+/** Extra facts recorded with a new version. */
+struct store_version_meta {
+	const char *run; /* "pipeline/run/step" that produced it, or NULL */
+	int64_t created; /* ns since the epoch; 0 = now */
+};
+
+/**
+ * Starts assembling the next version of artifact (created on commit if it
+ * is new).  progress (may be NULL) is called with bytes ingested so far.
+ * Returns 0 and *out, -EINVAL/-ENAMETOOLONG for a bad name, -ENOMEM.
+ */
+int store_put_begin(struct store *s, const char *artifact,
+		    store_progress_fn progress, void *progress_arg,
+		    struct store_put **out);
+
+/**
+ * Adds the file, symlink or directory tree at src (on the local file
+ * system).  dest is its path inside the version ("a/b.bin"); for a
+ * directory, "" puts its contents at the version's root.  Modes are kept
+ * (permission bits only); owners and times are not.  Special files are
+ * refused with -EINVAL.  An unreadable source is -EACCES (or its errno)
+ * with a message naming it; the version is then not created.
+ */
+int store_put_path(struct store_put *p, const char *src, const char *dest);
+
+/** Adds an already stored file (from store_writer_finish) at dest. */
+int store_put_file(struct store_put *p, const char *dest,
+		   const struct store_file *f, uint32_t mode);
+
+/**
+ * Commits the version: tree objects, refcounts, the version record and the
+ * move of "latest", in one synced WriteBatch.  Unchanged content still
+ * makes a new version.  Frees p whatever the result.
+ * Returns 0 and *out (may be NULL), or -EIO, -ENOSPC.
+ */
+struct store_version;
+int store_put_commit(struct store_put *p, const struct store_version_meta *m,
+		     struct store_version *out);
+
+/** Drops p without creating a version; accepts NULL. */
+void store_put_abort(struct store_put *p);
+
+/** Bytes added so far (for progress totals). */
+uint64_t store_put_bytes(const struct store_put *p);
+
+/* ----------------------------------------------------------- the model */
+
+struct store_version {
+	char artifact[STORE_NAME_MAX + 1];
+	uint32_t number;		    /* v<number> */
+	uint8_t digest[STORE_DIGEST_LEN];   /* root directory digest */
+	int64_t created;		    /* ns since the epoch */
+	uint64_t size;			    /* sum of file sizes */
+	uint64_t files;			    /* number of files */
+	char run[3 * (STORE_NAME_MAX + 1)]; /* producing run or "" */
+};
+
+/** Calls fn for each artifact name in order; a non-zero return from fn
+ * stops and is returned. */
+int store_artifact_each(struct store *s, int (*fn)(void *arg, const char *name),
+			void *arg);
+
+/** Calls fn for each version of artifact, oldest first.  -ENOENT if the
+ * artifact does not exist. */
+int store_version_each(struct store *s, const char *artifact,
+		       int (*fn)(void *arg, const struct store_version *v),
+		       void *arg);
+
+/** Reads version number of artifact.  -ENOENT if absent. */
+int store_version_get(struct store *s, const char *artifact, uint32_t number,
+		      struct store_version *out);
+
+/**
+ * Resolves ref ("v3", "latest" or an alias name) of artifact.
+ * Returns 0, -ENOENT (unknown artifact or ref, with a message), -EINVAL.
+ */
+int store_ref_resolve(struct store *s, const char *artifact, const char *ref,
+		      struct store_version *out);
+
+/**
+ * Parses "ARTIFACT@REF[/path]" (REF defaults to latest) into its parts.
+ * artifact and ref are STORE_NAME_MAX+1 buffers; *path points into spec
+ * (after the '/', "" if none).  Returns 0, -EINVAL, -ENAMETOOLONG.
+ */
+int store_spec_parse(const char *spec, char *artifact, char *ref,
+		     const char **path);
+
+/**
+ * Points alias at version number of artifact (moves it if it exists).
+ * "latest" and names of the form v<digits> are reserved (-EINVAL).
+ * -ENOENT if the version does not exist.
+ */
+int store_alias_set(struct store *s, const char *artifact, const char *alias,
+		    uint32_t number);
+
+/** Removes an alias.  -ENOENT if absent; "latest" is -EINVAL. */
+int store_alias_delete(struct store *s, const char *artifact,
+		       const char *alias);
+
+/** Calls fn for each alias of artifact (including latest), by name. */
+int store_alias_each(struct store *s, const char *artifact,
+		     int (*fn)(void *arg, const char *alias, uint32_t number),
+		     void *arg);
+
+enum store_run_status {
+	STORE_RUN_OPEN = 1,
+	STORE_RUN_SEALED = 2,
+	STORE_RUN_FAILED = 3,
+};
+
+struct store_run {
+	char pipeline[STORE_NAME_MAX + 1];
+	char run[STORE_NAME_MAX + 1];
+	enum store_run_status status;
+	uint32_t owner;	 /* uid that opened it */
+	int64_t created; /* ns */
+	int64_t ended;	 /* ns, 0 while open */
+};
+
+/** Creates pipeline if absent (0 either way). */
+int store_pipeline_create(struct store *s, const char *pipeline);
+
+/** Calls fn for each pipeline name. */
+int store_pipeline_each(struct store *s, int (*fn)(void *arg, const char *name),
+			void *arg);
+
+/** Opens run of pipeline (creating the pipeline if needed), owned by
+ * owner.  -EEXIST if the run exists. */
+int store_run_create(struct store *s, const char *pipeline, const char *run,
+		     uint32_t owner);
+
+/** Reads a run record.  -ENOENT if absent. */
+int store_run_get(struct store *s, const char *pipeline, const char *run,
+		  struct store_run *out);
+
+/** Calls fn for each run of pipeline. */
+int store_run_each(struct store *s, const char *pipeline,
+		   int (*fn)(void *arg, const struct store_run *r), void *arg);
+
+/** Adds step to an open run (0 if it exists).  -EROFS if the run is not
+ * open, -ENOENT if there is no such run. */
+int store_step_create(struct store *s, const char *pipeline, const char *run,
+		      const char *step);
+
+/** Calls fn for each step name of a run. */
+int store_step_each(struct store *s, const char *pipeline, const char *run,
+		    int (*fn)(void *arg, const char *name), void *arg);
+
+/**
+ * Ends an open run: each put in puts[] (n of them, may be 0) becomes the
+ * next version of its artifact and the run's status becomes status
+ * (SEALED or FAILED; a FAILED run publishes nothing and puts must be 0),
+ * all in one WriteBatch.  Frees every put whatever the result.
+ * -EROFS if the run is not open.
+ */
+int store_run_end(struct store *s, const char *pipeline, const char *run,
+		  enum store_run_status status, struct store_put **puts,
+		  size_t n);
+
+/* ------------------------------------------------------- reading content */
+
+/** One entry of a directory in a version. */
+struct store_dirent {
+	char name[STORE_NAME_MAX + 1];
+	enum store_kind kind;
+	uint32_t mode;			  /* permission bits */
+	uint64_t size;			  /* file: bytes; dir: entries;
+					     symlink: target length */
+	uint8_t digest[STORE_DIGEST_LEN]; /* file: content; dir: listing;
+					     symlink: target bytes */
+};
+
+/**
+ * Looks up path (relative, '/'-separated, "" for the root) under the
+ * directory root.  Returns 0, -ENOENT, -ENOTDIR, -EIO.
+ */
+int store_tree_lookup(struct store *s, const uint8_t root[STORE_DIGEST_LEN],
+		      const char *path, struct store_dirent *out);
+
+/** Calls fn for each entry of directory dir, in name order. */
+int store_tree_each(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
+		    int (*fn)(void *arg, const struct store_dirent *e),
+		    void *arg);
+
+/** Reads a symlink's target into buf (NUL-terminated).  -ERANGE if it does
+ * not fit. */
+int store_symlink_read(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
+		       char *buf, size_t size);
+
+struct store_reader;
+
+/** Opens file content by digest.  -ENOENT if no manifest has it. */
+int store_reader_open(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
+		      struct store_reader **out);
+
+/** The file's size. */
+uint64_t store_reader_size(const struct store_reader *r);
+
+/**
+ * Reads up to len bytes at off.  Returns the byte count (short only at end
+ * of file), or -EIO (a chunk is missing or fails its hash: logged with the
+ * chunk id).
+ */
+ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
+			   uint64_t off);
+
+/** Closes; accepts NULL. */
+void store_reader_close(struct store_reader *r);
+
+/* --------------------------------------------- stats, fsck, gc */
+
+struct store_stats {
+	uint64_t artifacts, versions;
+	uint64_t logical_bytes; /* sum of every version's size */
+	uint64_t files;		/* distinct file contents */
+	uint64_t chunks;	/* distinct chunks referenced */
+	uint64_t chunk_bytes;	/* their plain size */
+	uint64_t stored_bytes;	/* their size as stored (zstd or raw) */
+};
+
+/** Reads the counters kept with every commit. */
+int store_stats_get(struct store *s, struct store_stats *out);
+
+struct store_check {
+	uint64_t chunks, bytes; /* chunks and plain bytes verified */
+	uint64_t problems;	/* corrupt, missing or miscounted things */
+	uint64_t unreferenced;	/* chunks no version uses (gc fodder) */
+};
+
+/**
+ * Re-reads and re-hashes every chunk, checks every manifest, directory,
+ * version, alias, refcount and counter.  Each problem is logged at
+ * STORE_LOG_ERR naming the object.  progress may be NULL.
+ * Returns 0 when clean, -EUCLEAN when problems were found, or -EIO.
+ */
+int store_fsck(struct store *s, store_progress_fn progress, void *arg,
+	       struct store_check *out);
+
+struct store_gc_result {
+	uint64_t chunks, bytes; /* chunks (and stored bytes) removed */
+	uint64_t files;		/* unreferenced manifests removed */
+};
+
+/** Removes chunks and manifests that no version references (with dry_run,
+ * only counts them).  Takes the store exclusively while it runs. */
+int store_gc(struct store *s, bool dry_run, struct store_gc_result *out);
+
+#endif

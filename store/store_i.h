@@ -1,0 +1,256 @@
+/*
+ * store/store_i.h - internals shared by the files of store/ (never
+ * included outside this folder, except by store/'s own unit tests).
+ *
+ * The persistence sits behind the db_* functions below (db.c): chunk
+ * put/get/delete and metadata get/scan/commit.  RocksDB is the only
+ * implementation; everything else in store/ talks to db_*, not to RocksDB.
+ * The key layout is in store/FORMAT.md.
+ */
+#ifndef ARTIFACTFS_STORE_I_H
+#define ARTIFACTFS_STORE_I_H
+
+#include "store.h"
+
+#include <pthread.h>
+
+/* Column families, one job each (FORMAT.md). */
+enum db_cf {
+	CF_DEFAULT = 0,
+	CF_CHUNKS,
+	CF_MANIFESTS,
+	CF_NAMESPACE,
+	CF_LINEAGE,
+	CF_REFCOUNTS,
+	CF_AUDIT,
+	CF_SECRETS,
+	CF_META,
+	CF_COUNT
+};
+
+/* Chunk value codecs (first byte of a value in CF_CHUNKS). */
+enum chunk_codec {
+	CODEC_RAW = 0,
+	CODEC_ZSTD = 1,
+};
+
+struct db;
+struct db_batch;
+struct pool;
+struct chunk_set;
+
+struct store {
+	char *dir;
+	char id[33];
+	struct store_options opt;
+	int lock_fd;
+	struct db *db;
+	struct pool *pool;
+	struct chunk_set *pending;   /* chunks stored, not yet referenced */
+	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
+	pthread_rwlock_t gc_lock;    /* ingest shared, gc exclusive */
+};
+
+/* ------------------------------------------------------------- db.c */
+
+/** Opens (create: creating) the RocksDB under path.  -EIO with a logged
+ * message on failure. */
+int db_open(const char *path, bool create, struct db **out);
+void db_close(struct db *db);
+
+/** Gets key from cf.  Returns 0 and a malloc'd *val (caller frees) with
+ * *len, -ENOENT, or -EIO. */
+int db_get(struct db *db, enum db_cf cf, const void *key, size_t klen,
+	   void **val, size_t *len);
+
+/** Puts a chunk payload without the WAL (made durable by db_flush_chunks
+ * before anything references it). */
+int db_chunk_put(struct db *db, const uint8_t id[STORE_DIGEST_LEN],
+		 const void *val, size_t len);
+
+/** Flushes the chunks column family to disk and waits. */
+int db_flush_chunks(struct db *db);
+
+/** Put of one key through the WAL, not synced by itself: the next
+ * db_batch_commit syncs the log and with it this write. */
+int db_put(struct db *db, enum db_cf cf, const void *key, size_t klen,
+	   const void *val, size_t len);
+
+/** An indexed write batch: reads see its own pending writes. */
+struct db_batch *db_batch_new(struct db *db);
+void db_batch_free(struct db_batch *b);
+void db_batch_put(struct db_batch *b, enum db_cf cf, const void *key,
+		  size_t klen, const void *val, size_t len);
+void db_batch_delete(struct db_batch *b, enum db_cf cf, const void *key,
+		     size_t klen);
+/** Like db_get, seeing the batch's pending writes first. */
+int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
+		 size_t klen, void **val, size_t *len);
+/** Commits the batch atomically with the WAL synced.  -EIO, -ENOSPC. */
+int db_batch_commit(struct db_batch *b);
+
+/** Iterates keys of cf starting with prefix (plen may be 0), in order.
+ * fn returns non-zero to stop (returned).  val is only valid during fn. */
+typedef int (*db_scan_fn)(void *arg, const void *key, size_t klen,
+			  const void *val, size_t vlen);
+int db_scan(struct db *db, enum db_cf cf, const void *prefix, size_t plen,
+	    db_scan_fn fn, void *arg);
+
+/** Deletes a key, no WAL sync needed (used by gc, then flushed). */
+int db_delete(struct db *db, enum db_cf cf, const void *key, size_t klen);
+
+/** Approximate on-disk size of the whole database in bytes. */
+uint64_t db_disk_size(struct db *db);
+
+/* ------------------------------------------------------- chunker.c */
+
+struct chunker {
+	uint32_t min, avg, max;
+	uint64_t mask_s, mask_l; /* normalized chunking masks */
+	uint64_t hash;
+	uint32_t pos; /* bytes since the chunk start */
+};
+
+void chunker_init(struct chunker *c, uint32_t min, uint32_t avg, uint32_t max);
+
+/**
+ * Feeds len bytes of the current chunk.  Returns the number of bytes
+ * consumed; when that is <= len and *cut is set, a chunk ends after them
+ * (the chunker is reset for the next).  Never consumes past a cut.
+ */
+size_t chunker_feed(struct chunker *c, const uint8_t *buf, size_t len,
+		    bool *cut);
+
+/* ------------------------------------------------------------ cas.c */
+
+/** Compresses (when it pays) and stores buf as a chunk whose id is given;
+ * reports the stored size.  try_zstd false skips compression. */
+int cas_put(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
+	    const void *buf, size_t len, bool try_zstd, uint32_t *stored);
+
+/** Reads chunk id into buf (exactly plain_len bytes), verifying its
+ * hash.  -EIO (logged with the chunk id) on a mismatch or a bad value,
+ * -ENOENT if absent. */
+int cas_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN], void *buf,
+	    uint32_t plain_len);
+
+/** Whether chunk id is known (referenced or pending) and its stored size. */
+bool cas_known(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
+	       uint32_t *stored);
+
+/* In-memory set of chunk ids stored but not yet referenced by a commit. */
+struct chunk_set *chunk_set_new(void);
+void chunk_set_free(struct chunk_set *cs);
+void chunk_set_add(struct chunk_set *cs, const uint8_t id[STORE_DIGEST_LEN],
+		   uint32_t stored);
+bool chunk_set_get(struct chunk_set *cs, const uint8_t id[STORE_DIGEST_LEN],
+		   uint32_t *stored);
+void chunk_set_clear(struct chunk_set *cs);
+
+/* ----------------------------------------------------------- pool (writer.c)
+ */
+
+int pool_new(unsigned threads, struct pool **out);
+void pool_free(struct pool *p);
+
+/* ------------------------------------------------------------- tree.c */
+
+/* A file manifest, decoded. */
+struct manifest_chunk {
+	uint8_t id[STORE_DIGEST_LEN];
+	uint32_t plain, stored;
+	uint64_t offset; /* computed on decode */
+};
+struct manifest {
+	uint64_t size;
+	size_t n;
+	struct manifest_chunk *chunks;
+};
+
+int manifest_encode(const struct manifest *m, void **out, size_t *len);
+int manifest_decode(const void *buf, size_t len, struct manifest *out);
+void manifest_release(struct manifest *m);
+/** Loads the manifest of file digest (batch may be NULL). */
+int manifest_load(struct store *s, struct db_batch *b,
+		  const uint8_t digest[STORE_DIGEST_LEN], struct manifest *out);
+
+/* A directory listing, decoded. */
+struct dirlist {
+	size_t n;
+	struct store_dirent *e;
+};
+int dir_encode(const struct dirlist *d, void **out, size_t *len);
+int dir_decode(const void *buf, size_t len, struct dirlist *out);
+void dir_release(struct dirlist *d);
+int dir_load(struct store *s, struct db_batch *b,
+	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out);
+
+/* ------------------------------------------------------------ codec (tree.c)
+ */
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool oom;
+};
+void buf_u8(struct buf *b, uint8_t v);
+void buf_be32(struct buf *b, uint32_t v);
+void buf_varint(struct buf *b, uint64_t v);
+void buf_bytes(struct buf *b, const void *p, size_t n);
+void buf_str(struct buf *b, const char *s); /* varint length + bytes */
+
+struct cursor {
+	const uint8_t *p, *end;
+	bool bad;
+};
+uint8_t cur_u8(struct cursor *c);
+uint32_t cur_be32(struct cursor *c);
+uint64_t cur_varint(struct cursor *c);
+const uint8_t *cur_bytes(struct cursor *c, size_t n);
+/** Copies a varint-prefixed string into out (cap bytes incl. NUL). */
+void cur_str(struct cursor *c, char *out, size_t cap);
+
+/* ------------------------------------------------------- model.c / put.c */
+
+/** Adds one reference to file/dir/symlink digest in batch b, recursing into
+ * children when it is the first; counts new files and chunks in st. */
+int ref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
+	      enum store_kind kind, const uint8_t digest[STORE_DIGEST_LEN]);
+
+/** Numbers v (the next version of v->artifact), stages its record, the
+ * artifact record and "latest", and counts it in st. */
+int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
+		  struct store_version *v);
+
+/** Builds the tree of p, adds the version record, refcounts, counters and
+ * the latest alias to b.  Frees nothing. */
+int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
+	      const struct store_version_meta *m, struct store_version *out);
+
+/** Store counters (meta "stats") read/written inside a batch. */
+int stats_decode(const void *val, size_t len, struct store_stats *out);
+int stats_load(struct db_batch *b, struct store_stats *out);
+void stats_save(struct db_batch *b, const struct store_stats *st);
+
+/* Record format byte at the start of every value (FORMAT.md). */
+#define RECORD_FORMAT 1
+/* Longest namespace key: tag, three names, separators, a be32. */
+#define KEY_MAX (8 + 3 * (STORE_NAME_MAX + 1))
+
+/** Builds a namespace key: tag + a [+ NUL + b [+ NUL + c]] (b, c may be
+ * NULL).  k holds KEY_MAX bytes.  Returns the length. */
+size_t ns_key(uint8_t *k, char tag, const char *a, const char *b,
+	      const char *c);
+
+/** Verifies a stored chunk value against id without knowing its size
+ * (fsck); reports the plain size.  -EIO on any mismatch. */
+int cas_verify(const uint8_t id[STORE_DIGEST_LEN], const void *val, size_t len,
+	       uint64_t *plain);
+
+/** Compacts a column family so deleted values leave the disk. */
+int db_compact(struct db *db, enum db_cf cf);
+
+/** Current time in ns since the epoch. */
+int64_t now_ns(void);
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * tree.c - record encodings (FORMAT.md): the byte codec, file manifests
+ * and directory listings.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void buf_grow(struct buf *b, size_t n)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->oom || b->len + n <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 64;
+	while (cap < b->len + n)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = true;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+void buf_bytes(struct buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	if (b->oom || n == 0)
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void buf_u8(struct buf *b, uint8_t v)
+{
+	buf_bytes(b, &v, 1);
+}
+
+void buf_be32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = {v >> 24, v >> 16, v >> 8, v};
+
+	buf_bytes(b, x, 4);
+}
+
+void buf_varint(struct buf *b, uint64_t v)
+{
+	uint8_t x[10];
+	size_t n = 0;
+
+	do {
+		x[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			x[n] |= 0x80;
+		n++;
+	} while (v);
+	buf_bytes(b, x, n);
+}
+
+void buf_str(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	buf_varint(b, n);
+	buf_bytes(b, s, n);
+}
+
+const uint8_t *cur_bytes(struct cursor *c, size_t n)
+{
+	const uint8_t *p = c->p;
+
+	if (c->bad || (size_t)(c->end - c->p) < n) {
+		c->bad = true;
+		return NULL;
+	}
+	c->p += n;
+	return p;
+}
+
+uint8_t cur_u8(struct cursor *c)
+{
+	const uint8_t *p = cur_bytes(c, 1);
+
+	return p ? *p : 0;
+}
+
+uint32_t cur_be32(struct cursor *c)
+{
+	const uint8_t *p = cur_bytes(c, 4);
+
+	if (!p)
+		return 0;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t cur_varint(struct cursor *c)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		const uint8_t *p = cur_bytes(c, 1);
+
+		if (!p)
+			return 0;
+		v |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p & 0x80))
+			return v;
+	}
+	c->bad = true;
+	return 0;
+}
+
+void cur_str(struct cursor *c, char *out, size_t cap)
+{
+	uint64_t n = cur_varint(c);
+	const uint8_t *p;
+
+	if (n >= cap) {
+		c->bad = true;
+		out[0] = '\0';
+		return;
+	}
+	p = cur_bytes(c, n);
+	if (!p) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* ---------------------------------------------------------- manifests */
+
+int manifest_encode(const struct manifest *m, void **out, size_t *len)
+{
+	struct buf b = {0};
+
+	buf_u8(&b, RECORD_FORMAT);
+	buf_varint(&b, m->size);
+	buf_varint(&b, m->n);
+	for (size_t i = 0; i < m->n; i++) {
+		buf_bytes(&b, m->chunks[i].id, STORE_DIGEST_LEN);
+		buf_varint(&b, m->chunks[i].plain);
+		buf_varint(&b, m->chunks[i].stored);
+	}
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+int manifest_decode(const void *buf, size_t len, struct manifest *out)
+{
+	struct cursor c = {buf, (const uint8_t *)buf + len, false};
+	uint64_t n, off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	out->size = cur_varint(&c);
+	n = cur_varint(&c);
+	/* Each entry takes at least 34 bytes: a cap from the input itself. */
+	if (c.bad || n > len / 34)
+		return -EIO;
+	out->chunks = calloc(n ? n : 1, sizeof(*out->chunks));
+	if (!out->chunks)
+		return -ENOMEM;
+	out->n = n;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *id = cur_bytes(&c, STORE_DIGEST_LEN);
+
+		if (!id)
+			break;
+		memcpy(out->chunks[i].id, id, STORE_DIGEST_LEN);
+		out->chunks[i].plain = (uint32_t)cur_varint(&c);
+		out->chunks[i].stored = (uint32_t)cur_varint(&c);
+		out->chunks[i].offset = off;
+		off += out->chunks[i].plain;
+	}
+	if (c.bad || c.p != c.end || off != out->size) {
+		manifest_release(out);
+		return -EIO;
+	}
+	return 0;
+}
+
+void manifest_release(struct manifest *m)
+{
+	free(m->chunks);
+	m->chunks = NULL;
+	m->n = 0;
+}
+
+static int object_load(struct store *s, struct db_batch *b, char tag,
+		       const uint8_t digest[STORE_DIGEST_LEN], void **val,
+		       size_t *len)
+{
+	uint8_t key[1 + STORE_DIGEST_LEN];
+
+	key[0] = (uint8_t)tag;
+	memcpy(key + 1, digest, STORE_DIGEST_LEN);
+	if (b)
+		return db_batch_get(b, CF_MANIFESTS, key, sizeof(key), val,
+				    len);
+	return db_get(s->db, CF_MANIFESTS, key, sizeof(key), val, len);
+}
+
+static void log_corrupt(const char *what,
+			const uint8_t digest[STORE_DIGEST_LEN])
+{
+	char hex[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(digest, hex);
+	store_log(STORE_LOG_ERR, "corrupt %s record %s", what, hex);
+}
+
+int manifest_load(struct store *s, struct db_batch *b,
+		  const uint8_t digest[STORE_DIGEST_LEN], struct manifest *out)
+{
+	void *val;
+	size_t len;
+	int rc = object_load(s, b, 'F', digest, &val, &len);
+
+	if (rc)
+		return rc;
+	rc = manifest_decode(val, len, out);
+	free(val);
+	if (rc == -EIO)
+		log_corrupt("manifest", digest);
+	return rc;
+}
+
+/* ------------------------------------------------------ directories */
+
+int dir_encode(const struct dirlist *d, void **out, size_t *len)
+{
+	struct buf b = {0};
+
+	buf_u8(&b, RECORD_FORMAT);
+	buf_varint(&b, d->n);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct store_dirent *e = &d->e[i];
+
+		buf_str(&b, e->name);
+		buf_u8(&b, (uint8_t)e->kind);
+		buf_varint(&b, e->mode);
+		buf_varint(&b, e->size);
+		buf_bytes(&b, e->digest, STORE_DIGEST_LEN);
+	}
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+int dir_decode(const void *buf, size_t len, struct dirlist *out)
+{
+	struct cursor c = {buf, (const uint8_t *)buf + len, false};
+	uint64_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	n = cur_varint(&c);
+	if (c.bad || n > len / 36)
+		return -EIO;
+	out->e = calloc(n ? n : 1, sizeof(*out->e));
+	if (!out->e)
+		return -ENOMEM;
+	out->n = n;
+	for (size_t i = 0; i < n && !c.bad; i++) {
+		struct store_dirent *e = &out->e[i];
+		const uint8_t *dg;
+
+		cur_str(&c, e->name, sizeof(e->name));
+		e->kind = cur_u8(&c);
+		e->mode = (uint32_t)cur_varint(&c);
+		e->size = cur_varint(&c);
+		dg = cur_bytes(&c, STORE_DIGEST_LEN);
+		if (dg)
+			memcpy(e->digest, dg, STORE_DIGEST_LEN);
+		if (e->kind < STORE_KIND_FILE || e->kind > STORE_KIND_SYMLINK)
+			c.bad = true;
+	}
+	if (c.bad || c.p != c.end) {
+		dir_release(out);
+		return -EIO;
+	}
+	return 0;
+}
+
+void dir_release(struct dirlist *d)
+{
+	free(d->e);
+	d->e = NULL;
+	d->n = 0;
+}
+
+int dir_load(struct store *s, struct db_batch *b,
+	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out)
+{
+	void *val;
+	size_t len;
+	uint8_t check[STORE_DIGEST_LEN];
+	int rc = object_load(s, b, 'D', digest, &val, &len);
+
+	if (rc)
+		return rc;
+	/* A listing is its own digest: verify it like a chunk. */
+	rc = store_digest_buf(val, len, check);
+	if (!rc && memcmp(check, digest, STORE_DIGEST_LEN) != 0)
+		rc = -EIO;
+	if (!rc)
+		rc = dir_decode(val, len, out);
+	free(val);
+	if (rc == -EIO)
+		log_corrupt("directory", digest);
+	return rc;
+}
+
+/* ------------------------------------------------- public tree reads */
+
+static int dir_find(const struct dirlist *d, const char *name, size_t len)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strncmp(d->e[mid].name, name, len);
+
+		if (c == 0 && d->e[mid].name[len] != '\0')
+			c = 1;
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int store_tree_lookup(struct store *s, const uint8_t root[STORE_DIGEST_LEN],
+		      const char *path, struct store_dirent *out)
+{
+	struct store_dirent cur = {.kind = STORE_KIND_DIR, .mode = 0755};
+
+	memcpy(cur.digest, root, STORE_DIGEST_LEN);
+	while (*path == '/')
+		path++;
+	while (*path) {
+		size_t len = strcspn(path, "/");
+		struct dirlist d;
+		int i, rc;
+
+		if (cur.kind != STORE_KIND_DIR)
+			return -ENOTDIR;
+		rc = dir_load(s, NULL, cur.digest, &d);
+		if (rc)
+			return rc;
+		i = len <= STORE_NAME_MAX ? dir_find(&d, path, len) : -1;
+		if (i >= 0)
+			cur = d.e[i];
+		dir_release(&d);
+		if (i < 0)
+			return -ENOENT;
+		path += len;
+		while (*path == '/')
+			path++;
+	}
+	if (cur.name[0] == '\0' && cur.kind == STORE_KIND_DIR) {
+		struct dirlist d;
+		int rc = dir_load(s, NULL, cur.digest, &d);
+
+		if (rc)
+			return rc;
+		cur.size = d.n;
+		dir_release(&d);
+	}
+	*out = cur;
+	return 0;
+}
+
+int store_tree_each(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
+		    int (*fn)(void *arg, const struct store_dirent *e),
+		    void *arg)
+{
+	struct dirlist d;
+	int rc = dir_load(s, NULL, dir, &d);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < d.n && !rc; i++)
+		rc = fn(arg, &d.e[i]);
+	dir_release(&d);
+	return rc;
+}

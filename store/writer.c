@@ -1,0 +1,349 @@
+/*
+ * writer.c - streaming file ingest on a small worker pool.
+ *
+ * The writer's own thread runs the chunker and the whole-file SHA-256;
+ * each cut chunk becomes a job that a pool thread hashes, looks up,
+ * compresses when a sample says it pays, and stores.  At most
+ * MAX_INFLIGHT_PER_THREAD chunks per pool thread are in flight per writer,
+ * so memory stays at a few chunk sizes whatever the file size.
+ *
+ * Compression sampling: after two chunks in a row that zstd could not
+ * shrink enough, the next SKIP_AFTER_MISS chunks are stored raw without
+ * trying; then one is sampled again.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INFLIGHT_PER_THREAD 3
+#define SKIP_AFTER_MISS		32
+
+struct wjob {
+	struct store_writer *w;
+	struct wjob *next; /* pool queue */
+	uint8_t *data;	   /* freed by the worker once stored */
+	uint32_t len;
+	bool try_zstd;
+	uint8_t id[STORE_DIGEST_LEN];
+	uint32_t stored;
+	bool is_new;
+};
+
+struct pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct wjob *head, *tail;
+	bool stop;
+	unsigned n;
+	pthread_t *threads;
+};
+
+struct store_writer {
+	struct store *s;
+	struct chunker ch;
+	EVP_MD_CTX *md;
+	uint8_t *cur;
+	uint32_t cur_len;
+	uint64_t size;
+	struct wjob **jobs;
+	size_t njobs, cap;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned inflight, max_inflight;
+	int err;
+	unsigned zstd_skip, zstd_miss;
+};
+
+static void job_run(struct wjob *j)
+{
+	struct store_writer *w = j->w;
+	struct store *s = w->s;
+	int rc = store_digest_buf(j->data, j->len, j->id);
+
+	if (!rc && !cas_known(s, j->id, &j->stored)) {
+		rc =
+		    cas_put(s, j->id, j->data, j->len, j->try_zstd, &j->stored);
+		j->is_new = (rc == 0);
+	}
+	free(j->data);
+	j->data = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	if (rc && !w->err)
+		w->err = rc;
+	if (j->is_new && j->try_zstd) {
+		bool raw = j->stored == j->len + 1;
+
+		w->zstd_miss = raw ? w->zstd_miss + 1 : 0;
+		if (w->zstd_miss >= 2) {
+			w->zstd_skip = SKIP_AFTER_MISS;
+			w->zstd_miss = 0;
+		}
+	}
+	w->inflight--;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *pool_main(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		struct wjob *j;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->head && !p->stop)
+			pthread_cond_wait(&p->cond, &p->lock);
+		j = p->head;
+		if (j) {
+			p->head = j->next;
+			if (!p->head)
+				p->tail = NULL;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (!j)
+			return NULL;
+		job_run(j);
+	}
+}
+
+int pool_new(unsigned threads, struct pool **out)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->threads = calloc(threads, sizeof(*p->threads));
+	if (!p->threads) {
+		free(p);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	for (; p->n < threads; p->n++) {
+		if (pthread_create(&p->threads[p->n], NULL, pool_main, p))
+			break;
+	}
+	if (p->n == 0) {
+		pool_free(p);
+		return -EAGAIN;
+	}
+	*out = p;
+	return 0;
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->n; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p->threads);
+	free(p);
+}
+
+static void pool_push(struct pool *p, struct wjob *j)
+{
+	pthread_mutex_lock(&p->lock);
+	j->next = NULL;
+	if (p->tail)
+		p->tail->next = j;
+	else
+		p->head = j;
+	p->tail = j;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ------------------------------------------------------------- writer */
+
+int store_writer_new(struct store *s, struct store_writer **out)
+{
+	struct store_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->s = s;
+	w->md = EVP_MD_CTX_new();
+	w->cur = malloc(s->opt.chunk_max);
+	if (!w->md || !w->cur ||
+	    !EVP_DigestInit_ex(w->md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(w->md);
+		free(w->cur);
+		free(w);
+		return -ENOMEM;
+	}
+	chunker_init(&w->ch, s->opt.chunk_min, s->opt.chunk_avg,
+		     s->opt.chunk_max);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->max_inflight = MAX_INFLIGHT_PER_THREAD * s->opt.threads;
+	pthread_rwlock_rdlock(&s->gc_lock);
+	*out = w;
+	return 0;
+}
+
+/* Hands the current chunk to the pool. */
+static int submit(struct store_writer *w)
+{
+	struct wjob *j = calloc(1, sizeof(*j));
+	uint8_t *next = malloc(w->s->opt.chunk_max);
+
+	if (!j || !next ||
+	    (w->njobs == w->cap &&
+	     !(w->jobs = realloc(w->jobs, (w->cap = w->cap ? 2 * w->cap : 64) *
+					      sizeof(*w->jobs))))) {
+		free(j);
+		free(next);
+		return -ENOMEM;
+	}
+	j->w = w;
+	j->data = w->cur;
+	j->len = w->cur_len;
+	w->cur = next;
+	w->cur_len = 0;
+	w->jobs[w->njobs++] = j;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->inflight >= w->max_inflight)
+		pthread_cond_wait(&w->cond, &w->lock);
+	j->try_zstd = w->zstd_skip == 0;
+	if (w->zstd_skip)
+		w->zstd_skip--;
+	w->inflight++;
+	pthread_mutex_unlock(&w->lock);
+	pool_push(w->s->pool, j);
+	return 0;
+}
+
+int store_writer_write(struct store_writer *w, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		size_t room = w->s->opt.chunk_max - w->cur_len;
+		size_t n = len < room ? len : room;
+		bool cut;
+		int rc;
+
+		n = chunker_feed(&w->ch, p, n, &cut);
+		memcpy(w->cur + w->cur_len, p, n);
+		if (!EVP_DigestUpdate(w->md, p, n))
+			return -EIO;
+		w->cur_len += (uint32_t)n;
+		w->size += n;
+		p += n;
+		len -= n;
+		if (cut) {
+			rc = submit(w);
+			if (rc)
+				return rc;
+		}
+	}
+	pthread_mutex_lock(&w->lock);
+	len = (size_t)w->err;
+	pthread_mutex_unlock(&w->lock);
+	return (int)len;
+}
+
+static int wait_all(struct store_writer *w)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->inflight)
+		pthread_cond_wait(&w->cond, &w->lock);
+	rc = w->err;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+static void writer_free(struct store_writer *w)
+{
+	for (size_t i = 0; i < w->njobs; i++)
+		free(w->jobs[i]);
+	free(w->jobs);
+	free(w->cur);
+	EVP_MD_CTX_free(w->md);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	pthread_rwlock_unlock(&w->s->gc_lock);
+	free(w);
+}
+
+void store_writer_abort(struct store_writer *w)
+{
+	if (!w)
+		return;
+	wait_all(w);
+	writer_free(w);
+}
+
+/* Builds the manifest from the finished jobs and records it, unless a
+ * referenced manifest of the same content already exists. */
+static int record_manifest(struct store_writer *w, struct store_file *out)
+{
+	struct manifest m = {.size = w->size, .n = w->njobs};
+	uint8_t key[1 + STORE_DIGEST_LEN] = {'F'};
+	void *val;
+	size_t len;
+	int rc;
+
+	memcpy(key + 1, out->digest, STORE_DIGEST_LEN);
+	key[0] = 'F';
+	if (db_get(w->s->db, CF_REFCOUNTS, key, sizeof(key), &val, &len) == 0) {
+		free(val);
+		return 0;
+	}
+	m.chunks = calloc(m.n ? m.n : 1, sizeof(*m.chunks));
+	if (!m.chunks)
+		return -ENOMEM;
+	for (size_t i = 0; i < m.n; i++) {
+		memcpy(m.chunks[i].id, w->jobs[i]->id, STORE_DIGEST_LEN);
+		m.chunks[i].plain = w->jobs[i]->len;
+		m.chunks[i].stored = w->jobs[i]->stored;
+		if (w->jobs[i]->is_new) {
+			out->new_chunks++;
+			out->new_bytes += w->jobs[i]->stored;
+		}
+	}
+	rc = manifest_encode(&m, &val, &len);
+	free(m.chunks);
+	if (rc)
+		return rc;
+	rc = db_put(w->s->db, CF_MANIFESTS, key, sizeof(key), val, len);
+	free(val);
+	return rc;
+}
+
+int store_writer_finish(struct store_writer *w, struct store_file *out)
+{
+	unsigned int n = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (w->cur_len)
+		rc = submit(w);
+	if (!rc)
+		rc = wait_all(w);
+	else
+		wait_all(w);
+	if (!rc && (!EVP_DigestFinal_ex(w->md, out->digest, &n) ||
+		    n != STORE_DIGEST_LEN))
+		rc = -EIO;
+	out->size = w->size;
+	if (!rc)
+		rc = record_manifest(w, out);
+	writer_free(w);
+	return rc;
+}
