@@ -64,38 +64,55 @@ static size_t cut_here(struct chunker *c, size_t consumed, bool *cut)
 	return consumed;
 }
 
+/* Scans buf[0..n) for a position where the hash has no bits under mask;
+ * returns its index + 1, or 0 if none. */
+static size_t scan(uint64_t *hp, const uint8_t *buf, size_t n, uint64_t mask)
+{
+	uint64_t h = *hp;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h << 1) + gear[buf[i]];
+		if (!(h & mask)) {
+			*hp = h;
+			return i + 1;
+		}
+	}
+	*hp = h;
+	return 0;
+}
+
 size_t chunker_feed(struct chunker *c, const uint8_t *buf, size_t len,
 		    bool *cut)
 {
-	size_t i = 0;
-	uint64_t h = c->hash;
-	uint32_t pos = c->pos;
+	size_t i = 0, n, hit;
 
 	*cut = false;
-	if (pos < c->min) {
-		size_t skip = c->min - pos;
-
-		if (skip > len)
-			skip = len;
-		pos += (uint32_t)skip;
-		i = skip;
+	if (c->pos < c->min) {
+		i = c->min - c->pos;
+		if (i > len)
+			i = len;
+		c->pos += (uint32_t)i;
 	}
 	/* Before the average size: the stricter mask. */
-	while (i < len && pos < c->avg) {
-		h = (h << 1) + gear[buf[i++]];
-		pos++;
-		if (!(h & c->mask_s))
-			return cut_here(c, i, cut);
+	if (c->pos < c->avg && i < len) {
+		n = len - i < c->avg - c->pos ? len - i : c->avg - c->pos;
+		hit = scan(&c->hash, buf + i, n, c->mask_s);
+		if (hit)
+			return cut_here(c, i + hit, cut);
+		i += n;
+		c->pos += (uint32_t)n;
 	}
-	if (pos >= c->max)
+	if (c->pos >= c->max)
 		return cut_here(c, i, cut);
-	while (i < len) {
-		h = (h << 1) + gear[buf[i++]];
-		pos++;
-		if (!(h & c->mask_l) || pos >= c->max)
+	if (c->pos >= c->avg && i < len) {
+		n = len - i < c->max - c->pos ? len - i : c->max - c->pos;
+		hit = scan(&c->hash, buf + i, n, c->mask_l);
+		if (hit)
+			return cut_here(c, i + hit, cut);
+		i += n;
+		c->pos += (uint32_t)n;
+		if (c->pos >= c->max)
 			return cut_here(c, i, cut);
 	}
-	c->hash = h;
-	c->pos = pos;
 	return i;
 }

@@ -112,6 +112,10 @@ int db_open(const char *path, bool create, struct db **out)
 	rocksdb_options_increase_parallelism(d->opt, 2);
 	rocksdb_options_set_max_background_jobs(d->opt, 2);
 	rocksdb_options_set_keep_log_file_num(d->opt, 3);
+	/* Preallocation is sized from write buffers: keep it small so that a
+	 * store on a small disk fails late (at a real write), not at open. */
+	rocksdb_options_set_write_buffer_size(d->opt, 8 << 20);
+	rocksdb_options_set_manifest_preallocation_size(d->opt, 64 << 10);
 	for (int i = 0; i < CF_COUNT; i++) {
 		d->cf_opt[i] = cf_options(i);
 		cfo[i] = d->cf_opt[i];
@@ -139,9 +143,17 @@ int db_open(const char *path, bool create, struct db **out)
 
 void db_close(struct db *d)
 {
+	char *err = NULL;
+
 	if (!d)
 		return;
-	db_flush_chunks(d);
+	/* A failed flush here was already reported by the commit that
+	 * met it; the chunks are then garbage anyway. */
+	rocksdb_flush_cf(d->db, d->fo, d->cf[CF_CHUNKS], &err);
+	if (err) {
+		store_log(STORE_LOG_DEBUG, "flush at close: %s", err);
+		rocksdb_free(err);
+	}
 	db_free(d);
 }
 

@@ -29,7 +29,8 @@ struct store_put {
 	struct store *s;
 	char artifact[STORE_NAME_MAX + 1];
 	struct node root;
-	uint64_t bytes, files;
+	uint64_t bytes;	      /* ingested so far, for progress */
+	uint64_t size, files; /* of the tree, counted when sealed */
 	store_progress_fn progress;
 	void *progress_arg;
 	uint8_t *block;
@@ -140,9 +141,8 @@ uint64_t store_put_bytes(const struct store_put *p)
 	return p->bytes;
 }
 
-static int add_entry(struct store_put *p, const char *dest,
-		     enum store_kind kind, uint32_t mode,
-		     const struct store_file *f)
+int put_add(struct store_put *p, const char *dest, enum store_kind kind,
+	    uint32_t mode, const struct store_file *f)
 {
 	struct node *n;
 	int rc = node_at(p, dest, &n);
@@ -163,7 +163,6 @@ static int add_entry(struct store_put *p, const char *dest,
 	if (f) {
 		memcpy(n->e.digest, f->digest, STORE_DIGEST_LEN);
 		n->e.size = f->size;
-		p->files++;
 	}
 	return 0;
 }
@@ -171,8 +170,12 @@ static int add_entry(struct store_put *p, const char *dest,
 int store_put_file(struct store_put *p, const char *dest,
 		   const struct store_file *f, uint32_t mode)
 {
-	p->bytes += f->size;
-	return add_entry(p, dest, STORE_KIND_FILE, mode, f);
+	return put_add(p, dest, STORE_KIND_FILE, mode, f);
+}
+
+int store_put_dir(struct store_put *p, const char *dest, uint32_t mode)
+{
+	return put_add(p, dest, STORE_KIND_DIR, mode, NULL);
 }
 
 /* Streams the open fd through a writer. */
@@ -222,7 +225,7 @@ static int put_regular(struct store_put *p, const char *src, const char *dest,
 	rc = ingest_fd(p, fd, src, &f);
 	close(fd);
 	if (!rc)
-		rc = add_entry(p, dest, STORE_KIND_FILE, mode, &f);
+		rc = put_add(p, dest, STORE_KIND_FILE, mode, &f);
 	return rc;
 }
 
@@ -250,7 +253,7 @@ static int put_symlink(struct store_put *p, const char *src, const char *dest)
 	}
 	rc = store_writer_finish(w, &f);
 	if (!rc)
-		rc = add_entry(p, dest, STORE_KIND_SYMLINK, 0777, &f);
+		rc = put_add(p, dest, STORE_KIND_SYMLINK, 0777, &f);
 	return rc;
 }
 
@@ -284,7 +287,7 @@ static int put_dir(struct store_put *p, const char *src, const char *dest,
 	struct dirent **names = NULL;
 	int n, rc;
 
-	rc = add_entry(p, dest, STORE_KIND_DIR, mode, NULL);
+	rc = put_add(p, dest, STORE_KIND_DIR, mode, NULL);
 	if (rc)
 		return rc;
 	n = scandir(src, &names, NULL, NULL);
@@ -343,7 +346,7 @@ static int kid_cmp(const void *a, const void *b)
 
 /* Encodes n's listing (children first), fills its digest and stages the
  * listing object unless it is already stored. */
-static int seal_dir(struct store *s, struct db_batch *b, struct node *n)
+static int seal_dir(struct store_put *p, struct db_batch *b, struct node *n)
 {
 	struct dirlist d = {.n = n->nkids};
 	uint8_t key[1 + STORE_DIGEST_LEN] = {'D'};
@@ -351,13 +354,18 @@ static int seal_dir(struct store *s, struct db_batch *b, struct node *n)
 	size_t len, olen;
 	int rc = 0;
 
-	qsort(n->kids, n->nkids, sizeof(*n->kids), kid_cmp);
+	if (n->nkids > 1)
+		qsort(n->kids, n->nkids, sizeof(*n->kids), kid_cmp);
 	d.e = calloc(n->nkids ? n->nkids : 1, sizeof(*d.e));
 	if (!d.e)
 		return -ENOMEM;
 	for (size_t i = 0; i < n->nkids && !rc; i++) {
 		if (n->kids[i]->e.kind == STORE_KIND_DIR)
-			rc = seal_dir(s, b, n->kids[i]);
+			rc = seal_dir(p, b, n->kids[i]);
+		if (n->kids[i]->e.kind == STORE_KIND_FILE) {
+			p->files++;
+			p->size += n->kids[i]->e.size;
+		}
 		d.e[i] = n->kids[i]->e;
 	}
 	if (!rc)
@@ -381,14 +389,17 @@ int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
 	      const struct store_version_meta *m, struct store_version *out)
 {
 	struct store_version v = {0};
-	int rc = seal_dir(p->s, b, &p->root);
+	int rc;
+
+	p->size = p->files = 0;
+	rc = seal_dir(p, b, &p->root);
 
 	if (rc)
 		return rc;
 	strcpy(v.artifact, p->artifact);
 	memcpy(v.digest, p->root.e.digest, STORE_DIGEST_LEN);
 	v.created = m && m->created ? m->created : now_ns();
-	v.size = p->bytes;
+	v.size = p->size;
 	v.files = p->files;
 	if (m && m->run)
 		snprintf(v.run, sizeof(v.run), "%s", m->run);

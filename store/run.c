@@ -93,8 +93,7 @@ static int stage_pipeline(struct store *s, struct db_batch *b,
 	return rc;
 }
 
-/* Runs fn(s, b, ...) in a fresh batch under the commit lock. */
-static int commit_with(struct store *s, struct db_batch **out)
+int commit_begin(struct store *s, struct db_batch **out)
 {
 	pthread_mutex_lock(&s->commit_lock);
 	*out = db_batch_new(s->db);
@@ -105,7 +104,7 @@ static int commit_with(struct store *s, struct db_batch **out)
 	return 0;
 }
 
-static int commit_end(struct store *s, struct db_batch *b, int rc)
+int commit_end(struct store *s, struct db_batch *b, int rc)
 {
 	if (!rc)
 		rc = db_batch_commit(b);
@@ -120,7 +119,7 @@ int store_pipeline_create(struct store *s, const char *pipeline)
 	int rc = names_ok(pipeline, NULL, NULL);
 
 	if (!rc)
-		rc = commit_with(s, &b);
+		rc = commit_begin(s, &b);
 	if (rc)
 		return rc;
 	return commit_end(s, b, stage_pipeline(s, b, pipeline));
@@ -138,7 +137,7 @@ int store_run_create(struct store *s, const char *pipeline, const char *run,
 	int rc = names_ok(pipeline, run, NULL);
 
 	if (!rc)
-		rc = commit_with(s, &b);
+		rc = commit_begin(s, &b);
 	if (rc)
 		return rc;
 	rc = stage_pipeline(s, b, pipeline);
@@ -157,8 +156,8 @@ int store_run_create(struct store *s, const char *pipeline, const char *run,
 	return commit_end(s, b, rc);
 }
 
-static int run_load(struct store *s, struct db_batch *b, const char *pipeline,
-		    const char *run, struct store_run *out)
+int run_read(struct store *s, struct db_batch *b, const char *pipeline,
+	     const char *run, struct store_run *out)
 {
 	uint8_t k[KEY_MAX];
 	size_t kl = ns_key(k, 'r', pipeline, run, NULL), len;
@@ -184,7 +183,7 @@ int store_run_get(struct store *s, const char *pipeline, const char *run,
 {
 	int rc = names_ok(pipeline, run, NULL);
 
-	return rc ? rc : run_load(s, NULL, pipeline, run, out);
+	return rc ? rc : run_read(s, NULL, pipeline, run, out);
 }
 
 int store_step_create(struct store *s, const char *pipeline, const char *run,
@@ -198,10 +197,10 @@ int store_step_create(struct store *s, const char *pipeline, const char *run,
 	int rc = names_ok(pipeline, run, step);
 
 	if (!rc)
-		rc = commit_with(s, &b);
+		rc = commit_begin(s, &b);
 	if (rc)
 		return rc;
-	rc = run_load(s, b, pipeline, run, &r);
+	rc = run_read(s, b, pipeline, run, &r);
 	if (!rc && r.status != STORE_RUN_OPEN) {
 		store_log(STORE_LOG_ERR, "run %s/%s is sealed", pipeline, run);
 		rc = -EROFS;
@@ -217,9 +216,9 @@ int store_step_create(struct store *s, const char *pipeline, const char *run,
 	return commit_end(s, b, rc);
 }
 
-int store_run_end(struct store *s, const char *pipeline, const char *run,
-		  enum store_run_status status, struct store_put **puts,
-		  size_t n)
+int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
+		   const char *run, enum store_run_status status,
+		   struct store_put **puts, size_t n)
 {
 	char who[2 * (STORE_NAME_MAX + 1)];
 	struct store_version_meta m = {.run = who};
@@ -227,22 +226,12 @@ int store_run_end(struct store *s, const char *pipeline, const char *run,
 	struct store_run r;
 	uint8_t k[KEY_MAX];
 	struct buf x = {0};
-	struct db_batch *b = NULL;
-	int rc = names_ok(pipeline, run, NULL);
+	int rc;
 
-	if (!rc &&
-	    (status == STORE_RUN_OPEN || (status == STORE_RUN_FAILED && n))) {
-		store_log(STORE_LOG_ERR, "a failed run publishes nothing");
-		rc = -EINVAL;
-	}
-	if (!rc)
-		rc = commit_with(s, &b);
-	if (rc)
-		goto out_free;
 	snprintf(who, sizeof(who), "%s/%s", pipeline, run);
 	rc = db_flush_chunks(s->db);
 	if (!rc)
-		rc = run_load(s, b, pipeline, run, &r);
+		rc = run_read(s, b, pipeline, run, &r);
 	if (!rc && r.status != STORE_RUN_OPEN) {
 		store_log(STORE_LOG_ERR, "run %s already ended", who);
 		rc = -EROFS;
@@ -264,7 +253,27 @@ int store_run_end(struct store *s, const char *pipeline, const char *run,
 	free(x.p);
 	chunk_set_clear(s->pending);
 	rc = commit_end(s, b, rc);
-out_free:
+	for (size_t i = 0; i < n; i++)
+		store_put_abort(puts[i]);
+	return rc;
+}
+
+int store_run_end(struct store *s, const char *pipeline, const char *run,
+		  enum store_run_status status, struct store_put **puts,
+		  size_t n)
+{
+	struct db_batch *b = NULL;
+	int rc = names_ok(pipeline, run, NULL);
+
+	if (!rc &&
+	    (status == STORE_RUN_OPEN || (status == STORE_RUN_FAILED && n))) {
+		store_log(STORE_LOG_ERR, "a failed run publishes nothing");
+		rc = -EINVAL;
+	}
+	if (!rc)
+		rc = commit_begin(s, &b);
+	if (!rc)
+		return run_end_locked(s, b, pipeline, run, status, puts, n);
 	for (size_t i = 0; i < n; i++)
 		store_put_abort(puts[i]);
 	return rc;

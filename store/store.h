@@ -412,6 +412,68 @@ ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 /** Closes; accepts NULL. */
 void store_reader_close(struct store_reader *r);
 
+/* ------------------------------------------------- outputs of open runs
+ *
+ * While a run is open, each step has an outputs tree that ordinary writes
+ * fill: entries keyed by a path under outputs/ ("model/weights.bin"),
+ * each referencing stored file content (so gc keeps it).  Sealing turns
+ * every top-level name into the next version of the artifact of that
+ * name.  All of these are -EROFS once the run is not open and -ENOENT
+ * when the run or step does not exist.
+ */
+
+/** One entry of an outputs tree; mtime in ns. */
+struct store_output {
+	struct store_dirent e; /* e.name: the last path component */
+	int64_t mtime;
+};
+
+/** Reads the entry at path ("" is the outputs directory itself). */
+int store_output_get(struct store *s, const char *pipeline, const char *run,
+		     const char *step, const char *path,
+		     struct store_output *out);
+
+/** Calls fn for each direct child of directory path, in name order. */
+int store_output_each(struct store *s, const char *pipeline, const char *run,
+		      const char *step, const char *path,
+		      int (*fn)(void *arg, const struct store_output *o),
+		      void *arg);
+
+/**
+ * Creates or replaces the entry at path: a directory (f NULL), or a file
+ * or symlink with stored content f (from store_writer_finish).  The parent
+ * must be a directory in the tree (-ENOENT, -ENOTDIR); a directory is not
+ * replaced by a file or the reverse (-EISDIR, -EEXIST).  Flushes the
+ * chunks and commits synced: what returns 0 survives a crash.
+ */
+int store_output_set(struct store *s, const char *pipeline, const char *run,
+		     const char *step, const char *path, enum store_kind kind,
+		     uint32_t mode, const struct store_file *f);
+
+/** Changes the permission bits of an entry. */
+int store_output_chmod(struct store *s, const char *pipeline, const char *run,
+		       const char *step, const char *path, uint32_t mode);
+
+/** Removes a file, symlink or empty directory (-ENOTEMPTY otherwise). */
+int store_output_delete(struct store *s, const char *pipeline, const char *run,
+			const char *step, const char *path);
+
+/** Renames from to to within one step's tree, replacing a file (or an
+ * empty directory) at to; a directory moves with everything under it. */
+int store_output_rename(struct store *s, const char *pipeline, const char *run,
+			const char *step, const char *from, const char *to);
+
+/**
+ * Seals an open run: every top-level entry outputs/<name> of every step
+ * becomes the next version of artifact <name> (steps in name order), and
+ * the run becomes SEALED, in one WriteBatch.  A run with no outputs seals
+ * too.  Returns 0, -EROFS (not open), -ENOENT.
+ */
+int store_run_seal(struct store *s, const char *pipeline, const char *run);
+
+/** Adds an (empty) directory at dest to a version being assembled. */
+int store_put_dir(struct store_put *p, const char *dest, uint32_t mode);
+
 /* --------------------------------------------- stats, fsck, gc */
 
 struct store_stats {

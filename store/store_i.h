@@ -217,6 +217,11 @@ void cur_str(struct cursor *c, char *out, size_t cap);
 int ref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
 	      enum store_kind kind, const uint8_t digest[STORE_DIGEST_LEN]);
 
+/** Drops one reference (the inverse of ref_entry); at zero the children
+ * are released and the object is left to gc. */
+int unref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
+		enum store_kind kind, const uint8_t digest[STORE_DIGEST_LEN]);
+
 /** Numbers v (the next version of v->artifact), stages its record, the
  * artifact record and "latest", and counts it in st. */
 int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
@@ -226,6 +231,26 @@ int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
  * the latest alias to b.  Frees nothing. */
 int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
 	      const struct store_version_meta *m, struct store_version *out);
+
+/** Takes the commit lock and a new batch (commit_end commits it when rc
+ * is 0, frees it and unlocks; returns the result). */
+int commit_begin(struct store *s, struct db_batch **out);
+int commit_end(struct store *s, struct db_batch *b, int rc);
+
+/** Reads a run record through b (may be NULL). */
+int run_read(struct store *s, struct db_batch *b, const char *pipeline,
+	     const char *run, struct store_run *out);
+
+/** With the commit lock held (commit_begin): stages puts as versions and
+ * the run's end, commits, unlocks, frees b and the puts. */
+int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
+		   const char *run, enum store_run_status status,
+		   struct store_put **puts, size_t n);
+
+/** Adds an entry of any kind to a version being assembled (f NULL for a
+ * directory). */
+int put_add(struct store_put *p, const char *dest, enum store_kind kind,
+	    uint32_t mode, const struct store_file *f);
 
 /** Store counters (meta "stats") read/written inside a batch. */
 int stats_decode(const void *val, size_t len, struct store_stats *out);

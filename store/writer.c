@@ -7,6 +7,13 @@
  * MAX_INFLIGHT_PER_THREAD chunks per pool thread are in flight per writer,
  * so memory stays at a few chunk sizes whatever the file size.
  *
+ * The whole-file SHA-256 must see the chunks in order: whichever pool
+ * thread finds the next chunk in file order stored takes the file hash
+ * forward over every chunk that is ready (one at a time, under a flag), so
+ * the writer's thread only reads, chunks and copies.  Chunk buffers are
+ * recycled through a free list: a fresh 1 MiB malloc is an mmap and a page
+ * fault per 4 KiB.
+ *
  * Compression sampling: after two chunks in a row that zstd could not
  * shrink enough, the next SKIP_AFTER_MISS chunks are stored raw without
  * trying; then one is sampled again.
@@ -24,9 +31,9 @@
 struct wjob {
 	struct store_writer *w;
 	struct wjob *next; /* pool queue */
-	uint8_t *data;	   /* freed by the worker once stored */
+	uint8_t *data;	   /* recycled once stored and hashed */
 	uint32_t len;
-	bool try_zstd;
+	bool try_zstd, stored_done;
 	uint8_t id[STORE_DIGEST_LEN];
 	uint32_t stored;
 	bool is_new;
@@ -39,6 +46,8 @@ struct pool {
 	bool stop;
 	unsigned n;
 	pthread_t *threads;
+	uint8_t **free_bufs; /* recycled chunk buffers */
+	size_t nfree, max_free;
 };
 
 struct store_writer {
@@ -53,9 +62,57 @@ struct store_writer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned inflight, max_inflight;
+	size_t hash_next; /* next chunk the file hash must see */
+	bool hashing;
 	int err;
 	unsigned zstd_skip, zstd_miss;
 };
+
+static uint8_t *buf_take(struct pool *p, size_t size)
+{
+	uint8_t *b = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->nfree)
+		b = p->free_bufs[--p->nfree];
+	pthread_mutex_unlock(&p->lock);
+	return b ? b : malloc(size);
+}
+
+static void buf_give(struct pool *p, uint8_t *b)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->nfree < p->max_free) {
+		p->free_bufs[p->nfree++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(b);
+}
+
+/* Takes the file hash over every stored chunk that is next in order.
+ * Called and returns with w->lock held. */
+static void hash_forward(struct store_writer *w)
+{
+	while (!w->hashing && w->hash_next < w->njobs &&
+	       w->jobs[w->hash_next]->stored_done) {
+		struct wjob *j = w->jobs[w->hash_next];
+		bool ok;
+
+		w->hashing = true;
+		pthread_mutex_unlock(&w->lock);
+		ok = EVP_DigestUpdate(w->md, j->data, j->len);
+		buf_give(w->s->pool, j->data);
+		pthread_mutex_lock(&w->lock);
+		j->data = NULL;
+		if (!ok && !w->err)
+			w->err = -EIO;
+		w->hash_next++;
+		w->hashing = false;
+		w->inflight--;
+		pthread_cond_broadcast(&w->cond);
+	}
+}
 
 static void job_run(struct wjob *j)
 {
@@ -68,8 +125,6 @@ static void job_run(struct wjob *j)
 		    cas_put(s, j->id, j->data, j->len, j->try_zstd, &j->stored);
 		j->is_new = (rc == 0);
 	}
-	free(j->data);
-	j->data = NULL;
 
 	pthread_mutex_lock(&w->lock);
 	if (rc && !w->err)
@@ -83,8 +138,8 @@ static void job_run(struct wjob *j)
 			w->zstd_miss = 0;
 		}
 	}
-	w->inflight--;
-	pthread_cond_broadcast(&w->cond);
+	j->stored_done = true;
+	hash_forward(w);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -118,7 +173,11 @@ int pool_new(unsigned threads, struct pool **out)
 	if (!p)
 		return -ENOMEM;
 	p->threads = calloc(threads, sizeof(*p->threads));
-	if (!p->threads) {
+	p->max_free = 8 * (size_t)threads + 8;
+	p->free_bufs = calloc(p->max_free, sizeof(*p->free_bufs));
+	if (!p->threads || !p->free_bufs) {
+		free(p->threads);
+		free(p->free_bufs);
 		free(p);
 		return -ENOMEM;
 	}
@@ -148,6 +207,9 @@ void pool_free(struct pool *p)
 		pthread_join(p->threads[i], NULL);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
+	while (p->nfree)
+		free(p->free_bufs[--p->nfree]);
+	free(p->free_bufs);
 	free(p->threads);
 	free(p);
 }
@@ -175,7 +237,7 @@ int store_writer_new(struct store *s, struct store_writer **out)
 		return -ENOMEM;
 	w->s = s;
 	w->md = EVP_MD_CTX_new();
-	w->cur = malloc(s->opt.chunk_max);
+	w->cur = buf_take(s->pool, s->opt.chunk_max);
 	if (!w->md || !w->cur ||
 	    !EVP_DigestInit_ex(w->md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(w->md);
@@ -197,33 +259,47 @@ int store_writer_new(struct store *s, struct store_writer **out)
 static int submit(struct store_writer *w)
 {
 	struct wjob *j = calloc(1, sizeof(*j));
-	uint8_t *next = malloc(w->s->opt.chunk_max);
+	uint8_t *next = buf_take(w->s->pool, w->s->opt.chunk_max);
+	int rc = 0;
 
-	if (!j || !next ||
-	    (w->njobs == w->cap &&
-	     !(w->jobs = realloc(w->jobs, (w->cap = w->cap ? 2 * w->cap : 64) *
-					      sizeof(*w->jobs))))) {
-		free(j);
-		free(next);
-		return -ENOMEM;
+	if (!j || !next) {
+		rc = -ENOMEM;
+		goto out_free;
 	}
 	j->w = w;
 	j->data = w->cur;
 	j->len = w->cur_len;
-	w->cur = next;
-	w->cur_len = 0;
-	w->jobs[w->njobs++] = j;
 
 	pthread_mutex_lock(&w->lock);
 	while (w->inflight >= w->max_inflight)
 		pthread_cond_wait(&w->cond, &w->lock);
+	if (w->njobs == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct wjob **p = realloc(w->jobs, cap * sizeof(*p));
+
+		if (!p) {
+			pthread_mutex_unlock(&w->lock);
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		w->jobs = p;
+		w->cap = cap;
+	}
+	w->jobs[w->njobs++] = j;
 	j->try_zstd = w->zstd_skip == 0;
 	if (w->zstd_skip)
 		w->zstd_skip--;
 	w->inflight++;
 	pthread_mutex_unlock(&w->lock);
+	w->cur = next;
+	w->cur_len = 0;
 	pool_push(w->s->pool, j);
 	return 0;
+out_free:
+	free(j);
+	if (next)
+		buf_give(w->s->pool, next);
+	return rc;
 }
 
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
@@ -238,8 +314,6 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 
 		n = chunker_feed(&w->ch, p, n, &cut);
 		memcpy(w->cur + w->cur_len, p, n);
-		if (!EVP_DigestUpdate(w->md, p, n))
-			return -EIO;
 		w->cur_len += (uint32_t)n;
 		w->size += n;
 		p += n;
@@ -273,7 +347,8 @@ static void writer_free(struct store_writer *w)
 	for (size_t i = 0; i < w->njobs; i++)
 		free(w->jobs[i]);
 	free(w->jobs);
-	free(w->cur);
+	if (w->cur)
+		buf_give(w->s->pool, w->cur);
 	EVP_MD_CTX_free(w->md);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);

@@ -1,0 +1,509 @@
+/*
+ * fs/cmd_read.c - reading versions back: `cat` and `get`, and the spec
+ * resolution ("ARTIFACT@REF[/path]") that ls shares.
+ *
+ * Content only ever comes from store_reader_pread, which re-hashes every
+ * chunk: a corrupt chunk fails the read with -EIO, so neither command
+ * can hand out wrong bytes.  get writes each file to a temporary name
+ * and renames it into place, and a new tree to a temporary directory, so
+ * a failed get leaves nothing half-written under DEST.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+#define COPY_BUF      (1u << 20)
+#define MAX_LINK_HOPS 16
+
+/* Joins base (a path in the version, "" for the root) and rel, resolving
+ * "." and "..".  Returns 0, -EINVAL (it leaves the root), -ENOMEM. */
+static int path_join(const char *base, const char *rel, char **out)
+{
+	size_t cap = strlen(base) + strlen(rel) + 2, len = 0;
+	char *buf = malloc(cap), *src, *cur, *tok, *save = NULL;
+
+	src = malloc(cap);
+	if (!buf || !src) {
+		free(buf);
+		free(src);
+		return -ENOMEM;
+	}
+	snprintf(src, cap, "%s/%s", base, rel);
+	buf[0] = '\0';
+	for (cur = src; (tok = strtok_r(cur, "/", &save)); cur = NULL) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			char *slash;
+
+			if (len == 0)
+				goto out_escape;
+			slash = strrchr(buf, '/');
+			len = slash ? (size_t)(slash - buf) : 0;
+			buf[len] = '\0';
+			continue;
+		}
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+					len ? "/" : "", tok);
+	}
+	free(src);
+	*out = buf;
+	return 0;
+out_escape:
+	free(src);
+	free(buf);
+	return -EINVAL;
+}
+
+struct list_acc {
+	struct store_dirent *e;
+	size_t n, cap;
+};
+
+static int list_add(void *arg, const struct store_dirent *e)
+{
+	struct list_acc *a = arg;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 16;
+		struct store_dirent *p = realloc(a->e, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		a->e = p;
+		a->cap = cap;
+	}
+	a->e[a->n++] = *e;
+	return 0;
+}
+
+int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
+		struct store_dirent **out, size_t *n)
+{
+	struct list_acc a = {NULL, 0, 0};
+	int rc = store_tree_each(s, dir, list_add, &a);
+
+	if (rc < 0) {
+		free(a.e);
+		return rc;
+	}
+	*out = a.e;
+	*n = a.n;
+	return 0;
+}
+
+static void root_entry(struct fs_target *t)
+{
+	memset(&t->e, 0, sizeof(t->e));
+	t->e.kind = STORE_KIND_DIR;
+	t->e.mode = 0755;
+	memcpy(t->e.digest, t->v.digest, STORE_DIGEST_LEN);
+}
+
+int fs_target_resolve(struct fs_ctx *ctx, const char *spec,
+		      struct fs_target *out)
+{
+	unsigned long before = fs_log_errors();
+	const char *path;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	ctx->subject = spec;
+	rc = store_spec_parse(spec, out->artifact, out->ref, &path);
+	if (rc < 0) {
+		if (fs_log_errors() == before)
+			store_log(STORE_LOG_ERR,
+				  "%s: invalid '%.64s%s', want "
+				  "ARTIFACT[@REF][/PATH]",
+				  ctx->cmd, spec,
+				  strlen(spec) > 64 ? "..." : "");
+		return rc;
+	}
+	rc = path_join("", path, &out->path);
+	if (rc == -EINVAL)
+		store_log(STORE_LOG_ERR, "%s: %s: path leaves the version",
+			  ctx->cmd, spec);
+	if (rc < 0)
+		return rc;
+	rc = store_ref_resolve(ctx->store, out->artifact, out->ref, &out->v);
+	if (rc < 0)
+		return rc;
+	if (!out->path[0]) {
+		root_entry(out);
+		return 0;
+	}
+	return store_tree_lookup(ctx->store, out->v.digest, out->path, &out->e);
+}
+
+void fs_target_release(struct fs_target *t)
+{
+	free(t->path);
+	t->path = NULL;
+}
+
+/* A version whose root holds exactly one entry, a file, stands for that
+ * file when no path is given. */
+static int single_file(struct fs_ctx *ctx, struct fs_target *t)
+{
+	struct store_dirent *e;
+	size_t n;
+	int rc;
+
+	if (t->path[0] || t->e.kind != STORE_KIND_DIR)
+		return 0;
+	rc = fs_dir_list(ctx->store, t->e.digest, &e, &n);
+	if (rc < 0)
+		return rc;
+	if (n == 1 && e[0].kind == STORE_KIND_FILE)
+		t->e = e[0];
+	free(e);
+	return 0;
+}
+
+/* Follows symlinks that stay inside the version. */
+static int follow_links(struct fs_ctx *ctx, struct fs_target *t)
+{
+	char target[PATH_MAX], *dir, *slash, *next;
+	int hops, rc;
+
+	for (hops = 0; t->e.kind == STORE_KIND_SYMLINK; hops++) {
+		rc = store_symlink_read(ctx->store, t->e.digest, target,
+					sizeof(target));
+		if (rc < 0)
+			return rc;
+		if (hops == MAX_LINK_HOPS || target[0] == '/') {
+			store_log(STORE_LOG_ERR,
+				  "%s: %s is a symbolic link to "
+				  "'%s' outside the version",
+				  ctx->cmd, ctx->subject, target);
+			return -ELOOP;
+		}
+		dir = t->path;
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		rc = path_join(slash ? dir : "", target, &next);
+		if (rc < 0)
+			return rc;
+		free(t->path);
+		t->path = next;
+		if (!next[0]) {
+			root_entry(t);
+			break;
+		}
+		rc = store_tree_lookup(ctx->store, t->v.digest, next, &t->e);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Copies file content digest to fd, verified chunk by chunk. */
+static int copy_out(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
+		    int fd, struct fs_progress *prog)
+{
+	struct store_reader *r;
+	uint64_t off = 0, size;
+	char *buf = malloc(COPY_BUF);
+	ssize_t n;
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	rc = store_reader_open(s, digest, &r);
+	if (rc < 0)
+		goto out_free_buf;
+	size = store_reader_size(r);
+	while (off < size) {
+		n = store_reader_pread(r, buf, COPY_BUF, off);
+		if (n <= 0) {
+			rc = n < 0 ? (int)n : -EIO;
+			break;
+		}
+		rc = fs_write_all(fd, buf, (size_t)n);
+		if (rc < 0)
+			break;
+		off += (uint64_t)n;
+		if (prog)
+			fs_progress_add(prog, (uint64_t)n);
+	}
+	store_reader_close(r);
+out_free_buf:
+	free(buf);
+	return rc;
+}
+
+int fs_cmd_cat(struct fs_ctx *ctx, int argc, char **argv)
+{
+	struct fs_target t;
+	int rc;
+
+	(void)argc;
+	rc = fs_target_resolve(ctx, argv[0], &t);
+	if (rc == 0)
+		rc = single_file(ctx, &t);
+	if (rc == 0)
+		rc = follow_links(ctx, &t);
+	if (rc == 0 && t.e.kind == STORE_KIND_DIR) {
+		store_log(STORE_LOG_ERR,
+			  "cat: %s is a directory (use '%s ls' "
+			  "or '%s get')",
+			  argv[0], FS_PROG, FS_PROG);
+		rc = -EISDIR;
+	}
+	if (rc == 0)
+		rc = copy_out(ctx->store, t.e.digest, STDOUT_FILENO, NULL);
+	fs_target_release(&t);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ get */
+
+struct get {
+	struct fs_ctx *ctx;
+	struct fs_progress prog;
+};
+
+static int refuse_existing(struct get *g, const char *dest)
+{
+	struct stat st;
+
+	if (g->ctx->force || lstat(dest, &st) < 0)
+		return 0;
+	store_log(STORE_LOG_ERR, "get: %s exists (use --force to overwrite)",
+		  dest);
+	return -EEXIST;
+}
+
+static int sys_fail(const char *what, const char *path)
+{
+	int err = errno;
+
+	store_log(STORE_LOG_ERR, "get: %s %s: %s", what, path, strerror(err));
+	return -err;
+}
+
+/* Writes a file to a temporary name beside dest, then renames it. */
+static int get_file(struct get *g, const struct store_dirent *e,
+		    const char *dest)
+{
+	char *tmp;
+	int fd, rc;
+
+	rc = refuse_existing(g, dest);
+	if (rc < 0)
+		return rc;
+	if (asprintf(&tmp, "%s.afs-XXXXXX", dest) < 0)
+		return -ENOMEM;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = sys_fail("cannot create", tmp);
+		goto out_free_tmp;
+	}
+	rc = copy_out(g->ctx->store, e->digest, fd, &g->prog);
+	if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
+		store_log(STORE_LOG_ERR, "get: writing %s: %s", dest,
+			  strerror(-rc));
+	if (rc == 0 && fchmod(fd, e->mode & 07777) < 0)
+		rc = sys_fail("cannot chmod", dest);
+	if (close(fd) < 0 && rc == 0)
+		rc = sys_fail("cannot write", dest);
+	if (rc == 0 && rename(tmp, dest) < 0)
+		rc = sys_fail("cannot rename to", dest);
+	if (rc < 0)
+		unlink(tmp);
+out_free_tmp:
+	free(tmp);
+	return rc;
+}
+
+static int get_symlink(struct get *g, const struct store_dirent *e,
+		       const char *dest)
+{
+	char target[PATH_MAX];
+	int rc;
+
+	rc = refuse_existing(g, dest);
+	if (rc < 0)
+		return rc;
+	rc = store_symlink_read(g->ctx->store, e->digest, target,
+				sizeof(target));
+	if (rc < 0)
+		return rc;
+	if (g->ctx->force)
+		unlink(dest);
+	if (symlink(target, dest) < 0)
+		return sys_fail("cannot create symlink", dest);
+	return 0;
+}
+
+static int get_entry(struct get *g, const struct store_dirent *e,
+		     const char *dest);
+
+/* Fills the existing directory dest with the entries of e. */
+static int get_dir_contents(struct get *g, const struct store_dirent *e,
+			    const char *dest)
+{
+	struct store_dirent *ents;
+	char child[PATH_MAX];
+	size_t i, n;
+	int rc;
+
+	rc = fs_dir_list(g->ctx->store, e->digest, &ents, &n);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", dest,
+				     ents[i].name) >= sizeof(child)) {
+			store_log(STORE_LOG_ERR, "get: path too long: %s/%s",
+				  dest, ents[i].name);
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		rc = get_entry(g, &ents[i], child);
+	}
+	free(ents);
+	return rc;
+}
+
+static int get_entry(struct get *g, const struct store_dirent *e,
+		     const char *dest)
+{
+	struct stat st;
+	int rc;
+
+	switch (e->kind) {
+	case STORE_KIND_FILE:
+		return get_file(g, e, dest);
+	case STORE_KIND_SYMLINK:
+		return get_symlink(g, e, dest);
+	case STORE_KIND_DIR:
+		break;
+	default:
+		store_log(STORE_LOG_ERR, "get: %s: unknown entry kind %d", dest,
+			  (int)e->kind);
+		return -EIO;
+	}
+	/* Writable while filling; its own mode is set once it is full. */
+	if (mkdir(dest, 0700) < 0 &&
+	    !(errno == EEXIST && g->ctx->force && stat(dest, &st) == 0 &&
+	      S_ISDIR(st.st_mode)))
+		return sys_fail("cannot create directory", dest);
+	rc = get_dir_contents(g, e, dest);
+	if (rc == 0 && chmod(dest, e->mode & 07777) < 0)
+		rc = sys_fail("cannot chmod", dest);
+	return rc;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* A whole new tree: built beside dest under a temporary name. */
+static int get_new_tree(struct get *g, const struct store_dirent *root,
+			const char *dest)
+{
+	char *tmp;
+	int rc;
+
+	if (asprintf(&tmp, "%s.afs-XXXXXX", dest) < 0)
+		return -ENOMEM;
+	if (!mkdtemp(tmp)) {
+		rc = sys_fail("cannot create", tmp);
+		goto out_free_tmp;
+	}
+	rc = get_dir_contents(g, root, tmp);
+	if (rc == 0 && chmod(tmp, root->mode & 07777) < 0)
+		rc = sys_fail("cannot chmod", dest);
+	if (rc == 0 && rename(tmp, dest) < 0)
+		rc = sys_fail("cannot rename to", dest);
+	if (rc < 0)
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+out_free_tmp:
+	free(tmp);
+	return rc;
+}
+
+static uint64_t tree_bytes(struct store *s, const struct store_dirent *e)
+{
+	struct store_dirent *ents;
+	uint64_t sum = 0;
+	size_t i, n;
+
+	if (e->kind == STORE_KIND_FILE)
+		return e->size;
+	if (e->kind != STORE_KIND_DIR || fs_dir_list(s, e->digest, &ents, &n))
+		return 0;
+	for (i = 0; i < n; i++)
+		sum += tree_bytes(s, &ents[i]);
+	free(ents);
+	return sum;
+}
+
+static int get_target(struct get *g, struct fs_target *t, const char *dest)
+{
+	char *into = NULL;
+	struct stat st;
+	int rc;
+
+	/* A file into an existing directory keeps its name, like cp. */
+	if (t->e.kind != STORE_KIND_DIR && stat(dest, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && t->e.name[0]) {
+		if (asprintf(&into, "%s/%s", dest, t->e.name) < 0)
+			return -ENOMEM;
+		dest = into;
+	}
+	if (t->e.kind == STORE_KIND_DIR) {
+		rc = refuse_existing(g, dest);
+		if (rc == 0 && lstat(dest, &st) == 0)
+			rc = get_entry(g, &t->e, dest); /* --force: merge */
+		else if (rc == 0)
+			rc = get_new_tree(g, &t->e, dest);
+	} else {
+		rc = get_entry(g, &t->e, dest);
+	}
+	free(into);
+	return rc;
+}
+
+int fs_cmd_get(struct fs_ctx *ctx, int argc, char **argv)
+{
+	struct get g = {ctx, {0}};
+	struct fs_target t;
+	uint64_t total;
+	mode_t mask;
+	int rc;
+
+	(void)argc;
+	rc = fs_target_resolve(ctx, argv[0], &t);
+	if (rc == 0)
+		rc = single_file(ctx, &t);
+	if (rc < 0)
+		goto out_release;
+	if (!t.path[0] && t.e.kind == STORE_KIND_DIR) {
+		/* The version root has no mode of its own: as mkdir would. */
+		mask = umask(0);
+		umask(mask);
+		t.e.mode = 0777 & ~mask;
+	}
+	total = t.path[0] || t.e.kind != STORE_KIND_DIR
+		    ? tree_bytes(ctx->store, &t.e)
+		    : t.v.size;
+	fs_progress_init(&g.prog, "get", total, ctx->quiet);
+	ctx->subject = argv[1];
+	rc = get_target(&g, &t, argv[1]);
+	fs_progress_end(&g.prog);
+out_release:
+	fs_target_release(&t);
+	return rc;
+}

@@ -1,0 +1,251 @@
+/*
+ * fs/config.c - the configuration file (libconfig) and where the store is.
+ *
+ * The file is optional: --config FILE must exist, FS_SYSTEM_CONFIG is
+ * read only when present.  Every setting is checked for its type, and an
+ * unknown setting is an error, so a typo never silently falls back to a
+ * default.  Each error is one line naming the file and the line.
+ *
+ *     store = "/srv/artifactfs";
+ *     chunk: { min = 65536; avg = 262144; max = 1048576; };
+ *     zstd_level = 3;
+ *     threads = 0;
+ *     min_saving_pct = 5;
+ *
+ * No libconfig type leaves this file.
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+/* One integer setting and where its value goes. */
+struct int_setting {
+	const char *path; /* "chunk.min" */
+	long long min, max;
+	uint32_t *u32;
+	unsigned *uns;
+	int *i;
+};
+
+static int config_fail(struct fs_ctx *ctx, const char *file, int line,
+		       const char *fmt, const char *what)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, what);
+	store_log(STORE_LOG_ERR, "%s:%d: %s", file, line, msg);
+	ctx->exit_code = FS_EXIT_USAGE;
+	return -EINVAL;
+}
+
+static int read_error(struct fs_ctx *ctx, const config_t *cfg, const char *path)
+{
+	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO) {
+		int err = errno ? errno : EIO;
+
+		store_log(STORE_LOG_ERR, "cannot read config %s: %s", path,
+			  strerror(err));
+		ctx->exit_code = FS_EXIT_USAGE;
+		return -EINVAL;
+	}
+	return config_fail(
+	    ctx, config_error_file(cfg) ? config_error_file(cfg) : path,
+	    config_error_line(cfg), "%s", config_error_text(cfg));
+}
+
+/* Refuses settings this version does not know (typos, mostly). */
+static int check_known(struct fs_ctx *ctx, const config_t *cfg,
+		       const char *path)
+{
+	static const char *const top[] = {"store", "chunk", "zstd_level",
+					  "threads", "min_saving_pct"};
+	static const char *const chunk[] = {"min", "avg", "max"};
+	config_setting_t *root = config_root_setting(cfg);
+	config_setting_t *grp = config_lookup(cfg, "chunk");
+	int i, n;
+	size_t k;
+
+	for (i = 0, n = config_setting_length(root); i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(root, i);
+
+		for (k = 0; k < sizeof(top) / sizeof(top[0]); k++)
+			if (!strcmp(config_setting_name(s), top[k]))
+				break;
+		if (k == sizeof(top) / sizeof(top[0]))
+			return config_fail(
+			    ctx, path, config_setting_source_line(s),
+			    "unknown setting '%s'", config_setting_name(s));
+	}
+	if (!grp)
+		return 0;
+	if (!config_setting_is_group(grp))
+		return config_fail(ctx, path, config_setting_source_line(grp),
+				   "'%s' must be a group { min = ...; }",
+				   "chunk");
+	for (i = 0, n = config_setting_length(grp); i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(grp, i);
+
+		for (k = 0; k < sizeof(chunk) / sizeof(chunk[0]); k++)
+			if (!strcmp(config_setting_name(s), chunk[k]))
+				break;
+		if (k == sizeof(chunk) / sizeof(chunk[0]))
+			return config_fail(ctx, path,
+					   config_setting_source_line(s),
+					   "unknown setting 'chunk.%s'",
+					   config_setting_name(s));
+	}
+	return 0;
+}
+
+static int read_int(struct fs_ctx *ctx, const config_t *cfg, const char *path,
+		    const struct int_setting *is)
+{
+	config_setting_t *s = config_lookup(cfg, is->path);
+	long long v;
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return config_fail(ctx, path, config_setting_source_line(s),
+				   "'%s' must be an integer", is->path);
+	v = config_setting_get_int64(s);
+	if (v < is->min || v > is->max)
+		return config_fail(ctx, path, config_setting_source_line(s),
+				   "'%s' is out of range", is->path);
+	if (is->u32)
+		*is->u32 = (uint32_t)v;
+	else if (is->uns)
+		*is->uns = (unsigned)v;
+	else
+		*is->i = (int)v;
+	return 0;
+}
+
+static int read_settings(struct fs_ctx *ctx, const config_t *cfg,
+			 const char *path, char **store_out)
+{
+	struct store_options *o = &ctx->opt;
+	const struct int_setting ints[] = {
+	    {"chunk.min", 0, UINT32_MAX, &o->chunk_min, NULL, NULL},
+	    {"chunk.avg", 0, UINT32_MAX, &o->chunk_avg, NULL, NULL},
+	    {"chunk.max", 0, UINT32_MAX, &o->chunk_max, NULL, NULL},
+	    {"zstd_level", 0, 22, NULL, NULL, &o->zstd_level},
+	    {"threads", 0, 4096, NULL, &o->threads, NULL},
+	    {"min_saving_pct", 0, 100, NULL, &o->min_saving_pct, NULL},
+	};
+	config_setting_t *s;
+	size_t k;
+	int rc;
+
+	for (k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+		rc = read_int(ctx, cfg, path, &ints[k]);
+		if (rc < 0)
+			return rc;
+	}
+	s = config_lookup(cfg, "store");
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    !config_setting_get_string(s)[0])
+		return config_fail(ctx, path, config_setting_source_line(s),
+				   "'%s' must be a non-empty string", "store");
+	*store_out = strdup(config_setting_get_string(s));
+	return *store_out ? 0 : -ENOMEM;
+}
+
+/* Reads the file at path into ctx->opt; *store_out gets its `store`. */
+static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
+{
+	config_t cfg;
+	int rc;
+
+	config_init(&cfg);
+	errno = 0;
+	if (!config_read_file(&cfg, path)) {
+		rc = read_error(ctx, &cfg, path);
+		goto out_destroy;
+	}
+	rc = check_known(ctx, &cfg, path);
+	if (rc < 0)
+		goto out_destroy;
+	rc = read_settings(ctx, &cfg, path, store_out);
+out_destroy:
+	config_destroy(&cfg);
+	return rc;
+}
+
+static char *default_store(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+	char *dir;
+
+	if (!home || !home[0]) {
+		pw = getpwuid(getuid());
+		if (!pw || !pw->pw_dir || !pw->pw_dir[0]) {
+			store_log(STORE_LOG_ERR,
+				  "no home directory for the default store; "
+				  "use --store DIR or ARTIFACTFS_STORE");
+			errno = ENOENT;
+			return NULL;
+		}
+		home = pw->pw_dir;
+	}
+	if (asprintf(&dir, "%s/%s", home, FS_DEFAULT_STORE) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return dir;
+}
+
+static int resolve_store(struct fs_ctx *ctx, char *from_file)
+{
+	const char *env = getenv("ARTIFACTFS_STORE");
+	const char *dir = NULL;
+
+	if (ctx->store_arg && ctx->store_arg[0])
+		dir = ctx->store_arg;
+	else if (env && env[0])
+		dir = env;
+	else if (from_file)
+		dir = from_file;
+	ctx->store_dir = dir ? strdup(dir) : default_store();
+	return ctx->store_dir ? 0 : -errno;
+}
+
+int fs_config_load(struct fs_ctx *ctx)
+{
+	const char *path = ctx->config_arg;
+	char *from_file = NULL;
+	int rc;
+
+	store_options_init(&ctx->opt);
+	if (!path && access(FS_SYSTEM_CONFIG, F_OK) == 0)
+		path = FS_SYSTEM_CONFIG;
+	if (path) {
+		rc = load_file(ctx, path, &from_file);
+		if (rc < 0)
+			goto out_free;
+		/* The store says which field is wrong; name the file. */
+		fs_log_prefix(path);
+		rc = store_options_check(&ctx->opt);
+		fs_log_prefix(NULL);
+		if (rc < 0) {
+			ctx->exit_code = FS_EXIT_USAGE;
+			goto out_free;
+		}
+	}
+	free(ctx->store_dir);
+	rc = resolve_store(ctx, from_file);
+out_free:
+	free(from_file);
+	return rc;
+}

@@ -1,0 +1,132 @@
+/*
+ * fs/fs.h - the `artifactfs` command line: what main.c calls.
+ *
+ * Purpose
+ *   main.c parses the global and per-command options into a struct
+ *   fs_ctx, loads the configuration (config.c), opens the store and runs
+ *   one subcommand (cmd_*.c).  Everything the commands share privately
+ *   (progress bar, output helpers, spec resolution) is in fs_i.h.
+ *
+ * Invariants
+ *   - Every failure prints exactly one line "artifactfs: ..." on stderr:
+ *     the store logs the detail where it sees it (through the sink that
+ *     fs_log_install sets); when nothing was logged, main prints
+ *     "artifactfs: <cmd>: [<subject>: ]<strerror>".
+ *   - Exit status: 0 success, 1 runtime failure, 2 usage or configuration
+ *     error (ctx->exit_code says so).
+ *   - JSON is only ever produced through jansson; no libconfig type leaves
+ *     config.c.
+ *
+ * Layering
+ *   Calls store/ (store.h) and the jansson and libconfig libraries.
+ *   Nothing below fs/ calls into it.
+ *
+ * Errors
+ *   Functions return 0 or a negative errno.  -EINVAL with
+ *   ctx->exit_code == 2 means a usage or configuration error that has
+ *   already been reported.
+ *
+ * Threads
+ *   The command line is single-threaded except for the store's worker
+ *   threads, which call the log sink and the progress callback; both
+ *   are thread-safe.
+ */
+#ifndef ARTIFACTFS_FS_H
+#define ARTIFACTFS_FS_H
+
+#include <stdbool.h>
+
+#include "store.h"
+
+#define FS_PROG "artifactfs"
+/* Read when present and no --config is given. */
+#define FS_SYSTEM_CONFIG "/etc/artifactfs/artifactfs.conf"
+/* The embedded default store, below $HOME. */
+#define FS_DEFAULT_STORE ".local/share/artifactfs"
+/* Exit status of a usage or configuration error. */
+#define FS_EXIT_USAGE 2
+
+/* Which per-command options a subcommand accepts. */
+enum fs_opt_flags {
+	FS_OPT_JSON = 1 << 0,
+	FS_OPT_RUN = 1 << 1,
+	FS_OPT_NAME = 1 << 2,
+	FS_OPT_FORCE = 1 << 3,
+	FS_OPT_RECURSIVE = 1 << 4,
+	FS_OPT_DRY_RUN = 1 << 5,
+};
+
+/* Everything one invocation knows.  Strings from the command line are
+ * borrowed from argv; store_dir is owned (freed by fs_ctx_release). */
+struct fs_ctx {
+	const char *cmd;	/* subcommand name, for error lines */
+	const char *subject;	/* what the command works on, or NULL */
+	const char *store_arg;	/* --store */
+	const char *config_arg; /* --config */
+	const char *run;	/* put --run PIPELINE/RUN/STEP */
+	const char *name;	/* put --name: file name for "-" (stdin) */
+	bool verbose, quiet, json, force, recursive, dry_run;
+
+	char *store_dir;	  /* resolved by fs_config_load */
+	struct store_options opt; /* defaults, then the config file */
+	struct store *store;	  /* open while a command that needs it runs */
+	int exit_code;		  /* FS_EXIT_USAGE after a usage error */
+};
+
+/** Releases what ctx owns (closing the store); ctx can be reused. */
+void fs_ctx_release(struct fs_ctx *ctx);
+
+/**
+ * Reports a usage error of the current command as one line on stderr
+ * (with a hint to --help) and sets ctx->exit_code.  Returns -EINVAL.
+ */
+int fs_usage_error(struct fs_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------- output.c */
+
+/** Installs the store log sink: "artifactfs: <msg>" on stderr for errors
+ * and warnings, and for info and debug lines too when verbose. */
+void fs_log_install(bool verbose);
+
+/** From now on shows errors and warnings only when verbose: called once
+ * a failure has been reported, so that what closing the store then says
+ * about the same failure does not add lines. */
+void fs_log_mute(void);
+
+/** Puts "<prefix>: " before every following log line (NULL: none); the
+ * string is borrowed until the next call. */
+void fs_log_prefix(const char *prefix);
+
+/** How many error lines the sink has printed so far (any thread). */
+unsigned long fs_log_errors(void);
+
+/* ------------------------------------------------------------- config.c */
+
+/**
+ * Loads the configuration into ctx->opt (ctx->config_arg, else
+ * FS_SYSTEM_CONFIG if it exists, else the defaults) and resolves
+ * ctx->store_dir: --store, else $ARTIFACTFS_STORE, else the file's
+ * `store` setting, else $HOME/FS_DEFAULT_STORE.
+ * Returns 0, -EINVAL (reported, with file and line; exit_code set),
+ * -ENOENT (no home directory), -ENOMEM.
+ */
+int fs_config_load(struct fs_ctx *ctx);
+
+/* ---------------------------------------------------------- commands
+ * Each runs one subcommand on its operands (argv[0..argc), options
+ * already parsed into ctx).  Commands other than init and help find
+ * ctx->store open.  Returns 0 or a negative errno (see Errors above).
+ */
+
+int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_put(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_cat(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_get(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_ls(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_alias(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * fs/fs_i.h - helpers shared by the files of fs/ (never included outside
+ * this folder).
+ *
+ * progress.c draws the progress line; output.c formats sizes, times,
+ * modes and JSON; cmd_read.c resolves "ARTIFACT@REF[/path]" specs and
+ * lists directories for the other commands.
+ */
+#ifndef ARTIFACTFS_FS_I_H
+#define ARTIFACTFS_FS_I_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fs.h"
+
+/* ----------------------------------------------------------- progress.c */
+
+/*
+ * One progress line on stderr ("put  12.0 MiB / 80.0 MiB  15%  95.2 MB/s
+ * ETA 0:01"), redrawn at most ten times a second, only when stderr is a
+ * terminal and --quiet was not given.  All functions are thread-safe; at
+ * most one progress line is shown at a time.
+ */
+struct fs_progress {
+	const char *label; /* borrowed, e.g. "put" */
+	bool enabled;
+	uint64_t done, total;  /* total 0: unknown */
+	struct timespec start; /* CLOCK_MONOTONIC */
+	struct timespec last;  /* last redraw */
+};
+
+/** Starts a progress line (not drawn until the first update). */
+void fs_progress_init(struct fs_progress *p, const char *label, uint64_t total,
+		      bool quiet);
+
+/** Sets the bytes done so far; a non-zero total replaces an unknown one
+ * (and grows a total that done has passed). */
+void fs_progress_set(struct fs_progress *p, uint64_t done, uint64_t total);
+
+/** Adds n bytes done. */
+void fs_progress_add(struct fs_progress *p, uint64_t n);
+
+/** store_progress_fn adapter: arg is a struct fs_progress. */
+void fs_progress_cb(void *arg, uint64_t done, uint64_t total);
+
+/** Erases the line and stops drawing. */
+void fs_progress_end(struct fs_progress *p);
+
+/** Erases whatever progress line is shown (the next update redraws it);
+ * called before printing a log line. */
+void fs_progress_hide(void);
+
+/* ------------------------------------------------------------- output.c */
+
+#define FS_SIZE_STR_LEN 32
+#define FS_TIME_STR_LEN 32
+#define FS_MODE_STR_LEN 11
+/* "sha256:" and 12 hex digits */
+#define FS_DIGEST_SHORT_LEN 20
+
+/** "512 B", "1.5 KiB", "3.20 GiB". */
+void fs_size_human(uint64_t n, char out[FS_SIZE_STR_LEN]);
+
+/** ISO 8601 UTC, "2024-05-01T12:00:00Z", from ns since the epoch. */
+void fs_time_iso(int64_t ns, char out[FS_TIME_STR_LEN]);
+
+/** "drwxr-xr-x" style mode of a store entry. */
+void fs_mode_string(enum store_kind kind, uint32_t mode,
+		    char out[FS_MODE_STR_LEN]);
+
+/** "sha256:" and the first 12 hex digits. */
+void fs_digest_short(const uint8_t digest[STORE_DIGEST_LEN],
+		     char out[FS_DIGEST_SHORT_LEN]);
+
+/** A JSON string of s; bytes that are not valid UTF-8 become '?'.
+ * NULL only on ENOMEM.  New reference. */
+json_t *fs_json_str(const char *s);
+
+/** A JSON "sha256:<hex>" string.  New reference, NULL on ENOMEM. */
+json_t *fs_json_digest(const uint8_t digest[STORE_DIGEST_LEN]);
+
+/** The JSON object of a version: artifact, version, ref, digest, size,
+ * files, created, run.  New reference, NULL on ENOMEM. */
+json_t *fs_json_version(const struct store_version *v);
+
+/**
+ * Prints j (indented) and a newline on stdout and drops the reference
+ * (j may be NULL: then -ENOMEM).  Returns 0, -ENOMEM or -EIO.
+ */
+int fs_json_print(json_t *j);
+
+/**
+ * Checks a name with store_name_check and makes sure one line says what
+ * is wrong with it ("invalid <what> name ...") when it is refused.
+ * Returns 0, -EINVAL or -ENAMETOOLONG.
+ */
+int fs_name_check(const char *what, const char *name);
+
+/** Writes all of buf to fd, retrying on EINTR.  Returns 0 or -errno. */
+int fs_write_all(int fd, const void *buf, size_t len);
+
+/* ----------------------------------------------------------- cmd_read.c */
+
+/* A resolved "ARTIFACT@REF[/path]". */
+struct fs_target {
+	char artifact[STORE_NAME_MAX + 1];
+	char ref[STORE_NAME_MAX + 1];
+	char *path;		/* normalized, "" for the root; owned */
+	struct store_version v; /* the version REF names */
+	struct store_dirent e;	/* the entry at path (root: a dir) */
+};
+
+/**
+ * Parses spec, resolves the version and looks the path up.  On failure
+ * ctx->subject is set to spec for the error line.
+ * Returns 0, -EINVAL, -ENAMETOOLONG, -ENOENT, -ENOTDIR, -EIO, -ENOMEM.
+ */
+int fs_target_resolve(struct fs_ctx *ctx, const char *spec,
+		      struct fs_target *out);
+
+/** Frees what a resolved target owns; accepts a zeroed target. */
+void fs_target_release(struct fs_target *t);
+
+/**
+ * Reads the entries of directory dir into a malloc'd array (the caller
+ * frees *out; *out is NULL when *n is 0).  Returns 0, -EIO, -ENOMEM.
+ */
+int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
+		struct store_dirent **out, size_t *n);
+
+#endif

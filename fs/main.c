@@ -1,0 +1,367 @@
+/*
+ * fs/main.c - `artifactfs`: global options, the subcommand table and the
+ * one place that turns a command's result into a message and an exit
+ * status.
+ *
+ *     artifactfs [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]
+ *
+ * Global options may come before the command or among its arguments.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_i.h"
+
+enum cmd_flags {
+	CMD_STORE = 1 << 0, /* runs on the open store */
+};
+
+struct cmd {
+	const char *name;
+	int (*run)(struct fs_ctx *ctx, int argc, char **argv);
+	unsigned flags;
+	unsigned opts; /* enum fs_opt_flags it accepts */
+	int min_args, max_args;
+	const char *usage; /* after "artifactfs NAME " */
+	const char *help;  /* description and command options */
+};
+
+static int cmd_help(struct fs_ctx *ctx, int argc, char **argv);
+
+static const struct cmd cmds[] = {
+    {"init", fs_cmd_init, 0, 0, 0, 0, "", "Creates the store (idempotent).\n"},
+    {"put", fs_cmd_put, CMD_STORE, FS_OPT_JSON | FS_OPT_RUN | FS_OPT_NAME, 2,
+     -1, "ARTIFACT PATH...",
+     "Stores PATHs as the next version of ARTIFACT.  A single directory\n"
+     "becomes the version's root; files and several paths are put under\n"
+     "their base names.  PATH \"-\" reads standard input.\n"
+     "  --run P/R/S    record the producing pipeline/run/step\n"
+     "  --name NAME    file name for \"-\" (default: stdin)\n"
+     "  --json         print the new version as JSON\n"},
+    {"cat", fs_cmd_cat, CMD_STORE, 0, 1, 1, "ARTIFACT[@REF][/PATH]",
+     "Writes a file of a version to standard output (a version holding a\n"
+     "single file needs no PATH).  REF is vN, latest or an alias.\n"},
+    {"get", fs_cmd_get, CMD_STORE, FS_OPT_FORCE, 2, 2,
+     "ARTIFACT[@REF][/PATH] DEST",
+     "Copies a file or a whole tree of a version out to DEST, verified.\n"
+     "  -f, --force    overwrite an existing DEST\n"},
+    {"ls", fs_cmd_ls, CMD_STORE, FS_OPT_JSON | FS_OPT_RECURSIVE, 0, 1,
+     "[ARTIFACT[@REF][/PATH]]",
+     "Lists artifacts, the versions of ARTIFACT, or the files of a\n"
+     "version.\n"
+     "  -R, --recursive  list subdirectories too\n"
+     "  --json           print JSON\n"},
+    {"alias", fs_cmd_alias, CMD_STORE, FS_OPT_JSON, 2, 4,
+     "set ARTIFACT ALIAS vN | rm ARTIFACT ALIAS | ls ARTIFACT",
+     "Moves, removes or lists the aliases of ARTIFACT.\n"
+     "  --json         print JSON (ls)\n"},
+    {"stats", fs_cmd_stats, CMD_STORE, FS_OPT_JSON, 0, 0, "",
+     "Shows what the store holds and how much deduplication and\n"
+     "compression save.\n"
+     "  --json         print JSON\n"},
+    {"fsck", fs_cmd_fsck, CMD_STORE, FS_OPT_JSON, 0, 0, "",
+     "Re-reads and verifies every chunk, file, directory and version.\n"
+     "Exits 1 when it finds problems.\n"
+     "  --json         print JSON\n"},
+    {"gc", fs_cmd_gc, CMD_STORE, FS_OPT_JSON | FS_OPT_DRY_RUN, 0, 0, "",
+     "Removes chunks and files that no version references.\n"
+     "  -n, --dry-run  only count them\n"
+     "  --json         print JSON\n"},
+    {"help", cmd_help, 0, 0, 0, 1, "[COMMAND]",
+     "Shows help for artifactfs or one command.\n"},
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static const char global_help[] =
+    "Global options (before or after COMMAND):\n"
+    "  --store DIR    the store (default: $ARTIFACTFS_STORE, the config\n"
+    "                 file's store, ~/" FS_DEFAULT_STORE ")\n"
+    "  --config FILE  configuration (default: " FS_SYSTEM_CONFIG ")\n"
+    "  -q, --quiet    no progress line\n"
+    "  -v, --verbose  log more\n"
+    "  -h, --help     show help\n";
+
+enum long_only {
+	OPT_STORE = 256,
+	OPT_CONFIG,
+	OPT_JSON,
+	OPT_RUN,
+	OPT_NAME,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"store", required_argument, NULL, OPT_STORE},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"run", required_argument, NULL, OPT_RUN},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"force", no_argument, NULL, 'f'},
+    {"recursive", no_argument, NULL, 'R'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {NULL, 0, NULL, 0},
+};
+
+static void print_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"usage: %s [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+		"Commands:\n",
+		FS_PROG);
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].usage);
+	fprintf(f, "\n%s\nRun '%s COMMAND --help' for a command's options.\n",
+		global_help, FS_PROG);
+}
+
+static void print_cmd_help(const struct cmd *c)
+{
+	printf("usage: %s %s [OPTIONS] %s\n\n%s\n%s", FS_PROG, c->name,
+	       c->usage, c->help, global_help);
+}
+
+static const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+static int cmd_help(struct fs_ctx *ctx, int argc, char **argv)
+{
+	const struct cmd *c;
+
+	if (argc == 0) {
+		print_usage(stdout);
+		return 0;
+	}
+	c = find_cmd(argv[0]);
+	if (!c)
+		return fs_usage_error(ctx, "unknown command '%s'", argv[0]);
+	print_cmd_help(c);
+	return 0;
+}
+
+int fs_usage_error(struct fs_ctx *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx->cmd)
+		store_log(STORE_LOG_ERR, "%s: %s (see '%s %s --help')",
+			  ctx->cmd, msg, FS_PROG, ctx->cmd);
+	else
+		store_log(STORE_LOG_ERR, "%s (see '%s --help')", msg, FS_PROG);
+	ctx->exit_code = FS_EXIT_USAGE;
+	return -EINVAL;
+}
+
+void fs_ctx_release(struct fs_ctx *ctx)
+{
+	store_close(ctx->store);
+	ctx->store = NULL;
+	free(ctx->store_dir);
+	ctx->store_dir = NULL;
+}
+
+/* Applies one option; returns 0, 1 when --help/--version was handled,
+ * or -EINVAL for a usage error. */
+static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
+		     const char *name)
+{
+	unsigned need = 0;
+
+	switch (opt) {
+	case OPT_STORE:
+		ctx->store_arg = optarg;
+		return 0;
+	case OPT_CONFIG:
+		ctx->config_arg = optarg;
+		return 0;
+	case 'q':
+		ctx->quiet = true;
+		return 0;
+	case 'v':
+		ctx->verbose = true;
+		return 0;
+	case 'h':
+		if (c)
+			print_cmd_help(c);
+		else
+			print_usage(stdout);
+		return 1;
+	case OPT_VERSION:
+		printf("%s %s (store format %d)\n", FS_PROG, ARTIFACTFS_VERSION,
+		       STORE_FORMAT_VERSION);
+		return 1;
+	case OPT_JSON:
+		need = FS_OPT_JSON, ctx->json = true;
+		break;
+	case OPT_RUN:
+		need = FS_OPT_RUN, ctx->run = optarg;
+		break;
+	case OPT_NAME:
+		need = FS_OPT_NAME, ctx->name = optarg;
+		break;
+	case 'f':
+		need = FS_OPT_FORCE, ctx->force = true;
+		break;
+	case 'R':
+		need = FS_OPT_RECURSIVE, ctx->recursive = true;
+		break;
+	case 'n':
+		need = FS_OPT_DRY_RUN, ctx->dry_run = true;
+		break;
+	default: /* getopt has printed why */
+		ctx->exit_code = FS_EXIT_USAGE;
+		return -EINVAL;
+	}
+	if (!c || !(c->opts & need))
+		return fs_usage_error(
+		    ctx, "option '%s' does not apply %s", name,
+		    c ? "to this command" : "before the command");
+	return 0;
+}
+
+/* Parses options in argv.  stop_at_operand: global options only (up to
+ * the command name).  Returns 0, 1 (help shown) or -EINVAL. */
+static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
+		      char **argv, bool stop_at_operand)
+{
+	const char *shorts = stop_at_operand ? "+:qvh" : ":qvhfRn";
+	char name[64];
+	int opt, idx, rc;
+
+	optind = 0; /* full re-initialisation (GNU) */
+	opterr = 0;
+	for (;;) {
+		idx = -1;
+		opt = getopt_long(argc, argv, shorts, long_opts, &idx);
+		if (opt == -1)
+			return 0;
+		if (idx >= 0)
+			snprintf(name, sizeof(name), "--%s",
+				 long_opts[idx].name);
+		else if (opt != '?' && opt != ':')
+			snprintf(name, sizeof(name), "-%c", opt);
+		else if (optopt > 0 && optopt < 256)
+			snprintf(name, sizeof(name), "-%c", optopt);
+		else
+			snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+		if (opt == ':')
+			return fs_usage_error(ctx,
+					      "option '%s' needs an "
+					      "argument",
+					      name);
+		if (opt == '?')
+			return fs_usage_error(ctx, "unknown option '%s'", name);
+		rc = apply_opt(ctx, c, opt, name);
+		if (rc)
+			return rc;
+	}
+}
+
+static int open_store(struct fs_ctx *ctx)
+{
+	if (!store_exists(ctx->store_dir)) {
+		store_log(STORE_LOG_ERR,
+			  "no store at %s (create one with '%s init')",
+			  ctx->store_dir, FS_PROG);
+		return -ENOENT;
+	}
+	return store_open(ctx->store_dir, &ctx->opt, &ctx->store);
+}
+
+/* Runs command c on argv (argv[0] is the command name). */
+static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv)
+{
+	int rc, nargs;
+
+	rc = parse_opts(ctx, c, argc, argv, false);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	nargs = argc - optind;
+	if (nargs < c->min_args)
+		return fs_usage_error(ctx, "missing arguments: %s %s", c->name,
+				      c->usage);
+	if (c->max_args >= 0 && nargs > c->max_args)
+		return fs_usage_error(ctx, "too many arguments");
+	if (c->run == cmd_help)
+		return c->run(ctx, nargs, argv + optind);
+	fs_log_install(ctx->verbose);
+	rc = fs_config_load(ctx);
+	if (rc < 0)
+		return rc;
+	if (c->flags & CMD_STORE) {
+		rc = open_store(ctx);
+		if (rc < 0)
+			return rc;
+	}
+	return c->run(ctx, nargs, argv + optind);
+}
+
+static int dispatch(struct fs_ctx *ctx, int argc, char **argv)
+{
+	const struct cmd *c;
+	int rc;
+
+	rc = parse_opts(ctx, NULL, argc, argv, true);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	if (optind >= argc) {
+		print_usage(stderr);
+		ctx->exit_code = FS_EXIT_USAGE;
+		return -EINVAL;
+	}
+	c = find_cmd(argv[optind]);
+	if (!c)
+		return fs_usage_error(ctx, "unknown command '%s'",
+				      argv[optind]);
+	ctx->cmd = c->name;
+	return run_cmd(ctx, c, argc - optind, argv + optind);
+}
+
+int main(int argc, char **argv)
+{
+	struct fs_ctx ctx = {0};
+	unsigned long errors;
+	int rc, status;
+
+	fs_log_install(false);
+	errors = fs_log_errors();
+	rc = dispatch(&ctx, argc, argv);
+	if (rc < 0 && fs_log_errors() != errors)
+		fs_log_mute();
+	fs_ctx_release(&ctx);
+	if (fflush(stdout) == EOF && rc == 0)
+		rc = -errno;
+	if (rc < 0 && fs_log_errors() == errors) {
+		if (ctx.subject)
+			fprintf(stderr, "%s: %s: %s: %s\n", FS_PROG,
+				ctx.cmd ? ctx.cmd : "error", ctx.subject,
+				strerror(-rc));
+		else
+			fprintf(stderr, "%s: %s: %s\n", FS_PROG,
+				ctx.cmd ? ctx.cmd : "error", strerror(-rc));
+	}
+	status = rc == 0 ? 0 : ctx.exit_code ? ctx.exit_code : 1;
+	return status;
+}

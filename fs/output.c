@@ -1,0 +1,228 @@
+/*
+ * fs/output.c - what the command line prints: the log sink on stderr,
+ * and the human and JSON forms of sizes, times, modes and versions.
+ *
+ * The sink counts the error lines it prints so that main.c can tell
+ * whether a failing command has already explained itself (one line per
+ * failure, never zero, never two).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long log_errors;
+static const char *log_prefix;
+static char last_err[1024]; /* the previous error line, to drop repeats */
+static bool log_muted;	    /* a failure was reported: only -v shows more */
+
+static void log_sink(void *arg, enum store_log_level level, const char *msg)
+{
+	bool verbose = arg != NULL;
+
+	if ((level > STORE_LOG_WARNING || log_muted) && !verbose)
+		return;
+	fs_progress_hide();
+	pthread_mutex_lock(&log_lock);
+	if (level <= STORE_LOG_ERR) {
+		/* The same failure seen again on the way out (say, a flush
+		 * retried by store_close) is not a second failure. */
+		if (!strcmp(msg, last_err)) {
+			pthread_mutex_unlock(&log_lock);
+			return;
+		}
+		snprintf(last_err, sizeof(last_err), "%s", msg);
+		log_errors++;
+	}
+	if (log_prefix)
+		fprintf(stderr, "%s: %s: %s\n", FS_PROG, log_prefix, msg);
+	else
+		fprintf(stderr, "%s: %s\n", FS_PROG, msg);
+	fflush(stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void fs_log_install(bool verbose)
+{
+	/* The sink only needs one bit: a non-NULL arg means verbose. */
+	static int verbose_tag;
+
+	store_log_set_sink(log_sink, verbose ? &verbose_tag : NULL);
+}
+
+void fs_log_mute(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_muted = true;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void fs_log_prefix(const char *prefix)
+{
+	pthread_mutex_lock(&log_lock);
+	log_prefix = prefix;
+	pthread_mutex_unlock(&log_lock);
+}
+
+unsigned long fs_log_errors(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&log_lock);
+	n = log_errors;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+void fs_size_human(uint64_t n, char out[FS_SIZE_STR_LEN])
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB",
+					    "TiB", "PiB", "EiB"};
+	double v = (double)n;
+	size_t u = 0;
+
+	if (n < 1024) {
+		snprintf(out, FS_SIZE_STR_LEN, "%llu B", (unsigned long long)n);
+		return;
+	}
+	v /= 1024.0;
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(out, FS_SIZE_STR_LEN, v < 10.0 ? "%.2f %s" : "%.1f %s", v,
+		 units[u]);
+}
+
+void fs_time_iso(int64_t ns, char out[FS_TIME_STR_LEN])
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(out, FS_TIME_STR_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, FS_TIME_STR_LEN, "?");
+}
+
+void fs_mode_string(enum store_kind kind, uint32_t mode,
+		    char out[FS_MODE_STR_LEN])
+{
+	static const char rwx[] = "rwxrwxrwx";
+	int i;
+
+	out[0] = kind == STORE_KIND_DIR	      ? 'd'
+		 : kind == STORE_KIND_SYMLINK ? 'l'
+					      : '-';
+	for (i = 0; i < 9; i++)
+		out[1 + i] = mode & (0400u >> i) ? rwx[i] : '-';
+	if (mode & 04000)
+		out[3] = mode & 0100 ? 's' : 'S';
+	if (mode & 02000)
+		out[6] = mode & 0010 ? 's' : 'S';
+	if (mode & 01000)
+		out[9] = mode & 0001 ? 't' : 'T';
+	out[10] = '\0';
+}
+
+void fs_digest_short(const uint8_t digest[STORE_DIGEST_LEN],
+		     char out[FS_DIGEST_SHORT_LEN])
+{
+	char full[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(digest, full);
+	snprintf(out, FS_DIGEST_SHORT_LEN, "%.19s", full);
+}
+
+json_t *fs_json_str(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+	size_t i;
+
+	if (j)
+		return j;
+	/* json_string refuses invalid UTF-8: names on disk may be any
+	 * bytes, so show the non-ASCII ones as '?' rather than fail. */
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (i = 0; copy[i]; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+json_t *fs_json_digest(const uint8_t digest[STORE_DIGEST_LEN])
+{
+	char hex[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(digest, hex);
+	return json_string(hex);
+}
+
+json_t *fs_json_version(const struct store_version *v)
+{
+	char ref[16], when[FS_TIME_STR_LEN];
+
+	snprintf(ref, sizeof(ref), "v%u", v->number);
+	fs_time_iso(v->created, when);
+	return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:s, s:o?}",
+			 "artifact", fs_json_str(v->artifact), "version",
+			 (json_int_t)v->number, "ref", ref, "digest",
+			 fs_json_digest(v->digest), "size", (json_int_t)v->size,
+			 "files", (json_int_t)v->files, "created", when, "run",
+			 v->run[0] ? fs_json_str(v->run) : NULL);
+}
+
+int fs_json_print(json_t *j)
+{
+	int rc = 0;
+
+	if (!j)
+		return -ENOMEM;
+	if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0 || putchar('\n') == EOF)
+		rc = ferror(stdout) ? -EIO : -ENOMEM;
+	json_decref(j);
+	return rc;
+}
+
+int fs_name_check(const char *what, const char *name)
+{
+	unsigned long before = fs_log_errors();
+	size_t len = strlen(name);
+	int rc = store_name_check(name, len);
+
+	if (rc < 0 && fs_log_errors() == before)
+		store_log(STORE_LOG_ERR, "invalid %s name '%.64s%s': %s", what,
+			  name, len > 64 ? "..." : "",
+			  rc == -ENAMETOOLONG ? "longer than 255 bytes"
+					      : "empty, '.', '..', or holds "
+						"'/' or control characters");
+	return rc;
+}
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

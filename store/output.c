@@ -1,0 +1,569 @@
+/*
+ * output.c - the outputs trees of open runs, and sealing a run.
+ *
+ * Entries live in the namespace column family under
+ * 'o' pipeline NUL run NUL step NUL path (FORMAT.md).  Each file entry
+ * holds a reference on its content, taken and released in the same batch
+ * as the entry, so gc never takes what an open run still shows.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OUT_PATH_MAX 4095
+#define OUT_KEY_MAX  (KEY_MAX + OUT_PATH_MAX + 2)
+
+struct okey {
+	uint8_t k[OUT_KEY_MAX];
+	size_t base; /* length of the step prefix, NUL included */
+	size_t len;
+};
+
+/* Checks every component of path ("" allowed when root_ok). */
+static int path_check(const char *path, bool root_ok)
+{
+	size_t total = strlen(path);
+
+	if (total == 0)
+		return root_ok ? 0 : -EINVAL;
+	if (total > OUT_PATH_MAX)
+		return -ENAMETOOLONG;
+	while (*path) {
+		size_t len = strcspn(path, "/");
+		int rc = store_name_check(path, len);
+
+		if (rc)
+			return rc;
+		path += len;
+		if (*path == '/' && *++path == '\0')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void okey_init(struct okey *o, const char *pipeline, const char *run,
+		      const char *step, const char *path)
+{
+	o->base = ns_key(o->k, 'o', pipeline, run, step);
+	o->k[o->base++] = 0;
+	o->len = o->base + strlen(path);
+	memcpy(o->k + o->base, path, o->len - o->base);
+}
+
+static void entry_encode(struct buf *x, const struct store_output *o)
+{
+	buf_u8(x, RECORD_FORMAT);
+	buf_u8(x, (uint8_t)o->e.kind);
+	buf_varint(x, o->e.mode);
+	buf_varint(x, o->e.size);
+	buf_bytes(x, o->e.digest, STORE_DIGEST_LEN);
+	buf_varint(x, (uint64_t)o->mtime);
+}
+
+static int entry_decode(const void *val, size_t len, const char *path,
+			struct store_output *o)
+{
+	struct cursor c = {val, (const uint8_t *)val + len, false};
+	const char *slash = strrchr(path, '/');
+	const uint8_t *dg;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(o->e.name, sizeof(o->e.name), "%s", slash ? slash + 1 : path);
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	o->e.kind = cur_u8(&c);
+	o->e.mode = (uint32_t)cur_varint(&c);
+	o->e.size = cur_varint(&c);
+	dg = cur_bytes(&c, STORE_DIGEST_LEN);
+	if (dg)
+		memcpy(o->e.digest, dg, STORE_DIGEST_LEN);
+	o->mtime = (int64_t)cur_varint(&c);
+	if (o->e.kind < STORE_KIND_FILE || o->e.kind > STORE_KIND_SYMLINK)
+		c.bad = true;
+	return c.bad ? -EIO : 0;
+}
+
+/* Reads the entry under key (through b when given). */
+static int entry_read(struct store *s, struct db_batch *b, const struct okey *o,
+		      struct store_output *out)
+{
+	char path[OUT_PATH_MAX + 1];
+	void *val;
+	size_t len;
+	int rc;
+
+	if (o->len == o->base) {
+		memset(out, 0, sizeof(*out));
+		out->e.kind = STORE_KIND_DIR;
+		out->e.mode = 0755;
+		return 0;
+	}
+	rc = b ? db_batch_get(b, CF_NAMESPACE, o->k, o->len, &val, &len)
+	       : db_get(s->db, CF_NAMESPACE, o->k, o->len, &val, &len);
+	if (rc)
+		return rc;
+	memcpy(path, o->k + o->base, o->len - o->base);
+	path[o->len - o->base] = '\0';
+	rc = entry_decode(val, len, path, out);
+	free(val);
+	if (rc)
+		store_log(STORE_LOG_ERR, "corrupt output entry %s", path);
+	return rc;
+}
+
+/* The run must be open and the step present; for writes. */
+static int step_writable(struct store *s, struct db_batch *b,
+			 const char *pipeline, const char *run,
+			 const char *step)
+{
+	uint8_t k[KEY_MAX];
+	struct store_run r;
+	void *val;
+	size_t len;
+	int rc = run_read(s, b, pipeline, run, &r);
+
+	if (rc)
+		return rc;
+	if (r.status != STORE_RUN_OPEN)
+		return -EROFS;
+	rc = db_batch_get(b, CF_NAMESPACE, k,
+			  ns_key(k, 's', pipeline, run, step), &val, &len);
+	if (!rc)
+		free(val);
+	return rc;
+}
+
+static int args_check(const char *pipeline, const char *run, const char *step,
+		      const char *path, bool root_ok)
+{
+	const char *names[3] = {pipeline, run, step};
+
+	for (int i = 0; i < 3; i++) {
+		int rc = store_name_check(names[i], strlen(names[i]));
+
+		if (rc)
+			return rc;
+	}
+	return path_check(path, root_ok);
+}
+
+int store_output_get(struct store *s, const char *pipeline, const char *run,
+		     const char *step, const char *path,
+		     struct store_output *out)
+{
+	struct okey o;
+	int rc = args_check(pipeline, run, step, path, true);
+
+	if (rc)
+		return rc;
+	okey_init(&o, pipeline, run, step, path);
+	return entry_read(s, NULL, &o, out);
+}
+
+struct each_out {
+	size_t skip;
+	int (*fn)(void *arg, const struct store_output *o);
+	void *arg;
+};
+
+static int each_child(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct each_out *c = arg;
+	char name[STORE_NAME_MAX + 1];
+	struct store_output o;
+	size_t n = klen - c->skip;
+
+	/* Deeper descendants share the prefix: children only. */
+	if (n > STORE_NAME_MAX || memchr((const char *)key + c->skip, '/', n))
+		return 0;
+	memcpy(name, (const char *)key + c->skip, n);
+	name[n] = '\0';
+	if (entry_decode(val, vlen, name, &o))
+		return -EIO;
+	return c->fn(c->arg, &o);
+}
+
+int store_output_each(struct store *s, const char *pipeline, const char *run,
+		      const char *step, const char *path,
+		      int (*fn)(void *arg, const struct store_output *o),
+		      void *arg)
+{
+	struct each_out c = {.fn = fn, .arg = arg};
+	struct okey o;
+	int rc = args_check(pipeline, run, step, path, true);
+
+	if (rc)
+		return rc;
+	okey_init(&o, pipeline, run, step, path);
+	if (o.len > o.base)
+		o.k[o.len++] = '/';
+	c.skip = o.len;
+	return db_scan(s->db, CF_NAMESPACE, o.k, o.len, each_child, &c);
+}
+
+/* The parent of o's path must be a directory. */
+static int parent_check(struct store *s, struct db_batch *b,
+			const struct okey *o)
+{
+	struct okey parent = *o;
+	struct store_output pe;
+	int rc;
+
+	while (parent.len > parent.base && parent.k[parent.len - 1] != '/')
+		parent.len--;
+	if (parent.len > parent.base)
+		parent.len--; /* drop the '/' */
+	rc = entry_read(s, b, &parent, &pe);
+	if (rc)
+		return rc;
+	return pe.e.kind == STORE_KIND_DIR ? 0 : -ENOTDIR;
+}
+
+static int put_entry(struct db_batch *b, const struct okey *o,
+		     const struct store_output *e)
+{
+	struct buf x = {0};
+
+	entry_encode(&x, e);
+	if (x.oom)
+		return -ENOMEM;
+	db_batch_put(b, CF_NAMESPACE, o->k, o->len, x.p, x.len);
+	free(x.p);
+	return 0;
+}
+
+/* Replaces what o holds (old, may be absent) by e (NULL: delete), moving
+ * content references and counters. */
+static int swap_entry(struct store *s, struct db_batch *b, const struct okey *o,
+		      const struct store_output *old,
+		      const struct store_output *e)
+{
+	struct store_stats st;
+	int rc = stats_load(b, &st);
+
+	if (!rc && e && e->e.kind != STORE_KIND_DIR)
+		rc = ref_entry(s, b, &st, e->e.kind, e->e.digest);
+	if (!rc && old && old->e.kind != STORE_KIND_DIR)
+		rc = unref_entry(s, b, &st, old->e.kind, old->e.digest);
+	if (rc)
+		return rc;
+	stats_save(b, &st);
+	if (e)
+		return put_entry(b, o, e);
+	db_batch_delete(b, CF_NAMESPACE, o->k, o->len);
+	return 0;
+}
+
+static int kind_clash(const struct store_output *old, enum store_kind kind)
+{
+	if (old->e.kind == STORE_KIND_DIR && kind != STORE_KIND_DIR)
+		return -EISDIR;
+	if (old->e.kind != STORE_KIND_DIR && kind == STORE_KIND_DIR)
+		return -EEXIST;
+	return 0;
+}
+
+int store_output_set(struct store *s, const char *pipeline, const char *run,
+		     const char *step, const char *path, enum store_kind kind,
+		     uint32_t mode, const struct store_file *f)
+{
+	struct store_output old,
+	    e = {.e.kind = kind, .e.mode = mode & 07777, .mtime = now_ns()};
+	struct db_batch *b;
+	struct okey o;
+	bool had;
+	int rc = args_check(pipeline, run, step, path, false);
+
+	if (rc)
+		return rc;
+	if ((kind == STORE_KIND_DIR) != (f == NULL))
+		return -EINVAL;
+	if (f) {
+		memcpy(e.e.digest, f->digest, STORE_DIGEST_LEN);
+		e.e.size = f->size;
+	}
+	okey_init(&o, pipeline, run, step, path);
+	rc = commit_begin(s, &b);
+	if (rc)
+		return rc;
+	if (f)
+		rc = db_flush_chunks(s->db);
+	if (!rc)
+		rc = step_writable(s, b, pipeline, run, step);
+	if (!rc)
+		rc = parent_check(s, b, &o);
+	if (!rc) {
+		rc = entry_read(s, b, &o, &old);
+		had = rc == 0;
+		rc = rc == -ENOENT ? 0 : rc;
+		if (!rc && had)
+			rc = kind_clash(&old, kind);
+	}
+	if (!rc)
+		rc = swap_entry(s, b, &o, had ? &old : NULL, &e);
+	return commit_end(s, b, rc);
+}
+
+int store_output_chmod(struct store *s, const char *pipeline, const char *run,
+		       const char *step, const char *path, uint32_t mode)
+{
+	struct store_output e;
+	struct db_batch *b;
+	struct okey o;
+	int rc = args_check(pipeline, run, step, path, false);
+
+	if (rc)
+		return rc;
+	okey_init(&o, pipeline, run, step, path);
+	rc = commit_begin(s, &b);
+	if (rc)
+		return rc;
+	rc = step_writable(s, b, pipeline, run, step);
+	if (!rc)
+		rc = entry_read(s, b, &o, &e);
+	if (!rc) {
+		e.e.mode = mode & 07777;
+		rc = put_entry(b, &o, &e);
+	}
+	return commit_end(s, b, rc);
+}
+
+static int has_any(void *arg, const void *key, size_t klen, const void *val,
+		   size_t vlen)
+{
+	(void)arg;
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	return 1;
+}
+
+/* Whether directory o has any entry below it. */
+static bool dir_has_children(struct store *s, const struct okey *o)
+{
+	struct okey p = *o;
+
+	p.k[p.len++] = '/';
+	return db_scan(s->db, CF_NAMESPACE, p.k, p.len, has_any, NULL) == 1;
+}
+
+int store_output_delete(struct store *s, const char *pipeline, const char *run,
+			const char *step, const char *path)
+{
+	struct store_output old;
+	struct db_batch *b;
+	struct okey o;
+	int rc = args_check(pipeline, run, step, path, false);
+
+	if (rc)
+		return rc;
+	okey_init(&o, pipeline, run, step, path);
+	rc = commit_begin(s, &b);
+	if (rc)
+		return rc;
+	rc = step_writable(s, b, pipeline, run, step);
+	if (!rc)
+		rc = entry_read(s, b, &o, &old);
+	if (!rc && old.e.kind == STORE_KIND_DIR && dir_has_children(s, &o))
+		rc = -ENOTEMPTY;
+	if (!rc)
+		rc = swap_entry(s, b, &o, &old, NULL);
+	return commit_end(s, b, rc);
+}
+
+struct move {
+	struct db_batch *b;
+	size_t from_len; /* key length of the source path */
+	const struct okey *to;
+	int err;
+};
+
+/* Moves one descendant of the source directory under the target. */
+static int move_one(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct move *m = arg;
+	struct okey n = *m->to;
+	size_t tail = klen - m->from_len;
+
+	if (n.len + tail > sizeof(n.k))
+		return -ENAMETOOLONG;
+	memcpy(n.k + n.len, (const char *)key + m->from_len, tail);
+	n.len += tail;
+	db_batch_put(m->b, CF_NAMESPACE, n.k, n.len, val, vlen);
+	db_batch_delete(m->b, CF_NAMESPACE, key, klen);
+	return 0;
+}
+
+static int rename_check(struct store *s, struct db_batch *b,
+			const struct okey *f, const struct okey *t,
+			const struct store_output *src,
+			struct store_output *dst, bool *had)
+{
+	int rc = parent_check(s, b, t);
+
+	if (rc)
+		return rc;
+	/* No directory into itself. */
+	if (src->e.kind == STORE_KIND_DIR && t->len > f->len &&
+	    !memcmp(t->k, f->k, f->len) && t->k[f->len] == '/')
+		return -EINVAL;
+	rc = entry_read(s, b, t, dst);
+	*had = rc == 0;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	if (dst->e.kind == STORE_KIND_DIR) {
+		if (src->e.kind != STORE_KIND_DIR)
+			return -EISDIR;
+		return dir_has_children(s, t) ? -ENOTEMPTY : 0;
+	}
+	return src->e.kind == STORE_KIND_DIR ? -ENOTDIR : 0;
+}
+
+int store_output_rename(struct store *s, const char *pipeline, const char *run,
+			const char *step, const char *from, const char *to)
+{
+	struct store_output src, dst;
+	struct okey f, t, fp;
+	struct move m;
+	struct db_batch *b;
+	bool had = false;
+	int rc = args_check(pipeline, run, step, from, false);
+
+	if (!rc)
+		rc = path_check(to, false);
+	if (rc)
+		return rc;
+	if (!strcmp(from, to))
+		return 0;
+	okey_init(&f, pipeline, run, step, from);
+	okey_init(&t, pipeline, run, step, to);
+	rc = commit_begin(s, &b);
+	if (rc)
+		return rc;
+	rc = step_writable(s, b, pipeline, run, step);
+	if (!rc)
+		rc = entry_read(s, b, &f, &src);
+	if (!rc)
+		rc = rename_check(s, b, &f, &t, &src, &dst, &had);
+	if (!rc && had)
+		rc = swap_entry(s, b, &t, &dst, NULL);
+	if (!rc && src.e.kind == STORE_KIND_DIR) {
+		fp = f;
+		fp.k[fp.len++] = '/';
+		t.k[t.len++] = '/';
+		m = (struct move){.b = b, .from_len = fp.len, .to = &t};
+		rc = db_scan(s->db, CF_NAMESPACE, fp.k, fp.len, move_one, &m);
+		t.len--;
+	}
+	if (!rc) {
+		src.mtime = now_ns();
+		rc = put_entry(b, &t, &src);
+		db_batch_delete(b, CF_NAMESPACE, f.k, f.len);
+	}
+	return commit_end(s, b, rc);
+}
+
+/* ------------------------------------------------------------- sealing */
+
+struct seal {
+	struct store *s;
+	size_t skip; /* 'o' pipeline NUL run NUL */
+	struct store_put **puts;
+	char (*names)[STORE_NAME_MAX + 1];
+	size_t n, cap;
+};
+
+static struct store_put *seal_put_for(struct seal *z, const char *name)
+{
+	for (size_t i = 0; i < z->n; i++) {
+		if (!strcmp(z->names[i], name))
+			return z->puts[i];
+	}
+	if (z->n == z->cap) {
+		size_t cap = z->cap ? 2 * z->cap : 8;
+		void *p = realloc(z->puts, cap * sizeof(*z->puts));
+
+		if (!p)
+			return NULL;
+		z->puts = p;
+		p = realloc(z->names, cap * sizeof(*z->names));
+		if (!p)
+			return NULL;
+		z->names = p;
+		z->cap = cap;
+	}
+	if (store_put_begin(z->s, name, NULL, NULL, &z->puts[z->n]))
+		return NULL;
+	strcpy(z->names[z->n], name);
+	return z->puts[z->n++];
+}
+
+static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct seal *z = arg;
+	const char *k = (const char *)key + z->skip;
+	size_t rest = klen - z->skip, slen = strnlen(k, rest);
+	char path[OUT_PATH_MAX + 1], name[STORE_NAME_MAX + 1];
+	struct store_output o;
+	struct store_file f = {0};
+	struct store_put *p;
+	const char *sub;
+	size_t nlen;
+
+	if (slen + 1 >= rest || rest - slen - 1 > OUT_PATH_MAX)
+		return -EIO;
+	memcpy(path, k + slen + 1, rest - slen - 1);
+	path[rest - slen - 1] = '\0';
+	nlen = strcspn(path, "/");
+	if (nlen > STORE_NAME_MAX || entry_decode(val, vlen, path, &o))
+		return -EIO;
+	memcpy(name, path, nlen);
+	name[nlen] = '\0';
+	sub = path[nlen] ? path + nlen + 1 : NULL;
+	p = seal_put_for(z, name);
+	if (!p)
+		return -ENOMEM;
+	if (!sub && o.e.kind == STORE_KIND_DIR)
+		return 0; /* outputs/<name>/ is the version's root */
+	memcpy(f.digest, o.e.digest, STORE_DIGEST_LEN);
+	f.size = o.e.size;
+	return put_add(p, sub ? sub : name, o.e.kind, o.e.mode,
+		       o.e.kind == STORE_KIND_DIR ? NULL : &f);
+}
+
+int store_run_seal(struct store *s, const char *pipeline, const char *run)
+{
+	uint8_t k[KEY_MAX];
+	struct seal z = {.s = s};
+	struct db_batch *b;
+	int rc = args_check(pipeline, run, "x", "", true);
+
+	if (rc)
+		return rc;
+	rc = commit_begin(s, &b);
+	if (rc)
+		return rc;
+	z.skip = ns_key(k, 'o', pipeline, run, "");
+	rc = db_scan(s->db, CF_NAMESPACE, k, z.skip, seal_entry, &z);
+	if (rc) {
+		for (size_t i = 0; i < z.n; i++)
+			store_put_abort(z.puts[i]);
+		rc = commit_end(s, b, rc);
+	} else {
+		rc = run_end_locked(s, b, pipeline, run, STORE_RUN_SEALED,
+				    z.puts, z.n);
+	}
+	free(z.puts);
+	free(z.names);
+	return rc;
+}

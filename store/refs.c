@@ -1,0 +1,202 @@
+/*
+ * refs.c - reference counts and the store counters.
+ *
+ * A count is kept for every referenced directory, file and chunk
+ * (FORMAT.md).  Raising a count from 0 references the object's children;
+ * dropping it to 0 releases them and deletes the count, which leaves the
+ * object to gc.  The counters (meta "stats") follow every such edge.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int stats_decode(const void *val, size_t len, struct store_stats *st)
+{
+	struct cursor c = {val, (const uint8_t *)val + len, false};
+
+	memset(st, 0, sizeof(*st));
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	st->artifacts = cur_varint(&c);
+	st->versions = cur_varint(&c);
+	st->logical_bytes = cur_varint(&c);
+	st->files = cur_varint(&c);
+	st->chunks = cur_varint(&c);
+	st->chunk_bytes = cur_varint(&c);
+	st->stored_bytes = cur_varint(&c);
+	return c.bad ? -EIO : 0;
+}
+
+int stats_load(struct db_batch *b, struct store_stats *st)
+{
+	void *v;
+	size_t len;
+	int rc = db_batch_get(b, CF_META, "stats", 5, &v, &len);
+
+	if (rc == -ENOENT) {
+		memset(st, 0, sizeof(*st));
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = stats_decode(v, len, st);
+	free(v);
+	if (rc)
+		store_log(STORE_LOG_ERR, "corrupt store counters record");
+	return rc;
+}
+
+void stats_save(struct db_batch *b, const struct store_stats *st)
+{
+	struct buf x = {0};
+
+	buf_u8(&x, RECORD_FORMAT);
+	buf_varint(&x, st->artifacts);
+	buf_varint(&x, st->versions);
+	buf_varint(&x, st->logical_bytes);
+	buf_varint(&x, st->files);
+	buf_varint(&x, st->chunks);
+	buf_varint(&x, st->chunk_bytes);
+	buf_varint(&x, st->stored_bytes);
+	if (!x.oom)
+		db_batch_put(b, CF_META, "stats", 5, x.p, x.len);
+	free(x.p);
+}
+
+int store_stats_get(struct store *s, struct store_stats *out)
+{
+	void *v;
+	size_t len;
+	int rc = db_get(s->db, CF_META, "stats", 5, &v, &len);
+
+	if (rc)
+		return rc == -ENOENT ? -EIO : rc;
+	rc = stats_decode(v, len, out);
+	free(v);
+	return rc;
+}
+
+/* Moves the count under key by delta (+1 or -1).  *edge tells whether it
+ * crossed zero (0 -> 1 or 1 -> 0).  Chunk counts carry their sizes: given
+ * on the way up, read back from the count on the way down. */
+static int ref_move(struct db_batch *b, const uint8_t *key, size_t klen,
+		    int delta, uint32_t *plain, uint32_t *stored, bool *edge)
+{
+	struct buf x = {0};
+	uint64_t refs = 0;
+	void *v;
+	size_t len;
+	int rc = db_batch_get(b, CF_REFCOUNTS, key, klen, &v, &len);
+
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (!rc) {
+		struct cursor c = {v, (uint8_t *)v + len, false};
+
+		cur_u8(&c);
+		refs = cur_varint(&c);
+		if (key[0] == 'C') {
+			*plain = (uint32_t)cur_varint(&c);
+			*stored = (uint32_t)cur_varint(&c);
+		}
+		free(v);
+		if (c.bad)
+			return -EIO;
+	}
+	if (delta < 0 && refs == 0) {
+		store_log(STORE_LOG_ERR, "refcount would go below zero");
+		return -EIO;
+	}
+	refs += delta;
+	*edge = delta > 0 ? refs == 1 : refs == 0;
+	if (refs == 0) {
+		db_batch_delete(b, CF_REFCOUNTS, key, klen);
+		return 0;
+	}
+	buf_u8(&x, RECORD_FORMAT);
+	buf_varint(&x, refs);
+	if (key[0] == 'C') {
+		buf_varint(&x, *plain);
+		buf_varint(&x, *stored);
+	}
+	if (x.oom)
+		return -ENOMEM;
+	db_batch_put(b, CF_REFCOUNTS, key, klen, x.p, x.len);
+	free(x.p);
+	return 0;
+}
+
+static int move_file(struct store *s, struct db_batch *b,
+		     struct store_stats *st, int delta,
+		     const uint8_t digest[STORE_DIGEST_LEN])
+{
+	struct manifest m;
+	uint8_t key[1 + STORE_DIGEST_LEN];
+	int rc = manifest_load(s, b, digest, &m);
+
+	if (rc == -ENOENT) {
+		char hex[STORE_DIGEST_STR_LEN];
+
+		store_digest_format(digest, hex);
+		store_log(STORE_LOG_ERR, "file content %s is not stored", hex);
+		return -EIO;
+	}
+	if (rc)
+		return rc;
+	st->files += delta;
+	key[0] = 'C';
+	for (size_t i = 0; i < m.n && !rc; i++) {
+		uint32_t plain = m.chunks[i].plain, stored = m.chunks[i].stored;
+		bool edge;
+
+		memcpy(key + 1, m.chunks[i].id, STORE_DIGEST_LEN);
+		rc = ref_move(b, key, sizeof(key), delta, &plain, &stored,
+			      &edge);
+		if (!rc && edge) {
+			st->chunks += delta;
+			st->chunk_bytes += delta * (int64_t)plain;
+			st->stored_bytes += delta * (int64_t)stored;
+		}
+	}
+	manifest_release(&m);
+	return rc;
+}
+
+static int move_entry(struct store *s, struct db_batch *b,
+		      struct store_stats *st, int delta, enum store_kind kind,
+		      const uint8_t digest[STORE_DIGEST_LEN])
+{
+	uint8_t key[1 + STORE_DIGEST_LEN];
+	uint32_t unused = 0;
+	struct dirlist d;
+	bool edge;
+	int rc;
+
+	key[0] = kind == STORE_KIND_DIR ? 'D' : 'F';
+	memcpy(key + 1, digest, STORE_DIGEST_LEN);
+	rc = ref_move(b, key, sizeof(key), delta, &unused, &unused, &edge);
+	if (rc || !edge)
+		return rc;
+	if (kind != STORE_KIND_DIR)
+		return move_file(s, b, st, delta, digest);
+	rc = dir_load(s, b, digest, &d);
+	for (size_t i = 0; i < d.n && !rc; i++)
+		rc = move_entry(s, b, st, delta, d.e[i].kind, d.e[i].digest);
+	if (d.e)
+		dir_release(&d);
+	return rc;
+}
+
+int ref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
+	      enum store_kind kind, const uint8_t digest[STORE_DIGEST_LEN])
+{
+	return move_entry(s, b, st, 1, kind, digest);
+}
+
+int unref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
+		enum store_kind kind, const uint8_t digest[STORE_DIGEST_LEN])
+{
+	return move_entry(s, b, st, -1, kind, digest);
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Where the store is (--store, $ARTIFACTFS_STORE, the config file, the
+# default under $HOME) and how the configuration file is read and refused.
+source "$(dirname "$0")/lib.sh" "$@"
+
+E=$T/empty.conf
+echo "some bytes" >"$T/f.bin"
+
+check "the default store is \$HOME/.local/share/artifactfs"
+out=$("$AFS" --config "$E" init)
+[ "$out" = "initialized store at $HOME/.local/share/artifactfs" ] ||
+	fail "init said: $out"
+[ -f "$HOME/.local/share/artifactfs/ARTIFACTFS" ] || fail "no default store"
+"$AFS" --config "$E" put home "$T/f.bin" >/dev/null
+"$AFS" --config "$E" ls | grep -q '^home ' || fail "default store unused"
+
+check "ARTIFACTFS_STORE overrides the default"
+export ARTIFACTFS_STORE=$T/envstore
+"$AFS" --config "$E" init | grep -qx "initialized store at $T/envstore" ||
+	fail "init ignored ARTIFACTFS_STORE"
+"$AFS" --config "$E" put env "$T/f.bin" >/dev/null
+"$AFS" --config "$E" ls | grep -q '^env ' || fail "env store unused"
+"$AFS" --config "$E" ls | grep -q '^home ' && fail "env store holds home"
+
+check "--store overrides ARTIFACTFS_STORE, before or after the command"
+"$AFS" --config "$E" --store "$T/optstore" init >/dev/null
+"$AFS" --config "$E" put --store "$T/optstore" opt "$T/f.bin" >/dev/null
+"$AFS" ls --config "$E" --store "$T/optstore" | grep -q '^opt ' ||
+	fail "--store after the command ignored"
+"$AFS" --config "$E" ls | grep -q '^opt ' && fail "--store leaked"
+
+check "the config file's store is used when neither is given"
+cat >"$T/good.conf" <<CONF
+# artifactfs test configuration
+store = "$T/cfgstore";
+chunk: { min = 65536; avg = 262144; max = 1048576; };
+zstd_level = 3;
+threads = 0;
+min_saving_pct = 5;
+CONF
+unset ARTIFACTFS_STORE
+"$AFS" --config "$T/good.conf" init | grep -qx "initialized store at $T/cfgstore" ||
+	fail "config store unused"
+ARTIFACTFS_STORE=$T/envstore "$AFS" --config "$T/good.conf" ls |
+	grep -q '^env ' || fail "ARTIFACTFS_STORE must beat the config file"
+
+check "chunk settings from the config file are applied"
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$T/rand.bin"
+cat >"$T/small.conf" <<CONF
+store = "$T/smallstore";
+chunk: { min = 4096; avg = 16384; max = 65536; };
+zstd_level = 0;
+CONF
+"$AFS" --config "$T/small.conf" init >/dev/null
+d_small=$("$AFS" --config "$T/small.conf" put r "$T/rand.bin" | cut -d' ' -f2)
+d_dflt=$("$AFS" --config "$T/good.conf" put r "$T/rand.bin" | cut -d' ' -f2)
+[ "$d_small" = "$d_dflt" ] || fail "digest depends on chunking"
+n_small=$("$AFS" --config "$T/small.conf" stats --json | json_eval "j['chunks']")
+n_dflt=$("$AFS" --config "$T/good.conf" stats --json | json_eval "j['chunks']")
+echo "   chunks: $n_small with avg 16 KiB, $n_dflt with avg 256 KiB"
+[ "$n_small" -gt "$n_dflt" ] || fail "small chunk settings not applied"
+
+check "a syntax error names the file and the line, exit 2"
+printf 'zstd_level = 3;\nstore = ;\n' >"$T/bad.conf"
+expect_fail 2 "$AFS" --config "$T/bad.conf" ls
+expect_err_has "$T/bad.conf:2"
+
+check "unknown settings, wrong types, bad values: exit 2 naming the file"
+printf 'zstd_level = 3;\n\nzstd_levle = 4;\n' >"$T/typo.conf"
+expect_fail 2 "$AFS" --config "$T/typo.conf" ls
+expect_err_has "$T/typo.conf:3"
+printf 'chunk: { min = 4096; mid = 5; };\n' >"$T/typo2.conf"
+expect_fail 2 "$AFS" --config "$T/typo2.conf" ls
+expect_err_has "chunk.mid"
+printf 'threads = "four";\n' >"$T/type.conf"
+expect_fail 2 "$AFS" --config "$T/type.conf" ls
+expect_err_has "$T/type.conf:1"
+printf 'chunk: { min = 65536; avg = 100000; max = 1048576; };\n' >"$T/val.conf"
+expect_fail 2 "$AFS" --config "$T/val.conf" ls
+expect_err_has "$T/val.conf"
+printf 'min_saving_pct = -1;\n' >"$T/neg.conf"
+expect_fail 2 "$AFS" --config "$T/neg.conf" ls
+expect_fail 2 "$AFS" --config "$T/missing.conf" ls
+expect_err_has "$T/missing.conf"
+
+check "without HOME the default comes from the password database"
+home=$(getent passwd "$(id -u)" | cut -d: -f6)
+if [ -n "$home" ] && [ ! -e "$home/.local/share/artifactfs" ]; then
+	expect_fail 1 env -u HOME "$AFS" --config "$E" ls
+	expect_err_has "$home/.local/share/artifactfs"
+else
+	echo "   (skipped: $home/.local/share/artifactfs exists)"
+fi
+
+echo "PASS"

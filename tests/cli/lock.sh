@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One process holds the store: a second one is refused with a message that
+# names the holder's pid, and succeeds once the holder is gone.
+#
+# The holder is a real `artifactfs put` reading its content from standard
+# input, fed through a named pipe that this script keeps open.
+source "$(dirname "$0")/lib.sh" "$@"
+
+afs init >/dev/null
+mkfifo "$T/pipe"
+
+check "a put streaming from a pipe holds the store"
+"$AFS" --config "$T/empty.conf" --store "$S" put held - --name held.txt \
+	<"$T/pipe" >"$T/held.out" 2>"$T/held.err" &
+holder=$!
+CLEANUP+=("kill $holder 2>/dev/null; wait $holder 2>/dev/null")
+exec 3>"$T/pipe"
+echo "first line" >&3
+
+# Wait (up to 20 s) until the holder has the store.
+for _ in $(seq 200); do
+	if ! afs ls >/dev/null 2>"$T/probe.err"; then
+		break
+	fi
+	sleep 0.1
+done
+
+check "a second process gets one line naming pid $holder"
+expect_fail 1 afs ls
+expect_err_has "$holder"
+expect_fail 1 afs put other "$T/pipe.none"
+expect_fail 1 afs fsck
+
+check "once the holder ends, its version is there and the store is free"
+echo "second line" >&3
+exec 3>&-
+wait "$holder" || fail "holder put failed: $(cat "$T/held.err")"
+CLEANUP=()
+cat "$T/held.out"
+grep -q '^held@v1 sha256:' "$T/held.out" || fail "holder output"
+[ "$(afs cat held)" = "$(printf 'first line\nsecond line')" ] ||
+	fail "held content"
+afs fsck | grep -q ': clean$' || fail "fsck after the holder"
+
+echo "PASS"
