@@ -115,7 +115,6 @@ static int ls_artifacts(struct fs_ctx *ctx)
 	for (i = 0; rc == 0 && i < a.n; i++) {
 		struct newest nw = {0};
 
-		ctx->subject = a.v[i];
 		rc = store_version_each(ctx->store, a.v[i], count_version, &nw);
 		if (rc == 0 && nw.count == 0)
 			continue;

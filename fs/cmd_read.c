@@ -305,7 +305,7 @@ static int get_file(struct get *g, const struct store_dirent *e,
 		return -ENOMEM;
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		rc = sys_fail("cannot create", tmp);
+		rc = sys_fail("cannot create", dest);
 		goto out_free_tmp;
 	}
 	rc = copy_out(g->ctx->store, e->digest, fd, &g->prog);
@@ -419,7 +419,7 @@ static int get_new_tree(struct get *g, const struct store_dirent *root,
 	if (asprintf(&tmp, "%s.afs-XXXXXX", dest) < 0)
 		return -ENOMEM;
 	if (!mkdtemp(tmp)) {
-		rc = sys_fail("cannot create", tmp);
+		rc = sys_fail("cannot create", dest);
 		goto out_free_tmp;
 	}
 	rc = get_dir_contents(g, root, tmp);

@@ -18,6 +18,7 @@
 
 enum cmd_flags {
 	CMD_STORE = 1 << 0, /* runs on the open store */
+	CMD_RAW = 1 << 1,   /* parses its own options (mount) */
 };
 
 struct cmd {
@@ -71,6 +72,9 @@ static const struct cmd cmds[] = {
      "Removes chunks and files that no version references.\n"
      "  -n, --dry-run  only count them\n"
      "  --json         print JSON\n"},
+    {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
+     "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
+     "Mounts the store as a file system (see README: The mount).\n"},
     {"help", cmd_help, 0, 0, 0, 1, "[COMMAND]",
      "Shows help for artifactfs or one command.\n"},
 };
@@ -295,6 +299,10 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 {
 	int rc, nargs;
 
+	if (c->flags & CMD_RAW) {
+		fs_log_install(ctx->verbose);
+		return c->run(ctx, argc, argv);
+	}
 	rc = parse_opts(ctx, c, argc, argv, false);
 	if (rc)
 		return rc > 0 ? 0 : rc;
@@ -339,29 +347,37 @@ static int dispatch(struct fs_ctx *ctx, int argc, char **argv)
 	return run_cmd(ctx, c, argc - optind, argv + optind);
 }
 
+/* The one line for a failure that nothing has explained yet. */
+static void report(const struct fs_ctx *ctx, int rc)
+{
+	const char *cmd = ctx->cmd ? ctx->cmd : "error";
+
+	if (ctx->subject)
+		fprintf(stderr, "%s: %s: %s: %s\n", FS_PROG, cmd, ctx->subject,
+			strerror(-rc));
+	else
+		fprintf(stderr, "%s: %s: %s\n", FS_PROG, cmd, strerror(-rc));
+}
+
 int main(int argc, char **argv)
 {
 	struct fs_ctx ctx = {0};
 	unsigned long errors;
-	int rc, status;
+	int rc;
 
 	fs_log_install(false);
 	errors = fs_log_errors();
 	rc = dispatch(&ctx, argc, argv);
 	if (rc < 0 && fs_log_errors() != errors)
 		fs_log_mute();
-	fs_ctx_release(&ctx);
+	/* Closing may still fail (and log); ctx->subject may point into
+	 * ctx->store_dir, so report before fs_ctx_release frees it. */
+	store_close(ctx.store);
+	ctx.store = NULL;
 	if (fflush(stdout) == EOF && rc == 0)
 		rc = -errno;
-	if (rc < 0 && fs_log_errors() == errors) {
-		if (ctx.subject)
-			fprintf(stderr, "%s: %s: %s: %s\n", FS_PROG,
-				ctx.cmd ? ctx.cmd : "error", ctx.subject,
-				strerror(-rc));
-		else
-			fprintf(stderr, "%s: %s: %s\n", FS_PROG,
-				ctx.cmd ? ctx.cmd : "error", strerror(-rc));
-	}
-	status = rc == 0 ? 0 : ctx.exit_code ? ctx.exit_code : 1;
-	return status;
+	if (rc < 0 && fs_log_errors() == errors)
+		report(&ctx, rc);
+	fs_ctx_release(&ctx);
+	return rc == 0 ? 0 : ctx.exit_code ? ctx.exit_code : 1;
 }

@@ -23,9 +23,8 @@ ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)"
 
 echo "== clang-format"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	mapfile -t files < <(git -C "$ROOT" ls-files --cached --others \
-		--exclude-standard -- 'store/*.[ch]' 'acl/*.[ch]' 'fs/*.[ch]' \
-		'tests/*.[ch]')
+	mapfile -t files < <(git -C "$ROOT" ls-files -- 'store/*.[ch]' \
+		'acl/*.[ch]' 'fs/*.[ch]' 'tests/*.[ch]')
 else
 	mapfile -t files < <(find store acl fs tests -name '*.[ch]' \
 		2>/dev/null | sort)

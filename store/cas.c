@@ -56,7 +56,8 @@ static ZSTD_DCtx *thread_dctx(void)
 }
 
 int cas_put(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
-	    const void *buf, size_t len, bool try_zstd, uint32_t *stored)
+	    const void *buf, size_t len, bool try_zstd, uint32_t *stored,
+	    bool *unflushed)
 {
 	size_t cap = len + 1, n = 0;
 	uint8_t *val;
@@ -84,7 +85,13 @@ int cas_put(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 		memcpy(val + 1, buf, len);
 		n = len;
 	}
-	rc = db_chunk_put(s->db, id, val, n + 1);
+	/* Small chunks (small files, file tails) ride the WAL so that a
+	 * commit of a small file needs no flush; big ones are written once. */
+	*unflushed = len >= SMALL_CHUNK;
+	if (*unflushed)
+		rc = db_chunk_put(s->db, id, val, n + 1);
+	else
+		rc = db_chunk_put_wal(s->db, id, val, n + 1);
 	free(val);
 	if (rc == 0) {
 		chunk_set_add(s->pending, id, (uint32_t)(n + 1));
@@ -159,15 +166,17 @@ int cas_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN], void *buf,
 }
 
 bool cas_known(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
-	       uint32_t *stored)
+	       uint32_t *stored, bool *unflushed)
 {
 	uint8_t key[1 + STORE_DIGEST_LEN] = {'C'};
 	void *val;
 	size_t len;
 	struct cursor c;
 
+	*unflushed = true;
 	if (chunk_set_get(s->pending, id, stored))
 		return true;
+	*unflushed = false;
 	memcpy(key + 1, id, STORE_DIGEST_LEN);
 	if (db_get(s->db, CF_REFCOUNTS, key, sizeof(key), &val, &len))
 		return false;

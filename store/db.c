@@ -181,6 +181,16 @@ int db_chunk_put(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
 	return db_err(err, "cannot store chunk");
 }
 
+int db_chunk_put_wal(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
+		     const void *val, size_t len)
+{
+	char *err = NULL;
+
+	rocksdb_put_cf(d->db, d->wo_plain, d->cf[CF_CHUNKS], (const char *)id,
+		       STORE_DIGEST_LEN, val, len, &err);
+	return db_err(err, "cannot store chunk");
+}
+
 int db_flush_chunks(struct db *d)
 {
 	char *err = NULL;
@@ -258,6 +268,14 @@ int db_batch_commit(struct db_batch *b)
 	char *err = NULL;
 
 	rocksdb_write_writebatch_wi(b->db->db, b->db->wo_sync, b->wb, &err);
+	return db_err(err, "commit failed, nothing was changed");
+}
+
+int db_batch_commit_nosync(struct db_batch *b)
+{
+	char *err = NULL;
+
+	rocksdb_write_writebatch_wi(b->db->db, b->db->wo_plain, b->wb, &err);
 	return db_err(err, "commit failed, nothing was changed");
 }
 

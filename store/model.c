@@ -189,6 +189,22 @@ int store_artifact_each(struct store *s, int (*fn)(void *arg, const char *name),
 	return db_scan(s->db, CF_NAMESPACE, "a", 1, each_name, &c);
 }
 
+int store_artifact_get(struct store *s, const char *artifact)
+{
+	uint8_t k[KEY_MAX];
+	size_t kl, len;
+	void *val;
+	int rc = store_name_check(artifact, strlen(artifact));
+
+	if (rc)
+		return rc;
+	kl = ns_key(k, 'a', artifact, NULL, NULL);
+	rc = db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
+	if (!rc)
+		free(val);
+	return rc;
+}
+
 static bool artifact_exists(struct store *s, const char *artifact)
 {
 	uint8_t k[KEY_MAX];
@@ -269,6 +285,16 @@ static int alias_get(struct store *s, const char *artifact, const char *alias,
 		  (uint32_t)v[2] << 8 | v[3];
 	free(val);
 	return rc;
+}
+
+int store_alias_get(struct store *s, const char *artifact, const char *alias,
+		    uint32_t *number)
+{
+	int rc = store_name_check(artifact, strlen(artifact));
+
+	if (!rc)
+		rc = store_name_check(alias, strlen(alias));
+	return rc ? rc : alias_get(s, artifact, alias, number);
 }
 
 int store_ref_resolve(struct store *s, const char *artifact, const char *ref,

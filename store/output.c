@@ -270,7 +270,8 @@ static int kind_clash(const struct store_output *old, enum store_kind kind)
 
 int store_output_set(struct store *s, const char *pipeline, const char *run,
 		     const char *step, const char *path, enum store_kind kind,
-		     uint32_t mode, const struct store_file *f)
+		     uint32_t mode, const struct store_file *f,
+		     enum store_output_flags flags)
 {
 	struct store_output old,
 	    e = {.e.kind = kind, .e.mode = mode & 07777, .mtime = now_ns()};
@@ -291,8 +292,10 @@ int store_output_set(struct store *s, const char *pipeline, const char *run,
 	rc = commit_begin(s, &b);
 	if (rc)
 		return rc;
-	if (f)
+	if (f && f->unflushed) {
 		rc = db_flush_chunks(s->db);
+		chunk_set_clear(s->pending);
+	}
 	if (!rc)
 		rc = step_writable(s, b, pipeline, run, step);
 	if (!rc)
@@ -306,7 +309,9 @@ int store_output_set(struct store *s, const char *pipeline, const char *run,
 	}
 	if (!rc)
 		rc = swap_entry(s, b, &o, had ? &old : NULL, &e);
-	return commit_end(s, b, rc);
+	if (flags & STORE_OUTPUT_SYNC)
+		return commit_end(s, b, rc);
+	return commit_end_nosync(s, b, rc);
 }
 
 int store_output_chmod(struct store *s, const char *pipeline, const char *run,

@@ -9,6 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int names_quiet(const char *a, const char *b, const char *c)
+{
+	const char *v[3] = {a, b, c};
+
+	for (int i = 0; i < 3; i++) {
+		int rc = v[i] ? store_name_check(v[i], strlen(v[i])) : 0;
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int names_ok(const char *pipeline, const char *run, const char *step)
 {
 	const char *what[3] = {"pipeline", "run", "step"};
@@ -104,6 +117,15 @@ int commit_begin(struct store *s, struct db_batch **out)
 	return 0;
 }
 
+int commit_end_nosync(struct store *s, struct db_batch *b, int rc)
+{
+	if (!rc)
+		rc = db_batch_commit_nosync(b);
+	db_batch_free(b);
+	pthread_mutex_unlock(&s->commit_lock);
+	return rc;
+}
+
 int commit_end(struct store *s, struct db_batch *b, int rc)
 {
 	if (!rc)
@@ -123,6 +145,34 @@ int store_pipeline_create(struct store *s, const char *pipeline)
 	if (rc)
 		return rc;
 	return commit_end(s, b, stage_pipeline(s, b, pipeline));
+}
+
+static int exists(struct store *s, char tag, const char *a, const char *b,
+		  const char *c)
+{
+	uint8_t k[KEY_MAX];
+	size_t len;
+	void *val;
+	int rc = names_quiet(a, b, c);
+
+	if (rc)
+		return rc;
+	rc =
+	    db_get(s->db, CF_NAMESPACE, k, ns_key(k, tag, a, b, c), &val, &len);
+	if (!rc)
+		free(val);
+	return rc;
+}
+
+int store_pipeline_get(struct store *s, const char *pipeline)
+{
+	return exists(s, 'p', pipeline, NULL, NULL);
+}
+
+int store_step_get(struct store *s, const char *pipeline, const char *run,
+		   const char *step)
+{
+	return exists(s, 's', pipeline, run, step);
 }
 
 int store_run_create(struct store *s, const char *pipeline, const char *run,

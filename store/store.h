@@ -170,6 +170,8 @@ struct store_file {
 	uint64_t size;
 	uint64_t new_chunks; /* chunks this write stored that were absent */
 	uint64_t new_bytes;  /* bytes stored for them (after zstd) */
+	bool unflushed;	     /* a chunk still needs a flush before a commit
+				may reference it (commits do it) */
 };
 
 struct store_writer;
@@ -259,6 +261,20 @@ struct store_version {
 	uint64_t files;			    /* number of files */
 	char run[3 * (STORE_NAME_MAX + 1)]; /* producing run or "" */
 };
+
+/** 0 if artifact exists, else -ENOENT (quietly: for lookups). */
+int store_artifact_get(struct store *s, const char *artifact);
+
+/** Reads the version number alias points at, quietly.  -ENOENT. */
+int store_alias_get(struct store *s, const char *artifact, const char *alias,
+		    uint32_t *number);
+
+/** 0 if pipeline exists, else -ENOENT (quietly). */
+int store_pipeline_get(struct store *s, const char *pipeline);
+
+/** 0 if the step exists in the run, else -ENOENT (quietly). */
+int store_step_get(struct store *s, const char *pipeline, const char *run,
+		   const char *step);
 
 /** Calls fn for each artifact name in order; a non-zero return from fn
  * stops and is returned. */
@@ -439,16 +455,22 @@ int store_output_each(struct store *s, const char *pipeline, const char *run,
 		      int (*fn)(void *arg, const struct store_output *o),
 		      void *arg);
 
+enum store_output_flags {
+	STORE_OUTPUT_SYNC = 1 << 0, /* wait until it is on disk (fsync) */
+};
+
 /**
  * Creates or replaces the entry at path: a directory (f NULL), or a file
  * or symlink with stored content f (from store_writer_finish).  The parent
  * must be a directory in the tree (-ENOENT, -ENOTDIR); a directory is not
- * replaced by a file or the reverse (-EISDIR, -EEXIST).  Flushes the
- * chunks and commits synced: what returns 0 survives a crash.
+ * replaced by a file or the reverse (-EISDIR, -EEXIST).  The commit is
+ * atomic and ordered after every earlier one; with STORE_OUTPUT_SYNC it is
+ * on disk when this returns (what an fsync promises).
  */
 int store_output_set(struct store *s, const char *pipeline, const char *run,
 		     const char *step, const char *path, enum store_kind kind,
-		     uint32_t mode, const struct store_file *f);
+		     uint32_t mode, const struct store_file *f,
+		     enum store_output_flags flags);
 
 /** Changes the permission bits of an entry. */
 int store_output_chmod(struct store *s, const char *pipeline, const char *run,

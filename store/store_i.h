@@ -68,6 +68,12 @@ int db_get(struct db *db, enum db_cf cf, const void *key, size_t klen,
 int db_chunk_put(struct db *db, const uint8_t id[STORE_DIGEST_LEN],
 		 const void *val, size_t len);
 
+/** Puts a small chunk payload through the WAL: durable with the next
+ * synced commit, no flush needed (used for chunks under SMALL_CHUNK). */
+int db_chunk_put_wal(struct db *db, const uint8_t id[STORE_DIGEST_LEN],
+		     const void *val, size_t len);
+#define SMALL_CHUNK (64 << 10)
+
 /** Flushes the chunks column family to disk and waits. */
 int db_flush_chunks(struct db *db);
 
@@ -88,6 +94,9 @@ int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
 		 size_t klen, void **val, size_t *len);
 /** Commits the batch atomically with the WAL synced.  -EIO, -ENOSPC. */
 int db_batch_commit(struct db_batch *b);
+/** Commits atomically without waiting for the disk: after a crash the
+ * batch is there whole or not at all, as are all later ones. */
+int db_batch_commit_nosync(struct db_batch *b);
 
 /** Iterates keys of cf starting with prefix (plen may be 0), in order.
  * fn returns non-zero to stop (returned).  val is only valid during fn. */
@@ -124,9 +133,11 @@ size_t chunker_feed(struct chunker *c, const uint8_t *buf, size_t len,
 /* ------------------------------------------------------------ cas.c */
 
 /** Compresses (when it pays) and stores buf as a chunk whose id is given;
- * reports the stored size.  try_zstd false skips compression. */
+ * reports the stored size.  try_zstd false skips compression.  *unflushed
+ * tells whether the chunk needs a flush before a commit references it. */
 int cas_put(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
-	    const void *buf, size_t len, bool try_zstd, uint32_t *stored);
+	    const void *buf, size_t len, bool try_zstd, uint32_t *stored,
+	    bool *unflushed);
 
 /** Reads chunk id into buf (exactly plain_len bytes), verifying its
  * hash.  -EIO (logged with the chunk id) on a mismatch or a bad value,
@@ -134,9 +145,10 @@ int cas_put(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 int cas_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN], void *buf,
 	    uint32_t plain_len);
 
-/** Whether chunk id is known (referenced or pending) and its stored size. */
+/** Whether chunk id is known (referenced or pending) and its stored size;
+ * a pending chunk may still need a flush (*unflushed). */
 bool cas_known(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
-	       uint32_t *stored);
+	       uint32_t *stored, bool *unflushed);
 
 /* In-memory set of chunk ids stored but not yet referenced by a commit. */
 struct chunk_set *chunk_set_new(void);
@@ -236,6 +248,8 @@ int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
  * is 0, frees it and unlocks; returns the result). */
 int commit_begin(struct store *s, struct db_batch **out);
 int commit_end(struct store *s, struct db_batch *b, int rc);
+/** Like commit_end, without waiting for the disk. */
+int commit_end_nosync(struct store *s, struct db_batch *b, int rc);
 
 /** Reads a run record through b (may be NULL). */
 int run_read(struct store *s, struct db_batch *b, const char *pipeline,

@@ -36,7 +36,7 @@ struct wjob {
 	bool try_zstd, stored_done;
 	uint8_t id[STORE_DIGEST_LEN];
 	uint32_t stored;
-	bool is_new;
+	bool is_new, unflushed;
 };
 
 struct pool {
@@ -120,9 +120,9 @@ static void job_run(struct wjob *j)
 	struct store *s = w->s;
 	int rc = store_digest_buf(j->data, j->len, j->id);
 
-	if (!rc && !cas_known(s, j->id, &j->stored)) {
-		rc =
-		    cas_put(s, j->id, j->data, j->len, j->try_zstd, &j->stored);
+	if (!rc && !cas_known(s, j->id, &j->stored, &j->unflushed)) {
+		rc = cas_put(s, j->id, j->data, j->len, j->try_zstd, &j->stored,
+			     &j->unflushed);
 		j->is_new = (rc == 0);
 	}
 
@@ -391,6 +391,7 @@ static int record_manifest(struct store_writer *w, struct store_file *out)
 			out->new_chunks++;
 			out->new_bytes += w->jobs[i]->stored;
 		}
+		out->unflushed |= w->jobs[i]->unflushed;
 	}
 	rc = manifest_encode(&m, &val, &len);
 	free(m.chunks);

@@ -49,6 +49,19 @@ expect_fail 1 afs put model "$T/fifo"
 expect_fail 2 afs put model "$T/m.bin" "$T/m.bin"
 expect_err_has "named"
 
+check "a failed write to standard output is one line, exit 1"
+for cmd in "ls" "ls model" "cat model" "stats --json"; do
+	set +e
+	# shellcheck disable=SC2086
+	afs $cmd >/dev/full 2>"$T/full.err"
+	rc=$?
+	set -e
+	[ "$rc" -eq 1 ] || fail "'$cmd >/dev/full' exited $rc"
+	[ "$(wc -l <"$T/full.err")" -eq 1 ] ||
+		fail "'$cmd >/dev/full' said: $(cat "$T/full.err")"
+	echo "   -> $(cat "$T/full.err")"
+done
+
 check "usage errors exit 2 with one line"
 expect_fail 2 afs put model
 expect_fail 2 afs frobnicate

@@ -1,0 +1,229 @@
+/*
+ * cmd_mount.c - `artifactfs mount`: the FUSE daemon.
+ *
+ * Order matters: the mount is made and the process daemonized (which
+ * forks) before the store is opened, since RocksDB does not survive a
+ * fork; the checks that can fail early (no store, store in use, bad
+ * mountpoint) run before, so the user sees them.
+ */
+#include "fs_i.h"
+#include "mnt_i.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+
+static void syslog_sink(void *arg, enum store_log_level level, const char *msg)
+{
+	(void)arg;
+	if (level <= STORE_LOG_INFO)
+		syslog((int)level, "%s", msg);
+}
+
+/* Raises the mount's read-ahead (128 KiB by default on FUSE) to 4 MiB,
+ * found through mountinfo so that no request reaches our own daemon. */
+static void raise_readahead(const char *mnt)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], dev[32], point[PATH_MAX], path[128];
+	unsigned maj, min;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min,
+			   point) != 3 ||
+		    strcmp(point, mnt))
+			continue;
+		snprintf(dev, sizeof(dev), "%u:%u", maj, min);
+		snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb",
+			 dev);
+		FILE *ra = fopen(path, "w");
+
+		if (ra) {
+			fputs("4096", ra);
+			fclose(ra);
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+struct mount_opts {
+	const char *point;
+	bool foreground, debug, ro;
+	struct fuse_args args;
+};
+
+static int parse(struct fs_ctx *ctx, int argc, char **argv,
+		 struct mount_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"store", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0, 0, 0, 0}};
+	int c;
+
+	optind = 0; /* 0: a full reset of GNU getopt */
+	while ((c = getopt_long(argc, argv, "fdo:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			ctx->store_arg = optarg;
+			break;
+		case 'c':
+			ctx->config_arg = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->debug = o->foreground = true;
+			break;
+		case 'o':
+			if (fuse_opt_add_arg(&o->args, "-o") ||
+			    fuse_opt_add_arg(&o->args, optarg))
+				return -ENOMEM;
+			if (!strcmp(optarg, "ro") || strstr(optarg, ",ro") ||
+			    !strncmp(optarg, "ro,", 3))
+				o->ro = true;
+			break;
+		case 'h':
+			printf("usage: %s mount [--store DIR] MOUNTPOINT [-f] "
+			       "[-o OPTIONS]\n\n"
+			       "Mounts the store at MOUNTPOINT.  Detaches and "
+			       "logs to syslog unless -f.\n"
+			       "  -f, --foreground  stay in the foreground, "
+			       "log to stderr\n"
+			       "  -d, --debug       -f and FUSE debug output\n"
+			       "  -o OPTIONS        FUSE mount options "
+			       "(allow_other, ro, ...)\n"
+			       "Unmount with fusermount3 -u MOUNTPOINT.\n",
+			       FS_PROG);
+			return 1;
+		default:
+			return fs_usage_error(ctx, "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return fs_usage_error(ctx, "give exactly one MOUNTPOINT");
+	o->point = argv[optind];
+	return 0;
+}
+
+static int preflight(struct fs_ctx *ctx, const char *point)
+{
+	struct stat st;
+	pid_t holder;
+
+	if (!store_exists(ctx->store_dir)) {
+		store_log(STORE_LOG_ERR,
+			  "no store at %s (run 'artifactfs init' first)",
+			  ctx->store_dir);
+		return -ENOENT;
+	}
+	holder = store_lock_holder(ctx->store_dir);
+	if (holder > 0) {
+		store_log(STORE_LOG_ERR,
+			  "store %s is in use by pid %d (already mounted?)",
+			  ctx->store_dir, (int)holder);
+		return -EBUSY;
+	}
+	if (stat(point, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		store_log(STORE_LOG_ERR, "mountpoint %s is not a directory",
+			  point);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
+		 const char *point)
+{
+	struct fuse_loop_config *cfg;
+	char *spool = NULL;
+	int rc;
+
+	if (!o->foreground) {
+		openlog(FS_PROG, LOG_PID, LOG_DAEMON);
+		store_log_set_sink(syslog_sink, NULL);
+		fuse_daemonize(0);
+	}
+	rc = store_open(ctx->store_dir, &ctx->opt, &m->s);
+	if (rc) {
+		store_log(STORE_LOG_ERR,
+			  "mount of %s failed: cannot open "
+			  "the store",
+			  point);
+		return rc;
+	}
+	if (asprintf(&spool, "%s/spool", ctx->store_dir) < 0)
+		return -ENOMEM;
+	mkdir(spool, 0700);
+	m->spool_dir = spool;
+	raise_readahead(point);
+	store_log(STORE_LOG_INFO, "mounted %s on %s", ctx->store_dir, point);
+	cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	rc = fuse_session_loop_mt(m->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	store_log(STORE_LOG_INFO, "unmounting %s", point);
+	return rc < 0 ? rc : 0;
+}
+
+int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv)
+{
+	struct mount_opts o = {.args = FUSE_ARGS_INIT(0, NULL)};
+	struct mnt m = {.sealed_timeout = 3600, .open_timeout = 1};
+	char point[PATH_MAX], fsname[PATH_MAX + 16];
+	int rc = fuse_opt_add_arg(&o.args, FS_PROG) ? -ENOMEM : 0;
+
+	if (!rc)
+		rc = parse(ctx, argc, argv, &o);
+	if (!rc)
+		rc = fs_config_load(ctx);
+	if (!rc && !realpath(o.point, point))
+		rc = -errno;
+	if (rc)
+		goto out_args;
+	rc = preflight(ctx, point);
+	snprintf(fsname, sizeof(fsname), "fsname=%s,subtype=artifactfs",
+		 ctx->store_dir);
+	if (!rc && (fuse_opt_add_arg(&o.args, "-o") ||
+		    fuse_opt_add_arg(&o.args, fsname) ||
+		    (o.debug && fuse_opt_add_arg(&o.args, "-d"))))
+		rc = -ENOMEM;
+	if (!rc)
+		rc = mnt_nodes_init(&m);
+	if (rc)
+		goto out_args;
+	pthread_mutex_init(&m.wlock, NULL);
+	m.ro = o.ro;
+	m.started = (int64_t)time(NULL) * 1000000000;
+	m.se = fuse_session_new(&o.args, &mnt_ops, sizeof(mnt_ops), &m);
+	if (!m.se || fuse_set_signal_handlers(m.se) ||
+	    fuse_session_mount(m.se, point)) {
+		store_log(STORE_LOG_ERR, "cannot mount on %s", point);
+		rc = -EIO;
+		goto out_session;
+	}
+	rc = serve(ctx, &m, &o, point);
+	fuse_session_unmount(m.se);
+out_session:
+	if (m.se) {
+		fuse_remove_signal_handlers(m.se);
+		fuse_session_destroy(m.se);
+	}
+	store_close(m.s);
+	free(m.spool_dir);
+	mnt_nodes_release(&m);
+out_args:
+	fuse_opt_free_args(&o.args);
+	return rc > 0 ? 0 : rc;
+}

@@ -1,0 +1,594 @@
+/*
+ * mnt_change.c - FUSE operations that open files or change the tree:
+ * pipelines, runs and steps by mkdir; files in open runs' outputs by
+ * create, write, rename, unlink; sealing by writing "seal" to a run's
+ * control file.  Anything sealed answers EROFS (EPERM for metadata).
+ *
+ * Until roles exist, a run belongs to whoever made it: only its owner
+ * (or root) changes it.  Anyone may open pipelines and runs.
+ */
+#include "mnt_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum fh_kind { FH_READ = 1, FH_TEXT, FH_WRITE, FH_CONTROL };
+
+struct fh {
+	enum fh_kind kind;
+	pthread_mutex_t lock;
+	struct mnt_node *n;
+	struct store_reader *r; /* FH_READ */
+	char *text;		/* FH_TEXT */
+	size_t len;
+	struct mnt_file *wf; /* FH_WRITE */
+};
+
+static struct mnt *M(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct fh *FH(struct fuse_file_info *fi)
+{
+	return (struct fh *)(uintptr_t)fi->fh;
+}
+
+/* May the caller change things in n (an open run's node)? */
+static int writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
+{
+	struct mnt_caller c;
+	int rc = mnt_refresh(m, n);
+
+	if (rc)
+		return rc;
+	if (n->kind == MK_SEALED || n->kind == MK_ARTIFACT ||
+	    n->kind == MK_ALIAS || n->sealed)
+		return -EROFS;
+	mnt_caller(req, &c);
+	if (c.uid != 0 && c.uid != n->uid)
+		return -EACCES;
+	return 0;
+}
+
+static int out_path(const struct mnt_node *dir, const char *name, char *buf,
+		    size_t size)
+{
+	int n = snprintf(buf, size, "%s%s%s", dir->tail, *dir->tail ? "/" : "",
+			 name);
+
+	if (strlen(name) > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static struct fh *fh_new(enum fh_kind kind, struct mnt_node *n)
+{
+	struct fh *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		h->kind = kind;
+		h->n = n;
+		pthread_mutex_init(&h->lock, NULL);
+	}
+	return h;
+}
+
+static void fh_free(struct fh *h)
+{
+	if (!h)
+		return;
+	store_reader_close(h->r);
+	mnt_file_close(h->wf);
+	free(h->text);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static int control_text(struct mnt *m, struct mnt_node *n, char **out,
+			size_t *len)
+{
+	static const char *const status[] = {"", "open", "sealed", "failed"};
+	struct store_run r;
+	int rc = store_run_get(m->s, n->c[C_PIPELINE], n->c[C_RUN], &r);
+
+	if (rc)
+		return rc;
+	if (asprintf(out, "%s\n", status[r.status]) < 0)
+		return -ENOMEM;
+	*len = strlen(*out);
+	return 0;
+}
+
+/* Opens what n is for reading or writing into *out. */
+static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
+		     int flags, struct fuse_file_info *fi, struct fh **out)
+{
+	bool wr = (flags & O_ACCMODE) != O_RDONLY;
+	struct fh *h = NULL;
+	int rc = 0;
+
+	if (n->e.kind == STORE_KIND_DIR)
+		return -EISDIR;
+	if (wr && (n->kind == MK_OUT || n->kind == MK_CONTROL)) {
+		rc = writable(m, n, req);
+		if (rc)
+			return rc;
+		h = fh_new(n->kind == MK_OUT ? FH_WRITE : FH_CONTROL, n);
+		if (h && n->kind == MK_OUT)
+			rc = mnt_file_open(m, n, flags & O_TRUNC, &h->wf);
+		fi->direct_io = n->kind == MK_CONTROL;
+	} else if (wr) {
+		return n->kind == MK_SEALED || n->sealed ? -EROFS : -EACCES;
+	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
+		h = fh_new(FH_READ, n);
+		if (h)
+			rc = store_reader_open(m->s, n->e.digest, &h->r);
+		fi->keep_cache = n->kind == MK_SEALED;
+	} else {
+		h = fh_new(FH_TEXT, n);
+		if (h && n->kind == MK_RUN_JSON)
+			rc = mnt_run_json(m, n, &h->text, &h->len);
+		else if (h && n->kind == MK_CONTROL)
+			rc = control_text(m, n, &h->text, &h->len);
+		fi->direct_io = 1;
+	}
+	if (!h)
+		return -ENOMEM;
+	if (rc) {
+		fh_free(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	struct fh *h;
+	int rc = n ? mnt_refresh(m, n) : -ESTALE;
+
+	if (!rc)
+		rc = open_node(req, m, n, fi->flags, fi, &h);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	fuse_reply_open(req, fi);
+}
+
+void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi)
+{
+	struct fh *h = FH(fi);
+	char *buf = malloc(size ? size : 1);
+	ssize_t n = 0;
+
+	(void)ino;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (h->kind == FH_READ)
+		n = store_reader_pread(h->r, buf, size, (uint64_t)off);
+	else if (h->kind == FH_WRITE)
+		n = mnt_file_read(h->wf, buf, size, off);
+	else if (h->text && (size_t)off < h->len)
+		memcpy(buf, h->text + off,
+		       n = (ssize_t)(h->len - (size_t)off < size
+					 ? h->len - (size_t)off
+					 : size));
+	pthread_mutex_unlock(&h->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+/* Acts on "seal" or "fail" written to a run's control file. */
+static int control_write(struct mnt *m, struct mnt_node *n, const char *buf,
+			 size_t size)
+{
+	char cmd[16];
+	size_t len = size < sizeof(cmd) - 1 ? size : sizeof(cmd) - 1;
+	int rc;
+
+	memcpy(cmd, buf, len);
+	cmd[len] = '\0';
+	cmd[strcspn(cmd, " \t\r\n")] = '\0';
+	if (!strcmp(cmd, "seal"))
+		rc = store_run_seal(m->s, n->c[C_PIPELINE], n->c[C_RUN]);
+	else if (!strcmp(cmd, "fail"))
+		rc = store_run_end(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+				   STORE_RUN_FAILED, NULL, 0);
+	else {
+		store_log(STORE_LOG_WARNING,
+			  "%s: write 'seal' or 'fail' to the control file",
+			  n->path);
+		return -EINVAL;
+	}
+	if (!rc)
+		store_log(STORE_LOG_INFO, "run %s/%s %s", n->c[C_PIPELINE],
+			  n->c[C_RUN], cmd[0] == 's' ? "sealed" : "failed");
+	return rc;
+}
+
+void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		  off_t off, struct fuse_file_info *fi)
+{
+	struct fh *h = FH(fi);
+	ssize_t rc;
+
+	(void)ino;
+	if (h->kind == FH_CONTROL) {
+		rc = control_write(M(req), h->n, buf, size);
+		rc = rc ? rc : (ssize_t)size;
+	} else if (h->kind == FH_WRITE) {
+		rc = mnt_file_write(h->wf, buf, size, off);
+	} else {
+		rc = -EBADF;
+	}
+	if (rc < 0)
+		fuse_reply_err(req, (int)-rc);
+	else
+		fuse_reply_write(req, (size_t)rc);
+}
+
+static int commit(struct fh *h, bool sync)
+{
+	return h->kind == FH_WRITE ? mnt_file_commit(h->wf, sync) : 0;
+}
+
+void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, -commit(FH(fi), false));
+}
+
+void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	fuse_reply_err(req, -commit(FH(fi), true));
+}
+
+void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *h = FH(fi);
+	int rc = commit(h, false);
+
+	(void)ino;
+	if (rc)
+		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
+			  h->n->path, strerror(-rc));
+	fh_free(h);
+	fuse_reply_err(req, 0);
+}
+
+/* ------------------------------------------------------ tree changes */
+
+/* An empty stored file, for new files. */
+static int empty_file(struct mnt *m, struct store_file *f)
+{
+	struct store_writer *w;
+	int rc = store_writer_new(m->s, &w);
+
+	return rc ? rc : store_writer_finish(w, f);
+}
+
+void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode, struct fuse_file_info *fi)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *p = mnt_node_get(m, parent), *n = NULL;
+	struct fuse_entry_param e = {0};
+	struct store_file f;
+	struct fh *h = NULL;
+	char path[4096];
+	int rc = p ? writable(m, p, req) : -ESTALE;
+
+	if (!rc && p->kind != MK_OUT)
+		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
+	if (!rc)
+		rc = out_path(p, name, path, sizeof(path));
+	if (!rc)
+		rc = empty_file(m, &f);
+	if (!rc)
+		rc = store_output_set(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+				      p->c[C_STEP], path, STORE_KIND_FILE,
+				      mode & 07777, &f, 0);
+	if (!rc)
+		rc = mnt_lookup_child(m, p, name, &n);
+	if (!rc) {
+		rc = open_node(req, m, n, fi->flags | O_TRUNC, fi, &h);
+		if (rc)
+			mnt_node_forget(m, n->ino, 1);
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	e.ino = n->ino;
+	e.attr_timeout = e.entry_timeout = mnt_timeout(m, n);
+	mnt_attr(m, n, &e.attr);
+	fuse_reply_create(req, &e, fi);
+}
+
+static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
+		    const char *name, mode_t mode)
+{
+	struct mnt_caller c;
+	char path[4096];
+	int rc;
+
+	mnt_caller(req, &c);
+	switch (p->kind) {
+	case MK_PIPELINES:
+		rc = store_name_check(name, strlen(name));
+		return rc ? rc : store_pipeline_create(m->s, name);
+	case MK_RUNS:
+		rc = store_name_check(name, strlen(name));
+		return rc ? rc
+			  : store_run_create(m->s, p->c[C_PIPELINE], name,
+					     c.uid);
+	case MK_STEPS:
+		rc = writable(m, p, req);
+		return rc ? rc
+			  : store_step_create(m->s, p->c[C_PIPELINE],
+					      p->c[C_RUN], name);
+	case MK_OUT:
+		rc = writable(m, p, req);
+		if (!rc)
+			rc = out_path(p, name, path, sizeof(path));
+		return rc ? rc
+			  : store_output_set(m->s, p->c[C_PIPELINE],
+					     p->c[C_RUN], p->c[C_STEP], path,
+					     STORE_KIND_DIR, mode & 07777, NULL,
+					     0);
+	case MK_SEALED:
+	case MK_ARTIFACT:
+		return -EROFS;
+	default:
+		store_log(STORE_LOG_WARNING,
+			  "mkdir %s/%s refused: pipelines are made in "
+			  "/pipelines, runs in /pipelines/P/runs, steps in "
+			  "/pipelines/P/runs/R/steps, output directories "
+			  "under a step's outputs; artifacts come from "
+			  "sealing runs",
+			  p->path, name);
+		return -EPERM;
+	}
+}
+
+void mnt_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *p = mnt_node_get(m, parent), *n;
+	struct mnt_node probe;
+	int rc = p ? 0 : -ESTALE;
+
+	if (!rc && strlen(name) > STORE_NAME_MAX)
+		rc = -ENAMETOOLONG;
+	if (!rc && mnt_resolve(m, p, name, &probe) == 0)
+		rc = -EEXIST;
+	if (!rc)
+		rc = mkdir_in(req, m, p, name, mode);
+	if (!rc)
+		rc = mnt_lookup_child(m, p, name, &n);
+	if (rc)
+		fuse_reply_err(req, -rc == EEXIST || -rc == ENAMETOOLONG ||
+					    -rc == EROFS || -rc == EACCES ||
+					    -rc == ENOENT || -rc == EPERM
+					? -rc
+					: (rc == -EINVAL ? EINVAL : -rc));
+	else
+		mnt_reply_entry(req, m, n);
+}
+
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 bool dir)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *p = mnt_node_get(m, parent);
+	struct mnt_node probe;
+	char path[4096], *full = NULL;
+	int rc = p ? mnt_resolve(m, p, name, &probe) : -ESTALE;
+
+	if (!rc && dir != (probe.e.kind == STORE_KIND_DIR))
+		rc = dir ? -ENOTDIR : -EISDIR;
+	if (!rc && (p->kind != MK_OUT || probe.kind != MK_OUT))
+		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
+	if (!rc)
+		rc = writable(m, p, req);
+	if (!rc)
+		rc = out_path(p, name, path, sizeof(path));
+	if (!rc)
+		rc = store_output_delete(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+					 p->c[C_STEP], path);
+	if (!rc && asprintf(&full, "%s/%s", p->path, name) > 0)
+		mnt_node_gone(m, full);
+	free(full);
+	fuse_reply_err(req, -rc);
+}
+
+void mnt_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, false);
+}
+
+void mnt_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, true);
+}
+
+static bool same_step(const struct mnt_node *a, const struct mnt_node *b)
+{
+	return a->kind == MK_OUT && b->kind == MK_OUT &&
+	       !strcmp(a->c[C_PIPELINE], b->c[C_PIPELINE]) &&
+	       !strcmp(a->c[C_RUN], b->c[C_RUN]) &&
+	       !strcmp(a->c[C_STEP], b->c[C_STEP]);
+}
+
+void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname,
+		   unsigned int flags)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *p = mnt_node_get(m, parent);
+	struct mnt_node *np = mnt_node_get(m, newparent), probe;
+	char from[4096], to[4096], *f = NULL, *t = NULL;
+	int rc = p && np ? 0 : -ESTALE;
+
+	if (!rc && (flags & RENAME_EXCHANGE))
+		rc = -EINVAL;
+	if (!rc && (p->sealed || np->sealed || p->kind == MK_SEALED ||
+		    np->kind == MK_SEALED))
+		rc = -EROFS;
+	if (!rc && !same_step(p, np))
+		rc = p->kind == MK_OUT && np->kind == MK_OUT ? -EXDEV : -EPERM;
+	if (!rc)
+		rc = writable(m, p, req);
+	if (!rc && (flags & RENAME_NOREPLACE) &&
+	    mnt_resolve(m, np, newname, &probe) == 0)
+		rc = -EEXIST;
+	if (!rc)
+		rc = out_path(p, name, from, sizeof(from));
+	if (!rc)
+		rc = out_path(np, newname, to, sizeof(to));
+	if (!rc)
+		rc = store_output_rename(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+					 p->c[C_STEP], from, to);
+	if (!rc && asprintf(&f, "%s/%s", p->path, name) > 0 &&
+	    asprintf(&t, "%s/%s", np->path, newname) > 0)
+		mnt_node_moved(m, f, t);
+	free(f);
+	free(t);
+	fuse_reply_err(req, -rc);
+}
+
+void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		    const char *name)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *p = mnt_node_get(m, parent), *n;
+	struct store_writer *w;
+	struct store_file f;
+	char path[4096];
+	int rc = p ? writable(m, p, req) : -ESTALE;
+
+	if (!rc && p->kind != MK_OUT)
+		rc = -EPERM;
+	if (!rc)
+		rc = out_path(p, name, path, sizeof(path));
+	if (!rc)
+		rc = store_writer_new(m->s, &w);
+	if (!rc) {
+		rc = store_writer_write(w, link, strlen(link));
+		if (rc)
+			store_writer_abort(w);
+		else
+			rc = store_writer_finish(w, &f);
+	}
+	if (!rc)
+		rc = store_output_set(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+				      p->c[C_STEP], path, STORE_KIND_SYMLINK,
+				      0777, &f, 0);
+	if (!rc)
+		rc = mnt_lookup_child(m, p, name, &n);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		mnt_reply_entry(req, m, n);
+}
+
+/* Truncates an output file that no handle of ours has open. */
+static int truncate_path(struct mnt *m, struct mnt_node *n, uint64_t size)
+{
+	struct mnt_file *f;
+	int rc = mnt_file_open(m, n, size == 0, &f);
+
+	if (rc)
+		return rc;
+	rc = mnt_file_truncate(f, size);
+	if (!rc)
+		rc = mnt_file_commit(f, false);
+	mnt_file_close(f);
+	return rc;
+}
+
+static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
+		     struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	int rc = writable(m, n, req);
+
+	if (rc == -EROFS && !(to_set & FUSE_SET_ATTR_SIZE))
+		return -EPERM; /* metadata of sealed things */
+	if (rc)
+		return rc;
+	if (n->kind != MK_OUT || !*n->tail)
+		return -EPERM;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (n->e.kind != STORE_KIND_FILE)
+			return -EISDIR;
+		if (fi && FH(fi)->kind == FH_WRITE)
+			rc = mnt_file_truncate(FH(fi)->wf,
+					       (uint64_t)attr->st_size);
+		else
+			rc = truncate_path(m, n, (uint64_t)attr->st_size);
+	}
+	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
+		rc = store_output_chmod(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+					n->c[C_STEP], n->tail,
+					attr->st_mode & 07777);
+	/* Owners and times of a run's files are the run's: accepted for
+	 * tools that copy them (cp -p, rsync -a), not stored. */
+	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+		struct mnt_caller c;
+
+		mnt_caller(req, &c);
+		if (c.uid != 0)
+			rc = -EPERM;
+	}
+	return rc ? rc : mnt_refresh(m, n);
+}
+
+void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		    int to_set, struct fuse_file_info *fi)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	struct stat st;
+	int rc = n ? set_attrs(req, m, n, attr, to_set, fi) : -ESTALE;
+
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	mnt_attr(m, n, &st);
+	fuse_reply_attr(req, &st, mnt_timeout(m, n));
+}
+
+void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	int rc = n ? mnt_refresh(m, n) : -ESTALE;
+
+	if (!rc && (mask & W_OK) &&
+	    (n->kind == MK_SEALED || n->sealed || n->kind == MK_ARTIFACT ||
+	     n->kind == MK_ALIAS || n->kind == MK_RUN_JSON ||
+	     n->kind == MK_TRACE))
+		rc = -EROFS;
+	fuse_reply_err(req, -rc);
+}

@@ -1,0 +1,413 @@
+/*
+ * mnt_node.c - the mount's node table: nodes by inode number and by path,
+ * counted by the kernel's lookups (lookup/forget, as in libfuse's
+ * passthrough_ll.c).
+ */
+#include "mnt_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TABLE_START 4096
+
+/* FNV-1a 64: inode numbers must be stable, not secret. */
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t mnt_ino_of(const char *parent_path, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *parts[3] = {parent_path, "/", name};
+
+	if (!strcmp(parent_path, "/"))
+		parts[1] = "";
+	for (int i = 0; i < 3; i++) {
+		for (const char *p = parts[i]; *p; p++)
+			h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	}
+	/* 0 is invalid and 1 is the root. */
+	return h > 1 ? h : h + 2;
+}
+
+static size_t slot(const struct mnt *m, uint64_t h)
+{
+	return (size_t)(h ^ (h >> 29)) & (m->cap - 1);
+}
+
+static void insert(struct mnt *m, struct mnt_node *n)
+{
+	size_t i = slot(m, n->ino), j = slot(m, hash_str(n->path));
+
+	n->next_ino = m->by_ino[i];
+	m->by_ino[i] = n;
+	n->next_path = m->by_path[j];
+	m->by_path[j] = n;
+	m->n++;
+}
+
+static void unlink_node(struct mnt *m, struct mnt_node *n)
+{
+	struct mnt_node **pp = &m->by_ino[slot(m, n->ino)];
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->next_ino;
+	if (*pp)
+		*pp = n->next_ino;
+	pp = &m->by_path[slot(m, hash_str(n->path))];
+	while (*pp && *pp != n)
+		pp = &(*pp)->next_path;
+	if (*pp)
+		*pp = n->next_path;
+	m->n--;
+}
+
+static int grow(struct mnt *m)
+{
+	struct mnt old = *m;
+
+	m->cap *= 2;
+	m->by_ino = calloc(m->cap, sizeof(*m->by_ino));
+	m->by_path = calloc(m->cap, sizeof(*m->by_path));
+	if (!m->by_ino || !m->by_path) {
+		free(m->by_ino);
+		free(m->by_path);
+		*m = old;
+		return -ENOMEM;
+	}
+	m->n = 0;
+	for (size_t i = 0; i < old.cap; i++) {
+		for (struct mnt_node *n = old.by_ino[i], *nx; n; n = nx) {
+			nx = n->next_ino;
+			insert(m, n);
+		}
+	}
+	free(old.by_ino);
+	free(old.by_path);
+	return 0;
+}
+
+/* Splits the path into components; the rest below outputs/ or vN/ is
+ * the tail. */
+static int node_split(struct mnt_node *n)
+{
+	char *p;
+	int i = 0, depth;
+
+	free(n->parts);
+	n->parts = strdup(n->path[0] == '/' ? n->path + 1 : n->path);
+	if (!n->parts)
+		return -ENOMEM;
+	memset(n->c, 0, sizeof(n->c));
+	depth = !strncmp(n->path, "/artifacts/", 11) ? 3 : 7;
+	n->tail = "";
+	for (p = n->parts; *p && i < MNT_MAX_COMPS; i++) {
+		n->c[i] = p;
+		if (i == depth - 1) {
+			size_t off = (size_t)(p - n->parts) + 1;
+
+			p += strcspn(p, "/");
+			if (*p) {
+				*p = '\0';
+				n->tail = n->path + off + strlen(n->c[i]) + 1;
+			}
+			break;
+		}
+		p += strcspn(p, "/");
+		if (*p)
+			*p++ = '\0';
+	}
+	return 0;
+}
+
+static void node_free(struct mnt_node *n)
+{
+	if (!n)
+		return;
+	free(n->path);
+	free(n->parts);
+	free(n);
+}
+
+int mnt_nodes_init(struct mnt *m)
+{
+	pthread_mutex_init(&m->lock, NULL);
+	m->cap = TABLE_START;
+	m->by_ino = calloc(m->cap, sizeof(*m->by_ino));
+	m->by_path = calloc(m->cap, sizeof(*m->by_path));
+	m->root = calloc(1, sizeof(*m->root));
+	if (!m->by_ino || !m->by_path || !m->root)
+		return -ENOMEM;
+	m->root->ino = FUSE_ROOT_ID;
+	m->root->kind = MK_ROOT;
+	m->root->nlookup = 1;
+	m->root->path = strdup("/");
+	if (!m->root->path || node_split(m->root))
+		return -ENOMEM;
+	m->root->e.kind = STORE_KIND_DIR;
+	m->root->e.mode = 0755;
+	insert(m, m->root);
+	return 0;
+}
+
+void mnt_nodes_release(struct mnt *m)
+{
+	for (size_t i = 0; m->by_ino && i < m->cap; i++) {
+		for (struct mnt_node *n = m->by_ino[i], *nx; n; n = nx) {
+			nx = n->next_ino;
+			node_free(n);
+		}
+	}
+	free(m->by_ino);
+	free(m->by_path);
+	pthread_mutex_destroy(&m->lock);
+}
+
+static struct mnt_node *find_ino(struct mnt *m, uint64_t ino)
+{
+	struct mnt_node *n = m->by_ino[slot(m, ino)];
+
+	while (n && n->ino != ino)
+		n = n->next_ino;
+	return n;
+}
+
+static struct mnt_node *find_path(struct mnt *m, const char *path)
+{
+	struct mnt_node *n = m->by_path[slot(m, hash_str(path))];
+
+	while (n && strcmp(n->path, path))
+		n = n->next_path;
+	return n;
+}
+
+struct mnt_node *mnt_node_get(struct mnt *m, fuse_ino_t ino)
+{
+	struct mnt_node *n;
+
+	if (ino == FUSE_ROOT_ID)
+		return m->root;
+	pthread_mutex_lock(&m->lock);
+	n = find_ino(m, ino);
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
+{
+	n->kind = t->kind;
+	n->e = t->e;
+	n->version = t->version;
+	n->uid = t->uid;
+	n->mtime = t->mtime;
+	n->sealed = t->sealed;
+}
+
+int mnt_node_ref(struct mnt *m, struct mnt_node *parent, const char *name,
+		 const struct mnt_node *tmpl, struct mnt_node **out)
+{
+	struct mnt_node *n;
+	char *path;
+	int rc = 0;
+
+	if (asprintf(&path, "%s%s%s", parent->path,
+		     strcmp(parent->path, "/") ? "/" : "", name) < 0)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	n = find_path(m, path);
+	if (n) {
+		free(path);
+		goto out_found;
+	}
+	if (m->n * 2 >= m->cap && grow(m))
+		rc = -ENOMEM;
+	n = rc ? NULL : calloc(1, sizeof(*n));
+	if (!n) {
+		free(path);
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	n->path = path;
+	n->ino = mnt_ino_of(parent->path, name);
+	/* A hash collision (vanishingly rare) moves the newcomer along. */
+	while (find_ino(m, n->ino) || n->ino <= FUSE_ROOT_ID)
+		n->ino++;
+	if (node_split(n)) {
+		node_free(n);
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	insert(m, n);
+out_found:
+	copy_facts(n, tmpl);
+	n->nlookup++;
+	*out = n;
+out_unlock:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t nl)
+{
+	struct mnt_node *n;
+
+	if (ino == FUSE_ROOT_ID)
+		return;
+	pthread_mutex_lock(&m->lock);
+	n = find_ino(m, ino);
+	if (n) {
+		n->nlookup = n->nlookup > nl ? n->nlookup - nl : 0;
+		if (n->nlookup == 0) {
+			unlink_node(m, n);
+			node_free(n);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Renames one node's path (table lock held). */
+static void move_one(struct mnt *m, struct mnt_node *n, const char *to,
+		     size_t from_len)
+{
+	char *path;
+
+	if (asprintf(&path, "%s%s", to, n->path + from_len) < 0)
+		return;
+	unlink_node(m, n);
+	free(n->path);
+	n->path = path;
+	node_split(n);
+	insert(m, n);
+}
+
+/* Collects the nodes at path and below (table lock held). */
+static size_t collect(struct mnt *m, const char *path, struct mnt_node **list)
+{
+	size_t fl = strlen(path), count = 0;
+
+	for (size_t i = 0; list && i < m->cap; i++) {
+		for (struct mnt_node *n = m->by_ino[i]; n; n = n->next_ino) {
+			if (!strncmp(n->path, path, fl) &&
+			    (n->path[fl] == '\0' || n->path[fl] == '/'))
+				list[count++] = n;
+		}
+	}
+	return count;
+}
+
+/* Takes nodes off a path that no longer exists: they keep their inode
+ * for the kernel but a new file at the path gets a new node. */
+static void gone_locked(struct mnt *m, const char *path)
+{
+	struct mnt_node **list = calloc(m->n ? m->n : 1, sizeof(*list));
+	size_t count = collect(m, path, list);
+	char gone[64];
+
+	for (size_t i = 0; i < count; i++) {
+		snprintf(gone, sizeof(gone), "//gone/%llu",
+			 (unsigned long long)list[i]->ino);
+		move_one(m, list[i], gone, strlen(list[i]->path));
+	}
+	free(list);
+}
+
+void mnt_node_gone(struct mnt *m, const char *path)
+{
+	pthread_mutex_lock(&m->lock);
+	gone_locked(m, path);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_node_moved(struct mnt *m, const char *from, const char *to)
+{
+	size_t fl = strlen(from), count;
+	struct mnt_node **list;
+
+	pthread_mutex_lock(&m->lock);
+	gone_locked(m, to);
+	list = calloc(m->n ? m->n : 1, sizeof(*list));
+	count = collect(m, from, list);
+	for (size_t i = 0; i < count; i++)
+		move_one(m, list[i], to, fl);
+	free(list);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static enum mnt_kind kind_at(const char *name, const char *const *names,
+			     const enum mnt_kind *kinds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(name, names[i]))
+			return kinds[i];
+	}
+	return 0;
+}
+
+/* The kind a parsed path names (0 if none). */
+static enum mnt_kind kind_of(const struct mnt_node *n)
+{
+	static const char *const run_n[] = {"run.json", "control", "env",
+					    "steps"};
+	static const enum mnt_kind run_k[] = {MK_RUN_JSON, MK_CONTROL,
+					      MK_RUN_ENV, MK_STEPS};
+	static const char *const step_n[] = {"inputs", "outputs", "env",
+					     "trace.jsonl"};
+	static const enum mnt_kind step_k[] = {MK_INPUTS, MK_OUT, MK_STEP_ENV,
+					       MK_TRACE};
+	static const enum mnt_kind pipe_k[] = {MK_PIPELINES, MK_PIPELINE,
+					       MK_RUNS, MK_RUN};
+	int depth = 0;
+
+	while (depth < MNT_MAX_COMPS && n->c[depth])
+		depth++;
+	if (depth == 0)
+		return MK_ROOT;
+	if (!strcmp(n->c[0], "artifacts")) {
+		if (depth < 3)
+			return depth == 1 ? MK_ARTIFACTS : MK_ARTIFACT;
+		return n->c[2][0] == 'v' ? MK_SEALED : MK_ALIAS;
+	}
+	if (strcmp(n->c[0], "pipelines"))
+		return 0;
+	if (depth <= 4)
+		return pipe_k[depth - 1];
+	if (depth == 5)
+		return kind_at(n->c[4], run_n, run_k, 4);
+	if (depth == 6)
+		return MK_STEP;
+	return kind_at(n->c[6], step_n, step_k, 4);
+}
+
+int mnt_node_parse(const char *path, bool parent, struct mnt_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->path = strdup(path);
+	if (!out->path)
+		return -ENOMEM;
+	if (parent) {
+		char *slash = strrchr(out->path, '/');
+
+		if (slash == out->path)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+	}
+	if (node_split(out))
+		return -ENOMEM;
+	out->kind = kind_of(out);
+	return 0;
+}
+
+void mnt_node_parse_release(struct mnt_node *n)
+{
+	free(n->path);
+	free(n->parts);
+	n->path = n->parts = NULL;
+}

@@ -1,0 +1,487 @@
+/*
+ * mnt_resolve.c - what each node of the mount is: resolution of a name
+ * under a directory, attributes, listings and run.json, all read from the
+ * store.  Attributes depend on the node only, never on who asks.
+ */
+#include "mnt_i.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fixed {
+	const char *name;
+	enum mnt_kind kind;
+};
+
+static const struct fixed root_kids[] = {{"pipelines", MK_PIPELINES},
+					 {"artifacts", MK_ARTIFACTS}};
+static const struct fixed pipeline_kids[] = {{"runs", MK_RUNS}};
+static const struct fixed run_kids[] = {{"run.json", MK_RUN_JSON},
+					{"control", MK_CONTROL},
+					{"env", MK_RUN_ENV},
+					{"steps", MK_STEPS}};
+static const struct fixed step_kids[] = {{"inputs", MK_INPUTS},
+					 {"outputs", MK_OUT},
+					 {"env", MK_STEP_ENV},
+					 {"trace.jsonl", MK_TRACE}};
+
+#define NFIXED(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool is_dir_kind(enum mnt_kind k)
+{
+	return k != MK_RUN_JSON && k != MK_CONTROL && k != MK_TRACE &&
+	       k != MK_ALIAS;
+}
+
+static int fixed_child(const struct fixed *f, size_t n, const char *name,
+		       struct mnt_node *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(f[i].name, name)) {
+			out->kind = f[i].kind;
+			out->e.kind = is_dir_kind(f[i].kind) ? STORE_KIND_DIR
+							     : STORE_KIND_FILE;
+			out->e.mode = 0755;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Facts of a run shared by every node inside it. */
+static int run_facts(struct mnt *m, const struct mnt_node *n,
+		     struct mnt_node *out)
+{
+	struct store_run r;
+	int rc = store_run_get(m->s, n->c[C_PIPELINE], n->c[C_RUN], &r);
+
+	if (rc)
+		return rc;
+	out->uid = r.owner;
+	out->mtime = r.created;
+	out->sealed = r.status != STORE_RUN_OPEN;
+	return 0;
+}
+
+static int join(char *buf, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(buf, size, "%s%s%s", a, *a ? "/" : "", b);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int resolve_output(struct mnt *m, const struct mnt_node *parent,
+			  const char *name, struct mnt_node *out)
+{
+	char path[4096];
+	struct store_output o;
+	int rc = join(path, sizeof(path), parent->tail, name);
+
+	if (!rc)
+		rc = run_facts(m, parent, out);
+	if (!rc)
+		rc = store_output_get(m->s, parent->c[C_PIPELINE],
+				      parent->c[C_RUN], parent->c[C_STEP], path,
+				      &o);
+	if (rc)
+		return rc;
+	out->kind = MK_OUT;
+	out->e = o.e;
+	out->mtime = o.mtime;
+	return 0;
+}
+
+static int resolve_artifact_child(struct mnt *m, const struct mnt_node *p,
+				  const char *name, struct mnt_node *out)
+{
+	struct store_version v;
+	uint32_t num;
+	char *end;
+	int rc;
+
+	if (name[0] == 'v' && name[1] >= '1' && name[1] <= '9') {
+		unsigned long x = strtoul(name + 1, &end, 10);
+
+		if (*end || x > UINT32_MAX)
+			return -ENOENT;
+		rc = store_version_get(m->s, p->c[C_ARTIFACT], (uint32_t)x, &v);
+		if (rc)
+			return rc;
+		out->kind = MK_SEALED;
+		out->version = v.number;
+		out->e.kind = STORE_KIND_DIR;
+		out->e.mode = 0555;
+		out->e.size = v.files;
+		memcpy(out->e.digest, v.digest, STORE_DIGEST_LEN);
+		out->mtime = v.created;
+		out->sealed = true;
+		return 0;
+	}
+	rc = store_alias_get(m->s, p->c[C_ARTIFACT], name, &num);
+	if (rc)
+		return rc;
+	out->kind = MK_ALIAS;
+	out->version = num;
+	out->e.kind = STORE_KIND_SYMLINK;
+	out->e.mode = 0777;
+	out->e.size = (uint64_t)snprintf(NULL, 0, "v%u", num);
+	return 0;
+}
+
+static int resolve_sealed(struct mnt *m, const struct mnt_node *p,
+			  const char *name, struct mnt_node *out)
+{
+	int rc;
+
+	if (p->e.kind != STORE_KIND_DIR)
+		return -ENOTDIR;
+	rc = store_tree_lookup(m->s, p->e.digest, name, &out->e);
+	if (rc)
+		return rc;
+	out->kind = MK_SEALED;
+	out->version = p->version;
+	out->mtime = p->mtime;
+	out->sealed = true;
+	out->e.mode &= 0555;
+	return 0;
+}
+
+int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
+		struct mnt_node *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(name) > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	out->mtime = p->mtime;
+	out->uid = p->uid;
+	out->sealed = p->sealed;
+	switch (p->kind) {
+	case MK_ROOT:
+		return fixed_child(root_kids, NFIXED(root_kids), name, out);
+	case MK_PIPELINES:
+		rc = store_pipeline_get(m->s, name);
+		out->kind = MK_PIPELINE;
+		break;
+	case MK_PIPELINE:
+		return fixed_child(pipeline_kids, 1, name, out);
+	case MK_RUNS: {
+		struct store_run r;
+
+		rc = store_run_get(m->s, p->c[C_PIPELINE], name, &r);
+		out->kind = MK_RUN;
+		out->uid = r.owner;
+		out->mtime = r.created;
+		out->sealed = r.status != STORE_RUN_OPEN;
+		break;
+	}
+	case MK_RUN:
+		rc = fixed_child(run_kids, NFIXED(run_kids), name, out);
+		if (!rc && out->kind == MK_CONTROL)
+			out->e.mode = 0644;
+		return rc;
+	case MK_STEPS:
+		rc = store_step_get(m->s, p->c[C_PIPELINE], p->c[C_RUN], name);
+		out->kind = MK_STEP;
+		break;
+	case MK_STEP:
+		return fixed_child(step_kids, NFIXED(step_kids), name, out);
+	case MK_OUT:
+		return resolve_output(m, p, name, out);
+	case MK_ARTIFACTS:
+		rc = store_artifact_get(m->s, name);
+		out->kind = MK_ARTIFACT;
+		out->uid = 0;
+		break;
+	case MK_ARTIFACT:
+		return resolve_artifact_child(m, p, name, out);
+	case MK_SEALED:
+		return resolve_sealed(m, p, name, out);
+	default:
+		return -ENOTDIR;
+	}
+	if (rc)
+		return rc;
+	out->e.kind = STORE_KIND_DIR;
+	out->e.mode = 0755;
+	return 0;
+}
+
+int mnt_refresh(struct mnt *m, struct mnt_node *n)
+{
+	struct mnt_node parent = {0}, fresh;
+	const char *name = strrchr(n->path, '/') + 1;
+	int rc;
+
+	if (n->kind == MK_ROOT)
+		return 0;
+	if (!strncmp(n->path, "//", 2))
+		return -ENOENT; /* unlinked while open */
+	if (n->kind == MK_SEALED)
+		return 0; /* immutable */
+	rc = mnt_node_parse(n->path, true, &parent);
+	if (rc)
+		return rc;
+	rc = mnt_resolve(m, &parent, name, &fresh);
+	mnt_node_parse_release(&parent);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	n->e = fresh.e;
+	n->uid = fresh.uid;
+	n->mtime = fresh.mtime;
+	n->sealed = fresh.sealed;
+	n->version = fresh.version;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static uint32_t mode_of(const struct mnt_node *n)
+{
+	switch (n->kind) {
+	case MK_ROOT:
+	case MK_ARTIFACTS:
+	case MK_ARTIFACT:
+		return 0755;
+	case MK_PIPELINES:
+	case MK_PIPELINE:
+	case MK_RUNS:
+		/* Anyone may open a pipeline or a run here. */
+		return 01777;
+	case MK_RUN:
+	case MK_STEPS:
+	case MK_STEP:
+		return n->sealed ? 0555 : 0755;
+	case MK_RUN_JSON:
+	case MK_TRACE:
+		return 0444;
+	case MK_CONTROL:
+		return n->sealed ? 0444 : 0644;
+	case MK_INPUTS:
+	case MK_RUN_ENV:
+	case MK_STEP_ENV:
+		return 0555;
+	case MK_ALIAS:
+		return 0777;
+	case MK_OUT:
+		if (n->tail[0] == '\0')
+			return n->sealed ? 0555 : 0755;
+		return n->sealed ? n->e.mode & 07555 : n->e.mode;
+	case MK_SEALED:
+		return n->e.mode & 0555;
+	}
+	return 0;
+}
+
+void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st)
+{
+	int64_t wsize =
+	    n->kind == MK_OUT ? mnt_write_size((struct mnt *)m, n) : -1;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = n->uid;
+	st->st_gid = 0;
+	st->st_mode = mode_of(n);
+	switch (n->e.kind) {
+	case STORE_KIND_DIR:
+		st->st_mode |= S_IFDIR;
+		st->st_nlink = 2;
+		st->st_size = 4096;
+		break;
+	case STORE_KIND_SYMLINK:
+		st->st_mode |= S_IFLNK;
+		st->st_nlink = 1;
+		st->st_size = (off_t)n->e.size;
+		break;
+	default:
+		st->st_mode |= S_IFREG;
+		st->st_nlink = 1;
+		st->st_size = wsize >= 0 ? wsize : (off_t)n->e.size;
+		break;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_blksize = 1 << 20;
+	/* Namespace directories carry no time of their own: the mount's. */
+	st->st_mtim.tv_sec = (n->mtime ? n->mtime : m->started) / 1000000000;
+	st->st_mtim.tv_nsec = (n->mtime ? n->mtime : m->started) % 1000000000;
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+double mnt_timeout(const struct mnt *m, const struct mnt_node *n)
+{
+	if (n->kind == MK_SEALED)
+		return m->sealed_timeout;
+	return m->open_timeout;
+}
+
+/* ------------------------------------------------------------ listings */
+
+struct lister {
+	mnt_dir_fn fn;
+	void *arg;
+};
+
+static int list_name(void *arg, const char *name)
+{
+	struct lister *l = arg;
+
+	return l->fn(l->arg, name, DT_DIR);
+}
+
+static int list_run(void *arg, const struct store_run *r)
+{
+	return list_name(arg, r->run);
+}
+
+static int list_version(void *arg, const struct store_version *v)
+{
+	struct lister *l = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "v%u", v->number);
+	return l->fn(l->arg, name, DT_DIR);
+}
+
+static int list_alias(void *arg, const char *alias, uint32_t number)
+{
+	struct lister *l = arg;
+
+	(void)number;
+	return l->fn(l->arg, alias, DT_LNK);
+}
+
+static unsigned dtype_of(enum store_kind k)
+{
+	return k == STORE_KIND_DIR	 ? DT_DIR
+	       : k == STORE_KIND_SYMLINK ? DT_LNK
+					 : DT_REG;
+}
+
+static int list_entry(void *arg, const struct store_dirent *e)
+{
+	struct lister *l = arg;
+
+	return l->fn(l->arg, e->name, dtype_of(e->kind));
+}
+
+static int list_output(void *arg, const struct store_output *o)
+{
+	return list_entry(arg, &o->e);
+}
+
+static int list_fixed(const struct fixed *f, size_t n, struct lister *l)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = l->fn(l->arg, f[i].name,
+			   is_dir_kind(f[i].kind) ? DT_DIR : DT_REG);
+	return rc;
+}
+
+int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg)
+{
+	struct lister l = {fn, arg};
+	int rc;
+
+	switch (n->kind) {
+	case MK_ROOT:
+		return list_fixed(root_kids, NFIXED(root_kids), &l);
+	case MK_PIPELINES:
+		return store_pipeline_each(m->s, list_name, &l);
+	case MK_PIPELINE:
+		return list_fixed(pipeline_kids, 1, &l);
+	case MK_RUNS:
+		return store_run_each(m->s, n->c[C_PIPELINE], list_run, &l);
+	case MK_RUN:
+		return list_fixed(run_kids, NFIXED(run_kids), &l);
+	case MK_STEPS:
+		return store_step_each(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+				       list_name, &l);
+	case MK_STEP:
+		return list_fixed(step_kids, NFIXED(step_kids), &l);
+	case MK_OUT:
+		return store_output_each(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+					 n->c[C_STEP], n->tail, list_output,
+					 &l);
+	case MK_ARTIFACTS:
+		return store_artifact_each(m->s, list_name, &l);
+	case MK_ARTIFACT:
+		rc = store_version_each(m->s, n->c[C_ARTIFACT], list_version,
+					&l);
+		return rc ? rc
+			  : store_alias_each(m->s, n->c[C_ARTIFACT], list_alias,
+					     &l);
+	case MK_SEALED:
+		return store_tree_each(m->s, n->e.digest, list_entry, &l);
+	case MK_INPUTS:
+	case MK_RUN_ENV:
+	case MK_STEP_ENV:
+		return 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+/* ------------------------------------------------------------ run.json */
+
+static json_t *iso_time(int64_t ns)
+{
+	char buf[64];
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (ns == 0)
+		return json_null();
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static int add_step(void *arg, const char *name)
+{
+	return json_array_append_new(arg, json_string(name)) ? -ENOMEM : 0;
+}
+
+int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
+		 size_t *len)
+{
+	static const char *const status[] = {"", "open", "sealed", "failed"};
+	struct store_run r;
+	json_t *o, *steps;
+	int rc = store_run_get(m->s, n->c[C_PIPELINE], n->c[C_RUN], &r);
+
+	if (rc)
+		return rc;
+	steps = json_array();
+	o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "pipeline",
+		      r.pipeline, "run", r.run, "status", status[r.status],
+		      "owner", (json_int_t)r.owner, "created",
+		      iso_time(r.created), "ended", iso_time(r.ended), "steps",
+		      steps);
+	if (!o)
+		return -ENOMEM;
+	rc = store_step_each(m->s, r.pipeline, r.run, add_step, steps);
+	*out = rc ? NULL : json_dumps(o, JSON_INDENT(2));
+	if (*out) {
+		char *nl = realloc(*out, strlen(*out) + 2);
+
+		if (nl)
+			strcat(nl, "\n");
+		*out = nl ? nl : *out;
+	}
+	json_decref(o);
+	if (rc)
+		return rc;
+	if (!*out)
+		return -ENOMEM;
+	*len = strlen(*out);
+	return 0;
+}

@@ -1,0 +1,296 @@
+/*
+ * mnt_write.c - files being written in open runs.
+ *
+ * A new or truncated file streams through a store writer while writes
+ * arrive in order, so a checkpoint is chunked and stored as it is written
+ * and never staged on disk.  A write out of order, a read, or a write into
+ * existing content moves the file to a spool file (an O_TMPFILE next to
+ * the store) holding its whole content.  flush, fsync and release commit:
+ * the content is finished as a stored file and the run's output entry
+ * points at it, in one batch (synced for fsync).
+ */
+#include "mnt_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COPY_BLOCK (1 << 20)
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct mnt_file {
+	struct mnt *m;
+	struct mnt_node *n; /* pinned: the kernel holds a lookup while open */
+	pthread_mutex_t lock;
+	struct store_writer *w; /* streaming */
+	uint64_t woff;		/* next in-order offset while streaming */
+	int spool;		/* fd, or -1 */
+	uint64_t size;
+	bool dirty;
+	struct mnt_file *next; /* m->writing */
+};
+
+int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n)
+{
+	int64_t size = -1;
+
+	pthread_mutex_lock(&m->wlock);
+	for (struct mnt_file *f = m->writing; f; f = f->next) {
+		if (f->n == n && f->dirty)
+			size = (int64_t)f->size;
+	}
+	pthread_mutex_unlock(&m->wlock);
+	return size;
+}
+
+/* Copies stored content into the spool fd. */
+static int copy_stored(struct mnt *m, const uint8_t *digest, int fd)
+{
+	struct store_reader *r;
+	char *buf = malloc(COPY_BLOCK);
+	uint64_t off = 0;
+	ssize_t n;
+	int rc = buf ? store_reader_open(m->s, digest, &r) : -ENOMEM;
+
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	while ((n = store_reader_pread(r, buf, COPY_BLOCK, off)) > 0) {
+		if (pwrite(fd, buf, (size_t)n, (off_t)off) != n) {
+			n = -errno;
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	store_reader_close(r);
+	free(buf);
+	return n < 0 ? (int)n : 0;
+}
+
+/* Moves f to a spool file holding its current content. */
+static int to_spool(struct mnt_file *f)
+{
+	struct store_file sf;
+	int rc = 0;
+	int fd = open(f->m->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot make a spool file in %s: %s",
+			  f->m->spool_dir, strerror(errno));
+		return rc;
+	}
+	if (f->w) {
+		/* What streamed so far is stored: finish and read it back. */
+		rc = store_writer_finish(f->w, &sf);
+		f->w = NULL;
+		if (!rc)
+			rc = copy_stored(f->m, sf.digest, fd);
+	} else if (f->size) {
+		rc = copy_stored(f->m, f->n->e.digest, fd);
+	}
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	f->spool = fd;
+	return 0;
+}
+
+int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
+		  struct mnt_file **out)
+{
+	struct mnt_file *f = calloc(1, sizeof(*f));
+	int rc = 0;
+
+	if (!f)
+		return -ENOMEM;
+	f->m = m;
+	f->n = n;
+	f->spool = -1;
+	pthread_mutex_init(&f->lock, NULL);
+	if (trunc || n->e.size == 0) {
+		rc = store_writer_new(m->s, &f->w);
+		f->dirty = trunc && n->e.size != 0;
+	} else {
+		f->size = n->e.size;
+	}
+	if (rc) {
+		free(f);
+		return rc;
+	}
+	pthread_mutex_lock(&m->wlock);
+	f->next = m->writing;
+	m->writing = f;
+	pthread_mutex_unlock(&m->wlock);
+	*out = f;
+	return 0;
+}
+
+ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
+		       off_t off)
+{
+	ssize_t rc;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->w && (uint64_t)off == f->woff) {
+		rc = store_writer_write(f->w, buf, len);
+		if (!rc) {
+			f->woff += len;
+			rc = (ssize_t)len;
+		}
+		goto out_done;
+	}
+	rc = f->spool < 0 ? to_spool(f) : 0;
+	if (!rc) {
+		rc = pwrite(f->spool, buf, len, off);
+		if (rc < 0)
+			rc = -errno;
+	}
+out_done:
+	if (rc > 0) {
+		f->dirty = true;
+		if ((uint64_t)off + len > f->size)
+			f->size = (uint64_t)off + len;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+ssize_t mnt_file_read(struct mnt_file *f, char *buf, size_t len, off_t off)
+{
+	ssize_t rc = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->spool < 0 && (f->w || f->size))
+		rc = to_spool(f);
+	if (!rc && f->spool >= 0) {
+		rc = pread(f->spool, buf, len, off);
+		if (rc < 0)
+			rc = -errno;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int mnt_file_truncate(struct mnt_file *f, uint64_t size)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (size == f->size)
+		goto out_unlock;
+	if (size == 0 && f->spool < 0) {
+		store_writer_abort(f->w);
+		f->w = NULL;
+		rc = store_writer_new(f->m->s, &f->w);
+		f->woff = 0;
+	} else {
+		rc = f->spool < 0 ? to_spool(f) : 0;
+		if (!rc && ftruncate(f->spool, (off_t)size) < 0)
+			rc = -errno;
+	}
+	if (!rc) {
+		f->size = size;
+		f->dirty = true;
+	}
+out_unlock:
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* Streams the spool file into a new stored file. */
+static int ingest_spool(struct mnt_file *f, struct store_file *out)
+{
+	struct store_writer *w;
+	char *buf = malloc(COPY_BLOCK);
+	uint64_t off = 0;
+	ssize_t n = 0;
+	int rc = buf ? store_writer_new(f->m->s, &w) : -ENOMEM;
+
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	while (off < f->size &&
+	       (n = pread(f->spool, buf, COPY_BLOCK, (off_t)off)) > 0) {
+		rc = store_writer_write(w, buf, (size_t)n);
+		if (rc)
+			break;
+		off += (uint64_t)n;
+	}
+	free(buf);
+	if (n < 0)
+		rc = -errno;
+	if (rc) {
+		store_writer_abort(w);
+		return rc;
+	}
+	return store_writer_finish(w, out);
+}
+
+int mnt_file_commit(struct mnt_file *f, bool sync)
+{
+	struct mnt_node path = {0};
+	struct store_file sf;
+	int rc = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (!f->dirty)
+		goto out_unlock;
+	if (f->spool >= 0) {
+		rc = ingest_spool(f, &sf);
+	} else {
+		rc = store_writer_finish(f->w, &sf);
+		f->w = NULL; /* later writes go to a spool */
+	}
+	if (!rc)
+		rc = mnt_node_parse(f->n->path, false, &path);
+	if (!rc)
+		rc = store_output_set(f->m->s, path.c[C_PIPELINE],
+				      path.c[C_RUN], path.c[C_STEP], path.tail,
+				      STORE_KIND_FILE, f->n->e.mode, &sf,
+				      sync ? STORE_OUTPUT_SYNC : 0);
+	mnt_node_parse_release(&path);
+	if (!rc) {
+		pthread_mutex_lock(&f->m->lock);
+		f->n->e.size = sf.size;
+		memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);
+		f->n->mtime = now_ns();
+		pthread_mutex_unlock(&f->m->lock);
+		f->dirty = false;
+	}
+out_unlock:
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+void mnt_file_close(struct mnt_file *f)
+{
+	struct mnt_file **pp;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->m->wlock);
+	for (pp = &f->m->writing; *pp && *pp != f; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = f->next;
+	pthread_mutex_unlock(&f->m->wlock);
+	store_writer_abort(f->w);
+	if (f->spool >= 0)
+		close(f->spool);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
