@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static void syslog_sink(void *arg, enum store_log_level level, const char *msg)
 {
@@ -27,7 +28,8 @@ static void syslog_sink(void *arg, enum store_log_level level, const char *msg)
 }
 
 /* Raises the mount's read-ahead (128 KiB by default on FUSE) to 4 MiB,
- * found through mountinfo so that no request reaches our own daemon. */
+ * found through mountinfo so that no request reaches our own daemon.  The
+ * kernel sets it at FUSE_INIT, so this runs just after (mnt_raise_ra). */
 static void raise_readahead(const char *mnt)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "r");
@@ -51,6 +53,24 @@ static void raise_readahead(const char *mnt)
 	}
 	if (f)
 		fclose(f);
+}
+
+static void *ra_thread(void *arg)
+{
+	struct mnt *m = arg;
+
+	/* The INIT reply is on its way when op_init returns. */
+	usleep(200 * 1000);
+	raise_readahead(m->point);
+	return NULL;
+}
+
+void mnt_raise_ra(struct mnt *m)
+{
+	pthread_t t;
+
+	if (m->point && pthread_create(&t, NULL, ra_thread, m) == 0)
+		pthread_detach(t);
 }
 
 struct mount_opts {
@@ -167,7 +187,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 		return -ENOMEM;
 	mkdir(spool, 0700);
 	m->spool_dir = spool;
-	raise_readahead(point);
+	m->point = point;
 	store_log(STORE_LOG_INFO, "mounted %s on %s", ctx->store_dir, point);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);

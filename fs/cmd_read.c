@@ -206,9 +206,10 @@ static int follow_links(struct fs_ctx *ctx, struct fs_target *t)
 	return 0;
 }
 
-/* Copies file content digest to fd, verified chunk by chunk. */
+/* Copies file content digest to fd (named to_name in a write error),
+ * verified chunk by chunk. */
 static int copy_out(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
-		    int fd, struct fs_progress *prog)
+		    int fd, const char *to_name, struct fs_progress *prog)
 {
 	struct store_reader *r;
 	uint64_t off = 0, size;
@@ -229,8 +230,11 @@ static int copy_out(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 			break;
 		}
 		rc = fs_write_all(fd, buf, (size_t)n);
-		if (rc < 0)
+		if (rc < 0) {
+			store_log(STORE_LOG_ERR, "writing %s: %s", to_name,
+				  strerror(-rc));
 			break;
+		}
 		off += (uint64_t)n;
 		if (prog)
 			fs_progress_add(prog, (uint64_t)n);
@@ -260,7 +264,8 @@ int fs_cmd_cat(struct fs_ctx *ctx, int argc, char **argv)
 		rc = -EISDIR;
 	}
 	if (rc == 0)
-		rc = copy_out(ctx->store, t.e.digest, STDOUT_FILENO, NULL);
+		rc = copy_out(ctx->store, t.e.digest, STDOUT_FILENO,
+			      "standard output", NULL);
 	fs_target_release(&t);
 	return rc;
 }
@@ -308,10 +313,7 @@ static int get_file(struct get *g, const struct store_dirent *e,
 		rc = sys_fail("cannot create", dest);
 		goto out_free_tmp;
 	}
-	rc = copy_out(g->ctx->store, e->digest, fd, &g->prog);
-	if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
-		store_log(STORE_LOG_ERR, "get: writing %s: %s", dest,
-			  strerror(-rc));
+	rc = copy_out(g->ctx->store, e->digest, fd, dest, &g->prog);
 	if (rc == 0 && fchmod(fd, e->mode & 07777) < 0)
 		rc = sys_fail("cannot chmod", dest);
 	if (close(fd) < 0 && rc == 0)

@@ -334,11 +334,8 @@ static int dispatch(struct fs_ctx *ctx, int argc, char **argv)
 	rc = parse_opts(ctx, NULL, argc, argv, true);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	if (optind >= argc) {
-		print_usage(stderr);
-		ctx->exit_code = FS_EXIT_USAGE;
-		return -EINVAL;
-	}
+	if (optind >= argc)
+		return fs_usage_error(ctx, "missing COMMAND");
 	c = find_cmd(argv[optind]);
 	if (!c)
 		return fs_usage_error(ctx, "unknown command '%s'",
@@ -374,8 +371,10 @@ int main(int argc, char **argv)
 	 * ctx->store_dir, so report before fs_ctx_release frees it. */
 	store_close(ctx.store);
 	ctx.store = NULL;
-	if (fflush(stdout) == EOF && rc == 0)
+	if (fflush(stdout) == EOF && rc == 0) {
 		rc = -errno;
+		ctx.subject = "writing standard output";
+	}
 	if (rc < 0 && fs_log_errors() == errors)
 		report(&ctx, rc);
 	fs_ctx_release(&ctx);

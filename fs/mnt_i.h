@@ -82,6 +82,7 @@ struct mnt {
 	int64_t started; /* ns: the time shown by namespace directories */
 	double sealed_timeout, open_timeout;
 	char *spool_dir;       /* for files written out of order */
+	const char *point;     /* the mountpoint */
 	pthread_mutex_t wlock; /* the list of files being written */
 	struct mnt_file *writing;
 };
@@ -143,6 +144,9 @@ int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
 
 /* ----------------------------------------------------------- mnt_ops.c */
+
+/** Raises the mount's read-ahead once FUSE_INIT is answered. */
+void mnt_raise_ra(struct mnt *m);
 
 /** The low-level operations table. */
 extern const struct fuse_lowlevel_ops mnt_ops;

@@ -161,6 +161,13 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 	out->mtime = p->mtime;
 	out->uid = p->uid;
 	out->sealed = p->sealed;
+	/* p may be a bare parse (mnt_refresh): take the run's owner and
+	 * state from the store, not from p. */
+	if (p->kind == MK_RUN || p->kind == MK_STEPS || p->kind == MK_STEP) {
+		rc = run_facts(m, p, out);
+		if (rc)
+			return rc;
+	}
 	switch (p->kind) {
 	case MK_ROOT:
 		return fixed_child(root_kids, NFIXED(root_kids), name, out);

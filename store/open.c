@@ -310,9 +310,14 @@ int store_init(const char *dir, const struct store_options *o)
 	return rc;
 }
 
+/* Decoded chunks kept for readers, and threads that prefetch them. */
+#define CACHE_BYTES (64u << 20)
+#define IO_THREADS  6
+
 static int store_setup(struct store *s, const struct store_options *o)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc;
 
 	if (o)
 		s->opt = *o;
@@ -327,7 +332,10 @@ static int store_setup(struct store *s, const struct store_options *o)
 	s->pending = chunk_set_new();
 	if (!s->pending)
 		return -ENOMEM;
-	return pool_new(s->opt.threads, &s->pool);
+	rc = cache_new(CACHE_BYTES, &s->cache);
+	if (!rc)
+		rc = pool_new(IO_THREADS, &s->io_pool);
+	return rc ? rc : pool_new(s->opt.threads, &s->pool);
 }
 
 int store_open(const char *dir, const struct store_options *o,
@@ -380,10 +388,12 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	pool_free(s->pool);
+	pool_free(s->io_pool);
 	db_close(s->db);
+	cache_free(s->cache);
 	chunk_set_free(s->pending);
 	lock_drop(s->lock_fd);
-	if (s->pending || s->pool) {
+	if (s->pending) {
 		pthread_mutex_destroy(&s->commit_lock);
 		pthread_rwlock_destroy(&s->gc_lock);
 	}

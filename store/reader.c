@@ -1,9 +1,10 @@
 /*
  * reader.c - random-access reads of stored file content.
  *
- * A reader holds the file's manifest and the last chunk it decoded, so a
- * sequential reader decodes (and verifies) each chunk once.  A read that
- * covers a whole chunk decodes straight into the caller's buffer.
+ * Chunks come from the store's shared cache (decoded and verified once
+ * however many readers want them).  A reader that moves forward chunk by
+ * chunk prefetches the next PREFETCH chunks, so a cold sequential read
+ * keeps several disk reads in flight.
  */
 #include "store_i.h"
 
@@ -11,18 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PREFETCH 4
+
 struct store_reader {
 	struct store *s;
 	struct manifest m;
-	uint8_t *buf;	  /* decoded chunk cache_idx, max-chunk sized */
-	size_t cache_idx; /* m.n when empty */
+	size_t last;	    /* chunk index of the previous read */
+	size_t fetched;	    /* prefetch issued up to here (exclusive) */
+	struct centry *pin; /* the chunk last read, kept pinned */
+	size_t pin_idx;
 };
 
 int store_reader_open(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 		      struct store_reader **out)
 {
 	struct store_reader *r = calloc(1, sizeof(*r));
-	uint32_t max = 0;
 	int rc;
 
 	if (!r)
@@ -33,16 +37,7 @@ int store_reader_open(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 		free(r);
 		return rc;
 	}
-	for (size_t i = 0; i < r->m.n; i++) {
-		if (r->m.chunks[i].plain > max)
-			max = r->m.chunks[i].plain;
-	}
-	r->buf = malloc(max ? max : 1);
-	if (!r->buf) {
-		store_reader_close(r);
-		return -ENOMEM;
-	}
-	r->cache_idx = r->m.n;
+	r->last = (size_t)-1;
 	*out = r;
 	return 0;
 }
@@ -68,6 +63,40 @@ static size_t chunk_at(const struct manifest *m, uint64_t off)
 	return lo;
 }
 
+static void prefetch_after(struct store_reader *r, size_t i)
+{
+	size_t end = i + 1 + PREFETCH;
+
+	if (end > r->m.n)
+		end = r->m.n;
+	if (r->fetched < i + 1)
+		r->fetched = i + 1;
+	for (; r->fetched < end; r->fetched++)
+		cache_prefetch(r->s, r->m.chunks[r->fetched].id,
+			       r->m.chunks[r->fetched].plain);
+}
+
+/* The decoded chunk i, pinned in r->pin. */
+static int chunk_get(struct store_reader *r, size_t i)
+{
+	const struct manifest_chunk *c = &r->m.chunks[i];
+	int rc;
+
+	if (r->pin && r->pin_idx == i)
+		return 0;
+	if (i == r->last + 1 || (i == 0 && r->last == (size_t)-1))
+		prefetch_after(r, i);
+	if (r->pin)
+		cache_unpin(r->s, r->pin);
+	r->pin = NULL;
+	rc = cache_get(r->s, c->id, c->plain, &r->pin);
+	if (rc)
+		return rc;
+	r->pin_idx = i;
+	r->last = i;
+	return 0;
+}
+
 ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 			   uint64_t off)
 {
@@ -82,24 +111,13 @@ ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 		const struct manifest_chunk *c = &r->m.chunks[i];
 		uint64_t in = off + done - c->offset;
 		size_t n = c->plain - in;
-		int rc;
+		int rc = chunk_get(r, i);
 
+		if (rc)
+			return rc;
 		if (n > len - done)
 			n = len - done;
-		if (i != r->cache_idx && in == 0 && n == c->plain) {
-			rc = cas_get(r->s, c->id, dst + done, c->plain);
-			if (rc)
-				return rc;
-		} else {
-			if (i != r->cache_idx) {
-				r->cache_idx = r->m.n;
-				rc = cas_get(r->s, c->id, r->buf, c->plain);
-				if (rc)
-					return rc;
-				r->cache_idx = i;
-			}
-			memcpy(dst + done, r->buf + in, n);
-		}
+		memcpy(dst + done, r->pin->buf + in, n);
 		done += n;
 	}
 	return (ssize_t)done;
@@ -109,8 +127,9 @@ void store_reader_close(struct store_reader *r)
 {
 	if (!r)
 		return;
+	if (r->pin)
+		cache_unpin(r->s, r->pin);
 	manifest_release(&r->m);
-	free(r->buf);
 	free(r);
 }
 

@@ -38,6 +38,7 @@ struct db;
 struct db_batch;
 struct pool;
 struct chunk_set;
+struct chunk_cache;
 
 struct store {
 	char *dir;
@@ -45,7 +46,9 @@ struct store {
 	struct store_options opt;
 	int lock_fd;
 	struct db *db;
-	struct pool *pool;
+	struct pool *pool;	     /* CPU work: hashing, zstd */
+	struct pool *io_pool;	     /* blocking reads: prefetch */
+	struct chunk_cache *cache;   /* decoded chunks shared by readers */
 	struct chunk_set *pending;   /* chunks stored, not yet referenced */
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
 	pthread_rwlock_t gc_lock;    /* ingest shared, gc exclusive */
@@ -159,11 +162,46 @@ bool chunk_set_get(struct chunk_set *cs, const uint8_t id[STORE_DIGEST_LEN],
 		   uint32_t *stored);
 void chunk_set_clear(struct chunk_set *cs);
 
-/* ----------------------------------------------------------- pool (writer.c)
- */
+/* ---------------------------------------------------------------- pool.c */
+
+/** A queued job; embed it first in a bigger struct. */
+struct pool_job {
+	void (*run)(struct pool_job *j);
+	struct pool_job *next;
+};
 
 int pool_new(unsigned threads, struct pool **out);
+/** Runs what is queued, then stops and joins the threads; accepts NULL. */
 void pool_free(struct pool *p);
+void pool_push(struct pool *p, struct pool_job *j);
+/** A buffer of size bytes from the free list (or malloc); NULL on ENOMEM.
+ * Every buffer given back must have the same size. */
+uint8_t *pool_buf_take(struct pool *p, size_t size);
+void pool_buf_give(struct pool *p, uint8_t *b);
+
+/* --------------------------------------------------------------- cache.c */
+
+/** A decoded, verified chunk shared by readers (pinned while used). */
+struct centry {
+	uint8_t id[STORE_DIGEST_LEN];
+	uint32_t plain;
+	int state; /* 0 loading, 1 ready, or -errno */
+	unsigned pins;
+	uint8_t *buf;
+	struct centry *hnext, *lprev, *lnext;
+};
+
+int cache_new(size_t max_bytes, struct chunk_cache **out);
+void cache_free(struct chunk_cache *c);
+/** Pins chunk id, loading (and verifying) it in this thread if no one
+ * else is; waits for a loader.  Returns 0 and *out, or the load's
+ * error (-EIO). */
+int cache_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
+	      uint32_t plain, struct centry **out);
+void cache_unpin(struct store *s, struct centry *e);
+/** Starts loading chunk id on the I/O pool unless cached or loading. */
+void cache_prefetch(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
+		    uint32_t plain);
 
 /* ------------------------------------------------------------- tree.c */
 

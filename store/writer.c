@@ -29,25 +29,14 @@
 #define SKIP_AFTER_MISS		32
 
 struct wjob {
+	struct pool_job job; /* first: the pool hands back this pointer */
 	struct store_writer *w;
-	struct wjob *next; /* pool queue */
-	uint8_t *data;	   /* recycled once stored and hashed */
+	uint8_t *data; /* recycled once stored and hashed */
 	uint32_t len;
 	bool try_zstd, stored_done;
 	uint8_t id[STORE_DIGEST_LEN];
 	uint32_t stored;
 	bool is_new, unflushed;
-};
-
-struct pool {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct wjob *head, *tail;
-	bool stop;
-	unsigned n;
-	pthread_t *threads;
-	uint8_t **free_bufs; /* recycled chunk buffers */
-	size_t nfree, max_free;
 };
 
 struct store_writer {
@@ -68,28 +57,6 @@ struct store_writer {
 	unsigned zstd_skip, zstd_miss;
 };
 
-static uint8_t *buf_take(struct pool *p, size_t size)
-{
-	uint8_t *b = NULL;
-
-	pthread_mutex_lock(&p->lock);
-	if (p->nfree)
-		b = p->free_bufs[--p->nfree];
-	pthread_mutex_unlock(&p->lock);
-	return b ? b : malloc(size);
-}
-
-static void buf_give(struct pool *p, uint8_t *b)
-{
-	pthread_mutex_lock(&p->lock);
-	if (p->nfree < p->max_free) {
-		p->free_bufs[p->nfree++] = b;
-		b = NULL;
-	}
-	pthread_mutex_unlock(&p->lock);
-	free(b);
-}
-
 /* Takes the file hash over every stored chunk that is next in order.
  * Called and returns with w->lock held. */
 static void hash_forward(struct store_writer *w)
@@ -102,7 +69,7 @@ static void hash_forward(struct store_writer *w)
 		w->hashing = true;
 		pthread_mutex_unlock(&w->lock);
 		ok = EVP_DigestUpdate(w->md, j->data, j->len);
-		buf_give(w->s->pool, j->data);
+		pool_buf_give(w->s->pool, j->data);
 		pthread_mutex_lock(&w->lock);
 		j->data = NULL;
 		if (!ok && !w->err)
@@ -114,8 +81,9 @@ static void hash_forward(struct store_writer *w)
 	}
 }
 
-static void job_run(struct wjob *j)
+static void job_run(struct pool_job *pj)
 {
+	struct wjob *j = (struct wjob *)pj;
 	struct store_writer *w = j->w;
 	struct store *s = w->s;
 	int rc = store_digest_buf(j->data, j->len, j->id);
@@ -143,90 +111,6 @@ static void job_run(struct wjob *j)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void *pool_main(void *arg)
-{
-	struct pool *p = arg;
-
-	for (;;) {
-		struct wjob *j;
-
-		pthread_mutex_lock(&p->lock);
-		while (!p->head && !p->stop)
-			pthread_cond_wait(&p->cond, &p->lock);
-		j = p->head;
-		if (j) {
-			p->head = j->next;
-			if (!p->head)
-				p->tail = NULL;
-		}
-		pthread_mutex_unlock(&p->lock);
-		if (!j)
-			return NULL;
-		job_run(j);
-	}
-}
-
-int pool_new(unsigned threads, struct pool **out)
-{
-	struct pool *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	p->threads = calloc(threads, sizeof(*p->threads));
-	p->max_free = 8 * (size_t)threads + 8;
-	p->free_bufs = calloc(p->max_free, sizeof(*p->free_bufs));
-	if (!p->threads || !p->free_bufs) {
-		free(p->threads);
-		free(p->free_bufs);
-		free(p);
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
-	for (; p->n < threads; p->n++) {
-		if (pthread_create(&p->threads[p->n], NULL, pool_main, p))
-			break;
-	}
-	if (p->n == 0) {
-		pool_free(p);
-		return -EAGAIN;
-	}
-	*out = p;
-	return 0;
-}
-
-void pool_free(struct pool *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	for (unsigned i = 0; i < p->n; i++)
-		pthread_join(p->threads[i], NULL);
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->cond);
-	while (p->nfree)
-		free(p->free_bufs[--p->nfree]);
-	free(p->free_bufs);
-	free(p->threads);
-	free(p);
-}
-
-static void pool_push(struct pool *p, struct wjob *j)
-{
-	pthread_mutex_lock(&p->lock);
-	j->next = NULL;
-	if (p->tail)
-		p->tail->next = j;
-	else
-		p->head = j;
-	p->tail = j;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-}
-
 /* ------------------------------------------------------------- writer */
 
 int store_writer_new(struct store *s, struct store_writer **out)
@@ -237,7 +121,7 @@ int store_writer_new(struct store *s, struct store_writer **out)
 		return -ENOMEM;
 	w->s = s;
 	w->md = EVP_MD_CTX_new();
-	w->cur = buf_take(s->pool, s->opt.chunk_max);
+	w->cur = pool_buf_take(s->pool, s->opt.chunk_max);
 	if (!w->md || !w->cur ||
 	    !EVP_DigestInit_ex(w->md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(w->md);
@@ -259,13 +143,14 @@ int store_writer_new(struct store *s, struct store_writer **out)
 static int submit(struct store_writer *w)
 {
 	struct wjob *j = calloc(1, sizeof(*j));
-	uint8_t *next = buf_take(w->s->pool, w->s->opt.chunk_max);
+	uint8_t *next = pool_buf_take(w->s->pool, w->s->opt.chunk_max);
 	int rc = 0;
 
 	if (!j || !next) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
+	j->job.run = job_run;
 	j->w = w;
 	j->data = w->cur;
 	j->len = w->cur_len;
@@ -293,12 +178,12 @@ static int submit(struct store_writer *w)
 	pthread_mutex_unlock(&w->lock);
 	w->cur = next;
 	w->cur_len = 0;
-	pool_push(w->s->pool, j);
+	pool_push(w->s->pool, &j->job);
 	return 0;
 out_free:
 	free(j);
 	if (next)
-		buf_give(w->s->pool, next);
+		pool_buf_give(w->s->pool, next);
 	return rc;
 }
 
@@ -348,7 +233,7 @@ static void writer_free(struct store_writer *w)
 		free(w->jobs[i]);
 	free(w->jobs);
 	if (w->cur)
-		buf_give(w->s->pool, w->cur);
+		pool_buf_give(w->s->pool, w->cur);
 	EVP_MD_CTX_free(w->md);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);

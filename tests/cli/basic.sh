@@ -2,6 +2,7 @@
 # The main job, end to end: init, put a file and a tree, put again
 # (deduplicated), read everything back byte for byte with cat and get,
 # ls in every form (human and JSON), aliases, fsck, gc and --help.
+# shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
 check "init creates the store, and again is a no-op"
@@ -114,7 +115,8 @@ afs get --force tree@v1 "$T/copy"
 diff <(listing "$D") <(listing "$T/copy") || fail "forced tree differs"
 afs get tree@v1/sub "$T/subcopy"
 diff <(listing "$D/sub") <(listing "$T/subcopy") || fail "subtree differs"
-ls -A "$T" | grep -q 'afs-' && fail "temporary files left behind"
+leftover=$(find "$T" -maxdepth 1 -name '*.afs-*')
+[ -z "$leftover" ] || fail "temporary files left behind: $leftover"
 
 check "ls: artifacts, versions, files (human and JSON)"
 afs ls

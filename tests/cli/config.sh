@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Where the store is (--store, $ARTIFACTFS_STORE, the config file, the
 # default under $HOME) and how the configuration file is read and refused.
+# shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
 E=$T/empty.conf

@@ -2,6 +2,7 @@
 # A full disk: a put that does not fit fails with one clear line, commits
 # nothing, and leaves the store consistent (fsck clean) with every earlier
 # version readable.  Needs root to mount a small tmpfs (skipped otherwise).
+# shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -14,8 +15,8 @@ if ! mount -t tmpfs -o size=40m tmpfs "$T/mnt" 2>"$T/mount.err"; then
 	exit 77
 fi
 CLEANUP+=("umount '$T/mnt'")
-S=$T/mnt/store
-
+S=$T/mnt/store # used by afs()
+export S
 check "a store on a 40 MiB tmpfs with one small version"
 afs init >/dev/null
 head -c $((1024 * 1024)) /dev/urandom >"$T/small.bin"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every failure is one clear line on stderr and a non-zero exit: 1 for a
 # runtime failure, 2 for a usage error.
+# shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
 check "a command on a missing store says so"
@@ -65,6 +66,7 @@ done
 check "usage errors exit 2 with one line"
 expect_fail 2 afs put model
 expect_fail 2 afs frobnicate
+expect_fail 2 "$AFS"
 expect_fail 2 afs ls --bogus
 expect_fail 2 afs ls --dry-run
 expect_fail 2 afs cat

@@ -2,6 +2,7 @@
 # A put that fails halfway publishes nothing; the chunks it had already
 # stored are garbage that fsck notes (without failing) and gc removes,
 # leaving every published version intact and fsck clean.
+# shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
 afs init >/dev/null

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/cli/lib.sh - shared by the command-line tests (sourced, not run).
 #
 # Usage in a test:  source "$(dirname "$0")/lib.sh" "$@"
@@ -55,6 +56,7 @@ expect_fail() {
 	"$@" >"$T/.out" 2>"$T/.err"
 	rc=$?
 	set -e
+	# shellcheck disable=SC2034 # for the caller
 	OUT=$(cat "$T/.out")
 	ERR=$(cat "$T/.err")
 	n=$(wc -l <"$T/.err")

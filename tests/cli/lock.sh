@@ -4,6 +4,7 @@
 #
 # The holder is a real `artifactfs put` reading its content from standard
 # input, fed through a named pipe that this script keeps open.
+# shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
 afs init >/dev/null

@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# Mount benchmark: artifactfs against a plain ext4 directory and bindfs
+# (FUSE passthrough) over the same ext4 filesystem.
+#
+#   scripts/bench/mount.sh                          full run (1 GiB, 50,000 files)
+#   SIZE_MB=128 NFILES=2000 scripts/bench/mount.sh  smoke run
+#
+# See scripts/bench/README.md for the environment variables and the output.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib_mount.sh
+. "$HERE/lib_mount.sh"
+
+case "${1:-}" in
+  "") ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: $0   (settings through the environment)" >&2; exit 2 ;;
+esac
+
+SIZE_MB=${SIZE_MB:-1024}       # the big file, MiB
+NFILES=${NFILES:-50000}        # files in the listed tree
+NSMALL=${NSMALL:-$((NFILES < 10000 ? NFILES : 10000))} # created 4 KiB files
+PER_DIR=${PER_DIR:-500}        # files per directory of the tree
+READERS=${READERS:-4}          # parallel readers
+TARGETS=${TARGETS:-"ext4 bindfs artifactfs"}
+KEEP=${KEEP:-0}
+BENCH_DIR=${BENCH_DIR:-/var/tmp}
+RA_PROBE=${RA_PROBE:-1}        # extra artifactfs cold read with read_ahead_kb=4096
+
+[[ $SIZE_MB =~ ^[0-9]+$ && $SIZE_MB -gt 0 ]] || { echo "SIZE_MB must be a positive integer" >&2; exit 2; }
+[[ $NFILES =~ ^[0-9]+$ && $NFILES -gt 0 ]] || { echo "NFILES must be a positive integer" >&2; exit 2; }
+[[ $NSMALL =~ ^[0-9]+$ && $NSMALL -gt 0 ]] || { echo "NSMALL must be a positive integer" >&2; exit 2; }
+BYTES=$((SIZE_MB * 1048576))
+
+# ----------------------------------------------------------------- setup
+
+mkdir -p "$BENCH_DIR"
+WORK=$(mktemp -d "$BENCH_DIR/afs-mount-bench.XXXXXX")
+WORK=$(cd "$WORK" && pwd -P)
+LOGS=$WORK/logs
+RES=$WORK/results.tsv
+E4=$WORK/ext4            # the plain ext4 target; bindfs shows this directory
+BMNT=$WORK/mnt-bindfs
+AMNT=$WORK/mnt-artifactfs
+STORE=$WORK/store
+SRC=$WORK/src.bin
+LIST=$WORK/files.txt
+mkdir -p "$LOGS" "$E4" "$BMNT" "$AMNT" "$WORK/bin"
+: >"$RES"
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_daemon "$AMNT" "$WORK/artifactfs.pid" 2>/dev/null || true
+  stop_daemon "$BMNT" "$WORK/bindfs.pid" 2>/dev/null || true
+  if [[ $KEEP == 1 ]]; then
+    log "kept $WORK"
+  elif mountpoint -q "$AMNT" 2>/dev/null || mountpoint -q "$BMNT" 2>/dev/null; then
+    warn "a mount is still active; not removing $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+FUSE_OPTS=""
+if [[ $IS_ROOT == 1 ]] || grep -qs '^[[:space:]]*user_allow_other' /etc/fuse.conf; then
+  FUSE_OPTS=allow_other
+fi
+if [[ $IS_ROOT != 1 ]]; then
+  warn "not root: caches cannot be dropped, so the 'cold' rows are not cold"
+fi
+
+# record METRIC TARGET VALUE
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RES"; }
+
+# The Python side: data generation and the per-file loops, timed inside.
+PY='
+import os, sys, time
+cmd = sys.argv[1]
+if cmd == "rand":                     # rand FILE MIB
+    path, mib = sys.argv[2], int(sys.argv[3])
+    with open(path, "wb") as f:
+        for i in range(0, mib, 8):
+            f.write(os.urandom(min(8, mib - i) << 20))
+elif cmd == "tree":                   # tree DIR N PER_DIR LIST
+    top, n, per, lst = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    names = []
+    for i in range(n):
+        d = "d%04d" % (i // per)
+        if i % per == 0:
+            os.makedirs(os.path.join(top, d), exist_ok=True)
+        rel = "%s/f%06d.dat" % (d, i)
+        with open(os.path.join(top, rel), "wb") as f:
+            f.write((b"%d " % i) * (20 + (i * 7919) % 200))
+        names.append(rel)
+    with open(lst, "w") as f:
+        f.write("\n".join(names) + "\n")
+elif cmd == "create":                 # create DIR N: prints seconds
+    top, n = sys.argv[2], int(sys.argv[3])
+    buf = os.urandom(4096)
+    t0 = time.perf_counter()
+    for i in range(n):
+        with open("%s/s%06d" % (top, i), "wb") as f:
+            f.write(buf)
+    print("%.6f" % (time.perf_counter() - t0))
+elif cmd == "stat":                   # stat PREFIX LIST: prints seconds
+    prefix, lst = sys.argv[2], sys.argv[3]
+    paths = [prefix + "/" + l for l in open(lst).read().split()]
+    st = os.stat
+    t0 = time.perf_counter()
+    for p in paths:
+        st(p)
+    print("%.6f" % (time.perf_counter() - t0))
+'
+py() { python3 -c "$PY" "$@"; }
+
+install_bindfs() {
+  dpkg -s bindfs >/dev/null 2>&1 && command -v bindfs >/dev/null && return 0
+  log "installing bindfs"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then
+    as_root apt-get update -qq
+  fi
+  if ! as_root apt-get install -y -qq bindfs >/dev/null; then
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq bindfs >/dev/null || return 1
+  fi
+}
+
+AFS=""
+build_artifactfs() {
+  local bin
+  if [[ -n ${ARTIFACTFS_BIN:-} ]]; then
+    [[ -x $ARTIFACTFS_BIN ]] || fail "ARTIFACTFS_BIN=$ARTIFACTFS_BIN is not executable" || return 1
+    bin=$ARTIFACTFS_BIN
+  else
+    local bdir=${BUILD_DIR:-$ROOT/build-release}
+    log "building artifactfs (Release) in $bdir"
+    if [[ ! -f $bdir/CMakeCache.txt ]]; then
+      cmake -S "$ROOT" -B "$bdir" -DCMAKE_BUILD_TYPE=Release >"$LOGS/build.log" 2>&1 ||
+        { tail -n 20 "$LOGS/build.log" >&2; fail "cmake configure failed"; return 1; }
+    fi
+    cmake --build "$bdir" -j"$(nproc)" >>"$LOGS/build.log" 2>&1 ||
+      { grep -E 'error|Error' "$LOGS/build.log" | head -n 20 >&2
+        fail "build failed (set ARTIFACTFS_BIN to use a binary built elsewhere)"; return 1; }
+    bin=$bdir/fs/artifactfs
+  fi
+  # A private copy: a rebuild during the run does not change what we measure.
+  cp "$bin" "$WORK/bin/artifactfs"
+  AFS=$WORK/bin/artifactfs
+}
+
+# ------------------------------------------------------------ the phases
+
+# Each target runs the same steps on its own paths:
+#   WDIR      where the big file and the small files are written
+#   RFILE     the big file as read back (sealed, for artifactfs)
+#   TREE      the NFILES tree
+# and the hooks remount (before cold steps) and seal_big / seal_small.
+
+prime_src() { cat "$SRC" >/dev/null; sync; }
+
+# measure TARGET: the common sequence; the caller has set the variables.
+measure() {
+  local t=$1 best=0 i secs
+
+  # 1. sequential write of the big file, to disk.
+  prime_src
+  timed dd if="$SRC" of="$WFILE" bs=1M conv=fsync status=none
+  record write_mbs "$t" "$(calc "$BYTES / $T / 1e6")"
+  log "$t: wrote $SIZE_MB MiB in ${T}s"
+  if [[ $t == artifactfs ]]; then
+    timed sh -c "echo seal >'$AMNT/pipelines/bench/runs/w1/control'"
+    record seal_s "$t" "$T"
+    log "$t: sealed in ${T}s"
+  fi
+
+  # 5. create+write of NSMALL files of 4 KiB.
+  mkdir -p "$SDIR"
+  secs=$(py create "$SDIR" "$NSMALL")
+  record create_fps "$t" "$(calc "$NSMALL / $secs")"
+  log "$t: created $NSMALL files in ${secs}s"
+  if [[ $t == artifactfs ]]; then
+    timed sh -c "echo seal >'$AMNT/pipelines/bench/runs/w2/control'"
+    record seal_small_s "$t" "$T"
+  fi
+
+  # 2. cold sequential read.
+  [[ $(stat -c %s "$RFILE") == "$BYTES" ]] ||
+    { fail "$t: $RFILE has $(stat -c %s "$RFILE") bytes, not $BYTES"; return 1; }
+  remount
+  drop_caches
+  read_file "$RFILE"
+  record cold_mbs "$t" "$(calc "$BYTES / $T / 1e6")"
+  log "$t: cold read in ${T}s$([[ $t == ext4 ]] || echo " (read_ahead_kb $(bdi_ra "$MNT"))")"
+
+  # 3. warm sequential read: the second and the third, the best.
+  for i in 1 2; do
+    read_file "$RFILE"
+    best=$(awk -v a="$best" -v b="$(calc "$BYTES / $T / 1e6")" 'BEGIN { print (b > a ? b : a) }')
+  done
+  record warm_mbs "$t" "$best"
+
+  # 4. parallel readers, warm.
+  par_read "$READERS" "$RFILE"
+  record par_mbs "$t" "$(calc "$READERS * $BYTES / $T / 1e6")"
+  log "$t: warm reads done"
+  if [[ $t == artifactfs ]]; then
+    cmp "$SRC" "$RFILE" || { fail "$t: $RFILE differs from the source"; return 1; }
+  fi
+
+  # 6. ls -lR and find over the tree, cold(-ish) then warm.
+  remount; drop_caches
+  timed sh -c "ls -lR '$TREE' >/dev/null"
+  record lsR_cold_s "$t" "$T"
+  timed sh -c "ls -lR '$TREE' >/dev/null"
+  record lsR_warm_s "$t" "$T"
+  remount; drop_caches
+  timed sh -c "find '$TREE' >'$WORK/find.$t'"
+  record find_cold_s "$t" "$T"
+  timed sh -c "find '$TREE' >/dev/null"
+  record find_warm_s "$t" "$T"
+  local nfound
+  nfound=$(grep -c '\.dat$' "$WORK/find.$t" || true)
+  [[ $nfound == "$NFILES" ]] ||
+    { fail "$t: find saw $nfound files, not $NFILES"; return 1; }
+  log "$t: listings done"
+
+  # 7. stat of every file, cold(-ish) then warm.
+  remount; drop_caches
+  secs=$(py stat "$TREE" "$LIST")
+  record stat_cold_ps "$t" "$(calc "$NFILES / $secs")"
+  secs=$(py stat "$TREE" "$LIST")
+  record stat_warm_ps "$t" "$(calc "$NFILES / $secs")"
+  log "$t: stats done"
+}
+
+bench_ext4() {
+  WFILE=$E4/big.ext4 RFILE=$E4/big.ext4 SDIR=$E4/small.ext4 TREE=$E4/tree MNT=$E4
+  remount() { :; }
+  measure ext4
+}
+
+bench_bindfs() {
+  bind_mount "$E4" "$BMNT"
+  log "bindfs: read_ahead_kb $(bdi_ra "$BMNT")"
+  WFILE=$BMNT/big.bindfs RFILE=$BMNT/big.bindfs SDIR=$BMNT/small.bindfs MNT=$BMNT
+  TREE=$BMNT/tree
+  remount() { bind_umount "$BMNT"; bind_mount "$E4" "$BMNT"; }
+  measure bindfs
+  bind_umount "$BMNT"
+}
+
+bench_artifactfs() {
+  local run=$AMNT/pipelines/bench/runs
+  "$AFS" --store "$STORE" -q init >"$LOGS/artifactfs-cli.log" 2>&1
+  timed "$AFS" --store "$STORE" -q put many "$E4/tree" >>"$LOGS/artifactfs-cli.log" 2>&1
+  record put_tree_s artifactfs "$T"
+  log "artifactfs: put $NFILES files with the CLI in ${T}s"
+  afs_mount "$STORE" "$AMNT"
+  log "artifactfs: read_ahead_kb $(bdi_ra "$AMNT") after mount"
+  mkdir -p "$run/w1/steps/s/outputs/big" "$run/w2/steps/s/outputs"
+  WFILE=$run/w1/steps/s/outputs/big/file
+  RFILE=$AMNT/artifacts/big/v1/file
+  SDIR=$run/w2/steps/s/outputs/small
+  TREE=$AMNT/artifacts/many/v1 MNT=$AMNT
+  remount() { afs_umount "$AMNT"; afs_mount "$STORE" "$AMNT"; }
+  measure artifactfs
+  if [[ $RA_PROBE == 1 && $IS_ROOT == 1 ]]; then
+    # Diagnostic: the same cold read with the bdi read-ahead raised by
+    # hand after the mount is up.
+    remount
+    echo 4096 >"/sys/class/bdi/$(mountpoint -d "$AMNT")/read_ahead_kb"
+    drop_caches
+    read_file "$RFILE"
+    record cold_ra_mbs artifactfs "$(calc "$BYTES / $T / 1e6")"
+    log "artifactfs: cold read with read_ahead_kb $(bdi_ra "$AMNT") in ${T}s"
+  fi
+  afs_umount "$AMNT"
+  du -sb "$STORE" | awk '{ print $1 }' >"$WORK/store.bytes"
+}
+
+# ------------------------------------------------------------------ main
+
+FAILED=()
+install_bindfs || { warn "bindfs could not be installed"; TARGETS=${TARGETS//bindfs/}; FAILED+=(bindfs); }
+if [[ " $TARGETS " == *" artifactfs "* ]]; then
+  build_artifactfs || { TARGETS=${TARGETS//artifactfs/}; FAILED+=(artifactfs); }
+fi
+
+need_kb=$(( (4 * SIZE_MB + 512) * 1024 ))
+avail_kb=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
+if (( avail_kb < need_kb )); then
+  echo "[mount-bench] ERROR: $WORK has $((avail_kb / 1024)) MiB free, needs about $((need_kb / 1024)) MiB" >&2
+  exit 2
+fi
+log "work directory $WORK ($(df -PT "$WORK" | awk 'NR == 2 { print $2 }'), $(nproc) cores)"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+log "generating a $SIZE_MB MiB random file and a tree of $NFILES files"
+py rand "$SRC" "$SIZE_MB"
+py tree "$E4/tree" "$NFILES" "$PER_DIR" "$LIST"
+
+for t in $TARGETS; do
+  log "---- $t"
+  set +e
+  ( set -e; "bench_$t" )
+  rc=$?
+  set -e
+  if [[ $rc != 0 ]]; then
+    warn "$t failed (exit $rc)"
+    FAILED+=("$t")
+    # Leave no mount behind before the next target.
+    stop_daemon "$AMNT" "$WORK/artifactfs.pid" 2>/dev/null || true
+    stop_daemon "$BMNT" "$WORK/bindfs.pid" 2>/dev/null || true
+  fi
+  # Free the page cache and the disk space the target used.
+  rm -f "$E4/big.$t"
+done
+
+# ---------------------------------------------------------------- report
+
+echo
+echo "artifactfs mount benchmark: $SIZE_MB MiB file, $NSMALL created files of 4 KiB, tree of $NFILES files;"
+echo "$(nproc) cores, $(df -PT "$WORK" | awk 'NR == 2 { print $2 }') under $BENCH_DIR, kernel $(uname -r)$([[ $IS_ROOT == 1 ]] || echo ', NOT ROOT: cold rows are warm')"
+echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
+echo "MB = 1e6 bytes. x bindfs / x ext4: artifactfs speed over the other's (>1 = artifactfs faster)."
+echo
+awk -F'\t' -v failed=" ${FAILED[*]-} " '
+  { v[$1, $2] = $3 }
+  function row(key, label, kind,   e, b, a, xb, xe) {
+    e = ((key, "ext4") in v) ? v[key, "ext4"] : ""
+    b = ((key, "bindfs") in v) ? v[key, "bindfs"] : ""
+    a = ((key, "artifactfs") in v) ? v[key, "artifactfs"] : ""
+    xb = ratio(a, b, kind); xe = ratio(a, e, kind)
+    printf "%-30s %12s %12s %12s %9s %9s\n", label, fmt(e), fmt(b), fmt(a), xb, xe
+  }
+  function fmt(x) {
+    if (x == "") return "-"
+    if (x >= 100) return sprintf("%.0f", x)
+    if (x >= 10) return sprintf("%.1f", x)
+    return sprintf("%.3f", x)
+  }
+  # rate: a / o; time: o / a (both: artifactfs speed over the other)
+  function ratio(a, o, kind) {
+    if (a == "" || o == "" || a + 0 == 0 || o + 0 == 0) return "-"
+    return sprintf("%.2fx", kind == "time" ? o / a : a / o)
+  }
+  END {
+    printf "%-30s %12s %12s %12s %9s %9s\n", "", "ext4", "bindfs", "artifactfs", "x bindfs", "x ext4"
+    row("write_mbs", "seq write 1M+fsync MB/s", "rate")
+    row("cold_mbs", "cold seq read MB/s", "rate")
+    row("warm_mbs", "warm seq read MB/s (best of 2)", "rate")
+    row("par_mbs", "warm par read MB/s (aggr.)", "rate")
+    row("create_fps", "create+write 4 KiB files/s", "rate")
+    row("lsR_cold_s", "ls -lR cold s", "time")
+    row("lsR_warm_s", "ls -lR warm s", "time")
+    row("find_cold_s", "find cold s", "time")
+    row("find_warm_s", "find warm s", "time")
+    row("stat_cold_ps", "stat cold stats/s", "rate")
+    row("stat_warm_ps", "stat warm stats/s", "rate")
+    print ""
+    if (("seal_s", "artifactfs") in v)
+      printf "artifactfs seal after the big write: %.3f s; seal of the small files run: %.3f s\n", v["seal_s", "artifactfs"], v["seal_small_s", "artifactfs"]
+    if (("put_tree_s", "artifactfs") in v)
+      printf "artifactfs CLI put of the tree (setup, before mounting): %.2f s\n", v["put_tree_s", "artifactfs"]
+    if (("cold_ra_mbs", "artifactfs") in v)
+      printf "artifactfs cold read with read_ahead_kb=4096 set after mounting (diagnostic): %.0f MB/s\n", v["cold_ra_mbs", "artifactfs"]
+  }' "$RES" | tee "$WORK/table.txt"
+
+echo
+echo "Targets:"
+awk -F'\t' '
+  { v[$1, $2] = $3 }
+  function get(k, t) { return ((k, t) in v) ? v[k, t] + 0 : -1 }
+  # check(label, afs value, other value, factor, kind)
+  function check(label, a, o, f, kind,   ok, need) {
+    if (a < 0 || o < 0) { printf "  %-58s n/a\n", label; return }
+    ok = (kind == "time") ? (a <= o / f) : (a >= o * f)
+    printf "  %-58s %s\n", label, ok ? "PASS" : "MISS"
+  }
+  END {
+    check("warm seq read >= 0.4x ext4", get("warm_mbs", "artifactfs"), get("warm_mbs", "ext4"), 0.4)
+    check("warm seq read >= bindfs", get("warm_mbs", "artifactfs"), get("warm_mbs", "bindfs"), 1)
+    check("warm parallel read >= 0.4x ext4", get("par_mbs", "artifactfs"), get("par_mbs", "ext4"), 0.4)
+    check("warm parallel read >= bindfs", get("par_mbs", "artifactfs"), get("par_mbs", "bindfs"), 1)
+    check("cold seq read >= 0.6x ext4", get("cold_mbs", "artifactfs"), get("cold_mbs", "ext4"), 0.6)
+    check("cold seq read >= 0.8x bindfs", get("cold_mbs", "artifactfs"), get("cold_mbs", "bindfs"), 0.8)
+    check("seq write >= 0.8x bindfs", get("write_mbs", "artifactfs"), get("write_mbs", "bindfs"), 0.8)
+    check("create >= bindfs", get("create_fps", "artifactfs"), get("create_fps", "bindfs"), 1)
+    check("ls -lR cold >= bindfs", get("lsR_cold_s", "artifactfs"), get("lsR_cold_s", "bindfs"), 1, "time")
+    check("ls -lR warm >= bindfs", get("lsR_warm_s", "artifactfs"), get("lsR_warm_s", "bindfs"), 1, "time")
+    check("find cold >= bindfs", get("find_cold_s", "artifactfs"), get("find_cold_s", "bindfs"), 1, "time")
+    check("find warm >= bindfs", get("find_warm_s", "artifactfs"), get("find_warm_s", "bindfs"), 1, "time")
+    check("stat cold >= bindfs", get("stat_cold_ps", "artifactfs"), get("stat_cold_ps", "bindfs"), 1)
+    check("stat warm >= bindfs", get("stat_warm_ps", "artifactfs"), get("stat_warm_ps", "bindfs"), 1)
+  }' "$RES" | tee -a "$WORK/table.txt"
+
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+  echo
+  echo "FAILED: ${FAILED[*]} (see the log lines above; KEEP=1 keeps $WORK/logs)"
+  exit 1
+fi
+exit 0

@@ -1,0 +1,245 @@
+/*
+ * cache.c - decoded chunks shared by all readers.
+ *
+ * Concurrent readers of one chunk fetch, decompress and verify it once:
+ * the first asks RocksDB while the others wait for it.  Sequential readers
+ * prefetch the next chunks on the I/O pool, so several reads are in flight
+ * on a cold disk.  Unpinned entries sit in an LRU list and are dropped
+ * past max_bytes.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct chunk_cache {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* a load finished */
+	struct centry **tab;
+	size_t cap, n;
+	size_t bytes, max_bytes;
+	struct centry *lru_head, *lru_tail; /* unpinned, ready: head newest */
+};
+
+struct prefetch {
+	struct pool_job job;
+	struct store *s;
+	struct centry *e;
+};
+
+int cache_new(size_t max_bytes, struct chunk_cache **out)
+{
+	struct chunk_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->cap = 1024;
+	c->tab = calloc(c->cap, sizeof(*c->tab));
+	if (!c->tab) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->max_bytes = max_bytes;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	*out = c;
+	return 0;
+}
+
+static void entry_free(struct centry *e)
+{
+	free(e->buf);
+	free(e);
+}
+
+void cache_free(struct chunk_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->cap; i++) {
+		for (struct centry *e = c->tab[i], *nx; e; e = nx) {
+			nx = e->hnext;
+			entry_free(e);
+		}
+	}
+	free(c->tab);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
+
+static struct centry **slot(struct chunk_cache *c, const uint8_t *id)
+{
+	uint64_t h;
+	struct centry **pp;
+
+	memcpy(&h, id, sizeof(h));
+	pp = &c->tab[h & (c->cap - 1)];
+	while (*pp && memcmp((*pp)->id, id, STORE_DIGEST_LEN))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void lru_remove(struct chunk_cache *c, struct centry *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else if (c->lru_head == e)
+		c->lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else if (c->lru_tail == e)
+		c->lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+static void lru_push(struct chunk_cache *c, struct centry *e)
+{
+	e->lprev = NULL;
+	e->lnext = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->lprev = e;
+	c->lru_head = e;
+	if (!c->lru_tail)
+		c->lru_tail = e;
+}
+
+/* Drops unpinned entries from the old end while over budget. */
+static void evict(struct chunk_cache *c)
+{
+	while (c->bytes > c->max_bytes && c->lru_tail) {
+		struct centry *e = c->lru_tail;
+
+		lru_remove(c, e);
+		*slot(c, e->id) = e->hnext;
+		c->bytes -= e->plain;
+		c->n--;
+		entry_free(e);
+	}
+}
+
+/* Makes a loading entry for id (lock held); NULL on ENOMEM. */
+static struct centry *entry_new(struct chunk_cache *c, const uint8_t *id,
+				uint32_t plain)
+{
+	struct centry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->buf = malloc(plain ? plain : 1);
+	if (!e->buf) {
+		free(e);
+		return NULL;
+	}
+	memcpy(e->id, id, STORE_DIGEST_LEN);
+	e->plain = plain;
+	e->hnext = *slot(c, id);
+	*slot(c, id) = e;
+	c->n++;
+	c->bytes += plain;
+	return e;
+}
+
+/* Loads e (pinned, state 0) and wakes its waiters. */
+static void load(struct store *s, struct centry *e)
+{
+	struct chunk_cache *c = s->cache;
+	int rc = cas_get(s, e->id, e->buf, e->plain);
+
+	pthread_mutex_lock(&c->lock);
+	e->state = rc ? rc : 1;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cache_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
+	      uint32_t plain, struct centry **out)
+{
+	struct chunk_cache *c = s->cache;
+	struct centry *e;
+	bool loader = false;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	e = *slot(c, id);
+	if (e && e->state < 0 && e->pins == 0) {
+		/* A failed load is retried, not remembered. */
+		*slot(c, id) = e->hnext;
+		c->bytes -= e->plain;
+		c->n--;
+		entry_free(e);
+		e = NULL;
+	}
+	if (!e) {
+		e = entry_new(c, id, plain);
+		loader = e != NULL;
+	} else if (e->pins == 0 && e->state == 1) {
+		lru_remove(c, e);
+	}
+	if (e)
+		e->pins++;
+	pthread_mutex_unlock(&c->lock);
+	if (!e)
+		return -ENOMEM;
+	if (loader)
+		load(s, e);
+	pthread_mutex_lock(&c->lock);
+	while (e->state == 0)
+		pthread_cond_wait(&c->cond, &c->lock);
+	rc = e->state < 0 ? e->state : 0;
+	pthread_mutex_unlock(&c->lock);
+	if (rc) {
+		cache_unpin(s, e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+void cache_unpin(struct store *s, struct centry *e)
+{
+	struct chunk_cache *c = s->cache;
+
+	pthread_mutex_lock(&c->lock);
+	if (--e->pins == 0 && e->state == 1) {
+		lru_push(c, e);
+		evict(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void prefetch_run(struct pool_job *j)
+{
+	struct prefetch *p = (struct prefetch *)j;
+
+	load(p->s, p->e);
+	cache_unpin(p->s, p->e);
+	free(p);
+}
+
+void cache_prefetch(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
+		    uint32_t plain)
+{
+	struct chunk_cache *c = s->cache;
+	struct prefetch *p = calloc(1, sizeof(*p));
+	struct centry *e = NULL;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (!*slot(c, id)) {
+		e = entry_new(c, id, plain);
+		if (e)
+			e->pins++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!e) {
+		free(p);
+		return;
+	}
+	p->job.run = prefetch_run;
+	p->s = s;
+	p->e = e;
+	pool_push(s->io_pool, &p->job);
+}
