@@ -59,9 +59,11 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 	if (rc < 0)
 		return rc;
 	if (existed)
-		printf("store at %s already initialized\n", ctx->store_dir);
+		fprintf(fs_stdout(), "store at %s already initialized\n",
+			ctx->store_dir);
 	else
-		printf("initialized store at %s\n", ctx->store_dir);
+		fprintf(fs_stdout(), "initialized store at %s\n",
+			ctx->store_dir);
 	return 0;
 }
 
@@ -97,7 +99,7 @@ static int alias_show(void *arg, const char *alias, uint32_t number)
 	al->n++;
 	snprintf(ref, sizeof(ref), "v%u", number);
 	if (!al->arr) {
-		printf("%-20s %s\n", alias, ref);
+		fprintf(fs_stdout(), "%-20s %s\n", alias, ref);
 		return 0;
 	}
 	o = json_pack("{s:o, s:I, s:s}", "alias", fs_json_str(alias), "version",
@@ -161,14 +163,16 @@ int fs_cmd_alias(struct fs_ctx *ctx, int argc, char **argv)
 	if (want == 3) {
 		rc = store_alias_delete(ctx->store, artifact, argv[2]);
 		if (rc == 0)
-			printf("%s: alias %s removed\n", artifact, argv[2]);
+			fprintf(fs_stdout(), "%s: alias %s removed\n", artifact,
+				argv[2]);
 		return rc;
 	}
 	if (parse_version(ctx, argv[3], &number) < 0)
 		return -EINVAL;
 	rc = store_alias_set(ctx->store, artifact, argv[2], number);
 	if (rc == 0)
-		printf("%s: %s -> v%u\n", artifact, argv[2], number);
+		fprintf(fs_stdout(), "%s: %s -> v%u\n", artifact, argv[2],
+			number);
 	return rc;
 }
 
@@ -205,7 +209,8 @@ static void stats_line(const char *label, uint64_t bytes)
 	char h[FS_SIZE_STR_LEN];
 
 	fs_size_human(bytes, h);
-	printf("%-10s %s (%llu bytes)\n", label, h, (unsigned long long)bytes);
+	fprintf(fs_stdout(), "%-10s %s (%llu bytes)\n", label, h,
+		(unsigned long long)bytes);
 }
 
 int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv)
@@ -219,21 +224,23 @@ int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (ctx->json)
 		return stats_json(&st);
-	printf("%-10s %llu\n%-10s %llu\n%-10s %llu distinct\n", "artifacts",
-	       (unsigned long long)st.artifacts, "versions",
-	       (unsigned long long)st.versions, "files",
-	       (unsigned long long)st.files);
+	fprintf(fs_stdout(), "%-10s %llu\n%-10s %llu\n%-10s %llu distinct\n",
+		"artifacts", (unsigned long long)st.artifacts, "versions",
+		(unsigned long long)st.versions, "files",
+		(unsigned long long)st.files);
 	stats_line("logical", st.logical_bytes);
-	printf("%-10s %llu\n", "chunks", (unsigned long long)st.chunks);
+	fprintf(fs_stdout(), "%-10s %llu\n", "chunks",
+		(unsigned long long)st.chunks);
 	stats_line("chunk data", st.chunk_bytes);
 	stats_line("stored", st.stored_bytes);
 	if (st.stored_bytes)
-		printf("%-10s %.2fx (dedup %.2fx, compression %.2fx)\n",
-		       "ratio", ratio(st.logical_bytes, st.stored_bytes),
-		       ratio(st.logical_bytes, st.chunk_bytes),
-		       ratio(st.chunk_bytes, st.stored_bytes));
+		fprintf(fs_stdout(),
+			"%-10s %.2fx (dedup %.2fx, compression %.2fx)\n",
+			"ratio", ratio(st.logical_bytes, st.stored_bytes),
+			ratio(st.logical_bytes, st.chunk_bytes),
+			ratio(st.chunk_bytes, st.stored_bytes));
 	else
-		printf("%-10s -\n", "ratio");
+		fprintf(fs_stdout(), "%-10s -\n", "ratio");
 	return 0;
 }
 
@@ -262,17 +269,19 @@ int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv)
 	}
 	fs_size_human(chk.bytes, h);
 	if (rc == 0)
-		printf("checked %llu chunks (%s): clean\n",
-		       (unsigned long long)chk.chunks, h);
+		fprintf(fs_stdout(), "checked %llu chunks (%s): clean\n",
+			(unsigned long long)chk.chunks, h);
 	else
-		printf("checked %llu chunks (%s): %llu problem%s\n",
-		       (unsigned long long)chk.chunks, h,
-		       (unsigned long long)chk.problems,
-		       chk.problems == 1 ? "" : "s");
+		fprintf(fs_stdout(),
+			"checked %llu chunks (%s): %llu problem%s\n",
+			(unsigned long long)chk.chunks, h,
+			(unsigned long long)chk.problems,
+			chk.problems == 1 ? "" : "s");
 	if (chk.unreferenced)
-		printf("note: %llu unreferenced chunks (reclaim them with "
-		       "'%s gc')\n",
-		       (unsigned long long)chk.unreferenced, FS_PROG);
+		fprintf(fs_stdout(),
+			"note: %llu unreferenced chunks (reclaim them with "
+			"'%s gc')\n",
+			(unsigned long long)chk.unreferenced, FS_PROG);
 	return rc;
 }
 
@@ -292,9 +301,9 @@ int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 		    (json_int_t)res.chunks, "bytes", (json_int_t)res.bytes,
 		    "files", (json_int_t)res.files));
 	fs_size_human(res.bytes, h);
-	printf("%s %llu chunks (%s) and %llu file%s\n",
-	       ctx->dry_run ? "would remove" : "removed",
-	       (unsigned long long)res.chunks, h, (unsigned long long)res.files,
-	       res.files == 1 ? "" : "s");
+	fprintf(fs_stdout(), "%s %llu chunks (%s) and %llu file%s\n",
+		ctx->dry_run ? "would remove" : "removed",
+		(unsigned long long)res.chunks, h,
+		(unsigned long long)res.files, res.files == 1 ? "" : "s");
 	return 0;
 }

@@ -88,14 +88,15 @@ static void artifact_line(const struct newest *nw, int width, bool *header)
 	char size[FS_SIZE_STR_LEN], when[FS_TIME_STR_LEN], ref[16];
 
 	if (*header)
-		printf("%-*s  %8s  %-6s  %10s  %s\n", width, "ARTIFACT",
-		       "VERSIONS", "LATEST", "SIZE", "CREATED");
+		fprintf(fs_stdout(), "%-*s  %8s  %-6s  %10s  %s\n", width,
+			"ARTIFACT", "VERSIONS", "LATEST", "SIZE", "CREATED");
 	*header = false;
 	fs_size_human(nw->latest.size, size);
 	fs_time_iso(nw->latest.created, when);
 	snprintf(ref, sizeof(ref), "v%u", nw->latest.number);
-	printf("%-*s  %8llu  %-6s  %10s  %s\n", width, nw->latest.artifact,
-	       (unsigned long long)nw->count, ref, size, when);
+	fprintf(fs_stdout(), "%-*s  %8llu  %-6s  %10s  %s\n", width,
+		nw->latest.artifact, (unsigned long long)nw->count, ref, size,
+		when);
 }
 
 static int ls_artifacts(struct fs_ctx *ctx)
@@ -201,22 +202,24 @@ static int version_line(void *arg, const struct store_version *v)
 	if (lv->arr)
 		return version_json(lv, v);
 	if (lv->header)
-		printf("%-7s  %-19s  %10s  %6s  %-20s  %-12s  %s\n", "VERSION",
-		       "DIGEST", "SIZE", "FILES", "CREATED", "RUN", "ALIASES");
+		fprintf(fs_stdout(),
+			"%-7s  %-19s  %10s  %6s  %-20s  %-12s  %s\n", "VERSION",
+			"DIGEST", "SIZE", "FILES", "CREATED", "RUN", "ALIASES");
 	lv->header = false;
 	fs_digest_short(v->digest, digest);
 	fs_size_human(v->size, size);
 	fs_time_iso(v->created, when);
 	snprintf(ref, sizeof(ref), "v%u", v->number);
-	printf("%-7s  %-19s  %10s  %6llu  %-20s  %-12s  ", ref, digest, size,
-	       (unsigned long long)v->files, when, v->run[0] ? v->run : "-");
+	fprintf(fs_stdout(), "%-7s  %-19s  %10s  %6llu  %-20s  %-12s  ", ref,
+		digest, size, (unsigned long long)v->files, when,
+		v->run[0] ? v->run : "-");
 	for (i = 0; i < lv->aliases.n; i++) {
 		if (lv->aliases.v[i].number != v->number)
 			continue;
-		printf("%s%s", sep, lv->aliases.v[i].name);
+		fprintf(fs_stdout(), "%s%s", sep, lv->aliases.v[i].name);
 		sep = ",";
 	}
-	printf("%s\n", sep[0] ? "" : "-");
+	fprintf(fs_stdout(), "%s\n", sep[0] ? "" : "-");
 	return 0;
 }
 
@@ -288,13 +291,13 @@ static int entry_show(struct fs_ctx *ctx, json_t *arr,
 								: NULL);
 	fs_mode_string(e->kind, e->mode, mode);
 	if (e->kind == STORE_KIND_DIR)
-		printf("%s  %12s  %s/\n", mode, "-", path);
+		fprintf(fs_stdout(), "%s  %12s  %s/\n", mode, "-", path);
 	else if (e->kind == STORE_KIND_SYMLINK)
-		printf("%s  %12llu  %s -> %s\n", mode,
-		       (unsigned long long)e->size, path, target);
+		fprintf(fs_stdout(), "%s  %12llu  %s -> %s\n", mode,
+			(unsigned long long)e->size, path, target);
 	else
-		printf("%s  %12llu  %s\n", mode, (unsigned long long)e->size,
-		       path);
+		fprintf(fs_stdout(), "%s  %12llu  %s\n", mode,
+			(unsigned long long)e->size, path);
 	return 0;
 }
 

@@ -20,11 +20,41 @@
 #include <time.h>
 #include <unistd.h>
 
-static void syslog_sink(void *arg, enum store_log_level level, const char *msg)
+/* The daemon's log: a command run for a client logs to that client;
+ * everything else goes to syslog, or to stderr in the foreground. */
+static void daemon_sink(void *arg, enum store_log_level level, const char *msg)
 {
-	(void)arg;
-	if (level <= STORE_LOG_INFO)
+	bool foreground = arg != NULL;
+
+	if (fs_in_request()) {
+		fs_log_sink(NULL, level, msg);
+		return;
+	}
+	if (level > STORE_LOG_INFO)
+		return;
+	if (!foreground) {
 		syslog((int)level, "%s", msg);
+		return;
+	}
+	fprintf(stderr, "%s: %s\n", FS_PROG, msg);
+}
+
+static pthread_mutex_t request_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Runs a client's command line on the mounted store.  Commands run one at
+ * a time (the command code keeps per-process state such as getopt's). */
+static int serve_request(void *arg, const struct fs_ctl_req *req, FILE *out,
+			 FILE *err)
+{
+	struct mnt *m = arg;
+	int status;
+
+	pthread_mutex_lock(&request_lock);
+	fs_request_streams(out, err);
+	status = fs_main(req->argc, req->argv, m->s);
+	fs_request_streams(NULL, NULL);
+	pthread_mutex_unlock(&request_lock);
+	return status;
 }
 
 /* Raises the mount's read-ahead (128 KiB by default on FUSE) to 4 MiB,
@@ -166,23 +196,28 @@ static int preflight(struct fs_ctx *ctx, const char *point)
 static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 		 const char *point)
 {
+	static int fg_tag;
 	struct fuse_loop_config *cfg;
+	struct fs_ctl *ctl = NULL;
 	char *spool = NULL;
 	int rc;
 
 	if (!o->foreground) {
 		openlog(FS_PROG, LOG_PID, LOG_DAEMON);
-		store_log_set_sink(syslog_sink, NULL);
 		fuse_daemonize(0);
 	}
+	store_log_set_sink(daemon_sink, o->foreground ? &fg_tag : NULL);
 	rc = store_open(ctx->store_dir, &ctx->opt, &m->s);
 	if (rc) {
 		store_log(STORE_LOG_ERR,
-			  "mount of %s failed: cannot open "
-			  "the store",
+			  "mount of %s failed: cannot open the "
+			  "store",
 			  point);
 		return rc;
 	}
+	rc = fs_ctl_start(ctx->store_dir, serve_request, m, &ctl);
+	if (rc)
+		return rc;
 	if (asprintf(&spool, "%s/spool", ctx->store_dir) < 0)
 		return -ENOMEM;
 	mkdir(spool, 0700);
@@ -193,6 +228,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	rc = fuse_session_loop_mt(m->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	fs_ctl_stop(ctl);
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
 	return rc < 0 ? rc : 0;
 }

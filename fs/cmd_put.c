@@ -215,7 +215,7 @@ static int print_version(struct fs_ctx *ctx, const struct store_version *v)
 	if (ctx->json)
 		return fs_json_print(fs_json_version(v));
 	store_digest_format(v->digest, hex);
-	printf("%s@v%u %s\n", v->artifact, v->number, hex);
+	fprintf(fs_stdout(), "%s@v%u %s\n", v->artifact, v->number, hex);
 	return 0;
 }
 

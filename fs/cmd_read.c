@@ -229,7 +229,12 @@ static int copy_out(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 			rc = n < 0 ? (int)n : -EIO;
 			break;
 		}
-		rc = fs_write_all(fd, buf, (size_t)n);
+		if (fd >= 0)
+			rc = fs_write_all(fd, buf, (size_t)n);
+		else /* the client's stdout, through the daemon */
+			rc = fwrite(buf, 1, (size_t)n, fs_stdout()) == (size_t)n
+				 ? 0
+				 : -EPIPE;
 		if (rc < 0) {
 			store_log(STORE_LOG_ERR, "writing %s: %s", to_name,
 				  strerror(-rc));
@@ -264,7 +269,8 @@ int fs_cmd_cat(struct fs_ctx *ctx, int argc, char **argv)
 		rc = -EISDIR;
 	}
 	if (rc == 0)
-		rc = copy_out(ctx->store, t.e.digest, STDOUT_FILENO,
+		rc = copy_out(ctx->store, t.e.digest,
+			      fs_in_request() ? -1 : STDOUT_FILENO,
 			      "standard output", NULL);
 	fs_target_release(&t);
 	return rc;

@@ -35,6 +35,8 @@
 #define ARTIFACTFS_FS_H
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "store.h"
 
@@ -71,6 +73,9 @@ struct fs_ctx {
 	struct store_options opt; /* defaults, then the config file */
 	struct store *store;	  /* open while a command that needs it runs */
 	int exit_code;		  /* FS_EXIT_USAGE after a usage error */
+	int argc;		  /* the whole command line, to forward it */
+	char **argv;
+	int forwarded; /* exit status from the daemon, or -1 */
 };
 
 /** Releases what ctx owns (closing the store); ctx can be reused. */
@@ -97,6 +102,59 @@ void fs_log_mute(void);
 /** Puts "<prefix>: " before every following log line (NULL: none); the
  * string is borrowed until the next call. */
 void fs_log_prefix(const char *prefix);
+
+/** The streams a command prints to: stdout and stderr, or, for a command
+ * the mount daemon runs for a client, that client's (per thread). */
+FILE *fs_stdout(void);
+FILE *fs_stderr(void);
+/** Whether this thread runs a command for a client of the daemon. */
+bool fs_in_request(void);
+/** Points this thread's command output at out and err (NULL: back to
+ * stdout and stderr). */
+void fs_request_streams(FILE *out, FILE *err);
+/** The command line's log sink (for the daemon to call in requests). */
+void fs_log_sink(void *arg, enum store_log_level level, const char *msg);
+
+/**
+ * Runs one command line (argv[0] is the program) and returns its exit
+ * status.  With a store, the command runs on it (the daemon serving a
+ * client) instead of opening one.
+ */
+int fs_main(int argc, char **argv, struct store *s);
+
+/* ---------------------------------------------------------------- ctl.c */
+
+/** A command from a client of the mount daemon. */
+struct fs_ctl_req {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int argc;
+	char **argv;
+	const char *cwd;
+};
+
+/** Runs req with out/err as its streams; returns the exit status. */
+typedef int (*fs_ctl_handler)(void *arg, const struct fs_ctl_req *req,
+			      FILE *out, FILE *err);
+
+struct fs_ctl;
+
+/**
+ * Serves commands on STORE/daemon.sock (mode 0666: who may do what is
+ * decided per command, as the caller's uid).  Each connection runs in its
+ * own thread with the caller's fsuid, groups and working directory.
+ */
+int fs_ctl_start(const char *store_dir, fs_ctl_handler fn, void *arg,
+		 struct fs_ctl **out);
+/** Stops accepting and removes the socket; accepts NULL. */
+void fs_ctl_stop(struct fs_ctl *ctl);
+
+/**
+ * Sends argv to the daemon holding store_dir and relays its output;
+ * *status is the command's exit status.  -ENOENT when no daemon answers.
+ */
+int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status);
 
 /** How many error lines the sink has printed so far (any thread). */
 unsigned long fs_log_errors(void);

@@ -131,8 +131,8 @@ static void print_usage(FILE *f)
 
 static void print_cmd_help(const struct cmd *c)
 {
-	printf("usage: %s %s [OPTIONS] %s\n\n%s\n%s", FS_PROG, c->name,
-	       c->usage, c->help, global_help);
+	fprintf(fs_stdout(), "usage: %s %s [OPTIONS] %s\n\n%s\n%s", FS_PROG,
+		c->name, c->usage, c->help, global_help);
 }
 
 static const struct cmd *find_cmd(const char *name)
@@ -150,7 +150,7 @@ static int cmd_help(struct fs_ctx *ctx, int argc, char **argv)
 	const struct cmd *c;
 
 	if (argc == 0) {
-		print_usage(stdout);
+		print_usage(fs_stdout());
 		return 0;
 	}
 	c = find_cmd(argv[0]);
@@ -209,11 +209,11 @@ static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
 		if (c)
 			print_cmd_help(c);
 		else
-			print_usage(stdout);
+			print_usage(fs_stdout());
 		return 1;
 	case OPT_VERSION:
-		printf("%s %s (store format %d)\n", FS_PROG, ARTIFACTFS_VERSION,
-		       STORE_FORMAT_VERSION);
+		fprintf(fs_stdout(), "%s %s (store format %d)\n", FS_PROG,
+			ARTIFACTFS_VERSION, STORE_FORMAT_VERSION);
 		return 1;
 	case OPT_JSON:
 		need = FS_OPT_JSON, ctx->json = true;
@@ -284,12 +284,21 @@ static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
 
 static int open_store(struct fs_ctx *ctx)
 {
+	pid_t holder;
+
+	if (ctx->store)
+		return 0; /* the daemon's, for a client's command */
 	if (!store_exists(ctx->store_dir)) {
 		store_log(STORE_LOG_ERR,
 			  "no store at %s (create one with '%s init')",
 			  ctx->store_dir, FS_PROG);
 		return -ENOENT;
 	}
+	/* Mounted: the daemon holds the store and runs the command. */
+	holder = store_lock_holder(ctx->store_dir);
+	if (holder > 0 && fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
+					 &ctx->forwarded) == 0)
+		return 1;
 	return store_open(ctx->store_dir, &ctx->opt, &ctx->store);
 }
 
@@ -301,6 +310,9 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 
 	if (c->flags & CMD_RAW) {
 		fs_log_install(ctx->verbose);
+		if (ctx->store)
+			return fs_usage_error(ctx, "the store is mounted "
+						   "already");
 		return c->run(ctx, argc, argv);
 	}
 	rc = parse_opts(ctx, c, argc, argv, false);
@@ -320,8 +332,8 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 		return rc;
 	if (c->flags & CMD_STORE) {
 		rc = open_store(ctx);
-		if (rc < 0)
-			return rc;
+		if (rc)
+			return rc < 0 ? rc : 0;
 	}
 	return c->run(ctx, nargs, argv + optind);
 }
@@ -350,18 +362,23 @@ static void report(const struct fs_ctx *ctx, int rc)
 	const char *cmd = ctx->cmd ? ctx->cmd : "error";
 
 	if (ctx->subject)
-		fprintf(stderr, "%s: %s: %s: %s\n", FS_PROG, cmd, ctx->subject,
-			strerror(-rc));
+		fprintf(fs_stderr(), "%s: %s: %s: %s\n", FS_PROG, cmd,
+			ctx->subject, strerror(-rc));
 	else
-		fprintf(stderr, "%s: %s: %s\n", FS_PROG, cmd, strerror(-rc));
+		fprintf(fs_stderr(), "%s: %s: %s\n", FS_PROG, cmd,
+			strerror(-rc));
 }
 
-int main(int argc, char **argv)
+int fs_main(int argc, char **argv, struct store *s)
 {
-	struct fs_ctx ctx = {0};
+	struct fs_ctx ctx = {.argc = argc, .argv = argv, .forwarded = -1};
 	unsigned long errors;
 	int rc;
 
+	if (s) {
+		ctx.store = s;
+		ctx.store_arg = store_dir(s);
+	}
 	fs_log_install(false);
 	errors = fs_log_errors();
 	rc = dispatch(&ctx, argc, argv);
@@ -369,14 +386,22 @@ int main(int argc, char **argv)
 		fs_log_mute();
 	/* Closing may still fail (and log); ctx->subject may point into
 	 * ctx->store_dir, so report before fs_ctx_release frees it. */
-	store_close(ctx.store);
+	if (!s)
+		store_close(ctx.store);
 	ctx.store = NULL;
-	if (fflush(stdout) == EOF && rc == 0) {
+	if (fflush(fs_stdout()) == EOF && rc == 0) {
 		rc = -errno;
 		ctx.subject = "writing standard output";
 	}
 	if (rc < 0 && fs_log_errors() == errors)
 		report(&ctx, rc);
 	fs_ctx_release(&ctx);
+	if (ctx.forwarded >= 0)
+		return ctx.forwarded;
 	return rc == 0 ? 0 : ctx.exit_code ? ctx.exit_code : 1;
+}
+
+int main(int argc, char **argv)
+{
+	return fs_main(argc, argv, NULL);
 }

@@ -22,9 +22,38 @@ static const char *log_prefix;
 static char last_err[1024]; /* the previous error line, to drop repeats */
 static bool log_muted;	    /* a failure was reported: only -v shows more */
 
-static void log_sink(void *arg, enum store_log_level level, const char *msg)
+/* A command the mount daemon runs for a client writes to the client's
+ * streams: per thread, so the daemon's own threads keep theirs. */
+static __thread FILE *t_out, *t_err;
+static __thread bool t_verbose;
+
+FILE *fs_stdout(void)
 {
-	bool verbose = arg != NULL;
+	return t_out ? t_out : stdout;
+}
+
+FILE *fs_stderr(void)
+{
+	return t_err ? t_err : stderr;
+}
+
+bool fs_in_request(void)
+{
+	return t_err != NULL;
+}
+
+void fs_request_streams(FILE *out, FILE *err)
+{
+	t_out = out;
+	t_err = err;
+	t_verbose = false;
+	log_muted = false;
+	last_err[0] = '\0';
+}
+
+void fs_log_sink(void *arg, enum store_log_level level, const char *msg)
+{
+	bool verbose = arg != NULL || t_verbose;
 
 	if ((level > STORE_LOG_WARNING || log_muted) && !verbose)
 		return;
@@ -41,10 +70,10 @@ static void log_sink(void *arg, enum store_log_level level, const char *msg)
 		log_errors++;
 	}
 	if (log_prefix)
-		fprintf(stderr, "%s: %s: %s\n", FS_PROG, log_prefix, msg);
+		fprintf(fs_stderr(), "%s: %s: %s\n", FS_PROG, log_prefix, msg);
 	else
-		fprintf(stderr, "%s: %s\n", FS_PROG, msg);
-	fflush(stderr);
+		fprintf(fs_stderr(), "%s: %s\n", FS_PROG, msg);
+	fflush(fs_stderr());
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -53,7 +82,11 @@ void fs_log_install(bool verbose)
 	/* The sink only needs one bit: a non-NULL arg means verbose. */
 	static int verbose_tag;
 
-	store_log_set_sink(log_sink, verbose ? &verbose_tag : NULL);
+	if (t_err) { /* inside the daemon: the sink stays the daemon's */
+		t_verbose = verbose;
+		return;
+	}
+	store_log_set_sink(fs_log_sink, verbose ? &verbose_tag : NULL);
 }
 
 void fs_log_mute(void)
@@ -188,8 +221,9 @@ int fs_json_print(json_t *j)
 
 	if (!j)
 		return -ENOMEM;
-	if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0 || putchar('\n') == EOF)
-		rc = ferror(stdout) ? -EIO : -ENOMEM;
+	if (json_dumpf(j, fs_stdout(), JSON_INDENT(2)) < 0 ||
+	    fputc('\n', fs_stdout()) == EOF)
+		rc = ferror(fs_stdout()) ? -EIO : -ENOMEM;
 	json_decref(j);
 	return rc;
 }

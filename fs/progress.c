@@ -70,7 +70,7 @@ void fs_progress_init(struct fs_progress *p, const char *label, uint64_t total,
 	memset(p, 0, sizeof(*p));
 	p->label = label;
 	p->total = total;
-	p->enabled = !quiet && isatty(STDERR_FILENO);
+	p->enabled = !quiet && !fs_in_request() && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
 }
 

@@ -18,13 +18,17 @@ CLEANUP+=("kill $holder 2>/dev/null; wait $holder 2>/dev/null")
 exec 3>"$T/pipe"
 echo "first line" >&3
 
-# Wait (up to 20 s) until the holder has the store.
+# Wait (up to 20 s) until the holder has the store.  Probing with another
+# artifactfs command would race with it for the lock, so read the pid the
+# holder writes into the lock file (store/FORMAT.md) instead.
 for _ in $(seq 200); do
-	if ! afs ls >/dev/null 2>"$T/probe.err"; then
-		break
-	fi
+	[ "$(cat "$S/lock" 2>/dev/null)" = "$holder" ] && break
+	kill -0 "$holder" 2>/dev/null ||
+		fail "holder exited early: $(cat "$T/held.err")"
 	sleep 0.1
 done
+[ "$(cat "$S/lock" 2>/dev/null)" = "$holder" ] ||
+	fail "holder did not take the store within 20 s"
 
 check "a second process gets one line naming pid $holder"
 expect_fail 1 afs ls

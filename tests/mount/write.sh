@@ -182,4 +182,10 @@ check "as root, writes in the user's sealed run fail too"
 expect_err "Read-only file system" touch "$P/u1/steps/fit/outputs/root.txt"
 
 stop_daemon
+
+check "fsck of the store after all this: clean"
+rc=0
+afs fsck 2>"$T/fsck.err" || rc=$?
+head -n 5 "$T/fsck.err"
+[ "$rc" -eq 0 ] || defect "fsck exited $rc ($(grep -c . "$T/fsck.err") lines on stderr)"
 finish
