@@ -186,6 +186,7 @@ int fs_cmd_alias(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv);
 /** The FUSE daemon; parses its own options (argv[0] is "mount"). */
 int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv);
 

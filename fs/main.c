@@ -72,6 +72,12 @@ static const struct cmd cmds[] = {
      "Removes chunks and files that no version references.\n"
      "  -n, --dry-run  only count them\n"
      "  --json         print JSON\n"},
+    {"run", fs_cmd_run, CMD_STORE, FS_OPT_JSON, 1, -1,
+     "open P/R [STEP...] | seal P/R | fail P/R | ls [P]",
+     "Opens a run of pipeline P (with its steps), seals it (each step's\n"
+     "outputs/<name> becomes the next version of artifact <name>), marks\n"
+     "it failed (publishing nothing), or lists runs.\n"
+     "  --json         print JSON (ls)\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},
