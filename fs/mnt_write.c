@@ -255,15 +255,20 @@ int mnt_file_commit(struct mnt_file *f, bool sync)
 		rc = store_writer_finish(f->w, &sf);
 		f->w = NULL; /* later writes go to a spool */
 	}
-	if (!rc)
+	if (!rc) {
+		pthread_mutex_lock(&f->m->lock); /* renames move n->path */
 		rc = mnt_node_parse(f->n->path, false, &path);
-	if (!rc)
+		pthread_mutex_unlock(&f->m->lock);
+	}
+	if (!rc && !path.c[C_STEP])
+		f->dirty = false; /* unlinked or replaced while open */
+	else if (!rc)
 		rc = store_output_set(f->m->s, path.c[C_PIPELINE],
 				      path.c[C_RUN], path.c[C_STEP], path.tail,
 				      STORE_KIND_FILE, f->n->e.mode, &sf,
 				      sync ? STORE_OUTPUT_SYNC : 0);
 	mnt_node_parse_release(&path);
-	if (!rc) {
+	if (!rc && f->dirty) {
 		pthread_mutex_lock(&f->m->lock);
 		f->n->e.size = sf.size;
 		memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A five-minute tour of artifactfs on the default store
 # (~/.local/share/artifactfs, or $ARTIFACTFS_STORE if set): builds a
-# Release binary, then stores a small dataset and two versions of a fake
-# 8 MiB model checkpoint, and shows how little the second version costs.
+# Release binary, stores a small dataset and two versions of a fake 8 MiB
+# model checkpoint and shows how little the second version costs; then
+# mounts the store, runs a two-step pipeline with nothing but files and
+# directories, seals it, and reads the new versions back.
 # Running it again just adds versions.
 set -euo pipefail
 
@@ -16,7 +18,18 @@ cmake --build "$BUILD" -j "$(nproc)" >/dev/null
 echo "built $AFS"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/afs-demo.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+MNT=$WORK/mnt
+DAEMON=
+cleanup() {
+	if mountpoint -q "$MNT" 2>/dev/null; then
+		fusermount3 -u "$MNT" || true
+	fi
+	if [ -n "$DAEMON" ]; then
+		wait "$DAEMON" 2>/dev/null || true
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 # Shows a command as you would type it, then runs it.
 run() {
@@ -73,6 +86,68 @@ run cat dataset@latest/labels.csv
 run stats
 run fsck
 
+# ---------------------------------------------------------------- the mount
+# Shows a shell command, then runs it.
+sh_run() {
+	echo
+	echo "\$ $*"
+	bash -c "$*"
+}
+
+mkdir -p "$MNT"
+echo
+echo "\$ artifactfs mount $MNT -f &"
+"$AFS" mount "$MNT" -f &
+DAEMON=$!
+for _ in $(seq 50); do
+	mountpoint -q "$MNT" && break
+	sleep 0.1
+done
+mountpoint -q "$MNT" || { echo "the mount did not come up" >&2; exit 1; }
+
+RUN=r$(date +%Y%m%d%H%M%S)
+P=$MNT/pipelines/demo/runs/$RUN
+export P MNT
+# Step 1 (prepare) reads the dataset version through the mount and writes
+# features; step 2 (train) reads them and writes a tiny model.
+sh_run "mkdir -p \$P/steps/prepare/outputs/features \$P/steps/train/outputs/tiny-model"
+sh_run "python3 - <<'PY'
+import csv, os
+src = os.environ['MNT'] + '/artifacts/dataset/latest/splits/train.csv'
+dst = os.environ['P'] + '/steps/prepare/outputs/features/train.csv'
+with open(src) as f, open(dst, 'w') as out:
+    w = csv.writer(out)
+    for row in csv.DictReader(f):
+        x = [float(row[k]) for k in ('x1', 'x2', 'x3')]
+        w.writerow([row['id'], sum(x), row['label']])
+PY"
+sh_run "python3 - <<'PY'
+import csv, json, os
+src = os.environ['P'] + '/steps/prepare/outputs/features/train.csv'
+sums = {}
+for _, s, label in csv.reader(open(src)):
+    t = sums.setdefault(label, [0.0, 0])
+    t[0] += float(s); t[1] += 1
+model = {k: v[0] / v[1] for k, v in sorted(sums.items())}
+json.dump(model, open(os.environ['P'] + '/steps/train/outputs/tiny-model/model.json', 'w'), indent=1)
+PY"
+sh_run "cat \$P/run.json"
+sh_run "echo seal > \$P/control"
+sh_run "cd \$MNT && find pipelines/demo/runs/$RUN"
+sh_run "ls -l \$MNT/artifacts/tiny-model"
+sh_run "cat \$MNT/artifacts/tiny-model/latest/model.json"
+sh_run "getfattr -d \$MNT/artifacts/tiny-model/latest/model.json 2>/dev/null || true"
+sh_run "echo tamper >> \$MNT/artifacts/tiny-model/latest/model.json || true"
+# While mounted, the command line goes through the daemon.
+run ls features
+run cat tiny-model@latest/model.json
+run stats
+
+echo
+echo "\$ fusermount3 -u $MNT"
+fusermount3 -u "$MNT"
+wait "$DAEMON" || true
+DAEMON=
 echo
 echo "The store is in ${ARTIFACTFS_STORE:-$HOME/.local/share/artifactfs}."
-echo "Try: $AFS get model@production /tmp/model.ckpt"
+echo "Mount it yourself with: $AFS mount /some/dir"
