@@ -360,7 +360,7 @@ static int get_entry(struct get *g, const struct store_dirent *e,
 static int get_dir_contents(struct get *g, const struct store_dirent *e,
 			    const char *dest)
 {
-	struct store_dirent *ents;
+	struct store_dirent *ents = NULL;
 	char child[PATH_MAX];
 	size_t i, n;
 	int rc;
@@ -444,7 +444,7 @@ out_free_tmp:
 
 static uint64_t tree_bytes(struct store *s, const struct store_dirent *e)
 {
-	struct store_dirent *ents;
+	struct store_dirent *ents = NULL;
 	uint64_t sum = 0;
 	size_t i, n;
 
