@@ -244,8 +244,11 @@ int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv)
 		rc = parse(ctx, argc, argv, &o);
 	if (!rc)
 		rc = fs_config_load(ctx);
-	if (!rc && !realpath(o.point, point))
+	if (!rc && !realpath(o.point, point)) {
 		rc = -errno;
+		store_log(STORE_LOG_ERR, "mountpoint %s: %s", o.point,
+			  strerror(errno));
+	}
 	if (rc)
 		goto out_args;
 	rc = preflight(ctx, point);

@@ -344,6 +344,26 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 	return c->run(ctx, nargs, argv + optind);
 }
 
+/* `artifactfs STORE MOUNTPOINT [-o OPTIONS]`, as mount.fuse3 runs it for
+ * an fstab line of type fuse.artifactfs: a detached mount. */
+static int fstab_mount(struct fs_ctx *ctx, int argc, char **argv)
+{
+	char **av = calloc((size_t)argc + 3, sizeof(*av));
+	int rc;
+
+	if (!av)
+		return -ENOMEM;
+	av[0] = "mount";
+	av[1] = "--store";
+	av[2] = argv[0];
+	for (int i = 1; i < argc; i++)
+		av[i + 2] = argv[i];
+	ctx->cmd = "mount";
+	rc = run_cmd(ctx, find_cmd("mount"), argc + 2, av);
+	free(av);
+	return rc;
+}
+
 static int dispatch(struct fs_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd *c;
@@ -355,6 +375,9 @@ static int dispatch(struct fs_ctx *ctx, int argc, char **argv)
 	if (optind >= argc)
 		return fs_usage_error(ctx, "missing COMMAND");
 	c = find_cmd(argv[optind]);
+	if (!c && strchr(argv[optind], '/') && optind + 1 < argc &&
+	    argv[optind + 1][0] != '-')
+		return fstab_mount(ctx, argc - optind, argv + optind);
 	if (!c)
 		return fs_usage_error(ctx, "unknown command '%s'",
 				      argv[optind]);

@@ -123,10 +123,16 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		fi->direct_io = n->kind == MK_CONTROL;
 	} else if (wr) {
 		return n->kind == MK_SEALED || n->sealed ? -EROFS : -EACCES;
+	} else if (n->kind == MK_OUT && (h = fh_new(FH_WRITE, n)) &&
+		   (h->wf = mnt_file_find(m, n))) {
+		/* Being written: read what the writers wrote so far. */
 	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
-		h = fh_new(FH_READ, n);
-		if (h)
+		if (!h)
+			h = fh_new(FH_READ, n);
+		if (h) {
+			h->kind = FH_READ;
 			rc = store_reader_open(m->s, n->e.digest, &h->r);
+		}
 		fi->keep_cache = n->kind == MK_SEALED;
 	} else {
 		h = fh_new(FH_TEXT, n);
@@ -365,7 +371,7 @@ static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 			  "/pipelines/P/runs/R/steps, output directories "
 			  "under a step's outputs; artifacts come from "
 			  "sealing runs",
-			  p->path, name);
+			  strcmp(p->path, "/") ? p->path : "", name);
 		return -EPERM;
 	}
 }

@@ -190,7 +190,11 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
  * and release. */
 struct mnt_file;
 
-/** Opens n (an MK_OUT file) for writing; trunc drops its content. */
+/** The shared open-file object of n with one more handle, or NULL when
+ * no handle writes n. */
+struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n);
+/** Opens n (an MK_OUT file) for writing, sharing the object of handles
+ * already open on it; trunc drops its content. */
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out);
 ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
@@ -200,7 +204,7 @@ int mnt_file_truncate(struct mnt_file *f, uint64_t size);
 /** Commits what was written since the last commit (sync: wait for the
  * disk).  -EIO, -ENOSPC, -EROFS (the run was sealed meanwhile). */
 int mnt_file_commit(struct mnt_file *f, bool sync);
-/** Closes (after a final commit by the caller). */
+/** Drops one handle; the last one frees (after its final commit). */
 void mnt_file_close(struct mnt_file *f);
 /** Size of n while a handle has uncommitted data, or -1. */
 int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n);

@@ -256,8 +256,9 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	if (store_stats_get(m->s, &st) == 0) {
-		sv.f_files = st.files + st.versions;
+		/* Inodes are not a limit here: show plenty free. */
 		sv.f_ffree = sv.f_favail = UINT32_MAX;
+		sv.f_files = st.files + st.versions + sv.f_ffree;
 	}
 	sv.f_namemax = STORE_NAME_MAX;
 	fuse_reply_statfs(req, &sv);
@@ -380,7 +381,21 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_POSIX_ACL;
 }
 
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct mnt_node *p = mnt_node_get(M(req), parent);
+
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	/* Only files, directories and symlinks can be versioned. */
+	fuse_reply_err(req, p && (p->kind == MK_SEALED || p->sealed) ? EROFS
+								     : EPERM);
+}
+
 const struct fuse_lowlevel_ops mnt_ops = {
+    .mknod = op_mknod,
     .init = op_init,
     .lookup = op_lookup,
     .forget = op_forget,

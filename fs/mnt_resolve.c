@@ -228,7 +228,7 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n)
 	if (n->kind == MK_ROOT)
 		return 0;
 	if (!strncmp(n->path, "//", 2))
-		return -ENOENT; /* unlinked while open */
+		return 0; /* unlinked while open: its last facts stand */
 	if (n->kind == MK_SEALED)
 		return 0; /* immutable */
 	rc = mnt_node_parse(n->path, true, &parent);

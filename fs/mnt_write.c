@@ -37,6 +37,7 @@ struct mnt_file {
 	int spool;		/* fd, or -1 */
 	uint64_t size;
 	bool dirty;
+	unsigned refs;	       /* handles sharing it (under m->wlock) */
 	struct mnt_file *next; /* m->writing */
 };
 
@@ -108,17 +109,43 @@ static int to_spool(struct mnt_file *f)
 	return 0;
 }
 
+/* The open-file object of n, with one more handle on it, or NULL. */
+struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n)
+{
+	struct mnt_file *f;
+
+	pthread_mutex_lock(&m->wlock);
+	for (f = m->writing; f && f->n != n; f = f->next)
+		;
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&m->wlock);
+	return f;
+}
+
+/* All handles of one file share one object, so that readers see what
+ * writers wrote and two writers do not each keep a copy. */
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out)
 {
-	struct mnt_file *f = calloc(1, sizeof(*f));
+	struct mnt_file *f = mnt_file_find(m, n);
 	int rc = 0;
 
+	if (f) {
+		rc = trunc ? mnt_file_truncate(f, 0) : 0;
+		if (rc)
+			mnt_file_close(f);
+		else
+			*out = f;
+		return rc;
+	}
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->m = m;
 	f->n = n;
 	f->spool = -1;
+	f->refs = 1;
 	pthread_mutex_init(&f->lock, NULL);
 	if (trunc || n->e.size == 0) {
 		rc = store_writer_new(m->s, &f->w);
@@ -288,6 +315,10 @@ void mnt_file_close(struct mnt_file *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->m->wlock);
+	if (--f->refs) {
+		pthread_mutex_unlock(&f->m->wlock);
+		return;
+	}
 	for (pp = &f->m->writing; *pp && *pp != f; pp = &(*pp)->next)
 		;
 	if (*pp)

@@ -172,6 +172,24 @@ static int fsck_artifact(void *arg, const char *name)
 	return store_version_each(f->s, name, fsck_version, f);
 }
 
+static int fsck_output(void *arg, const void *key, size_t klen, const void *val,
+		       size_t vlen)
+{
+	struct fsck *f = arg;
+	struct store_output o;
+
+	(void)key;
+	(void)klen;
+	if (output_entry_decode(val, vlen, "", &o)) {
+		store_log(STORE_LOG_ERR, "fsck: corrupt run output entry");
+		f->out->problems++;
+		return 0;
+	}
+	if (o.e.kind == STORE_KIND_DIR)
+		return 0;
+	return expect(f, o.e.kind, o.e.digest);
+}
+
 /* Each stored refcount must match what the versions imply. */
 static int fsck_refcount(void *arg, const void *key, size_t klen,
 			 const void *val, size_t vlen)
@@ -267,6 +285,9 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	memset(out, 0, sizeof(*out));
 	pthread_rwlock_wrlock(&s->gc_lock);
 	rc = store_artifact_each(s, fsck_artifact, &f);
+	/* Files in runs' outputs trees hold references too. */
+	if (!rc)
+		rc = db_scan(s->db, CF_NAMESPACE, "o", 1, fsck_output, &f);
 	if (!rc)
 		rc = db_scan(s->db, CF_REFCOUNTS, NULL, 0, fsck_refcount, &f);
 	if (!rc) {

@@ -64,7 +64,7 @@ static void entry_encode(struct buf *x, const struct store_output *o)
 	buf_varint(x, (uint64_t)o->mtime);
 }
 
-static int entry_decode(const void *val, size_t len, const char *path,
+int output_entry_decode(const void *val, size_t len, const char *path,
 			struct store_output *o)
 {
 	struct cursor c = {val, (const uint8_t *)val + len, false};
@@ -108,7 +108,7 @@ static int entry_read(struct store *s, struct db_batch *b, const struct okey *o,
 		return rc;
 	memcpy(path, o->k + o->base, o->len - o->base);
 	path[o->len - o->base] = '\0';
-	rc = entry_decode(val, len, path, out);
+	rc = output_entry_decode(val, len, path, out);
 	free(val);
 	if (rc)
 		store_log(STORE_LOG_ERR, "corrupt output entry %s", path);
@@ -183,7 +183,7 @@ static int each_child(void *arg, const void *key, size_t klen, const void *val,
 		return 0;
 	memcpy(name, (const char *)key + c->skip, n);
 	name[n] = '\0';
-	if (entry_decode(val, vlen, name, &o))
+	if (output_entry_decode(val, vlen, name, &o))
 		return -EIO;
 	return c->fn(c->arg, &o);
 }
@@ -484,12 +484,20 @@ struct seal {
 	size_t skip; /* 'o' pipeline NUL run NUL */
 	struct store_put **puts;
 	char (*names)[STORE_NAME_MAX + 1];
-	size_t n, cap;
+	char last_step[STORE_NAME_MAX + 1]; /* step of the newest put */
+	size_t n, cap, n_step; /* puts; the first of the current step */
 };
 
-static struct store_put *seal_put_for(struct seal *z, const char *name)
+/* The put for outputs/<name> of step: entries come in step order, so a
+ * name that two steps write becomes two versions, in step order. */
+static struct store_put *seal_put_for(struct seal *z, const char *step,
+				      const char *name)
 {
-	for (size_t i = 0; i < z->n; i++) {
+	if (strcmp(z->last_step, step)) {
+		snprintf(z->last_step, sizeof(z->last_step), "%s", step);
+		z->n_step = z->n; /* puts of earlier steps are complete */
+	}
+	for (size_t i = z->n_step; i < z->n; i++) {
 		if (!strcmp(z->names[i], name))
 			return z->puts[i];
 	}
@@ -530,12 +538,12 @@ static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
 	memcpy(path, k + slen + 1, rest - slen - 1);
 	path[rest - slen - 1] = '\0';
 	nlen = strcspn(path, "/");
-	if (nlen > STORE_NAME_MAX || entry_decode(val, vlen, path, &o))
+	if (nlen > STORE_NAME_MAX || output_entry_decode(val, vlen, path, &o))
 		return -EIO;
 	memcpy(name, path, nlen);
 	name[nlen] = '\0';
 	sub = path[nlen] ? path + nlen + 1 : NULL;
-	p = seal_put_for(z, name);
+	p = seal_put_for(z, k, name);
 	if (!p)
 		return -ENOMEM;
 	if (!sub && o.e.kind == STORE_KIND_DIR)

@@ -299,6 +299,11 @@ int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
 		   const char *run, enum store_run_status status,
 		   struct store_put **puts, size_t n);
 
+/** Decodes an outputs-tree entry (output.c) named by its path. */
+struct store_output;
+int output_entry_decode(const void *val, size_t len, const char *path,
+			struct store_output *o);
+
 /** Adds an entry of any kind to a version being assembled (f NULL for a
  * directory). */
 int put_add(struct store_put *p, const char *dest, enum store_kind kind,

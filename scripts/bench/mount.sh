@@ -27,7 +27,6 @@ READERS=${READERS:-4}          # parallel readers
 TARGETS=${TARGETS:-"ext4 bindfs artifactfs"}
 KEEP=${KEEP:-0}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
-RA_PROBE=${RA_PROBE:-1}        # extra artifactfs cold read with read_ahead_kb=4096
 
 [[ $SIZE_MB =~ ^[0-9]+$ && $SIZE_MB -gt 0 ]] || { echo "SIZE_MB must be a positive integer" >&2; exit 2; }
 [[ $NFILES =~ ^[0-9]+$ && $NFILES -gt 0 ]] || { echo "NFILES must be a positive integer" >&2; exit 2; }
@@ -264,7 +263,6 @@ bench_artifactfs() {
   record put_tree_s artifactfs "$T"
   log "artifactfs: put $NFILES files with the CLI in ${T}s"
   afs_mount "$STORE" "$AMNT"
-  log "artifactfs: read_ahead_kb $(bdi_ra "$AMNT") after mount"
   mkdir -p "$run/w1/steps/s/outputs/big" "$run/w2/steps/s/outputs"
   WFILE=$run/w1/steps/s/outputs/big/file
   RFILE=$AMNT/artifacts/big/v1/file
@@ -272,18 +270,7 @@ bench_artifactfs() {
   TREE=$AMNT/artifacts/many/v1 MNT=$AMNT
   remount() { afs_umount "$AMNT"; afs_mount "$STORE" "$AMNT"; }
   measure artifactfs
-  if [[ $RA_PROBE == 1 && $IS_ROOT == 1 ]]; then
-    # Diagnostic: the same cold read with the bdi read-ahead raised by
-    # hand after the mount is up.
-    remount
-    echo 4096 >"/sys/class/bdi/$(mountpoint -d "$AMNT")/read_ahead_kb"
-    drop_caches
-    read_file "$RFILE"
-    record cold_ra_mbs artifactfs "$(calc "$BYTES / $T / 1e6")"
-    log "artifactfs: cold read with read_ahead_kb $(bdi_ra "$AMNT") in ${T}s"
-  fi
   afs_umount "$AMNT"
-  du -sb "$STORE" | awk '{ print $1 }' >"$WORK/store.bytes"
 }
 
 # ------------------------------------------------------------------ main
@@ -369,8 +356,6 @@ awk -F'\t' -v failed=" ${FAILED[*]-} " '
       printf "artifactfs seal after the big write: %.3f s; seal of the small files run: %.3f s\n", v["seal_s", "artifactfs"], v["seal_small_s", "artifactfs"]
     if (("put_tree_s", "artifactfs") in v)
       printf "artifactfs CLI put of the tree (setup, before mounting): %.2f s\n", v["put_tree_s", "artifactfs"]
-    if (("cold_ra_mbs", "artifactfs") in v)
-      printf "artifactfs cold read with read_ahead_kb=4096 set after mounting (diagnostic): %.0f MB/s\n", v["cold_ra_mbs", "artifactfs"]
   }' "$RES" | tee "$WORK/table.txt"
 
 echo

@@ -45,7 +45,7 @@ wait_daemon() {
 	for ((i = 0; i < 300; i++)); do
 		pid=$(cat "$S/lock" 2>/dev/null || true)
 		if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
-			grep -qF -- "--store $S $M"; then
+			grep -qF -- "$S $M"; then
 			DPID=$pid
 			return 0
 		fi

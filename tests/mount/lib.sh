@@ -263,7 +263,8 @@ ensure_user() {
 }
 
 # as_user CMD...: runs CMD as the test user, no supplementary groups.
+# (From /: the test's working directory may be closed to that user.)
 as_user() {
-	setpriv --reuid="$TUID" --regid="$TGID" --clear-groups \
-		env HOME=/ PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C "$@"
+	(cd / && setpriv --reuid="$TUID" --regid="$TGID" --clear-groups \
+		env HOME=/ PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C "$@")
 }

@@ -105,17 +105,17 @@ check "latest and an alias: readlink, and reading through them"
 [ "$(readlink "$A/model/latest")" = v1 ] || defect "model latest"
 
 check "extended attributes: digest, version, run"
-getfattr -d "$F" "$A/model/v1/model.bin" 2>/dev/null
-x=$(getfattr --only-values -n user.artifactfs.digest "$F")
+getfattr --absolute-names -d "$F" "$A/model/v1/model.bin"
+x=$(getfattr --absolute-names --only-values -n user.artifactfs.digest "$F")
 [ "$x" = "sha256:$(sha "$D/sub/b.bin")" ] || defect "digest xattr '$x'"
-x=$(getfattr --only-values -n user.artifactfs.version "$F")
+x=$(getfattr --absolute-names --only-values -n user.artifactfs.version "$F")
 [ "$x" = "dataset@v1" ] || defect "version xattr '$x'"
-x=$(getfattr --only-values -n user.artifactfs.run "$A/model/v1/model.bin")
+x=$(getfattr --absolute-names --only-values -n user.artifactfs.run "$A/model/v1/model.bin")
 [ "$x" = "train/r0/fit" ] || defect "run xattr '$x', want train/r0/fit"
-getfattr -d "$A/model/v1/model.bin" 2>/dev/null |
+getfattr --absolute-names -d "$A/model/v1/model.bin" |
 	grep -q '^user.artifactfs.run="train/r0/fit"$' ||
 	defect "getfattr -d lacks user.artifactfs.run"
-getfattr -d "$A/dataset/v1/sub/deep/c.txt" 2>/dev/null |
+getfattr --absolute-names -d "$A/dataset/v1/sub/deep/c.txt" |
 	grep -q '^user.artifactfs.digest="sha256:' ||
 	defect "getfattr -d lacks user.artifactfs.digest"
 expect_err "Operation not permitted" \
@@ -144,6 +144,19 @@ ls -l "$M/pipelines" "$M/pipelines/train/runs/r1" \
 "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1]));
 assert j["status"] == "open" and j["owner"] == 0, j' \
 	"$M/pipelines/train/runs/r1/run.json" || defect "run.json"
+
+check "the command line while mounted (through the daemon) shows at once"
+afs alias set dataset production v2 >/dev/null ||
+	defect "alias set while mounted failed"
+[ "$(readlink "$A/dataset/production")" = v2 ] ||
+	defect "after alias set: production -> $(readlink "$A/dataset/production")"
+[ "$(cat "$A/dataset/production/a.csv")" = second ] ||
+	defect "reading through the moved alias"
+afs put dataset "$D" >/dev/null || defect "put while mounted failed"
+[ "$(readlink "$A/dataset/latest")" = v3 ] ||
+	defect "after put: latest -> $(readlink "$A/dataset/latest")"
+[ "$(cat "$A/dataset/v3/a.csv")" = first ] || defect "v3 put while mounted"
+afs alias set dataset production v1 >/dev/null
 
 check "inode numbers: readdir agrees with stat, and survive a remount"
 PATHS=("$M/artifacts" "$A/dataset" "$A/dataset/v1" "$F" "$A/dataset/latest"
