@@ -38,6 +38,7 @@ struct mnt_file {
 	uint64_t size;
 	bool dirty;
 	unsigned refs;	       /* handles sharing it (under m->wlock) */
+	int err;	       /* a failed commit lost the data: sticky */
 	struct mnt_file *next; /* m->writing */
 };
 
@@ -171,6 +172,10 @@ ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
 	ssize_t rc;
 
 	pthread_mutex_lock(&f->lock);
+	if (f->err) {
+		rc = f->err;
+		goto out_done;
+	}
 	if (f->w && (uint64_t)off == f->woff) {
 		rc = store_writer_write(f->w, buf, len);
 		if (!rc) {
@@ -274,13 +279,16 @@ int mnt_file_commit(struct mnt_file *f, bool sync)
 	int rc = 0;
 
 	pthread_mutex_lock(&f->lock);
-	if (!f->dirty)
+	rc = f->err;
+	if (rc || !f->dirty)
 		goto out_unlock;
 	if (f->spool >= 0) {
 		rc = ingest_spool(f, &sf);
 	} else {
 		rc = store_writer_finish(f->w, &sf);
 		f->w = NULL; /* later writes go to a spool */
+		if (rc)	     /* the streamed bytes are gone with the writer */
+			f->err = rc;
 	}
 	if (!rc) {
 		pthread_mutex_lock(&f->m->lock); /* renames move n->path */
