@@ -54,6 +54,7 @@ static int serve_request(void *arg, const struct fs_ctl_req *req, FILE *out,
 	status = fs_main(req->argc, req->argv, m->s);
 	fs_request_streams(NULL, NULL);
 	pthread_mutex_unlock(&request_lock);
+	mnt_aliases_changed(m); /* put, alias and run move them */
 	return status;
 }
 

@@ -224,6 +224,8 @@ static int control_write(struct mnt *m, struct mnt_node *n, const char *buf,
 	if (!rc)
 		store_log(STORE_LOG_INFO, "run %s/%s %s", n->c[C_PIPELINE],
 			  n->c[C_RUN], cmd[0] == 's' ? "sealed" : "failed");
+	if (!rc && cmd[0] == 's')
+		mnt_aliases_changed(m);
 	return rc;
 }
 

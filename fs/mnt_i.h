@@ -109,6 +109,10 @@ void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t n);
 int mnt_node_parse(const char *path, bool parent, struct mnt_node *out);
 void mnt_node_parse_release(struct mnt_node *n);
 
+/** Tells the kernel to forget what it cached of every alias symlink
+ * (their targets are cached): after anything that may move an alias. */
+void mnt_aliases_changed(struct mnt *m);
+
 /** Inode number a child path would get (for readdir). */
 uint64_t mnt_ino_of(const char *parent_path, const char *name);
 

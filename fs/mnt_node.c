@@ -411,3 +411,32 @@ void mnt_node_parse_release(struct mnt_node *n)
 	free(n->parts);
 	n->path = n->parts = NULL;
 }
+
+void mnt_aliases_changed(struct mnt *m)
+{
+	uint64_t *inos = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->cap; i++) {
+		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
+			if (x->kind != MK_ALIAS)
+				continue;
+			if (n == cap) {
+				uint64_t *p =
+				    realloc(inos, (cap = cap ? 2 * cap : 16) *
+						      sizeof(*p));
+
+				if (!p)
+					break;
+				inos = p;
+			}
+			inos[n++] = x->ino;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	/* Outside the table lock: the kernel may call back into us. */
+	for (size_t i = 0; i < n && m->se; i++)
+		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
+	free(inos);
+}

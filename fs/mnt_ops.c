@@ -375,8 +375,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	mnt_raise_ra(userdata);
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Paths through latest/ would cost a READLINK per component per
+	 * lookup.  Aliases move: whatever may move one (a seal, a command
+	 * run through the daemon) invalidates them (mnt_aliases_changed). */
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
-		conn->want &= ~FUSE_CAP_CACHE_SYMLINKS; /* aliases move */
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* Decisions stay in the daemon: no kernel-side POSIX ACLs. */
 	conn->want &= ~FUSE_CAP_POSIX_ACL;
 }

@@ -122,9 +122,12 @@ static int resolve_artifact_child(struct mnt *m, const struct mnt_node *p,
 		return 0;
 	}
 	rc = store_alias_get(m->s, p->c[C_ARTIFACT], name, &num);
+	if (!rc)
+		rc = store_version_get(m->s, p->c[C_ARTIFACT], num, &v);
 	if (rc)
 		return rc;
 	out->kind = MK_ALIAS;
+	out->mtime = v.created; /* changes when the alias moves */
 	out->version = num;
 	out->e.kind = STORE_KIND_SYMLINK;
 	out->e.mode = 0777;

@@ -114,6 +114,9 @@ int db_open(const char *path, bool create, struct db **out)
 	rocksdb_options_increase_parallelism(d->opt, 2);
 	rocksdb_options_set_max_background_jobs(d->opt, 2);
 	rocksdb_options_set_keep_log_file_num(d->opt, 3);
+	/* A file's chunks lie in order in a blob file: let the kernel read
+	 * ahead (RocksDB would advise random access). */
+	rocksdb_options_set_advise_random_on_open(d->opt, 0);
 	/* Preallocation is sized from write buffers: keep it small so that a
 	 * store on a small disk fails late (at a real write), not at open. */
 	rocksdb_options_set_write_buffer_size(d->opt, 8 << 20);

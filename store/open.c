@@ -313,6 +313,8 @@ int store_init(const char *dir, const struct store_options *o)
 /* Decoded chunks kept for readers, and threads that prefetch them. */
 #define CACHE_BYTES (64u << 20)
 #define IO_THREADS  6
+/* Decoded directory listings kept (some 200,000 entries). */
+#define DCACHE_BYTES (64u << 20)
 
 static int store_setup(struct store *s, const struct store_options *o)
 {
@@ -333,6 +335,8 @@ static int store_setup(struct store *s, const struct store_options *o)
 	if (!s->pending)
 		return -ENOMEM;
 	rc = cache_new(CACHE_BYTES, &s->cache);
+	if (!rc)
+		rc = dcache_new(DCACHE_BYTES, &s->dcache);
 	if (!rc)
 		rc = pool_new(IO_THREADS, &s->io_pool);
 	return rc ? rc : pool_new(s->opt.threads, &s->pool);
@@ -391,6 +395,7 @@ void store_close(struct store *s)
 	pool_free(s->io_pool);
 	db_close(s->db);
 	cache_free(s->cache);
+	dcache_free(s->dcache);
 	chunk_set_free(s->pending);
 	lock_drop(s->lock_fd);
 	if (s->pending) {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFETCH 4
+#define PREFETCH 8
 
 struct store_reader {
 	struct store *s;

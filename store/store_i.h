@@ -39,6 +39,7 @@ struct db_batch;
 struct pool;
 struct chunk_set;
 struct chunk_cache;
+struct dir_cache;
 
 struct store {
 	char *dir;
@@ -49,6 +50,7 @@ struct store {
 	struct pool *pool;	     /* CPU work: hashing, zstd */
 	struct pool *io_pool;	     /* blocking reads: prefetch */
 	struct chunk_cache *cache;   /* decoded chunks shared by readers */
+	struct dir_cache *dcache;    /* decoded directory listings */
 	struct chunk_set *pending;   /* chunks stored, not yet referenced */
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
 	pthread_rwlock_t gc_lock;    /* ingest shared, gc exclusive */
@@ -234,6 +236,16 @@ int dir_decode(const void *buf, size_t len, struct dirlist *out);
 void dir_release(struct dirlist *d);
 int dir_load(struct store *s, struct db_batch *b,
 	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out);
+
+/* ----------------------------------------------------------- dircache.c */
+
+int dcache_new(size_t max_bytes, struct dir_cache **out);
+void dcache_free(struct dir_cache *c);
+/** The decoded listing of dir digest, shared and read-only until
+ * dcache_put.  -ENOENT, -EIO (corrupt: logged), -ENOMEM. */
+int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
+	       const struct dirlist **out);
+void dcache_put(struct store *s, const struct dirlist *d);
 
 /* ------------------------------------------------------------ codec (tree.c)
  */

@@ -357,24 +357,24 @@ int store_tree_lookup(struct store *s, const uint8_t root[STORE_DIGEST_LEN],
 		      const char *path, struct store_dirent *out)
 {
 	struct store_dirent cur = {.kind = STORE_KIND_DIR, .mode = 0755};
+	const struct dirlist *d;
+	int i, rc;
 
 	memcpy(cur.digest, root, STORE_DIGEST_LEN);
 	while (*path == '/')
 		path++;
 	while (*path) {
 		size_t len = strcspn(path, "/");
-		struct dirlist d;
-		int i, rc;
 
 		if (cur.kind != STORE_KIND_DIR)
 			return -ENOTDIR;
-		rc = dir_load(s, NULL, cur.digest, &d);
+		rc = dcache_get(s, cur.digest, &d);
 		if (rc)
 			return rc;
-		i = len <= STORE_NAME_MAX ? dir_find(&d, path, len) : -1;
+		i = len <= STORE_NAME_MAX ? dir_find(d, path, len) : -1;
 		if (i >= 0)
-			cur = d.e[i];
-		dir_release(&d);
+			cur = d->e[i];
+		dcache_put(s, d);
 		if (i < 0)
 			return -ENOENT;
 		path += len;
@@ -382,13 +382,11 @@ int store_tree_lookup(struct store *s, const uint8_t root[STORE_DIGEST_LEN],
 			path++;
 	}
 	if (cur.name[0] == '\0' && cur.kind == STORE_KIND_DIR) {
-		struct dirlist d;
-		int rc = dir_load(s, NULL, cur.digest, &d);
-
+		rc = dcache_get(s, cur.digest, &d);
 		if (rc)
 			return rc;
-		cur.size = d.n;
-		dir_release(&d);
+		cur.size = d->n;
+		dcache_put(s, d);
 	}
 	*out = cur;
 	return 0;
@@ -398,13 +396,13 @@ int store_tree_each(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 		    int (*fn)(void *arg, const struct store_dirent *e),
 		    void *arg)
 {
-	struct dirlist d;
-	int rc = dir_load(s, NULL, dir, &d);
+	const struct dirlist *d;
+	int rc = dcache_get(s, dir, &d);
 
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < d.n && !rc; i++)
-		rc = fn(arg, &d.e[i]);
-	dir_release(&d);
+	for (size_t i = 0; i < d->n && !rc; i++)
+		rc = fn(arg, &d->e[i]);
+	dcache_put(s, d);
 	return rc;
 }

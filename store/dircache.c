@@ -1,0 +1,165 @@
+/*
+ * dircache.c - decoded directory listings shared by readers.
+ *
+ * A listing is named by its own SHA-256 and never changes, so a decoded
+ * copy stays right for as long as it is kept: lookups in a sealed
+ * directory of 20,000 entries cost a hash and a binary search instead of
+ * a RocksDB read, a hash check and a decode each.  Unused listings sit in
+ * an LRU list and are dropped past max_bytes of decoded entries.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dc_entry {
+	uint8_t digest[STORE_DIGEST_LEN];
+	struct dirlist d;
+	unsigned refs;
+	struct dc_entry *hnext, *lprev, *lnext;
+};
+
+struct dir_cache {
+	pthread_mutex_t lock;
+	struct dc_entry **tab;
+	size_t cap, bytes, max_bytes;
+	struct dc_entry *lru_head, *lru_tail; /* unused: head newest */
+};
+
+int dcache_new(size_t max_bytes, struct dir_cache **out)
+{
+	struct dir_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->cap = 4096;
+	c->tab = calloc(c->cap, sizeof(*c->tab));
+	if (!c->tab) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->max_bytes = max_bytes;
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+static void entry_free(struct dc_entry *e)
+{
+	dir_release(&e->d);
+	free(e);
+}
+
+void dcache_free(struct dir_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->cap; i++) {
+		for (struct dc_entry *e = c->tab[i], *nx; e; e = nx) {
+			nx = e->hnext;
+			entry_free(e);
+		}
+	}
+	free(c->tab);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static struct dc_entry **slot(struct dir_cache *c, const uint8_t *digest)
+{
+	uint64_t h;
+	struct dc_entry **pp;
+
+	memcpy(&h, digest, sizeof(h));
+	pp = &c->tab[h & (c->cap - 1)];
+	while (*pp && memcmp((*pp)->digest, digest, STORE_DIGEST_LEN))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void lru_remove(struct dir_cache *c, struct dc_entry *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		c->lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		c->lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+static size_t cost(const struct dc_entry *e)
+{
+	return sizeof(*e) + e->d.n * sizeof(*e->d.e);
+}
+
+int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
+	       const struct dirlist **out)
+{
+	struct dir_cache *c = s->dcache;
+	struct dc_entry *e, **pp;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	e = *slot(c, digest);
+	if (e && e->refs++ == 0)
+		lru_remove(c, e);
+	pthread_mutex_unlock(&c->lock);
+	if (e) {
+		*out = &e->d;
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	rc = dir_load(s, NULL, digest, &e->d);
+	if (rc) {
+		free(e);
+		return rc;
+	}
+	memcpy(e->digest, digest, STORE_DIGEST_LEN);
+	e->refs = 1;
+	pthread_mutex_lock(&c->lock);
+	pp = slot(c, digest);
+	if (*pp) { /* another reader loaded it meanwhile: use theirs */
+		entry_free(e);
+		e = *pp;
+		if (e->refs++ == 0)
+			lru_remove(c, e);
+	} else {
+		*pp = e;
+		c->bytes += cost(e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	*out = &e->d;
+	return 0;
+}
+
+void dcache_put(struct store *s, const struct dirlist *d)
+{
+	struct dir_cache *c = s->dcache;
+	struct dc_entry *e =
+	    (struct dc_entry *)((char *)d - offsetof(struct dc_entry, d));
+
+	pthread_mutex_lock(&c->lock);
+	if (--e->refs == 0) {
+		e->lnext = c->lru_head;
+		if (c->lru_head)
+			c->lru_head->lprev = e;
+		c->lru_head = e;
+		if (!c->lru_tail)
+			c->lru_tail = e;
+	}
+	while (c->bytes > c->max_bytes && c->lru_tail) {
+		struct dc_entry *old = c->lru_tail;
+
+		lru_remove(c, old);
+		*slot(c, old->digest) = old->hnext;
+		c->bytes -= cost(old);
+		entry_free(old);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
