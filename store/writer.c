@@ -139,8 +139,10 @@ int store_writer_new(struct store *s, struct store_writer **out)
 	return 0;
 }
 
-/* Hands the current chunk to the pool. */
-static int submit(struct store_writer *w)
+/* Hands the current chunk to the pool, or with inline_run hashes and
+ * stores it in this thread (a small file's only chunk: two thread
+ * switches would cost more than the work). */
+static int submit(struct store_writer *w, bool inline_run)
 {
 	struct wjob *j = calloc(1, sizeof(*j));
 	uint8_t *next = pool_buf_take(w->s->pool, w->s->opt.chunk_max);
@@ -178,7 +180,10 @@ static int submit(struct store_writer *w)
 	pthread_mutex_unlock(&w->lock);
 	w->cur = next;
 	w->cur_len = 0;
-	pool_push(w->s->pool, &j->job);
+	if (inline_run)
+		job_run(&j->job);
+	else
+		pool_push(w->s->pool, &j->job);
 	return 0;
 out_free:
 	free(j);
@@ -204,7 +209,7 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 		p += n;
 		len -= n;
 		if (cut) {
-			rc = submit(w);
+			rc = submit(w, false);
 			if (rc)
 				return rc;
 		}
@@ -294,7 +299,7 @@ int store_writer_finish(struct store_writer *w, struct store_file *out)
 
 	memset(out, 0, sizeof(*out));
 	if (w->cur_len)
-		rc = submit(w);
+		rc = submit(w, w->njobs == 0);
 	if (!rc)
 		rc = wait_all(w);
 	else
