@@ -13,6 +13,7 @@
 #include <sys/fsuid.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "fs_i.h"
 
 static const char *const status_names[] = {"", "open", "sealed", "failed"};
@@ -85,22 +86,27 @@ static int list_one(void *arg, const struct store_run *r)
 {
 	struct run_list *l = arg;
 	char created[FS_TIME_STR_LEN], ended[FS_TIME_STR_LEN] = "-";
+	struct acl_principal who;
+	int rc = acl_principal_get(r->owner, (gid_t)-1, &who);
 
+	if (rc)
+		return rc;
 	fs_time_iso(r->created, created);
 	if (r->ended)
 		fs_time_iso(r->ended, ended);
 	if (l->arr)
 		return json_array_append_new(
 			   l->arr,
-			   json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}",
+			   json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}",
 				     "pipeline", r->pipeline, "run", r->run,
 				     "status", status_names[r->status], "owner",
+				     who.user, "owner_uid",
 				     (json_int_t)r->owner, "created", created,
 				     "ended", ended))
 			   ? -ENOMEM
 			   : 0;
-	fprintf(fs_stdout(), "%-20s %-20s %-7s %6u  %s  %s\n", r->pipeline,
-		r->run, status_names[r->status], r->owner, created, ended);
+	fprintf(fs_stdout(), "%-20s %-20s %-7s %-10s  %s  %s\n", r->pipeline,
+		r->run, status_names[r->status], who.user, created, ended);
 	return 0;
 }
 
@@ -117,7 +123,7 @@ static int run_ls(struct fs_ctx *ctx, const char *pipeline)
 	int rc;
 
 	if (!l.arr)
-		fprintf(fs_stdout(), "%-20s %-20s %-7s %6s  %-20s  %s\n",
+		fprintf(fs_stdout(), "%-20s %-20s %-7s %-10s  %-20s  %s\n",
 			"PIPELINE", "RUN", "STATUS", "OWNER", "CREATED",
 			"ENDED");
 	rc = pipeline ? store_run_each(ctx->store, pipeline, list_one, &l)

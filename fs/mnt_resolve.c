@@ -5,6 +5,8 @@
  */
 #include "mnt_i.h"
 
+#include "acl.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -464,18 +466,21 @@ int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
 		 size_t *len)
 {
 	static const char *const status[] = {"", "open", "sealed", "failed"};
+	struct acl_principal who;
 	struct store_run r;
 	json_t *o, *steps;
 	int rc = store_run_get(m->s, n->c[C_PIPELINE], n->c[C_RUN], &r);
 
+	if (!rc)
+		rc = acl_principal_get(r.owner, (gid_t)-1, &who);
 	if (rc)
 		return rc;
 	steps = json_array();
-	o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "pipeline",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "pipeline",
 		      r.pipeline, "run", r.run, "status", status[r.status],
-		      "owner", (json_int_t)r.owner, "created",
-		      iso_time(r.created), "ended", iso_time(r.ended), "steps",
-		      steps);
+		      "owner", who.user, "owner_uid", (json_int_t)r.owner,
+		      "created", iso_time(r.created), "ended",
+		      iso_time(r.ended), "steps", steps);
 	if (!o)
 		return -ENOMEM;
 	rc = store_step_each(m->s, r.pipeline, r.run, add_step, steps);

@@ -1,0 +1,44 @@
+/*
+ * acl/acl.h - governance: who is asking.
+ *
+ * Purpose
+ *   The principals of artifactfs are Unix users and groups.  This folder
+ *   is where roles, their bindings, the POSIX ACL view of them and the
+ *   audit journal live; today it names principals, for the records and
+ *   listings that show who owns a run.
+ *
+ * Layering
+ *   Calls store/ (store.h) and the C library; knows nothing of FUSE.
+ *
+ * Errors
+ *   Functions return 0 or a negative errno.
+ *
+ * Threads
+ *   Everything here is thread-safe (reentrant passwd and group lookups).
+ */
+#ifndef ARTIFACTFS_ACL_H
+#define ARTIFACTFS_ACL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+/* Longest user or group name shown; longer names are cut. */
+#define ACL_NAME_MAX 64
+
+struct acl_principal {
+	uid_t uid;
+	gid_t gid;
+	char user[ACL_NAME_MAX];  /* from the password database, or the uid */
+	char group[ACL_NAME_MAX]; /* primary group name, or the gid */
+};
+
+/**
+ * Describes uid (and its primary group; gid (gid_t)-1 takes the one the
+ * password database gives).  A uid unknown to the password database is
+ * named by its number, so this only fails with -ENOMEM.
+ */
+int acl_principal_get(uid_t uid, gid_t gid, struct acl_principal *out);
+
+#endif
