@@ -133,22 +133,29 @@ static int decode_chunk(const uint8_t *val, size_t len, void *buf,
 	return -EIO;
 }
 
+struct get_into {
+	void *buf;
+	uint32_t plain;
+};
+
+static int decode_into(void *arg, const void *val, size_t len)
+{
+	struct get_into *g = arg;
+
+	return decode_chunk(val, len, g->buf, g->plain);
+}
+
 int cas_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN], void *buf,
 	    uint32_t plain_len)
 {
+	struct get_into g = {buf, plain_len};
 	uint8_t check[STORE_DIGEST_LEN];
-	void *val;
-	size_t len;
-	int rc = db_get(s->db, CF_CHUNKS, id, STORE_DIGEST_LEN, &val, &len);
+	int rc = db_chunk_read(s->db, id, decode_into, &g);
 
 	if (rc == -ENOENT) {
 		log_chunk(id, "missing from the store");
 		return -EIO;
 	}
-	if (rc)
-		return rc;
-	rc = decode_chunk(val, len, buf, plain_len);
-	free(val);
 	if (rc == -EIO) {
 		log_chunk(id, "stored value is corrupt (cannot decode)");
 		return rc;

@@ -176,6 +176,27 @@ int db_get(struct db *d, enum db_cf cf, const void *key, size_t klen,
 	return 0;
 }
 
+int db_chunk_read(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
+		  int (*fn)(void *arg, const void *val, size_t len), void *arg)
+{
+	char *err = NULL;
+	rocksdb_pinnableslice_t *ps =
+	    rocksdb_get_pinned_cf(d->db, d->ro, d->cf[CF_CHUNKS],
+				  (const char *)id, STORE_DIGEST_LEN, &err);
+	const char *v;
+	size_t len;
+	int rc;
+
+	if (err)
+		return db_err(err, "read failed");
+	if (!ps)
+		return -ENOENT;
+	v = rocksdb_pinnableslice_value(ps, &len);
+	rc = v ? fn(arg, v, len) : -ENOENT;
+	rocksdb_pinnableslice_destroy(ps);
+	return rc;
+}
+
 int db_chunk_put(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
 		 const void *val, size_t len)
 {

@@ -68,6 +68,11 @@ void db_close(struct db *db);
 int db_get(struct db *db, enum db_cf cf, const void *key, size_t klen,
 	   void **val, size_t *len);
 
+/** Calls fn with chunk id's stored value, read in place (no copy); the
+ * value lives only during fn.  Returns fn's result, -ENOENT, -EIO. */
+int db_chunk_read(struct db *db, const uint8_t id[STORE_DIGEST_LEN],
+		  int (*fn)(void *arg, const void *val, size_t len), void *arg);
+
 /** Puts a chunk payload without the WAL (made durable by db_flush_chunks
  * before anything references it). */
 int db_chunk_put(struct db *db, const uint8_t id[STORE_DIGEST_LEN],
