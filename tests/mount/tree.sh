@@ -142,7 +142,7 @@ ls -l "$M/pipelines" "$M/pipelines/train/runs/r1" \
 [ "$(ls "$M/pipelines/train/runs/r1/steps/fit" | tr '\n' ' ')" = \
 	"env inputs outputs trace.jsonl " ] || defect "step listing"
 "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1]));
-assert j["status"] == "open" and j["owner"] == 0, j' \
+assert j["status"] == "open" and j["owner_uid"] == 0 and j["owner"] == "root", j' \
 	"$M/pipelines/train/runs/r1/run.json" || defect "run.json"
 
 check "the command line while mounted (through the daemon) shows at once"

@@ -58,7 +58,7 @@ run_suite() {
 	"${as[@]}" mkdir -p "$out"
 	[ -d "$out" ] || fail "mkdir -p $out"
 	"$PY" -c 'import json,sys; j=json.load(open(sys.argv[1]));
-assert j["owner"] == int(sys.argv[2]) and j["status"] == "open", j' \
+assert j["owner_uid"] == int(sys.argv[2]) and j["status"] == "open", j' \
 		"$P/$run/run.json" "$("${as[@]}" id -u)" ||
 		defect "$who: run.json owner/status"
 	[ "$(stat -c %u "$P/$run")" = "$("${as[@]}" id -u)" ] ||
