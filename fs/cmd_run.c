@@ -72,6 +72,8 @@ static int run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 	rc = seal ? store_run_seal(ctx->store, p, r)
 		  : store_run_end(ctx->store, p, r, STORE_RUN_FAILED, NULL, 0);
 	if (!rc)
+		fs_session_unbind_run(p, r);
+	if (!rc)
 		fprintf(fs_stdout(), "%s/%s %s\n", p, r,
 			seal ? "sealed" : "failed");
 	return rc;
@@ -134,6 +136,152 @@ static int run_ls(struct fs_ctx *ctx, const char *pipeline)
 	return rc;
 }
 
+/* The caller must own the run (or be root) to change it. */
+static int owner_check(struct fs_ctx *ctx, const char *p, const char *r)
+{
+	struct store_run run;
+	uid_t me = caller_uid();
+	int rc = store_run_get(ctx->store, p, r, &run);
+
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "no run %s/%s", p, r);
+	if (rc)
+		return rc;
+	if (me != 0 && me != run.owner) {
+		store_log(STORE_LOG_ERR,
+			  "run %s/%s belongs to uid %u: only its owner or "
+			  "root may change it",
+			  p, r, run.owner);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Splits "P/R/S" into three names. */
+static int split_step(struct fs_ctx *ctx, const char *spec, char *p, char *r,
+		      char *st)
+{
+	char pr[2 * (STORE_NAME_MAX + 1)];
+	const char *slash = strrchr(spec, '/');
+	size_t len = slash ? (size_t)(slash - spec) : 0;
+
+	if (!slash || len >= sizeof(pr) ||
+	    store_name_check(slash + 1, strlen(slash + 1)))
+		return fs_usage_error(ctx, "'%s' is not PIPELINE/RUN/STEP",
+				      spec);
+	memcpy(pr, spec, len);
+	pr[len] = '\0';
+	strcpy(st, slash + 1);
+	return split_run(ctx, pr, p, r) ? -EINVAL : (ctx->subject = spec, 0);
+}
+
+/* The owner of a session leader, from /proc (a pid that is gone: -1). */
+static long session_owner(pid_t sid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)sid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Uid:", 4))
+			uid = strtol(line + 4, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return uid;
+}
+
+/* run bind P/R/S SID: the daemon attributes SID's reads to the step. */
+static int run_bind(struct fs_ctx *ctx, const char *spec, const char *sid_s)
+{
+	char p[STORE_NAME_MAX + 1], r[STORE_NAME_MAX + 1],
+	    st[STORE_NAME_MAX + 1];
+	char *end;
+	long sid = strtol(sid_s, &end, 10);
+	uid_t me = caller_uid();
+	int rc = split_step(ctx, spec, p, r, st);
+
+	if (rc)
+		return rc;
+	if (*end || sid <= 0)
+		return fs_usage_error(ctx, "'%s' is not a session id", sid_s);
+	if (!fs_in_request()) {
+		store_log(STORE_LOG_ERR, "run bind needs the store mounted "
+					 "(artifactfs mount MNT)");
+		return -ENOTCONN;
+	}
+	rc = owner_check(ctx, p, r);
+	if (!rc)
+		rc = store_step_get(ctx->store, p, r, st);
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "no step %s in run %s/%s", st, p, r);
+	if (rc)
+		return rc;
+	if (me != 0 && session_owner((pid_t)sid) != (long)me) {
+		store_log(STORE_LOG_ERR, "session %ld is not yours", sid);
+		return -EPERM;
+	}
+	return fs_session_bind((pid_t)sid, p, r, st);
+}
+
+static int run_input(struct fs_ctx *ctx, const char *spec, const char *ref)
+{
+	char p[STORE_NAME_MAX + 1], r[STORE_NAME_MAX + 1],
+	    st[STORE_NAME_MAX + 1];
+	char artifact[STORE_NAME_MAX + 1], vref[STORE_NAME_MAX + 1];
+	struct store_version v;
+	const char *path;
+	int rc = split_step(ctx, spec, p, r, st);
+
+	if (!rc)
+		rc = owner_check(ctx, p, r);
+	if (!rc)
+		rc = store_spec_parse(ref, artifact, vref, &path);
+	if (!rc)
+		rc = store_ref_resolve(ctx->store, artifact, vref, &v);
+	if (!rc)
+		rc = store_step_input_add(ctx->store, p, r, st, artifact,
+					  v.number);
+	if (rc == -EROFS)
+		store_log(STORE_LOG_ERR, "run %s/%s is not open", p, r);
+	if (!rc)
+		fprintf(fs_stdout(), "%s: input %s@v%u\n", spec, artifact,
+			v.number);
+	return rc;
+}
+
+/* run step|note|bind|unbind|input: the parts `run exec` is made of. */
+static int run_part(struct fs_ctx *ctx, int argc, char **argv)
+{
+	char p[STORE_NAME_MAX + 1], r[STORE_NAME_MAX + 1];
+	const char *op = argv[0];
+	int rc;
+
+	if (!strcmp(op, "unbind")) {
+		if (argc != 2)
+			return fs_usage_error(ctx, "run unbind SID");
+		rc = fs_in_request() ? fs_session_unbind(atoi(argv[1]))
+				     : -ENOTCONN;
+		return rc == -ENOENT ? 0 : rc;
+	}
+	if (argc != (strcmp(op, "note") ? 3 : 4))
+		return fs_usage_error(ctx, "wrong number of arguments");
+	if (!strcmp(op, "bind"))
+		return run_bind(ctx, argv[1], argv[2]);
+	if (!strcmp(op, "input"))
+		return run_input(ctx, argv[1], argv[2]);
+	rc = split_run(ctx, argv[1], p, r);
+	if (!rc)
+		rc = owner_check(ctx, p, r);
+	if (rc)
+		return rc;
+	if (!strcmp(op, "step"))
+		return store_step_create(ctx->store, p, r, argv[2]);
+	return store_run_note_set(ctx->store, p, r, argv[2], argv[3]);
+}
+
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv)
 {
 	char p[STORE_NAME_MAX + 1], r[STORE_NAME_MAX + 1];
@@ -143,6 +291,11 @@ int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv)
 	if (!strcmp(op, "ls"))
 		return argc > 2 ? fs_usage_error(ctx, "too many arguments")
 				: run_ls(ctx, argc == 2 ? argv[1] : NULL);
+	if (!strcmp(op, "step") || !strcmp(op, "note") || !strcmp(op, "bind") ||
+	    !strcmp(op, "unbind") || !strcmp(op, "input"))
+		return ctx->json ? fs_usage_error(ctx, "--json applies to "
+						       "'run ls'")
+				 : run_part(ctx, argc, argv);
 	if (ctx->json)
 		return fs_usage_error(ctx, "--json applies to 'run ls'");
 	if (argc < 2)

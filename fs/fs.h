@@ -122,6 +122,22 @@ void fs_log_sink(void *arg, enum store_log_level level, const char *msg);
  */
 int fs_main(int argc, char **argv, struct store *s);
 
+/* ---------------------------------------------------------- mnt_session.c
+ * Process sessions bound to steps (lineage capture), in the daemon.
+ */
+
+/** Binds process session sid to a step (replacing an earlier binding). */
+int fs_session_bind(pid_t sid, const char *pipeline, const char *run,
+		    const char *step);
+/** Ends the binding of sid.  -ENOENT if there is none. */
+int fs_session_unbind(pid_t sid);
+/** Ends every binding to a run (when it is sealed or failed). */
+void fs_session_unbind_run(const char *pipeline, const char *run);
+/** Records artifact@v<number> as an input of the step pid's session is
+ * bound to (once per binding); nothing if it is bound to none. */
+int fs_session_read(struct store *s, pid_t pid, const char *artifact,
+		    uint32_t number);
+
 /* ---------------------------------------------------------------- ctl.c */
 
 /** A command from a client of the mount daemon. */

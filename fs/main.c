@@ -73,10 +73,16 @@ static const struct cmd cmds[] = {
      "  -n, --dry-run  only count them\n"
      "  --json         print JSON\n"},
     {"run", fs_cmd_run, CMD_STORE, FS_OPT_JSON, 1, -1,
-     "open P/R [STEP...] | seal P/R | fail P/R | ls [P]",
+     "open P/R [STEP...] | seal P/R | fail P/R | ls [P] | step P/R S |\n"
+     "       input P/R/S ARTIFACT@REF | note P/R KEY VALUE |\n"
+     "       bind P/R/S SID | unbind SID",
      "Opens a run of pipeline P (with its steps), seals it (each step's\n"
      "outputs/<name> becomes the next version of artifact <name>), marks\n"
-     "it failed (publishing nothing), or lists runs.\n"
+     "it failed (publishing nothing), or lists runs.  step adds a step,\n"
+     "input records a version a step read, note sets a note (run.json).\n"
+     "bind (mounted only) makes the daemon record every version that\n"
+     "process session SID reads through the mount as an input of the\n"
+     "step; unbind ends that.\n"
      "  --json         print JSON (ls)\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",

@@ -127,6 +127,14 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		   (h->wf = mnt_file_find(m, n))) {
 		/* Being written: read what the writers wrote so far. */
 	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
+		if (n->kind == MK_SEALED) {
+			struct mnt_caller c;
+
+			/* Lineage: a bound session read this version. */
+			mnt_caller(req, &c);
+			fs_session_read(m->s, c.pid, n->c[C_ARTIFACT],
+					n->version);
+		}
 		if (!h)
 			h = fh_new(FH_READ, n);
 		if (h) {
@@ -226,6 +234,8 @@ static int control_write(struct mnt *m, struct mnt_node *n, const char *buf,
 			  n->c[C_RUN], cmd[0] == 's' ? "sealed" : "failed");
 	if (!rc && cmd[0] == 's')
 		mnt_aliases_changed(m);
+	if (!rc)
+		fs_session_unbind_run(n->c[C_PIPELINE], n->c[C_RUN]);
 	return rc;
 }
 
@@ -485,6 +495,39 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, -rc);
 }
 
+/* `ln -s .../artifacts/A/REF inputs/ANY` declares that the step reads
+ * A@REF: the input is recorded and shows as inputs/A@vN. */
+static int declare_input(struct mnt *m, struct mnt_node *p, const char *link,
+			 struct mnt_node **out)
+{
+	const char *a = strstr(link, "artifacts/");
+	char artifact[STORE_NAME_MAX + 1], ref[STORE_NAME_MAX + 1];
+	char name[STORE_NAME_MAX + 16];
+	struct store_version v;
+	size_t alen, rlen;
+	int rc;
+
+	if (!a) {
+		store_log(STORE_LOG_WARNING,
+			  "%s: an input link points into artifacts/NAME/REF",
+			  p->path);
+		return -EINVAL;
+	}
+	a += strlen("artifacts/");
+	alen = strcspn(a, "/");
+	rlen = a[alen] ? strcspn(a + alen + 1, "/") : 0;
+	if (!alen || !rlen || alen > STORE_NAME_MAX || rlen > STORE_NAME_MAX)
+		return -EINVAL;
+	snprintf(artifact, sizeof(artifact), "%.*s", (int)alen, a);
+	snprintf(ref, sizeof(ref), "%.*s", (int)rlen, a + alen + 1);
+	rc = store_ref_resolve(m->s, artifact, ref, &v);
+	if (!rc)
+		rc = store_step_input_add(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+					  p->c[C_STEP], artifact, v.number);
+	snprintf(name, sizeof(name), "%s@v%u", artifact, v.number);
+	return rc ? rc : mnt_lookup_child(m, p, name, out);
+}
+
 void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		    const char *name)
 {
@@ -495,6 +538,21 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	char path[4096];
 	int rc = p ? writable(m, p, req) : -ESTALE;
 
+	if (!rc && p->kind == MK_INPUTS) {
+		struct fuse_entry_param e = {0};
+
+		rc = declare_input(m, p, link, &n);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		/* The link shows as A@vN, not under the name given: let the
+		 * kernel keep no entry for that name. */
+		e.ino = n->ino;
+		mnt_attr(m, n, &e.attr);
+		fuse_reply_entry(req, &e);
+		return;
+	}
 	if (!rc && p->kind != MK_OUT)
 		rc = -EPERM;
 	if (!rc)

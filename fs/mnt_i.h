@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "fs.h"
 #include "store.h"
 
 enum mnt_kind {
@@ -47,6 +48,7 @@ enum mnt_kind {
 	MK_ARTIFACT,  /* /artifacts/<a> */
 	MK_ALIAS,     /* /artifacts/<a>/<alias>: symlink to vN */
 	MK_SEALED,    /* /artifacts/<a>/vN[/path] */
+	MK_INPUT,     /* .../steps/<s>/inputs/<a>@vN: symlink to the version */
 };
 
 /* Path components of a node: pipelines/<p>/runs/<r>/steps/<s>/outputs
@@ -143,6 +145,10 @@ int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg);
 /** Builds run.json of n's run (malloc'd text). */
 int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
 		 size_t *len);
+
+/** The target of input link name ("a@vN") into buf; -EINVAL if the name
+ * is not of that form. */
+int mnt_input_target(const char *name, char *buf, size_t size);
 
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);

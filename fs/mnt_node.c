@@ -382,7 +382,9 @@ static enum mnt_kind kind_of(const struct mnt_node *n)
 		return kind_at(n->c[4], run_n, run_k, 4);
 	if (depth == 6)
 		return MK_STEP;
-	return kind_at(n->c[6], step_n, step_k, 4);
+	if (depth == 7)
+		return kind_at(n->c[6], step_n, step_k, 4);
+	return !strcmp(n->c[6], "inputs") ? MK_INPUT : MK_OUT;
 }
 
 int mnt_node_parse(const char *path, bool parent, struct mnt_node *out)

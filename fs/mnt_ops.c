@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,9 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 	if (!rc && n->kind == MK_ALIAS)
 		snprintf(buf, sizeof(buf), "v%u", n->version);
+	else if (!rc && n->kind == MK_INPUT)
+		rc = mnt_input_target(strrchr(n->path, '/') + 1, buf,
+				      sizeof(buf));
 	else if (!rc && n->e.kind == STORE_KIND_SYMLINK)
 		rc = store_symlink_read(m->s, n->e.digest, buf, sizeof(buf));
 	else if (!rc)
@@ -268,7 +272,61 @@ static const char *const xattr_names[] = {
     "user.artifactfs.digest",
     "user.artifactfs.run",
     "user.artifactfs.version",
+    "user.artifactfs.lineage",
 };
+#define NXATTRS	  4
+#define XATTR_MAX 65536
+
+struct lineage_json {
+	struct mnt *m;
+	json_t *arr;
+};
+
+static int lineage_add(void *arg, const char *artifact, uint32_t number)
+{
+	struct lineage_json *l = arg;
+	struct store_version v;
+	char digest[STORE_DIGEST_STR_LEN] = "";
+
+	if (store_version_get(l->m->s, artifact, number, &v) == 0)
+		store_digest_format(v.digest, digest);
+	return json_array_append_new(
+		   l->arr,
+		   json_pack("{s:s, s:i, s:s}", "artifact", artifact, "version",
+			     (json_int_t)number, "digest", digest))
+		   ? -ENOMEM
+		   : 0;
+}
+
+/* The direct inputs of the step that produced version v, as JSON. */
+static int lineage_value(struct mnt *m, const struct store_version *v,
+			 char *buf, size_t size)
+{
+	char run[sizeof(v->run)], *p = run, *r, *st;
+	struct lineage_json l = {m, json_array()};
+	char *text;
+	int rc, n;
+
+	snprintf(run, sizeof(run), "%s", v->run);
+	r = strchr(p, '/');
+	st = r ? strchr(r + 1, '/') : NULL;
+	if (!st) {
+		json_decref(l.arr);
+		return -ENODATA; /* not made by a step */
+	}
+	*r++ = '\0';
+	*st++ = '\0';
+	rc = store_step_input_each(m->s, p, r, st, lineage_add, &l);
+	text = rc ? NULL : json_dumps(l.arr, JSON_COMPACT);
+	json_decref(l.arr);
+	if (rc)
+		return rc;
+	if (!text)
+		return -ENOMEM;
+	n = snprintf(buf, size, "%s", text);
+	free(text);
+	return (size_t)n >= size ? -E2BIG : n;
+}
 
 /* The value of xattr idx for n into buf (size bytes); its length. */
 static int xattr_value(struct mnt *m, struct mnt_node *n, int idx, char *buf,
@@ -298,6 +356,8 @@ static int xattr_value(struct mnt *m, struct mnt_node *n, int idx, char *buf,
 		return rc;
 	if (!v.run[0])
 		return -ENODATA;
+	if (idx == 3)
+		return lineage_value(m, &v, buf, size);
 	return snprintf(buf, size, "%s", v.run);
 }
 
@@ -306,16 +366,20 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct mnt *m = M(req);
 	struct mnt_node *n = mnt_node_get(m, ino);
-	char buf[1024];
+	char *buf = malloc(XATTR_MAX);
 	int idx = -1, len;
 
-	for (int i = 0; i < 3; i++) {
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (int i = 0; i < NXATTRS; i++) {
 		if (!strcmp(name, xattr_names[i]))
 			idx = i;
 	}
 	len = !n	? -ESTALE
 	      : idx < 0 ? -ENODATA
-			: xattr_value(m, n, idx, buf, sizeof(buf));
+			: xattr_value(m, n, idx, buf, XATTR_MAX);
 	if (len < 0)
 		fuse_reply_err(req, -len);
 	else if (size == 0)
@@ -324,25 +388,28 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, ERANGE);
 	else
 		fuse_reply_buf(req, buf, (size_t)len);
+	free(buf);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct mnt *m = M(req);
 	struct mnt_node *n = mnt_node_get(m, ino);
-	char list[128], val[1024];
+	char list[128], *val = malloc(XATTR_MAX);
 	size_t used = 0;
 
-	if (!n) {
-		fuse_reply_err(req, ESTALE);
+	if (!n || !val) {
+		fuse_reply_err(req, n ? ENOMEM : ESTALE);
+		free(val);
 		return;
 	}
-	for (int i = 0; i < 3; i++) {
-		if (xattr_value(m, n, i, val, sizeof(val)) < 0)
+	for (int i = 0; i < NXATTRS; i++) {
+		if (xattr_value(m, n, i, val, XATTR_MAX) < 0)
 			continue;
 		memcpy(list + used, xattr_names[i], strlen(xattr_names[i]) + 1);
 		used += strlen(xattr_names[i]) + 1;
 	}
+	free(val);
 	if (size == 0)
 		fuse_reply_xattr(req, used);
 	else if (used > size)

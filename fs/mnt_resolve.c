@@ -97,6 +97,56 @@ static int resolve_output(struct mnt *m, const struct mnt_node *parent,
 	return 0;
 }
 
+int mnt_input_target(const char *name, char *buf, size_t size)
+{
+	const char *at = strrchr(name, '@');
+	int n;
+
+	if (!at || at == name || at[1] != 'v')
+		return -EINVAL;
+	/* From .../steps/<s>/inputs up to the root: seven levels. */
+	n = snprintf(buf, size, "../../../../../../../artifacts/%.*s/%s",
+		     (int)(at - name), name, at + 1);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+struct input_find {
+	const char *name;
+	bool found;
+};
+
+static int input_match(void *arg, const char *artifact, uint32_t number)
+{
+	struct input_find *f = arg;
+	char name[STORE_NAME_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s@v%u", artifact, number);
+	f->found |= !strcmp(name, f->name);
+	return 0;
+}
+
+static int resolve_input(struct mnt *m, const struct mnt_node *p,
+			 const char *name, struct mnt_node *out)
+{
+	struct input_find f = {name, false};
+	char target[4096];
+	int rc = mnt_input_target(name, target, sizeof(target));
+
+	if (rc)
+		return -ENOENT;
+	rc = store_step_input_each(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+				   p->c[C_STEP], input_match, &f);
+	if (rc)
+		return rc;
+	if (!f.found)
+		return -ENOENT;
+	out->kind = MK_INPUT;
+	out->e.kind = STORE_KIND_SYMLINK;
+	out->e.mode = 0777;
+	out->e.size = strlen(target);
+	return 0;
+}
+
 static int resolve_artifact_child(struct mnt *m, const struct mnt_node *p,
 				  const char *name, struct mnt_node *out)
 {
@@ -205,6 +255,8 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		return fixed_child(step_kids, NFIXED(step_kids), name, out);
 	case MK_OUT:
 		return resolve_output(m, p, name, out);
+	case MK_INPUTS:
+		return resolve_input(m, p, name, out);
 	case MK_ARTIFACTS:
 		rc = store_artifact_get(m->s, name);
 		out->kind = MK_ARTIFACT;
@@ -275,10 +327,12 @@ static uint32_t mode_of(const struct mnt_node *n)
 	case MK_CONTROL:
 		return n->sealed ? 0444 : 0644;
 	case MK_INPUTS:
+		return n->sealed ? 0555 : 0755; /* ln -s declares an input */
 	case MK_RUN_ENV:
 	case MK_STEP_ENV:
 		return 0555;
 	case MK_ALIAS:
+	case MK_INPUT:
 		return 0777;
 	case MK_OUT:
 		if (n->tail[0] == '\0')
@@ -388,6 +442,15 @@ static int list_output(void *arg, const struct store_output *o)
 	return list_entry(arg, &o->e);
 }
 
+static int list_input(void *arg, const char *artifact, uint32_t number)
+{
+	struct lister *l = arg;
+	char name[STORE_NAME_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s@v%u", artifact, number);
+	return l->fn(l->arg, name, DT_LNK);
+}
+
 static int list_fixed(const struct fixed *f, size_t n, struct lister *l)
 {
 	int rc = 0;
@@ -434,6 +497,9 @@ int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg)
 	case MK_SEALED:
 		return store_tree_each(m->s, n->e.digest, list_entry, &l);
 	case MK_INPUTS:
+		return store_step_input_each(m->s, n->c[C_PIPELINE],
+					     n->c[C_RUN], n->c[C_STEP],
+					     list_input, &l);
 	case MK_RUN_ENV:
 	case MK_STEP_ENV:
 		return 0;
@@ -457,9 +523,56 @@ static json_t *iso_time(int64_t ns)
 	return json_string(buf);
 }
 
+struct json_ctx {
+	struct mnt *m;
+	json_t *arr;
+	const char *pipeline, *run;
+};
+
+static int add_version(void *arg, const char *artifact, uint32_t number)
+{
+	struct json_ctx *j = arg;
+	struct store_version v;
+	char digest[STORE_DIGEST_STR_LEN] = "";
+
+	if (store_version_get(j->m->s, artifact, number, &v) == 0)
+		store_digest_format(v.digest, digest);
+	return json_array_append_new(
+		   j->arr,
+		   json_pack("{s:s, s:i, s:s}", "artifact", artifact, "version",
+			     (json_int_t)number, "digest", digest))
+		   ? -ENOMEM
+		   : 0;
+}
+
+/* A step with the versions it read and produced. */
 static int add_step(void *arg, const char *name)
 {
-	return json_array_append_new(arg, json_string(name)) ? -ENOMEM : 0;
+	struct json_ctx *j = arg;
+	json_t *in = json_array(), *outv = json_array();
+	struct json_ctx ci = {j->m, in, NULL, NULL},
+			co = {j->m, outv, NULL, NULL};
+	int rc = store_step_input_each(j->m->s, j->pipeline, j->run, name,
+				       add_version, &ci);
+
+	if (!rc)
+		rc = store_step_output_each(j->m->s, j->pipeline, j->run, name,
+					    add_version, &co);
+	if (rc) {
+		json_decref(in);
+		json_decref(outv);
+		return rc;
+	}
+	return json_array_append_new(j->arr,
+				     json_pack("{s:s, s:o, s:o}", "name", name,
+					       "inputs", in, "outputs", outv))
+		   ? -ENOMEM
+		   : 0;
+}
+
+static int add_note(void *arg, const char *key, const char *value)
+{
+	return json_object_set_new(arg, key, json_string(value)) ? -ENOMEM : 0;
 }
 
 int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
@@ -483,7 +596,16 @@ int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
 		      iso_time(r.ended), "steps", steps);
 	if (!o)
 		return -ENOMEM;
-	rc = store_step_each(m->s, r.pipeline, r.run, add_step, steps);
+	struct json_ctx j = {m, steps, r.pipeline, r.run};
+
+	rc = store_step_each(m->s, r.pipeline, r.run, add_step, &j);
+	if (!rc) {
+		json_t *notes = json_object();
+
+		json_object_set_new(o, "notes", notes);
+		rc = store_run_note_each(m->s, r.pipeline, r.run, add_note,
+					 notes);
+	}
 	*out = rc ? NULL : json_dumps(o, JSON_INDENT(2));
 	if (*out) {
 		char *nl = realloc(*out, strlen(*out) + 2);

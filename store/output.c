@@ -516,6 +516,7 @@ static struct store_put *seal_put_for(struct seal *z, const char *step,
 	}
 	if (store_put_begin(z->s, name, NULL, NULL, &z->puts[z->n]))
 		return NULL;
+	put_set_step(z->puts[z->n], step);
 	strcpy(z->names[z->n], name);
 	return z->puts[z->n++];
 }

@@ -34,7 +34,18 @@ struct store_put {
 	store_progress_fn progress;
 	void *progress_arg;
 	uint8_t *block;
+	char step[STORE_NAME_MAX + 1]; /* producing step when sealed, or "" */
 };
+
+void put_set_step(struct store_put *p, const char *step)
+{
+	snprintf(p->step, sizeof(p->step), "%s", step);
+}
+
+const char *put_step(const struct store_put *p)
+{
+	return p->step;
+}
 
 static void node_free(struct node *n)
 {
@@ -402,7 +413,8 @@ int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
 	v.size = p->size;
 	v.files = p->files;
 	if (m && m->run)
-		snprintf(v.run, sizeof(v.run), "%s", m->run);
+		snprintf(v.run, sizeof(v.run), "%s%s%s", m->run,
+			 p->step[0] ? "/" : "", p->step);
 	rc = ref_entry(p->s, b, st, STORE_KIND_DIR, v.digest);
 	if (!rc)
 		rc = version_stage(p->s, b, st, &v);

@@ -288,8 +288,15 @@ int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
 	}
 	if (!rc)
 		rc = stats_load(b, &st);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = put_stage(puts[i], b, &st, &m, NULL);
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct store_version v;
+
+		rc = put_stage(puts[i], b, &st, &m, &v);
+		if (!rc && put_step(puts[i])[0])
+			rc = lineage_stage_output(b, pipeline, run,
+						  put_step(puts[i]), v.artifact,
+						  v.number);
+	}
 	r.status = status;
 	r.ended = now_ns();
 	run_encode(&x, &r);

@@ -496,6 +496,53 @@ int store_run_seal(struct store *s, const char *pipeline, const char *run);
 /** Adds an (empty) directory at dest to a version being assembled. */
 int store_put_dir(struct store_put *p, const char *dest, uint32_t mode);
 
+/* ------------------------------------------------------------- lineage
+ *
+ * Which versions a step read (its inputs, captured by the mount or
+ * declared) and which it produced (its outputs, recorded when the run is
+ * sealed; a version's run field then reads "pipeline/run/step").  Edges
+ * live in the lineage column family (FORMAT.md), both ways, so upstream
+ * and downstream walks are key scans.
+ */
+
+/** Records that step read artifact@v<number> (0 if already recorded).
+ * -EROFS if the run is not open, -ENOENT if the step or the version does
+ * not exist. */
+int store_step_input_add(struct store *s, const char *pipeline, const char *run,
+			 const char *step, const char *artifact,
+			 uint32_t number);
+
+/** Calls fn for each version a step read (by artifact, then number). */
+int store_step_input_each(
+    struct store *s, const char *pipeline, const char *run, const char *step,
+    int (*fn)(void *arg, const char *artifact, uint32_t number), void *arg);
+
+/** Calls fn for each version a step produced (after its run sealed). */
+int store_step_output_each(
+    struct store *s, const char *pipeline, const char *run, const char *step,
+    int (*fn)(void *arg, const char *artifact, uint32_t number), void *arg);
+
+/** Calls fn for each step that read artifact@v<number>. */
+int store_version_reader_each(struct store *s, const char *artifact,
+			      uint32_t number,
+			      int (*fn)(void *arg, const char *pipeline,
+					const char *run, const char *step),
+			      void *arg);
+
+/**
+ * Sets a note on a run (a parameter, the exit status, ...): key is a
+ * name (store_name_check), value any text up to 4096 bytes; a second set
+ * of the same key replaces it.  Allowed whatever the run's status.
+ */
+int store_run_note_set(struct store *s, const char *pipeline, const char *run,
+		       const char *key, const char *value);
+
+/** Calls fn for each note of a run, by key. */
+int store_run_note_each(struct store *s, const char *pipeline, const char *run,
+			int (*fn)(void *arg, const char *key,
+				  const char *value),
+			void *arg);
+
 /* --------------------------------------------- stats, fsck, gc */
 
 struct store_stats {

@@ -316,6 +316,15 @@ int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
 		   const char *run, enum store_run_status status,
 		   struct store_put **puts, size_t n);
 
+/** The step whose outputs a put publishes (set by sealing). */
+void put_set_step(struct store_put *p, const char *step);
+const char *put_step(const struct store_put *p);
+
+/** Stages the lineage edge step -> version it produced (lineage.c). */
+int lineage_stage_output(struct db_batch *b, const char *pipeline,
+			 const char *run, const char *step,
+			 const char *artifact, uint32_t number);
+
 /** Decodes an outputs-tree entry (output.c) named by its path. */
 struct store_output;
 int output_entry_decode(const void *val, size_t len, const char *path,
