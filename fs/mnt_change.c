@@ -10,12 +10,13 @@
 #include "mnt_i.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum fh_kind { FH_READ = 1, FH_TEXT, FH_WRITE, FH_CONTROL };
+enum fh_kind { FH_READ = 1, FH_TEXT, FH_WRITE, FH_CONTROL, FH_TRACE };
 
 struct fh {
 	enum fh_kind kind;
@@ -103,6 +104,83 @@ static int control_text(struct mnt *m, struct mnt_node *n, char **out,
 	return 0;
 }
 
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static int text_line(void *arg, uint64_t seq, const char *line, size_t len)
+{
+	struct text *t = arg;
+
+	(void)seq;
+	if (t->len + len + 2 > t->cap) {
+		size_t cap = (t->cap ? 2 * t->cap : 4096) + len;
+		char *p = realloc(t->p, cap);
+
+		if (!p)
+			return -ENOMEM;
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, line, len);
+	t->len += len;
+	t->p[t->len++] = '\n';
+	t->p[t->len] = '\0';
+	return 0;
+}
+
+/* A step's trace as the text of trace.jsonl. */
+static int trace_text(struct mnt *m, struct mnt_node *n, char **out,
+		      size_t *len)
+{
+	struct text t = {0};
+	int rc = store_trace_each(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+				  n->c[C_STEP], text_line, &t);
+
+	if (rc) {
+		free(t.p);
+		return rc;
+	}
+	*out = t.p ? t.p : strdup("");
+	*len = t.len;
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Appends the whole lines of buf to n's trace, each checked to be one
+ * JSON object; a malformed line is refused (EINVAL) and nothing of it is
+ * stored.  A line must arrive whole in one write. */
+static int trace_write(struct mnt *m, struct mnt_node *n, const char *buf,
+		       size_t size)
+{
+	const char *p = buf, *end = buf + size;
+
+	if (size == 0 || buf[size - 1] != '\n')
+		return -EINVAL;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		json_error_t jerr;
+		json_t *j = json_loadb(p, (size_t)(nl - p), 0, &jerr);
+		bool ok = json_is_object(j);
+		int rc;
+
+		json_decref(j);
+		if (!ok) {
+			store_log(STORE_LOG_WARNING,
+				  "%s: not a JSON object line: %s", n->path,
+				  jerr.text);
+			return -EINVAL;
+		}
+		rc =
+		    store_trace_append(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+				       n->c[C_STEP], p, (size_t)(nl - p), NULL);
+		if (rc)
+			return rc;
+		p = nl + 1;
+	}
+	return 0;
+}
+
 /* Opens what n is for reading or writing into *out. */
 static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     int flags, struct fuse_file_info *fi, struct fh **out)
@@ -113,7 +191,17 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 
 	if (n->e.kind == STORE_KIND_DIR)
 		return -EISDIR;
-	if (wr && (n->kind == MK_OUT || n->kind == MK_CONTROL)) {
+	if (wr && n->kind == MK_TRACE) {
+		rc = writable(m, n, req);
+		/* Append-only, even for the owner: no truncation, no
+		 * writes anywhere but at the end. */
+		if (!rc && (!(flags & O_APPEND) || (flags & O_TRUNC)))
+			rc = -EPERM;
+		if (rc)
+			return rc;
+		h = fh_new(FH_TRACE, n);
+		fi->direct_io = 1;
+	} else if (wr && (n->kind == MK_OUT || n->kind == MK_CONTROL)) {
 		rc = writable(m, n, req);
 		if (rc)
 			return rc;
@@ -146,6 +234,8 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		h = fh_new(FH_TEXT, n);
 		if (h && n->kind == MK_RUN_JSON)
 			rc = mnt_run_json(m, n, &h->text, &h->len);
+		else if (h && n->kind == MK_TRACE)
+			rc = trace_text(m, n, &h->text, &h->len);
 		else if (h && n->kind == MK_CONTROL)
 			rc = control_text(m, n, &h->text, &h->len);
 		fi->direct_io = 1;
@@ -248,6 +338,9 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	(void)ino;
 	if (h->kind == FH_CONTROL) {
 		rc = control_write(M(req), h->n, buf, size);
+		rc = rc ? rc : (ssize_t)size;
+	} else if (h->kind == FH_TRACE) {
+		rc = trace_write(M(req), h->n, buf, size);
 		rc = rc ? rc : (ssize_t)size;
 	} else if (h->kind == FH_WRITE) {
 		rc = mnt_file_write(h->wf, buf, size, off);

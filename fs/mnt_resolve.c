@@ -252,7 +252,14 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		out->kind = MK_STEP;
 		break;
 	case MK_STEP:
-		return fixed_child(step_kids, NFIXED(step_kids), name, out);
+		rc = fixed_child(step_kids, NFIXED(step_kids), name, out);
+		if (!rc && out->kind == MK_TRACE)
+			rc = store_trace_size(m->s, p->c[C_PIPELINE],
+					      p->c[C_RUN], p->c[C_STEP],
+					      &out->e.size);
+		if (!rc && out->kind == MK_TRACE)
+			out->e.mode = 0644;
+		return rc;
 	case MK_OUT:
 		return resolve_output(m, p, name, out);
 	case MK_INPUTS:
@@ -322,8 +329,9 @@ static uint32_t mode_of(const struct mnt_node *n)
 	case MK_STEP:
 		return n->sealed ? 0555 : 0755;
 	case MK_RUN_JSON:
-	case MK_TRACE:
 		return 0444;
+	case MK_TRACE: /* the owner appends JSON lines while the run is open */
+		return n->sealed ? 0444 : 0644;
 	case MK_CONTROL:
 		return n->sealed ? 0444 : 0644;
 	case MK_INPUTS:

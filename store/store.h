@@ -543,6 +543,35 @@ int store_run_note_each(struct store *s, const char *pipeline, const char *run,
 				  const char *value),
 			void *arg);
 
+/* --------------------------------------------------------------- traces
+ *
+ * A step's execution trace (agent turns, LLM and tool calls) is an
+ * append-only list of JSON lines, numbered from 1.  The store keeps the
+ * lines as given; checking that each is one JSON object is the caller's.
+ */
+
+#define STORE_TRACE_LINE_MAX (1 << 20)
+
+/** Appends one line (no newline inside; at most STORE_TRACE_LINE_MAX
+ * bytes) to a step's trace; *seq (may be NULL) gets its number.
+ * -EROFS once the run has ended, -ENOENT without such a step, -EFBIG,
+ * -EINVAL for a newline inside. */
+int store_trace_append(struct store *s, const char *pipeline, const char *run,
+		       const char *step, const char *line, size_t len,
+		       uint64_t *seq);
+
+/** Calls fn for each line of a step's trace, in order. */
+int store_trace_each(struct store *s, const char *pipeline, const char *run,
+		     const char *step,
+		     int (*fn)(void *arg, uint64_t seq, const char *line,
+			       size_t len),
+		     void *arg);
+
+/** Total bytes of a step's trace as a file (each line plus its
+ * newline). */
+int store_trace_size(struct store *s, const char *pipeline, const char *run,
+		     const char *step, uint64_t *out);
+
 /* --------------------------------------------- stats, fsck, gc */
 
 struct store_stats {
