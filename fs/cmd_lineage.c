@@ -25,7 +25,7 @@
 #include "fs_i.h"
 
 /* A cap on what one lineage query keeps in memory. */
-#define NODES_MAX 100000
+#define NODES_MAX     100000
 #define STEP_NAME_LEN (3 * (STORE_NAME_MAX + 1))
 
 enum dir_flags {
@@ -57,8 +57,8 @@ struct node {
 
 struct edge {
 	size_t from, to;
-	bool input;	/* version -> step; else step -> version */
-	unsigned dirs;	/* enum dir_flags of the walks that found it */
+	bool input;    /* version -> step; else step -> version */
+	unsigned dirs; /* enum dir_flags of the walks that found it */
 };
 
 struct graph {
@@ -143,8 +143,8 @@ out_nomem:
 }
 
 /* The node of artifact@v<number>, read from the store when new. */
-static int node_version(struct graph *g, const char *artifact,
-			uint32_t number, size_t *idx)
+static int node_version(struct graph *g, const char *artifact, uint32_t number,
+			size_t *idx)
 {
 	char id[STORE_NAME_MAX + 32];
 	struct store_version v;
@@ -302,19 +302,17 @@ static int expand(struct graph *g, size_t idx, unsigned hops, unsigned dir)
 			return 0;
 		x.hops = hops + 1;
 		if (dir == DIR_DOWN)
-			return store_version_reader_each(g->s, n->artifact,
-							 n->number, reach_step,
-							 &x);
+			return store_version_reader_each(
+			    g->s, n->artifact, n->number, reach_step, &x);
 		if (!step_split(n->producer, p, r, s))
 			return 0;
 		return reach_step(&x, p, r, s);
 	}
 	if (!step_split(n->name, p, r, s))
 		return -EIO; /* we made the name */
-	return dir == DIR_UP ? store_step_input_each(g->s, p, r, s,
-						     reach_version, &x)
-			     : store_step_output_each(g->s, p, r, s,
-						      reach_version, &x);
+	return dir == DIR_UP
+		   ? store_step_input_each(g->s, p, r, s, reach_version, &x)
+		   : store_step_output_each(g->s, p, r, s, reach_version, &x);
 }
 
 /* Walks from root in one direction, breadth first. */
@@ -376,8 +374,8 @@ static size_t next_child(const struct graph *g, size_t idx, unsigned dir,
 	return SIZE_MAX;
 }
 
-static void print_line(struct graph *g, size_t idx, unsigned dir,
-		       size_t level, bool repeated)
+static void print_line(struct graph *g, size_t idx, unsigned dir, size_t level,
+		       bool repeated)
 {
 	const struct node *n = &g->nodes[idx];
 
@@ -452,12 +450,11 @@ static json_t *node_json(const struct node *n)
 	    s[STORE_NAME_MAX + 1];
 
 	if (n->kind == NODE_VERSION)
-		return json_pack("{s:o, s:s, s:o, s:i, s:o, s:o}", "id",
-				 fs_json_str(n->id), "type", "version",
-				 "artifact", fs_json_str(n->artifact),
-				 "version", (json_int_t)n->number, "digest",
-				 fs_json_digest(n->digest), "run",
-				 fs_json_str(n->producer));
+		return json_pack(
+		    "{s:o, s:s, s:o, s:i, s:o, s:o}", "id", fs_json_str(n->id),
+		    "type", "version", "artifact", fs_json_str(n->artifact),
+		    "version", (json_int_t)n->number, "digest",
+		    fs_json_digest(n->digest), "run", fs_json_str(n->producer));
 	if (!step_split(n->name, p, r, s))
 		return NULL;
 	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:s}", "id",
@@ -469,9 +466,9 @@ static json_t *node_json(const struct node *n)
 static int print_json(struct graph *g, size_t root)
 {
 	json_t *nodes = json_array(), *edges = json_array();
-	json_t *o = json_pack("{s:o, s:o, s:o}", "root",
-			      fs_json_str(g->nodes[root].id), "nodes", nodes,
-			      "edges", edges);
+	json_t *o =
+	    json_pack("{s:o, s:o, s:o}", "root", fs_json_str(g->nodes[root].id),
+		      "nodes", nodes, "edges", edges);
 	int rc = o ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !rc && i < g->n; i++)
@@ -481,10 +478,11 @@ static int print_json(struct graph *g, size_t root)
 		const struct edge *e = &g->edges[i];
 
 		if (json_array_append_new(
-			edges, json_pack("{s:o, s:o, s:s}", "from",
-					 fs_json_str(g->nodes[e->from].id),
-					 "to", fs_json_str(g->nodes[e->to].id),
-					 "kind", e->input ? "input" : "output")))
+			edges,
+			json_pack("{s:o, s:o, s:s}", "from",
+				  fs_json_str(g->nodes[e->from].id), "to",
+				  fs_json_str(g->nodes[e->to].id), "kind",
+				  e->input ? "input" : "output")))
 			rc = -ENOMEM;
 	}
 	if (rc) {
@@ -495,8 +493,9 @@ static int print_json(struct graph *g, size_t root)
 }
 
 /* A dot ID: a double-quoted string, with " and \ escaped (names may hold
- * them; they never hold control characters). */
-static void dot_quoted(FILE *f, const char *s)
+ * them; they never hold control characters), and a second line when
+ * line2 is not NULL. */
+static void dot_quoted(FILE *f, const char *s, const char *line2)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -504,6 +503,8 @@ static void dot_quoted(FILE *f, const char *s)
 			fputc('\\', f);
 		fputc(*s, f);
 	}
+	if (line2)
+		fprintf(f, "\\n%s", line2);
 	fputc('"', f);
 }
 
@@ -517,25 +518,27 @@ static int print_dot(struct graph *g, size_t root)
 		const struct node *n = &g->nodes[i];
 		char d[FS_DIGEST_SHORT_LEN];
 
+		const char *line2 = NULL;
+
+		if (n->kind == NODE_VERSION) {
+			fs_digest_short(n->digest, d);
+			line2 = d;
+		} else if (n->status != STORE_RUN_SEALED) {
+			line2 = status_note(n->status) + 1; /* "(failed)" */
+		}
 		fputc('\t', f);
-		dot_quoted(f, n->id);
+		dot_quoted(f, n->id, NULL);
 		fprintf(f, " [shape=%s%s, label=",
 			n->kind == NODE_VERSION ? "box" : "ellipse",
 			i == root ? ", style=bold" : "");
-		dot_quoted(f, n->name);
-		if (n->kind == NODE_VERSION) {
-			fs_digest_short(n->digest, d);
-			fprintf(f, "+\"\\n%s\"", d);
-		} else if (n->status != STORE_RUN_SEALED) {
-			fprintf(f, "+\"\\n%s\"", status_note(n->status) + 1);
-		}
+		dot_quoted(f, n->name, line2);
 		fprintf(f, "];\n");
 	}
 	for (size_t i = 0; i < g->ne; i++) {
 		fputc('\t', f);
-		dot_quoted(f, g->nodes[g->edges[i].from].id);
+		dot_quoted(f, g->nodes[g->edges[i].from].id, NULL);
 		fprintf(f, " -> ");
-		dot_quoted(f, g->nodes[g->edges[i].to].id);
+		dot_quoted(f, g->nodes[g->edges[i].to].id, NULL);
 		fprintf(f, ";\n");
 	}
 	fprintf(f, "}\n");
@@ -556,8 +559,9 @@ static int parse_depth(struct fs_ctx *ctx, unsigned *out)
 	n = strtoul(ctx->depth, &end, 10);
 	if (ctx->depth[0] < '0' || ctx->depth[0] > '9' || *end || errno ||
 	    n >= UINT_MAX)
-		return fs_usage_error(ctx, "--depth takes a number of steps, "
-					   "not '%s'",
+		return fs_usage_error(ctx,
+				      "--depth takes a number of steps, "
+				      "not '%s'",
 				      ctx->depth);
 	*out = (unsigned)n;
 	return 0;
@@ -566,8 +570,8 @@ static int parse_depth(struct fs_ctx *ctx, unsigned *out)
 int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv)
 {
 	struct graph g = {.s = ctx->store, .ids = json_object()};
-	unsigned dirs = (ctx->upstream ? DIR_UP : 0) |
-			(ctx->downstream ? DIR_DOWN : 0);
+	unsigned dirs =
+	    (ctx->upstream ? DIR_UP : 0) | (ctx->downstream ? DIR_DOWN : 0);
 	struct fs_target t = {0};
 	size_t root;
 	int rc;
@@ -583,8 +587,9 @@ int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv)
 	if (rc)
 		goto out;
 	if (t.path[0]) {
-		rc = fs_usage_error(ctx, "'%s': lineage is about versions, "
-					 "not paths inside them",
+		rc = fs_usage_error(ctx,
+				    "'%s': lineage is about versions, "
+				    "not paths inside them",
 				    argv[0]);
 		goto out;
 	}
@@ -596,7 +601,7 @@ int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc && (dirs & DIR_DOWN))
 		rc = walk(&g, root, DIR_DOWN);
 	if (!rc)
-		rc = ctx->json  ? print_json(&g, root)
+		rc = ctx->json	? print_json(&g, root)
 		     : ctx->dot ? print_dot(&g, root)
 				: print_human(&g, root, dirs);
 out:

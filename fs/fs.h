@@ -56,6 +56,7 @@ enum fs_opt_flags {
 	FS_OPT_FORCE = 1 << 3,
 	FS_OPT_RECURSIVE = 1 << 4,
 	FS_OPT_DRY_RUN = 1 << 5,
+	FS_OPT_LINEAGE = 1 << 6, /* --upstream, --downstream, --depth, --dot */
 };
 
 /* Everything one invocation knows.  Strings from the command line are
@@ -68,6 +69,8 @@ struct fs_ctx {
 	const char *run;	/* put --run PIPELINE/RUN/STEP */
 	const char *name;	/* put --name: file name for "-" (stdin) */
 	bool verbose, quiet, json, force, recursive, dry_run;
+	bool upstream, downstream, dot; /* lineage */
+	const char *depth;		/* lineage --depth N, unparsed */
 
 	char *store_dir;	  /* resolved by fs_config_load */
 	struct store_options opt; /* defaults, then the config file */
@@ -203,6 +206,30 @@ int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv);
+/** The lineage graph of a version (cmd_lineage.c). */
+int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv);
+/**
+ * `run exec`: runs a command as a step of a run, with the versions it
+ * reads through the mount captured as the step's inputs (cmd_exec.c).
+ * Parses its own options: argv[0] is "exec", then [OPTIONS] -- CMD
+ * [ARGS...]; global options before it are already in ctx.  Needs the
+ * store mounted and runs in the client, never in the daemon (ctx->store
+ * must be NULL; the store is not opened).  Loads the configuration
+ * itself.  Reports CMD's exit status (128 + signal if killed, 127 if it
+ * could not be started) through ctx->forwarded and returns 0; failures of
+ * its own return a negative errno as usual.
+ */
+int fs_cmd_run_exec(struct fs_ctx *ctx, int argc, char **argv);
+/**
+ * `trace add|show`: spans of a step's trace (cmd_trace.c).  Parses the
+ * options after its subcommand itself (argv[0] is "add" or "show") and
+ * opens the store itself, so that a step taken from $ARTIFACTFS_RUN and
+ * $ARTIFACTFS_STEP goes to the mount daemon on the command line.
+ */
+int fs_cmd_trace(struct fs_ctx *ctx, int argc, char **argv);
+/** Runs, steps and spans as OpenLineage RunEvents, as JSON Lines
+ * (cmd_openlineage.c); ctx->run (--run P/R) limits it to one run. */
+int fs_cmd_openlineage(struct fs_ctx *ctx, int argc, char **argv);
 /** The FUSE daemon; parses its own options (argv[0] is "mount"). */
 int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv);
 

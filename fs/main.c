@@ -17,8 +17,9 @@
 #include "fs_i.h"
 
 enum cmd_flags {
-	CMD_STORE = 1 << 0, /* runs on the open store */
-	CMD_RAW = 1 << 1,   /* parses its own options (mount) */
+	CMD_STORE = 1 << 0,   /* runs on the open store */
+	CMD_RAW = 1 << 1,     /* parses its own options (mount) */
+	CMD_SUBOPTS = 1 << 2, /* options after its first operand are its own */
 };
 
 struct cmd {
@@ -73,17 +74,46 @@ static const struct cmd cmds[] = {
      "  -n, --dry-run  only count them\n"
      "  --json         print JSON\n"},
     {"run", fs_cmd_run, CMD_STORE, FS_OPT_JSON, 1, -1,
-     "open P/R [STEP...] | seal P/R | fail P/R | ls [P] | step P/R S |\n"
+     "exec --pipeline P --step S [OPTIONS] -- CMD [ARGS...] |\n"
+     "       open P/R [STEP...] | seal P/R | fail P/R | ls [P] | step P/R S |\n"
      "       input P/R/S ARTIFACT@REF | note P/R KEY VALUE |\n"
      "       bind P/R/S SID | unbind SID",
      "Opens a run of pipeline P (with its steps), seals it (each step's\n"
      "outputs/<name> becomes the next version of artifact <name>), marks\n"
-     "it failed (publishing nothing), or lists runs.  step adds a step,\n"
+     "it failed (publishing nothing), or lists runs.  exec runs CMD as\n"
+     "a step, capturing what it reads as inputs, sealing on success and\n"
+     "failing the run otherwise ('artifactfs run exec --help').  step adds a "
+     "step,\n"
      "input records a version a step read, note sets a note (run.json).\n"
      "bind (mounted only) makes the daemon record every version that\n"
      "process session SID reads through the mount as an input of the\n"
      "step; unbind ends that.\n"
      "  --json         print JSON (ls)\n"},
+    {"lineage", fs_cmd_lineage, CMD_STORE, FS_OPT_JSON | FS_OPT_LINEAGE, 1, 1,
+     "ARTIFACT@REF [--upstream|--downstream] [--depth N] [--json|--dot]",
+     "Shows where a version came from and where it went: the step that\n"
+     "produced it, the versions that step read, their producers, ...\n"
+     "(upstream), and the steps that read it and what they produced\n"
+     "(downstream).  Both ways unless one is chosen.\n"
+     "  --upstream     only what the version came from\n"
+     "  --downstream   only what came of it\n"
+     "  --depth N      at most N step hops away (default: no limit)\n"
+     "  --json         print {\"nodes\": [...], \"edges\": [...]}\n"
+     "  --dot          print a Graphviz digraph, e.g.\n"
+     "    artifactfs lineage model@latest --dot | dot -Tsvg > lineage.svg\n"},
+    {"trace", fs_cmd_trace, CMD_SUBOPTS, 0, 1, -1,
+     "add --kind KIND --name NAME [OPTIONS] | show P/R [--step S] [--json]",
+     "Records and shows the spans of a step's trace (agent turns, LLM and\n"
+     "tool calls).  add appends a span to a step of an open run (the\n"
+     "step of 'run exec' by default) and prints its id; show prints each\n"
+     "step's spans as a tree.  'artifactfs trace add --help' and\n"
+     "'artifactfs trace show --help' list their options.\n"},
+    {"openlineage", fs_cmd_openlineage, CMD_STORE, FS_OPT_RUN, 0, 0,
+     "[--run P/R]",
+     "Prints runs, steps and trace spans as OpenLineage 2-0-2 RunEvents,\n"
+     "one JSON object a line: START, then COMPLETE or FAIL once the run\n"
+     "ended, for each pipeline run and step; a COMPLETE for each span.\n"
+     "  --run P/R      only this run\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},
@@ -109,6 +139,10 @@ enum long_only {
 	OPT_RUN,
 	OPT_NAME,
 	OPT_VERSION,
+	OPT_UPSTREAM,
+	OPT_DOWNSTREAM,
+	OPT_DEPTH,
+	OPT_DOT,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +158,10 @@ static const struct option long_opts[] = {
     {"force", no_argument, NULL, 'f'},
     {"recursive", no_argument, NULL, 'R'},
     {"dry-run", no_argument, NULL, 'n'},
+    {"upstream", no_argument, NULL, OPT_UPSTREAM},
+    {"downstream", no_argument, NULL, OPT_DOWNSTREAM},
+    {"depth", required_argument, NULL, OPT_DEPTH},
+    {"dot", no_argument, NULL, OPT_DOT},
     {NULL, 0, NULL, 0},
 };
 
@@ -136,7 +174,7 @@ static void print_usage(FILE *f)
 		"Commands:\n",
 		FS_PROG);
 	for (i = 0; i < NCMDS; i++)
-		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].usage);
+		fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].usage);
 	fprintf(f, "\n%s\nRun '%s COMMAND --help' for a command's options.\n",
 		global_help, FS_PROG);
 }
@@ -245,6 +283,18 @@ static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
 	case 'n':
 		need = FS_OPT_DRY_RUN, ctx->dry_run = true;
 		break;
+	case OPT_UPSTREAM:
+		need = FS_OPT_LINEAGE, ctx->upstream = true;
+		break;
+	case OPT_DOWNSTREAM:
+		need = FS_OPT_LINEAGE, ctx->downstream = true;
+		break;
+	case OPT_DEPTH:
+		need = FS_OPT_LINEAGE, ctx->depth = optarg;
+		break;
+	case OPT_DOT:
+		need = FS_OPT_LINEAGE, ctx->dot = true;
+		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;
 		return -EINVAL;
@@ -320,6 +370,12 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 {
 	int rc, nargs;
 
+	/* run exec runs its command here, in the caller's process (never
+	 * in the daemon), and parses its own options. */
+	if (c->run == fs_cmd_run && argc > 1 && !strcmp(argv[1], "exec")) {
+		fs_log_install(ctx->verbose);
+		return fs_cmd_run_exec(ctx, argc - 1, argv + 1);
+	}
 	if (c->flags & CMD_RAW) {
 		fs_log_install(ctx->verbose);
 		if (ctx->store)
@@ -327,7 +383,7 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 						   "already");
 		return c->run(ctx, argc, argv);
 	}
-	rc = parse_opts(ctx, c, argc, argv, false);
+	rc = parse_opts(ctx, c, argc, argv, c->flags & CMD_SUBOPTS);
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	nargs = argc - optind;

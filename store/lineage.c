@@ -90,8 +90,8 @@ int store_step_input_add(struct store *s, const char *pipeline, const char *run,
 		db_batch_put(b, CF_LINEAGE, k, n, "", 0);
 		/* The reverse edge: who read this version. */
 		n = ns_key(k, 'u', artifact, NULL, NULL);
+		k[n++] = 0;
 		n = put_be32(k, n, number);
-		memcpy(k + n, "", 0);
 		n += (size_t)snprintf((char *)k + n, sizeof(k) - n,
 				      "%s%c%s%c%s", pipeline, 0, run, 0, step);
 		db_batch_put(b, CF_LINEAGE, k, n, "", 0);
