@@ -42,14 +42,14 @@ turn = span("agent_turn", "answer-question", question=question)
 
 # Retrieval: the cities present in the dataset.
 rows = list(csv.DictReader(open(os.path.join(
-    mnt, "artifacts", "dataset", "latest", "clean.csv"), newline="")))
+    mnt, "artifacts", "weather-data", "latest", "clean.csv"), newline="")))
 cities = sorted({r["city"] for r in rows})
 span("retrieval", "dataset-cities", parent=turn,
      outputs=[payload(cities)], rows=len(rows))
 
 # Tool call: predict rain at 25 degrees from the model, city by city.
 model = json.load(open(os.path.join(
-    mnt, "artifacts", "model", "latest", "model.json")))
+    mnt, "artifacts", "weather-model", "latest", "model.json")))
 pred = {c: round(m["mean_rain"] + m["rain_per_degree"] *
                  (25 - m["mean_temp"]), 3)
         for c, m in model.items() if c in cities}
@@ -59,7 +59,7 @@ span("tool_call", "predict-rain", parent=turn,
 
 best = max(sorted(pred), key=lambda c: pred[c])
 answer = f"{best}: about {pred[best]} mm of rain on a 25 degree day\n"
-out_dir = os.path.join(os.environ["ARTIFACTFS_OUTPUTS"], "answer")
+out_dir = os.path.join(os.environ["ARTIFACTFS_OUTPUTS"], "weather-answer")
 os.makedirs(out_dir, exist_ok=True)
 open(os.path.join(out_dir, "answer.txt"), "w").write(answer)
 span("llm_call", "compose-answer", parent=turn,

@@ -9,8 +9,8 @@ import os
 import sys
 
 mnt = sys.argv[1]
-src = os.path.join(mnt, "artifacts", "raw", "latest", "raw.csv")
-out_dir = os.path.join(os.environ["ARTIFACTFS_OUTPUTS"], "dataset")
+src = os.path.join(mnt, "artifacts", "weather-raw", "latest", "raw.csv")
+out_dir = os.path.join(os.environ["ARTIFACTFS_OUTPUTS"], "weather-data")
 os.makedirs(out_dir, exist_ok=True)
 
 kept = 0

@@ -34,11 +34,11 @@ with open(sys.argv[1], "w") as f:
         miss = rng.random() < 0.03
         f.write(f" {c},{'' if miss else round(t, 2)},{round(rain, 2)}\n")
 PY
-show "$AFS" put raw "$WORK/raw.csv"
+show "$AFS" put weather-raw "$WORK/raw.csv"
 show "$AFS" run exec --pipeline weather --step ingest -- python3 "$HERE/ingest.py" "$MNT"
 show "$AFS" run exec --pipeline weather --step train -- python3 "$HERE/train.py" "$MNT"
 show "$AFS" run exec --pipeline weather --step agent -- python3 "$HERE/agent.py" "$MNT" "$AFS"
-show cat "$MNT/artifacts/answer/latest/answer.txt"
-show "$AFS" lineage answer@latest --upstream
-run=$("$AFS" ls answer --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["run"])')
+show cat "$MNT/artifacts/weather-answer/latest/answer.txt"
+show "$AFS" lineage weather-answer@latest --upstream
+run=$("$AFS" ls weather-answer --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["run"])')
 show "$AFS" trace show "${run%/*}"

@@ -7,7 +7,7 @@ import os
 import sys
 
 mnt = sys.argv[1]
-src = os.path.join(mnt, "artifacts", "dataset", "latest", "clean.csv")
+src = os.path.join(mnt, "artifacts", "weather-data", "latest", "clean.csv")
 rows = list(csv.DictReader(open(src, newline="")))
 by_city = {}
 for r in rows:
@@ -24,7 +24,7 @@ for city, pts in sorted(by_city.items()):
     model[city] = {"mean_temp": round(mt, 3), "mean_rain": round(mr, 3),
                    "rain_per_degree": round(slope, 4), "n": n}
 
-out_dir = os.path.join(os.environ["ARTIFACTFS_OUTPUTS"], "model")
+out_dir = os.path.join(os.environ["ARTIFACTFS_OUTPUTS"], "weather-model")
 os.makedirs(out_dir, exist_ok=True)
 json.dump(model, open(os.path.join(out_dir, "model.json"), "w"), indent=1)
 print(f"train: {len(model)} cities")

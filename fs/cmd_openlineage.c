@@ -197,20 +197,22 @@ static int step_versions(const struct ol *o, const char *step, bool outputs,
 
 /* --------------------------------------------------------- spans */
 
-/* A span's runId: its id if that is a UUID, else derived. */
+/* A span's runId: its id if that is a UUID (and no earlier span of the
+ * step has it), else derived from the id or, for a span without one or
+ * a repeated id, from its line. */
 static int span_run_id(const struct ol *o, const char *step,
 		       const struct fs_span *sp, char out[FS_UUID_STR_LEN])
 {
 	char name[PATH_LEN + SPAN_KEY_LEN];
 
-	if (sp->id && fs_uuid_valid(sp->id)) {
+	if (sp->id && !sp->dup && fs_uuid_valid(sp->id)) {
 		for (int i = 0; i < FS_UUID_STR_LEN; i++)
 			out[i] = sp->id[i] >= 'A' && sp->id[i] <= 'F'
 				     ? (char)(sp->id[i] - 'A' + 'a')
 				     : sp->id[i];
 		return 0;
 	}
-	if (sp->id)
+	if (sp->id && !sp->dup)
 		snprintf(name, sizeof(name), "%s/%s/%s#%.128s",
 			 o->run->pipeline, o->run->run, step, sp->id);
 	else

@@ -77,7 +77,7 @@ static uid_t caller_uid(void)
 	return (uid_t)setfsuid((uid_t)-1);
 }
 
-/* Splits "PIPELINE/RUN" into a->p and a->r. */
+/* Splits "PIPELINE/RUN" into p and r (STORE_NAME_MAX + 1 each). */
 static int split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
 {
 	const char *slash = strchr(spec, '/');
@@ -520,6 +520,9 @@ static int trace_add(struct fs_ctx *ctx, int argc, char **argv)
 		if (rc == -EROFS) /* ended since add_target looked */
 			store_log(STORE_LOG_ERR, "run %s/%s is not open", a.p,
 				  a.r);
+		if (rc == -EFBIG)
+			store_log(STORE_LOG_ERR, "the span is over %d bytes",
+				  STORE_TRACE_LINE_MAX);
 	}
 	if (!rc)
 		fprintf(fs_stdout(), "%s\n", a.id ? a.id : id);

@@ -190,7 +190,7 @@ static int load_line(void *arg, uint64_t seq, const char *line, size_t len)
 {
 	struct loader *l = arg;
 	struct fs_trace *t = l->t;
-	json_t *obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *obj = json_loadb(line, len, 0, NULL);
 	struct fs_span *sp;
 
 	if (!json_is_object(obj)) {
@@ -258,7 +258,8 @@ static size_t id_lookup(const struct id_ref *ids, size_t n, const char *id)
 	return lo < n && !strcmp(ids[lo].id, id) ? ids[lo].i : FS_SPAN_NONE;
 }
 
-/* Sets each span's up from its parent id. */
+/* Sets each span's up from its parent id (the first span with that id)
+ * and marks the later spans of an id as dup. */
 static int link_parents(struct fs_trace *t)
 {
 	struct id_ref *ids = malloc((t->n + 1) * sizeof(*ids));
@@ -270,6 +271,9 @@ static int link_parents(struct fs_trace *t)
 		if (t->spans[i].id)
 			ids[n++] = (struct id_ref){t->spans[i].id, i};
 	qsort(ids, n, sizeof(*ids), id_cmp);
+	for (size_t k = 1; k < n; k++)
+		if (!strcmp(ids[k].id, ids[k - 1].id))
+			t->spans[ids[k].i].dup = true;
 	for (size_t i = 0; i < t->n; i++) {
 		struct fs_span *sp = &t->spans[i];
 

@@ -13,8 +13,9 @@
  * Lines may also come from elsewhere (appended through the mount), so
  * reading is lenient: a line that is not a JSON object is skipped with a
  * warning, and a field that is missing or of the wrong type reads as
- * absent.  A parent id that names no span of the same step, or that
- * would close a cycle, makes the span a root.
+ * absent.  A parent id names the first span of the step with that id;
+ * one that names none, or that would close a cycle, makes the span a
+ * root.
  *
  * Ownership: struct fs_trace owns its spans and their JSON objects; the
  * strings of a span are borrowed from its object and live as long as the
@@ -41,6 +42,7 @@ struct fs_span {
 	json_t *obj;	    /* the line, one reference owned */
 	uint64_t seq;	    /* its line number in the trace, from 1 */
 	const char *id;	    /* "id", or NULL */
+	bool dup;	    /* an earlier span has the same id */
 	const char *parent; /* "parent", or NULL */
 	const char *kind;   /* "kind", or "" */
 	const char *name;   /* "name", or "" */

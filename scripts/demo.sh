@@ -141,6 +141,13 @@ sh_run "echo tamper >> \$MNT/artifacts/tiny-model/latest/model.json || true"
 # While mounted, the command line goes through the daemon.
 run ls features
 run cat tiny-model@latest/model.json
+
+# Lineage captured from what each step reads: raw CSV -> ingest -> train
+# -> a toy agent whose spans go to its trace; then the answer's lineage.
+echo
+echo "# examples/run.sh: three steps with 'artifactfs run exec'"
+"$ROOT/examples/run.sh" "$AFS" "$MNT"
+run lineage weather-answer@latest --upstream --dot
 run stats
 
 echo
