@@ -577,6 +577,18 @@ int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	if (!strcmp(argv[0], "export")) {
+		json_decref(g.ids);
+		if (!ctx->openlineage)
+			return fs_usage_error(ctx,
+					      "export needs --openlineage");
+		return fs_cmd_openlineage(ctx, 0, NULL);
+	}
+	if (ctx->openlineage || (ctx->run && !ctx->openlineage)) {
+		json_decref(g.ids);
+		return fs_usage_error(ctx, "--openlineage and --run go with "
+					   "'lineage export'");
+	}
 	if (ctx->json && ctx->dot) {
 		rc = fs_usage_error(ctx, "--json and --dot exclude each other");
 		goto out;

@@ -160,9 +160,7 @@ static int add_version(void *arg, const char *artifact, uint32_t number)
 	int rc = store_version_get(v->o->s, artifact, number, &ver);
 
 	if (rc == -ENOENT)
-		store_log(STORE_LOG_ERR,
-			  "lineage names %s@v%u, which does "
-			  "not exist",
+		store_log(STORE_LOG_ERR, "no version %s@v%u (named by lineage)",
 			  artifact, number);
 	if (rc)
 		return rc;

@@ -69,8 +69,8 @@ struct fs_ctx {
 	const char *run;	/* put --run PIPELINE/RUN/STEP */
 	const char *name;	/* put --name: file name for "-" (stdin) */
 	bool verbose, quiet, json, force, recursive, dry_run;
-	bool upstream, downstream, dot; /* lineage */
-	const char *depth;		/* lineage --depth N, unparsed */
+	bool upstream, downstream, dot, openlineage; /* lineage */
+	const char *depth; /* lineage --depth N, unparsed */
 
 	char *store_dir;	  /* resolved by fs_config_load */
 	struct store_options opt; /* defaults, then the config file */

@@ -89,12 +89,15 @@ static const struct cmd cmds[] = {
      "process session SID reads through the mount as an input of the\n"
      "step; unbind ends that.\n"
      "  --json         print JSON (ls)\n"},
-    {"lineage", fs_cmd_lineage, CMD_STORE, FS_OPT_JSON | FS_OPT_LINEAGE, 1, 1,
-     "ARTIFACT@REF [--upstream|--downstream] [--depth N] [--json|--dot]",
+    {"lineage", fs_cmd_lineage, CMD_STORE,
+     FS_OPT_JSON | FS_OPT_LINEAGE | FS_OPT_RUN, 1, 1,
+     "ARTIFACT@REF [--upstream|--downstream] [--depth N] [--json|--dot]\n"
+     "       | export --openlineage [--run P/R]",
      "Shows where a version came from and where it went: the step that\n"
      "produced it, the versions that step read, their producers, ...\n"
      "(upstream), and the steps that read it and what they produced\n"
-     "(downstream).  Both ways unless one is chosen.\n"
+     "(downstream).  Both ways unless one is chosen.  'export\n"
+     "--openlineage' prints OpenLineage 2-0-2 run events (JSON Lines).\n"
      "  --upstream     only what the version came from\n"
      "  --downstream   only what came of it\n"
      "  --depth N      at most N step hops away (default: no limit)\n"
@@ -108,12 +111,6 @@ static const struct cmd cmds[] = {
      "step of 'run exec' by default) and prints its id; show prints each\n"
      "step's spans as a tree.  'artifactfs trace add --help' and\n"
      "'artifactfs trace show --help' list their options.\n"},
-    {"openlineage", fs_cmd_openlineage, CMD_STORE, FS_OPT_RUN, 0, 0,
-     "[--run P/R]",
-     "Prints runs, steps and trace spans as OpenLineage 2-0-2 RunEvents,\n"
-     "one JSON object a line: START, then COMPLETE or FAIL once the run\n"
-     "ended, for each pipeline run and step; a COMPLETE for each span.\n"
-     "  --run P/R      only this run\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},
@@ -143,6 +140,7 @@ enum long_only {
 	OPT_DOWNSTREAM,
 	OPT_DEPTH,
 	OPT_DOT,
+	OPT_OPENLINEAGE,
 };
 
 static const struct option long_opts[] = {
@@ -162,6 +160,7 @@ static const struct option long_opts[] = {
     {"downstream", no_argument, NULL, OPT_DOWNSTREAM},
     {"depth", required_argument, NULL, OPT_DEPTH},
     {"dot", no_argument, NULL, OPT_DOT},
+    {"openlineage", no_argument, NULL, OPT_OPENLINEAGE},
     {NULL, 0, NULL, 0},
 };
 
@@ -294,6 +293,9 @@ static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
 		break;
 	case OPT_DOT:
 		need = FS_OPT_LINEAGE, ctx->dot = true;
+		break;
+	case OPT_OPENLINEAGE:
+		need = FS_OPT_LINEAGE, ctx->openlineage = true;
 		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;

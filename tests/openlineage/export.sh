@@ -40,7 +40,7 @@ afs trace add --run ml/r2 --step fit --kind tool_call --name crash >/dev/null
 afs run fail ml/r2 >/dev/null
 afs run open ml/r3 fit >/dev/null
 
-afs openlineage >"$T/all.jsonl"
+afs lineage export --openlineage >"$T/all.jsonl"
 cat "$T/all.jsonl"
 # ml/r1: 2 pipeline + 2x2 steps + 5 spans; ml/r2: 2 + 2 + 1; ml/r3: 1 + 1
 python3 "$CHECK" "$T/all.jsonl" --count 18 \
@@ -79,25 +79,25 @@ assert len(ns) == 1 and ns.pop().startswith("artifactfs://"), ns
 EOF
 
 check "the same store exports the same events twice"
-afs openlineage | cmp - "$T/all.jsonl" || fail "export not deterministic"
+afs lineage export --openlineage | cmp - "$T/all.jsonl" || fail "export not deterministic"
 
 check "--run limits the export; a failed run gives FAIL"
-afs openlineage --run ml/r2 >"$T/r2.jsonl"
+afs lineage export --openlineage --run ml/r2 >"$T/r2.jsonl"
 python3 "$CHECK" "$T/r2.jsonl" --count 5 --runs ml=START,FAIL \
 	--runs ml.fit=START,FAIL --parent ml.fit.tool_call.crash=ml.fit ||
 	fail "ol_check --run ml/r2"
-afs openlineage --run ml/r3 >"$T/r3.jsonl"
+afs lineage export --openlineage --run ml/r3 >"$T/r3.jsonl"
 python3 "$CHECK" "$T/r3.jsonl" --count 2 --runs ml=START \
 	--runs ml.fit=START || fail "ol_check --run ml/r3"
 
 check "errors"
-expect_fail 1 afs openlineage --run ml/nope
+expect_fail 1 afs lineage export --openlineage --run ml/nope
 expect_err_has "no run ml/nope"
-expect_fail 2 afs openlineage --run nope
-expect_fail 2 afs openlineage extra
+expect_fail 2 afs lineage export --openlineage --run nope
+expect_fail 2 afs lineage export extra --openlineage
 
 check "an empty store exports nothing"
 S=$T/empty afs init >/dev/null
-[ -z "$(S=$T/empty afs openlineage)" ] || fail "empty store"
+[ -z "$(S=$T/empty afs lineage export --openlineage)" ] || fail "empty store"
 
 echo "ok"

@@ -67,10 +67,10 @@ io=$(add --kind llm_call --name io --input-file "$T/prompt.txt" \
 	--output-file "$T/answer.bin")
 afs trace show ml/r1 --step fit --json >"$T/io.json"
 span="[s for s in j[0]['spans'] if s['id'] == '$io'][0]"
-json_eval "$span['inputs']" <"$T/io.json" | grep -qx \
+json_eval "${span}['inputs']" <"$T/io.json" | grep -qx \
 	"\[{'file': 'prompt.txt', 'digest': 'sha256:$(sha "$T/prompt.txt")', 'size': 24}\]" ||
 	fail "input file record"
-json_eval "$span['outputs'][0]['digest']" <"$T/io.json" |
+json_eval "${span}['outputs'][0]['digest']" <"$T/io.json" |
 	grep -qx "sha256:$(sha "$T/answer.bin")" || fail "output digest"
 # Known limitation (cmd_trace.c): nothing references payloads yet, so
 # gc sees them as garbage.
