@@ -18,14 +18,12 @@
 
 static const char *const status_names[] = {"", "open", "sealed", "failed"};
 
-/* Who runs this command: the client, for the daemon (its fsuid). */
-static uid_t caller_uid(void)
+uid_t fs_caller_uid(void)
 {
 	return (uid_t)setfsuid((uid_t)-1);
 }
 
-/* Splits "PIPELINE/RUN" into two names (buffers of STORE_NAME_MAX+1). */
-static int split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
+int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
 {
 	const char *slash = strchr(spec, '/');
 	size_t plen = slash ? (size_t)(slash - spec) : 0;
@@ -43,7 +41,7 @@ static int split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
 static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 		    int nsteps, char **steps)
 {
-	int rc = store_run_create(ctx->store, p, r, caller_uid());
+	int rc = store_run_create(ctx->store, p, r, fs_caller_uid());
 
 	for (int i = 0; !rc && i < nsteps; i++)
 		rc = store_step_create(ctx->store, p, r, steps[i]);
@@ -52,23 +50,14 @@ static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 	return rc;
 }
 
+static int owner_check(struct fs_ctx *ctx, const char *p, const char *r);
+
 static int run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 {
-	struct store_run run;
-	uid_t me = caller_uid();
-	int rc = store_run_get(ctx->store, p, r, &run);
+	int rc = owner_check(ctx, p, r);
 
-	if (rc == -ENOENT)
-		store_log(STORE_LOG_ERR, "no run %s/%s", p, r);
 	if (rc)
 		return rc;
-	if (me != 0 && me != run.owner) {
-		store_log(STORE_LOG_ERR,
-			  "run %s/%s belongs to uid %u: only its owner or "
-			  "root may end it",
-			  p, r, run.owner);
-		return -EACCES;
-	}
 	rc = seal ? store_run_seal(ctx->store, p, r)
 		  : store_run_end(ctx->store, p, r, STORE_RUN_FAILED, NULL, 0);
 	if (!rc)
@@ -140,7 +129,7 @@ static int run_ls(struct fs_ctx *ctx, const char *pipeline)
 static int owner_check(struct fs_ctx *ctx, const char *p, const char *r)
 {
 	struct store_run run;
-	uid_t me = caller_uid();
+	uid_t me = fs_caller_uid();
 	int rc = store_run_get(ctx->store, p, r, &run);
 
 	if (rc == -ENOENT)
@@ -172,7 +161,7 @@ static int split_step(struct fs_ctx *ctx, const char *spec, char *p, char *r,
 	memcpy(pr, spec, len);
 	pr[len] = '\0';
 	strcpy(st, slash + 1);
-	return split_run(ctx, pr, p, r) ? -EINVAL : (ctx->subject = spec, 0);
+	return fs_split_run(ctx, pr, p, r) ? -EINVAL : (ctx->subject = spec, 0);
 }
 
 /* The owner of a session leader, from /proc (a pid that is gone: -1). */
@@ -200,7 +189,7 @@ static int run_bind(struct fs_ctx *ctx, const char *spec, const char *sid_s)
 	    st[STORE_NAME_MAX + 1];
 	char *end;
 	long sid = strtol(sid_s, &end, 10);
-	uid_t me = caller_uid();
+	uid_t me = fs_caller_uid();
 	int rc = split_step(ctx, spec, p, r, st);
 
 	if (rc)
@@ -272,7 +261,7 @@ static int run_part(struct fs_ctx *ctx, int argc, char **argv)
 		return run_bind(ctx, argv[1], argv[2]);
 	if (!strcmp(op, "input"))
 		return run_input(ctx, argv[1], argv[2]);
-	rc = split_run(ctx, argv[1], p, r);
+	rc = fs_split_run(ctx, argv[1], p, r);
 	if (!rc)
 		rc = owner_check(ctx, p, r);
 	if (rc)
@@ -300,7 +289,7 @@ int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv)
 		return fs_usage_error(ctx, "--json applies to 'run ls'");
 	if (argc < 2)
 		return fs_usage_error(ctx, "missing PIPELINE/RUN");
-	rc = split_run(ctx, argv[1], p, r);
+	rc = fs_split_run(ctx, argv[1], p, r);
 	if (rc)
 		return rc;
 	if (!strcmp(op, "open"))

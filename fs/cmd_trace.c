@@ -71,27 +71,6 @@ struct add_args {
 	int64_t t0, t1;
 };
 
-/* Who runs this command: the client, for the daemon (its fsuid). */
-static uid_t caller_uid(void)
-{
-	return (uid_t)setfsuid((uid_t)-1);
-}
-
-/* Splits "PIPELINE/RUN" into p and r (STORE_NAME_MAX + 1 each). */
-static int split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
-{
-	const char *slash = strchr(spec, '/');
-	size_t plen = slash ? (size_t)(slash - spec) : 0;
-
-	if (!slash || store_name_check(spec, plen) ||
-	    store_name_check(slash + 1, strlen(slash + 1)))
-		return fs_usage_error(ctx, "'%s' is not PIPELINE/RUN", spec);
-	memcpy(p, spec, plen);
-	p[plen] = '\0';
-	strcpy(r, slash + 1);
-	return 0;
-}
-
 /* An id as --id and --parent take it: a short ASCII token, no spaces. */
 static bool id_ok(const char *id)
 {
@@ -263,7 +242,7 @@ static int add_step(struct fs_ctx *ctx, struct add_args *a)
 					   "run exec'");
 	if (!a->run || !a->step)
 		return fs_usage_error(ctx, "--run and --step go together");
-	if (split_run(ctx, a->run, a->p, a->r))
+	if (fs_split_run(ctx, a->run, a->p, a->r))
 		return -EINVAL;
 	if (store_name_check(a->step, strlen(a->step)))
 		return fs_usage_error(ctx, "'%s' is not a step name", a->step);
@@ -351,7 +330,7 @@ static int trace_store(struct fs_ctx *ctx, int argc, char **extra, int n)
 static int add_target(struct fs_ctx *ctx, struct add_args *a)
 {
 	struct store_run run;
-	uid_t me = caller_uid();
+	uid_t me = fs_caller_uid();
 	int rc = store_run_get(ctx->store, a->p, a->r, &run);
 
 	if (rc == -ENOENT)
@@ -699,7 +678,7 @@ static int trace_show(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc && optind != argc - 1)
 		rc = fs_usage_error(ctx, "usage: trace show P/R [--step S] "
 					 "[--json]");
-	if (!rc && split_run(ctx, argv[optind], a.p, a.r))
+	if (!rc && fs_split_run(ctx, argv[optind], a.p, a.r))
 		rc = -EINVAL;
 	if (!rc && a.step && store_name_check(a.step, strlen(a.step)))
 		rc = fs_usage_error(ctx, "'%s' is not a step name", a.step);

@@ -131,4 +131,14 @@ void fs_target_release(struct fs_target *t);
 int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 		struct store_dirent **out, size_t *n);
 
+/* ------------------------------------------------------------- cmd_run.c */
+
+/** Who runs this command: the caller, also when the daemon runs it for a
+ * client (the request thread has the client's fsuid). */
+uid_t fs_caller_uid(void);
+
+/** Splits "PIPELINE/RUN" into p and r (STORE_NAME_MAX + 1 bytes each);
+ * a malformed spec is a usage error (-EINVAL, reported). */
+int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r);
+
 #endif

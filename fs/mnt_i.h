@@ -150,6 +150,14 @@ int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
  * is not of that form. */
 int mnt_input_target(const char *name, char *buf, size_t size);
 
+/** Appends {artifact, version, digest} of artifact@v<number> to l->arr
+ * (a store_step_*_each callback; json_t is jansson's). */
+struct mnt_version_list {
+	struct mnt *m;
+	struct json_t *arr;
+};
+int mnt_version_json(void *arg, const char *artifact, uint32_t number);
+
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
 

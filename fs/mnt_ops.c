@@ -277,33 +277,12 @@ static const char *const xattr_names[] = {
 #define NXATTRS	  4
 #define XATTR_MAX 65536
 
-struct lineage_json {
-	struct mnt *m;
-	json_t *arr;
-};
-
-static int lineage_add(void *arg, const char *artifact, uint32_t number)
-{
-	struct lineage_json *l = arg;
-	struct store_version v;
-	char digest[STORE_DIGEST_STR_LEN] = "";
-
-	if (store_version_get(l->m->s, artifact, number, &v) == 0)
-		store_digest_format(v.digest, digest);
-	return json_array_append_new(
-		   l->arr,
-		   json_pack("{s:s, s:i, s:s}", "artifact", artifact, "version",
-			     (json_int_t)number, "digest", digest))
-		   ? -ENOMEM
-		   : 0;
-}
-
 /* The direct inputs of the step that produced version v, as JSON. */
 static int lineage_value(struct mnt *m, const struct store_version *v,
 			 char *buf, size_t size)
 {
 	char run[sizeof(v->run)], *p = run, *r, *st;
-	struct lineage_json l = {m, json_array()};
+	struct mnt_version_list l = {m, json_array()};
 	char *text;
 	int rc, n;
 
@@ -316,7 +295,7 @@ static int lineage_value(struct mnt *m, const struct store_version *v,
 	}
 	*r++ = '\0';
 	*st++ = '\0';
-	rc = store_step_input_each(m->s, p, r, st, lineage_add, &l);
+	rc = store_step_input_each(m->s, p, r, st, mnt_version_json, &l);
 	text = rc ? NULL : json_dumps(l.arr, JSON_COMPACT);
 	json_decref(l.arr);
 	if (rc)

@@ -537,16 +537,16 @@ struct json_ctx {
 	const char *pipeline, *run;
 };
 
-static int add_version(void *arg, const char *artifact, uint32_t number)
+int mnt_version_json(void *arg, const char *artifact, uint32_t number)
 {
-	struct json_ctx *j = arg;
+	struct mnt_version_list *l = arg;
 	struct store_version v;
 	char digest[STORE_DIGEST_STR_LEN] = "";
 
-	if (store_version_get(j->m->s, artifact, number, &v) == 0)
+	if (store_version_get(l->m->s, artifact, number, &v) == 0)
 		store_digest_format(v.digest, digest);
 	return json_array_append_new(
-		   j->arr,
+		   l->arr,
 		   json_pack("{s:s, s:i, s:s}", "artifact", artifact, "version",
 			     (json_int_t)number, "digest", digest))
 		   ? -ENOMEM
@@ -558,14 +558,13 @@ static int add_step(void *arg, const char *name)
 {
 	struct json_ctx *j = arg;
 	json_t *in = json_array(), *outv = json_array();
-	struct json_ctx ci = {j->m, in, NULL, NULL},
-			co = {j->m, outv, NULL, NULL};
+	struct mnt_version_list ci = {j->m, in}, co = {j->m, outv};
 	int rc = store_step_input_each(j->m->s, j->pipeline, j->run, name,
-				       add_version, &ci);
+				       mnt_version_json, &ci);
 
 	if (!rc)
 		rc = store_step_output_each(j->m->s, j->pipeline, j->run, name,
-					    add_version, &co);
+					    mnt_version_json, &co);
 	if (rc) {
 		json_decref(in);
 		json_decref(outv);

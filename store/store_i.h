@@ -361,4 +361,93 @@ int db_compact(struct db *db, enum db_cf cf);
 /** Current time in ns since the epoch. */
 int64_t now_ns(void);
 
+/* ============================================================ audit.c
+ * The audit journal (FORMAT.md, "Audit journal").  Records in CF_AUDIT,
+ * chained by SHA-256 and authenticated by HMAC-SHA256 under a key the
+ * store does not hold (the caller passes it; it is never stored or
+ * logged).  A record is written in the same batch as the change it
+ * describes, so both are on disk or neither is.
+ *
+ * What verification proves: a record changed, removed, inserted or moved
+ * without the key breaks the chain or its hmac.  What it cannot prove: a
+ * tail cut off together with a head rewritten to name the new last record
+ * (the head is not authenticated, and a chain alone cannot tell a short
+ * journal from a truncated one); signed checkpoints, kept outside the
+ * store, close that gap later.
+ *
+ * Threads: audit_stage needs the commit lock (commit_begin) held, so the
+ * head is read and moved by one writer at a time; audit_append takes it.
+ * audit_verify and audit_each read without the lock and may run beside
+ * writers.
+ */
+
+/* Longest user, op and path strings (incl. NUL); longer ones are cut. */
+#define AUDIT_USER_MAX 64
+#define AUDIT_OP_MAX   64
+#define AUDIT_PATH_MAX 4096
+#define AUDIT_HASH_LEN 32
+
+/* One journal record, decoded.  Strings are NUL-terminated. */
+struct audit_rec {
+	uint64_t seq;	   /* from 1; set by audit_stage */
+	int64_t time;	   /* ns since the epoch, set by the caller */
+	uint32_t uid, pid; /* who asked */
+	char user[AUDIT_USER_MAX];
+	char op[AUDIT_OP_MAX];
+	char path[AUDIT_PATH_MAX];
+	char digest[STORE_DIGEST_STR_LEN]; /* "" when none */
+	uint64_t bytes;
+	uint32_t result;	      /* errno (positive), 0 = success */
+	uint8_t prev[AUDIT_HASH_LEN]; /* set by audit_stage */
+	uint8_t hmac[AUDIT_HASH_LEN]; /* set by audit_stage */
+};
+
+/**
+ * With the commit lock held (commit_begin): numbers r after the head as
+ * seen through b (so several records staged in one batch chain), fills
+ * r->seq, r->prev and r->hmac (HMAC-SHA256 under key[0..klen)), and puts
+ * the record and the new head into b.  Strings longer than their field
+ * are cut.  Returns 0, -EINVAL (klen 0), -ENOMEM, -EIO (a read failure,
+ * a malformed head, OpenSSL: logged).  Fail closed: on any error the
+ * caller must not commit b.
+ */
+int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
+		size_t klen, struct audit_rec *r);
+
+/** A record on its own (a denial): commit_begin, audit_stage, commit_end.
+ * Returns 0, audit_stage's errors, or the commit's (-EIO, -ENOSPC); on an
+ * error nothing was written. */
+int audit_append(struct store *s, const uint8_t *key, size_t klen,
+		 struct audit_rec *r);
+
+/* The outcome of audit_verify. */
+struct audit_verdict {
+	uint64_t checked; /* records verified */
+	uint64_t bad_seq; /* the first bad record (0: none, or the head) */
+	char why[128];	  /* "record 7: hmac mismatch (changed)", or "" */
+};
+
+/**
+ * Verifies the journal from record from (0 or 1: all of it; records
+ * before from are trusted, record from - 1 anchors the chain): the
+ * records' seqs run 1, 2, 3... in key order with no gap, each key's seq
+ * is its record's, each prev is the SHA-256 of the record before, each
+ * hmac verifies under key, and the head names a record of the journal
+ * with its hash, and no record lies beyond it.  Returns 0 when intact,
+ * -EBADMSG with out->bad_seq and out->why naming the first bad record,
+ * -EINVAL (klen 0), -ENOMEM, -EIO (read or OpenSSL failure: logged).
+ * A from past the head checks nothing and returns 0.
+ */
+int audit_verify(struct store *s, const uint8_t *key, size_t klen,
+		 uint64_t from, struct audit_verdict *out);
+
+/** Calls fn with each record from seq from on, in order, decoded (not
+ * verified: see audit_verify).  r lives only during fn; fn returns
+ * non-zero to stop (returned).  -EIO on a malformed record (logged),
+ * -ENOMEM. */
+int audit_each(struct store *s, uint64_t from,
+	       int (*fn)(void *arg, const struct audit_rec *r), void *arg);
+
+/* ======================================================== end of audit.c */
+
 #endif

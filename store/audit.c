@@ -1,0 +1,460 @@
+/*
+ * audit.c - the audit journal: records chained by SHA-256, authenticated
+ * by HMAC-SHA256, staged in the same batch as the change they describe.
+ * The layout is in FORMAT.md ("Audit journal"); the API and what a
+ * verification can and cannot prove are in store_i.h.
+ *
+ * The HMAC key belongs to the caller: it is used here and never stored,
+ * logged or copied.  Verification reports what it finds in its verdict
+ * rather than the log: finding a tampered journal is its result, not a
+ * failure of the store.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REC_TAG	     'r'
+#define REC_KEY_LEN  9 /* 'r' + be64 seq */
+#define HEAD_KEY     "head"
+#define HEAD_KEY_LEN 4
+#define HEAD_LEN     (8 + AUDIT_HASH_LEN) /* be64 seq + hash of that record */
+
+/* The head: the last record's seq (0: empty journal) and hash. */
+struct head {
+	uint64_t seq;
+	uint8_t hash[AUDIT_HASH_LEN];
+};
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static size_t rec_key(uint8_t k[REC_KEY_LEN], uint64_t seq)
+{
+	k[0] = REC_TAG;
+	put_be64(k + 1, seq);
+	return REC_KEY_LEN;
+}
+
+/* HMAC-SHA256 of data under key. */
+static int mac(const uint8_t *key, size_t klen, const void *data, size_t len,
+	       uint8_t out[AUDIT_HASH_LEN])
+{
+	size_t n = 0;
+
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, klen, data, len,
+		       out, AUDIT_HASH_LEN, &n) ||
+	    n != AUDIT_HASH_LEN) {
+		store_log(STORE_LOG_ERR, "HMAC-SHA256 failed (OpenSSL)");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- codec */
+
+/* A str field of a fixed array: never reads past cap, cuts what does not
+ * fit so that the decoder (same cap) always accepts it. */
+static void buf_field(struct buf *b, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap - 1);
+
+	buf_varint(b, n);
+	buf_bytes(b, s, n);
+}
+
+/* Encodes r (seq and prev set) and appends its hmac, also left in r. */
+static int rec_encode(const uint8_t *key, size_t klen, struct audit_rec *r,
+		      struct buf *b)
+{
+	uint8_t seq[8];
+	int rc;
+
+	put_be64(seq, r->seq);
+	buf_u8(b, RECORD_FORMAT);
+	buf_bytes(b, seq, sizeof(seq));
+	buf_varint(b, (uint64_t)r->time);
+	buf_varint(b, r->uid);
+	buf_varint(b, r->pid);
+	buf_field(b, r->user, sizeof(r->user));
+	buf_field(b, r->op, sizeof(r->op));
+	buf_field(b, r->path, sizeof(r->path));
+	buf_field(b, r->digest, sizeof(r->digest));
+	buf_varint(b, r->bytes);
+	buf_varint(b, r->result);
+	buf_bytes(b, r->prev, AUDIT_HASH_LEN);
+	if (b->oom)
+		return -ENOMEM;
+	rc = mac(key, klen, b->p, b->len, r->hmac);
+	if (rc)
+		return rc;
+	buf_bytes(b, r->hmac, AUDIT_HASH_LEN);
+	return b->oom ? -ENOMEM : 0;
+}
+
+static void cur_copy(struct cursor *c, uint8_t *out, size_t n)
+{
+	const uint8_t *p = cur_bytes(c, n);
+
+	if (p)
+		memcpy(out, p, n);
+	else
+		memset(out, 0, n);
+}
+
+/* Decodes a record value; -EIO (not logged) when it is malformed. */
+static int rec_decode(const void *val, size_t len, struct audit_rec *r)
+{
+	struct cursor c = {val, (const uint8_t *)val + len, false};
+	uint64_t uid, pid, result;
+	uint8_t seq[8];
+
+	if (cur_u8(&c) != RECORD_FORMAT)
+		return -EIO;
+	cur_copy(&c, seq, sizeof(seq));
+	r->seq = get_be64(seq);
+	r->time = (int64_t)cur_varint(&c);
+	uid = cur_varint(&c);
+	pid = cur_varint(&c);
+	cur_str(&c, r->user, sizeof(r->user));
+	cur_str(&c, r->op, sizeof(r->op));
+	cur_str(&c, r->path, sizeof(r->path));
+	cur_str(&c, r->digest, sizeof(r->digest));
+	r->bytes = cur_varint(&c);
+	result = cur_varint(&c);
+	cur_copy(&c, r->prev, AUDIT_HASH_LEN);
+	cur_copy(&c, r->hmac, AUDIT_HASH_LEN);
+	if (c.bad || c.p != c.end || uid > UINT32_MAX || pid > UINT32_MAX ||
+	    result > UINT32_MAX)
+		return -EIO;
+	r->uid = (uint32_t)uid;
+	r->pid = (uint32_t)pid;
+	r->result = (uint32_t)result;
+	return 0;
+}
+
+/* Reads the head (through b when not NULL).  An absent head is an empty
+ * journal; -EBADMSG (not logged) when malformed, -EIO, -ENOMEM. */
+static int head_read(struct store *s, struct db_batch *b, struct head *h)
+{
+	void *v;
+	size_t len;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (b)
+		rc =
+		    db_batch_get(b, CF_AUDIT, HEAD_KEY, HEAD_KEY_LEN, &v, &len);
+	else
+		rc = db_get(s->db, CF_AUDIT, HEAD_KEY, HEAD_KEY_LEN, &v, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	if (len == HEAD_LEN) {
+		h->seq = get_be64(v);
+		memcpy(h->hash, (uint8_t *)v + 8, AUDIT_HASH_LEN);
+	}
+	free(v);
+	/* A head we wrote names record 1 or later. */
+	return h->seq ? 0 : -EBADMSG;
+}
+
+/* ------------------------------------------------------------- writing */
+
+int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
+		size_t klen, struct audit_rec *r)
+{
+	struct buf v = {0};
+	struct head h;
+	uint8_t k[REC_KEY_LEN], hv[HEAD_LEN];
+	int rc;
+
+	if (!klen)
+		return -EINVAL;
+	rc = head_read(s, b, &h);
+	if (rc == -EBADMSG) {
+		store_log(STORE_LOG_ERR, "audit journal: the head is "
+					 "malformed, nothing can be recorded");
+		rc = -EIO;
+	}
+	if (rc)
+		return rc;
+	r->seq = h.seq + 1;
+	memcpy(r->prev, h.hash, AUDIT_HASH_LEN);
+	rc = rec_encode(key, klen, r, &v);
+	if (!rc)
+		rc = store_digest_buf(v.p, v.len, h.hash);
+	if (!rc) {
+		db_batch_put(b, CF_AUDIT, k, rec_key(k, r->seq), v.p, v.len);
+		put_be64(hv, r->seq);
+		memcpy(hv + 8, h.hash, AUDIT_HASH_LEN);
+		db_batch_put(b, CF_AUDIT, HEAD_KEY, HEAD_KEY_LEN, hv, HEAD_LEN);
+	}
+	free(v.p);
+	return rc;
+}
+
+int audit_append(struct store *s, const uint8_t *key, size_t klen,
+		 struct audit_rec *r)
+{
+	struct db_batch *b;
+	int rc = commit_begin(s, &b);
+
+	if (rc)
+		return rc;
+	return commit_end(s, b, audit_stage(s, b, key, klen, r));
+}
+
+/* ------------------------------------------------------------ verifying */
+
+struct walk {
+	const uint8_t *key;
+	size_t klen;
+	uint64_t from;		      /* 0: all; else records below skipped */
+	uint64_t expect;	      /* the next seq */
+	uint64_t last;		      /* the last good seq (0: none) */
+	uint8_t prev[AUDIT_HASH_LEN]; /* hash of record last */
+	bool anchoring;		      /* checking record from - 1 */
+	uint64_t head_seq;	      /* the head read before the walk */
+	bool head_found;	      /* record head_seq was checked */
+	uint8_t head_hash[AUDIT_HASH_LEN];
+	struct audit_verdict *out;
+	struct audit_rec r;
+};
+
+__attribute__((format(printf, 3, 4))) static int
+bad(struct audit_verdict *out, uint64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->bad_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
+}
+
+/* Checks one record against the chain so far (a db_scan callback). */
+static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct walk *w = arg;
+	uint8_t h[AUDIT_HASH_LEN];
+	uint64_t seq;
+	int rc;
+
+	if (klen != REC_KEY_LEN)
+		return bad(w->out, w->expect,
+			   "record %" PRIu64 ": a stray key (inserted)",
+			   w->expect);
+	seq = get_be64((const uint8_t *)key + 1);
+	if (!w->anchoring && seq < w->from)
+		return 0;
+	if (seq > w->expect)
+		return bad(w->out, w->expect,
+			   "record %" PRIu64 " missing (removed)", w->expect);
+	if (seq < w->expect)
+		return bad(w->out, w->expect,
+			   "record %" PRIu64 ": preceded by a record %" PRIu64
+			   " (inserted)",
+			   w->expect, seq);
+	if (rec_decode(val, vlen, &w->r))
+		return bad(w->out, seq,
+			   "record %" PRIu64 ": malformed (changed)", seq);
+	if (w->r.seq != seq)
+		return bad(w->out, seq,
+			   "record %" PRIu64 ": out of order (holds record "
+			   "%" PRIu64 ")",
+			   seq, w->r.seq);
+	rc = mac(w->key, w->klen, val, vlen - AUDIT_HASH_LEN, h);
+	if (rc)
+		return rc;
+	if (CRYPTO_memcmp(h, w->r.hmac, AUDIT_HASH_LEN) != 0)
+		return bad(w->out, seq,
+			   "record %" PRIu64 ": hmac mismatch (changed)", seq);
+	if (!w->anchoring && memcmp(w->r.prev, w->prev, AUDIT_HASH_LEN) != 0)
+		return bad(w->out, seq,
+			   "record %" PRIu64 ": previous hash mismatch "
+			   "(a record before it changed or moved)",
+			   seq);
+	rc = store_digest_buf(val, vlen, w->prev);
+	if (rc)
+		return rc;
+	if (seq == w->head_seq) {
+		memcpy(w->head_hash, w->prev, AUDIT_HASH_LEN);
+		w->head_found = true;
+	}
+	w->last = seq;
+	w->expect = seq + 1;
+	if (!w->anchoring)
+		w->out->checked++;
+	return 0;
+}
+
+/* Checks record seq on its own (its chain link unchecked) through
+ * walk_rec: the anchor before from, or the record the head names. */
+static int walk_one(struct store *s, struct walk *w, uint64_t seq)
+{
+	uint8_t k[REC_KEY_LEN];
+	void *v;
+	size_t len;
+	int rc = db_get(s->db, CF_AUDIT, k, rec_key(k, seq), &v, &len);
+
+	if (rc == -ENOENT)
+		return bad(w->out, seq, "record %" PRIu64 " missing (removed)",
+			   seq);
+	if (rc)
+		return rc;
+	w->anchoring = true;
+	w->expect = seq;
+	rc = walk_rec(w, k, REC_KEY_LEN, v, len);
+	w->anchoring = false;
+	free(v);
+	return rc;
+}
+
+/* After the walk: the head (h0, read before it) must name a record of
+ * the journal by its hash, and no record may lie beyond the head.
+ * Records committed during the walk may follow h0; each came with a head
+ * that names it, so a second read of the head settles them. */
+static int walk_end(struct store *s, struct walk *w, const struct head *h0)
+{
+	uint64_t last = w->last;
+	struct head h;
+	int rc;
+
+	if (h0->seq > last)
+		return bad(w->out, last + 1,
+			   "record %" PRIu64 " missing (removed)", last + 1);
+	if (h0->seq && !w->head_found) {
+		rc = walk_one(s, w, h0->seq); /* a record before from */
+		if (rc)
+			return rc;
+	}
+	if (h0->seq && memcmp(w->head_hash, h0->hash, AUDIT_HASH_LEN) != 0)
+		return bad(w->out, h0->seq,
+			   "record %" PRIu64 ": hash differs from the head's "
+			   "(changed)",
+			   h0->seq);
+	if (last == h0->seq)
+		return 0;
+	rc = head_read(s, NULL, &h);
+	if (rc == -EBADMSG)
+		return bad(w->out, 0, "head: malformed (changed)");
+	if (rc)
+		return rc;
+	if (h.seq < last)
+		return bad(w->out, h.seq + 1,
+			   "record %" PRIu64 ": beyond the head (inserted)",
+			   h.seq + 1);
+	return 0;
+}
+
+int audit_verify(struct store *s, const uint8_t *key, size_t klen,
+		 uint64_t from, struct audit_verdict *out)
+{
+	struct walk *w;
+	struct head h;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!klen)
+		return -EINVAL;
+	rc = head_read(s, NULL, &h);
+	if (rc == -EBADMSG)
+		return bad(out, 0, "head: malformed (changed)");
+	if (rc)
+		return rc;
+	if (from > 1 && from - 1 > h.seq)
+		return 0; /* nothing recorded from there on */
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->key = key;
+	w->klen = klen;
+	w->expect = 1;
+	w->head_seq = h.seq;
+	w->out = out;
+	if (from > 1) {
+		w->from = from;
+		rc = walk_one(s, w, from - 1);
+	}
+	if (!rc) {
+		char tag = REC_TAG;
+
+		rc = db_scan(s->db, CF_AUDIT, &tag, 1, walk_rec, w);
+	}
+	if (!rc)
+		rc = walk_end(s, w, &h);
+	free(w);
+	return rc;
+}
+
+/* ------------------------------------------------------------- reading */
+
+struct each {
+	uint64_t from;
+	int (*fn)(void *arg, const struct audit_rec *r);
+	void *arg;
+	struct audit_rec r;
+};
+
+static int each_rec(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct each *e = arg;
+	uint64_t seq;
+
+	if (klen != REC_KEY_LEN) {
+		store_log(STORE_LOG_ERR, "audit journal: a stray key");
+		return -EIO;
+	}
+	seq = get_be64((const uint8_t *)key + 1);
+	if (seq < e->from)
+		return 0;
+	if (rec_decode(val, vlen, &e->r)) {
+		store_log(STORE_LOG_ERR,
+			  "audit journal: record %" PRIu64 " is malformed",
+			  seq);
+		return -EIO;
+	}
+	return e->fn(e->arg, &e->r);
+}
+
+int audit_each(struct store *s, uint64_t from,
+	       int (*fn)(void *arg, const struct audit_rec *r), void *arg)
+{
+	struct each *e = calloc(1, sizeof(*e));
+	char tag = REC_TAG;
+	int rc;
+
+	if (!e)
+		return -ENOMEM;
+	e->from = from;
+	e->fn = fn;
+	e->arg = arg;
+	rc = db_scan(s->db, CF_AUDIT, &tag, 1, each_rec, e);
+	free(e);
+	return rc;
+}
