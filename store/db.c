@@ -25,6 +25,7 @@ struct db {
 	rocksdb_column_family_handle_t *cf[CF_COUNT];
 	rocksdb_writeoptions_t *wo_sync, *wo_nowal, *wo_plain;
 	rocksdb_readoptions_t *ro;
+	rocksdb_readoptions_t *ro_chunk; /* no CRC: we re-hash every chunk */
 	rocksdb_flushoptions_t *fo;
 };
 
@@ -94,6 +95,8 @@ static void db_free(struct db *d)
 		rocksdb_writeoptions_destroy(d->wo_plain);
 	if (d->ro)
 		rocksdb_readoptions_destroy(d->ro);
+	if (d->ro_chunk)
+		rocksdb_readoptions_destroy(d->ro_chunk);
 	if (d->fo)
 		rocksdb_flushoptions_destroy(d->fo);
 	free(d);
@@ -140,6 +143,10 @@ int db_open(const char *path, bool create, struct db **out)
 	rocksdb_writeoptions_disable_WAL(d->wo_nowal, 1);
 	d->wo_plain = rocksdb_writeoptions_create();
 	d->ro = rocksdb_readoptions_create();
+	/* Chunk reads are checked by SHA-256 (cas_get): RocksDB's own
+	 * checksum of the blob would check the same bytes again. */
+	d->ro_chunk = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_verify_checksums(d->ro_chunk, 0);
 	d->fo = rocksdb_flushoptions_create();
 	rocksdb_flushoptions_set_wait(d->fo, 1);
 	*out = d;
