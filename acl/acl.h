@@ -41,4 +41,20 @@ struct acl_principal {
  */
 int acl_principal_get(uid_t uid, gid_t gid, struct acl_principal *out);
 
+/* ------------------------------------------------------------ journal.c
+ * The audit journal's key lives outside the store directory:
+ * $ARTIFACTFS_KEY_DIR, else STORE_DIR.keys, as <store id>.journal.key.
+ */
+
+/** Creates the journal key of s (init does); 0 if it exists. */
+int acl_journal_create(struct store *s);
+
+/** Turns s's journal on with its key; a store without a key keeps it off
+ * (0).  -EACCES (a user who cannot read the key: logged), -EINVAL. */
+int acl_journal_open(struct store *s);
+
+/** The calling thread acts for uid/pid (its name from the password
+ * database) in the journal. */
+void acl_journal_actor(uid_t uid, pid_t pid);
+
 #endif

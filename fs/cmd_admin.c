@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "acl.h"
 #include "fs_i.h"
 
 /* ----------------------------------------------------------------- init */
@@ -58,6 +59,17 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 			  ctx->store_dir);
 	if (rc < 0)
 		return rc;
+	if (!existed && store_lock_holder(ctx->store_dir) == 0) {
+		struct store *s;
+
+		/* A new store keeps an audit journal from its first change. */
+		rc = store_open(ctx->store_dir, &ctx->opt, &s);
+		if (!rc)
+			rc = acl_journal_create(s);
+		store_close(s);
+		if (rc < 0)
+			return rc;
+	}
 	if (existed)
 		fprintf(fs_stdout(), "store at %s already initialized\n",
 			ctx->store_dir);

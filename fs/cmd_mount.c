@@ -6,6 +6,7 @@
  * fork; the checks that can fail early (no store, store in use, bad
  * mountpoint) run before, so the user sees them.
  */
+#include "acl.h"
 #include "fs_i.h"
 #include "mnt_i.h"
 
@@ -50,6 +51,7 @@ static int serve_request(void *arg, const struct fs_ctl_req *req, FILE *out,
 	int status;
 
 	pthread_mutex_lock(&request_lock);
+	acl_journal_actor(req->uid, req->pid);
 	fs_request_streams(out, err);
 	status = fs_main(req->argc, req->argv, m->s);
 	fs_request_streams(NULL, NULL);
@@ -216,6 +218,9 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 			  point);
 		return rc;
 	}
+	rc = acl_journal_open(m->s);
+	if (rc)
+		return rc;
 	rc = fs_ctl_start(ctx->store_dir, serve_request, m, &ctl);
 	if (rc)
 		return rc;

@@ -230,6 +230,7 @@ int fs_cmd_trace(struct fs_ctx *ctx, int argc, char **argv);
 /** Runs, steps and spans as OpenLineage RunEvents, as JSON Lines
  * (cmd_openlineage.c); ctx->run (--run P/R) limits it to one run. */
 int fs_cmd_openlineage(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_audit(struct fs_ctx *ctx, int argc, char **argv);
 /** The FUSE daemon; parses its own options (argv[0] is "mount"). */
 int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv);
 

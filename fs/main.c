@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "acl.h"
 #include "fs_i.h"
 
 enum cmd_flags {
@@ -111,6 +113,15 @@ static const struct cmd cmds[] = {
      "step of 'run exec' by default) and prints its id; show prints each\n"
      "step's spans as a tree.  'artifactfs trace add --help' and\n"
      "'artifactfs trace show --help' list their options.\n"},
+    {"audit", fs_cmd_audit, CMD_STORE | CMD_SUBOPTS, FS_OPT_JSON, 1, -1,
+     "verify | query [--user U] [--op OP] [--path P] [--since T]\n"
+     "       [--until T] [--denied] [--json]",
+     "The audit journal: every change (versions, aliases, runs, files\n"
+     "written in runs, seals, gc) is a record written with it, chained by\n"
+     "SHA-256 and signed with HMAC-SHA256 under a key kept outside the\n"
+     "store.  verify walks the chain and names the first record that was\n"
+     "changed, removed, reordered or inserted (exit 1); query lists\n"
+     "records (T: 2026-11-26, 2026-11-26T20:30:00Z or epoch seconds).\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},
@@ -349,6 +360,7 @@ static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
 static int open_store(struct fs_ctx *ctx)
 {
 	pid_t holder;
+	int rc;
 
 	if (ctx->store)
 		return 0; /* the daemon's, for a client's command */
@@ -363,7 +375,12 @@ static int open_store(struct fs_ctx *ctx)
 	if (holder > 0 && fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
 					 &ctx->forwarded) == 0)
 		return 1;
-	return store_open(ctx->store_dir, &ctx->opt, &ctx->store);
+	rc = store_open(ctx->store_dir, &ctx->opt, &ctx->store);
+	if (!rc)
+		rc = acl_journal_open(ctx->store);
+	if (!rc)
+		acl_journal_actor(getuid(), getpid());
+	return rc;
 }
 
 /* Runs command c on argv (argv[0] is the command name). */

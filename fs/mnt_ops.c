@@ -7,6 +7,7 @@
  * timeouts and its pages stay in the kernel's cache (keep_cache).
  * Attributes are a function of the node, never of the caller.
  */
+#include "acl.h"
 #include "mnt_i.h"
 
 #include <dirent.h>
@@ -25,6 +26,8 @@ void mnt_caller(fuse_req_t req, struct mnt_caller *out)
 	out->uid = c->uid;
 	out->gid = c->gid;
 	out->pid = c->pid;
+	/* Whatever this thread changes next is journaled as the caller's. */
+	acl_journal_actor(c->uid, c->pid);
 }
 
 static struct mnt *M(fuse_req_t req)

@@ -96,6 +96,9 @@ int store_step_input_add(struct store *s, const char *pipeline, const char *run,
 				      "%s%c%s%c%s", pipeline, 0, run, 0, step);
 		db_batch_put(b, CF_LINEAGE, k, n, "", 0);
 	}
+	journal_note("lineage.input", ver.digest,
+		     "/pipelines/%s/runs/%s/steps/%s/inputs/%s@v%u", pipeline,
+		     run, step, artifact, number);
 	return commit_end_nosync(s, b, rc);
 }
 
@@ -223,6 +226,8 @@ int store_run_note_set(struct store *s, const char *pipeline, const char *run,
 		return rc;
 	db_batch_put(b, CF_NAMESPACE, k, ns_key(k, 'n', pipeline, run, key),
 		     value, strlen(value));
+	journal_note("run.note", NULL, "/pipelines/%s/runs/%s (%s)", pipeline,
+		     run, key);
 	return commit_end(s, b, 0);
 }
 

@@ -392,5 +392,7 @@ int store_gc(struct store *s, bool dry_run, struct store_gc_result *out)
 	chunk_set_clear(s->pending);
 	pthread_mutex_unlock(&s->commit_lock);
 	pthread_rwlock_unlock(&s->gc_lock);
+	if (!rc && !dry_run)
+		rc = store_audit_record(s, "gc", "", NULL, out->bytes, 0);
 	return rc;
 }

@@ -395,8 +395,11 @@ static int ns_commit(struct store *s, const uint8_t *k, size_t kl,
 		db_batch_put(b, CF_NAMESPACE, k, kl, val, len);
 	else
 		db_batch_delete(b, CF_NAMESPACE, k, kl);
-	rc = db_batch_commit(b);
+	rc = journal_stage(s, b);
+	if (!rc)
+		rc = db_batch_commit(b);
 	db_batch_free(b);
+	journal_clear();
 out_unlock:
 	pthread_mutex_unlock(&s->commit_lock);
 	return rc;
@@ -420,6 +423,8 @@ int store_alias_set(struct store *s, const char *artifact, const char *alias,
 			  number);
 	if (rc)
 		return rc;
+	journal_note("alias.set", ver.digest, "/artifacts/%s/%s -> v%u",
+		     artifact, alias, number);
 	return ns_commit(s, k, ns_key(k, 'l', artifact, alias, NULL), v, 4);
 }
 
@@ -438,6 +443,7 @@ int store_alias_delete(struct store *s, const char *artifact, const char *alias)
 			  alias);
 	if (rc)
 		return rc;
+	journal_note("alias.delete", NULL, "/artifacts/%s/%s", artifact, alias);
 	return ns_commit(s, k, ns_key(k, 'l', artifact, alias, NULL), NULL, 0);
 }
 

@@ -395,6 +395,7 @@ void store_close(struct store *s)
 	pool_free(s->io_pool);
 	db_close(s->db);
 	cache_free(s->cache);
+	free(s->audit_key);
 	dcache_free(s->dcache);
 	chunk_set_free(s->pending);
 	lock_drop(s->lock_fd);

@@ -309,6 +309,12 @@ int store_output_set(struct store *s, const char *pipeline, const char *run,
 	}
 	if (!rc)
 		rc = swap_entry(s, b, &o, had ? &old : NULL, &e);
+	journal_note(kind == STORE_KIND_DIR	  ? "output.mkdir"
+		     : kind == STORE_KIND_SYMLINK ? "output.symlink"
+						  : "output.write",
+		     f ? f->digest : NULL,
+		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
+		     step, path);
 	if (flags & STORE_OUTPUT_SYNC)
 		return commit_end(s, b, rc);
 	return commit_end_nosync(s, b, rc);
@@ -335,6 +341,9 @@ int store_output_chmod(struct store *s, const char *pipeline, const char *run,
 		e.e.mode = mode & 07777;
 		rc = put_entry(b, &o, &e);
 	}
+	journal_note("output.chmod", NULL,
+		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
+		     step, path);
 	return commit_end(s, b, rc);
 }
 
@@ -379,6 +388,9 @@ int store_output_delete(struct store *s, const char *pipeline, const char *run,
 		rc = -ENOTEMPTY;
 	if (!rc)
 		rc = swap_entry(s, b, &o, &old, NULL);
+	journal_note("output.delete", NULL,
+		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
+		     step, path);
 	return commit_end(s, b, rc);
 }
 
@@ -474,6 +486,9 @@ int store_output_rename(struct store *s, const char *pipeline, const char *run,
 		rc = put_entry(b, &t, &src);
 		db_batch_delete(b, CF_NAMESPACE, f.k, f.len);
 	}
+	journal_note("output.rename", NULL,
+		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s -> %s",
+		     pipeline, run, step, from, to);
 	return commit_end(s, b, rc);
 }
 

@@ -428,6 +428,7 @@ int store_put_commit(struct store_put *p, const struct store_version_meta *m,
 {
 	struct store *s = p->s;
 	struct store_stats st;
+	struct store_version v;
 	struct db_batch *b;
 	int rc;
 
@@ -439,14 +440,21 @@ int store_put_commit(struct store_put *p, const struct store_version_meta *m,
 	if (!rc)
 		rc = stats_load(b, &st);
 	if (!rc)
-		rc = put_stage(p, b, &st, m, out);
+		rc = put_stage(p, b, &st, m, &v);
 	if (!rc) {
 		stats_save(b, &st);
-		rc = db_batch_commit(b);
+		journal_note("version.create", v.digest, "/artifacts/%s/v%u",
+			     p->artifact, v.number);
+		rc = journal_stage(s, b);
 	}
+	if (!rc)
+		rc = db_batch_commit(b);
+	if (!rc && out)
+		*out = v;
 	/* Committed chunks now have refcounts; after a failure, forget
 	 * what was pending so nothing is trusted that a failed flush lost. */
 	chunk_set_clear(s->pending);
+	journal_clear();
 	pthread_mutex_unlock(&s->commit_lock);
 	db_batch_free(b);
 	store_put_abort(p);

@@ -120,8 +120,11 @@ int commit_begin(struct store *s, struct db_batch **out)
 int commit_end_nosync(struct store *s, struct db_batch *b, int rc)
 {
 	if (!rc)
+		rc = journal_stage(s, b);
+	if (!rc)
 		rc = db_batch_commit_nosync(b);
 	db_batch_free(b);
+	journal_clear();
 	pthread_mutex_unlock(&s->commit_lock);
 	return rc;
 }
@@ -129,8 +132,11 @@ int commit_end_nosync(struct store *s, struct db_batch *b, int rc)
 int commit_end(struct store *s, struct db_batch *b, int rc)
 {
 	if (!rc)
+		rc = journal_stage(s, b);
+	if (!rc)
 		rc = db_batch_commit(b);
 	db_batch_free(b);
+	journal_clear();
 	pthread_mutex_unlock(&s->commit_lock);
 	return rc;
 }
@@ -144,6 +150,7 @@ int store_pipeline_create(struct store *s, const char *pipeline)
 		rc = commit_begin(s, &b);
 	if (rc)
 		return rc;
+	journal_note("pipeline.create", NULL, "/pipelines/%s", pipeline);
 	return commit_end(s, b, stage_pipeline(s, b, pipeline));
 }
 
@@ -203,6 +210,8 @@ int store_run_create(struct store *s, const char *pipeline, const char *run,
 			  run);
 		rc = -EEXIST;
 	}
+	journal_note("run.create", NULL, "/pipelines/%s/runs/%s", pipeline,
+		     run);
 	return commit_end(s, b, rc);
 }
 
@@ -263,6 +272,8 @@ int store_step_create(struct store *s, const char *pipeline, const char *run,
 					 ns_key(k, 's', pipeline, run, step),
 					 x.p, x.len, &made);
 	free(x.p);
+	journal_note("step.create", NULL, "/pipelines/%s/runs/%s/steps/%s",
+		     pipeline, run, step);
 	return commit_end(s, b, rc);
 }
 
@@ -292,6 +303,11 @@ int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
 		struct store_version v;
 
 		rc = put_stage(puts[i], b, &st, &m, &v);
+		if (!rc) {
+			journal_note("version.create", v.digest,
+				     "/artifacts/%s/v%u", v.artifact, v.number);
+			rc = journal_stage(s, b);
+		}
 		if (!rc && put_step(puts[i])[0])
 			rc = lineage_stage_output(b, pipeline, run,
 						  put_step(puts[i]), v.artifact,
@@ -309,6 +325,8 @@ int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
 	}
 	free(x.p);
 	chunk_set_clear(s->pending);
+	journal_note(status == STORE_RUN_SEALED ? "run.seal" : "run.fail", NULL,
+		     "/pipelines/%s/runs/%s", pipeline, run);
 	rc = commit_end(s, b, rc);
 	for (size_t i = 0; i < n; i++)
 		store_put_abort(puts[i]);

@@ -572,6 +572,71 @@ int store_trace_each(struct store *s, const char *pipeline, const char *run,
 int store_trace_size(struct store *s, const char *pipeline, const char *run,
 		     const char *step, uint64_t *out);
 
+/* -------------------------------------------------------- audit journal
+ *
+ * With the journal on, every change (a version, an alias move, a run, a
+ * file written in a run, ...) carries a record in the same WriteBatch:
+ * sequence number, time, uid, user, pid, op, path, digest, bytes, result,
+ * chained by SHA-256 and authenticated by HMAC-SHA256 under a key kept
+ * outside the store (FORMAT.md, "Audit journal").  A record that cannot be
+ * written fails its change.
+ */
+
+/** Who the calling thread acts for. */
+struct store_audit_actor {
+	uint32_t uid, pid;
+	char user[64];
+};
+
+/** Sets the calling thread's actor (thread-local); NULL: the process
+ * itself (its uid and pid). */
+void store_audit_actor_set(const struct store_audit_actor *a);
+
+/** Turns the journal on with key (16 bytes or more, copied; never written
+ * to the store).  -EINVAL for a short key. */
+int store_audit_enable(struct store *s, const uint8_t *key, size_t klen);
+
+/** Records in the store that it keeps a journal, so that opening it
+ * without the key can be refused (store_audit_required). */
+int store_audit_mark(struct store *s);
+
+/** Whether the store was marked as keeping a journal. */
+bool store_audit_required(struct store *s);
+
+/** Whether the journal is on. */
+bool store_audit_enabled(const struct store *s);
+
+/** Journals something that is not a change (a denial, a file handle's
+ * totals): result is an errno (0 success).  0 when the journal is off. */
+int store_audit_record(struct store *s, const char *op, const char *path,
+		       const char *digest, uint64_t bytes, int result);
+
+/** A journal record as read back. */
+struct store_audit_entry {
+	uint64_t seq;
+	int64_t time; /* ns */
+	uint32_t uid, pid;
+	char user[64];
+	char op[64];
+	char path[4096];
+	char digest[STORE_DIGEST_STR_LEN];
+	uint64_t bytes;
+	int result; /* errno, 0 = success */
+};
+
+/** Calls fn for each record from seq from (0: all), in order. */
+int store_audit_each(struct store *s, uint64_t from,
+		     int (*fn)(void *arg, const struct store_audit_entry *e),
+		     void *arg);
+
+/**
+ * Walks the whole chain with the enabled key.  Returns 0 when intact,
+ * -EBADMSG with *bad_seq and why ("record 7: hmac mismatch (changed)")
+ * naming the first bad record, -ENOKEY when the journal is off, -EIO.
+ */
+int store_audit_verify(struct store *s, uint64_t *checked, uint64_t *bad_seq,
+		       char why[128]);
+
 /* --------------------------------------------- stats, fsck, gc */
 
 struct store_stats {

@@ -47,11 +47,13 @@ struct store {
 	struct store_options opt;
 	int lock_fd;
 	struct db *db;
-	struct pool *pool;	     /* CPU work: hashing, zstd */
-	struct pool *io_pool;	     /* blocking reads: prefetch */
-	struct chunk_cache *cache;   /* decoded chunks shared by readers */
-	struct dir_cache *dcache;    /* decoded directory listings */
-	struct chunk_set *pending;   /* chunks stored, not yet referenced */
+	struct pool *pool;	   /* CPU work: hashing, zstd */
+	struct pool *io_pool;	   /* blocking reads: prefetch */
+	struct chunk_cache *cache; /* decoded chunks shared by readers */
+	struct dir_cache *dcache;  /* decoded directory listings */
+	struct chunk_set *pending; /* chunks stored, not yet referenced */
+	uint8_t *audit_key; /* journal on: every change carries a record */
+	size_t audit_klen;
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
 	pthread_rwlock_t gc_lock;    /* ingest shared, gc exclusive */
 };
@@ -449,5 +451,20 @@ int audit_each(struct store *s, uint64_t from,
 	       int (*fn)(void *arg, const struct audit_rec *r), void *arg);
 
 /* ======================================================== end of audit.c */
+
+/* ---------------------------------------------------------- journal.c */
+
+/** Notes what the change the calling thread commits next is (op such as
+ * "version.create", the path it concerns in the mount's terms, and an
+ * optional digest) for its journal record. */
+void journal_note(const char *op, const uint8_t *digest, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Forgets the note (after a commit, whether it succeeded or not). */
+void journal_clear(void);
+
+/** With the journal on, stages the record of the change in b (called by
+ * every commit path with the commit lock held).  An error: no commit. */
+int journal_stage(struct store *s, struct db_batch *b);
 
 #endif

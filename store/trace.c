@@ -102,6 +102,9 @@ int store_trace_append(struct store *s, const char *pipeline, const char *run,
 		if (seq)
 			*seq = next;
 	}
+	journal_note("trace.append", NULL,
+		     "/pipelines/%s/runs/%s/steps/%s/trace.jsonl", pipeline,
+		     run, step);
 	return commit_end_nosync(s, b, rc);
 }
 

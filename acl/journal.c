@@ -1,0 +1,131 @@
+/*
+ * journal.c - the audit journal's key: where it lives and turning the
+ * journal on.
+ *
+ * The key must not sit in the store directory (a copy of the store must
+ * not carry what forges its journal).  It lives in a directory of its own:
+ * $ARTIFACTFS_KEY_DIR if set, else STORE.keys next to the store, as
+ * <store id>.journal.key, 32 random bytes, mode 0600 in a 0700 directory.
+ */
+#include "acl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY_LEN 32
+
+static int key_path(const char *store_dir, const char *id, char *out,
+		    size_t size, bool mkdirs)
+{
+	const char *env = getenv("ARTIFACTFS_KEY_DIR");
+	char dir[4096];
+	int n;
+
+	if (env && *env)
+		n = snprintf(dir, sizeof(dir), "%s", env);
+	else
+		n = snprintf(dir, sizeof(dir), "%s.keys", store_dir);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (mkdirs && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		int rc = -errno;
+
+		store_log(STORE_LOG_ERR, "cannot create key directory %s: %s",
+			  dir, strerror(errno));
+		return rc;
+	}
+	n = snprintf(out, size, "%s/%s.journal.key", dir, id);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int write_key(const char *path)
+{
+	uint8_t key[KEY_LEN];
+	int fd, rc = 0;
+
+	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+		return -EIO;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd))
+		rc = -EIO;
+	close(fd);
+	if (rc) {
+		unlink(path);
+		store_log(STORE_LOG_ERR, "cannot write journal key %s", path);
+	}
+	return rc;
+}
+
+static int read_key(const char *path, uint8_t key[KEY_LEN])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, key, KEY_LEN);
+	close(fd);
+	if (n != KEY_LEN) {
+		store_log(STORE_LOG_ERR, "journal key %s is damaged", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int acl_journal_create(struct store *s)
+{
+	char path[4200];
+	int rc = key_path(store_dir(s), store_id(s), path, sizeof(path), true);
+
+	if (!rc)
+		rc = write_key(path);
+	return rc ? rc : store_audit_mark(s);
+}
+
+int acl_journal_open(struct store *s)
+{
+	uint8_t key[KEY_LEN];
+	char path[4200];
+	int rc = key_path(store_dir(s), store_id(s), path, sizeof(path), false);
+
+	if (!rc)
+		rc = read_key(path, key);
+	if (rc == -ENOENT && !store_audit_required(s))
+		return 0; /* a store made before the journal: it stays off */
+	if (rc == -ENOENT) {
+		store_log(STORE_LOG_ERR,
+			  "the journal key %s is missing: this store keeps an "
+			  "audit journal and is not opened without it",
+			  path);
+		return -ENOKEY;
+	}
+	if (rc == -EACCES) {
+		store_log(STORE_LOG_ERR,
+			  "cannot read the journal key %s: only its owner "
+			  "changes this store",
+			  path);
+		return rc;
+	}
+	if (!rc)
+		rc = store_audit_enable(s, key, sizeof(key));
+	memset(key, 0, sizeof(key));
+	return rc;
+}
+
+void acl_journal_actor(uid_t uid, pid_t pid)
+{
+	struct store_audit_actor a = {.uid = uid, .pid = (uint32_t)pid};
+	struct acl_principal who;
+
+	if (acl_principal_get(uid, (gid_t)-1, &who) == 0)
+		snprintf(a.user, sizeof(a.user), "%s", who.user);
+	store_audit_actor_set(&a);
+}

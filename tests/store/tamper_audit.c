@@ -1,0 +1,64 @@
+/*
+ * tamper_audit - test tool: damages a closed store's audit journal the way
+ * an attacker without the key could.
+ *
+ *     tamper_audit STORE_DIR flip|delete|swap SEQ
+ *
+ * flip changes one byte of record SEQ, delete removes it, swap exchanges
+ * records SEQ and SEQ+1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_i.h"
+
+static void rec_key(uint8_t k[9], uint64_t seq)
+{
+	k[0] = 'r';
+	for (int i = 0; i < 8; i++)
+		k[1 + i] = (uint8_t)(seq >> (56 - 8 * i));
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t k1[9], k2[9];
+	void *v1 = NULL, *v2 = NULL;
+	size_t l1, l2;
+	struct db *db;
+	char path[4096];
+	uint64_t seq;
+	int rc;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s STORE_DIR flip|delete|swap SEQ\n",
+			argv[0]);
+		return 2;
+	}
+	seq = strtoull(argv[3], NULL, 10);
+	snprintf(path, sizeof(path), "%s/db", argv[1]);
+	if (db_open(path, false, &db))
+		return 1;
+	rec_key(k1, seq);
+	rec_key(k2, seq + 1);
+	rc = db_get(db, CF_AUDIT, k1, 9, &v1, &l1);
+	if (!rc && !strcmp(argv[2], "flip")) {
+		((uint8_t *)v1)[l1 / 2] ^= 0x01;
+		rc = db_put(db, CF_AUDIT, k1, 9, v1, l1);
+	} else if (!rc && !strcmp(argv[2], "delete")) {
+		rc = db_delete(db, CF_AUDIT, k1, 9);
+	} else if (!rc && !strcmp(argv[2], "swap")) {
+		rc = db_get(db, CF_AUDIT, k2, 9, &v2, &l2);
+		if (!rc)
+			rc = db_put(db, CF_AUDIT, k1, 9, v2, l2);
+		if (!rc)
+			rc = db_put(db, CF_AUDIT, k2, 9, v1, l1);
+	}
+	free(v1);
+	free(v2);
+	db_close(db);
+	if (rc)
+		fprintf(stderr, "%s: cannot %s record %s\n", argv[0], argv[2],
+			argv[3]);
+	return rc ? 1 : 0;
+}
