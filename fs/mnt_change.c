@@ -7,6 +7,7 @@
  * Until roles exist, a run belongs to whoever made it: only its owner
  * (or root) changes it.  Anyone may open pipelines and runs.
  */
+#include "acl.h"
 #include "mnt_i.h"
 
 #include <errno.h>
@@ -26,7 +27,40 @@ struct fh {
 	char *text;		/* FH_TEXT */
 	size_t len;
 	struct mnt_file *wf; /* FH_WRITE */
+	/* For the journal's record at release (under lock). */
+	uint64_t nreads, nwrites, rbytes, wbytes;
+	uid_t uid; /* who opened it: the release is journaled as theirs */
+	pid_t pid;
 };
+
+/* Journals an operation on node n (and name below it, or NULL) that was
+ * refused; anything else is journaled by the change itself. */
+static void journal_denied(struct mnt *m, const char *op,
+			   const struct mnt_node *n, const char *name, int rc)
+{
+	char path[4352];
+
+	if (rc != -EACCES && rc != -EPERM && rc != -EROFS)
+		return;
+	snprintf(path, sizeof(path), "%s%s%s",
+		 n && strcmp(n->path, "/") ? n->path : "",
+		 name || !n ? "/" : "", name ? name : "");
+	store_audit_record(m->s, op, path, NULL, 0, rc);
+}
+
+/* The record of an open: who opened what (the digest of sealed content),
+ * for reading or writing. */
+static void journal_open(struct mnt *m, const struct mnt_node *n, int flags,
+			 int rc)
+{
+	char digest[STORE_DIGEST_STR_LEN] = "";
+
+	if (n->kind == MK_SEALED || n->kind == MK_OUT)
+		store_digest_format(n->e.digest, digest);
+	store_audit_record(
+	    m->s, (flags & O_ACCMODE) == O_RDONLY ? "open.read" : "open.write",
+	    n->path, digest, 0, rc);
+}
 
 static struct mnt *M(fuse_req_t req)
 {
@@ -181,6 +215,20 @@ static int trace_write(struct mnt *m, struct mnt_node *n, const char *buf,
 	return 0;
 }
 
+/* The journal of one day, for root only until roles exist. */
+static int audit_day(fuse_req_t req, struct mnt *m, struct mnt_node *n,
+		     char **out, size_t *len)
+{
+	struct mnt_caller c;
+	char day[11];
+
+	mnt_caller(req, &c);
+	if (c.uid != 0)
+		return -EACCES;
+	snprintf(day, sizeof(day), "%.10s", strrchr(n->path, '/') + 1);
+	return mnt_audit_text(m, day, out, len);
+}
+
 /* Opens what n is for reading or writing into *out. */
 static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     int flags, struct fuse_file_info *fi, struct fh **out)
@@ -236,6 +284,8 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 			rc = mnt_run_json(m, n, &h->text, &h->len);
 		else if (h && n->kind == MK_TRACE)
 			rc = trace_text(m, n, &h->text, &h->len);
+		else if (h && n->kind == MK_AUDIT_DAY)
+			rc = audit_day(req, m, n, &h->text, &h->len);
 		else if (h && n->kind == MK_CONTROL)
 			rc = control_text(m, n, &h->text, &h->len);
 		fi->direct_io = 1;
@@ -259,10 +309,14 @@ void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (!rc)
 		rc = open_node(req, m, n, fi->flags, fi, &h);
+	if (n && rc != -ESTALE && rc != -ENOENT)
+		journal_open(m, n, fi->flags, rc);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	h->uid = fuse_req_ctx(req)->uid;
+	h->pid = fuse_req_ctx(req)->pid;
 	fi->fh = (uintptr_t)h;
 	fuse_reply_open(req, fi);
 }
@@ -289,6 +343,10 @@ void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       n = (ssize_t)(h->len - (size_t)off < size
 					 ? h->len - (size_t)off
 					 : size));
+	if (n > 0) {
+		h->nreads++;
+		h->rbytes += (uint64_t)n;
+	}
 	pthread_mutex_unlock(&h->lock);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -347,6 +405,12 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	} else {
 		rc = -EBADF;
 	}
+	if (rc > 0) {
+		pthread_mutex_lock(&h->lock);
+		h->nwrites++;
+		h->wbytes += (uint64_t)rc;
+		pthread_mutex_unlock(&h->lock);
+	}
 	if (rc < 0)
 		fuse_reply_err(req, (int)-rc);
 	else
@@ -377,10 +441,19 @@ void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fh *h = FH(fi);
 	int rc = commit(h, false);
 
+	char op[64];
+
 	(void)ino;
 	if (rc)
 		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
 			  h->n->path, strerror(-rc));
+	/* One record per handle: how many reads and writes, how many bytes
+	 * (bytes: read plus written). */
+	acl_journal_actor(h->uid, h->pid);
+	snprintf(op, sizeof(op), "close reads=%llu writes=%llu",
+		 (unsigned long long)h->nreads, (unsigned long long)h->nwrites);
+	store_audit_record(M(req)->s, op, h->n->path, NULL,
+			   h->rbytes + h->wbytes, -rc);
 	fh_free(h);
 	fuse_reply_err(req, 0);
 }
@@ -425,9 +498,12 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			mnt_node_forget(m, n->ino, 1);
 	}
 	if (rc) {
+		journal_denied(m, "create", p, name, rc);
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	h->uid = fuse_req_ctx(req)->uid;
+	h->pid = fuse_req_ctx(req)->pid;
 	fi->fh = (uintptr_t)h;
 	e.ino = n->ino;
 	e.attr_timeout = e.entry_timeout = mnt_timeout(m, n);
@@ -497,14 +573,12 @@ void mnt_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = mkdir_in(req, m, p, name, mode);
 	if (!rc)
 		rc = mnt_lookup_child(m, p, name, &n);
-	if (rc)
-		fuse_reply_err(req, -rc == EEXIST || -rc == ENAMETOOLONG ||
-					    -rc == EROFS || -rc == EACCES ||
-					    -rc == ENOENT || -rc == EPERM
-					? -rc
-					: (rc == -EINVAL ? EINVAL : -rc));
-	else
+	if (rc) {
+		journal_denied(m, "mkdir", p, name, rc);
+		fuse_reply_err(req, -rc);
+	} else {
 		mnt_reply_entry(req, m, n);
+	}
 }
 
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -530,6 +604,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc && asprintf(&full, "%s/%s", p->path, name) > 0)
 		mnt_node_gone(m, full);
 	free(full);
+	journal_denied(m, dir ? "rmdir" : "unlink", p, name, rc);
 	fuse_reply_err(req, -rc);
 }
 
@@ -585,6 +660,7 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mnt_node_moved(m, f, t);
 	free(f);
 	free(t);
+	journal_denied(m, "rename", p, name, rc);
 	fuse_reply_err(req, -rc);
 }
 
@@ -666,6 +742,8 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	if (!rc)
 		rc = mnt_lookup_child(m, p, name, &n);
 	if (rc)
+		journal_denied(m, "symlink", p, name, rc);
+	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		mnt_reply_entry(req, m, n);
@@ -731,6 +809,7 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int rc = n ? set_attrs(req, m, n, attr, to_set, fi) : -ESTALE;
 
 	if (rc) {
+		journal_denied(m, "setattr", n, NULL, rc);
 		fuse_reply_err(req, -rc);
 		return;
 	}

@@ -49,6 +49,8 @@ enum mnt_kind {
 	MK_ALIAS,     /* /artifacts/<a>/<alias>: symlink to vN */
 	MK_SEALED,    /* /artifacts/<a>/vN[/path] */
 	MK_INPUT,     /* .../steps/<s>/inputs/<a>@vN: symlink to the version */
+	MK_AUDIT,     /* /audit: the journal by day (root only for now) */
+	MK_AUDIT_DAY, /* /audit/<yyyy-mm-dd>.jsonl */
 };
 
 /* Path components of a node: pipelines/<p>/runs/<r>/steps/<s>/outputs
@@ -157,6 +159,9 @@ struct mnt_version_list {
 	struct json_t *arr;
 };
 int mnt_version_json(void *arg, const char *artifact, uint32_t number);
+
+/** The journal records of day ("2026-11-26") as JSON Lines. */
+int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len);
 
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);

@@ -374,6 +374,8 @@ static enum mnt_kind kind_of(const struct mnt_node *n)
 			return depth == 1 ? MK_ARTIFACTS : MK_ARTIFACT;
 		return n->c[2][0] == 'v' ? MK_SEALED : MK_ALIAS;
 	}
+	if (!strcmp(n->c[0], "audit"))
+		return depth == 1 ? MK_AUDIT : MK_AUDIT_DAY;
 	if (strcmp(n->c[0], "pipelines"))
 		return 0;
 	if (depth <= 4)

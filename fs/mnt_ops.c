@@ -193,6 +193,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct dirbuf *d = calloc(1, sizeof(*d));
 	int rc = !d ? -ENOMEM : n ? 0 : -ESTALE;
 
+	if (!rc && n->kind == MK_AUDIT) {
+		struct mnt_caller c;
+
+		mnt_caller(req, &c);
+		if (c.uid != 0) {
+			rc = -EACCES;
+			store_audit_record(m->s, "opendir", n->path, NULL, 0,
+					   rc);
+		}
+	}
 	if (!rc) {
 		d->path = n->path;
 		rc = dir_add(d, ".", DT_DIR);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fixed {
 	const char *name;
@@ -20,7 +21,8 @@ struct fixed {
 };
 
 static const struct fixed root_kids[] = {{"pipelines", MK_PIPELINES},
-					 {"artifacts", MK_ARTIFACTS}};
+					 {"artifacts", MK_ARTIFACTS},
+					 {"audit", MK_AUDIT}};
 static const struct fixed pipeline_kids[] = {{"runs", MK_RUNS}};
 static const struct fixed run_kids[] = {{"run.json", MK_RUN_JSON},
 					{"control", MK_CONTROL},
@@ -36,7 +38,7 @@ static const struct fixed step_kids[] = {{"inputs", MK_INPUTS},
 static bool is_dir_kind(enum mnt_kind k)
 {
 	return k != MK_RUN_JSON && k != MK_CONTROL && k != MK_TRACE &&
-	       k != MK_ALIAS;
+	       k != MK_ALIAS && k != MK_AUDIT_DAY;
 }
 
 static int fixed_child(const struct fixed *f, size_t n, const char *name,
@@ -95,6 +97,149 @@ static int resolve_output(struct mnt *m, const struct mnt_node *parent,
 	out->e = o.e;
 	out->mtime = o.mtime;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- audit */
+
+struct days {
+	char (*v)[11];
+	size_t n, cap;
+	const char *want; /* a day to find, or NULL to list all */
+	bool found;
+};
+
+static void day_of(int64_t ns, char out[11])
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static int add_day(void *arg, const struct store_audit_entry *e)
+{
+	struct days *d = arg;
+	char day[11];
+
+	day_of(e->time, day);
+	if (d->want) {
+		d->found |= !strcmp(day, d->want);
+		return 0;
+	}
+	if (d->n && !strcmp(d->v[d->n - 1], day))
+		return 0; /* records come in time order */
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 16;
+		void *p = realloc(d->v, cap * sizeof(*d->v));
+
+		if (!p)
+			return -ENOMEM;
+		d->v = p;
+		d->cap = cap;
+	}
+	memcpy(d->v[d->n++], day, 11);
+	return 0;
+}
+
+static int resolve_audit_day(struct mnt *m, const char *name,
+			     struct mnt_node *out)
+{
+	char day[11];
+	struct days d = {.want = day};
+	int rc;
+
+	if (strlen(name) != 16 || strcmp(name + 10, ".jsonl"))
+		return -ENOENT;
+	memcpy(day, name, 10);
+	day[10] = '\0';
+	rc = store_audit_each(m->s, 0, add_day, &d);
+	if (rc)
+		return rc;
+	if (!d.found)
+		return -ENOENT;
+	out->kind = MK_AUDIT_DAY;
+	out->e.kind = STORE_KIND_FILE;
+	out->uid = 0;
+	return 0;
+}
+
+struct day_text {
+	const char *day;
+	char *p;
+	size_t len, cap;
+};
+
+static int day_line(void *arg, const struct store_audit_entry *e)
+{
+	struct day_text *t = arg;
+	char day[11], when[40];
+	time_t secs = (time_t)(e->time / 1000000000);
+	struct tm tm;
+	json_t *o;
+	char *line;
+	size_t n;
+
+	day_of(e->time, day);
+	if (strcmp(day, t->day))
+		return 0;
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	o = json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:i}",
+		      "seq", (json_int_t)e->seq, "time", when, "uid",
+		      (json_int_t)e->uid, "user", e->user, "pid",
+		      (json_int_t)e->pid, "op", e->op, "path", e->path,
+		      "digest", e->digest, "bytes", (json_int_t)e->bytes,
+		      "result", e->result);
+	line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!line)
+		return -ENOMEM;
+	n = strlen(line);
+	if (t->len + n + 2 > t->cap) {
+		size_t cap = (t->cap ? 2 * t->cap : 4096) + n;
+		char *p = realloc(t->p, cap);
+
+		if (!p) {
+			free(line);
+			return -ENOMEM;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, line, n);
+	t->len += n;
+	t->p[t->len++] = '\n';
+	free(line);
+	return 0;
+}
+
+int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len)
+{
+	struct day_text t = {.day = day};
+	int rc = store_audit_each(m->s, 0, day_line, &t);
+
+	if (rc) {
+		free(t.p);
+		return rc;
+	}
+	*out = t.p ? t.p : strdup("");
+	*len = t.len;
+	return *out ? 0 : -ENOMEM;
+}
+
+static int list_audit(struct mnt *m, mnt_dir_fn fn, void *arg)
+{
+	struct days d = {0};
+	char name[32];
+	int rc = store_audit_each(m->s, 0, add_day, &d);
+
+	for (size_t i = 0; !rc && i < d.n; i++) {
+		snprintf(name, sizeof(name), "%s.jsonl", d.v[i]);
+		rc = fn(arg, name, DT_REG);
+	}
+	free(d.v);
+	return rc;
 }
 
 int mnt_input_target(const char *name, char *buf, size_t size)
@@ -264,6 +409,8 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		return resolve_output(m, p, name, out);
 	case MK_INPUTS:
 		return resolve_input(m, p, name, out);
+	case MK_AUDIT:
+		return resolve_audit_day(m, name, out);
 	case MK_ARTIFACTS:
 		rc = store_artifact_get(m->s, name);
 		out->kind = MK_ARTIFACT;
@@ -319,6 +466,10 @@ static uint32_t mode_of(const struct mnt_node *n)
 	case MK_ARTIFACTS:
 	case MK_ARTIFACT:
 		return 0755;
+	case MK_AUDIT:
+		return 0500; /* auditors and admins: root until roles exist */
+	case MK_AUDIT_DAY:
+		return 0400;
 	case MK_PIPELINES:
 	case MK_PIPELINE:
 	case MK_RUNS:
@@ -504,6 +655,8 @@ int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg)
 					     &l);
 	case MK_SEALED:
 		return store_tree_each(m->s, n->e.digest, list_entry, &l);
+	case MK_AUDIT:
+		return list_audit(m, fn, arg);
 	case MK_INPUTS:
 		return store_step_input_each(m->s, n->c[C_PIPELINE],
 					     n->c[C_RUN], n->c[C_STEP],

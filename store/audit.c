@@ -223,7 +223,15 @@ int audit_append(struct store *s, const uint8_t *key, size_t klen,
 
 	if (rc)
 		return rc;
-	return commit_end(s, b, audit_stage(s, b, key, klen, r));
+	/* Not commit_end: with the journal on it would add a second record
+	 * (the record of a change) to this one. */
+	rc = audit_stage(s, b, key, klen, r);
+	if (!rc)
+		rc = db_batch_commit(b);
+	db_batch_free(b);
+	journal_clear();
+	pthread_mutex_unlock(&s->commit_lock);
+	return rc;
 }
 
 /* ------------------------------------------------------------ verifying */
