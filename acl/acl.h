@@ -53,6 +53,19 @@ int acl_journal_create(struct store *s);
  * (0).  -EACCES (a user who cannot read the key: logged), -EINVAL. */
 int acl_journal_open(struct store *s);
 
+/* Longest key path. */
+#define ACL_PATH_MAX 4200
+
+/**
+ * The paths of s's signing key pair (Ed25519, PEM), beside the journal
+ * key: <keydir>/<store id>.sign.key (private) and .sign.pub (public).
+ * With create, makes the pair when the private key is missing (and the
+ * key directory with it).  Returns 0, 1 when it created the pair,
+ * -ENAMETOOLONG, or store_sign_keygen's errors.
+ */
+int acl_sign_key(struct store *s, bool create, char priv[ACL_PATH_MAX],
+		 char pub[ACL_PATH_MAX]);
+
 /** The calling thread acts for uid/pid (its name from the password
  * database) in the journal. */
 void acl_journal_actor(uid_t uid, pid_t pid);

@@ -6,6 +6,9 @@
  * not carry what forges its journal).  It lives in a directory of its own:
  * $ARTIFACTFS_KEY_DIR if set, else STORE.keys next to the store, as
  * <store id>.journal.key, 32 random bytes, mode 0600 in a 0700 directory.
+ * The Ed25519 pair that signs checkpoints and exports sits beside it:
+ * <store id>.sign.key (private, 0600) and <store id>.sign.pub (given to
+ * auditors), made on first use.
  */
 #include "acl.h"
 
@@ -20,8 +23,9 @@
 
 #define KEY_LEN 32
 
-static int key_path(const char *store_dir, const char *id, char *out,
-		    size_t size, bool mkdirs)
+/* <keydir>/<id><suffix>; with mkdirs, creates keydir (0700). */
+static int key_path(const char *store_dir, const char *id, const char *suffix,
+		    char *out, size_t size, bool mkdirs)
 {
 	const char *env = getenv("ARTIFACTFS_KEY_DIR");
 	char dir[4096];
@@ -40,7 +44,7 @@ static int key_path(const char *store_dir, const char *id, char *out,
 			  dir, strerror(errno));
 		return rc;
 	}
-	n = snprintf(out, size, "%s/%s.journal.key", dir, id);
+	n = snprintf(out, size, "%s/%s%s", dir, id, suffix);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -83,7 +87,8 @@ static int read_key(const char *path, uint8_t key[KEY_LEN])
 int acl_journal_create(struct store *s)
 {
 	char path[4200];
-	int rc = key_path(store_dir(s), store_id(s), path, sizeof(path), true);
+	int rc = key_path(store_dir(s), store_id(s), ".journal.key", path,
+			  sizeof(path), true);
 
 	if (!rc)
 		rc = write_key(path);
@@ -94,7 +99,8 @@ int acl_journal_open(struct store *s)
 {
 	uint8_t key[KEY_LEN];
 	char path[4200];
-	int rc = key_path(store_dir(s), store_id(s), path, sizeof(path), false);
+	int rc = key_path(store_dir(s), store_id(s), ".journal.key", path,
+			  sizeof(path), false);
 
 	if (!rc)
 		rc = read_key(path, key);
@@ -128,4 +134,22 @@ void acl_journal_actor(uid_t uid, pid_t pid)
 	if (acl_principal_get(uid, (gid_t)-1, &who) == 0)
 		snprintf(a.user, sizeof(a.user), "%s", who.user);
 	store_audit_actor_set(&a);
+}
+
+int acl_sign_key(struct store *s, bool create, char priv[ACL_PATH_MAX],
+		 char pub[ACL_PATH_MAX])
+{
+	const char *dir = store_dir(s), *id = store_id(s);
+	int rc = key_path(dir, id, ".sign.key", priv, ACL_PATH_MAX, create);
+
+	if (!rc)
+		rc = key_path(dir, id, ".sign.pub", pub, ACL_PATH_MAX, false);
+	if (rc || !create || access(priv, F_OK) == 0)
+		return rc;
+	rc = store_sign_keygen(priv, pub);
+	if (rc == -EEXIST) /* made meanwhile, or a public key alone */
+		return 0;
+	if (!rc)
+		store_log(STORE_LOG_INFO, "created signing key %s", priv);
+	return rc ? rc : 1;
 }

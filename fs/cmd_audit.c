@@ -1,18 +1,208 @@
 /*
- * cmd_audit.c - `artifactfs audit verify|query`: the audit journal.
+ * cmd_audit.c - `artifactfs audit verify|query|checkpoint|export`: the
+ * audit journal.
  *
  * verify walks the whole HMAC chain with the journal key and names the
  * first record that was changed, removed, reordered or inserted; query
  * lists records by user, op, path prefix, time and outcome.
+ *
+ * A chain cannot show that its tail was cut off (with the head rewritten
+ * to name the new last record), and its HMAC proves nothing to whoever
+ * lacks the key.  So checkpoint signs the head (Ed25519, a key pair kept
+ * beside the journal key, made on first use) into a file kept outside
+ * the store, and verify --anchor proves the journal still extends it;
+ * export writes records as JSON Lines with a signed digest (OUT.sig), and
+ * verify --export checks it with nothing but the public key: that mode
+ * needs no store, which is why this command opens the store itself.
+ *
+ * Signed strings (one line, no newline; hex is lowercase):
+ *   checkpoint  "artifactfs-checkpoint v1 <store id> <seq> <hex hash>"
+ *   export      "artifactfs-export v1 <hex SHA-256 of OUT>"
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "acl.h"
 #include "fs_i.h"
+
+/* Largest export verified or written (read whole to hash it). */
+#define EXPORT_MAX (1ULL << 30)
+/* Largest checkpoint or OUT.sig file read. */
+#define SMALL_JSON_MAX (64 << 10)
+#define SIG_HEX_LEN    (2 * STORE_SIG_LEN)
+#define MSG_MAX	       256
+
+/* ------------------------------------------------------------- helpers */
+
+/* Opens the store as main.c does for the commands that need one: in the
+ * daemon, for a client, it is open already; a mounted store's daemon
+ * runs the whole command line instead (1: done); else it is opened here
+ * with its journal.  Returns 0, 1 or a negative errno (reported). */
+static int audit_open(struct fs_ctx *ctx)
+{
+	pid_t holder;
+	int rc;
+
+	if (ctx->store)
+		return 0;
+	if (!store_exists(ctx->store_dir)) {
+		store_log(STORE_LOG_ERR,
+			  "no store at %s (create one with '%s init')",
+			  ctx->store_dir, FS_PROG);
+		return -ENOENT;
+	}
+	holder = store_lock_holder(ctx->store_dir);
+	if (holder > 0 && fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
+					 &ctx->forwarded) == 0)
+		return 1;
+	rc = store_open(ctx->store_dir, &ctx->opt, &ctx->store);
+	if (!rc)
+		rc = acl_journal_open(ctx->store);
+	if (!rc)
+		acl_journal_actor(getuid(), getpid());
+	return rc;
+}
+
+static void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly 2 * n hex digits into out[0..n).  -EINVAL otherwise. */
+static int hex_decode(const char *s, uint8_t *out, size_t n)
+{
+	if (!s || strlen(s) != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Reads the regular file path whole into *buf (malloc'd, NUL-terminated,
+ * the caller frees) and *len.  -EFBIG over cap bytes, -errno, -ENOMEM,
+ * -EIO; logged. */
+static int read_file(const char *path, uint64_t cap, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	struct stat st;
+	int rc = 0;
+
+	if (!f || fstat(fileno(f), &st) < 0) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot read %s: %s", path,
+			  strerror(errno));
+		if (f)
+			fclose(f);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > cap) {
+		store_log(STORE_LOG_ERR, "%s: %s", path,
+			  S_ISREG(st.st_mode) ? "too large" : "not a file");
+		rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+	} else if (!(*buf = malloc((size_t)st.st_size + 1))) {
+		rc = -ENOMEM;
+	} else {
+		*len = fread(*buf, 1, (size_t)st.st_size, f);
+		(*buf)[*len] = '\0';
+		if (ferror(f)) {
+			store_log(STORE_LOG_ERR, "cannot read %s", path);
+			free(*buf);
+			rc = -EIO;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Reads a JSON object (a checkpoint or an export's signature file).
+ * *out: a new reference.  -EINVAL (logged) when it is none. */
+static int read_json(const char *path, json_t **out)
+{
+	json_error_t err;
+	char *buf;
+	size_t len;
+	int rc = read_file(path, SMALL_JSON_MAX, &buf, &len);
+
+	if (rc)
+		return rc;
+	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	free(buf);
+	if (json_is_object(*out))
+		return 0;
+	json_decref(*out);
+	*out = NULL;
+	store_log(STORE_LOG_ERR, "%s: not a JSON object", path);
+	return -EINVAL;
+}
+
+/* Writes j (indented) to path, replacing it; drops the reference.
+ * -ENOMEM (j NULL), -errno, -EIO; logged. */
+static int write_json(const char *path, json_t *j)
+{
+	FILE *f;
+	int rc = 0;
+
+	if (!j)
+		return -ENOMEM;
+	f = fopen(path, "we");
+	if (!f)
+		rc = -errno;
+	else if (json_dumpf(j, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF)
+		rc = -EIO;
+	if (f && fclose(f) == EOF && !rc)
+		rc = -errno;
+	if (rc)
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
+			  strerror(-rc));
+	json_decref(j);
+	return rc;
+}
+
+/* Verifies the whole journal; a broken or absent one is reported (one
+ * line) and returned (-EBADMSG, -ENOKEY).  *checked: records verified. */
+static int journal_check(struct fs_ctx *ctx, uint64_t *checked)
+{
+	uint64_t bad = 0;
+	char why[128] = "";
+	int rc = store_audit_verify(ctx->store, checked, &bad, why);
+
+	if (rc == -ENOKEY)
+		store_log(STORE_LOG_ERR, "this store keeps no audit journal");
+	else if (rc == -EBADMSG)
+		store_log(STORE_LOG_ERR, "journal broken at %s", why);
+	return rc;
+}
+
+/* ------------------------------------------------------------- query */
 
 struct query {
 	const char *user, *op, *path;
@@ -42,32 +232,43 @@ static int parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
+static bool query_match(const struct query *q,
+			const struct store_audit_entry *e)
+{
+	return !((q->user && strcmp(q->user, e->user)) ||
+		 (q->op && strcmp(q->op, e->op)) ||
+		 (q->path && strncmp(q->path, e->path, strlen(q->path))) ||
+		 (q->since && e->time < q->since) ||
+		 (q->until && e->time > q->until) || (q->denied && !e->result));
+}
+
+/* A record as JSON (query --json, export).  New reference, NULL on
+ * ENOMEM. */
+static json_t *entry_json(const struct store_audit_entry *e)
+{
+	char when[FS_TIME_STR_LEN];
+
+	fs_time_iso(e->time, when);
+	return json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:i}",
+			 "seq", (json_int_t)e->seq, "time", when, "uid",
+			 (json_int_t)e->uid, "user", e->user, "pid",
+			 (json_int_t)e->pid, "op", e->op, "path", e->path,
+			 "digest", e->digest, "bytes", (json_int_t)e->bytes,
+			 "result", e->result);
+}
+
 static int print_entry(void *arg, const struct store_audit_entry *e)
 {
 	struct query *q = arg;
 	char when[FS_TIME_STR_LEN];
 
-	if ((q->user && strcmp(q->user, e->user)) ||
-	    (q->op && strcmp(q->op, e->op)) ||
-	    (q->path && strncmp(q->path, e->path, strlen(q->path))) ||
-	    (q->since && e->time < q->since) ||
-	    (q->until && e->time > q->until) || (q->denied && !e->result))
+	if (!query_match(q, e))
 		return 0;
 	q->n++;
-	fs_time_iso(e->time, when);
 	if (q->arr)
-		return json_array_append_new(
-			   q->arr,
-			   json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:s, "
-				     "s:s, s:I, s:i}",
-				     "seq", (json_int_t)e->seq, "time", when,
-				     "uid", (json_int_t)e->uid, "user", e->user,
-				     "pid", (json_int_t)e->pid, "op", e->op,
-				     "path", e->path, "digest", e->digest,
-				     "bytes", (json_int_t)e->bytes, "result",
-				     e->result))
-			   ? -ENOMEM
-			   : 0;
+		return json_array_append_new(q->arr, entry_json(e)) ? -ENOMEM
+								    : 0;
+	fs_time_iso(e->time, when);
 	fprintf(fs_stdout(), "%6llu  %s  %-10s %-16s %s%s%s\n",
 		(unsigned long long)e->seq, when, e->user, e->op, e->path,
 		e->result ? "  DENIED/FAILED: " : "",
@@ -118,8 +319,10 @@ static int audit_query(struct fs_ctx *ctx, int argc, char **argv)
 	struct query q = {0};
 	int rc = query_opts(ctx, argc, argv, &q);
 
+	if (!rc)
+		rc = audit_open(ctx);
 	if (rc)
-		return rc;
+		return rc < 0 ? rc : 0;
 	if (q.json || ctx->json)
 		q.arr = json_array();
 	rc = store_audit_each(ctx->store, 0, print_entry, &q);
@@ -129,20 +332,490 @@ static int audit_query(struct fs_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-static int audit_verify(struct fs_ctx *ctx)
-{
-	uint64_t checked = 0, bad = 0;
-	char why[128] = "";
-	int rc = store_audit_verify(ctx->store, &checked, &bad, why);
+/* -------------------------------------------------------- checkpoints */
 
-	if (rc == -ENOKEY) {
-		store_log(STORE_LOG_ERR, "this store keeps no audit journal");
-		return rc;
+struct checkpoint {
+	const char *store; /* borrowed from the parsed file */
+	uint64_t seq;
+	uint8_t hash[STORE_DIGEST_LEN];
+	uint8_t sig[STORE_SIG_LEN];
+};
+
+static void checkpoint_msg(const char *id, uint64_t seq,
+			   const uint8_t hash[STORE_DIGEST_LEN],
+			   char msg[MSG_MAX])
+{
+	char d[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(hash, d);
+	snprintf(msg, MSG_MAX, "artifactfs-checkpoint v1 %s %llu %s", id,
+		 (unsigned long long)seq, d + strlen("sha256:"));
+}
+
+/* The head read before a verification must name the verified record seq
+ * by its hash; an empty journal has nothing to sign. */
+static int head_check(struct fs_ctx *ctx, uint64_t seq,
+		      const uint8_t hash[STORE_DIGEST_LEN])
+{
+	uint8_t h[STORE_DIGEST_LEN];
+	int rc;
+
+	if (!seq) {
+		store_log(STORE_LOG_ERR, "the journal is empty: nothing to "
+					 "checkpoint");
+		return -ENODATA;
 	}
-	if (rc == -EBADMSG) {
-		store_log(STORE_LOG_ERR, "journal broken at %s", why);
-		return rc;
+	rc = store_audit_record_hash(ctx->store, seq, h);
+	if (!rc && memcmp(h, hash, sizeof(h)) != 0)
+		rc = -ENOENT;
+	if (rc == -ENOENT) {
+		store_log(STORE_LOG_ERR,
+			  "journal broken at the head: record %llu differs",
+			  (unsigned long long)seq);
+		rc = -EBADMSG;
 	}
+	return rc;
+}
+
+static int checkpoint_write(struct fs_ctx *ctx, const char *out, uint64_t seq,
+			    const uint8_t hash[STORE_DIGEST_LEN],
+			    const uint8_t sig[STORE_SIG_LEN])
+{
+	char d[STORE_DIGEST_STR_LEN], when[FS_TIME_STR_LEN];
+	char hex[SIG_HEX_LEN + 1];
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	fs_time_iso((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec, when);
+	store_digest_format(hash, d);
+	hex_encode(sig, STORE_SIG_LEN, hex);
+	return write_json(out, json_pack("{s:s, s:I, s:s, s:s, s:s}", "store",
+					 store_id(ctx->store), "seq",
+					 (json_int_t)seq, "head", d, "time",
+					 when, "signature", hex));
+}
+
+/* audit checkpoint OUT: signs the verified head into OUT. */
+static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
+{
+	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
+	uint8_t hash[STORE_DIGEST_LEN], sig[STORE_SIG_LEN];
+	uint64_t seq = 0, checked;
+	int rc = audit_open(ctx);
+
+	if (rc)
+		return rc < 0 ? rc : 0;
+	/* The head first: the verification after it covers its record. */
+	rc = store_audit_head(ctx->store, &seq, hash);
+	if (!rc)
+		rc = journal_check(ctx, &checked);
+	if (!rc)
+		rc = head_check(ctx, seq, hash);
+	if (!rc)
+		rc = acl_sign_key(ctx->store, true, priv, pub);
+	if (rc < 0)
+		return rc;
+	checkpoint_msg(store_id(ctx->store), seq, hash, msg);
+	rc = store_sign(priv, msg, strlen(msg), sig);
+	if (!rc)
+		rc = checkpoint_write(ctx, out, seq, hash, sig);
+	if (!rc)
+		fprintf(fs_stdout(),
+			"checkpoint of record %llu written to %s\n"
+			"public key: %s\n",
+			(unsigned long long)seq, out, pub);
+	return rc;
+}
+
+/* Parses a checkpoint file; *root (a new reference) holds its strings.
+ * -EINVAL (logged) when it is not one. */
+static int checkpoint_read(const char *path, json_t **root,
+			   struct checkpoint *c)
+{
+	const char *head = NULL, *sig = NULL;
+	json_int_t seq = 0;
+	int rc = read_json(path, root);
+
+	if (rc)
+		return rc;
+	if (json_unpack(*root, "{s:s, s:I, s:s, s:s}", "store", &c->store,
+			"seq", &seq, "head", &head, "signature", &sig) ||
+	    seq <= 0 || store_digest_parse(head, c->hash) ||
+	    hex_decode(sig, c->sig, STORE_SIG_LEN)) {
+		store_log(STORE_LOG_ERR, "%s is not an artifactfs checkpoint",
+			  path);
+		json_decref(*root);
+		*root = NULL;
+		return -EINVAL;
+	}
+	c->seq = (uint64_t)seq;
+	return 0;
+}
+
+/* The verified journal must still hold the checkpoint's record with its
+ * hash: a journal cut off before it, or rewritten, does not. */
+static int anchor_check(struct fs_ctx *ctx, const char *file,
+			const struct checkpoint *c)
+{
+	uint8_t h[STORE_DIGEST_LEN];
+	uint64_t last = 0;
+	int rc = store_audit_record_hash(ctx->store, c->seq, h);
+
+	if (rc == -ENOENT) {
+		rc = store_audit_head(ctx->store, &last, h);
+		if (!rc)
+			store_log(STORE_LOG_ERR,
+				  "journal cut off: %s names record %llu, the "
+				  "journal ends at record %llu",
+				  file, (unsigned long long)c->seq,
+				  (unsigned long long)last);
+		return rc ? rc : -EBADMSG;
+	}
+	if (!rc && memcmp(h, c->hash, sizeof(h)) != 0) {
+		store_log(STORE_LOG_ERR,
+			  "journal rewritten: record %llu differs from %s",
+			  (unsigned long long)c->seq, file);
+		rc = -EBADMSG;
+	}
+	return rc;
+}
+
+/* audit verify --anchor FILE [--pubkey KEY] */
+static int verify_anchor(struct fs_ctx *ctx, const char *file,
+			 const char *pubkey)
+{
+	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
+	struct checkpoint c;
+	uint64_t checked = 0;
+	json_t *root;
+	int rc = checkpoint_read(file, &root, &c);
+
+	if (rc)
+		return rc;
+	if (strcmp(c.store, store_id(ctx->store)) != 0) {
+		store_log(
+		    STORE_LOG_ERR,
+		    "%s is a checkpoint of store %s, not of this one (%s)",
+		    file, c.store, store_id(ctx->store));
+		rc = -EINVAL;
+	} else if (!pubkey) {
+		rc = acl_sign_key(ctx->store, false, priv, pub);
+		pubkey = pub;
+	}
+	checkpoint_msg(c.store, c.seq, c.hash, msg);
+	if (!rc)
+		rc = store_sign_verify(pubkey, msg, strlen(msg), c.sig);
+	if (rc == -EBADMSG)
+		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
+			  file, pubkey);
+	if (!rc)
+		rc = journal_check(ctx, &checked);
+	if (!rc)
+		rc = anchor_check(ctx, file, &c);
+	if (!rc)
+		fprintf(fs_stdout(),
+			"journal intact: %llu records verified, extending "
+			"checkpoint %s (record %llu)\n",
+			(unsigned long long)checked, file,
+			(unsigned long long)c.seq);
+	json_decref(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------- exports */
+
+struct export
+{
+	struct query q; /* --since, --until */
+	uint64_t max_seq;
+	char *p; /* JSON Lines */
+	size_t len, cap;
+	uint64_t n, first, last;
+};
+
+static int export_add(struct export *x, const char *line)
+{
+	size_t n = strlen(line), cap;
+	char *p;
+
+	if (x->len + n + 1 > EXPORT_MAX)
+		return -EFBIG;
+	if (x->len + n + 1 > x->cap) {
+		cap = x->cap ? x->cap * 2 : 64 << 10;
+		while (cap < x->len + n + 1)
+			cap *= 2;
+		p = realloc(x->p, cap);
+		if (!p)
+			return -ENOMEM;
+		x->p = p;
+		x->cap = cap;
+	}
+	memcpy(x->p + x->len, line, n);
+	x->p[x->len + n] = '\n';
+	x->len += n + 1;
+	return 0;
+}
+
+static int export_entry(void *arg, const struct store_audit_entry *e)
+{
+	struct export *x = arg;
+	char *line;
+	json_t *j;
+	int rc;
+
+	if (e->seq > x->max_seq)
+		return 1; /* written after the verification */
+	if (!query_match(&x->q, e))
+		return 0;
+	j = entry_json(e);
+	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!line)
+		return -ENOMEM;
+	rc = export_add(x, line);
+	free(line);
+	if (!rc) {
+		x->first = x->n++ ? x->first : e->seq;
+		x->last = e->seq;
+	}
+	return rc;
+}
+
+static int write_bytes(const char *path, const void *p, size_t len)
+{
+	FILE *f = fopen(path, "we");
+	int rc = 0;
+
+	if (!f)
+		rc = -errno;
+	else if (fwrite(p, 1, len, f) != len)
+		rc = -EIO;
+	if (f && fclose(f) == EOF && !rc)
+		rc = -errno;
+	if (rc)
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
+			  strerror(-rc));
+	return rc;
+}
+
+static int sig_path(const char *out, char path[PATH_MAX])
+{
+	if (snprintf(path, PATH_MAX, "%s.sig", out) < PATH_MAX)
+		return 0;
+	store_log(STORE_LOG_ERR, "%s: name too long", out);
+	return -ENAMETOOLONG;
+}
+
+/* Writes x to out and its signature file out.sig. */
+static int export_write(struct fs_ctx *ctx, const char *out,
+			const struct export *x, const char *priv)
+{
+	char msg[MSG_MAX], path[PATH_MAX], hex[2 * STORE_DIGEST_LEN + 1];
+	char sighex[SIG_HEX_LEN + 1];
+	uint8_t d[STORE_DIGEST_LEN], sig[STORE_SIG_LEN];
+	int rc = sig_path(out, path);
+
+	if (!rc)
+		rc = store_digest_buf(x->p ? x->p : "", x->len, d);
+	if (rc)
+		return rc;
+	hex_encode(d, sizeof(d), hex);
+	snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", hex);
+	rc = store_sign(priv, msg, strlen(msg), sig);
+	if (!rc)
+		rc = write_bytes(out, x->p ? x->p : "", x->len);
+	if (rc)
+		return rc;
+	hex_encode(sig, sizeof(sig), sighex);
+	return write_json(path, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}",
+					  "store", store_id(ctx->store),
+					  "records", (json_int_t)x->n,
+					  "first_seq", (json_int_t)x->first,
+					  "last_seq", (json_int_t)x->last,
+					  "sha256", hex, "signature", sighex));
+}
+
+static int export_opts(struct fs_ctx *ctx, int argc, char **argv,
+		       struct query *q)
+{
+	static const struct option opts[] = {
+	    {"since", required_argument, NULL, 's'},
+	    {"until", required_argument, NULL, 'U'},
+	    {0, 0, 0, 0}};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if ((c != 's' && c != 'U') ||
+		    parse_time(optarg, c == 's' ? &q->since : &q->until))
+			return fs_usage_error(ctx, "audit export [--since T] "
+						   "[--until T] OUT");
+	return optind == argc - 1 ? 0
+				  : fs_usage_error(ctx, "audit export needs "
+							"one OUT file");
+}
+
+/* audit export [--since T] [--until T] OUT */
+static int audit_export(struct fs_ctx *ctx, int argc, char **argv)
+{
+	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX];
+	uint8_t head[STORE_DIGEST_LEN];
+	struct export x = {0};
+	uint64_t checked;
+	int rc = export_opts(ctx, argc, argv, &x.q);
+
+	if (!rc)
+		rc = audit_open(ctx);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	rc = store_audit_head(ctx->store, &x.max_seq, head);
+	if (!rc)
+		rc = journal_check(ctx, &checked);
+	if (!rc)
+		rc = acl_sign_key(ctx->store, true, priv, pub);
+	if (rc >= 0)
+		rc = store_audit_each(ctx->store, 0, export_entry, &x);
+	if (rc == 1)
+		rc = 0; /* stopped at the verified head */
+	if (rc == -EFBIG)
+		store_log(STORE_LOG_ERR, "the export would pass 1 GiB: narrow "
+					 "it with --since and --until");
+	if (!rc)
+		rc = export_write(ctx, argv[argc - 1], &x, priv);
+	if (!rc)
+		fprintf(fs_stdout(),
+			"exported %llu records to %s, signed in %s.sig\n"
+			"public key: %s\n",
+			(unsigned long long)x.n, argv[argc - 1], argv[argc - 1],
+			pub);
+	free(x.p);
+	return rc;
+}
+
+/* Reads out.sig and checks its signature over its sha256 with pubkey. */
+static int export_sig_check(const char *out, const char *pubkey, json_t **root,
+			    json_int_t *records, const char **sha)
+{
+	char path[PATH_MAX], msg[MSG_MAX];
+	const char *sighex = NULL;
+	uint8_t sig[STORE_SIG_LEN];
+	int rc = sig_path(out, path);
+
+	if (!rc)
+		rc = read_json(path, root);
+	if (rc)
+		return rc;
+	if (json_unpack(*root, "{s:I, s:s, s:s}", "records", records, "sha256",
+			sha, "signature", &sighex) ||
+	    strlen(*sha) != 2 * STORE_DIGEST_LEN ||
+	    hex_decode(sighex, sig, STORE_SIG_LEN)) {
+		store_log(STORE_LOG_ERR,
+			  "%s is not an artifactfs export "
+			  "signature",
+			  path);
+		return -EINVAL;
+	}
+	snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", *sha);
+	rc = store_sign_verify(pubkey, msg, strlen(msg), sig);
+	if (rc == -EBADMSG)
+		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
+			  path, pubkey);
+	return rc;
+}
+
+/* audit verify --export OUT --pubkey KEY: needs no store. */
+static int verify_export(const char *out, const char *pubkey)
+{
+	char hex[2 * STORE_DIGEST_LEN + 1];
+	uint8_t d[STORE_DIGEST_LEN];
+	json_int_t records = 0;
+	unsigned long long lines = 0;
+	const char *sha = NULL;
+	json_t *root = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = export_sig_check(out, pubkey, &root, &records, &sha);
+
+	if (!rc)
+		rc = read_file(out, EXPORT_MAX, &buf, &len);
+	if (!rc)
+		rc = store_digest_buf(buf, len, d);
+	if (!rc)
+		hex_encode(d, sizeof(d), hex);
+	if (!rc && strcmp(hex, sha) != 0) {
+		store_log(STORE_LOG_ERR, "%s was changed after signing", out);
+		rc = -EBADMSG;
+	}
+	for (size_t i = 0; !rc && i < len; i++)
+		lines += buf[i] == '\n';
+	if (!rc && (records < 0 || (unsigned long long)records != lines)) {
+		store_log(STORE_LOG_ERR,
+			  "%s.sig counts %lld records, %s holds "
+			  "%llu",
+			  out, (long long)records, out, lines);
+		rc = -EBADMSG;
+	}
+	if (!rc)
+		fprintf(fs_stdout(), "export verified: %llu records\n", lines);
+	free(buf);
+	json_decref(root);
+	return rc;
+}
+
+/* -------------------------------------------------------------- verify */
+
+struct verify {
+	const char *anchor, *export, *pubkey;
+};
+
+static int verify_opts(struct fs_ctx *ctx, int argc, char **argv,
+		       struct verify *v)
+{
+	static const struct option opts[] = {
+	    {"anchor", required_argument, NULL, 'a'},
+	    {"export", required_argument, NULL, 'e'},
+	    {"pubkey", required_argument, NULL, 'k'},
+	    {0, 0, 0, 0}};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'a')
+			v->anchor = optarg;
+		else if (c == 'e')
+			v->export = optarg;
+		else if (c == 'k')
+			v->pubkey = optarg;
+		else
+			break;
+	}
+	if (c != -1 || optind != argc || (v->anchor && v->export) ||
+	    (v->pubkey && !v->anchor && !v->export))
+		return fs_usage_error(ctx, "audit verify [--anchor FILE | "
+					   "--export OUT] [--pubkey KEY]");
+	return 0;
+}
+
+static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
+{
+	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX];
+	struct verify v = {0};
+	uint64_t checked = 0;
+	int rc = verify_opts(ctx, argc, argv, &v);
+
+	if (!rc && v.export && v.pubkey)
+		return verify_export(v.export, v.pubkey);
+	if (!rc)
+		rc = audit_open(ctx);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (v.anchor)
+		return verify_anchor(ctx, v.anchor, v.pubkey);
+	if (v.export) {
+		rc = acl_sign_key(ctx->store, false, priv, pub);
+		return rc ? rc : verify_export(v.export, pub);
+	}
+	rc = journal_check(ctx, &checked);
 	if (!rc)
 		fprintf(fs_stdout(), "journal intact: %llu records verified\n",
 			(unsigned long long)checked);
@@ -152,13 +825,17 @@ static int audit_verify(struct fs_ctx *ctx)
 int fs_cmd_audit(struct fs_ctx *ctx, int argc, char **argv)
 {
 	if (!strcmp(argv[0], "verify"))
-		return argc == 1 ? audit_verify(ctx)
-				 : fs_usage_error(ctx, "audit verify takes "
-						       "no arguments");
+		return audit_verify(ctx, argc, argv);
 	if (!strcmp(argv[0], "query"))
 		return audit_query(ctx, argc, argv);
+	if (!strcmp(argv[0], "checkpoint"))
+		return argc == 2 ? audit_checkpoint(ctx, argv[1])
+				 : fs_usage_error(ctx, "audit checkpoint "
+						       "needs one OUT file");
+	if (!strcmp(argv[0], "export"))
+		return audit_export(ctx, argc, argv);
 	return fs_usage_error(ctx,
-			      "unknown audit command '%s' (verify, "
-			      "query)",
+			      "unknown audit command '%s' (verify, query, "
+			      "checkpoint, export)",
 			      argv[0]);
 }

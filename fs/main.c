@@ -113,15 +113,24 @@ static const struct cmd cmds[] = {
      "step of 'run exec' by default) and prints its id; show prints each\n"
      "step's spans as a tree.  'artifactfs trace add --help' and\n"
      "'artifactfs trace show --help' list their options.\n"},
-    {"audit", fs_cmd_audit, CMD_STORE | CMD_SUBOPTS, FS_OPT_JSON, 1, -1,
-     "verify | query [--user U] [--op OP] [--path P] [--since T]\n"
-     "       [--until T] [--denied] [--json]",
+    /* audit opens the store itself: verify --export needs none. */
+    {"audit", fs_cmd_audit, CMD_SUBOPTS, FS_OPT_JSON, 1, -1,
+     "verify [--anchor FILE | --export OUT] [--pubkey KEY] |\n"
+     "       query [--user U] [--op OP] [--path P] [--since T]\n"
+     "       [--until T] [--denied] [--json] | checkpoint OUT |\n"
+     "       export [--since T] [--until T] OUT",
      "The audit journal: every change (versions, aliases, runs, files\n"
      "written in runs, seals, gc) is a record written with it, chained by\n"
      "SHA-256 and signed with HMAC-SHA256 under a key kept outside the\n"
      "store.  verify walks the chain and names the first record that was\n"
      "changed, removed, reordered or inserted (exit 1); query lists\n"
-     "records (T: 2026-11-26, 2026-11-26T20:30:00Z or epoch seconds).\n"},
+     "records (T: 2026-11-26, 2026-11-26T20:30:00Z or epoch seconds).\n"
+     "checkpoint signs the journal's head (Ed25519, a key pair made on\n"
+     "first use beside the journal key) into OUT, to keep outside the\n"
+     "store; verify --anchor OUT then proves the journal still extends\n"
+     "it (a tail cut off fails).  export writes records as JSON Lines to\n"
+     "OUT and a signed digest to OUT.sig; verify --export OUT --pubkey\n"
+     "KEY checks them with only the public key, no store needed.\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},

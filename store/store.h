@@ -675,4 +675,46 @@ struct store_gc_result {
  * only counts them).  Takes the store exclusively while it runs. */
 int store_gc(struct store *s, bool dry_run, struct store_gc_result *out);
 
+/* ------------------------------------------------------------- signatures
+ *
+ * Ed25519 (OpenSSL) for what is checked outside the store: a signed
+ * checkpoint of the journal's head shows later that the journal still
+ * extends it (a chain alone cannot tell a short journal from one whose
+ * tail was cut off), and a signed export can be checked offline by whoever
+ * holds only the public key.  Keys are PEM files: the private key PKCS#8
+ * (mode 0600), the public key SubjectPublicKeyInfo, as `openssl pkey`
+ * reads them.  Where they live is the caller's business (acl/).
+ */
+
+#define STORE_SIG_LEN 64
+
+/** Creates an Ed25519 key pair in priv_path (0600) and pub_path (0644).
+ * Never replaces a file: -EEXIST when either exists.  Each file appears
+ * whole or not at all.  -EIO (OpenSSL), -errno (logged). */
+int store_sign_keygen(const char *priv_path, const char *pub_path);
+
+/** Signs msg[0..len) with the private key in priv_path into sig.
+ * -errno (unreadable), -EINVAL (not an Ed25519 private key), -EIO;
+ * all logged. */
+int store_sign(const char *priv_path, const void *msg, size_t len,
+	       uint8_t sig[STORE_SIG_LEN]);
+
+/** Checks sig over msg[0..len) with the public key in pub_path.
+ * 0 when it verifies, -EBADMSG when it does not (not logged: that is the
+ * answer); -errno (unreadable), -EINVAL (not an Ed25519 public key),
+ * -EIO, logged. */
+int store_sign_verify(const char *pub_path, const void *msg, size_t len,
+		      const uint8_t sig[STORE_SIG_LEN]);
+
+/** The journal's head: the last record's seq (0 and a zero hash for an
+ * empty journal) and its hash (SHA-256 of the record as stored).  Not
+ * verified: see store_audit_verify.  -EIO (malformed head: logged). */
+int store_audit_head(struct store *s, uint64_t *seq,
+		     uint8_t hash[STORE_DIGEST_LEN]);
+
+/** The hash of journal record seq as stored (what the next record's prev
+ * and the head hold).  -ENOENT when there is no record seq, -EIO. */
+int store_audit_record_hash(struct store *s, uint64_t seq,
+			    uint8_t hash[STORE_DIGEST_LEN]);
+
 #endif

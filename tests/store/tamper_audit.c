@@ -2,11 +2,14 @@
  * tamper_audit - test tool: damages a closed store's audit journal the way
  * an attacker without the key could.
  *
- *     tamper_audit STORE_DIR flip|delete|swap SEQ
+ *     tamper_audit STORE_DIR flip|delete|swap|truncate SEQ
  *
  * flip changes one byte of record SEQ, delete removes it, swap exchanges
- * records SEQ and SEQ+1.
+ * records SEQ and SEQ+1, truncate cuts off every record after SEQ and
+ * rewrites the head to name record SEQ by its hash (what the chain alone
+ * cannot detect).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,32 @@ static void rec_key(uint8_t k[9], uint64_t seq)
 		k[1 + i] = (uint8_t)(seq >> (56 - 8 * i));
 }
 
+/* Removes the records after seq and points the head at record seq. */
+static int truncate_after(struct db *db, uint64_t seq, const void *v,
+			  size_t len)
+{
+	uint8_t k[9], head[8 + STORE_DIGEST_LEN];
+	void *next;
+	size_t nlen;
+	int rc;
+
+	for (uint64_t n = seq + 1;; n++) {
+		rec_key(k, n);
+		rc = db_get(db, CF_AUDIT, k, 9, &next, &nlen);
+		if (rc == -ENOENT)
+			break;
+		free(next);
+		if (!rc)
+			rc = db_delete(db, CF_AUDIT, k, 9);
+		if (rc)
+			return rc;
+	}
+	for (int i = 0; i < 8; i++)
+		head[i] = (uint8_t)(seq >> (56 - 8 * i));
+	rc = store_digest_buf(v, len, head + 8);
+	return rc ? rc : db_put(db, CF_AUDIT, "head", 4, head, sizeof(head));
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t k1[9], k2[9];
@@ -31,7 +60,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s STORE_DIR flip|delete|swap SEQ\n",
+		fprintf(stderr,
+			"usage: %s STORE_DIR flip|delete|swap|truncate SEQ\n",
 			argv[0]);
 		return 2;
 	}
@@ -47,6 +77,8 @@ int main(int argc, char **argv)
 		rc = db_put(db, CF_AUDIT, k1, 9, v1, l1);
 	} else if (!rc && !strcmp(argv[2], "delete")) {
 		rc = db_delete(db, CF_AUDIT, k1, 9);
+	} else if (!rc && !strcmp(argv[2], "truncate")) {
+		rc = truncate_after(db, seq, v1, l1);
 	} else if (!rc && !strcmp(argv[2], "swap")) {
 		rc = db_get(db, CF_AUDIT, k2, 9, &v2, &l2);
 		if (!rc)
