@@ -439,21 +439,26 @@ void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh *h = FH(fi);
-	int rc = commit(h, false);
-
+	struct mnt *m = M(req);
 	char op[64];
+	int rc;
 
 	(void)ino;
-	if (rc)
-		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
-			  h->n->path, strerror(-rc));
 	/* One record per handle: how many reads and writes, how many bytes
-	 * (bytes: read plus written). */
+	 * (read plus written), as the opener; it rides with the commit of
+	 * what the handle wrote when there is one. */
 	acl_journal_actor(h->uid, h->pid);
 	snprintf(op, sizeof(op), "close reads=%llu writes=%llu",
 		 (unsigned long long)h->nreads, (unsigned long long)h->nwrites);
-	store_audit_record(M(req)->s, op, h->n->path, NULL,
-			   h->rbytes + h->wbytes, -rc);
+	store_audit_defer(op, h->n->path, h->rbytes + h->wbytes);
+	rc = commit(h, false);
+	if (rc)
+		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
+			  h->n->path, strerror(-rc));
+	if (store_audit_deferred())
+		store_audit_record(m->s, op, h->n->path, NULL,
+				   h->rbytes + h->wbytes, -rc);
+	store_audit_defer("", "", 0);
 	fh_free(h);
 	fuse_reply_err(req, 0);
 }

@@ -21,6 +21,22 @@ static __thread struct store_audit_actor t_actor;
 static __thread bool t_actor_set;
 static __thread char t_op[AUDIT_OP_MAX], t_path[AUDIT_PATH_MAX];
 static __thread char t_digest[STORE_DIGEST_STR_LEN];
+/* A second record for the same batch (a handle's close with the commit
+ * of what it wrote): saves a commit per file written. */
+static __thread char t_xop[AUDIT_OP_MAX], t_xpath[AUDIT_PATH_MAX];
+static __thread uint64_t t_xbytes;
+
+void store_audit_defer(const char *op, const char *path, uint64_t bytes)
+{
+	snprintf(t_xop, sizeof(t_xop), "%s", op);
+	snprintf(t_xpath, sizeof(t_xpath), "%s", path);
+	t_xbytes = bytes;
+}
+
+bool store_audit_deferred(void)
+{
+	return t_xop[0] != '\0';
+}
 
 void store_audit_actor_set(const struct store_audit_actor *a)
 {
@@ -45,6 +61,30 @@ void journal_note(const char *op, const uint8_t *digest, const char *fmt, ...)
 void journal_clear(void)
 {
 	t_op[0] = t_path[0] = t_digest[0] = '\0';
+}
+
+static void fill_actor(struct audit_rec *r);
+
+/* Stages the deferred record, if any, after the change's. */
+static int stage_deferred(struct store *s, struct db_batch *b)
+{
+	struct audit_rec *r;
+	int rc;
+
+	if (!t_xop[0])
+		return 0;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	fill_actor(r);
+	snprintf(r->op, sizeof(r->op), "%s", t_xop);
+	snprintf(r->path, sizeof(r->path), "%s", t_xpath);
+	r->bytes = t_xbytes;
+	rc = audit_stage(s, b, s->audit_key, s->audit_klen, r);
+	free(r);
+	if (!rc)
+		t_xop[0] = '\0';
+	return rc;
 }
 
 static void fill_actor(struct audit_rec *r)
@@ -78,6 +118,8 @@ int journal_stage(struct store *s, struct db_batch *b)
 	t_op[0] = t_path[0] = t_digest[0] = '\0';
 	rc = audit_stage(s, b, s->audit_key, s->audit_klen, r);
 	free(r);
+	if (!rc)
+		rc = stage_deferred(s, b);
 	if (rc)
 		store_log(STORE_LOG_ERR, "audit journal: cannot write the "
 					 "record, the change is refused");

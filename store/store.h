@@ -611,6 +611,15 @@ bool store_audit_enabled(const struct store *s);
 int store_audit_record(struct store *s, const char *op, const char *path,
 		       const char *digest, uint64_t bytes, int result);
 
+/**
+ * Defers a record (op, path, bytes; success) to ride with the calling
+ * thread's next committed change, in the same batch; store_audit_deferred
+ * tells whether it is still waiting (then write it with
+ * store_audit_record and drop it with store_audit_defer("", "", 0)).
+ */
+void store_audit_defer(const char *op, const char *path, uint64_t bytes);
+bool store_audit_deferred(void);
+
 /** A journal record as read back. */
 struct store_audit_entry {
 	uint64_t seq;
