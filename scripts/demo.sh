@@ -149,6 +149,9 @@ echo "# examples/run.sh: three steps with 'artifactfs run exec'"
 "$ROOT/examples/run.sh" "$AFS" "$MNT"
 run lineage weather-answer@latest --upstream --dot
 run stats
+# Every change and every file handle above is in the audit journal.
+run audit query --op run.seal
+run audit verify
 
 echo
 echo "\$ fusermount3 -u $MNT"
