@@ -19,7 +19,7 @@ struct chunk_cache {
 	struct centry **tab;
 	size_t cap, n;
 	size_t bytes, max_bytes;
-	struct centry *lru_head, *lru_tail; /* unpinned, ready: head newest */
+	struct lru_list lru; /* unpinned and ready */
 };
 
 struct prefetch {
@@ -81,37 +81,13 @@ static struct centry **slot(struct chunk_cache *c, const uint8_t *id)
 	return pp;
 }
 
-static void lru_remove(struct chunk_cache *c, struct centry *e)
-{
-	if (e->lprev)
-		e->lprev->lnext = e->lnext;
-	else if (c->lru_head == e)
-		c->lru_head = e->lnext;
-	if (e->lnext)
-		e->lnext->lprev = e->lprev;
-	else if (c->lru_tail == e)
-		c->lru_tail = e->lprev;
-	e->lprev = e->lnext = NULL;
-}
-
-static void lru_push(struct chunk_cache *c, struct centry *e)
-{
-	e->lprev = NULL;
-	e->lnext = c->lru_head;
-	if (c->lru_head)
-		c->lru_head->lprev = e;
-	c->lru_head = e;
-	if (!c->lru_tail)
-		c->lru_tail = e;
-}
-
 /* Drops unpinned entries from the old end while over budget. */
 static void evict(struct chunk_cache *c)
 {
-	while (c->bytes > c->max_bytes && c->lru_tail) {
-		struct centry *e = c->lru_tail;
+	while (c->bytes > c->max_bytes && c->lru.tail) {
+		struct centry *e = LRU_ENTRY(c->lru.tail, struct centry, lru);
 
-		lru_remove(c, e);
+		lru_remove(&c->lru, &e->lru);
 		*slot(c, e->id) = e->hnext;
 		c->bytes -= e->plain;
 		c->n--;
@@ -175,7 +151,7 @@ int cache_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 		e = entry_new(c, id, plain);
 		loader = e != NULL;
 	} else if (e->pins == 0 && e->state == 1) {
-		lru_remove(c, e);
+		lru_remove(&c->lru, &e->lru);
 	}
 	if (e)
 		e->pins++;
@@ -203,7 +179,7 @@ void cache_unpin(struct store *s, struct centry *e)
 
 	pthread_mutex_lock(&c->lock);
 	if (--e->pins == 0 && e->state == 1) {
-		lru_push(c, e);
+		lru_push(&c->lru, &e->lru);
 		evict(c);
 	}
 	pthread_mutex_unlock(&c->lock);

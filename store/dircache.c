@@ -17,14 +17,15 @@ struct dc_entry {
 	uint8_t digest[STORE_DIGEST_LEN];
 	struct dirlist d;
 	unsigned refs;
-	struct dc_entry *hnext, *lprev, *lnext;
+	struct dc_entry *hnext;
+	struct lru_link lru;
 };
 
 struct dir_cache {
 	pthread_mutex_t lock;
 	struct dc_entry **tab;
 	size_t cap, bytes, max_bytes;
-	struct dc_entry *lru_head, *lru_tail; /* unused: head newest */
+	struct lru_list lru; /* unused entries */
 };
 
 int dcache_new(size_t max_bytes, struct dir_cache **out)
@@ -78,19 +79,6 @@ static struct dc_entry **slot(struct dir_cache *c, const uint8_t *digest)
 	return pp;
 }
 
-static void lru_remove(struct dir_cache *c, struct dc_entry *e)
-{
-	if (e->lprev)
-		e->lprev->lnext = e->lnext;
-	else
-		c->lru_head = e->lnext;
-	if (e->lnext)
-		e->lnext->lprev = e->lprev;
-	else
-		c->lru_tail = e->lprev;
-	e->lprev = e->lnext = NULL;
-}
-
 static size_t cost(const struct dc_entry *e)
 {
 	return sizeof(*e) + e->d.n * sizeof(*e->d.e);
@@ -106,7 +94,7 @@ int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 	pthread_mutex_lock(&c->lock);
 	e = *slot(c, digest);
 	if (e && e->refs++ == 0)
-		lru_remove(c, e);
+		lru_remove(&c->lru, &e->lru);
 	pthread_mutex_unlock(&c->lock);
 	if (e) {
 		*out = &e->d;
@@ -128,7 +116,7 @@ int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 		entry_free(e);
 		e = *pp;
 		if (e->refs++ == 0)
-			lru_remove(c, e);
+			lru_remove(&c->lru, &e->lru);
 	} else {
 		*pp = e;
 		c->bytes += cost(e);
@@ -146,17 +134,13 @@ void dcache_put(struct store *s, const struct dirlist *d)
 
 	pthread_mutex_lock(&c->lock);
 	if (--e->refs == 0) {
-		e->lnext = c->lru_head;
-		if (c->lru_head)
-			c->lru_head->lprev = e;
-		c->lru_head = e;
-		if (!c->lru_tail)
-			c->lru_tail = e;
+		lru_push(&c->lru, &e->lru);
 	}
-	while (c->bytes > c->max_bytes && c->lru_tail) {
-		struct dc_entry *old = c->lru_tail;
+	while (c->bytes > c->max_bytes && c->lru.tail) {
+		struct dc_entry *old =
+		    LRU_ENTRY(c->lru.tail, struct dc_entry, lru);
 
-		lru_remove(c, old);
+		lru_remove(&c->lru, &old->lru);
 		*slot(c, old->digest) = old->hnext;
 		c->bytes -= cost(old);
 		entry_free(old);

@@ -312,7 +312,7 @@ int store_init(const char *dir, const struct store_options *o)
 
 /* Decoded chunks kept for readers, and threads that prefetch them. */
 #define CACHE_BYTES (64u << 20)
-#define IO_THREADS  6
+#define IO_THREADS  8
 /* Decoded directory listings kept (some 200,000 entries). */
 #define DCACHE_BYTES (64u << 20)
 

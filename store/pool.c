@@ -123,3 +123,27 @@ void pool_buf_give(struct pool *p, uint8_t *b)
 	pthread_mutex_unlock(&p->lock);
 	free(b);
 }
+
+void lru_remove(struct lru_list *l, struct lru_link *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else if (l->head == e)
+		l->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else if (l->tail == e)
+		l->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+void lru_push(struct lru_list *l, struct lru_link *e)
+{
+	e->prev = NULL;
+	e->next = l->head;
+	if (l->head)
+		l->head->prev = e;
+	l->head = e;
+	if (!l->tail)
+		l->tail = e;
+}

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFETCH 8
+#define PREFETCH 16
 
 struct store_reader {
 	struct store *s;

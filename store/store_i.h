@@ -188,6 +188,21 @@ void pool_push(struct pool *p, struct pool_job *j);
 uint8_t *pool_buf_take(struct pool *p, size_t size);
 void pool_buf_give(struct pool *p, uint8_t *b);
 
+/* ------------------------------------------------------------ lru (pool.c)
+ * An intrusive list of unused cache entries, newest at the head: each
+ * entry embeds a struct lru_link (caches find the entry with
+ * LRU_ENTRY). */
+struct lru_link {
+	struct lru_link *prev, *next;
+};
+struct lru_list {
+	struct lru_link *head, *tail;
+};
+#define LRU_ENTRY(link, type, member)                                          \
+	((type *)((char *)(link)-offsetof(type, member)))
+void lru_remove(struct lru_list *l, struct lru_link *e);
+void lru_push(struct lru_list *l, struct lru_link *e);
+
 /* --------------------------------------------------------------- cache.c */
 
 /** A decoded, verified chunk shared by readers (pinned while used). */
@@ -197,7 +212,8 @@ struct centry {
 	int state; /* 0 loading, 1 ready, or -errno */
 	unsigned pins;
 	uint8_t *buf;
-	struct centry *hnext, *lprev, *lnext;
+	struct centry *hnext;
+	struct lru_link lru;
 };
 
 int cache_new(size_t max_bytes, struct chunk_cache **out);
