@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum fh_kind { FH_READ = 1, FH_TEXT, FH_WRITE, FH_CONTROL, FH_TRACE };
 
@@ -465,22 +466,42 @@ void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* ------------------------------------------------------ tree changes */
 
-/* An empty stored file, for new files. */
-static int empty_file(struct mnt *m, struct store_file *f)
+/* A new file that the store learns of at its first commit (close or
+ * fsync): until then it lives in the open-file object only. */
+static int create_fresh(struct mnt *m, struct mnt_node *p, const char *name,
+			mode_t mode, struct mnt_node **out, struct fh **out_h)
 {
-	struct store_writer *w;
-	int rc = store_writer_new(m->s, &w);
+	struct mnt_node tmpl = {.kind = MK_OUT, .uid = p->uid};
+	struct timespec ts;
+	struct fh *h;
+	int rc;
 
-	return rc ? rc : store_writer_finish(w, f);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tmpl.mtime = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	tmpl.e.kind = STORE_KIND_FILE;
+	tmpl.e.mode = mode & 07777;
+	rc = store_digest_buf("", 0, tmpl.e.digest);
+	if (!rc)
+		rc = mnt_node_ref(m, p, name, &tmpl, out);
+	if (rc)
+		return rc;
+	h = fh_new(FH_WRITE, *out);
+	rc = h ? mnt_file_create(m, *out, &h->wf) : -ENOMEM;
+	if (rc) {
+		fh_free(h);
+		mnt_node_forget(m, (*out)->ino, 1);
+		return rc;
+	}
+	*out_h = h;
+	return 0;
 }
 
 void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   mode_t mode, struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent), *n = NULL;
+	struct mnt_node *p = mnt_node_get(m, parent), *n = NULL, probe;
 	struct fuse_entry_param e = {0};
-	struct store_file f;
 	struct fh *h = NULL;
 	char path[4096];
 	int rc = p ? writable(m, p, req) : -ESTALE;
@@ -489,18 +510,16 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
 	if (!rc)
 		rc = out_path(p, name, path, sizeof(path));
-	if (!rc)
-		rc = empty_file(m, &f);
-	if (!rc)
-		rc = store_output_set(m->s, p->c[C_PIPELINE], p->c[C_RUN],
-				      p->c[C_STEP], path, STORE_KIND_FILE,
-				      mode & 07777, &f, 0);
-	if (!rc)
-		rc = mnt_lookup_child(m, p, name, &n);
-	if (!rc) {
-		rc = open_node(req, m, n, fi->flags | O_TRUNC, fi, &h);
-		if (rc)
+	if (!rc && mnt_resolve(m, p, name, &probe) == 0) {
+		/* It exists after all (a race with another create). */
+		rc = (fi->flags & O_EXCL) ? -EEXIST
+					  : mnt_lookup_child(m, p, name, &n);
+		if (!rc)
+			rc = open_node(req, m, n, fi->flags | O_TRUNC, fi, &h);
+		if (rc && n)
 			mnt_node_forget(m, n->ino, 1);
+	} else if (!rc) {
+		rc = create_fresh(m, p, name, mode, &n, &h);
 	}
 	if (rc) {
 		journal_denied(m, "create", p, name, rc);
@@ -603,10 +622,14 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = writable(m, p, req);
 	if (!rc)
 		rc = out_path(p, name, path, sizeof(path));
+	if (!rc && asprintf(&full, "%s/%s", p->path, name) < 0)
+		rc = -ENOMEM;
 	if (!rc)
 		rc = store_output_delete(m->s, p->c[C_PIPELINE], p->c[C_RUN],
 					 p->c[C_STEP], path);
-	if (!rc && asprintf(&full, "%s/%s", p->path, name) > 0)
+	if (rc == -ENOENT && mnt_file_fresh(m, full, NULL))
+		rc = 0; /* never committed: forgetting it is enough */
+	if (!rc)
 		mnt_node_gone(m, full);
 	free(full);
 	journal_denied(m, dir ? "rmdir" : "unlink", p, name, rc);
@@ -657,11 +680,14 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = out_path(p, name, from, sizeof(from));
 	if (!rc)
 		rc = out_path(np, newname, to, sizeof(to));
+	if (!rc && asprintf(&f, "%s/%s", p->path, name) < 0)
+		rc = -ENOMEM;
+	if (!rc) /* a created file gets its entry before it moves */
+		rc = mnt_file_commit_fresh(m, f);
 	if (!rc)
 		rc = store_output_rename(m->s, p->c[C_PIPELINE], p->c[C_RUN],
 					 p->c[C_STEP], from, to);
-	if (!rc && asprintf(&f, "%s/%s", p->path, name) > 0 &&
-	    asprintf(&t, "%s/%s", np->path, newname) > 0)
+	if (!rc && asprintf(&t, "%s/%s", np->path, newname) > 0)
 		mnt_node_moved(m, f, t);
 	free(f);
 	free(t);
@@ -789,6 +815,8 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		else
 			rc = truncate_path(m, n, (uint64_t)attr->st_size);
 	}
+	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
+		rc = mnt_file_commit_fresh(m, n->path);
 	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
 		rc = store_output_chmod(m->s, n->c[C_PIPELINE], n->c[C_RUN],
 					n->c[C_STEP], n->tail,

@@ -229,6 +229,19 @@ int mnt_file_truncate(struct mnt_file *f, uint64_t size);
 int mnt_file_commit(struct mnt_file *f, bool sync);
 /** Drops one handle; the last one frees (after its final commit). */
 void mnt_file_close(struct mnt_file *f);
+/** Opens the new file n (no entry in the store yet: the first commit
+ * makes it). */
+int mnt_file_create(struct mnt *m, struct mnt_node *n, struct mnt_file **out);
+/** Whether a created, never committed file is at path; its facts into
+ * out (may be NULL). */
+bool mnt_file_fresh(struct mnt *m, const char *path, struct mnt_node *out);
+/** Commits the fresh file at path, if there is one (before a rename or a
+ * chmod, which need its entry). */
+int mnt_file_commit_fresh(struct mnt *m, const char *path);
+/** Calls fn for each fresh file directly in directory dir (a path). */
+
+int mnt_file_fresh_each(struct mnt *m, const char *dir, mnt_dir_fn fn,
+			void *arg);
 /** Size of n while a handle has uncommitted data, or -1. */
 int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n);
 

@@ -91,6 +91,13 @@ static int resolve_output(struct mnt *m, const struct mnt_node *parent,
 		rc = store_output_get(m->s, parent->c[C_PIPELINE],
 				      parent->c[C_RUN], parent->c[C_STEP], path,
 				      &o);
+	if (rc == -ENOENT) {
+		char full[4352];
+
+		snprintf(full, sizeof(full), "%s/%s", parent->path, name);
+		if (mnt_file_fresh(m, full, out))
+			return 0; /* created, not committed yet */
+	}
 	if (rc)
 		return rc;
 	out->kind = MK_OUT;
@@ -642,9 +649,9 @@ int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg)
 	case MK_STEP:
 		return list_fixed(step_kids, NFIXED(step_kids), &l);
 	case MK_OUT:
-		return store_output_each(m->s, n->c[C_PIPELINE], n->c[C_RUN],
-					 n->c[C_STEP], n->tail, list_output,
-					 &l);
+		rc = store_output_each(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+				       n->c[C_STEP], n->tail, list_output, &l);
+		return rc ? rc : mnt_file_fresh_each(m, n->path, fn, arg);
 	case MK_ARTIFACTS:
 		return store_artifact_each(m->s, list_name, &l);
 	case MK_ARTIFACT:

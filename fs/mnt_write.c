@@ -11,6 +11,7 @@
  */
 #include "mnt_i.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct mnt_file {
 	bool dirty;
 	unsigned refs;	       /* handles sharing it (under m->wlock) */
 	int err;	       /* a failed commit lost the data: sticky */
+	bool fresh;	       /* created and never committed yet */
 	struct mnt_file *next; /* m->writing */
 };
 
@@ -304,6 +306,7 @@ int mnt_file_commit(struct mnt_file *f, bool sync)
 				      sync ? STORE_OUTPUT_SYNC : 0);
 	mnt_node_parse_release(&path);
 	if (!rc && f->dirty) {
+		f->fresh = false;
 		pthread_mutex_lock(&f->m->lock);
 		f->n->e.size = sf.size;
 		memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);
@@ -337,4 +340,107 @@ void mnt_file_close(struct mnt_file *f)
 		close(f->spool);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+}
+
+/* ------------------------------------------------------- fresh files
+ * A file made by create exists only here until its first commit (a close
+ * or an fsync): creating it costs no commit of its own.  Lookups,
+ * listings, unlink and rename see it through these.
+ */
+
+int mnt_file_create(struct mnt *m, struct mnt_node *n, struct mnt_file **out)
+{
+	int rc = mnt_file_open(m, n, true, out);
+
+	if (!rc) {
+		pthread_mutex_lock(&(*out)->lock);
+		(*out)->fresh = true;
+		(*out)->dirty = true;
+		pthread_mutex_unlock(&(*out)->lock);
+	}
+	return rc;
+}
+
+/* The fresh file at path, with one more handle, or NULL. */
+static struct mnt_file *fresh_find(struct mnt *m, const char *path)
+{
+	struct mnt_file *f;
+
+	pthread_mutex_lock(&m->wlock);
+	pthread_mutex_lock(&m->lock); /* node paths move on rename */
+	for (f = m->writing; f && !(f->fresh && !strcmp(f->n->path, path));
+	     f = f->next)
+		;
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&m->wlock);
+	return f;
+}
+
+bool mnt_file_fresh(struct mnt *m, const char *path, struct mnt_node *out)
+{
+	struct mnt_file *f = fresh_find(m, path);
+
+	if (!f)
+		return false;
+	if (out) {
+		pthread_mutex_lock(&m->lock);
+		out->kind = MK_OUT;
+		out->e = f->n->e;
+		out->mtime = f->n->mtime;
+		pthread_mutex_unlock(&m->lock);
+	}
+	mnt_file_close(f);
+	return true;
+}
+
+int mnt_file_commit_fresh(struct mnt *m, const char *path)
+{
+	struct mnt_file *f = fresh_find(m, path);
+	int rc;
+
+	if (!f)
+		return 0;
+	rc = mnt_file_commit(f, false);
+	mnt_file_close(f);
+	return rc;
+}
+
+int mnt_file_fresh_each(struct mnt *m, const char *dir, mnt_dir_fn fn,
+			void *arg)
+{
+	size_t dl = strlen(dir), n = 0, cap = 0;
+	char **names = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->wlock);
+	pthread_mutex_lock(&m->lock);
+	for (struct mnt_file *f = m->writing; f; f = f->next) {
+		const char *p = f->n->path;
+
+		if (!f->fresh || strncmp(p, dir, dl) || p[dl] != '/' ||
+		    strchr(p + dl + 1, '/'))
+			continue;
+		if (n == cap) {
+			char **v = realloc(names, (cap = cap ? 2 * cap : 8) *
+						      sizeof(*v));
+
+			if (!v)
+				break;
+			names = v;
+		}
+		names[n] = strdup(p + dl + 1);
+		if (names[n])
+			n++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&m->wlock);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc)
+			rc = fn(arg, names[i], DT_REG);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
 }
