@@ -726,4 +726,44 @@ int store_audit_head(struct store *s, uint64_t *seq,
 int store_audit_record_hash(struct store *s, uint64_t seq,
 			    uint8_t hash[STORE_DIGEST_LEN]);
 
+/* ---------------------------------------------------------- role bindings
+ *
+ * A binding gives a role to a principal on a scope.  The store keeps them
+ * as data and checks their form; what a role allows is acl/'s business
+ * (acl_decide), and nothing enforces them until acl/ is asked.
+ *   scope      an absolute path prefix in the mount's terms: "/",
+ *              "/pipelines/train", "/artifacts/model".  No "//", no
+ *              trailing '/' (except "/" itself), each component a name
+ *              (store_name_check), at most STORE_SCOPE_MAX bytes.
+ *   principal  "u:<uid>" or "g:<gid>", decimal, no leading zero.
+ *   role       reader, writer, promoter, auditor or admin.
+ * Each change is one commit carrying its journal record ("role.grant",
+ * "role.revoke"; path "<scope> <principal> <role>").
+ */
+
+#define STORE_SCOPE_MAX 4095
+
+/** Checks a scope's form (above).  0, -EINVAL, -ENAMETOOLONG; not
+ * logged (acl/ checks every path it decides on with it). */
+int store_binding_scope_check(const char *scope);
+
+/** Gives role to principal on scope, replacing the role it had there.
+ * Returns 0, -EINVAL or -ENAMETOOLONG (malformed: logged), -EIO,
+ * -ENOSPC, -ENOMEM. */
+int store_binding_set(struct store *s, const char *scope, const char *principal,
+		      const char *role);
+
+/** Removes principal's binding on scope.  Returns 0, -ENOENT (none),
+ * -EINVAL or -ENAMETOOLONG (malformed: logged), -EIO, -ENOSPC. */
+int store_binding_delete(struct store *s, const char *scope,
+			 const char *principal);
+
+/** Calls fn for each binding in key order (scope, then principal); the
+ * strings live only during fn.  fn returns non-zero to stop (returned).
+ * -EIO on a malformed record (logged). */
+int store_binding_each(struct store *s,
+		       int (*fn)(void *arg, const char *scope,
+				 const char *principal, const char *role),
+		       void *arg);
+
 #endif
