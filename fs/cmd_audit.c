@@ -41,35 +41,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-/* Opens the store as main.c does for the commands that need one: in the
- * daemon, for a client, it is open already; a mounted store's daemon
- * runs the whole command line instead (1: done); else it is opened here
- * with its journal.  Returns 0, 1 or a negative errno (reported). */
-static int audit_open(struct fs_ctx *ctx)
-{
-	pid_t holder;
-	int rc;
-
-	if (ctx->store)
-		return 0;
-	if (!store_exists(ctx->store_dir)) {
-		store_log(STORE_LOG_ERR,
-			  "no store at %s (create one with '%s init')",
-			  ctx->store_dir, FS_PROG);
-		return -ENOENT;
-	}
-	holder = store_lock_holder(ctx->store_dir);
-	if (holder > 0 && fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
-					 &ctx->forwarded) == 0)
-		return 1;
-	rc = store_open(ctx->store_dir, &ctx->opt, &ctx->store);
-	if (!rc)
-		rc = acl_journal_open(ctx->store);
-	if (!rc)
-		acl_journal_actor(getuid(), getpid());
-	return rc;
-}
-
 static void hex_encode(const uint8_t *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -320,7 +291,7 @@ static int audit_query(struct fs_ctx *ctx, int argc, char **argv)
 	int rc = query_opts(ctx, argc, argv, &q);
 
 	if (!rc)
-		rc = audit_open(ctx);
+		rc = fs_open_store(ctx);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (q.json || ctx->json)
@@ -401,7 +372,7 @@ static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
 	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
 	uint8_t hash[STORE_DIGEST_LEN], sig[STORE_SIG_LEN];
 	uint64_t seq = 0, checked;
-	int rc = audit_open(ctx);
+	int rc = fs_open_store(ctx);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
@@ -665,7 +636,7 @@ static int audit_export(struct fs_ctx *ctx, int argc, char **argv)
 	int rc = export_opts(ctx, argc, argv, &x.q);
 
 	if (!rc)
-		rc = audit_open(ctx);
+		rc = fs_open_store(ctx);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	rc = store_audit_head(ctx->store, &x.max_seq, head);
@@ -806,7 +777,7 @@ static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc && v.export && v.pubkey)
 		return verify_export(v.export, v.pubkey);
 	if (!rc)
-		rc = audit_open(ctx);
+		rc = fs_open_store(ctx);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (v.anchor)

@@ -141,4 +141,12 @@ uid_t fs_caller_uid(void);
  * a malformed spec is a usage error (-EINVAL, reported). */
 int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r);
 
+/* ---------------------------------------------------------------- main.c */
+
+/** Gives ctx the store: already there (the daemon's, for a client),
+ * forwarded to the mount daemon that holds it (returns 1: the daemon ran
+ * the command, its status is in ctx->forwarded), or opened here with its
+ * journal.  Returns 0, 1 or a negative errno (reported). */
+int fs_open_store(struct fs_ctx *ctx);
+
 #endif

@@ -366,7 +366,7 @@ static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
 	}
 }
 
-static int open_store(struct fs_ctx *ctx)
+int fs_open_store(struct fs_ctx *ctx)
 {
 	pid_t holder;
 	int rc;
@@ -427,7 +427,7 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 	if (rc < 0)
 		return rc;
 	if (c->flags & CMD_STORE) {
-		rc = open_store(ctx);
+		rc = fs_open_store(ctx);
 		if (rc)
 			return rc < 0 ? rc : 0;
 	}
