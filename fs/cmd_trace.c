@@ -288,42 +288,33 @@ static int add_check(struct fs_ctx *ctx, struct add_args *a)
 }
 
 /*
- * Opens the store, or hands the command to the mount daemon, as main.c
- * does for CMD_STORE commands, with extra[n] inserted after the
- * subcommand (argv[0], a suffix of ctx->argv).  Returns 0 (ctx->store
- * open), 1 (the daemon ran it), or a negative errno.
+ * fs_open_store, with extra[n] inserted after the subcommand (argv[0], a
+ * suffix of ctx->argv) in the command line a mount daemon would run (it
+ * cannot see our environment).  Returns 0 (ctx->store open), 1 (the
+ * daemon ran it), or a negative errno.
  */
 static int trace_store(struct fs_ctx *ctx, int argc, char **extra, int n)
 {
-	int at = ctx->argc - argc + 1, rc;
-	char **av;
-	pid_t holder;
+	int at = ctx->argc - argc + 1, rc, old_argc = ctx->argc;
+	char **av, **old_argv = ctx->argv;
 
-	if (ctx->store)
-		return 0; /* the daemon's, for a client's command */
-	if (!store_exists(ctx->store_dir)) {
-		store_log(STORE_LOG_ERR,
-			  "no store at %s (create one with '%s init')",
-			  ctx->store_dir, FS_PROG);
-		return -ENOENT;
-	}
-	holder = store_lock_holder(ctx->store_dir);
-	if (holder > 0) {
-		av = calloc((size_t)(ctx->argc + n + 1), sizeof(*av));
-		if (!av)
-			return -ENOMEM;
-		memcpy(av, ctx->argv, (size_t)at * sizeof(*av));
-		for (int i = 0; i < n; i++)
-			av[at + i] = extra[i];
-		memcpy(av + at + n, ctx->argv + at,
-		       (size_t)(ctx->argc - at) * sizeof(*av));
-		rc = fs_ctl_forward(ctx->store_dir, ctx->argc + n, av,
-				    &ctx->forwarded);
-		free(av);
-		if (rc == 0)
-			return 1;
-	}
-	return store_open(ctx->store_dir, &ctx->opt, &ctx->store);
+	if (ctx->store || n == 0)
+		return fs_open_store(ctx);
+	av = calloc((size_t)(ctx->argc + n + 1), sizeof(*av));
+	if (!av)
+		return -ENOMEM;
+	memcpy(av, ctx->argv, (size_t)at * sizeof(*av));
+	for (int i = 0; i < n; i++)
+		av[at + i] = extra[i];
+	memcpy(av + at + n, ctx->argv + at,
+	       (size_t)(ctx->argc - at) * sizeof(*av));
+	ctx->argc += n;
+	ctx->argv = av;
+	rc = fs_open_store(ctx);
+	ctx->argc = old_argc;
+	ctx->argv = old_argv;
+	free(av);
+	return rc;
 }
 
 /* The run must exist, be open, be the caller's, and have the step. */
