@@ -20,7 +20,9 @@
 #ifndef ARTIFACTFS_ACL_H
 #define ARTIFACTFS_ACL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "store.h"
@@ -100,8 +102,8 @@ void acl_journal_actor(uid_t uid, pid_t pid);
  * Paths are absolute in the mount's terms, in the form scopes have
  * (store_binding_scope_check: no "//", ".", "..", no trailing '/').
  *
- * Cost: each decision reads every binding (they are few, set by admins);
- * the enforcement may cache them behind this interface.  Denials are not
+ * Cost: the bindings are read once into memory and again only after they
+ * change (store_binding_gen); a decision walks them.  Denials are not
  * journalled here: the caller that enforces records them.
  *
  * Threads: safe from any thread (the store is).
@@ -150,5 +152,56 @@ int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
  * acl_decide's errors other than -EACCES.
  */
 int acl_role_bits(struct store *s, const struct acl_who *who, const char *path);
+
+/** 1 when some binding names a group (so a caller's supplementary groups
+ * matter), 0 when none does, or a negative errno. */
+int acl_needs_groups(struct store *s);
+
+/* ------------------------------------------------------ POSIX ACL view
+ *
+ * The bindings that apply at a path, shown as a POSIX access ACL:
+ *   user::    the bits the owner's own bindings give (u:<owner>)
+ *   user:X:   each other user with a binding that applies there
+ *   group::   the bits of the owning group's bindings (g:<group>)
+ *   group:X:  each other group with a binding that applies there
+ *   mask::    group:: and every named entry together
+ *   other::   nothing: no binding, no access
+ * Bits per principal as acl_role_bits gives them for that principal
+ * alone.  The mode shown by stat is user::, mask:: and other::, so ls -l
+ * and getfacl agree.  Back from an ACL (setfacl): acl_bits_role.
+ */
+
+struct acl_entry {
+	char tag; /* 'u' or 'g' */
+	uint32_t id;
+	int bits; /* ACL_BIT_* */
+};
+
+struct acl_view {
+	int user_bits, group_bits, mask;
+	size_t n;		 /* named entries, users then groups */
+	struct acl_entry *named; /* by id; malloc'd (acl_view_release) */
+};
+
+/**
+ * The view at path for a node owned by owner:group; with named false
+ * only the bits are computed (no allocation: for every stat).  Returns
+ * 0, -EINVAL (a malformed path), -ENOMEM, -EIO.
+ */
+int acl_view_get(struct store *s, const char *path, uid_t owner, gid_t group,
+		 bool named, struct acl_view *out);
+void acl_view_release(struct acl_view *v);
+
+/** The role a setfacl entry's bits ask for: "writer" with w, "reader"
+ * with r, NULL otherwise (nothing grantable). */
+const char *acl_bits_role(int bits);
+
+/**
+ * The scope of the nearest (longest) binding of principal tag:id ('u' or
+ * 'g') that applies to path, into scope (size bytes).  0, -ENOENT (none
+ * applies), -ENAMETOOLONG, -ENOMEM, -EIO.
+ */
+int acl_binding_nearest(struct store *s, char tag, uint32_t id,
+			const char *path, char *scope, size_t size);
 
 #endif

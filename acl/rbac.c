@@ -1,10 +1,16 @@
 /*
  * rbac.c - what a role allows, decided from the store's role bindings.
  * The rules are in acl.h; this file only applies them.
+ *
+ * The bindings are read once into a snapshot (scopes, parsed principals,
+ * role masks) and read again only when the store says they changed
+ * (store_binding_gen), so a decision costs a walk over a few rules in
+ * memory, not a RocksDB scan.
  */
 #include "acl.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +30,138 @@ static const struct {
     {"auditor", AUDITOR}, {"admin", ADMIN},
 };
 
-/* What the caller's bindings give on one path. */
-struct gather {
-	const struct acl_who *who;
-	const char *path;
-	size_t plen;
-	unsigned mask;	/* actions of the bindings that apply */
-	bool above;	/* path lies above one of the caller's scopes */
-	bool secret_ok; /* ACL_SECRET allowed */
+/* One binding, parsed. */
+struct rule {
+	char *scope;
+	size_t slen;
+	char tag; /* 'u' or 'g' */
+	uint32_t id;
+	unsigned mask;
+	bool secret; /* gives ACL_SECRET where it applies */
 };
+
+struct snap {
+	const struct store *s;
+	uint64_t gen;
+	unsigned refs; /* under cache_lock */
+	bool groups;   /* some rule names a group */
+	size_t n, cap;
+	struct rule *r;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snap *cache;
+
+static void snap_free(struct snap *sn)
+{
+	for (size_t i = 0; sn && i < sn->n; i++)
+		free(sn->r[i].scope);
+	if (sn)
+		free(sn->r);
+	free(sn);
+}
+
+static unsigned role_mask(const char *role)
+{
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(role, roles[i].name) == 0)
+			return roles[i].mask;
+	return 0; /* an unknown role gives nothing */
+}
+
+/* "u:<id>" or "g:<id>" (the store checked the form). */
+static bool parse_principal(const char *p, char *tag, uint32_t *id)
+{
+	char *end;
+	unsigned long v;
+
+	if ((p[0] != 'u' && p[0] != 'g') || p[1] != ':' || p[2] < '0' ||
+	    p[2] > '9')
+		return false;
+	v = strtoul(p + 2, &end, 10);
+	if (*end || v > UINT32_MAX)
+		return false;
+	*tag = p[0];
+	*id = (uint32_t)v;
+	return true;
+}
+
+static int load_one(void *arg, const char *scope, const char *principal,
+		    const char *role)
+{
+	struct snap *sn = arg;
+	struct rule r = {0};
+
+	r.mask = role_mask(role);
+	if (!r.mask || !parse_principal(principal, &r.tag, &r.id))
+		return 0;
+	if (sn->n == sn->cap) {
+		size_t cap = sn->cap ? 2 * sn->cap : 16;
+		struct rule *nr = realloc(sn->r, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		sn->r = nr;
+		sn->cap = cap;
+	}
+	r.scope = strdup(scope);
+	if (!r.scope)
+		return -ENOMEM;
+	r.slen = strlen(scope);
+	/* A role on one secret (a scope below /secrets) reads it. */
+	r.secret = r.mask == ADMIN || strncmp(scope, "/secrets/", 9) == 0;
+	sn->groups |= r.tag == 'g';
+	sn->r[sn->n++] = r;
+	return 0;
+}
+
+static void snap_put(struct snap *sn)
+{
+	bool last;
+
+	if (!sn)
+		return;
+	pthread_mutex_lock(&cache_lock);
+	last = --sn->refs == 0;
+	pthread_mutex_unlock(&cache_lock);
+	if (last)
+		snap_free(sn);
+}
+
+/* The current snapshot of s's bindings, with a reference. */
+static int snap_get(struct store *s, struct snap **out)
+{
+	uint64_t gen = store_binding_gen(s);
+	struct snap *sn;
+	int rc;
+
+	pthread_mutex_lock(&cache_lock);
+	if (cache && cache->s == s && cache->gen == gen) {
+		cache->refs++;
+		*out = cache;
+		pthread_mutex_unlock(&cache_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	sn = calloc(1, sizeof(*sn));
+	if (!sn)
+		return -ENOMEM;
+	sn->s = s;
+	sn->gen = gen;
+	sn->refs = 2; /* the cache's and the caller's */
+	rc = store_binding_each(s, load_one, sn);
+	if (rc) {
+		snap_free(sn);
+		return rc < 0 ? rc : -EIO;
+	}
+	pthread_mutex_lock(&cache_lock);
+	if (cache && --cache->refs == 0)
+		snap_free(cache);
+	cache = sn;
+	pthread_mutex_unlock(&cache_lock);
+	*out = sn;
+	return 0;
+}
 
 /* Whether prefix is a component-wise prefix of (or equal to) p. */
 static bool covers(const char *prefix, size_t len, const char *p, size_t plen)
@@ -45,74 +174,59 @@ static bool covers(const char *prefix, size_t len, const char *p, size_t plen)
 
 static bool under(const char *path, size_t plen, const char *top)
 {
-	size_t len = strlen(top);
-
-	return covers(top, len, path, plen);
+	return covers(top, strlen(top), path, plen);
 }
 
-/* Whether principal ("u:<uid>", "g:<gid>") names who or one of its
- * groups.  The store checked the form; anything else never matches. */
-static bool is_who(const struct acl_who *who, const char *principal)
-{
-	char *end;
-	unsigned long id;
+/* Which rules count: the caller's (who), or one principal's (tag, id). */
+struct match {
+	const struct acl_who *who;
+	char tag;
+	uint32_t id;
+};
 
-	if ((principal[0] != 'u' && principal[0] != 'g') ||
-	    principal[1] != ':' || principal[2] < '0' || principal[2] > '9')
-		return false;
-	id = strtoul(principal + 2, &end, 10);
-	if (*end || id > UINT32_MAX)
-		return false;
-	if (principal[0] == 'u')
-		return (uid_t)id == who->uid;
-	if ((gid_t)id == who->gid)
+static bool matches(const struct match *mt, const struct rule *r)
+{
+	const struct acl_who *w = mt->who;
+
+	if (!w)
+		return r->tag == mt->tag && r->id == mt->id;
+	if (r->tag == 'u')
+		return r->id == (uint32_t)w->uid;
+	if (r->id == (uint32_t)w->gid)
 		return true;
-	for (size_t i = 0; i < who->ngroups; i++)
-		if (who->groups[i] == (gid_t)id)
+	for (size_t i = 0; i < w->ngroups; i++)
+		if (w->groups[i] == (gid_t)r->id)
 			return true;
 	return false;
 }
 
-static unsigned role_mask(const char *role)
-{
-	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-		if (strcmp(role, roles[i].name) == 0)
-			return roles[i].mask;
-	return 0; /* an unknown role gives nothing */
-}
+/* What the matching rules give on one path. */
+struct gather {
+	const char *path;
+	size_t plen;
+	unsigned mask;	/* actions of the rules that apply */
+	bool above;	/* path lies above one of the scopes */
+	bool secret_ok; /* ACL_SECRET allowed */
+};
 
-static int gather_one(void *arg, const char *scope, const char *principal,
-		      const char *role)
+static void gather(const struct snap *sn, const struct match *mt,
+		   const char *path, size_t plen, struct gather *g)
 {
-	struct gather *g = arg;
-	size_t slen = strlen(scope);
-	unsigned mask = role_mask(role);
+	memset(g, 0, sizeof(*g));
+	g->path = path;
+	g->plen = plen;
+	for (size_t i = 0; i < sn->n; i++) {
+		const struct rule *r = &sn->r[i];
 
-	if (!mask || !is_who(g->who, principal))
-		return 0;
-	if (covers(scope, slen, g->path, g->plen)) {
-		g->mask |= mask;
-		/* A role on one secret (a scope below /secrets) reads it. */
-		if (mask == ADMIN || strncmp(scope, "/secrets/", 9) == 0)
-			g->secret_ok = true;
+		if (!matches(mt, r))
+			continue;
+		if (covers(r->scope, r->slen, path, plen)) {
+			g->mask |= r->mask;
+			g->secret_ok |= r->secret;
+		}
+		if (covers(path, plen, r->scope, r->slen))
+			g->above = true;
 	}
-	if (covers(g->path, g->plen, scope, slen))
-		g->above = true;
-	return 0;
-}
-
-static int gather(struct store *s, const struct acl_who *who, const char *path,
-		  struct gather *out)
-{
-	int rc = store_binding_scope_check(path);
-
-	if (rc)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	out->who = who;
-	out->path = path;
-	out->plen = strlen(path);
-	return store_binding_each(s, gather_one, out);
 }
 
 /* The action really asked: reads of the guarded trees need more. */
@@ -136,28 +250,183 @@ static bool allowed(const struct gather *g, enum acl_action act)
 	return (g->mask & BIT(act)) != 0;
 }
 
+static int bits_of(const struct gather *g)
+{
+	return (allowed(g, ACL_LIST) ? ACL_BIT_R : 0) |
+	       (allowed(g, ACL_WRITE) ? ACL_BIT_W : 0) |
+	       (allowed(g, ACL_TRAVERSE) ? ACL_BIT_X : 0);
+}
+
 int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
 	       const char *path)
 {
+	struct match mt = {.who = who};
 	struct gather g;
+	struct snap *sn;
 	int rc;
 
-	if ((unsigned)act > ACL_ADMIN)
+	if ((unsigned)act > ACL_ADMIN || store_binding_scope_check(path))
 		return -EINVAL;
-	rc = gather(s, who, path, &g);
+	rc = snap_get(s, &sn);
 	if (rc)
 		return rc;
+	gather(sn, &mt, path, strlen(path), &g);
+	snap_put(sn);
 	return allowed(&g, act) ? 0 : -EACCES;
 }
 
 int acl_role_bits(struct store *s, const struct acl_who *who, const char *path)
 {
+	struct match mt = {.who = who};
 	struct gather g;
-	int rc = gather(s, who, path, &g);
+	struct snap *sn;
+	int rc;
+
+	if (store_binding_scope_check(path))
+		return -EINVAL;
+	rc = snap_get(s, &sn);
+	if (rc)
+		return rc;
+	gather(sn, &mt, path, strlen(path), &g);
+	snap_put(sn);
+	return bits_of(&g);
+}
+
+int acl_needs_groups(struct store *s)
+{
+	struct snap *sn;
+	int rc = snap_get(s, &sn);
 
 	if (rc)
 		return rc;
-	return (allowed(&g, ACL_LIST) ? ACL_BIT_R : 0) |
-	       (allowed(&g, ACL_WRITE) ? ACL_BIT_W : 0) |
-	       (allowed(&g, ACL_TRAVERSE) ? ACL_BIT_X : 0);
+	rc = sn->groups;
+	snap_put(sn);
+	return rc;
+}
+
+/* ------------------------------------------------------------ ACL view */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct acl_entry *x = a, *y = b;
+
+	if (x->tag != y->tag)
+		return x->tag == 'u' ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Whether principal tag:id is already among v's named entries. */
+static bool listed(const struct acl_view *v, char tag, uint32_t id)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->named[i].tag == tag && v->named[i].id == id)
+			return true;
+	return false;
+}
+
+static int principal_bits(const struct snap *sn, char tag, uint32_t id,
+			  const char *path, size_t plen)
+{
+	struct match mt = {.tag = tag, .id = id};
+	struct gather g;
+
+	gather(sn, &mt, path, plen, &g);
+	return bits_of(&g);
+}
+
+int acl_view_get(struct store *s, const char *path, uid_t owner, gid_t group,
+		 bool named, struct acl_view *out)
+{
+	size_t plen = strlen(path);
+	struct snap *sn;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (store_binding_scope_check(path))
+		return -EINVAL;
+	rc = snap_get(s, &sn);
+	if (rc)
+		return rc;
+	out->user_bits = principal_bits(sn, 'u', (uint32_t)owner, path, plen);
+	out->group_bits = principal_bits(sn, 'g', (uint32_t)group, path, plen);
+	out->mask = out->group_bits;
+	for (size_t i = 0; i < sn->n; i++) {
+		const struct rule *r = &sn->r[i];
+		int bits;
+
+		if (!covers(r->scope, r->slen, path, plen))
+			continue; /* only bindings that apply here */
+		if ((r->tag == 'u' && r->id == (uint32_t)owner) ||
+		    (r->tag == 'g' && r->id == (uint32_t)group))
+			continue; /* shown as the owner's and group's */
+		if (named && listed(out, r->tag, r->id))
+			continue;
+		bits = principal_bits(sn, r->tag, r->id, path, plen);
+		out->mask |= bits;
+		if (!named)
+			continue;
+		if (out->n % 16 == 0) {
+			struct acl_entry *ne =
+			    realloc(out->named, (out->n + 16) * sizeof(*ne));
+
+			if (!ne) {
+				rc = -ENOMEM;
+				break;
+			}
+			out->named = ne;
+		}
+		out->named[out->n++] = (struct acl_entry){
+		    .tag = r->tag, .id = r->id, .bits = bits};
+	}
+	snap_put(sn);
+	if (rc) {
+		acl_view_release(out);
+		return rc;
+	}
+	if (out->n)
+		qsort(out->named, out->n, sizeof(*out->named), entry_cmp);
+	return 0;
+}
+
+void acl_view_release(struct acl_view *v)
+{
+	free(v->named);
+	v->named = NULL;
+	v->n = 0;
+}
+
+const char *acl_bits_role(int bits)
+{
+	if (bits & ACL_BIT_W)
+		return "writer";
+	if (bits & ACL_BIT_R)
+		return "reader";
+	return NULL;
+}
+
+int acl_binding_nearest(struct store *s, char tag, uint32_t id,
+			const char *path, char *scope, size_t size)
+{
+	size_t plen = strlen(path), best = 0;
+	const struct rule *found = NULL;
+	struct snap *sn;
+	int rc = snap_get(s, &sn);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < sn->n; i++) {
+		const struct rule *r = &sn->r[i];
+
+		if (r->tag == tag && r->id == id &&
+		    covers(r->scope, r->slen, path, plen) &&
+		    (!found || r->slen > best)) {
+			found = r;
+			best = r->slen;
+		}
+	}
+	rc = !found ? -ENOENT : found->slen >= size ? -ENAMETOOLONG : 0;
+	if (!rc)
+		memcpy(scope, found->scope, found->slen + 1);
+	snap_put(sn);
+	return rc;
 }

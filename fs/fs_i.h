@@ -141,6 +141,35 @@ uid_t fs_caller_uid(void);
  * a malformed spec is a usage error (-EINVAL, reported). */
 int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r);
 
+/* ------------------------------------------------------------- authz.c */
+
+#include "acl.h"
+
+#define FS_GROUPS_MAX 256
+
+/* The caller as acl/ sees it (groups live in the struct). */
+struct fs_who {
+	struct acl_who who;
+	gid_t groups[FS_GROUPS_MAX];
+};
+
+/** The calling thread's identity: its fsuid and fsgid (the client's when
+ * the daemon runs a command for one) and supplementary groups. */
+int fs_caller_who(struct fs_who *w);
+
+/** Whether the caller may do act on path (a path of the mount): 0 or
+ * -EACCES, silently (for listings that skip what the caller may not
+ * see). */
+int fs_allowed(struct fs_ctx *ctx, enum acl_action act, const char *path);
+
+/**
+ * Refuses a command the caller's roles do not allow: 0 when allowed;
+ * else -EACCES with one line saying which role op on path needs, and a
+ * journal record of the refusal (op, path, EACCES).
+ */
+int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
+		 const char *op);
+
 /* ---------------------------------------------------------------- main.c */
 
 /** Gives ctx the store: already there (the daemon's, for a client),

@@ -15,6 +15,17 @@
 /* 'B' + scope + NUL + principal */
 #define BKEY_MAX (1 + STORE_SCOPE_MAX + 1 + PRINCIPAL_MAX)
 
+/* Generations are unique in the process, across stores opened and
+ * closed, so a cache keyed by one never mistakes a store for another. */
+static uint64_t gen_counter;
+
+static void bump_gen(struct store *s)
+{
+	__atomic_store_n(&s->binding_gen,
+			 __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED),
+			 __ATOMIC_RELEASE);
+}
+
 static const char *const roles[] = {"reader", "writer", "promoter", "auditor",
 				    "admin"};
 
@@ -137,7 +148,10 @@ int store_binding_set(struct store *s, const char *scope, const char *principal,
 		return rc;
 	db_batch_put(b, CF_NAMESPACE, k, kl, role, strlen(role));
 	journal_note("role.grant", NULL, "%s %s %s", scope, principal, role);
-	return commit_end(s, b, 0);
+	rc = commit_end(s, b, 0);
+	if (!rc)
+		bump_gen(s);
+	return rc;
 }
 
 int store_binding_delete(struct store *s, const char *scope,
@@ -166,7 +180,10 @@ int store_binding_delete(struct store *s, const char *scope,
 		journal_note("role.revoke", NULL, "%s %s %s", scope, principal,
 			     role);
 	}
-	return commit_end(s, b, rc);
+	rc = commit_end(s, b, rc);
+	if (!rc)
+		bump_gen(s);
+	return rc;
 }
 
 struct binding_scan {
@@ -211,4 +228,20 @@ int store_binding_each(struct store *s,
 	struct binding_scan c = {fn, arg};
 
 	return db_scan(s->db, CF_NAMESPACE, "B", 1, scan_binding, &c);
+}
+
+uint64_t store_binding_gen(struct store *s)
+{
+	uint64_t g = __atomic_load_n(&s->binding_gen, __ATOMIC_ACQUIRE);
+
+	if (!g) {
+		uint64_t fresh =
+		    __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED);
+
+		if (__atomic_compare_exchange_n(&s->binding_gen, &g, fresh,
+						false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			g = fresh;
+	}
+	return g;
 }

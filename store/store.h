@@ -758,6 +758,11 @@ int store_binding_set(struct store *s, const char *scope, const char *principal,
 int store_binding_delete(struct store *s, const char *scope,
 			 const char *principal);
 
+/** A number that changes with every binding change made through s (for
+ * caches of the bindings; s is the only writer while it holds the
+ * store). */
+uint64_t store_binding_gen(struct store *s);
+
 /** Calls fn for each binding in key order (scope, then principal); the
  * strings live only during fn.  fn returns non-zero to stop (returned).
  * -EIO on a malformed record (logged). */

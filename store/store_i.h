@@ -56,6 +56,7 @@ struct store {
 	size_t audit_klen;
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
 	pthread_rwlock_t gc_lock;    /* ingest shared, gc exclusive */
+	uint64_t binding_gen; /* bumped by each binding change (atomic) */
 };
 
 /* ------------------------------------------------------------- db.c */

@@ -1,0 +1,69 @@
+/*
+ * authz.c - every command asks here before it acts: the caller's roles
+ * (acl_decide) on the path of the mount the command touches.  A refusal
+ * is one line on stderr and one journal record.
+ */
+#include "acl.h"
+#include "fs_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <unistd.h>
+
+/* The role a refused action needed, for the message. */
+static const char *needed(enum acl_action act, const char *path)
+{
+	switch (act) {
+	case ACL_LIST:
+	case ACL_READ:
+	case ACL_TRAVERSE:
+		return strncmp(path, "/audit", 6) == 0 ? "auditor" : "reader";
+	case ACL_WRITE:
+		return "writer";
+	case ACL_SEAL_OTHERS:
+	case ACL_ALIAS:
+		return "promoter";
+	case ACL_AUDIT:
+		return "auditor";
+	case ACL_SECRET:
+	case ACL_ADMIN:
+		break;
+	}
+	return "admin";
+}
+
+int fs_caller_who(struct fs_who *w)
+{
+	int n = getgroups(FS_GROUPS_MAX, w->groups);
+
+	w->who.uid = (uid_t)setfsuid((uid_t)-1);
+	w->who.gid = (gid_t)setfsgid((gid_t)-1);
+	w->who.groups = w->groups;
+	w->who.ngroups = n > 0 ? (size_t)n : 0;
+	return n < 0 ? -errno : 0;
+}
+
+int fs_allowed(struct fs_ctx *ctx, enum acl_action act, const char *path)
+{
+	struct fs_who w;
+	int rc = fs_caller_who(&w);
+
+	return rc ? rc : acl_decide(ctx->store, &w.who, act, path);
+}
+
+int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
+		 const char *op)
+{
+	int rc = fs_allowed(ctx, act, path);
+
+	if (rc != -EACCES)
+		return rc;
+	store_audit_record(ctx->store, op, path, NULL, 0, rc);
+	store_log(STORE_LOG_ERR,
+		  "%s %s: permission denied (needs the %s role there; "
+		  "'artifactfs role ls' shows yours)",
+		  op, path, needed(act, path));
+	return rc;
+}
