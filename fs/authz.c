@@ -7,6 +7,7 @@
 #include "fs_i.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -62,8 +63,23 @@ int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
 		return rc;
 	store_audit_record(ctx->store, op, path, NULL, 0, rc);
 	store_log(STORE_LOG_ERR,
-		  "%s %s: permission denied (needs the %s role there; "
+		  "%s %s: Permission denied (needs the %s role there; "
 		  "'artifactfs role ls' shows yours)",
 		  op, path, needed(act, path));
 	return rc;
+}
+
+int fs_authorize_at(struct fs_ctx *ctx, enum acl_action act, const char *op,
+		    const char *fmt, ...)
+{
+	char path[STORE_SCOPE_MAX + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	return fs_authorize(ctx, act, path, op);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "fs_i.h"
@@ -66,6 +67,16 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 		rc = store_open(ctx->store_dir, &ctx->opt, &s);
 		if (!rc)
 			rc = acl_journal_create(s);
+		if (!rc)
+			rc = acl_journal_open(s);
+		/* Whoever made the store administers it. */
+		if (!rc) {
+			char me[16];
+
+			acl_journal_actor(getuid(), getpid());
+			snprintf(me, sizeof(me), "u:%u", (unsigned)getuid());
+			rc = store_binding_set(s, "/", me, "admin");
+		}
 		store_close(s);
 		if (rc < 0)
 			return rc;
@@ -168,6 +179,12 @@ int fs_cmd_alias(struct fs_ctx *ctx, int argc, char **argv)
 	rc = fs_name_check("artifact", artifact);
 	if (rc == 0 && want > 2)
 		rc = fs_name_check("alias", argv[2]);
+	if (rc == 0)
+		rc = want == 2 ? fs_authorize_at(ctx, ACL_LIST, "alias.ls",
+						 "/artifacts/%s", artifact)
+			       : fs_authorize_at(ctx, ACL_ALIAS, "alias",
+						 "/artifacts/%s/%s", artifact,
+						 argv[2]);
 	if (rc < 0)
 		return rc;
 	if (want == 2)
@@ -231,7 +248,9 @@ int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	(void)argc, (void)argv;
-	rc = store_stats_get(ctx->store, &st);
+	rc = fs_authorize(ctx, ACL_LIST, "/", "stats");
+	if (!rc)
+		rc = store_stats_get(ctx->store, &st);
 	if (rc < 0)
 		return rc;
 	if (ctx->json)
@@ -267,7 +286,9 @@ int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv)
 
 	(void)argc, (void)argv;
 	fs_progress_init(&prog, "fsck", 0, ctx->quiet);
-	rc = store_fsck(ctx->store, fs_progress_cb, &prog, &chk);
+	rc = fs_authorize(ctx, ACL_AUDIT, "/", "fsck");
+	if (!rc)
+		rc = store_fsck(ctx->store, fs_progress_cb, &prog, &chk);
 	fs_progress_end(&prog);
 	if (rc < 0 && rc != -EUCLEAN)
 		return rc;
@@ -304,7 +325,9 @@ int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	(void)argc, (void)argv;
-	rc = store_gc(ctx->store, ctx->dry_run, &res);
+	rc = fs_authorize(ctx, ACL_ADMIN, "/", "gc");
+	if (!rc)
+		rc = store_gc(ctx->store, ctx->dry_run, &res);
 	if (rc < 0)
 		return rc;
 	if (ctx->json)

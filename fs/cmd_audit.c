@@ -285,13 +285,22 @@ static int query_opts(struct fs_ctx *ctx, int argc, char **argv,
 	return optind == argc ? 0 : fs_usage_error(ctx, "too many arguments");
 }
 
+/* Opens the store (or forwards to the daemon: 1) for an auditor or an
+ * admin: the journal is theirs to read. */
+static int audit_open(struct fs_ctx *ctx, const char *op)
+{
+	int rc = fs_open_store(ctx);
+
+	return rc ? rc : fs_authorize(ctx, ACL_AUDIT, "/audit", op);
+}
+
 static int audit_query(struct fs_ctx *ctx, int argc, char **argv)
 {
 	struct query q = {0};
 	int rc = query_opts(ctx, argc, argv, &q);
 
 	if (!rc)
-		rc = fs_open_store(ctx);
+		rc = audit_open(ctx, "audit.query");
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (q.json || ctx->json)
@@ -372,7 +381,7 @@ static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
 	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
 	uint8_t hash[STORE_DIGEST_LEN], sig[STORE_SIG_LEN];
 	uint64_t seq = 0, checked;
-	int rc = fs_open_store(ctx);
+	int rc = audit_open(ctx, "audit.checkpoint");
 
 	if (rc)
 		return rc < 0 ? rc : 0;
@@ -636,7 +645,7 @@ static int audit_export(struct fs_ctx *ctx, int argc, char **argv)
 	int rc = export_opts(ctx, argc, argv, &x.q);
 
 	if (!rc)
-		rc = fs_open_store(ctx);
+		rc = audit_open(ctx, "audit.export");
 	if (rc)
 		return rc < 0 ? rc : 0;
 	rc = store_audit_head(ctx->store, &x.max_seq, head);
@@ -777,7 +786,7 @@ static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc && v.export && v.pubkey)
 		return verify_export(v.export, v.pubkey);
 	if (!rc)
-		rc = fs_open_store(ctx);
+		rc = audit_open(ctx, "audit.verify");
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (v.anchor)

@@ -115,7 +115,12 @@ static int ls_artifacts(struct fs_ctx *ctx)
 			width = strlen(a.v[i]) > 40 ? 40 : (int)strlen(a.v[i]);
 	for (i = 0; rc == 0 && i < a.n; i++) {
 		struct newest nw = {0};
+		char where[STORE_NAME_MAX + 12];
 
+		/* Only the artifacts the caller may list. */
+		snprintf(where, sizeof(where), "/artifacts/%s", a.v[i]);
+		if (fs_allowed(ctx, ACL_LIST, where))
+			continue;
 		rc = store_version_each(ctx->store, a.v[i], count_version, &nw);
 		if (rc == 0 && nw.count == 0)
 			continue;
@@ -231,6 +236,9 @@ static int ls_versions(struct fs_ctx *ctx, const char *artifact)
 
 	ctx->subject = artifact;
 	rc = fs_name_check("artifact", artifact);
+	if (rc == 0)
+		rc = fs_authorize_at(ctx, ACL_LIST, "ls", "/artifacts/%s",
+				     artifact);
 	if (rc < 0)
 		return rc;
 	if (ctx->json) {

@@ -56,7 +56,8 @@ static int serve_request(void *arg, const struct fs_ctl_req *req, FILE *out,
 	status = fs_main(req->argc, req->argv, m->s);
 	fs_request_streams(NULL, NULL);
 	pthread_mutex_unlock(&request_lock);
-	mnt_aliases_changed(m); /* put, alias and run move them */
+	mnt_aliases_changed(m);	 /* put, alias and run move them */
+	mnt_bindings_changed(m); /* role grant and revoke change modes */
 	return status;
 }
 
@@ -108,7 +109,7 @@ void mnt_raise_ra(struct mnt *m)
 
 struct mount_opts {
 	const char *point;
-	bool foreground, debug, ro;
+	bool foreground, debug, ro, shared;
 	struct fuse_args args;
 };
 
@@ -146,6 +147,9 @@ static int parse(struct fs_ctx *ctx, int argc, char **argv,
 			if (!strcmp(optarg, "ro") || strstr(optarg, ",ro") ||
 			    !strncmp(optarg, "ro,", 3))
 				o->ro = true;
+			if (strstr(optarg, "allow_other") ||
+			    strstr(optarg, "allow_root"))
+				o->shared = true;
 			break;
 		case 'h':
 			printf("usage: %s mount [--store DIR] MOUNTPOINT [-f] "
@@ -221,6 +225,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 	rc = acl_journal_open(m->s);
 	if (rc)
 		return rc;
+	m->binding_gen = store_binding_gen(m->s);
 	rc = fs_ctl_start(ctx->store_dir, serve_request, m, &ctl);
 	if (rc)
 		return rc;
@@ -270,6 +275,7 @@ int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv)
 		goto out_args;
 	pthread_mutex_init(&m.wlock, NULL);
 	m.ro = o.ro;
+	m.shared = o.shared;
 	m.started = (int64_t)time(NULL) * 1000000000;
 	m.se = fuse_session_new(&o.args, &mnt_ops, sizeof(mnt_ops), &m);
 	if (!m.se || fuse_set_signal_handlers(m.se) ||

@@ -483,8 +483,13 @@ int fs_cmd_openlineage(struct fs_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	snprintf(o.ns, sizeof(o.ns), "artifactfs://%s", store_id(ctx->store));
-	if (!ctx->run)
-		return store_pipeline_each(ctx->store, export_pipeline, &o);
+	if (!ctx->run) {
+		rc =
+		    fs_authorize(ctx, ACL_LIST, "/pipelines", "lineage.export");
+		return rc ? rc
+			  : store_pipeline_each(ctx->store, export_pipeline,
+						&o);
+	}
 	slash = strchr(ctx->run, '/');
 	if (!slash || store_name_check(ctx->run, (size_t)(slash - ctx->run)) ||
 	    store_name_check(slash + 1, strlen(slash + 1)))
@@ -492,7 +497,10 @@ int fs_cmd_openlineage(struct fs_ctx *ctx, int argc, char **argv)
 				      ctx->run);
 	memcpy(p, ctx->run, (size_t)(slash - ctx->run));
 	p[slash - ctx->run] = '\0';
-	rc = store_run_get(ctx->store, p, slash + 1, &r);
+	rc = fs_authorize_at(ctx, ACL_READ, "lineage.export",
+			     "/pipelines/%s/runs/%s", p, slash + 1);
+	if (!rc)
+		rc = store_run_get(ctx->store, p, slash + 1, &r);
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR, "no run %s", ctx->run);
 	return rc ? rc : export_run(&o, &r);

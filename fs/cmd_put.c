@@ -277,6 +277,9 @@ int fs_cmd_put(struct fs_ctx *ctx, int argc, char **argv)
 	if (ctx->run && check_run(ctx) < 0)
 		return -EINVAL;
 	rc = fs_name_check("artifact", artifact);
+	if (rc == 0)
+		rc = fs_authorize_at(ctx, ACL_WRITE, "put", "/artifacts/%s",
+				     artifact);
 	if (rc < 0)
 		return rc;
 	rc = srcs_init(ctx, argc - 1, argv + 1, &srcs);

@@ -133,14 +133,36 @@ int fs_target_resolve(struct fs_ctx *ctx, const char *spec,
 			  ctx->cmd, spec);
 	if (rc < 0)
 		return rc;
-	rc = store_ref_resolve(ctx->store, out->artifact, out->ref, &out->v);
+	/* Nothing about an artifact the caller may not reach, not even
+	 * whether the version exists. */
+	rc = fs_authorize_at(ctx, ACL_TRAVERSE, ctx->cmd, "/artifacts/%s",
+			     out->artifact);
 	if (rc < 0)
 		return rc;
-	if (!out->path[0]) {
+	rc = store_ref_resolve(ctx->store, out->artifact, out->ref, &out->v);
+	if (rc == 0)
+		rc = fs_authorize_at(ctx, ACL_READ, ctx->cmd,
+				     "/artifacts/%s/v%u", out->artifact,
+				     out->v.number);
+	if (rc < 0)
+		return rc;
+	if (!out->path[0])
 		root_entry(out);
-		return 0;
+	else
+		rc = store_tree_lookup(ctx->store, out->v.digest, out->path,
+				       &out->e);
+	if (rc == 0) {
+		char digest[STORE_DIGEST_STR_LEN], where[STORE_SCOPE_MAX + 1];
+
+		/* A read through a command is journaled like an open. */
+		store_digest_format(out->e.digest, digest);
+		snprintf(where, sizeof(where), "/artifacts/%s/v%u%s%s",
+			 out->artifact, out->v.number, out->path[0] ? "/" : "",
+			 out->path);
+		rc = store_audit_record(ctx->store, ctx->cmd, where, digest, 0,
+					0);
 	}
-	return store_tree_lookup(ctx->store, out->v.digest, out->path, &out->e);
+	return rc;
 }
 
 void fs_target_release(struct fs_target *t)

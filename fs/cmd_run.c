@@ -41,7 +41,11 @@ int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
 static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 		    int nsteps, char **steps)
 {
-	int rc = store_run_create(ctx->store, p, r, fs_caller_uid());
+	int rc = fs_authorize_at(ctx, ACL_WRITE, "run.open",
+				 "/pipelines/%s/runs/%s", p, r);
+
+	if (!rc)
+		rc = store_run_create(ctx->store, p, r, fs_caller_uid());
 
 	for (int i = 0; !rc && i < nsteps; i++)
 		rc = store_step_create(ctx->store, p, r, steps[i]);
@@ -50,11 +54,9 @@ static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 	return rc;
 }
 
-static int owner_check(struct fs_ctx *ctx, const char *p, const char *r);
-
 static int run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 {
-	int rc = owner_check(ctx, p, r);
+	int rc = fs_run_check(ctx, p, r, seal ? "seal" : "fail");
 
 	if (rc)
 		return rc;
@@ -104,7 +106,12 @@ static int list_one(void *arg, const struct store_run *r)
 static int list_pipeline(void *arg, const char *name)
 {
 	struct run_list *l = arg;
+	char where[STORE_NAME_MAX + 12];
 
+	/* Only the pipelines the caller may list. */
+	snprintf(where, sizeof(where), "/pipelines/%s", name);
+	if (fs_allowed(l->ctx, ACL_LIST, where))
+		return 0;
 	return store_run_each(l->ctx->store, name, list_one, l);
 }
 
@@ -117,33 +124,50 @@ static int run_ls(struct fs_ctx *ctx, const char *pipeline)
 		fprintf(fs_stdout(), "%-20s %-20s %-7s %-10s  %-20s  %s\n",
 			"PIPELINE", "RUN", "STATUS", "OWNER", "CREATED",
 			"ENDED");
-	rc = pipeline ? store_run_each(ctx->store, pipeline, list_one, &l)
-		      : store_pipeline_each(ctx->store, list_pipeline, &l);
+	rc = pipeline ? fs_authorize_at(ctx, ACL_LIST, "run.ls",
+					"/pipelines/%s", pipeline)
+		      : 0;
+	if (!rc)
+		rc = pipeline
+			 ? store_run_each(ctx->store, pipeline, list_one, &l)
+			 : store_pipeline_each(ctx->store, list_pipeline, &l);
 	if (l.arr && !rc)
 		return fs_json_print(l.arr); /* takes the reference */
 	json_decref(l.arr);
 	return rc;
 }
 
-/* The caller must own the run (or be root) to change it. */
-static int owner_check(struct fs_ctx *ctx, const char *p, const char *r)
+/* May the caller change run p/r (op: "seal" and "fail" end it)?  A
+ * writer there changes its own runs; a promoter also ends others', an
+ * admin does anything. */
+int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,
+		 const char *op)
 {
+	bool end = !strcmp(op, "seal") || !strcmp(op, "fail");
+	char where[2 * STORE_NAME_MAX + 20];
 	struct store_run run;
-	uid_t me = fs_caller_uid();
-	int rc = store_run_get(ctx->store, p, r, &run);
+	int rc =
+	    fs_authorize_at(ctx, ACL_WRITE, op, "/pipelines/%s/runs/%s", p, r);
 
+	if (!rc)
+		rc = store_run_get(ctx->store, p, r, &run);
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR, "no run %s/%s", p, r);
-	if (rc)
+	if (rc || fs_caller_uid() == run.owner)
 		return rc;
-	if (me != 0 && me != run.owner) {
+	/* Someone else's run. */
+	snprintf(where, sizeof(where), "/pipelines/%s/runs/%s", p, r);
+	rc = fs_allowed(ctx, end ? ACL_SEAL_OTHERS : ACL_ADMIN, where);
+	if (rc == -EACCES) {
+		store_audit_record(ctx->store, op, where, NULL, 0, rc);
 		store_log(STORE_LOG_ERR,
-			  "run %s/%s belongs to uid %u: only its owner or "
-			  "root may change it",
-			  p, r, run.owner);
-		return -EACCES;
+			  "run %s/%s belongs to uid %u: only its owner, %s "
+			  "may %s it",
+			  p, r, (unsigned)run.owner,
+			  end ? "a promoter or an admin" : "or an admin",
+			  end ? op : "change");
 	}
-	return 0;
+	return rc;
 }
 
 /* Splits "P/R/S" into three names. */
@@ -201,7 +225,7 @@ static int run_bind(struct fs_ctx *ctx, const char *spec, const char *sid_s)
 					 "(artifactfs mount MNT)");
 		return -ENOTCONN;
 	}
-	rc = owner_check(ctx, p, r);
+	rc = fs_run_check(ctx, p, r, "run.bind");
 	if (!rc)
 		rc = store_step_get(ctx->store, p, r, st);
 	if (rc == -ENOENT)
@@ -225,11 +249,17 @@ static int run_input(struct fs_ctx *ctx, const char *spec, const char *ref)
 	int rc = split_step(ctx, spec, p, r, st);
 
 	if (!rc)
-		rc = owner_check(ctx, p, r);
+		rc = fs_run_check(ctx, p, r, "run.input");
 	if (!rc)
 		rc = store_spec_parse(ref, artifact, vref, &path);
 	if (!rc)
+		rc = fs_authorize_at(ctx, ACL_TRAVERSE, "run.input",
+				     "/artifacts/%s", artifact);
+	if (!rc)
 		rc = store_ref_resolve(ctx->store, artifact, vref, &v);
+	if (!rc)
+		rc = fs_authorize_at(ctx, ACL_READ, "run.input",
+				     "/artifacts/%s/v%u", artifact, v.number);
 	if (!rc)
 		rc = store_step_input_add(ctx->store, p, r, st, artifact,
 					  v.number);
@@ -263,7 +293,8 @@ static int run_part(struct fs_ctx *ctx, int argc, char **argv)
 		return run_input(ctx, argv[1], argv[2]);
 	rc = fs_split_run(ctx, argv[1], p, r);
 	if (!rc)
-		rc = owner_check(ctx, p, r);
+		rc = fs_run_check(
+		    ctx, p, r, !strcmp(op, "step") ? "run.step" : "run.note");
 	if (rc)
 		return rc;
 	if (!strcmp(op, "step"))

@@ -479,6 +479,8 @@ static int trace_add(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = add_target(ctx, &a);
 	if (!rc)
+		rc = fs_run_check(ctx, a.p, a.r, "trace.add");
+	if (!rc)
 		rc = add_id_check(ctx, &a);
 	if (!rc && !a.id)
 		rc = fs_uuid_random(id);
@@ -677,6 +679,9 @@ static int trace_show(struct fs_ctx *ctx, int argc, char **argv)
 		rc = -ENOMEM;
 	if (!rc)
 		rc = trace_store(ctx, argc, NULL, 0);
+	if (!rc)
+		rc = fs_authorize_at(ctx, ACL_READ, "trace.show",
+				     "/pipelines/%s/runs/%s", a.p, a.r);
 	if (!rc)
 		rc = show_all(ctx, &a);
 	json_decref(a.steps);

@@ -137,6 +137,13 @@ int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
  * client (the request thread has the client's fsuid). */
 uid_t fs_caller_uid(void);
 
+/** May the caller change run p/r with op ("seal" and "fail" end it)?  A
+ * writer on the run changes its own runs, a promoter also ends others',
+ * an admin does anything.  0, or -EACCES (reported and journaled),
+ * -ENOENT (no such run: reported), -EIO. */
+int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,
+		 const char *op);
+
 /** Splits "PIPELINE/RUN" into p and r (STORE_NAME_MAX + 1 bytes each);
  * a malformed spec is a usage error (-EINVAL, reported). */
 int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r);
@@ -169,6 +176,10 @@ int fs_allowed(struct fs_ctx *ctx, enum acl_action act, const char *path);
  */
 int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
 		 const char *op);
+
+/** fs_authorize on a path formatted with printf's rules. */
+int fs_authorize_at(struct fs_ctx *ctx, enum acl_action act, const char *op,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---------------------------------------------------------------- main.c */
 

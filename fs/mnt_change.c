@@ -4,8 +4,10 @@
  * create, write, rename, unlink; sealing by writing "seal" to a run's
  * control file.  Anything sealed answers EROFS (EPERM for metadata).
  *
- * Until roles exist, a run belongs to whoever made it: only its owner
- * (or root) changes it.  Anyone may open pipelines and runs.
+ * Roles decide (mnt_acl.c): a writer on a path opens pipelines, runs and
+ * steps there and changes the runs it owns; a promoter also seals or
+ * fails others' runs; an admin changes anything.  Refusals are journaled
+ * by the operation that was refused.
  */
 #include "acl.h"
 #include "mnt_i.h"
@@ -73,7 +75,9 @@ static struct fh *FH(struct fuse_file_info *fi)
 	return (struct fh *)(uintptr_t)fi->fh;
 }
 
-/* May the caller change things in n (an open run's node)? */
+/* May the caller change things in n (an open run's node)?  A writer
+ * there changes its own runs; ending someone else's run (the control
+ * file) needs a promoter, anything else of theirs an admin. */
 static int writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
 {
 	struct mnt_caller c;
@@ -84,10 +88,13 @@ static int writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
 	if (n->kind == MK_SEALED || n->kind == MK_ARTIFACT ||
 	    n->kind == MK_ALIAS || n->sealed)
 		return -EROFS;
+	rc = mnt_allowed(req, m, ACL_WRITE, n->path);
 	mnt_caller(req, &c);
-	if (c.uid != 0 && c.uid != n->uid)
-		return -EACCES;
-	return 0;
+	if (rc || c.uid == n->uid)
+		return rc;
+	return mnt_allowed(req, m,
+			   n->kind == MK_CONTROL ? ACL_SEAL_OTHERS : ACL_ADMIN,
+			   n->path);
 }
 
 static int out_path(const struct mnt_node *dir, const char *name, char *buf,
@@ -216,16 +223,11 @@ static int trace_write(struct mnt *m, struct mnt_node *n, const char *buf,
 	return 0;
 }
 
-/* The journal of one day, for root only until roles exist. */
-static int audit_day(fuse_req_t req, struct mnt *m, struct mnt_node *n,
-		     char **out, size_t *len)
+/* The journal of one day (open checked the auditor role). */
+static int audit_day(struct mnt *m, struct mnt_node *n, char **out, size_t *len)
 {
-	struct mnt_caller c;
 	char day[11];
 
-	mnt_caller(req, &c);
-	if (c.uid != 0)
-		return -EACCES;
 	snprintf(day, sizeof(day), "%.10s", strrchr(n->path, '/') + 1);
 	return mnt_audit_text(m, day, out, len);
 }
@@ -240,6 +242,10 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 
 	if (n->e.kind == STORE_KIND_DIR)
 		return -EISDIR;
+	/* Reading asks for the reader role (the auditor's under /audit, a
+	 * binding on the secret under /secrets); writing, writable(). */
+	if (!wr && (rc = mnt_allowed(req, m, ACL_READ, n->path)))
+		return rc;
 	if (wr && n->kind == MK_TRACE) {
 		rc = writable(m, n, req);
 		/* Append-only, even for the owner: no truncation, no
@@ -286,7 +292,7 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		else if (h && n->kind == MK_TRACE)
 			rc = trace_text(m, n, &h->text, &h->len);
 		else if (h && n->kind == MK_AUDIT_DAY)
-			rc = audit_day(req, m, n, &h->text, &h->len);
+			rc = audit_day(m, n, &h->text, &h->len);
 		else if (h && n->kind == MK_CONTROL)
 			rc = control_text(m, n, &h->text, &h->len);
 		fi->direct_io = 1;
@@ -546,9 +552,15 @@ static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 	switch (p->kind) {
 	case MK_PIPELINES:
 		rc = store_name_check(name, strlen(name));
+		if (!rc)
+			rc = mnt_check_child(req, m, ACL_WRITE, p, name,
+					     "mkdir");
 		return rc ? rc : store_pipeline_create(m->s, name);
 	case MK_RUNS:
 		rc = store_name_check(name, strlen(name));
+		if (!rc)
+			rc = mnt_check_child(req, m, ACL_WRITE, p, name,
+					     "mkdir");
 		return rc ? rc
 			  : store_run_create(m->s, p->c[C_PIPELINE], name,
 					     c.uid);
@@ -697,13 +709,13 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 /* `ln -s .../artifacts/A/REF inputs/ANY` declares that the step reads
  * A@REF: the input is recorded and shows as inputs/A@vN. */
-static int declare_input(struct mnt *m, struct mnt_node *p, const char *link,
-			 struct mnt_node **out)
+static int declare_input(fuse_req_t req, struct mnt *m, struct mnt_node *p,
+			 const char *link, struct mnt_node **out)
 {
 	const char *a = strstr(link, "artifacts/");
 	char artifact[STORE_NAME_MAX + 1], ref[STORE_NAME_MAX + 1];
-	char name[STORE_NAME_MAX + 16];
-	struct store_version v;
+	char name[2 * STORE_NAME_MAX + 24];
+	struct store_version v = {0};
 	size_t alen, rlen;
 	int rc;
 
@@ -721,6 +733,9 @@ static int declare_input(struct mnt *m, struct mnt_node *p, const char *link,
 	snprintf(artifact, sizeof(artifact), "%.*s", (int)alen, a);
 	snprintf(ref, sizeof(ref), "%.*s", (int)rlen, a + alen + 1);
 	rc = store_ref_resolve(m->s, artifact, ref, &v);
+	snprintf(name, sizeof(name), "/artifacts/%s/v%u", artifact, v.number);
+	if (!rc) /* an input the caller could not read is no input */
+		rc = mnt_allowed(req, m, ACL_READ, name);
 	if (!rc)
 		rc = store_step_input_add(m->s, p->c[C_PIPELINE], p->c[C_RUN],
 					  p->c[C_STEP], artifact, v.number);
@@ -741,7 +756,7 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	if (!rc && p->kind == MK_INPUTS) {
 		struct fuse_entry_param e = {0};
 
-		rc = declare_input(m, p, link, &n);
+		rc = declare_input(req, m, p, link, &n);
 		if (rc) {
 			fuse_reply_err(req, -rc);
 			return;
@@ -823,13 +838,9 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 					attr->st_mode & 07777);
 	/* Owners and times of a run's files are the run's: accepted for
 	 * tools that copy them (cp -p, rsync -a), not stored. */
-	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
-		struct mnt_caller c;
-
-		mnt_caller(req, &c);
-		if (c.uid != 0)
-			rc = -EPERM;
-	}
+	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    mnt_allowed(req, m, ACL_ADMIN, n->path))
+		rc = -EPERM;
 	return rc ? rc : mnt_refresh(m, n);
 }
 
@@ -856,6 +867,15 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct mnt_node *n = mnt_node_get(m, ino);
 	int rc = n ? mnt_refresh(m, n) : -ESTALE;
 
+	/* access(2) and chdir ask the same roles the operations do. */
+	if (!rc && (mask & R_OK))
+		rc = mnt_check(
+		    req, m, n->e.kind == STORE_KIND_DIR ? ACL_LIST : ACL_READ,
+		    n->path, "access");
+	if (!rc && (mask & W_OK))
+		rc = mnt_check(req, m, ACL_WRITE, n->path, "access");
+	if (!rc)
+		rc = mnt_check(req, m, ACL_TRAVERSE, n->path, "access");
 	if (!rc && (mask & W_OK) &&
 	    (n->kind == MK_SEALED || n->sealed || n->kind == MK_ARTIFACT ||
 	     n->kind == MK_ALIAS || n->kind == MK_RUN_JSON ||

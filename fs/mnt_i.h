@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "acl.h"
 #include "fs.h"
 #include "store.h"
 
@@ -83,7 +84,12 @@ struct mnt {
 	size_t cap, n;
 	struct mnt_node *root;
 	bool ro;
-	int64_t started; /* ns: the time shown by namespace directories */
+	/* Other users reach the mount (allow_other): the kernel may cache
+	 * nothing one user could reach on the strength of another's lookup,
+	 * so entries and attributes are not cached at all. */
+	bool shared;
+	uint64_t binding_gen; /* the bindings modes were last shown for */
+	int64_t started;      /* ns: the time shown by namespace directories */
 	double sealed_timeout, open_timeout;
 	char *spool_dir;       /* for files written out of order */
 	const char *point;     /* the mountpoint */
@@ -117,6 +123,11 @@ void mnt_node_parse_release(struct mnt_node *n);
  * (their targets are cached): after anything that may move an alias. */
 void mnt_aliases_changed(struct mnt *m);
 
+/** Tells the kernel to forget the attributes (and ACLs) it cached of
+ * every node of kind, or of every node (kind 0): after a role binding
+ * changed, which changes modes. */
+void mnt_invalidate(struct mnt *m, enum mnt_kind kind);
+
 /** Inode number a child path would get (for readdir). */
 uint64_t mnt_ino_of(const char *parent_path, const char *name);
 
@@ -135,6 +146,9 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *parent, const char *name,
 
 /** Re-reads the facts of n from the store (for getattr). */
 int mnt_refresh(struct mnt *m, struct mnt_node *n);
+
+/** The mode n's kind and state allow (before roles: mnt_acl_mode). */
+uint32_t mnt_base_mode(const struct mnt_node *n);
 
 /** Fills st for n. */
 void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st);
@@ -253,8 +267,45 @@ struct mnt_caller {
 };
 void mnt_caller(fuse_req_t req, struct mnt_caller *out);
 
-/** Whether caller may change things in n's run (the owner or root). */
-bool mnt_may_write(const struct mnt *m, const struct mnt_node *n,
-		   const struct mnt_caller *c);
+/* ------------------------------------------------------------ mnt_acl.c
+ * Roles enforced on every operation (acl_decide for the caller of the
+ * request), and the POSIX ACL view of the bindings.
+ */
+
+/** Whether the caller of req may do act on path: 0 or -EACCES (or
+ * acl_decide's errors); nothing journaled. */
+int mnt_allowed(fuse_req_t req, struct mnt *m, enum acl_action act,
+		const char *path);
+
+/** mnt_allowed, journaling a refusal as op on path. */
+int mnt_check(fuse_req_t req, struct mnt *m, enum acl_action act,
+	      const char *path, const char *op);
+
+/** mnt_check on parent/name. */
+int mnt_check_child(fuse_req_t req, struct mnt *m, enum acl_action act,
+		    const struct mnt_node *parent, const char *name,
+		    const char *op);
+
+/** The permission bits of mode (from the node's kind) as the bindings at
+ * n's path give them: user (the owner's), group (the ACL mask), no
+ * other. */
+uint32_t mnt_acl_mode(struct mnt *m, const struct mnt_node *n, uint32_t mode);
+
+/** getxattr of system.posix_acl_access: the value into buf (size bytes,
+ * 0 to ask the length); its length, -ENODATA (no named entry), -ERANGE.
+ */
+int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf,
+		size_t size);
+
+/** setxattr (value) or removexattr (NULL) of system.posix_acl_access by
+ * the caller of req: admins only (-EPERM, journaled); each named entry
+ * added or changed grants its role on n's path, each removed one revokes
+ * the nearest binding.  0, -EPERM, -EINVAL, -EIO, -ENOSPC. */
+int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
+		const char *value, size_t size);
+
+/** After a binding changed (through the mount or a command): drops what
+ * the kernel cached of modes and ACLs. */
+void mnt_bindings_changed(struct mnt *m);
 
 #endif

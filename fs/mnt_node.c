@@ -418,13 +418,18 @@ void mnt_node_parse_release(struct mnt_node *n)
 
 void mnt_aliases_changed(struct mnt *m)
 {
+	mnt_invalidate(m, MK_ALIAS);
+}
+
+void mnt_invalidate(struct mnt *m, enum mnt_kind kind)
+{
 	uint64_t *inos = NULL;
 	size_t n = 0, cap = 0;
 
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->cap; i++) {
 		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
-			if (x->kind != MK_ALIAS)
+			if (kind && x->kind != kind)
 				continue;
 			if (n == cap) {
 				uint64_t *p =

@@ -466,7 +466,7 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n)
 	return 0;
 }
 
-static uint32_t mode_of(const struct mnt_node *n)
+uint32_t mnt_base_mode(const struct mnt_node *n)
 {
 	switch (n->kind) {
 	case MK_ROOT:
@@ -519,7 +519,7 @@ void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st)
 	st->st_ino = n->ino;
 	st->st_uid = n->uid;
 	st->st_gid = 0;
-	st->st_mode = mode_of(n);
+	st->st_mode = mnt_acl_mode((struct mnt *)m, n, mnt_base_mode(n));
 	switch (n->e.kind) {
 	case STORE_KIND_DIR:
 		st->st_mode |= S_IFDIR;
@@ -548,6 +548,8 @@ void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st)
 
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n)
 {
+	if (m->shared)
+		return 0; /* every lookup reaches the daemon's decision */
 	if (n->kind == MK_SEALED)
 		return m->sealed_timeout;
 	return m->open_timeout;

@@ -61,6 +61,8 @@ assert [r["status"] for r in runs] == ["sealed"], runs' ||
 
 check "the daemon acts as the caller: a user cannot put what it cannot read"
 ensure_user
+# A writer on /artifacts: what stops the put below is the file's mode.
+setfacl -m "u:$TUSER:rwx" "$M/artifacts" || fail "setfacl"
 chmod 600 "$T/a.bin"
 chmod 755 "$T"
 as_user "$AFS" --config "$T/empty.conf" --store "$S" put stolen "$T/a.bin" \

@@ -89,6 +89,7 @@ mount -t fuse.artifactfs "$S" "$M" -o allow_other ||
 wait_daemon
 check_mount allow_other
 ensure_user
+setfacl -m "u:$TUSER:r-x" "$M/artifacts" || fail "setfacl"
 [ "$(as_user cat "$M/artifacts/ds/v1/f.txt")" = hello ] ||
 	defect "another user cannot read the mount (allow_other)"
 mkdir -p "$M/pipelines/p/runs/r/steps/s/outputs"

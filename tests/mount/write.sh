@@ -46,6 +46,10 @@ afs init >/dev/null
 start_daemon
 P=$M/pipelines/train/runs
 A=$M/artifacts
+# Roles: root made the store (admin on /); the user writes runs and reads
+# versions (granted through the ACL view, as an admin would).
+setfacl -m "u:$TUSER:rwx" "$M/pipelines" || fail "setfacl writer"
+setfacl -m "u:$TUSER:r-x" "$A" || fail "setfacl reader"
 
 # run_suite WHO RUN N: opens RUN as WHO (root or user), writes, checks the
 # open outputs, seals and checks version vN of every output.
@@ -110,16 +114,18 @@ assert j["status"] == "sealed" and j["ended"], j' "$P/$run/run.json" ||
 	train/$run*) ;;
 	*) defect "$who: user.artifactfs.run of cp@v$n is '$x'" ;;
 	esac
-	[ "$(stat -c %a "$A/cp/v$n/a/run.sh")" = 555 ] ||
+	# Modes follow the roles: owner and mask (the user's reader
+	# binding), nothing for others.
+	[ "$(stat -c %a "$A/cp/v$n/a/run.sh")" = 550 ] ||
 		defect "$who: run.sh mode $(stat -c %a "$A/cp/v$n/a/run.sh") in the version"
-	[ "$(stat -c %a "$A/rsync/v$n/big1.bin")" = 444 ] ||
+	[ "$(stat -c %a "$A/rsync/v$n/big1.bin")" = 440 ] ||
 		defect "$who: big1.bin mode $(stat -c %a "$A/rsync/v$n/big1.bin")"
 
 	check "$who: the sealed run shows read-only (after the 1 s attribute timeout)"
 	sleep 1.1
 	for name in "" /steps /steps/fit /steps/fit/outputs /steps/fit/outputs/misc; do
 		[ "$(stat -c '%u %a' "$P/$run$name")" = \
-			"$("${as[@]}" id -u) 555" ] ||
+			"$("${as[@]}" id -u) 550" ] ||
 			defect "$who: $run$name is $(stat -c '%u %a' "$P/$run$name") once sealed"
 	done
 }

@@ -39,6 +39,7 @@ fi
 
 check "another user may not add to the run"
 ensure_user
+setfacl -m "u:$TUSER:rwx" "$M/pipelines" || fail "setfacl"
 chmod 0644 "$T/prompt.txt"
 rc=0
 as_user "$AFS" --config "$T/empty.conf" --store "$S" trace add \

@@ -1,0 +1,321 @@
+/*
+ * mnt_acl.c - roles on every operation of the mount, and the POSIX ACL
+ * view of them.
+ *
+ * Every request is decided here for its caller (uid, gid and, when some
+ * binding names a group, the supplementary groups of the calling
+ * process) with acl_decide; the kernel checks nothing itself (no
+ * default_permissions), so each refusal reaches the journal.
+ *
+ * The ACL view (getfacl) is built from the bindings that apply at a
+ * node's path (acl_view_get); the mode's bits are the same view's user::
+ * and mask:: entries, capped by what the node can be (a sealed file is
+ * never writable).  setfacl by an admin turns each added or changed named
+ * entry into a binding on the node's path (r-x: reader, rwx: writer) and
+ * each removed entry into the revocation of the nearest binding.
+ *
+ * Wire format of system.posix_acl_access (linux/posix_acl_xattr.h): a
+ * little-endian u32 version (2), then entries of u16 tag, u16 perm, u32
+ * id, sorted by tag and then id.
+ */
+#include "acl.h"
+#include "mnt_i.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XACL_VERSION  2
+#define TAG_USER_OBJ  0x01
+#define TAG_USER      0x02
+#define TAG_GROUP_OBJ 0x04
+#define TAG_GROUP     0x08
+#define TAG_MASK      0x10
+#define TAG_OTHER     0x20
+#define NO_ID	      0xffffffffu
+#define XACL_HDR      4
+#define XACL_ENTRY    8
+/* Groups looked at for one caller. */
+#define MAX_GROUPS 256
+
+static int decide(fuse_req_t req, struct mnt *m, enum acl_action act,
+		  const char *path)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	gid_t groups[MAX_GROUPS];
+	struct acl_who who = {.uid = c->uid, .gid = c->gid, .groups = groups};
+	int n = acl_needs_groups(m->s);
+
+	if (n > 0) {
+		n = fuse_req_getgroups(req, MAX_GROUPS, groups);
+		who.ngroups =
+		    n > 0 ? (size_t)(n < MAX_GROUPS ? n : MAX_GROUPS) : 0;
+	}
+	return acl_decide(m->s, &who, act, path);
+}
+
+int mnt_allowed(fuse_req_t req, struct mnt *m, enum acl_action act,
+		const char *path)
+{
+	int rc;
+
+	/* A node unlinked while open ("//gone/<ino>", mnt_node.c) is
+	 * reached only through a handle its opener was allowed. */
+	if (!strncmp(path, "//gone/", 7))
+		return 0;
+	rc = decide(req, m, act, path);
+
+	/* A path the bindings cannot name (too long, odd names) is no
+	 * one's: refused like any other. */
+	return rc == -EINVAL ? -EACCES : rc;
+}
+
+int mnt_check(fuse_req_t req, struct mnt *m, enum acl_action act,
+	      const char *path, const char *op)
+{
+	int rc = mnt_allowed(req, m, act, path);
+
+	if (rc == -EACCES) {
+		struct mnt_caller c;
+
+		mnt_caller(req, &c); /* the record is the caller's */
+		store_audit_record(m->s, op, path, NULL, 0, rc);
+	}
+	return rc;
+}
+
+int mnt_check_child(fuse_req_t req, struct mnt *m, enum acl_action act,
+		    const struct mnt_node *parent, const char *name,
+		    const char *op)
+{
+	char path[STORE_SCOPE_MAX + 1];
+	int n, rc = store_name_check(name, strlen(name));
+
+	if (rc == -ENAMETOOLONG)
+		return rc;
+	/* A name no binding can hold is decided at its directory (the
+	 * lookup then finds nothing there). */
+	if (rc)
+		return mnt_check(req, m, act, parent->path, op);
+	n = snprintf(path, sizeof(path), "%s/%s",
+		     strcmp(parent->path, "/") ? parent->path : "", name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	return mnt_check(req, m, act, path, op);
+}
+
+/* The bits a node can have whatever the roles: its kind's owner bits. */
+static int cap_of(uint32_t mode)
+{
+	return (int)(mode >> 6) & 7;
+}
+
+uint32_t mnt_acl_mode(struct mnt *m, const struct mnt_node *n, uint32_t mode)
+{
+	struct acl_view v;
+	int cap = cap_of(mode);
+
+	if (n->e.kind == STORE_KIND_SYMLINK)
+		return mode; /* links have no permissions of their own */
+	if (acl_view_get(m->s, n->path, n->uid, 0, false, &v))
+		return mode & 07000 & ~(uint32_t)S_ISVTX;
+	return (mode & 07000 & ~(uint32_t)S_ISVTX) |
+	       (uint32_t)((v.user_bits & cap) << 6) |
+	       (uint32_t)((v.mask & cap) << 3);
+}
+
+static void put_entry(char *p, unsigned tag, unsigned perm, uint32_t id)
+{
+	uint16_t t = htole16((uint16_t)tag), pm = htole16((uint16_t)perm);
+	uint32_t i = htole32(id);
+
+	memcpy(p, &t, 2);
+	memcpy(p + 2, &pm, 2);
+	memcpy(p + 4, &i, 4);
+}
+
+int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf, size_t size)
+{
+	uint32_t ver = htole32(XACL_VERSION);
+	int cap = cap_of(mnt_base_mode(n)), rc;
+	struct acl_view v;
+	size_t len, nu = 0;
+	char *p;
+
+	if (n->e.kind == STORE_KIND_SYMLINK)
+		return -ENODATA;
+	rc = acl_view_get(m->s, n->path, n->uid, 0, true, &v);
+	if (rc)
+		return rc == -EINVAL ? -ENODATA : rc;
+	if (!v.n) {
+		acl_view_release(&v);
+		return -ENODATA; /* the mode says it all */
+	}
+	len = XACL_HDR + XACL_ENTRY * (v.n + 4);
+	if (size == 0 || size < len) {
+		acl_view_release(&v);
+		return size == 0 ? (int)len : -ERANGE;
+	}
+	memcpy(buf, &ver, 4);
+	p = buf + XACL_HDR;
+	put_entry(p, TAG_USER_OBJ, (unsigned)(v.user_bits & cap), NO_ID);
+	p += XACL_ENTRY;
+	for (size_t i = 0; i < v.n && v.named[i].tag == 'u'; i++, nu++) {
+		put_entry(p, TAG_USER, (unsigned)(v.named[i].bits & cap),
+			  v.named[i].id);
+		p += XACL_ENTRY;
+	}
+	put_entry(p, TAG_GROUP_OBJ, (unsigned)(v.group_bits & cap), NO_ID);
+	p += XACL_ENTRY;
+	for (size_t i = nu; i < v.n; i++) {
+		put_entry(p, TAG_GROUP, (unsigned)(v.named[i].bits & cap),
+			  v.named[i].id);
+		p += XACL_ENTRY;
+	}
+	put_entry(p, TAG_MASK, (unsigned)(v.mask & cap), NO_ID);
+	p += XACL_ENTRY;
+	put_entry(p, TAG_OTHER, 0, NO_ID);
+	acl_view_release(&v);
+	return (int)len;
+}
+
+/* One named entry of an ACL being set. */
+struct named {
+	char tag;
+	uint32_t id;
+	int bits;
+};
+
+/* Parses the named entries of an ACL xattr into *out (malloc'd). */
+static int parse_named(const char *value, size_t size, struct named **out,
+		       size_t *n)
+{
+	uint32_t ver;
+	size_t cnt;
+
+	*out = NULL;
+	*n = 0;
+	if (size < XACL_HDR || (size - XACL_HDR) % XACL_ENTRY)
+		return -EINVAL;
+	memcpy(&ver, value, 4);
+	if (le32toh(ver) != XACL_VERSION)
+		return -EINVAL;
+	cnt = (size - XACL_HDR) / XACL_ENTRY;
+	*out = calloc(cnt ? cnt : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		const char *p = value + XACL_HDR + i * XACL_ENTRY;
+		uint16_t tag, perm;
+		uint32_t id;
+
+		memcpy(&tag, p, 2);
+		memcpy(&perm, p + 2, 2);
+		memcpy(&id, p + 4, 4);
+		tag = le16toh(tag);
+		if (tag != TAG_USER && tag != TAG_GROUP)
+			continue; /* the base entries follow the bindings */
+		(*out)[(*n)++] = (struct named){
+		    .tag = tag == TAG_USER ? 'u' : 'g',
+		    .id = le32toh(id),
+		    .bits = le16toh(perm) & 7,
+		};
+	}
+	return 0;
+}
+
+static void principal_of(char tag, uint32_t id, char out[16])
+{
+	snprintf(out, 16, "%c:%u", tag, (unsigned)id);
+}
+
+/* Applies one added or changed entry: its role on path, or none. */
+static int grant(struct mnt *m, const char *path, const struct named *e)
+{
+	const char *role = acl_bits_role(e->bits);
+	char who[16];
+	int rc;
+
+	principal_of(e->tag, e->id, who);
+	if (role)
+		return store_binding_set(m->s, path, who, role);
+	rc = store_binding_delete(m->s, path, who);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* Revokes the nearest binding of a removed entry. */
+static int revoke(struct mnt *m, const char *path, const struct acl_entry *e)
+{
+	char scope[STORE_SCOPE_MAX + 1], who[16];
+	int rc = acl_binding_nearest(m->s, e->tag, e->id, path, scope,
+				     sizeof(scope));
+
+	principal_of(e->tag, e->id, who);
+	if (rc == -ENOENT)
+		return 0; /* gone meanwhile */
+	return rc ? rc : store_binding_delete(m->s, scope, who);
+}
+
+static int apply(struct mnt *m, const struct mnt_node *n,
+		 const struct named *want, size_t nwant)
+{
+	int cap = cap_of(mnt_base_mode(n)), rc;
+	struct acl_view v;
+
+	rc = acl_view_get(m->s, n->path, n->uid, 0, true, &v);
+	for (size_t i = 0; !rc && i < nwant; i++) {
+		const struct acl_entry *cur = NULL;
+
+		for (size_t k = 0; k < v.n; k++)
+			if (v.named[k].tag == want[i].tag &&
+			    v.named[k].id == want[i].id)
+				cur = &v.named[k];
+		if (!cur || (cur->bits & cap) != want[i].bits)
+			rc = grant(m, n->path, &want[i]);
+	}
+	for (size_t k = 0; !rc && k < v.n; k++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < nwant; i++)
+			kept |= want[i].tag == v.named[k].tag &&
+				want[i].id == v.named[k].id;
+		if (!kept)
+			rc = revoke(m, n->path, &v.named[k]);
+	}
+	acl_view_release(&v);
+	return rc;
+}
+
+int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
+		const char *value, size_t size)
+{
+	struct named *want = NULL;
+	size_t nwant = 0;
+	int rc = mnt_allowed(req, m, ACL_ADMIN, n->path);
+	struct mnt_caller c;
+
+	mnt_caller(req, &c); /* changes and refusal are the caller's */
+	if (rc == -EACCES) {
+		/* Bindings are an admin's: a refused setfacl is EPERM, as
+		 * for a file one does not own. */
+		store_audit_record(m->s, "setfacl", n->path, NULL, 0, -EPERM);
+		return -EPERM;
+	}
+	if (!rc && value)
+		rc = parse_named(value, size, &want, &nwant);
+	if (!rc)
+		rc = apply(m, n, want, nwant);
+	free(want);
+	mnt_bindings_changed(m);
+	return rc;
+}
+
+void mnt_bindings_changed(struct mnt *m)
+{
+	uint64_t gen = store_binding_gen(m->s);
+
+	if (__atomic_exchange_n(&m->binding_gen, gen, __ATOMIC_ACQ_REL) != gen)
+		mnt_invalidate(m, 0);
+}
