@@ -48,6 +48,8 @@ static int decide(fuse_req_t req, struct mnt *m, enum acl_action act,
 	struct acl_who who = {.uid = c->uid, .gid = c->gid, .groups = groups};
 	int n = acl_needs_groups(m->s);
 
+	/* Whatever this request journals next is the caller's. */
+	acl_journal_actor(c->uid, c->pid);
 	if (n > 0) {
 		n = fuse_req_getgroups(req, MAX_GROUPS, groups);
 		who.ngroups =

@@ -401,6 +401,7 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	ssize_t rc;
 
 	(void)ino;
+	acl_journal_actor(h->uid, h->pid); /* what it changes is the opener's */
 	if (h->kind == FH_CONTROL) {
 		rc = control_write(M(req), h->n, buf, size);
 		rc = rc ? rc : (ssize_t)size;
@@ -432,6 +433,7 @@ static int commit(struct fh *h, bool sync)
 void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	acl_journal_actor(FH(fi)->uid, FH(fi)->pid);
 	fuse_reply_err(req, -commit(FH(fi), false));
 }
 
@@ -440,6 +442,7 @@ void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	(void)ino;
 	(void)datasync;
+	acl_journal_actor(FH(fi)->uid, FH(fi)->pid);
 	fuse_reply_err(req, -commit(FH(fi), true));
 }
 

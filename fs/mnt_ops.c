@@ -204,6 +204,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	/* /audit asks for the auditor role (acl.h: guarded trees). */
 	if (!rc)
 		rc = mnt_check(req, m, ACL_LIST, n->path, "opendir");
+	if (!rc) /* a listing is a read: journaled like an open */
+		rc = store_audit_record(m->s, "opendir", n->path, NULL, 0, 0);
 	if (!rc) {
 		d->path = n->path;
 		rc = dir_add(d, ".", DT_DIR);

@@ -276,7 +276,10 @@ int store_init(const char *dir, const struct store_options *o)
 	int fd = -1, rc;
 
 	(void)o;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	/* Others may reach the daemon's socket in it, never list it; the
+	 * database below is the owner's alone (roles are enforced by the
+	 * daemon, so nobody else may read the store's files directly). */
+	if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
 		rc = -errno;
 		store_log(STORE_LOG_ERR, "cannot create %s: %s", dir,
 			  strerror(errno));
@@ -298,6 +301,9 @@ int store_init(const char *dir, const struct store_options *o)
 	if (rc)
 		return rc;
 	dbp = path_join(dir, "db");
+	if (dbp && mkdir(dbp, 0700) < 0 && errno != EEXIST)
+		store_log(STORE_LOG_WARNING, "cannot create %s: %s", dbp,
+			  strerror(errno));
 	rc = dbp ? db_open(dbp, true, &db) : -ENOMEM;
 	free(dbp);
 	if (!rc) {

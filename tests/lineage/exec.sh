@@ -204,7 +204,6 @@ afs run ls g --json | json_check 'len(j) == 1' \
 
 check "an unprivileged user runs a step of their own"
 ensure_user
-chmod 0755 "$S" 2>/dev/null || true
 setfacl -m "u:$TUSER:rwx" "$M/pipelines" || fail "setfacl writer"
 setfacl -m "u:$TUSER:r-x" "$M/artifacts" || fail "setfacl reader"
 rc=0
