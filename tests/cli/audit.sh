@@ -37,6 +37,14 @@ for how in flip delete swap; do
 	rm -rf "$T/copy"
 done
 
+check "a forged record inserted after record 3 is named by verify"
+cp -a "$S" "$T/copy"
+"$TAMPER" "$T/copy" insert 3 || fail "tamper_audit insert failed"
+expect_fail 1 env ARTIFACTFS_KEY_DIR="$S.keys" "$AFS" \
+	--config "$T/empty.conf" --store "$T/copy" audit verify
+expect_err_has "record 4"
+rm -rf "$T/copy"
+
 check "without its key the store is refused, not opened unjournaled"
 mv "$key" "$key.away"
 expect_fail 1 afs ls

@@ -2,12 +2,13 @@
  * tamper_audit - test tool: damages a closed store's audit journal the way
  * an attacker without the key could.
  *
- *     tamper_audit STORE_DIR flip|delete|swap|truncate SEQ
+ *     tamper_audit STORE_DIR flip|delete|swap|insert|truncate SEQ
  *
  * flip changes one byte of record SEQ, delete removes it, swap exchanges
- * records SEQ and SEQ+1, truncate cuts off every record after SEQ and
- * rewrites the head to name record SEQ by its hash (what the chain alone
- * cannot detect).
+ * records SEQ and SEQ+1, insert moves the records after SEQ one place on
+ * and puts a forged record (record SEQ with one byte changed) at SEQ+1,
+ * truncate cuts off every record after SEQ and rewrites the head to name
+ * record SEQ by its hash (what the chain alone cannot detect).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +50,39 @@ static int truncate_after(struct db *db, uint64_t seq, const void *v,
 	return rc ? rc : db_put(db, CF_AUDIT, "head", 4, head, sizeof(head));
 }
 
+/* Moves the records after seq one place on; a forgery at seq + 1. */
+static int insert_after(struct db *db, uint64_t seq, uint8_t *v, size_t len)
+{
+	uint64_t last = seq;
+	uint8_t k[9], k2[9];
+	void *val;
+	size_t vlen;
+	int rc;
+
+	for (;; last++) {
+		rec_key(k, last + 1);
+		rc = db_get(db, CF_AUDIT, k, 9, &val, &vlen);
+		if (rc == -ENOENT)
+			break;
+		if (rc)
+			return rc;
+		free(val);
+	}
+	for (uint64_t n = last; n > seq; n--) {
+		rec_key(k, n);
+		rec_key(k2, n + 1);
+		rc = db_get(db, CF_AUDIT, k, 9, &val, &vlen);
+		if (!rc)
+			rc = db_put(db, CF_AUDIT, k2, 9, val, vlen);
+		free(val);
+		if (rc)
+			return rc;
+	}
+	v[len - 1] ^= 0x01;
+	rec_key(k, seq + 1);
+	return db_put(db, CF_AUDIT, k, 9, v, len);
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t k1[9], k2[9];
@@ -61,7 +95,8 @@ int main(int argc, char **argv)
 
 	if (argc != 4) {
 		fprintf(stderr,
-			"usage: %s STORE_DIR flip|delete|swap|truncate SEQ\n",
+			"usage: %s STORE_DIR flip|delete|swap|insert|truncate "
+			"SEQ\n",
 			argv[0]);
 		return 2;
 	}
@@ -77,6 +112,8 @@ int main(int argc, char **argv)
 		rc = db_put(db, CF_AUDIT, k1, 9, v1, l1);
 	} else if (!rc && !strcmp(argv[2], "delete")) {
 		rc = db_delete(db, CF_AUDIT, k1, 9);
+	} else if (!rc && !strcmp(argv[2], "insert")) {
+		rc = insert_after(db, seq, v1, l1);
 	} else if (!rc && !strcmp(argv[2], "truncate")) {
 		rc = truncate_after(db, seq, v1, l1);
 	} else if (!rc && !strcmp(argv[2], "swap")) {
