@@ -12,6 +12,8 @@ records() {
 	afs audit query --json | json_eval 'len(j)'
 }
 
+# init journals one record (its caller becomes admin): the put and the
+# alias below are records 2 and 3.
 afs init >/dev/null
 head -c 50000 /dev/urandom >"$T/a.bin"
 afs put model "$T/a.bin" >/dev/null
@@ -19,14 +21,14 @@ afs alias set model prod v1 >/dev/null
 
 check "checkpoint signs the head with a key pair made beside the journal key"
 afs audit checkpoint "$T/cp1.json" >"$T/out"
-grep -q "checkpoint of record 2 written" "$T/out" || fail "$(cat "$T/out")"
+grep -q "checkpoint of record 3 written" "$T/out" || fail "$(cat "$T/out")"
 pub=$(ls "$S.keys"/*.sign.pub) || fail "no public key next to the store"
 priv=$(ls "$S.keys"/*.sign.key) || fail "no private key next to the store"
 grep -q "public key: $pub" "$T/out" || fail "public key path not printed"
 [ "$(stat -c %a "$priv")" = 600 ] || fail "private key mode $(stat -c %a "$priv")"
 [ -z "$(find "$S" -name '*.sign.*')" ] || fail "a signing key inside the store"
 json_eval '(j["seq"], j["head"][:7], len(j["signature"]))' <"$T/cp1.json" |
-	grep -q "(2, 'sha256:', 128)" || fail "checkpoint: $(cat "$T/cp1.json")"
+	grep -q "(3, 'sha256:', 128)" || fail "checkpoint: $(cat "$T/cp1.json")"
 if command -v openssl >/dev/null; then
 	openssl pkey -pubin -in "$pub" -noout ||
 		fail "openssl does not read the public key"
@@ -42,24 +44,24 @@ afs alias set model prod v2 >/dev/null
 afs audit checkpoint "$T/cp2.json" >/dev/null
 afs put other "$T/a.bin" >/dev/null
 n=$(records)
-[ "$n" = 5 ] || fail "$n records, want 5"
-afs audit verify --anchor "$T/cp1.json" | grep -q "5 records verified" ||
+[ "$n" = 6 ] || fail "$n records, want 6"
+afs audit verify --anchor "$T/cp1.json" | grep -q "6 records verified" ||
 	fail "verify --anchor after more changes"
 afs audit verify --anchor "$T/cp2.json" --pubkey "$pub" >/dev/null ||
 	fail "verify --anchor --pubkey"
 
 check "a tail cut off with the head rewritten: the chain passes, the anchor does not"
 cp -a "$S" "$T/copy"
-"$TAMPER" "$T/copy" truncate 3 || fail "tamper_audit truncate failed"
+"$TAMPER" "$T/copy" truncate 4 || fail "tamper_audit truncate failed"
 copy() {
 	env ARTIFACTFS_KEY_DIR="$S.keys" "$AFS" --config "$T/empty.conf" \
 		--store "$T/copy" "$@"
 }
-copy audit verify | grep -q "3 records verified" ||
+copy audit verify | grep -q "4 records verified" ||
 	fail "the cut journal does not verify as a chain"
 expect_fail 1 copy audit verify --anchor "$T/cp2.json"
 expect_err_has "journal cut off"
-expect_err_has "record 4"
+expect_err_has "record 5"
 copy audit verify --anchor "$T/cp1.json" >/dev/null ||
 	fail "the cut journal no longer extends the earlier checkpoint"
 rm -rf "$T/copy"
@@ -75,8 +77,8 @@ expect_err_has "not an artifactfs checkpoint"
 check "export: JSON Lines with the fields of query --json, and OUT.sig"
 mkdir "$T/exp"
 afs audit export "$T/exp/audit.jsonl" >"$T/out"
-grep -q "exported 5 records" "$T/out" || fail "$(cat "$T/out")"
-[ "$(wc -l <"$T/exp/audit.jsonl")" = 5 ] || fail "not 5 lines"
+grep -q "exported 6 records" "$T/out" || fail "$(cat "$T/out")"
+[ "$(wc -l <"$T/exp/audit.jsonl")" = 6 ] || fail "not 6 lines"
 afs audit query --json >"$T/query.json"
 python3 - "$T/exp/audit.jsonl" "$T/query.json" <<'EOF' || fail "export differs from query --json"
 import json, sys
@@ -85,7 +87,7 @@ assert lines == json.load(open(sys.argv[2])), "records differ"
 assert all(l.startswith('{"seq":') for l in open(sys.argv[1])), "not compact"
 EOF
 json_eval '(j["records"], j["first_seq"], j["last_seq"])' \
-	<"$T/exp/audit.jsonl.sig" | grep -q "(5, 1, 5)" ||
+	<"$T/exp/audit.jsonl.sig" | grep -q "(6, 1, 6)" ||
 	fail "signature file: $(cat "$T/exp/audit.jsonl.sig")"
 afs audit export --since 2000-01-01 --until 2001-01-01 "$T/exp/none.jsonl" |
 	grep -q "exported 0 records" || fail "--since/--until not applied"
@@ -97,7 +99,7 @@ offline() {
 		--config "$T/empty.conf" --store "$T/nostore" "$@")
 }
 offline audit verify --export "$T/exp/audit.jsonl" --pubkey "$T/exp/store.pub" |
-	grep -q "export verified: 5 records" || fail "offline verification failed"
+	grep -q "export verified: 6 records" || fail "offline verification failed"
 [ ! -e "$T/nostore" ] || fail "verifying an export created a store"
 offline audit verify --export "$T/exp/none.jsonl" --pubkey "$T/exp/store.pub" |
 	grep -q "export verified: 0 records" || fail "empty export"
