@@ -3,10 +3,11 @@
  *
  * Purpose
  *   The principals of artifactfs are Unix users and groups.  This folder
- *   is where roles, their bindings, the POSIX ACL view of them and the
- *   audit journal live; today it names principals, for the records and
- *   listings that show who owns a run, and decides what a role allows
- *   (rbac.c: a library the mount does not enforce yet).
+ *   is where roles, their bindings, the POSIX ACL view of them, the
+ *   audit journal's keys and the secrets' encryption live: it names
+ *   principals (principal.c), decides what a role allows (rbac.c), keeps
+ *   the keys that live outside the store (journal.c) and seals secret
+ *   values before the store sees them (secret.c).
  *
  * Layering
  *   Calls store/ (store.h) and the C library; knows nothing of FUSE.
@@ -43,6 +44,28 @@ struct acl_principal {
  * named by its number, so this only fails with -ENOMEM.
  */
 int acl_principal_get(uid_t uid, gid_t gid, struct acl_principal *out);
+
+/* A stored principal, "u:<uid>" or "g:<gid>", with its NUL. */
+#define ACL_PRINCIPAL_MAX 13
+
+/**
+ * Turns a principal as a person writes it into its stored form: a user
+ * name or a uid ("alice", "1001") gives "u:<uid>", '@' and a group name
+ * or gid ("@ml-team", "@1002") gives "g:<gid>".  A number is taken as an
+ * id whether or not the system knows it; a name must exist
+ * (getpwnam_r/getgrnam_r).  Returns 0, -EINVAL (empty, too long, or the
+ * id 4294967295), -ENOENT (no such user or group), -ENOMEM, -EIO (the
+ * lookup failed).  Nothing is logged: the caller says what was asked.
+ */
+int acl_principal_parse(const char *spec, char out[ACL_PRINCIPAL_MAX]);
+
+/**
+ * The name of a stored principal for listings: "alice" for "u:1001",
+ * "@ml-team" for "g:1002", the number ("1234", "@1234") for an id the
+ * system does not know.  Returns 0, -EINVAL (not a stored principal),
+ * -ENOMEM.
+ */
+int acl_principal_name(const char *principal, char out[ACL_NAME_MAX + 1]);
 
 /* ------------------------------------------------------------ journal.c
  * The audit journal's key lives outside the store directory:
@@ -153,6 +176,9 @@ int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
  */
 int acl_role_bits(struct store *s, const struct acl_who *who, const char *path);
 
+/** Whether role is one of reader, writer, promoter, auditor, admin. */
+bool acl_role_valid(const char *role);
+
 /** 1 when some binding names a group (so a caller's supplementary groups
  * matter), 0 when none does, or a negative errno. */
 int acl_needs_groups(struct store *s);
@@ -203,5 +229,52 @@ const char *acl_bits_role(int bits);
  */
 int acl_binding_nearest(struct store *s, char tag, uint32_t id,
 			const char *path, char *scope, size_t size);
+
+/* ------------------------------------------------------------ secret.c
+ * Secrets encrypted at rest.  A value is sealed with AES-256-GCM under
+ * the store's secrets key before the store sees it: a random 12-byte
+ * nonce per value, the secret's name as associated data (a value copied
+ * under another name does not open).  The key lives beside the journal
+ * key, as <store id>.secret.key (32 random bytes, 0600), and is made by
+ * the first acl_secret_write; it is read and made with the process's own
+ * file identity, also in a daemon thread that serves a client.  Who may
+ * read or change a secret is the caller's to decide first (acl_decide:
+ * ACL_SECRET, ACL_ADMIN on /secrets/<name>).  Removing a secret is
+ * store_secret_delete: the value need not be opened for that.
+ *
+ * Values never reach the journal, the logs or any error message.
+ * Threads: safe from any thread (the key is read per call).
+ */
+
+/* Longest value, in bytes. */
+#define ACL_SECRET_MAX 65536
+
+/**
+ * Seals val[0..len) and stores it as secret name (replacing an earlier
+ * value; journaled "secret.set").  Makes the secrets key first if the
+ * store has none.  Returns 0, -EFBIG (over ACL_SECRET_MAX), -EINVAL or
+ * -ENAMETOOLONG (a bad name), -EIO, -ENOSPC, -ENOMEM, or the key file's
+ * -errno; all logged.
+ */
+int acl_secret_write(struct store *s, const char *name, const void *val,
+		     size_t len);
+
+/**
+ * Opens secret name into *val (malloc'd, *len bytes and one NUL after
+ * them; the caller frees it, best after wiping it).  Returns 0, -ENOENT
+ * (no such secret: quietly), -EIO (the stored value fails authentication
+ * or is damaged: logged, nothing returned), -ENOKEY (the secrets key is
+ * missing: logged), -EINVAL or -ENAMETOOLONG (a bad name), -ENOMEM.
+ * Journals nothing: a read is journaled by the caller, who knows who asked
+ * and why (store_audit_record "secret.read").
+ */
+int acl_secret_read(struct store *s, const char *name, uint8_t **val,
+		    size_t *len);
+
+/** Calls fn with each secret's name (byte order; the name lives only
+ * during fn).  fn returns non-zero to stop (returned).  No value is
+ * opened.  -EIO on a malformed record. */
+int acl_secret_each(struct store *s, int (*fn)(void *arg, const char *name),
+		    void *arg);
 
 #endif

@@ -8,9 +8,10 @@
  * <store id>.journal.key, 32 random bytes, mode 0600 in a 0700 directory.
  * The Ed25519 pair that signs checkpoints and exports sits beside it:
  * <store id>.sign.key (private, 0600) and <store id>.sign.pub (given to
- * auditors), made on first use.
+ * auditors), made on first use; the secrets key (secret.c) too.  The
+ * key helpers here are shared with the rest of acl/ (acl_i.h).
  */
-#include "acl.h"
+#include "acl_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,11 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_LEN 32
-
-/* <keydir>/<id><suffix>; with mkdirs, creates keydir (0700). */
-static int key_path(const char *store_dir, const char *id, const char *suffix,
-		    char *out, size_t size, bool mkdirs)
+int key_path(const char *store_dir, const char *id, const char *suffix,
+	     char *out, size_t size, bool mkdirs)
 {
 	const char *env = getenv("ARTIFACTFS_KEY_DIR");
 	char dir[4096];
@@ -48,27 +46,41 @@ static int key_path(const char *store_dir, const char *id, const char *suffix,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static int write_key(const char *path)
+int key_create(const char *path, const char *what)
 {
 	uint8_t key[KEY_LEN];
+	char tmp[ACL_PATH_MAX + 8];
 	int fd, rc = 0;
 
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
 		return -EIO;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == EEXIST ? 0 : -errno;
+	fd = mkstemp(tmp); /* mode 0600 */
+	if (fd < 0) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot create the %s %s: %s", what,
+			  path, strerror(errno));
+		goto out_wipe;
+	}
 	if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd))
 		rc = -EIO;
-	close(fd);
-	if (rc) {
-		unlink(path);
-		store_log(STORE_LOG_ERR, "cannot write journal key %s", path);
-	}
+	if (close(fd) && !rc)
+		rc = -EIO;
+	/* link() never replaces: a key made meanwhile wins, and path never
+	 * exists half written. */
+	if (!rc && link(tmp, path) < 0 && errno != EEXIST)
+		rc = -errno;
+	unlink(tmp);
+	if (rc)
+		store_log(STORE_LOG_ERR, "cannot write the %s %s: %s", what,
+			  path, strerror(-rc));
+out_wipe:
+	explicit_bzero(key, sizeof(key));
 	return rc;
 }
 
-static int read_key(const char *path, uint8_t key[KEY_LEN])
+int key_read(const char *path, uint8_t key[KEY_LEN], const char *what)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -78,7 +90,7 @@ static int read_key(const char *path, uint8_t key[KEY_LEN])
 	n = read(fd, key, KEY_LEN);
 	close(fd);
 	if (n != KEY_LEN) {
-		store_log(STORE_LOG_ERR, "journal key %s is damaged", path);
+		store_log(STORE_LOG_ERR, "%s %s is damaged", what, path);
 		return -EINVAL;
 	}
 	return 0;
@@ -86,24 +98,24 @@ static int read_key(const char *path, uint8_t key[KEY_LEN])
 
 int acl_journal_create(struct store *s)
 {
-	char path[4200];
+	char path[ACL_PATH_MAX];
 	int rc = key_path(store_dir(s), store_id(s), ".journal.key", path,
 			  sizeof(path), true);
 
 	if (!rc)
-		rc = write_key(path);
+		rc = key_create(path, "journal key");
 	return rc ? rc : store_audit_mark(s);
 }
 
 int acl_journal_open(struct store *s)
 {
 	uint8_t key[KEY_LEN];
-	char path[4200];
+	char path[ACL_PATH_MAX];
 	int rc = key_path(store_dir(s), store_id(s), ".journal.key", path,
 			  sizeof(path), false);
 
 	if (!rc)
-		rc = read_key(path, key);
+		rc = key_read(path, key, "journal key");
 	if (rc == -ENOENT && !store_audit_required(s))
 		return 0; /* a store made before the journal: it stays off */
 	if (rc == -ENOENT) {

@@ -69,6 +69,11 @@ static unsigned role_mask(const char *role)
 	return 0; /* an unknown role gives nothing */
 }
 
+bool acl_role_valid(const char *role)
+{
+	return role_mask(role) != 0;
+}
+
 /* "u:<id>" or "g:<id>" (the store checked the form). */
 static bool parse_principal(const char *p, char *tag, uint32_t *id)
 {

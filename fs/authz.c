@@ -29,6 +29,7 @@ static const char *needed(enum acl_action act, const char *path)
 	case ACL_AUDIT:
 		return "auditor";
 	case ACL_SECRET:
+		return "admin role, or any role on the secret itself";
 	case ACL_ADMIN:
 		break;
 	}
@@ -63,9 +64,10 @@ int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
 		return rc;
 	store_audit_record(ctx->store, op, path, NULL, 0, rc);
 	store_log(STORE_LOG_ERR,
-		  "%s %s: Permission denied (needs the %s role there; "
+		  "%s %s: Permission denied (needs the %s%s there; "
 		  "'artifactfs role ls' shows yours)",
-		  op, path, needed(act, path));
+		  op, path, needed(act, path),
+		  act == ACL_SECRET ? "" : " role");
 	return rc;
 }
 

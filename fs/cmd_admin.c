@@ -1,6 +1,6 @@
 /*
- * fs/cmd_admin.c - looking after the store: `init`, `alias`, `stats`,
- * `fsck` and `gc`.
+ * fs/cmd_admin.c - looking after the store: `init` (with the roles it
+ * seeds), `alias`, `stats`, `fsck` and `gc`.
  *
  * Each prints one short human summary on stdout, or with --json one
  * object (or array) built with jansson.  fsck's problems are logged by
@@ -42,11 +42,110 @@ static int make_parents(const char *dir)
 	return rc;
 }
 
+/* Applies one binding of the configuration's `roles`: made when
+ * missing, kept when the principal already holds a role there. */
+static int seed_one(void *arg, const struct fs_role_seed *r)
+{
+	struct store *s = arg;
+	char held[STORE_ROLE_MAX], name[ACL_NAME_MAX + 1];
+	int rc = store_binding_get(s, r->scope, r->principal, held);
+
+	if (acl_principal_name(r->principal, name))
+		snprintf(name, sizeof(name), "%s", r->principal);
+	if (rc == 0 && strcmp(held, r->role))
+		store_log(STORE_LOG_WARNING,
+			  "%s:%d: %s holds %s on %s, kept (the config says "
+			  "%s: 'artifactfs role grant' changes it)",
+			  r->file, r->line, name, held, r->scope, r->role);
+	if (rc != -ENOENT)
+		return rc;
+	rc = store_binding_set(s, r->scope, r->principal, r->role);
+	if (!rc)
+		fprintf(fs_stdout(), "%s: %s on %s (from %s)\n", name, r->role,
+			r->scope, r->file);
+	return rc;
+}
+
+/* Notes that the store has a binding, and stops at the first. */
+static int any_binding(void *arg, const char *scope, const char *principal,
+		       const char *role)
+{
+	(void)scope, (void)principal, (void)role;
+	*(bool *)arg = true;
+	return 1;
+}
+
+/* With the store open and journaled: the caller of init becomes admin on
+ * "/" of a new store, and of one that has no bindings at all (made before
+ * roles existed). */
+static int init_admin(struct store *s, bool fresh)
+{
+	char principal[ACL_PRINCIPAL_MAX], name[ACL_NAME_MAX + 1];
+	bool some = false;
+	int rc = fresh ? 0 : store_binding_each(s, any_binding, &some);
+
+	if (rc < 0 || some)
+		return rc < 0 ? rc : 0;
+	snprintf(principal, sizeof(principal), "u:%u", (unsigned)getuid());
+	rc = store_binding_set(s, "/", principal, "admin");
+	if (rc)
+		return rc;
+	if (acl_principal_name(principal, name))
+		snprintf(name, sizeof(name), "%s", principal);
+	store_log(STORE_LOG_INFO, "%s: admin on /", name);
+	return 0;
+}
+
+static void init_said(struct fs_ctx *ctx, bool fresh)
+{
+	if (fresh)
+		fprintf(fs_stdout(), "initialized store at %s\n",
+			ctx->store_dir);
+	else
+		fprintf(fs_stdout(), "store at %s already initialized\n",
+			ctx->store_dir);
+}
+
+/* Opens the store in this process (with its journal: a new store gets
+ * its key first), makes the caller admin if no one is, and seeds the
+ * configuration's roles. */
+static int init_open(struct fs_ctx *ctx, bool fresh)
+{
+	struct store *s;
+	int rc = store_open(ctx->store_dir, &ctx->opt, &s);
+
+	if (rc)
+		return rc;
+	/* A new store keeps an audit journal from its first change. */
+	if (fresh)
+		rc = acl_journal_create(s);
+	if (!rc)
+		rc = acl_journal_open(s);
+	if (!rc) {
+		acl_journal_actor(getuid(), getpid());
+		rc = init_admin(s, fresh);
+	}
+	if (!rc) {
+		init_said(ctx, fresh);
+		rc = fs_config_roles(ctx, seed_one, s);
+	}
+	store_close(s);
+	return rc;
+}
+
+static int count_seed(void *arg, const struct fs_role_seed *r)
+{
+	(void)r;
+	++*(int *)arg;
+	return 0;
+}
+
 int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 {
 	unsigned long before = fs_log_errors();
 	bool existed = store_exists(ctx->store_dir);
-	int rc;
+	pid_t holder;
+	int rc, seeds = 0;
 
 	(void)argc, (void)argv;
 	ctx->subject = ctx->store_dir;
@@ -60,34 +159,25 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 			  ctx->store_dir);
 	if (rc < 0)
 		return rc;
-	if (!existed && store_lock_holder(ctx->store_dir) == 0) {
-		struct store *s;
-
-		/* A new store keeps an audit journal from its first change. */
-		rc = store_open(ctx->store_dir, &ctx->opt, &s);
-		if (!rc)
-			rc = acl_journal_create(s);
-		if (!rc)
-			rc = acl_journal_open(s);
-		/* Whoever made the store administers it. */
-		if (!rc) {
-			char me[16];
-
-			acl_journal_actor(getuid(), getpid());
-			snprintf(me, sizeof(me), "u:%u", (unsigned)getuid());
-			rc = store_binding_set(s, "/", me, "admin");
-		}
-		store_close(s);
-		if (rc < 0)
-			return rc;
+	holder = store_lock_holder(ctx->store_dir);
+	if (holder == 0)
+		return init_open(ctx, !existed);
+	if (holder < 0)
+		return holder;
+	init_said(ctx, !existed);
+	rc = fs_config_roles(ctx, count_seed, &seeds);
+	if (rc == 0 && seeds > 0) {
+		/* The roles could only be seeded through the daemon, as its
+		 * client: that is 'role grant', which asks for admin. */
+		store_log(STORE_LOG_ERR,
+			  "init: the store is in use by pid %d, so the roles "
+			  "of the configuration were not applied (run init "
+			  "again once it is unmounted, or use 'artifactfs "
+			  "role grant')",
+			  (int)holder);
+		rc = -EBUSY;
 	}
-	if (existed)
-		fprintf(fs_stdout(), "store at %s already initialized\n",
-			ctx->store_dir);
-	else
-		fprintf(fs_stdout(), "initialized store at %s\n",
-			ctx->store_dir);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---------------------------------------------------------------- alias */

@@ -11,6 +11,12 @@
  *     zstd_level = 3;
  *     threads = 0;
  *     min_saving_pct = 5;
+ *     roles = ( { role = "reader"; user = "analyst"; scope = "/artifacts"; },
+ *               { role = "writer"; group = "ml-team"; } );
+ *
+ * `roles` seeds role bindings that `init` applies (fs_config_roles); each
+ * entry is checked whenever the file is loaded, users and groups
+ * included, so a binding that could not be made is an error at once.
  *
  * No libconfig type leaves this file.
  */
@@ -64,8 +70,9 @@ static int read_error(struct fs_ctx *ctx, const config_t *cfg, const char *path)
 static int check_known(struct fs_ctx *ctx, const config_t *cfg,
 		       const char *path)
 {
-	static const char *const top[] = {"store", "chunk", "zstd_level",
-					  "threads", "min_saving_pct"};
+	static const char *const top[] = {"store",	    "chunk",
+					  "zstd_level",	    "threads",
+					  "min_saving_pct", "roles"};
 	static const char *const chunk[] = {"min", "avg", "max"};
 	config_setting_t *root = config_root_setting(cfg);
 	config_setting_t *grp = config_lookup(cfg, "chunk");
@@ -161,6 +168,141 @@ static int read_settings(struct fs_ctx *ctx, const config_t *cfg,
 	return *store_out ? 0 : -ENOMEM;
 }
 
+/* ---------------------------------------------------------------- roles */
+
+/* A string member of a roles entry: NULL when absent, or an error. */
+static int role_str(struct fs_ctx *ctx, const char *path,
+		    config_setting_t *entry, const char *name, const char **out)
+{
+	config_setting_t *m = config_setting_get_member(entry, name);
+
+	*out = NULL;
+	if (!m)
+		return 0;
+	if (config_setting_type(m) != CONFIG_TYPE_STRING ||
+	    !config_setting_get_string(m)[0])
+		return config_fail(ctx, path, config_setting_source_line(m),
+				   "roles: '%s' must be a non-empty string",
+				   name);
+	*out = config_setting_get_string(m);
+	return 0;
+}
+
+/* Refuses members of a roles entry other than role, user, group, scope. */
+static int role_members(struct fs_ctx *ctx, const char *path,
+			config_setting_t *entry)
+{
+	static const char *const known[] = {"role", "user", "group", "scope"};
+	int i, n = config_setting_length(entry);
+	size_t k;
+
+	for (i = 0; i < n; i++) {
+		config_setting_t *m = config_setting_get_elem(entry, i);
+
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (!strcmp(config_setting_name(m), known[k]))
+				break;
+		if (k == sizeof(known) / sizeof(known[0]))
+			return config_fail(ctx, path,
+					   config_setting_source_line(m),
+					   "roles: unknown setting '%s' (role, "
+					   "user, group, scope)",
+					   config_setting_name(m));
+	}
+	return 0;
+}
+
+/* Checks one entry of `roles` into *out (strings borrowed from cfg). */
+static int role_entry(struct fs_ctx *ctx, const char *path, config_setting_t *e,
+		      struct fs_role_seed *out)
+{
+	const char *user, *group;
+	char who[ACL_NAME_MAX + 2], msg[ACL_NAME_MAX + 64];
+	int line = config_setting_source_line(e), rc;
+
+	if (!config_setting_is_group(e))
+		return config_fail(ctx, path, line, "%s",
+				   "roles: each entry is a group { role = "
+				   "\"reader\"; user = \"name\"; scope = "
+				   "\"/path\"; }");
+	rc = role_members(ctx, path, e);
+	if (!rc)
+		rc = role_str(ctx, path, e, "role", &out->role);
+	if (!rc)
+		rc = role_str(ctx, path, e, "user", &user);
+	if (!rc)
+		rc = role_str(ctx, path, e, "group", &group);
+	if (!rc)
+		rc = role_str(ctx, path, e, "scope", &out->scope);
+	if (rc)
+		return rc;
+	if (!out->role)
+		return config_fail(ctx, path, line, "%s",
+				   "roles: an entry without 'role'");
+	if (!acl_role_valid(out->role))
+		return config_fail(ctx, path, line,
+				   "roles: unknown role '%s' (reader, writer, "
+				   "promoter, auditor or admin)",
+				   out->role);
+	if (!user == !group)
+		return config_fail(ctx, path, line, "%s",
+				   "roles: an entry names either a 'user' or a "
+				   "'group'");
+	if (!out->scope)
+		out->scope = "/";
+	if (store_binding_scope_check(out->scope))
+		return config_fail(ctx, path, line,
+				   "roles: bad scope '%.200s' (an absolute "
+				   "path like /pipelines/train, no trailing "
+				   "'/')",
+				   out->scope);
+	snprintf(who, sizeof(who), "%s%.*s", group ? "@" : "", ACL_NAME_MAX,
+		 group ? group : user);
+	rc = (group ? group : user)[0] == '@'
+		 ? -EINVAL
+		 : acl_principal_parse(who, out->principal);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		snprintf(msg, sizeof(msg), "roles: %s %s",
+			 group ? "group" : "user",
+			 rc == -ENOENT ? "'%s' does not exist"
+				       : "'%s' is not valid");
+		return config_fail(ctx, path, line, msg, group ? group : user);
+	}
+	out->line = line;
+	out->file = path;
+	return 0;
+}
+
+/* Checks `roles` and calls fn (may be NULL: only check) for each entry. */
+static int read_roles(struct fs_ctx *ctx, const config_t *cfg, const char *path,
+		      int (*fn)(void *arg, const struct fs_role_seed *r),
+		      void *arg)
+{
+	config_setting_t *list = config_lookup(cfg, "roles");
+	int i, n, rc;
+
+	if (!list)
+		return 0;
+	if (!config_setting_is_list(list))
+		return config_fail(
+		    ctx, path, config_setting_source_line(list), "%s",
+		    "'roles' must be a list ( { role = ...; user "
+		    "= ...; }, ... )");
+	for (i = 0, n = config_setting_length(list); i < n; i++) {
+		struct fs_role_seed r = {0};
+
+		rc =
+		    role_entry(ctx, path, config_setting_get_elem(list, i), &r);
+		if (!rc && fn)
+			rc = fn(arg, &r);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Reads the file at path into ctx->opt; *store_out gets its `store`. */
 static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
 {
@@ -177,6 +319,8 @@ static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
 	if (rc < 0)
 		goto out_destroy;
 	rc = read_settings(ctx, &cfg, path, store_out);
+	if (!rc)
+		rc = read_roles(ctx, &cfg, path, NULL, NULL);
 out_destroy:
 	config_destroy(&cfg);
 	return rc;
@@ -221,15 +365,39 @@ static int resolve_store(struct fs_ctx *ctx, char *from_file)
 	return ctx->store_dir ? 0 : -errno;
 }
 
+/* The file to read: --config, else the system file when it exists. */
+static const char *config_path(const struct fs_ctx *ctx)
+{
+	if (ctx->config_arg)
+		return ctx->config_arg;
+	return access(FS_SYSTEM_CONFIG, F_OK) == 0 ? FS_SYSTEM_CONFIG : NULL;
+}
+
+int fs_config_roles(struct fs_ctx *ctx,
+		    int (*fn)(void *arg, const struct fs_role_seed *r),
+		    void *arg)
+{
+	const char *path = config_path(ctx);
+	config_t cfg;
+	int rc;
+
+	if (!path)
+		return 0;
+	config_init(&cfg);
+	errno = 0;
+	rc = config_read_file(&cfg, path) ? read_roles(ctx, &cfg, path, fn, arg)
+					  : read_error(ctx, &cfg, path);
+	config_destroy(&cfg);
+	return rc;
+}
+
 int fs_config_load(struct fs_ctx *ctx)
 {
-	const char *path = ctx->config_arg;
+	const char *path = config_path(ctx);
 	char *from_file = NULL;
 	int rc;
 
 	store_options_init(&ctx->opt);
-	if (!path && access(FS_SYSTEM_CONFIG, F_OK) == 0)
-		path = FS_SYSTEM_CONFIG;
 	if (path) {
 		rc = load_file(ctx, path, &from_file);
 		if (rc < 0)

@@ -57,6 +57,7 @@ enum fs_opt_flags {
 	FS_OPT_RECURSIVE = 1 << 4,
 	FS_OPT_DRY_RUN = 1 << 5,
 	FS_OPT_LINEAGE = 1 << 6, /* --upstream, --downstream, --depth, --dot */
+	FS_OPT_SCOPE = 1 << 7,	 /* --scope PATH (role) */
 };
 
 /* Everything one invocation knows.  Strings from the command line are
@@ -71,6 +72,7 @@ struct fs_ctx {
 	bool verbose, quiet, json, force, recursive, dry_run;
 	bool upstream, downstream, dot, openlineage; /* lineage */
 	const char *depth; /* lineage --depth N, unparsed */
+	const char *scope; /* role --scope PATH */
 
 	char *store_dir;	  /* resolved by fs_config_load */
 	struct store_options opt; /* defaults, then the config file */
@@ -231,6 +233,20 @@ int fs_cmd_trace(struct fs_ctx *ctx, int argc, char **argv);
  * (cmd_openlineage.c); ctx->run (--run P/R) limits it to one run. */
 int fs_cmd_openlineage(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_audit(struct fs_ctx *ctx, int argc, char **argv);
+/**
+ * `role grant|revoke|ls`: role bindings (cmd_role.c).  grant and revoke
+ * need the admin role on the scope (--scope, default "/"); ls shows every
+ * binding to an admin or auditor on "/", and to anyone else the bindings
+ * that name them.
+ */
+int fs_cmd_role(struct fs_ctx *ctx, int argc, char **argv);
+/**
+ * `secret set|get|rm|ls`: secrets, encrypted at rest by acl/
+ * (cmd_secret.c).  set and rm need the admin role on /secrets/NAME, get
+ * a role that reads it (ACL_SECRET; each read is journaled), ls lists
+ * the names the caller may read.
+ */
+int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv);
 /** The FUSE daemon; parses its own options (argv[0] is "mount"). */
 int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv);
 

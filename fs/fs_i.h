@@ -181,6 +181,30 @@ int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
 int fs_authorize_at(struct fs_ctx *ctx, enum acl_action act, const char *op,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* ------------------------------------------------------------- config.c */
+
+/* One role binding the configuration file seeds (its `roles` list),
+ * checked: a known role, a principal that exists, a well-formed scope.
+ * Strings are borrowed for the callback only. */
+struct fs_role_seed {
+	const char *role;
+	const char *scope;		   /* "/" when the entry has none */
+	char principal[ACL_PRINCIPAL_MAX]; /* "u:<uid>" or "g:<gid>" */
+	const char *file;		   /* where it is written */
+	int line;
+};
+
+/**
+ * Reads the configuration file again (the one fs_config_load read) and
+ * calls fn for each entry of its `roles` list, in order; fn returns
+ * non-zero to stop (returned).  Returns 0 (also without a file), or what
+ * fs_config_load returns for a bad file (-EINVAL, reported, exit_code
+ * set).
+ */
+int fs_config_roles(struct fs_ctx *ctx,
+		    int (*fn)(void *arg, const struct fs_role_seed *r),
+		    void *arg);
+
 /* ---------------------------------------------------------------- main.c */
 
 /** Gives ctx the store: already there (the daemon's, for a client),

@@ -131,6 +131,28 @@ static const struct cmd cmds[] = {
      "it (a tail cut off fails).  export writes records as JSON Lines to\n"
      "OUT and a signed digest to OUT.sig; verify --export OUT --pubkey\n"
      "KEY checks them with only the public key, no store needed.\n"},
+    {"role", fs_cmd_role, CMD_STORE, FS_OPT_JSON | FS_OPT_SCOPE, 1, 3,
+     "grant ROLE USER|@GROUP [--scope PATH] |\n"
+     "       revoke ROLE USER|@GROUP [--scope PATH] | ls [--scope PATH] "
+     "[--json]",
+     "Gives a role to a user or a group on a scope (a path of the mount,\n"
+     "and everything below it), takes it back, or lists the bindings.\n"
+     "ROLE is reader, writer, promoter, auditor or admin; USER a user name\n"
+     "or uid, @GROUP a group name or gid.  grant and revoke need the admin\n"
+     "role on the scope; ls shows every binding to an admin or auditor on\n"
+     "/, and their own bindings to everyone else.\n"
+     "  --scope PATH   the scope (default /); for ls, only the bindings\n"
+     "                 that apply to PATH\n"
+     "  --json         print JSON (ls)\n"},
+    {"secret", fs_cmd_secret, CMD_STORE, FS_OPT_JSON, 1, 3,
+     "set NAME [FILE|-] | get NAME | rm NAME | ls [--json]",
+     "Keeps secrets, encrypted at rest (AES-256-GCM under a key kept\n"
+     "outside the store), named as in the mount: /secrets/NAME.  set reads\n"
+     "the value (at most 64 KiB) from FILE or standard input and needs the\n"
+     "admin role on /secrets/NAME, as rm does; get prints the value to a\n"
+     "holder of admin there or of any role on /secrets/NAME, and every\n"
+     "read is journaled; ls lists the secrets the caller may read.\n"
+     "  --json         print JSON (ls)\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},
@@ -161,6 +183,7 @@ enum long_only {
 	OPT_DEPTH,
 	OPT_DOT,
 	OPT_OPENLINEAGE,
+	OPT_SCOPE,
 };
 
 static const struct option long_opts[] = {
@@ -181,6 +204,7 @@ static const struct option long_opts[] = {
     {"depth", required_argument, NULL, OPT_DEPTH},
     {"dot", no_argument, NULL, OPT_DOT},
     {"openlineage", no_argument, NULL, OPT_OPENLINEAGE},
+    {"scope", required_argument, NULL, OPT_SCOPE},
     {NULL, 0, NULL, 0},
 };
 
@@ -316,6 +340,9 @@ static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
 		break;
 	case OPT_OPENLINEAGE:
 		need = FS_OPT_LINEAGE, ctx->openlineage = true;
+		break;
+	case OPT_SCOPE:
+		need = FS_OPT_SCOPE, ctx->scope = optarg;
 		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;

@@ -186,6 +186,30 @@ int store_binding_delete(struct store *s, const char *scope,
 	return rc;
 }
 
+int store_binding_get(struct store *s, const char *scope, const char *principal,
+		      char role[STORE_ROLE_MAX])
+{
+	uint8_t k[BKEY_MAX];
+	size_t kl, len;
+	void *val;
+	int rc = binding_key(scope, principal, k, &kl);
+
+	if (rc)
+		return rc;
+	rc = db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
+	if (rc)
+		return rc;
+	if (len >= STORE_ROLE_MAX) {
+		free(val);
+		store_log(STORE_LOG_ERR, "role binding: malformed record");
+		return -EIO;
+	}
+	memcpy(role, val, len);
+	role[len] = '\0';
+	free(val);
+	return 0;
+}
+
 struct binding_scan {
 	int (*fn)(void *arg, const char *scope, const char *principal,
 		  const char *role);

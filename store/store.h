@@ -758,6 +758,15 @@ int store_binding_set(struct store *s, const char *scope, const char *principal,
 int store_binding_delete(struct store *s, const char *scope,
 			 const char *principal);
 
+/* Longest role name, with its NUL. */
+#define STORE_ROLE_MAX 16
+
+/** Reads the role principal holds on exactly scope into role.  Returns
+ * 0, -ENOENT (no such binding: quietly), -EINVAL or -ENAMETOOLONG
+ * (malformed: logged), -EIO. */
+int store_binding_get(struct store *s, const char *scope, const char *principal,
+		      char role[STORE_ROLE_MAX]);
+
 /** A number that changes with every binding change made through s (for
  * caches of the bindings; s is the only writer while it holds the
  * store). */
@@ -770,5 +779,72 @@ int store_binding_each(struct store *s,
 		       int (*fn)(void *arg, const char *scope,
 				 const char *principal, const char *role),
 		       void *arg);
+
+/* ---------------------------------------------------------------- secrets
+ *
+ * Named values in their own column family (FORMAT.md, secrets cf), kept
+ * as opaque bytes: acl/ seals a value (store_aead_encrypt) before it comes
+ * here, so the store only ever holds, journals and returns ciphertext.
+ *   name   one path component (store_name_check); the secret shows in the
+ *          mount as /secrets/<name>.
+ *   value  at most STORE_SECRET_MAX bytes as stored.
+ * Each change is one commit carrying its journal record ("secret.set",
+ * "secret.rm"; path "/secrets/<name>"; never the value).
+ */
+
+/* Longest stored value: 64 KiB of plaintext and acl/'s envelope. */
+#define STORE_SECRET_MAX (65536 + 64)
+
+/** Stores val[0..len) as secret name, replacing an earlier value.
+ * Returns 0, -EINVAL or -ENAMETOOLONG (a bad name: logged), -EFBIG (over
+ * STORE_SECRET_MAX: logged), -EIO, -ENOSPC, -ENOMEM. */
+int store_secret_set(struct store *s, const char *name, const void *val,
+		     size_t len);
+
+/** Reads secret name into a malloc'd *val (the caller frees it) and *len.
+ * Returns 0, -ENOENT (no such secret: quietly), -EINVAL or -ENAMETOOLONG
+ * (a bad name: logged), -EIO (a malformed record: logged), -ENOMEM. */
+int store_secret_get(struct store *s, const char *name, void **val,
+		     size_t *len);
+
+/** Removes secret name.  Returns 0, -ENOENT (none, nothing journaled),
+ * -EINVAL or -ENAMETOOLONG (logged), -EIO, -ENOSPC. */
+int store_secret_delete(struct store *s, const char *name);
+
+/** Calls fn for each secret's name in byte order; the name lives only
+ * during fn.  fn returns non-zero to stop (returned).  -EIO on a
+ * malformed record (logged). */
+int store_secret_each(struct store *s, int (*fn)(void *arg, const char *name),
+		      void *arg);
+
+/* ------------------------------------------- authenticated encryption
+ *
+ * AES-256-GCM (OpenSSL), for acl/ to seal what the store must only see
+ * encrypted.  The primitive only: keys, nonces, associated data and how
+ * they are laid out are the caller's.  A nonce must never repeat under
+ * one key (use a random one per value).  Nothing is kept or logged but
+ * OpenSSL failures.
+ */
+
+#define STORE_AEAD_KEY_LEN 32
+#define STORE_AEAD_IV_LEN  12
+#define STORE_AEAD_TAG_LEN 16
+
+/** Encrypts in[0..len) into out (len bytes; may be in) under key and iv,
+ * authenticating aad[0..aadlen) too, and writes the tag.  Returns 0,
+ * -EFBIG (over 2 GiB), -ENOMEM, -EIO (OpenSSL: logged). */
+int store_aead_encrypt(const uint8_t key[STORE_AEAD_KEY_LEN],
+		       const uint8_t iv[STORE_AEAD_IV_LEN], const void *aad,
+		       size_t aadlen, const void *in, size_t len, void *out,
+		       uint8_t tag[STORE_AEAD_TAG_LEN]);
+
+/** Decrypts in[0..len) into out (len bytes) and checks tag over the
+ * ciphertext and aad.  Returns 0, -EBADMSG when authentication fails
+ * (a wrong key, nonce or aad, or changed bytes: out is zeroed, nothing
+ * logged, that is the answer), -EFBIG, -ENOMEM, -EIO (OpenSSL: logged). */
+int store_aead_decrypt(const uint8_t key[STORE_AEAD_KEY_LEN],
+		       const uint8_t iv[STORE_AEAD_IV_LEN], const void *aad,
+		       size_t aadlen, const void *in, size_t len, void *out,
+		       const uint8_t tag[STORE_AEAD_TAG_LEN]);
 
 #endif

@@ -12,6 +12,8 @@ records() {
 	afs audit query --json | json_eval 'len(j)'
 }
 
+# init journals one record (its caller becomes admin): the put and the
+# alias below are records 2 and 3.
 afs init >/dev/null
 head -c 50000 /dev/urandom >"$T/a.bin"
 afs put model "$T/a.bin" >/dev/null
