@@ -59,10 +59,18 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 			  ctx->store_dir);
 	if (rc < 0)
 		return rc;
-	if (!existed && store_lock_holder(ctx->store_dir) == 0) {
+	if (existed && ctx->no_journal)
+		store_log(STORE_LOG_WARNING,
+			  "init: --no-journal only applies to a new store; %s "
+			  "keeps what it has",
+			  ctx->store_dir);
+	/* A new store keeps an audit journal from its first change, unless
+	 * it is made without one: then it has no key and no mark, so it
+	 * opens with the journal off (acl_journal_open). */
+	if (!existed && !ctx->no_journal &&
+	    store_lock_holder(ctx->store_dir) == 0) {
 		struct store *s;
 
-		/* A new store keeps an audit journal from its first change. */
 		rc = store_open(ctx->store_dir, &ctx->opt, &s);
 		if (!rc)
 			rc = acl_journal_create(s);
@@ -74,8 +82,9 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 		fprintf(fs_stdout(), "store at %s already initialized\n",
 			ctx->store_dir);
 	else
-		fprintf(fs_stdout(), "initialized store at %s\n",
-			ctx->store_dir);
+		fprintf(fs_stdout(), "initialized store at %s%s\n",
+			ctx->store_dir,
+			ctx->no_journal ? " (no audit journal)" : "");
 	return 0;
 }
 

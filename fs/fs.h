@@ -57,6 +57,7 @@ enum fs_opt_flags {
 	FS_OPT_RECURSIVE = 1 << 4,
 	FS_OPT_DRY_RUN = 1 << 5,
 	FS_OPT_LINEAGE = 1 << 6, /* --upstream, --downstream, --depth, --dot */
+	FS_OPT_NO_JOURNAL = 1 << 7, /* init --no-journal */
 };
 
 /* Everything one invocation knows.  Strings from the command line are
@@ -71,6 +72,7 @@ struct fs_ctx {
 	bool verbose, quiet, json, force, recursive, dry_run;
 	bool upstream, downstream, dot, openlineage; /* lineage */
 	const char *depth; /* lineage --depth N, unparsed */
+	bool no_journal;   /* init --no-journal */
 
 	char *store_dir;	  /* resolved by fs_config_load */
 	struct store_options opt; /* defaults, then the config file */

@@ -37,7 +37,11 @@ struct cmd {
 static int cmd_help(struct fs_ctx *ctx, int argc, char **argv);
 
 static const struct cmd cmds[] = {
-    {"init", fs_cmd_init, 0, 0, 0, 0, "", "Creates the store (idempotent).\n"},
+    {"init", fs_cmd_init, 0, FS_OPT_NO_JOURNAL, 0, 0, "[--no-journal]",
+     "Creates the store (idempotent), with an audit journal whose key is\n"
+     "kept outside the store (see 'artifactfs audit --help').\n"
+     "  --no-journal   a store that keeps no audit journal, ever (for\n"
+     "                 scratch data and benchmarks); only when creating\n"},
     {"put", fs_cmd_put, CMD_STORE, FS_OPT_JSON | FS_OPT_RUN | FS_OPT_NAME, 2,
      -1, "ARTIFACT PATH...",
      "Stores PATHs as the next version of ARTIFACT.  A single directory\n"
@@ -161,6 +165,7 @@ enum long_only {
 	OPT_DEPTH,
 	OPT_DOT,
 	OPT_OPENLINEAGE,
+	OPT_NO_JOURNAL,
 };
 
 static const struct option long_opts[] = {
@@ -181,6 +186,7 @@ static const struct option long_opts[] = {
     {"depth", required_argument, NULL, OPT_DEPTH},
     {"dot", no_argument, NULL, OPT_DOT},
     {"openlineage", no_argument, NULL, OPT_OPENLINEAGE},
+    {"no-journal", no_argument, NULL, OPT_NO_JOURNAL},
     {NULL, 0, NULL, 0},
 };
 
@@ -316,6 +322,9 @@ static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
 		break;
 	case OPT_OPENLINEAGE:
 		need = FS_OPT_LINEAGE, ctx->openlineage = true;
+		break;
+	case OPT_NO_JOURNAL:
+		need = FS_OPT_NO_JOURNAL, ctx->no_journal = true;
 		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;
