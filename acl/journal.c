@@ -8,7 +8,8 @@
  * <store id>.journal.key, 32 random bytes, mode 0600 in a 0700 directory.
  * The Ed25519 pair that signs checkpoints and exports sits beside it:
  * <store id>.sign.key (private, 0600) and <store id>.sign.pub (given to
- * auditors), made on first use.
+ * auditors), made on first use.  The mount daemon's automatic
+ * checkpoints go by default in <store id>.checkpoints/ there too.
  */
 #include "acl.h"
 
@@ -124,6 +125,13 @@ int acl_journal_open(struct store *s)
 		rc = store_audit_enable(s, key, sizeof(key));
 	memset(key, 0, sizeof(key));
 	return rc;
+}
+
+int acl_key_file(struct store *s, const char *suffix, bool create,
+		 char out[ACL_PATH_MAX])
+{
+	return key_path(store_dir(s), store_id(s), suffix, out, ACL_PATH_MAX,
+			create);
 }
 
 void acl_journal_actor(uid_t uid, pid_t pid)

@@ -76,9 +76,15 @@ struct fs_ctx {
 
 	char *store_dir;	  /* resolved by fs_config_load */
 	struct store_options opt; /* defaults, then the config file */
-	struct store *store;	  /* open while a command that needs it runs */
-	int exit_code;		  /* FS_EXIT_USAGE after a usage error */
-	int argc;		  /* the whole command line, to forward it */
+	/* The audit group of the config file: the mount daemon's automatic
+	 * checkpoints (mnt_checkpoint.c).  checkpoint_dir is owned, NULL for
+	 * the default (beside the journal key). */
+	uint32_t checkpoint_records; /* every N records; 0: never */
+	uint32_t checkpoint_seconds; /* or T seconds; 0: never */
+	char *checkpoint_dir;
+	struct store *store; /* open while a command that needs it runs */
+	int exit_code;	     /* FS_EXIT_USAGE after a usage error */
+	int argc;	     /* the whole command line, to forward it */
 	char **argv;
 	int forwarded; /* exit status from the daemon, or -1 */
 };
@@ -182,9 +188,15 @@ unsigned long fs_log_errors(void);
 
 /* ------------------------------------------------------------- config.c */
 
+/* Defaults of the audit group: a checkpoint every 1000 records or every
+ * 5 minutes, whichever comes first. */
+#define FS_CHECKPOINT_RECORDS 1000
+#define FS_CHECKPOINT_SECONDS 300
+
 /**
- * Loads the configuration into ctx->opt (ctx->config_arg, else
- * FS_SYSTEM_CONFIG if it exists, else the defaults) and resolves
+ * Loads the configuration into ctx->opt and ctx->checkpoint_*
+ * (ctx->config_arg, else FS_SYSTEM_CONFIG if it exists, else the
+ * defaults) and resolves
  * ctx->store_dir: --store, else $ARTIFACTFS_STORE, else the file's
  * `store` setting, else $HOME/FS_DEFAULT_STORE.
  * Returns 0, -EINVAL (reported, with file and line; exit_code set),

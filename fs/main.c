@@ -132,9 +132,12 @@ static const struct cmd cmds[] = {
      "checkpoint signs the journal's head (Ed25519, a key pair made on\n"
      "first use beside the journal key) into OUT, to keep outside the\n"
      "store; verify --anchor OUT then proves the journal still extends\n"
-     "it (a tail cut off fails).  export writes records as JSON Lines to\n"
-     "OUT and a signed digest to OUT.sig; verify --export OUT --pubkey\n"
-     "KEY checks them with only the public key, no store needed.\n"},
+     "it (a tail cut off fails).  While the store is mounted, the daemon\n"
+     "writes such checkpoints by itself (audit.checkpoint_records,\n"
+     "_seconds, _dir in the configuration; see the README).  export\n"
+     "writes records as JSON Lines to OUT and a signed digest to OUT.sig;\n"
+     "verify --export OUT --pubkey KEY checks them with only the public\n"
+     "key, no store needed.\n"},
     {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},
@@ -258,6 +261,8 @@ void fs_ctx_release(struct fs_ctx *ctx)
 	ctx->store = NULL;
 	free(ctx->store_dir);
 	ctx->store_dir = NULL;
+	free(ctx->checkpoint_dir);
+	ctx->checkpoint_dir = NULL;
 }
 
 /* Applies one option; returns 0, 1 when --help/--version was handled,
