@@ -92,6 +92,15 @@ int acl_journal_open(struct store *s);
 int acl_sign_key(struct store *s, bool create, char priv[ACL_PATH_MAX],
 		 char pub[ACL_PATH_MAX]);
 
+/**
+ * The path of something of s's kept beside its keys: <keydir>/<store
+ * id><suffix> (the mount daemon's checkpoints: suffix ".checkpoints").
+ * With create, makes the key directory (0700) when missing.  Returns 0,
+ * -ENAMETOOLONG, or mkdir's -errno (logged).
+ */
+int acl_key_file(struct store *s, const char *suffix, bool create,
+		 char out[ACL_PATH_MAX]);
+
 /** The calling thread acts for uid/pid (its name from the password
  * database) in the journal. */
 void acl_journal_actor(uid_t uid, pid_t pid);

@@ -9,7 +9,9 @@
  * The Ed25519 pair that signs checkpoints and exports sits beside it:
  * <store id>.sign.key (private, 0600) and <store id>.sign.pub (given to
  * auditors), made on first use; the secrets key (secret.c) too.  The
- * key helpers here are shared with the rest of acl/ (acl_i.h).
+ * mount daemon's automatic checkpoints go by default in
+ * <store id>.checkpoints/ there too.  The key helpers here are shared
+ * with the rest of acl/ (acl_i.h).
  */
 #include "acl_i.h"
 
@@ -136,6 +138,13 @@ int acl_journal_open(struct store *s)
 		rc = store_audit_enable(s, key, sizeof(key));
 	memset(key, 0, sizeof(key));
 	return rc;
+}
+
+int acl_key_file(struct store *s, const char *suffix, bool create,
+		 char out[ACL_PATH_MAX])
+{
+	return key_path(store_dir(s), store_id(s), suffix, out, ACL_PATH_MAX,
+			create);
 }
 
 void acl_journal_actor(uid_t uid, pid_t pid)

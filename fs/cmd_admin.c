@@ -99,8 +99,9 @@ static int init_admin(struct store *s, bool fresh)
 static void init_said(struct fs_ctx *ctx, bool fresh)
 {
 	if (fresh)
-		fprintf(fs_stdout(), "initialized store at %s\n",
-			ctx->store_dir);
+		fprintf(fs_stdout(), "initialized store at %s%s\n",
+			ctx->store_dir,
+			ctx->no_journal ? " (no audit journal)" : "");
 	else
 		fprintf(fs_stdout(), "store at %s already initialized\n",
 			ctx->store_dir);
@@ -116,8 +117,10 @@ static int init_open(struct fs_ctx *ctx, bool fresh)
 
 	if (rc)
 		return rc;
-	/* A new store keeps an audit journal from its first change. */
-	if (fresh)
+	/* A new store keeps an audit journal from its first change, unless
+	 * it is made without one: then it has no key and no mark, so it
+	 * opens with the journal off (acl_journal_open). */
+	if (fresh && !ctx->no_journal)
 		rc = acl_journal_create(s);
 	if (!rc)
 		rc = acl_journal_open(s);
@@ -159,6 +162,11 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 			  ctx->store_dir);
 	if (rc < 0)
 		return rc;
+	if (existed && ctx->no_journal)
+		store_log(STORE_LOG_WARNING,
+			  "init: --no-journal only applies to a new store; %s "
+			  "keeps what it has",
+			  ctx->store_dir);
 	holder = store_lock_holder(ctx->store_dir);
 	if (holder == 0)
 		return init_open(ctx, !existed);

@@ -10,7 +10,9 @@
  * to name the new last record), and its HMAC proves nothing to whoever
  * lacks the key.  So checkpoint signs the head (Ed25519, a key pair kept
  * beside the journal key, made on first use) into a file kept outside
- * the store, and verify --anchor proves the journal still extends it;
+ * the store, and verify --anchor proves the journal still extends it
+ * (the mount daemon writes such files by itself too, mnt_checkpoint.c,
+ * through fs_checkpoint_sign and fs_checkpoint_check);
  * export writes records as JSON Lines with a signed digest (OUT.sig), and
  * verify --export checks it with nothing but the public key: that mode
  * needs no store, which is why this command opens the store itself.
@@ -158,13 +160,11 @@ static int write_json(const char *path, json_t *j)
 	return rc;
 }
 
-/* Verifies the whole journal; a broken or absent one is reported (one
- * line) and returned (-EBADMSG, -ENOKEY).  *checked: records verified. */
-static int journal_check(struct fs_ctx *ctx, uint64_t *checked)
+int fs_journal_check(struct store *s, uint64_t *checked)
 {
 	uint64_t bad = 0;
 	char why[128] = "";
-	int rc = store_audit_verify(ctx->store, checked, &bad, why);
+	int rc = store_audit_verify(s, checked, &bad, why);
 
 	if (rc == -ENOKEY)
 		store_log(STORE_LOG_ERR, "this store keeps no audit journal");
@@ -332,9 +332,10 @@ static void checkpoint_msg(const char *id, uint64_t seq,
 		 (unsigned long long)seq, d + strlen("sha256:"));
 }
 
-/* The head read before a verification must name the verified record seq
- * by its hash; an empty journal has nothing to sign. */
-static int head_check(struct fs_ctx *ctx, uint64_t seq,
+/* Record seq of the journal must still have hash (the head read before
+ * a verification names the verified record); an empty journal has
+ * nothing to sign. */
+static int head_check(struct store *s, uint64_t seq,
 		      const uint8_t hash[STORE_DIGEST_LEN])
 {
 	uint8_t h[STORE_DIGEST_LEN];
@@ -345,7 +346,7 @@ static int head_check(struct fs_ctx *ctx, uint64_t seq,
 					 "checkpoint");
 		return -ENODATA;
 	}
-	rc = store_audit_record_hash(ctx->store, seq, h);
+	rc = store_audit_record_hash(s, seq, h);
 	if (!rc && memcmp(h, hash, sizeof(h)) != 0)
 		rc = -ENOENT;
 	if (rc == -ENOENT) {
@@ -357,30 +358,53 @@ static int head_check(struct fs_ctx *ctx, uint64_t seq,
 	return rc;
 }
 
-static int checkpoint_write(struct fs_ctx *ctx, const char *out, uint64_t seq,
-			    const uint8_t hash[STORE_DIGEST_LEN],
-			    const uint8_t sig[STORE_SIG_LEN])
+int fs_checkpoint_sign(struct store *s, uint64_t seq,
+		       const uint8_t hash[STORE_DIGEST_LEN], char *pub,
+		       char **out, size_t *len)
 {
+	char priv[ACL_PATH_MAX], pubpath[ACL_PATH_MAX], msg[MSG_MAX];
 	char d[STORE_DIGEST_STR_LEN], when[FS_TIME_STR_LEN];
-	char hex[SIG_HEX_LEN + 1];
+	char hex[SIG_HEX_LEN + 1], *text;
+	uint8_t sig[STORE_SIG_LEN];
 	struct timespec now;
+	json_t *j;
+	int n, rc = head_check(s, seq, hash);
 
+	*out = NULL;
+	if (!rc)
+		rc = acl_sign_key(s, true, priv, pub ? pub : pubpath);
+	if (rc < 0)
+		return rc;
+	checkpoint_msg(store_id(s), seq, hash, msg);
+	rc = store_sign(priv, msg, strlen(msg), sig);
+	if (rc)
+		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
 	fs_time_iso((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec, when);
 	store_digest_format(hash, d);
 	hex_encode(sig, STORE_SIG_LEN, hex);
-	return write_json(out, json_pack("{s:s, s:I, s:s, s:s, s:s}", "store",
-					 store_id(ctx->store), "seq",
-					 (json_int_t)seq, "head", d, "time",
-					 when, "signature", hex));
+	j = json_pack("{s:s, s:I, s:s, s:s, s:s}", "store", store_id(s), "seq",
+		      (json_int_t)seq, "head", d, "time", when, "signature",
+		      hex);
+	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	json_decref(j);
+	n = text ? asprintf(out, "%s\n", text) : -1;
+	free(text);
+	if (n < 0) {
+		*out = NULL; /* asprintf leaves it undefined */
+		return -ENOMEM;
+	}
+	*len = (size_t)n;
+	return 0;
 }
 
 /* audit checkpoint OUT: signs the verified head into OUT. */
 static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
 {
-	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
-	uint8_t hash[STORE_DIGEST_LEN], sig[STORE_SIG_LEN];
+	char pub[ACL_PATH_MAX], *text = NULL;
+	uint8_t hash[STORE_DIGEST_LEN];
 	uint64_t seq = 0, checked;
+	size_t len = 0;
 	int rc = audit_open(ctx, "audit.checkpoint");
 
 	if (rc)
@@ -388,22 +412,18 @@ static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
 	/* The head first: the verification after it covers its record. */
 	rc = store_audit_head(ctx->store, &seq, hash);
 	if (!rc)
-		rc = journal_check(ctx, &checked);
+		rc = fs_journal_check(ctx->store, &checked);
 	if (!rc)
-		rc = head_check(ctx, seq, hash);
+		rc =
+		    fs_checkpoint_sign(ctx->store, seq, hash, pub, &text, &len);
 	if (!rc)
-		rc = acl_sign_key(ctx->store, true, priv, pub);
-	if (rc < 0)
-		return rc;
-	checkpoint_msg(store_id(ctx->store), seq, hash, msg);
-	rc = store_sign(priv, msg, strlen(msg), sig);
-	if (!rc)
-		rc = checkpoint_write(ctx, out, seq, hash, sig);
+		rc = fs_write_file(out, text, len, 0);
 	if (!rc)
 		fprintf(fs_stdout(),
 			"checkpoint of record %llu written to %s\n"
 			"public key: %s\n",
 			(unsigned long long)seq, out, pub);
+	free(text);
 	return rc;
 }
 
@@ -432,17 +452,17 @@ static int checkpoint_read(const char *path, json_t **root,
 	return 0;
 }
 
-/* The verified journal must still hold the checkpoint's record with its
- * hash: a journal cut off before it, or rewritten, does not. */
-static int anchor_check(struct fs_ctx *ctx, const char *file,
+/* The journal must still hold the checkpoint's record with its hash: a
+ * journal cut off before it, or rewritten, does not. */
+static int anchor_check(struct store *s, const char *file,
 			const struct checkpoint *c)
 {
 	uint8_t h[STORE_DIGEST_LEN];
 	uint64_t last = 0;
-	int rc = store_audit_record_hash(ctx->store, c->seq, h);
+	int rc = store_audit_record_hash(s, c->seq, h);
 
 	if (rc == -ENOENT) {
-		rc = store_audit_head(ctx->store, &last, h);
+		rc = store_audit_head(s, &last, h);
 		if (!rc)
 			store_log(STORE_LOG_ERR,
 				  "journal cut off: %s names record %llu, the "
@@ -460,45 +480,67 @@ static int anchor_check(struct fs_ctx *ctx, const char *file,
 	return rc;
 }
 
+/* The checkpoint c read from file names store s and is signed by
+ * pubkey (NULL: s's own key pair). */
+static int signature_check(struct store *s, const char *file,
+			   const struct checkpoint *c, const char *pubkey)
+{
+	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
+	int rc = 0;
+
+	if (strcmp(c->store, store_id(s)) != 0) {
+		store_log(
+		    STORE_LOG_ERR,
+		    "%s is a checkpoint of store %s, not of this one (%s)",
+		    file, c->store, store_id(s));
+		return -EINVAL;
+	}
+	if (!pubkey) {
+		rc = acl_sign_key(s, false, priv, pub);
+		pubkey = pub;
+	}
+	checkpoint_msg(c->store, c->seq, c->hash, msg);
+	if (!rc)
+		rc = store_sign_verify(pubkey, msg, strlen(msg), c->sig);
+	if (rc == -EBADMSG)
+		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
+			  file, pubkey);
+	return rc;
+}
+
+int fs_checkpoint_check(struct store *s, const char *path, const char *pubkey,
+			uint64_t *checked, uint64_t *seq)
+{
+	struct checkpoint c;
+	json_t *root;
+	int rc = checkpoint_read(path, &root, &c);
+
+	if (rc)
+		return rc;
+	rc = signature_check(s, path, &c, pubkey);
+	if (!rc && checked)
+		rc = fs_journal_check(s, checked);
+	if (!rc)
+		rc = anchor_check(s, path, &c);
+	if (!rc && seq)
+		*seq = c.seq;
+	json_decref(root);
+	return rc;
+}
+
 /* audit verify --anchor FILE [--pubkey KEY] */
 static int verify_anchor(struct fs_ctx *ctx, const char *file,
 			 const char *pubkey)
 {
-	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
-	struct checkpoint c;
-	uint64_t checked = 0;
-	json_t *root;
-	int rc = checkpoint_read(file, &root, &c);
+	uint64_t checked = 0, seq = 0;
+	int rc = fs_checkpoint_check(ctx->store, file, pubkey, &checked, &seq);
 
-	if (rc)
-		return rc;
-	if (strcmp(c.store, store_id(ctx->store)) != 0) {
-		store_log(
-		    STORE_LOG_ERR,
-		    "%s is a checkpoint of store %s, not of this one (%s)",
-		    file, c.store, store_id(ctx->store));
-		rc = -EINVAL;
-	} else if (!pubkey) {
-		rc = acl_sign_key(ctx->store, false, priv, pub);
-		pubkey = pub;
-	}
-	checkpoint_msg(c.store, c.seq, c.hash, msg);
-	if (!rc)
-		rc = store_sign_verify(pubkey, msg, strlen(msg), c.sig);
-	if (rc == -EBADMSG)
-		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
-			  file, pubkey);
-	if (!rc)
-		rc = journal_check(ctx, &checked);
-	if (!rc)
-		rc = anchor_check(ctx, file, &c);
 	if (!rc)
 		fprintf(fs_stdout(),
 			"journal intact: %llu records verified, extending "
 			"checkpoint %s (record %llu)\n",
 			(unsigned long long)checked, file,
-			(unsigned long long)c.seq);
-	json_decref(root);
+			(unsigned long long)seq);
 	return rc;
 }
 
@@ -650,7 +692,7 @@ static int audit_export(struct fs_ctx *ctx, int argc, char **argv)
 		return rc < 0 ? rc : 0;
 	rc = store_audit_head(ctx->store, &x.max_seq, head);
 	if (!rc)
-		rc = journal_check(ctx, &checked);
+		rc = fs_journal_check(ctx->store, &checked);
 	if (!rc)
 		rc = acl_sign_key(ctx->store, true, priv, pub);
 	if (rc >= 0)
@@ -795,7 +837,7 @@ static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
 		rc = acl_sign_key(ctx->store, false, priv, pub);
 		return rc ? rc : verify_export(v.export, pub);
 	}
-	rc = journal_check(ctx, &checked);
+	rc = fs_journal_check(ctx->store, &checked);
 	if (!rc)
 		fprintf(fs_stdout(), "journal intact: %llu records verified\n",
 			(unsigned long long)checked);

@@ -205,6 +205,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 {
 	static int fg_tag;
 	struct fuse_loop_config *cfg;
+	struct mnt_checkpoints *cps = NULL;
 	struct fs_ctl *ctl = NULL;
 	char *spool = NULL;
 	int rc;
@@ -234,6 +235,8 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 	mkdir(spool, 0700);
 	m->spool_dir = spool;
 	m->point = point;
+	/* Without them the mount still serves: the failure is logged. */
+	mnt_checkpoints_start(m->s, ctx, &cps);
 	store_log(STORE_LOG_INFO, "mounted %s on %s", ctx->store_dir, point);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
@@ -241,6 +244,8 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 	fuse_loop_cfg_destroy(cfg);
 	fs_ctl_stop(ctl);
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
+	/* Nothing writes any more: the last checkpoint sees the last record. */
+	mnt_checkpoints_stop(cps);
 	return rc < 0 ? rc : 0;
 }
 

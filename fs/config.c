@@ -18,6 +18,9 @@
  * entry is checked whenever the file is loaded, users and groups
  * included, so a binding that could not be made is an error at once.
  *
+ *     audit: { checkpoint_records = 1000; checkpoint_seconds = 300;
+ *              checkpoint_dir = "/var/lib/artifactfs-checkpoints"; };
+ *
  * No libconfig type leaves this file.
  */
 #include <errno.h>
@@ -66,49 +69,75 @@ static int read_error(struct fs_ctx *ctx, const config_t *cfg, const char *path)
 	    config_error_line(cfg), "%s", config_error_text(cfg));
 }
 
+/* The names of a group's settings ("chunk", "audit"); NULL ends it. */
+struct group {
+	const char *name;
+	const char *const *keys;
+};
+
+static const char *const chunk_keys[] = {"min", "avg", "max", NULL};
+static const char *const audit_keys[] = {
+    "checkpoint_records", "checkpoint_seconds", "checkpoint_dir", NULL};
+static const struct group groups[] = {{"chunk", chunk_keys},
+				      {"audit", audit_keys}};
+
+static bool known(const char *const *keys, const char *name)
+{
+	for (; *keys; keys++)
+		if (!strcmp(*keys, name))
+			return true;
+	return false;
+}
+
+/* Every setting of group g must be one of its keys. */
+static int check_group(struct fs_ctx *ctx, const config_t *cfg,
+		       const char *path, const struct group *g)
+{
+	config_setting_t *grp = config_lookup(cfg, g->name);
+	char what[128];
+	int i, n;
+
+	if (!grp)
+		return 0;
+	if (!config_setting_is_group(grp))
+		return config_fail(ctx, path, config_setting_source_line(grp),
+				   "'%s' must be a group { name = value; ... }",
+				   g->name);
+	for (i = 0, n = config_setting_length(grp); i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(grp, i);
+
+		if (known(g->keys, config_setting_name(s)))
+			continue;
+		snprintf(what, sizeof(what), "%s.%s", g->name,
+			 config_setting_name(s));
+		return config_fail(ctx, path, config_setting_source_line(s),
+				   "unknown setting '%s'", what);
+	}
+	return 0;
+}
+
 /* Refuses settings this version does not know (typos, mostly). */
 static int check_known(struct fs_ctx *ctx, const config_t *cfg,
 		       const char *path)
 {
-	static const char *const top[] = {"store",	    "chunk",
-					  "zstd_level",	    "threads",
-					  "min_saving_pct", "roles"};
-	static const char *const chunk[] = {"min", "avg", "max"};
+	static const char *const top[] = {
+	    "store",	      "chunk", "zstd_level", "threads",
+	    "min_saving_pct", "audit", "roles",	     NULL};
 	config_setting_t *root = config_root_setting(cfg);
-	config_setting_t *grp = config_lookup(cfg, "chunk");
-	int i, n;
+	int i, n, rc = 0;
 	size_t k;
 
 	for (i = 0, n = config_setting_length(root); i < n; i++) {
 		config_setting_t *s = config_setting_get_elem(root, i);
 
-		for (k = 0; k < sizeof(top) / sizeof(top[0]); k++)
-			if (!strcmp(config_setting_name(s), top[k]))
-				break;
-		if (k == sizeof(top) / sizeof(top[0]))
+		if (!known(top, config_setting_name(s)))
 			return config_fail(
 			    ctx, path, config_setting_source_line(s),
 			    "unknown setting '%s'", config_setting_name(s));
 	}
-	if (!grp)
-		return 0;
-	if (!config_setting_is_group(grp))
-		return config_fail(ctx, path, config_setting_source_line(grp),
-				   "'%s' must be a group { min = ...; }",
-				   "chunk");
-	for (i = 0, n = config_setting_length(grp); i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(grp, i);
-
-		for (k = 0; k < sizeof(chunk) / sizeof(chunk[0]); k++)
-			if (!strcmp(config_setting_name(s), chunk[k]))
-				break;
-		if (k == sizeof(chunk) / sizeof(chunk[0]))
-			return config_fail(ctx, path,
-					   config_setting_source_line(s),
-					   "unknown setting 'chunk.%s'",
-					   config_setting_name(s));
-	}
-	return 0;
+	for (k = 0; !rc && k < sizeof(groups) / sizeof(groups[0]); k++)
+		rc = check_group(ctx, cfg, path, &groups[k]);
+	return rc;
 }
 
 static int read_int(struct fs_ctx *ctx, const config_t *cfg, const char *path,
@@ -136,6 +165,24 @@ static int read_int(struct fs_ctx *ctx, const config_t *cfg, const char *path,
 	return 0;
 }
 
+/* An absolute directory path (the mount daemon works from "/"); *out
+ * (replaced) gets a copy. */
+static int read_dir(struct fs_ctx *ctx, const config_t *cfg, const char *path,
+		    const char *name, char **out)
+{
+	config_setting_t *s = config_lookup(cfg, name);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    config_setting_get_string(s)[0] != '/')
+		return config_fail(ctx, path, config_setting_source_line(s),
+				   "'%s' must be an absolute path", name);
+	free(*out);
+	*out = strdup(config_setting_get_string(s));
+	return *out ? 0 : -ENOMEM;
+}
+
 static int read_settings(struct fs_ctx *ctx, const config_t *cfg,
 			 const char *path, char **store_out)
 {
@@ -147,6 +194,10 @@ static int read_settings(struct fs_ctx *ctx, const config_t *cfg,
 	    {"zstd_level", 0, 22, NULL, NULL, &o->zstd_level},
 	    {"threads", 0, 4096, NULL, &o->threads, NULL},
 	    {"min_saving_pct", 0, 100, NULL, &o->min_saving_pct, NULL},
+	    {"audit.checkpoint_records", 0, UINT32_MAX,
+	     &ctx->checkpoint_records, NULL, NULL},
+	    {"audit.checkpoint_seconds", 0, UINT32_MAX,
+	     &ctx->checkpoint_seconds, NULL, NULL},
 	};
 	config_setting_t *s;
 	size_t k;
@@ -157,6 +208,10 @@ static int read_settings(struct fs_ctx *ctx, const config_t *cfg,
 		if (rc < 0)
 			return rc;
 	}
+	rc = read_dir(ctx, cfg, path, "audit.checkpoint_dir",
+		      &ctx->checkpoint_dir);
+	if (rc < 0)
+		return rc;
 	s = config_lookup(cfg, "store");
 	if (!s)
 		return 0;
@@ -398,6 +453,12 @@ int fs_config_load(struct fs_ctx *ctx)
 	int rc;
 
 	store_options_init(&ctx->opt);
+	ctx->checkpoint_records = FS_CHECKPOINT_RECORDS;
+	ctx->checkpoint_seconds = FS_CHECKPOINT_SECONDS;
+	free(ctx->checkpoint_dir);
+	ctx->checkpoint_dir = NULL;
+	if (!path && access(FS_SYSTEM_CONFIG, F_OK) == 0)
+		path = FS_SYSTEM_CONFIG;
 	if (path) {
 		rc = load_file(ctx, path, &from_file);
 		if (rc < 0)

@@ -58,6 +58,7 @@ enum fs_opt_flags {
 	FS_OPT_DRY_RUN = 1 << 5,
 	FS_OPT_LINEAGE = 1 << 6, /* --upstream, --downstream, --depth, --dot */
 	FS_OPT_SCOPE = 1 << 7,	 /* --scope PATH (role) */
+	FS_OPT_NO_JOURNAL = 1 << 8, /* init --no-journal */
 };
 
 /* Everything one invocation knows.  Strings from the command line are
@@ -73,12 +74,19 @@ struct fs_ctx {
 	bool upstream, downstream, dot, openlineage; /* lineage */
 	const char *depth; /* lineage --depth N, unparsed */
 	const char *scope; /* role --scope PATH */
+	bool no_journal;   /* init --no-journal */
 
 	char *store_dir;	  /* resolved by fs_config_load */
 	struct store_options opt; /* defaults, then the config file */
-	struct store *store;	  /* open while a command that needs it runs */
-	int exit_code;		  /* FS_EXIT_USAGE after a usage error */
-	int argc;		  /* the whole command line, to forward it */
+	/* The audit group of the config file: the mount daemon's automatic
+	 * checkpoints (mnt_checkpoint.c).  checkpoint_dir is owned, NULL for
+	 * the default (beside the journal key). */
+	uint32_t checkpoint_records; /* every N records; 0: never */
+	uint32_t checkpoint_seconds; /* or T seconds; 0: never */
+	char *checkpoint_dir;
+	struct store *store; /* open while a command that needs it runs */
+	int exit_code;	     /* FS_EXIT_USAGE after a usage error */
+	int argc;	     /* the whole command line, to forward it */
 	char **argv;
 	int forwarded; /* exit status from the daemon, or -1 */
 };
@@ -182,9 +190,15 @@ unsigned long fs_log_errors(void);
 
 /* ------------------------------------------------------------- config.c */
 
+/* Defaults of the audit group: a checkpoint every 1000 records or every
+ * 5 minutes, whichever comes first. */
+#define FS_CHECKPOINT_RECORDS 1000
+#define FS_CHECKPOINT_SECONDS 300
+
 /**
- * Loads the configuration into ctx->opt (ctx->config_arg, else
- * FS_SYSTEM_CONFIG if it exists, else the defaults) and resolves
+ * Loads the configuration into ctx->opt and ctx->checkpoint_*
+ * (ctx->config_arg, else FS_SYSTEM_CONFIG if it exists, else the
+ * defaults) and resolves
  * ctx->store_dir: --store, else $ARTIFACTFS_STORE, else the file's
  * `store` setting, else $HOME/FS_DEFAULT_STORE.
  * Returns 0, -EINVAL (reported, with file and line; exit_code set),

@@ -37,7 +37,11 @@ struct cmd {
 static int cmd_help(struct fs_ctx *ctx, int argc, char **argv);
 
 static const struct cmd cmds[] = {
-    {"init", fs_cmd_init, 0, 0, 0, 0, "", "Creates the store (idempotent).\n"},
+    {"init", fs_cmd_init, 0, FS_OPT_NO_JOURNAL, 0, 0, "[--no-journal]",
+     "Creates the store (idempotent), with an audit journal whose key is\n"
+     "kept outside the store (see 'artifactfs audit --help').\n"
+     "  --no-journal   a store that keeps no audit journal, ever (for\n"
+     "                 scratch data and benchmarks); only when creating\n"},
     {"put", fs_cmd_put, CMD_STORE, FS_OPT_JSON | FS_OPT_RUN | FS_OPT_NAME, 2,
      -1, "ARTIFACT PATH...",
      "Stores PATHs as the next version of ARTIFACT.  A single directory\n"
@@ -128,9 +132,12 @@ static const struct cmd cmds[] = {
      "checkpoint signs the journal's head (Ed25519, a key pair made on\n"
      "first use beside the journal key) into OUT, to keep outside the\n"
      "store; verify --anchor OUT then proves the journal still extends\n"
-     "it (a tail cut off fails).  export writes records as JSON Lines to\n"
-     "OUT and a signed digest to OUT.sig; verify --export OUT --pubkey\n"
-     "KEY checks them with only the public key, no store needed.\n"},
+     "it (a tail cut off fails).  While the store is mounted, the daemon\n"
+     "writes such checkpoints by itself (audit.checkpoint_records,\n"
+     "_seconds, _dir in the configuration; see the README).  export\n"
+     "writes records as JSON Lines to OUT and a signed digest to OUT.sig;\n"
+     "verify --export OUT --pubkey KEY checks them with only the public\n"
+     "key, no store needed.\n"},
     {"role", fs_cmd_role, CMD_STORE, FS_OPT_JSON | FS_OPT_SCOPE, 1, 3,
      "grant ROLE USER|@GROUP [--scope PATH] |\n"
      "       revoke ROLE USER|@GROUP [--scope PATH] | ls [--scope PATH] "
@@ -184,6 +191,7 @@ enum long_only {
 	OPT_DOT,
 	OPT_OPENLINEAGE,
 	OPT_SCOPE,
+	OPT_NO_JOURNAL,
 };
 
 static const struct option long_opts[] = {
@@ -205,6 +213,7 @@ static const struct option long_opts[] = {
     {"dot", no_argument, NULL, OPT_DOT},
     {"openlineage", no_argument, NULL, OPT_OPENLINEAGE},
     {"scope", required_argument, NULL, OPT_SCOPE},
+    {"no-journal", no_argument, NULL, OPT_NO_JOURNAL},
     {NULL, 0, NULL, 0},
 };
 
@@ -276,6 +285,8 @@ void fs_ctx_release(struct fs_ctx *ctx)
 	ctx->store = NULL;
 	free(ctx->store_dir);
 	ctx->store_dir = NULL;
+	free(ctx->checkpoint_dir);
+	ctx->checkpoint_dir = NULL;
 }
 
 /* Applies one option; returns 0, 1 when --help/--version was handled,
@@ -343,6 +354,9 @@ static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
 		break;
 	case OPT_SCOPE:
 		need = FS_OPT_SCOPE, ctx->scope = optarg;
+		break;
+	case OPT_NO_JOURNAL:
+		need = FS_OPT_NO_JOURNAL, ctx->no_journal = true;
 		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;

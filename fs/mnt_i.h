@@ -308,4 +308,24 @@ int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
  * the kernel cached of modes and ACLs. */
 void mnt_bindings_changed(struct mnt *m);
 
+/* ------------------------------------------------------ mnt_checkpoint.c
+ * Signed checkpoints of the audit journal, written by a thread of the
+ * daemon (config: audit.checkpoint_records, _seconds, _dir).
+ */
+struct mnt_checkpoints;
+
+/**
+ * Starts the checkpoint thread for s (borrowed until
+ * mnt_checkpoints_stop) with ctx's settings; *out is NULL, and nothing
+ * runs, when both settings are 0 or the store keeps no journal.  Returns
+ * 0, -ENOMEM, -ENAMETOOLONG or pthread_create's error (logged).
+ */
+int mnt_checkpoints_start(struct store *s, const struct fs_ctx *ctx,
+			  struct mnt_checkpoints **out);
+
+/** Stops the thread, after a last checkpoint when the journal's head
+ * moved since the one before; frees c (NULL is fine).  Call it once
+ * nothing else writes to the store. */
+void mnt_checkpoints_stop(struct mnt_checkpoints *c);
+
 #endif

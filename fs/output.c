@@ -7,10 +7,13 @@
  * failure, never zero, never two).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,4 +262,63 @@ int fs_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Flushes the directory that holds path, so that a rename in it lasts. */
+static void sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int fd;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (snprintf(dir, sizeof(dir), "%.*s",
+			  slash == path ? 1 : (int)(slash - path),
+			  path) >= (int)sizeof(dir))
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int fs_write_file(const char *path, const void *buf, size_t len, unsigned flags)
+{
+	char tmp[PATH_MAX];
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
+	    (int)sizeof(tmp)) {
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
+			  strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_log;
+	}
+	rc = fs_write_all(fd, buf, len);
+	if (!rc && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	/* A link never replaces what is there; a rename always does. */
+	if (!rc && (flags & FS_WRITE_KEEP) && link(tmp, path) < 0)
+		rc = -errno;
+	else if (!rc && !(flags & FS_WRITE_KEEP) && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc || (flags & FS_WRITE_KEEP))
+		unlink(tmp);
+	if (!rc)
+		sync_parent(path);
+	if (rc == -EEXIST && (flags & FS_WRITE_KEEP))
+		return rc;
+out_log:
+	if (rc)
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
+			  strerror(-rc));
+	return rc;
 }

@@ -45,6 +45,15 @@ drop_caches() {
   fi
 }
 
+# daemon_cpu PIDFILE: user + system CPU seconds of that process so far,
+# all its threads, those that ended included.
+daemon_cpu() {
+  local pid
+  pid=$(<"$1")
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+    "/proc/$pid/stat"
+}
+
 # ---------------------------------------------------------------- mounts
 
 # wait_mounted MNT PID: waits until MNT is a mount point, or PID died.

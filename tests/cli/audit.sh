@@ -52,4 +52,26 @@ expect_fail 1 afs ls
 expect_err_has "journal key"
 mv "$key.away" "$key"
 afs ls >/dev/null || fail "the store does not open with its key back"
+
+check "init --no-journal: a store without key, mark or journal"
+nj() {
+	"$AFS" --config "$T/empty.conf" --store "$T/nj" "$@"
+}
+nj init --no-journal | grep -qx "initialized store at $T/nj (no audit journal)" ||
+	fail "init --no-journal did not say so"
+[ ! -e "$T/nj.keys" ] || fail "a key directory for a store without journal"
+nj put model "$T/a.bin" >/dev/null
+nj cat model@v1 | cmp -s - "$T/a.bin" || fail "the store without journal reads wrong"
+[ ! -e "$T/nj.keys" ] || fail "a key directory after a put"
+expect_fail 1 nj audit verify
+expect_err_has "keeps no audit journal"
+expect_fail 1 nj audit checkpoint "$T/nj.json"
+expect_err_has "keeps no audit journal"
+[ ! -e "$T/nj.json" ] || fail "a checkpoint of no journal"
+
+check "init --no-journal on an existing store changes nothing"
+expect_fail 0 afs init --no-journal
+expect_err_has "only applies to a new store"
+afs audit verify >/dev/null || fail "the journal is gone"
+expect_fail 2 afs ls --no-journal
 echo "PASS: audit"

@@ -22,6 +22,8 @@ afs alias set model prod v1 >/dev/null
 check "checkpoint signs the head with a key pair made beside the journal key"
 afs audit checkpoint "$T/cp1.json" >"$T/out"
 grep -q "checkpoint of record 3 written" "$T/out" || fail "$(cat "$T/out")"
+[ -z "$(find "$T" -maxdepth 1 -name 'cp1.json.tmp.*')" ] ||
+	fail "a temporary file left beside the checkpoint"
 pub=$(ls "$S.keys"/*.sign.pub) || fail "no public key next to the store"
 priv=$(ls "$S.keys"/*.sign.key) || fail "no private key next to the store"
 grep -q "public key: $pub" "$T/out" || fail "public key path not printed"

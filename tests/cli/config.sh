@@ -61,6 +61,25 @@ n_dflt=$("$AFS" --config "$T/good.conf" stats --json | json_eval "j['chunks']")
 echo "   chunks: $n_small with avg 16 KiB, $n_dflt with avg 256 KiB"
 [ "$n_small" -gt "$n_dflt" ] || fail "small chunk settings not applied"
 
+check "the audit group: automatic checkpoints of the mount daemon"
+cat >"$T/audit.conf" <<CONF
+audit: { checkpoint_records = 0; checkpoint_seconds = 60;
+         checkpoint_dir = "$T/cps"; };
+CONF
+"$AFS" --config "$T/audit.conf" ls >/dev/null || fail "the audit group refused"
+printf 'audit: { checkpoint_record = 5; };\n' >"$T/atypo.conf"
+expect_fail 2 "$AFS" --config "$T/atypo.conf" ls
+expect_err_has "audit.checkpoint_record'"
+printf 'audit: { checkpoint_dir = "cps"; };\n' >"$T/arel.conf"
+expect_fail 2 "$AFS" --config "$T/arel.conf" ls
+expect_err_has "must be an absolute path"
+printf 'audit: { checkpoint_seconds = -1; };\n' >"$T/aneg.conf"
+expect_fail 2 "$AFS" --config "$T/aneg.conf" ls
+expect_err_has "$T/aneg.conf:1"
+printf 'audit = 5;\n' >"$T/agrp.conf"
+expect_fail 2 "$AFS" --config "$T/agrp.conf" ls
+expect_err_has "'audit' must be a group"
+
 check "a syntax error names the file and the line, exit 2"
 printf 'zstd_level = 3;\nstore = ;\n' >"$T/bad.conf"
 expect_fail 2 "$AFS" --config "$T/bad.conf" ls

@@ -142,12 +142,13 @@ afs() {
 
 # start_daemon [-o OPTS]...: mounts $S on $M in the foreground, as a
 # background child, and waits (30 s at most) until $M is a mount point.
+# The daemon reads the configuration file $DCONF (default: an empty one).
 start_daemon() {
 	local i
 	[ -z "$DPID" ] || fail "start_daemon: daemon $DPID already running"
 	NDAEMON=$((NDAEMON + 1))
 	DLOG=$T/daemon.$NDAEMON.log
-	"$AFS" --config "$T/empty.conf" mount --store "$S" "$M" -f \
+	"$AFS" --config "${DCONF:-$T/empty.conf}" mount --store "$S" "$M" -f \
 		-o allow_other "$@" >"$DLOG" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 300; i++)); do
