@@ -178,7 +178,8 @@ int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
 
 /**
  * The rwx bits who has on path, for the POSIX ACL and mode view: r when
- * LIST is allowed, w when WRITE is, x when TRAVERSE is.  A role that
+ * LIST is allowed (below /secrets/: READ, the secret's value), w when
+ * WRITE is, x when TRAVERSE is.  A role that
  * applies shows as: reader r-x, writer rwx, promoter rwx, auditor r-x,
  * admin rwx; a path above a scope shows --x.  Returns the bits (0-7) or
  * acl_decide's errors other than -EACCES.

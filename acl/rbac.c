@@ -257,7 +257,12 @@ static bool allowed(const struct gather *g, enum acl_action act)
 
 static int bits_of(const struct gather *g)
 {
-	return (allowed(g, ACL_LIST) ? ACL_BIT_R : 0) |
+	/* A secret's r is reading its value, not listing. */
+	enum acl_action r = g->plen > 9 && !strncmp(g->path, "/secrets/", 9)
+				? ACL_READ
+				: ACL_LIST;
+
+	return (allowed(g, r) ? ACL_BIT_R : 0) |
 	       (allowed(g, ACL_WRITE) ? ACL_BIT_W : 0) |
 	       (allowed(g, ACL_TRAVERSE) ? ACL_BIT_X : 0);
 }

@@ -126,6 +126,8 @@ static void fh_free(struct fh *h)
 		return;
 	store_reader_close(h->r);
 	mnt_file_close(h->wf);
+	if (h->text && h->n->kind == MK_SECRET)
+		explicit_bzero(h->text, h->len); /* no value left in the heap */
 	free(h->text);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
@@ -232,6 +234,25 @@ static int audit_day(struct mnt *m, struct mnt_node *n, char **out, size_t *len)
 	return mnt_audit_text(m, day, out, len);
 }
 
+/* A secret's value (open checked the caller's role on it). */
+static int secret_text(struct mnt_node *n, struct mnt *m, char **out,
+		       size_t *len)
+{
+	uint8_t *val = NULL;
+	int rc = acl_secret_read(m->s, strrchr(n->path, '/') + 1, &val, len);
+
+	if (rc)
+		return rc;
+	*out = malloc(*len + 1);
+	if (*out) {
+		memcpy(*out, val, *len);
+		(*out)[*len] = '\0';
+	}
+	explicit_bzero(val, *len);
+	free(val);
+	return *out ? 0 : -ENOMEM;
+}
+
 /* Opens what n is for reading or writing into *out. */
 static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     int flags, struct fuse_file_info *fi, struct fh **out)
@@ -293,6 +314,8 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 			rc = trace_text(m, n, &h->text, &h->len);
 		else if (h && n->kind == MK_AUDIT_DAY)
 			rc = audit_day(m, n, &h->text, &h->len);
+		else if (h && n->kind == MK_SECRET)
+			rc = secret_text(n, m, &h->text, &h->len);
 		else if (h && n->kind == MK_CONTROL)
 			rc = control_text(m, n, &h->text, &h->len);
 		fi->direct_io = 1;

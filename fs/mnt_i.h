@@ -5,6 +5,7 @@
  *   /pipelines/<p>/runs/<r>/{run.json,control,env/,steps/<s>/{inputs/,
  *       outputs/...,env/,trace.jsonl}}
  *   /artifacts/<a>/{v1/...,latest,<alias>}
+ *   /audit/<yyyy-mm-dd>.jsonl, /secrets/<name>
  *
  * Nodes are named by their path in the mount; an inode number is a hash of
  * that path, so it is the same at every mount.  A node lives from the
@@ -50,8 +51,10 @@ enum mnt_kind {
 	MK_ALIAS,     /* /artifacts/<a>/<alias>: symlink to vN */
 	MK_SEALED,    /* /artifacts/<a>/vN[/path] */
 	MK_INPUT,     /* .../steps/<s>/inputs/<a>@vN: symlink to the version */
-	MK_AUDIT,     /* /audit: the journal by day (root only for now) */
+	MK_AUDIT,     /* /audit: the journal by day (auditors, admins) */
 	MK_AUDIT_DAY, /* /audit/<yyyy-mm-dd>.jsonl */
+	MK_SECRETS,   /* /secrets */
+	MK_SECRET,    /* /secrets/<name>: its value, to those bound to it */
 };
 
 /* Path components of a node: pipelines/<p>/runs/<r>/steps/<s>/outputs

@@ -376,6 +376,8 @@ static enum mnt_kind kind_of(const struct mnt_node *n)
 	}
 	if (!strcmp(n->c[0], "audit"))
 		return depth == 1 ? MK_AUDIT : MK_AUDIT_DAY;
+	if (!strcmp(n->c[0], "secrets"))
+		return depth == 1 ? MK_SECRETS : MK_SECRET;
 	if (strcmp(n->c[0], "pipelines"))
 		return 0;
 	if (depth <= 4)

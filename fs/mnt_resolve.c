@@ -22,7 +22,8 @@ struct fixed {
 
 static const struct fixed root_kids[] = {{"pipelines", MK_PIPELINES},
 					 {"artifacts", MK_ARTIFACTS},
-					 {"audit", MK_AUDIT}};
+					 {"audit", MK_AUDIT},
+					 {"secrets", MK_SECRETS}};
 static const struct fixed pipeline_kids[] = {{"runs", MK_RUNS}};
 static const struct fixed run_kids[] = {{"run.json", MK_RUN_JSON},
 					{"control", MK_CONTROL},
@@ -38,7 +39,7 @@ static const struct fixed step_kids[] = {{"inputs", MK_INPUTS},
 static bool is_dir_kind(enum mnt_kind k)
 {
 	return k != MK_RUN_JSON && k != MK_CONTROL && k != MK_TRACE &&
-	       k != MK_ALIAS && k != MK_AUDIT_DAY;
+	       k != MK_ALIAS && k != MK_AUDIT_DAY && k != MK_SECRET;
 }
 
 static int fixed_child(const struct fixed *f, size_t n, const char *name,
@@ -104,6 +105,49 @@ static int resolve_output(struct mnt *m, const struct mnt_node *parent,
 	out->e = o.e;
 	out->mtime = o.mtime;
 	return 0;
+}
+
+/* -------------------------------------------------------------- secrets */
+
+struct secret_find {
+	const char *want;
+	bool found;
+	mnt_dir_fn fn; /* listing */
+	void *arg;
+};
+
+static int secret_one(void *arg, const char *name)
+{
+	struct secret_find *f = arg;
+
+	if (f->fn)
+		return f->fn(f->arg, name, DT_REG);
+	f->found |= !strcmp(name, f->want);
+	return f->found;
+}
+
+/* A secret's node: its value is read at open (to whom the roles let);
+ * the size is not known before (0, read with direct I/O). */
+static int resolve_secret(struct mnt *m, const char *name, struct mnt_node *out)
+{
+	struct secret_find f = {.want = name};
+	int rc = acl_secret_each(m->s, secret_one, &f);
+
+	if (rc < 0)
+		return rc;
+	if (!f.found)
+		return -ENOENT;
+	out->kind = MK_SECRET;
+	out->e.kind = STORE_KIND_FILE;
+	out->uid = 0;
+	return 0;
+}
+
+static int list_secrets(struct mnt *m, mnt_dir_fn fn, void *arg)
+{
+	struct secret_find f = {.fn = fn, .arg = arg};
+
+	return acl_secret_each(m->s, secret_one, &f);
 }
 
 /* ---------------------------------------------------------------- audit */
@@ -418,6 +462,8 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		return resolve_input(m, p, name, out);
 	case MK_AUDIT:
 		return resolve_audit_day(m, name, out);
+	case MK_SECRETS:
+		return resolve_secret(m, name, out);
 	case MK_ARTIFACTS:
 		rc = store_artifact_get(m->s, name);
 		out->kind = MK_ARTIFACT;
@@ -474,7 +520,9 @@ uint32_t mnt_base_mode(const struct mnt_node *n)
 	case MK_ARTIFACT:
 		return 0755;
 	case MK_AUDIT:
-		return 0500; /* auditors and admins: root until roles exist */
+	case MK_SECRETS:
+		return 0500;
+	case MK_SECRET:
 	case MK_AUDIT_DAY:
 		return 0400;
 	case MK_PIPELINES:
@@ -666,6 +714,8 @@ int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg)
 		return store_tree_each(m->s, n->e.digest, list_entry, &l);
 	case MK_AUDIT:
 		return list_audit(m, fn, arg);
+	case MK_SECRETS:
+		return list_secrets(m, fn, arg);
 	case MK_INPUTS:
 		return store_step_input_each(m->s, n->c[C_PIPELINE],
 					     n->c[C_RUN], n->c[C_STEP],

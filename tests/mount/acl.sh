@@ -92,6 +92,8 @@ for r in $ROLES; do
 done
 printf 'x\n' >"$T/in.txt"
 chmod 0644 "$T/in.txt"
+printf 's3cret-value\n' >"$T/token"
+afs secret set token "$T/token" >/dev/null || fail "secret set"
 
 # want ROLE...: EACCES unless ROLE is one of the given ones.
 want() {
@@ -122,6 +124,7 @@ for r in $ROLES; do
 		"prod-$r" v1
 	try "$r" "$(want "$r" auditor admin)" "read /audit" \
 		cat "$M/audit/$DAY.jsonl"
+	try "$r" "$(want "$r" admin)" "read a secret" cat "$M/secrets/token"
 	# setfacl: the kernel lets only a node's owner (or root) try; on
 	# their own run, a writer or promoter reaches the daemon, which
 	# refuses anyone but an admin.
@@ -165,6 +168,21 @@ for i in 1 2 3; do
 	as_role none ls "$A/model" >/dev/null 2>&1 &&
 		defect "none: ls went through after the reader's (round $i)"
 done
+
+check "a role on one secret reads it, and only it"
+afs role grant reader afs-t-none --scope /secrets/token >/dev/null ||
+	fail "role grant on a secret"
+[ "$(as_role none cat "$M/secrets/token")" = s3cret-value ] ||
+	defect "a reader of /secrets/token cannot read it"
+[ "$(cat "$M/secrets/token")" = s3cret-value ] || defect "the admin reads another value"
+expect_err "Permission denied" as_role reader cat "$M/secrets/token"
+afs audit query --path /secrets/token --json | "$PY" -c '
+import json, sys
+recs = json.load(sys.stdin)
+assert any(r["user"] == "afs-t-none" and r["op"] == "open.read" and r["result"] == 0 for r in recs), recs
+assert all("s3cret" not in json.dumps(r) for r in recs), "a value in the journal"' ||
+	defect "the secret read is not journaled (or its value is)"
+afs role revoke reader afs-t-none --scope /secrets/token >/dev/null
 
 check "traverse, not list, above a scope"
 afs role grant reader afs-t-none --scope /artifacts/model >/dev/null ||
