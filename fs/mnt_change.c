@@ -34,6 +34,10 @@ struct fh {
 	uint64_t nreads, nwrites, rbytes, wbytes;
 	uid_t uid; /* who opened it: the release is journaled as theirs */
 	pid_t pid;
+	/* The totals a close record already carried (it rode with the
+	 * commit of the last flush); release adds none unless they moved. */
+	bool closed;
+	uint64_t c_reads, c_writes, c_bytes;
 };
 
 /* Journals an operation on node n (and name below it, or NULL) that was
@@ -453,11 +457,47 @@ static int commit(struct fh *h, bool sync)
 	return h->kind == FH_WRITE ? mnt_file_commit(h->wf, sync) : 0;
 }
 
+/* The handle's close record: op (64 bytes) and bytes. */
+static uint64_t close_op(struct fh *h, char *op)
+{
+	snprintf(op, 64, "close reads=%llu writes=%llu",
+		 (unsigned long long)h->nreads, (unsigned long long)h->nwrites);
+	return h->rbytes + h->wbytes;
+}
+
+/* Whether the close record already written holds h's totals. */
+static bool close_journaled(const struct fh *h)
+{
+	return h->closed && h->c_reads == h->nreads &&
+	       h->c_writes == h->nwrites && h->c_bytes == h->rbytes + h->wbytes;
+}
+
 void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fh *h = FH(fi);
+	char op[64];
+	int rc;
+
 	(void)ino;
-	acl_journal_actor(FH(fi)->uid, FH(fi)->pid);
-	fuse_reply_err(req, -commit(FH(fi), false));
+	acl_journal_actor(h->uid, h->pid);
+	if (h->kind != FH_WRITE) {
+		fuse_reply_err(req, -commit(h, false));
+		return;
+	}
+	/* close(2) of a file written: most often the last one, so the
+	 * handle's close record rides with this commit (one write to the
+	 * store per file, not two); release adds one only if more I/O
+	 * came after. */
+	pthread_mutex_lock(&h->lock);
+	h->c_bytes = close_op(h, op);
+	h->c_reads = h->nreads;
+	h->c_writes = h->nwrites;
+	pthread_mutex_unlock(&h->lock);
+	store_audit_defer(op, h->n->path, h->c_bytes);
+	rc = commit(h, false);
+	h->closed = !rc && !store_audit_deferred();
+	store_audit_defer("", "", 0);
+	fuse_reply_err(req, -rc);
 }
 
 void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -481,17 +521,21 @@ void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * (read plus written), as the opener; it rides with the commit of
 	 * what the handle wrote when there is one. */
 	acl_journal_actor(h->uid, h->pid);
-	snprintf(op, sizeof(op), "close reads=%llu writes=%llu",
-		 (unsigned long long)h->nreads, (unsigned long long)h->nwrites);
-	store_audit_defer(op, h->n->path, h->rbytes + h->wbytes);
-	rc = commit(h, false);
+	if (close_journaled(h)) {
+		rc = commit(h, false); /* nothing new: no record either */
+	} else {
+		uint64_t bytes = close_op(h, op);
+
+		store_audit_defer(op, h->n->path, bytes);
+		rc = commit(h, false);
+		if (store_audit_deferred())
+			store_audit_record(m->s, op, h->n->path, NULL, bytes,
+					   -rc);
+		store_audit_defer("", "", 0);
+	}
 	if (rc)
 		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
 			  h->n->path, strerror(-rc));
-	if (store_audit_deferred())
-		store_audit_record(m->s, op, h->n->path, NULL,
-				   h->rbytes + h->wbytes, -rc);
-	store_audit_defer("", "", 0);
 	fh_free(h);
 	fuse_reply_err(req, 0);
 }

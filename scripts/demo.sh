@@ -153,6 +153,16 @@ run stats
 run audit query --op run.seal
 run audit verify
 
+# Roles: whoever made the store is its admin; a binding gives a user or a
+# group a role on a path, enforced on every operation and shown as a POSIX
+# ACL (ls -l agrees).
+if id nobody >/dev/null 2>&1; then
+	run role grant reader nobody --scope /artifacts/tiny-model
+	run role ls
+	sh_run "getfacl -p \$MNT/artifacts/tiny-model 2>/dev/null; ls -ld \$MNT/artifacts/tiny-model"
+	run role revoke reader nobody --scope /artifacts/tiny-model
+fi
+
 echo
 echo "\$ fusermount3 -u $MNT"
 fusermount3 -u "$MNT"

@@ -34,7 +34,7 @@ A=$M/artifacts
 
 check "ls -l of the tree"
 ls -l "$M" "$A" "$A/dataset"
-[ "$(ls "$M" | tr '\n' ' ')" = "artifacts audit pipelines " ] ||
+[ "$(ls "$M" | tr '\n' ' ')" = "artifacts audit pipelines secrets " ] ||
 	defect "root lists '$(ls "$M" | tr '\n' ' ')'"
 [ "$(ls "$A" | tr '\n' ' ')" = "dataset model " ] ||
 	defect "artifacts lists '$(ls "$A" | tr '\n' ' ')'"
