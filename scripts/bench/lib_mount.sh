@@ -107,9 +107,13 @@ bdi_ra() {
 }
 
 # afs_mount STORE MNT: mounts artifactfs in the foreground, in background.
+# AFS_FUSE_OPTS, when set, replaces FUSE_OPTS for artifactfs alone: set
+# empty, the mount serves the bench user only and the kernel caches its
+# entries and attributes (with allow_other it caches none: every lookup is
+# decided for its caller).
 afs_mount() {
-  local store=$1 mnt=$2 pid
-  "$AFS" mount --store "$store" "$mnt" -f ${FUSE_OPTS:+-o "$FUSE_OPTS"} \
+  local store=$1 mnt=$2 pid opts=${AFS_FUSE_OPTS-$FUSE_OPTS}
+  "$AFS" mount --store "$store" "$mnt" -f ${opts:+-o "$opts"} \
     >>"$LOGS/artifactfs-mount.log" 2>&1 &
   pid=$!
   echo "$pid" >"$WORK/artifactfs.pid"
