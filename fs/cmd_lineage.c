@@ -63,6 +63,8 @@ struct edge {
 
 struct graph {
 	struct store *s;
+	struct fs_ctx *ctx; /* whose roles say what the graph may show */
+	size_t hidden;	    /* versions and steps left out for them */
 	struct node *nodes;
 	size_t n, cap;
 	struct edge *edges;
@@ -270,21 +272,41 @@ static int reach(struct expand *x, size_t idx)
 	return 0;
 }
 
+/* Whether the caller may read what a node shows (path of the mount);
+ * what they may not is left out of the graph, and counted. */
+static bool shown(struct graph *g, const char *path)
+{
+	if (fs_allowed(g->ctx, ACL_READ, path) == 0)
+		return true;
+	g->hidden++;
+	return false;
+}
+
 static int reach_version(void *arg, const char *artifact, uint32_t number)
 {
+	char path[STORE_NAME_MAX + 32];
 	struct expand *x = arg;
 	size_t idx;
-	int rc = node_version(x->g, artifact, number, &idx);
+	int rc;
 
+	snprintf(path, sizeof(path), "/artifacts/%s/v%u", artifact, number);
+	if (!shown(x->g, path))
+		return 0;
+	rc = node_version(x->g, artifact, number, &idx);
 	return rc ? rc : reach(x, idx);
 }
 
 static int reach_step(void *arg, const char *p, const char *r, const char *s)
 {
+	char path[3 * STORE_NAME_MAX + 32];
 	struct expand *x = arg;
 	size_t idx;
-	int rc = node_step(x->g, p, r, s, &idx);
+	int rc;
 
+	snprintf(path, sizeof(path), "/pipelines/%s/runs/%s/steps/%s", p, r, s);
+	if (!shown(x->g, path))
+		return 0;
+	rc = node_step(x->g, p, r, s, &idx);
 	return rc ? rc : reach(x, idx);
 }
 
@@ -569,7 +591,7 @@ static int parse_depth(struct fs_ctx *ctx, unsigned *out)
 
 int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv)
 {
-	struct graph g = {.s = ctx->store, .ids = json_object()};
+	struct graph g = {.s = ctx->store, .ctx = ctx, .ids = json_object()};
 	unsigned dirs =
 	    (ctx->upstream ? DIR_UP : 0) | (ctx->downstream ? DIR_DOWN : 0);
 	struct fs_target t = {0};
@@ -616,6 +638,11 @@ int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv)
 		rc = ctx->json	? print_json(&g, root)
 		     : ctx->dot ? print_dot(&g, root)
 				: print_human(&g, root, dirs);
+	if (!rc && g.hidden)
+		store_log(STORE_LOG_WARNING,
+			  "lineage: %zu version(s) or step(s) left out: your "
+			  "roles do not let you read them",
+			  g.hidden);
 out:
 	fs_target_release(&t);
 	graph_release(&g);

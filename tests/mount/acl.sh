@@ -253,6 +253,21 @@ ops = {(r["user"], r["op"]) for r in recs if r["result"]}
 want = {("afs-t-reader", "gc"), ("afs-t-writer", "audit.query"), ("afs-t-none", "cat")}
 assert want <= ops, ops' "$before" || defect "refused commands are not all journaled"
 
+check "lineage shows only what the caller may read"
+afs run open p/lin s >/dev/null || fail "run open"
+afs run input p/lin/s model@v1 >/dev/null || fail "run input"
+printf 'derived\n' >"$P/lin/steps/s/outputs/derived" || fail "write output"
+afs run seal p/lin >/dev/null || fail "seal"
+afs lineage derived@v1 --upstream | grep -q "model@v1" ||
+	defect "the admin's lineage of derived@v1 does not show model@v1"
+afs role grant reader afs-t-none --scope /artifacts/derived >/dev/null
+as_role none "$AFS" --config "$T/empty.conf" --store "$S" lineage \
+	derived@v1 --upstream >"$T/lin.out" 2>"$T/lin.err" ||
+	defect "lineage by a reader of derived: $(cat "$T/lin.err")"
+grep -q "model@v1" "$T/lin.out" && defect "lineage shows model@v1 to a user who may not read it"
+grep -q "left out" "$T/lin.err" || defect "lineage does not say it left something out"
+afs role revoke reader afs-t-none --scope /artifacts/derived >/dev/null
+
 check "the journal still verifies"
 afs audit verify >/dev/null || defect "audit verify after the matrix"
 
