@@ -448,6 +448,50 @@ static void test_audit_append_fails_closed(void **state)
 	assert_intact(f->s, 4);
 }
 
+static int count_binding(void *arg, const char *scope, const char *principal,
+			 const char *role)
+{
+	(void)scope, (void)principal, (void)role;
+	++*(int *)arg;
+	return 0;
+}
+
+static int count_records(void *arg, const struct store_audit_entry *e)
+{
+	(void)e;
+	++*(int *)arg;
+	return 0;
+}
+
+/* A change and its record are one batch: when the batch fails, neither
+ * is there; when it goes through, both are. */
+static void test_audit_change_and_record_together(void **state)
+{
+	struct fx *f = *state;
+	int bindings = 0, records = 0, rc;
+
+	assert_int_equal(store_audit_enable(f->s, key, KLEN), 0);
+	log_capture_start();
+	atomic_store(&fail_batch, 1);
+	rc = store_binding_set(f->s, "/artifacts/model", "u:1001", "reader");
+	atomic_store(&fail_batch, 0);
+	log_capture_stop();
+	assert_int_equal(rc, -ENOSPC);
+	assert_int_equal(atomic_load(&batch_failures), 1);
+	assert_int_equal(store_binding_each(f->s, count_binding, &bindings), 0);
+	assert_int_equal(bindings, 0);
+	assert_int_equal(store_audit_each(f->s, 0, count_records, &records), 0);
+	assert_int_equal(records, 0);
+
+	assert_int_equal(
+	    store_binding_set(f->s, "/artifacts/model", "u:1001", "reader"), 0);
+	assert_int_equal(store_binding_each(f->s, count_binding, &bindings), 0);
+	assert_int_equal(bindings, 1);
+	assert_int_equal(store_audit_each(f->s, 0, count_records, &records), 0);
+	assert_int_equal(records, 1);
+	assert_intact(f->s, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -464,6 +508,7 @@ int main(void)
 	    T(test_audit_verify_forged_middle),
 	    T(test_audit_verify_wrong_key),
 	    T(test_audit_append_fails_closed),
+	    T(test_audit_change_and_record_together),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
