@@ -606,7 +606,8 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	h->pid = fuse_req_ctx(req)->pid;
 	fi->fh = (uintptr_t)h;
 	e.ino = n->ino;
-	e.attr_timeout = e.entry_timeout = mnt_timeout(m, n);
+	e.attr_timeout = mnt_timeout(m, n);
+	e.entry_timeout = mnt_entry_timeout(m, n);
 	mnt_attr(m, n, &e.attr);
 	fuse_reply_create(req, &e, fi);
 }

@@ -183,6 +183,10 @@ int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len);
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
 
+/** Entry (name) cache timeout for n, seconds: with other users on the
+ * mount (shared), only directories' names are cached. */
+double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n);
+
 /* ----------------------------------------------------------- mnt_ops.c */
 
 /** Raises the mount's read-ahead once FUSE_INIT is answered. */

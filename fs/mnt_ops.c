@@ -41,7 +41,7 @@ void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 
 	e.ino = n->ino;
 	e.attr_timeout = mnt_timeout(m, n);
-	e.entry_timeout = e.attr_timeout;
+	e.entry_timeout = mnt_entry_timeout(m, n);
 	mnt_attr(m, n, &e.attr);
 	fuse_reply_entry(req, &e);
 }

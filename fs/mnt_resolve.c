@@ -594,13 +594,31 @@ void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st)
 	st->st_ctim = st->st_mtim;
 }
 
-double mnt_timeout(const struct mnt *m, const struct mnt_node *n)
+/* How long n's facts hold, whoever asks. */
+static double facts_timeout(const struct mnt *m, const struct mnt_node *n)
 {
-	if (m->shared)
-		return 0; /* every lookup reaches the daemon's decision */
 	if (n->kind == MK_SEALED)
 		return m->sealed_timeout;
 	return m->open_timeout;
+}
+
+double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n)
+{
+	/* Shared: a directory's name may stay cached, since nothing is done
+	 * to a directory without a request (its attributes are not cached),
+	 * and whoever may reach a path below it may pass through it (the
+	 * traverse rule, acl.h).  Every other name is looked up, and so
+	 * decided, each time it is used. */
+	if (m->shared && n->e.kind != STORE_KIND_DIR)
+		return 0;
+	return facts_timeout(m, n);
+}
+
+double mnt_timeout(const struct mnt *m, const struct mnt_node *n)
+{
+	if (m->shared)
+		return 0; /* every stat reaches the daemon's decision */
+	return facts_timeout(m, n);
 }
 
 /* ------------------------------------------------------------ listings */

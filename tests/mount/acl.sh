@@ -167,6 +167,14 @@ for i in 1 2 3; do
 	as_role reader ls "$A/model" >/dev/null || defect "reader: ls"
 	as_role none ls "$A/model" >/dev/null 2>&1 &&
 		defect "none: ls went through after the reader's (round $i)"
+	# A directory's name stays cached: its attributes and ACL may not.
+	as_role reader stat "$A/model/v1" >/dev/null || defect "reader: stat dir"
+	as_role none stat "$A/model/v1" >/dev/null 2>&1 &&
+		defect "none: stat of a directory went through (round $i)"
+	as_role reader getfacl -p "$A/model" >/dev/null 2>&1 ||
+		defect "reader: getfacl"
+	as_role none getfacl -p "$A/model" >/dev/null 2>&1 &&
+		defect "none: getfacl went through after the reader's (round $i)"
 done
 
 check "a role on one secret reads it, and only it"
