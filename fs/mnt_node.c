@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TABLE_START 4096
 
@@ -147,6 +148,9 @@ int mnt_nodes_init(struct mnt *m)
 		return -ENOMEM;
 	m->root->ino = FUSE_ROOT_ID;
 	m->root->kind = MK_ROOT;
+	/* Namespace directories belong to whoever runs the daemon (root, or
+	 * the user of a single-user mount, who can then setfacl there). */
+	m->root->uid = (uint32_t)geteuid();
 	m->root->nlookup = 1;
 	m->root->path = strdup("/");
 	if (!m->root->path || node_split(m->root))

@@ -139,7 +139,7 @@ static int resolve_secret(struct mnt *m, const char *name, struct mnt_node *out)
 		return -ENOENT;
 	out->kind = MK_SECRET;
 	out->e.kind = STORE_KIND_FILE;
-	out->uid = 0;
+	out->uid = m->root->uid; /* the daemon's user */
 	return 0;
 }
 
@@ -211,7 +211,7 @@ static int resolve_audit_day(struct mnt *m, const char *name,
 		return -ENOENT;
 	out->kind = MK_AUDIT_DAY;
 	out->e.kind = STORE_KIND_FILE;
-	out->uid = 0;
+	out->uid = m->root->uid; /* the daemon's user */
 	return 0;
 }
 
@@ -467,7 +467,7 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 	case MK_ARTIFACTS:
 		rc = store_artifact_get(m->s, name);
 		out->kind = MK_ARTIFACT;
-		out->uid = 0;
+		out->uid = m->root->uid; /* the daemon's user */
 		break;
 	case MK_ARTIFACT:
 		return resolve_artifact_child(m, p, name, out);
