@@ -53,7 +53,9 @@ static int serve_request(void *arg, const struct fs_ctl_req *req, FILE *out,
 	pthread_mutex_lock(&request_lock);
 	acl_journal_actor(req->uid, req->pid);
 	fs_request_streams(out, err);
+	fs_request_stdin(req->in);
 	status = fs_main(req->argc, req->argv, m->s);
+	fs_request_stdin(-1);
 	fs_request_streams(NULL, NULL);
 	pthread_mutex_unlock(&request_lock);
 	mnt_aliases_changed(m);	 /* put, alias and run move them */

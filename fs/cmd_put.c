@@ -181,7 +181,7 @@ static int put_stdin(struct fs_ctx *ctx, struct store_put *p, const char *dest,
 	if (rc < 0)
 		goto out_free_buf;
 	for (;;) {
-		n = read(STDIN_FILENO, buf, STDIN_BUF);
+		n = read(fs_stdin(), buf, STDIN_BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

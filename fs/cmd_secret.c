@@ -67,16 +67,13 @@ static int read_value(const char *name, const char *src, uint8_t **out,
 	uint8_t *buf;
 	int fd, rc;
 
-	if (from_stdin && fs_in_request()) {
-		/* The daemon runs this command; its standard input is not
-		 * the caller's. */
-		store_log(
-		    STORE_LOG_ERR,
-		    "secret set: the store is mounted, and standard input "
-		    "does not reach its daemon: give the value in a FILE");
-		return -EINVAL;
+	/* Through the daemon, standard input is the one the caller passed
+	 * over the socket. */
+	fd = from_stdin ? fs_stdin() : open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && from_stdin) {
+		store_log(STORE_LOG_ERR, "secret set: no standard input");
+		return -EBADF;
 	}
-	fd = from_stdin ? STDIN_FILENO : open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		store_log(STORE_LOG_ERR, "secret set: %s: %s", src,
@@ -85,7 +82,7 @@ static int read_value(const char *name, const char *src, uint8_t **out,
 	}
 	buf = malloc(ACL_SECRET_MAX + 1);
 	rc = buf ? read_capped(fd, buf, len) : -ENOMEM;
-	if (fd != STDIN_FILENO)
+	if (!from_stdin)
 		close(fd);
 	if (rc == -EFBIG)
 		store_log(STORE_LOG_ERR,

@@ -10,13 +10,16 @@
  * identity (per-thread fsuid, fsgid, groups and working directory), so a
  * command can do no more through the daemon than its user could.
  *
- * Wire format: the request is one JSON line {"argv": [...], "cwd": "..."};
- * the reply is frames of a type byte ('o' stdout, 'e' stderr, 'x' exit),
+ * Wire format: the request is one byte carrying the client's standard
+ * input as an SCM_RIGHTS fd (when it has one: `put -` and `secret set -`
+ * read it), then one JSON line {"argv": [...], "cwd": "..."}; the reply
+ * is frames of a type byte ('o' stdout, 'e' stderr, 'x' exit),
  * a 4-byte big-endian length and the payload (for 'x', a 4-byte status).
  */
 #include "fs_i.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -161,6 +164,54 @@ static int become(const struct ucred *cr, const char *cwd)
 	return chdir(cwd) < 0 ? -errno : 0;
 }
 
+/* Receives the leading byte of a request and the fd it may carry. */
+static int recv_stdin(int fd, int *in)
+{
+	char byte, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+
+	*in = -1;
+	if (n != 1)
+		return n < 0 ? -errno : -EPROTO;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(in, CMSG_DATA(cm), sizeof(int));
+	return 0;
+}
+
+/* Sends the leading byte of a request with our standard input, if any. */
+static int send_stdin(int fd)
+{
+	char byte = 'i', cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	int in = STDIN_FILENO;
+
+	if (fcntl(in, F_GETFD) >= 0) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &in, sizeof(int));
+	}
+	while (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
 /* Reads the request line and parses it into argv (owned by *root). */
 static int read_request(int fd, json_t **root)
 {
@@ -187,7 +238,7 @@ static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	struct stream so = {c, 'o'}, se = {c, 'e'};
-	struct fs_ctl_req req = {0};
+	struct fs_ctl_req req = {.in = -1};
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	json_t *root = NULL, *av;
@@ -197,6 +248,8 @@ static void *conn_main(void *arg)
 
 	rc = getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) ? -errno
 								     : 0;
+	if (!rc)
+		rc = recv_stdin(c->fd, &req.in);
 	if (!rc)
 		rc = read_request(c->fd, &root);
 	av = root ? json_object_get(root, "argv") : NULL;
@@ -235,6 +288,8 @@ static void *conn_main(void *arg)
 	st[3] = status;
 	send_frame(c, 'x', st, 4);
 	json_decref(root);
+	if (req.in >= 0)
+		close(req.in);
 	close(c->fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -394,7 +449,9 @@ int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
 		close(fd);
 		return rc == -ECONNREFUSED ? -ENOENT : rc;
 	}
-	rc = send_request(fd, argc, argv);
+	rc = send_stdin(fd);
+	if (!rc)
+		rc = send_request(fd, argc, argv);
 	if (!rc)
 		rc = relay(fd, status);
 	close(fd);

@@ -122,6 +122,11 @@ FILE *fs_stdout(void);
 FILE *fs_stderr(void);
 /** Whether this thread runs a command for a client of the daemon. */
 bool fs_in_request(void);
+/** The command's standard input: the client's (passed over the daemon's
+ * socket) in a request, else STDIN_FILENO; -1 when the client had none. */
+int fs_stdin(void);
+/** Sets this thread's standard input for a request (-1: none). */
+void fs_request_stdin(int fd);
 /** Points this thread's command output at out and err (NULL: back to
  * stdout and stderr). */
 void fs_request_streams(FILE *out, FILE *err);
@@ -161,6 +166,7 @@ struct fs_ctl_req {
 	int argc;
 	char **argv;
 	const char *cwd;
+	int in; /* the client's standard input (an fd it passed), or -1 */
 };
 
 /** Runs req with out/err as its streams; returns the exit status. */

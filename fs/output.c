@@ -40,9 +40,21 @@ FILE *fs_stderr(void)
 	return t_err ? t_err : stderr;
 }
 
+static __thread int t_in = -1;
+
 bool fs_in_request(void)
 {
 	return t_err != NULL;
+}
+
+int fs_stdin(void)
+{
+	return fs_in_request() ? t_in : STDIN_FILENO;
+}
+
+void fs_request_stdin(int fd)
+{
+	t_in = fd;
 }
 
 void fs_request_streams(FILE *out, FILE *err)
