@@ -28,7 +28,7 @@ NFILES=${NFILES:-50000}        # files in the listed tree
 NSMALL=${NSMALL:-$((NFILES < 10000 ? NFILES : 10000))} # created 4 KiB files
 PER_DIR=${PER_DIR:-500}        # files per directory of the tree
 READERS=${READERS:-4}          # parallel readers
-ROUNDS=${ROUNDS:-$((AUDIT_ONLY ? 3 : 1))} # runs of every target; best figures kept
+ROUNDS=${ROUNDS:-$((AUDIT_ONLY ? 4 : 1))} # runs of every target; best figures kept
 if [[ $AUDIT_ONLY == 1 ]]; then
   TARGETS=${TARGETS:-"artifactfs audit_off"}
 else
@@ -356,7 +356,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
   if ((round > 1)); then
     STORE=$WORK/store.$round STORE_OFF=$WORK/store-nojournal.$round
   fi
-  for t in $TARGETS; do
+  # Rounds after the first run the targets in the other order (the
+  # second of two mounts run back to back fares measurably differently),
+  # so that no target always comes first.
+  order=$TARGETS
+  if ((round % 2 == 0)); then
+    order=$(echo "$TARGETS" | tr ' ' '\n' | tac | tr '\n' ' ')
+  fi
+  for t in $order; do
     [[ " ${FAILED[*]-} " != *" $t "* ]] || continue
     log "---- $t$( ((ROUNDS == 1)) || echo ", round $round of $ROUNDS")"
     set +e
@@ -386,7 +393,7 @@ if [[ $AUDIT_ONLY == 1 ]]; then
 else
   echo "artifactfs mount benchmark: $SIZE_MB MiB file, $NSMALL created files of 4 KiB, tree of $NFILES files;"
 fi
-((ROUNDS == 1)) || echo "each figure the best of $ROUNDS rounds (every target in turn, on new stores);"
+((ROUNDS == 1)) || echo "each figure the best of $ROUNDS rounds (every target in turn, the order reversed every other round, on new stores);"
 echo "$(nproc) cores, $(df -PT "$WORK" | awk 'NR == 2 { print $2 }') under $BENCH_DIR, kernel $(uname -r)$([[ $IS_ROOT == 1 ]] || echo ', NOT ROOT: cold rows are warm')"
 echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
 : >"$WORK/table.txt"
