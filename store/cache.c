@@ -16,8 +16,8 @@
 struct chunk_cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* a load finished */
-	struct centry **tab;
-	size_t cap, n;
+	struct dtab tab;
+	size_t n;
 	size_t bytes, max_bytes;
 	struct lru_list lru; /* unpinned and ready */
 };
@@ -34,9 +34,7 @@ int cache_new(size_t max_bytes, struct chunk_cache **out)
 
 	if (!c)
 		return -ENOMEM;
-	c->cap = 1024;
-	c->tab = calloc(c->cap, sizeof(*c->tab));
-	if (!c->tab) {
+	if (dtab_init(&c->tab, 1024)) {
 		free(c);
 		return -ENOMEM;
 	}
@@ -53,32 +51,34 @@ static void entry_free(struct centry *e)
 	free(e);
 }
 
+static void link_free(struct dtab_link *l)
+{
+	entry_free(LRU_ENTRY(l, struct centry, hash));
+}
+
 void cache_free(struct chunk_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->cap; i++) {
-		for (struct centry *e = c->tab[i], *nx; e; e = nx) {
-			nx = e->hnext;
-			entry_free(e);
-		}
-	}
-	free(c->tab);
+	dtab_release(&c->tab, link_free);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);
 }
 
-static struct centry **slot(struct chunk_cache *c, const uint8_t *id)
+/* The entry of id, or NULL. */
+static struct centry *find(struct chunk_cache *c, const uint8_t *id)
 {
-	uint64_t h;
-	struct centry **pp;
+	struct dtab_link *l = *dtab_slot(&c->tab, id);
 
-	memcpy(&h, id, sizeof(h));
-	pp = &c->tab[h & (c->cap - 1)];
-	while (*pp && memcmp((*pp)->id, id, STORE_DIGEST_LEN))
-		pp = &(*pp)->hnext;
-	return pp;
+	return l ? LRU_ENTRY(l, struct centry, hash) : NULL;
+}
+
+static void unlink_entry(struct chunk_cache *c, struct centry *e)
+{
+	*dtab_slot(&c->tab, e->id) = e->hash.next;
+	c->bytes -= e->plain;
+	c->n--;
 }
 
 /* Drops unpinned entries from the old end while over budget. */
@@ -88,9 +88,7 @@ static void evict(struct chunk_cache *c)
 		struct centry *e = LRU_ENTRY(c->lru.tail, struct centry, lru);
 
 		lru_remove(&c->lru, &e->lru);
-		*slot(c, e->id) = e->hnext;
-		c->bytes -= e->plain;
-		c->n--;
+		unlink_entry(c, e);
 		entry_free(e);
 	}
 }
@@ -110,8 +108,8 @@ static struct centry *entry_new(struct chunk_cache *c, const uint8_t *id,
 	}
 	memcpy(e->id, id, STORE_DIGEST_LEN);
 	e->plain = plain;
-	e->hnext = *slot(c, id);
-	*slot(c, id) = e;
+	e->hash.key = e->id;
+	*dtab_slot(&c->tab, id) = &e->hash; /* absent: the slot is NULL */
 	c->n++;
 	c->bytes += plain;
 	return e;
@@ -138,12 +136,10 @@ int cache_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	e = *slot(c, id);
+	e = find(c, id);
 	if (e && e->state < 0 && e->pins == 0) {
 		/* A failed load is retried, not remembered. */
-		*slot(c, id) = e->hnext;
-		c->bytes -= e->plain;
-		c->n--;
+		unlink_entry(c, e);
 		entry_free(e);
 		e = NULL;
 	}
@@ -204,7 +200,7 @@ void cache_prefetch(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	if (!p)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if (!*slot(c, id)) {
+	if (!find(c, id)) {
 		e = entry_new(c, id, plain);
 		if (e)
 			e->pins++;

@@ -17,14 +17,14 @@ struct dc_entry {
 	uint8_t digest[STORE_DIGEST_LEN];
 	struct dirlist d;
 	unsigned refs;
-	struct dc_entry *hnext;
+	struct dtab_link hash;
 	struct lru_link lru;
 };
 
 struct dir_cache {
 	pthread_mutex_t lock;
-	struct dc_entry **tab;
-	size_t cap, bytes, max_bytes;
+	struct dtab tab;
+	size_t bytes, max_bytes;
 	struct lru_list lru; /* unused entries */
 };
 
@@ -34,9 +34,7 @@ int dcache_new(size_t max_bytes, struct dir_cache **out)
 
 	if (!c)
 		return -ENOMEM;
-	c->cap = 4096;
-	c->tab = calloc(c->cap, sizeof(*c->tab));
-	if (!c->tab) {
+	if (dtab_init(&c->tab, 4096)) {
 		free(c);
 		return -ENOMEM;
 	}
@@ -52,31 +50,18 @@ static void entry_free(struct dc_entry *e)
 	free(e);
 }
 
+static void link_free(struct dtab_link *l)
+{
+	entry_free(LRU_ENTRY(l, struct dc_entry, hash));
+}
+
 void dcache_free(struct dir_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->cap; i++) {
-		for (struct dc_entry *e = c->tab[i], *nx; e; e = nx) {
-			nx = e->hnext;
-			entry_free(e);
-		}
-	}
-	free(c->tab);
+	dtab_release(&c->tab, link_free);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
-}
-
-static struct dc_entry **slot(struct dir_cache *c, const uint8_t *digest)
-{
-	uint64_t h;
-	struct dc_entry **pp;
-
-	memcpy(&h, digest, sizeof(h));
-	pp = &c->tab[h & (c->cap - 1)];
-	while (*pp && memcmp((*pp)->digest, digest, STORE_DIGEST_LEN))
-		pp = &(*pp)->hnext;
-	return pp;
 }
 
 static size_t cost(const struct dc_entry *e)
@@ -88,11 +73,13 @@ int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 	       const struct dirlist **out)
 {
 	struct dir_cache *c = s->dcache;
-	struct dc_entry *e, **pp;
+	struct dtab_link **pp;
+	struct dc_entry *e;
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	e = *slot(c, digest);
+	pp = dtab_slot(&c->tab, digest);
+	e = *pp ? LRU_ENTRY(*pp, struct dc_entry, hash) : NULL;
 	if (e && e->refs++ == 0)
 		lru_remove(&c->lru, &e->lru);
 	pthread_mutex_unlock(&c->lock);
@@ -109,16 +96,17 @@ int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 		return rc;
 	}
 	memcpy(e->digest, digest, STORE_DIGEST_LEN);
+	e->hash.key = e->digest;
 	e->refs = 1;
 	pthread_mutex_lock(&c->lock);
-	pp = slot(c, digest);
+	pp = dtab_slot(&c->tab, digest);
 	if (*pp) { /* another reader loaded it meanwhile: use theirs */
 		entry_free(e);
-		e = *pp;
+		e = LRU_ENTRY(*pp, struct dc_entry, hash);
 		if (e->refs++ == 0)
 			lru_remove(&c->lru, &e->lru);
 	} else {
-		*pp = e;
+		*pp = &e->hash;
 		c->bytes += cost(e);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -141,7 +129,7 @@ void dcache_put(struct store *s, const struct dirlist *d)
 		    LRU_ENTRY(c->lru.tail, struct dc_entry, lru);
 
 		lru_remove(&c->lru, &old->lru);
-		*slot(c, old->digest) = old->hnext;
+		*dtab_slot(&c->tab, old->digest) = old->hash.next;
 		c->bytes -= cost(old);
 		entry_free(old);
 	}

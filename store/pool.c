@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct pool {
 	pthread_mutex_t lock;
@@ -146,4 +147,37 @@ void lru_push(struct lru_list *l, struct lru_link *e)
 	l->head = e;
 	if (!l->tail)
 		l->tail = e;
+}
+
+/* -------------------------------------------------------------- dtab */
+
+int dtab_init(struct dtab *t, size_t cap)
+{
+	t->cap = cap;
+	t->tab = calloc(cap, sizeof(*t->tab));
+	return t->tab ? 0 : -ENOMEM;
+}
+
+struct dtab_link **dtab_slot(struct dtab *t, const uint8_t *key)
+{
+	struct dtab_link **pp;
+	uint64_t h;
+
+	memcpy(&h, key, sizeof(h)); /* a digest: its bytes are the hash */
+	pp = &t->tab[h & (t->cap - 1)];
+	while (*pp && memcmp((*pp)->key, key, STORE_DIGEST_LEN))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+void dtab_release(struct dtab *t, void (*fn)(struct dtab_link *l))
+{
+	for (size_t i = 0; t->tab && i < t->cap; i++) {
+		for (struct dtab_link *l = t->tab[i], *nx; l; l = nx) {
+			nx = l->next;
+			fn(l);
+		}
+	}
+	free(t->tab);
+	t->tab = NULL;
 }

@@ -204,6 +204,26 @@ struct lru_list {
 void lru_remove(struct lru_list *l, struct lru_link *e);
 void lru_push(struct lru_list *l, struct lru_link *e);
 
+/* ----------------------------------------------------------- dtab (pool.c)
+ * An intrusive hash table of cache entries keyed by a digest: each entry
+ * embeds a struct dtab_link whose key points at the entry's own copy of
+ * its digest (find the entry with LRU_ENTRY).  No lock: the cache's.
+ */
+struct dtab_link {
+	struct dtab_link *next;
+	const uint8_t *key; /* STORE_DIGEST_LEN bytes */
+};
+struct dtab {
+	struct dtab_link **tab;
+	size_t cap; /* a power of two */
+};
+/** Makes an empty table of cap buckets.  -ENOMEM. */
+int dtab_init(struct dtab *t, size_t cap);
+/** Where key's entry is (*slot non-NULL) or would be linked. */
+struct dtab_link **dtab_slot(struct dtab *t, const uint8_t *key);
+/** Calls fn on every entry (which may free it), then frees the table. */
+void dtab_release(struct dtab *t, void (*fn)(struct dtab_link *l));
+
 /* --------------------------------------------------------------- cache.c */
 
 /** A decoded, verified chunk shared by readers (pinned while used). */
@@ -213,7 +233,7 @@ struct centry {
 	int state; /* 0 loading, 1 ready, or -errno */
 	unsigned pins;
 	uint8_t *buf;
-	struct centry *hnext;
+	struct dtab_link hash;
 	struct lru_link lru;
 };
 

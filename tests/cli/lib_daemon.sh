@@ -31,32 +31,12 @@ daemon_possible() {
 		command -v useradd >/dev/null
 }
 
-_mounted() {
-	grep -q " $M " /proc/self/mountinfo
-}
-
-# Waits up to $2 tenths of a second for pid $1 to end.
-_wait_gone() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	! kill -0 "$1" 2>/dev/null
-}
+# shellcheck source=../daemon_proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../daemon_proc.sh"
 
 daemon_cleanup() {
-	if _mounted; then
-		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M"
-	fi
-	if [ -n "$DPID" ]; then
-		if ! _wait_gone "$DPID" 300; then
-			kill -TERM "$DPID" 2>/dev/null
-			_wait_gone "$DPID" 50 || kill -KILL "$DPID" 2>/dev/null
-		fi
-		wait "$DPID" 2>/dev/null
-		DPID=""
-	fi
+	end_daemon "$M" "$DPID"
+	DPID=""
 }
 CLEANUP+=("daemon_cleanup")
 
@@ -70,7 +50,7 @@ start_daemon() {
 		-o allow_other >"$DLOG" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 300; i++)); do
-		if _mounted && [ -S "$S/daemon.sock" ]; then
+		if is_mounted "$M" && [ -S "$S/daemon.sock" ]; then
 			return 0
 		fi
 		if ! kill -0 "$DPID" 2>/dev/null; then
@@ -91,8 +71,8 @@ stop_daemon() {
 		fusermount3 -u "$M" 2>/dev/null && break
 		sleep 0.2
 	done
-	_mounted && fail "cannot unmount $M"
-	_wait_gone "$DPID" 300 || fail "daemon $DPID still running after unmount"
+	is_mounted "$M" && fail "cannot unmount $M"
+	wait_gone "$DPID" 300 || fail "daemon $DPID still running after unmount"
 	wait "$DPID" || rc=$?
 	DPID=""
 	if grep -Eq 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' \

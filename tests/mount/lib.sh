@@ -62,19 +62,8 @@ NDAEMON=0
 DEFECTS=()
 CLEANUP=()
 
-is_mounted() {
-	grep -q " $1 " /proc/self/mountinfo
-}
-
-# Waits up to $2 tenths of a second for pid $1 to end; true if it did.
-wait_gone() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	! kill -0 "$1" 2>/dev/null
-}
+# shellcheck source=../daemon_proc.sh
+. "$TESTS_DIR/../daemon_proc.sh"
 
 cleanup() {
 	local rc=$? i
@@ -82,17 +71,7 @@ cleanup() {
 	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
 		eval "${CLEANUP[i]}"
 	done
-	if is_mounted "$M"; then
-		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M"
-	fi
-	if [ -n "$DPID" ]; then
-		if ! wait_gone "$DPID" 300; then
-			echo "cleanup: daemon $DPID still running; TERM" >&2
-			kill -TERM "$DPID" 2>/dev/null
-			wait_gone "$DPID" 50 || kill -KILL "$DPID" 2>/dev/null
-		fi
-		wait "$DPID" 2>/dev/null
-	fi
+	end_daemon "$M" "$DPID"
 	rm -rf --one-file-system "$T"
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		echo "FAILED: $TEST_NAME (exit $rc)" >&2
