@@ -1,7 +1,10 @@
 # shellcheck shell=bash
-# tests/daemon_proc.sh - ending a mount daemon a test started (sourced by
-# tests/mount/lib.sh and tests/cli/lib_daemon.sh, not run).
+# tests/daemon_proc.sh - ending a mount daemon a test started, and the
+# test users (sourced by tests/mount/lib.sh and tests/cli/lib_daemon.sh,
+# not run).
 #
+# make_user NAME       makes the system user NAME once (no home; kept
+#                      between runs; parallel tests take turns)
 # is_mounted MNT       true while MNT is a mount point of this namespace
 # wait_gone PID N      waits up to N tenths of a second for PID to end
 # end_daemon MNT PID   unmounts MNT (lazily if it is busy), waits 30 s
@@ -31,4 +34,12 @@ end_daemon() {
 		wait_gone "$2" 50 || kill -KILL "$2" 2>/dev/null
 	fi
 	wait "$2" 2>/dev/null
+}
+
+make_user() {
+	(
+		flock 9
+		id -u "$1" >/dev/null 2>&1 ||
+			useradd -M -N -r -d / -s /usr/sbin/nologin "$1"
+	) 9>/tmp/afs-mount-test-user.lock
 }

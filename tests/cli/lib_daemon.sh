@@ -84,11 +84,7 @@ stop_daemon() {
 }
 
 ensure_user() {
-	(
-		flock 9
-		id -u "$TUSER" >/dev/null 2>&1 ||
-			useradd -M -N -r -d / -s /usr/sbin/nologin "$TUSER"
-	) 9>/tmp/afs-mount-test-user.lock
+	make_user "$TUSER"
 	TUID=$(id -u "$TUSER")
 	TGID=$(id -g "$TUSER")
 }

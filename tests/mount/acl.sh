@@ -12,14 +12,8 @@ command -v useradd >/dev/null || skip "no useradd"
 ROLES="none reader writer promoter auditor admin"
 declare -A UID_OF
 # Users afs-t-<role>, made once (kept between runs, like the test user).
-(
-	flock 9
-	for r in $ROLES; do
-		id -u "afs-t-$r" >/dev/null 2>&1 ||
-			useradd -M -N -r -d / -s /usr/sbin/nologin "afs-t-$r"
-	done
-) 9>/tmp/afs-mount-test-user.lock
 for r in $ROLES; do
+	make_user "afs-t-$r"
 	UID_OF[$r]=$(id -u "afs-t-$r")
 done
 GID=$(getent group nogroup | cut -d: -f3)

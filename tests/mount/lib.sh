@@ -233,11 +233,7 @@ TUSER=afs-mount-test
 ensure_user() {
 	command -v setpriv >/dev/null || skip "no setpriv"
 	command -v useradd >/dev/null || skip "no useradd"
-	(
-		flock 9
-		id -u "$TUSER" >/dev/null 2>&1 ||
-			useradd -M -N -r -d / -s /usr/sbin/nologin "$TUSER"
-	) 9>/tmp/afs-mount-test-user.lock
+	make_user "$TUSER"
 	TUID=$(id -u "$TUSER")
 	TGID=$(id -g "$TUSER")
 }
