@@ -151,6 +151,35 @@ const char *store_id(const struct store *s);
 /** The directory the store was opened from, borrowed. */
 const char *store_dir(const struct store *s);
 
+/* ----------------------------------------------------------------- caller
+ *
+ * Who asks: one value made once per request (from the FUSE request, from
+ * SO_PEERCRED and SO_PEERGROUPS on the daemon's socket, or from getuid()
+ * for a command without a mount) and passed down explicitly to every
+ * decision and every change.  The journal record of a change takes its
+ * actor from it.  Nothing in the store keeps a "current" caller.
+ */
+
+#define STORE_CALLER_GROUPS_MAX 256
+#define STORE_CALLER_NAME_MAX	64
+
+struct store_caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	size_t ngroups; /* supplementary groups in groups[] */
+	gid_t groups[STORE_CALLER_GROUPS_MAX];
+	char user[STORE_CALLER_NAME_MAX]; /* user name, or the uid in decimal */
+};
+
+/**
+ * Fills c: uid, gid, pid, n supplementary groups (at most
+ * STORE_CALLER_GROUPS_MAX are kept; groups may be NULL when n is 0) and
+ * the user name (NULL or "": the uid in decimal).
+ */
+void store_caller_set(struct store_caller *c, uid_t uid, gid_t gid, pid_t pid,
+		      const gid_t *groups, size_t n, const char *user);
+
 /* ------------------------------------------------------------------ names */
 
 /**
