@@ -101,9 +101,24 @@ int acl_sign_key(struct store *s, bool create, char priv[ACL_PATH_MAX],
 int acl_key_file(struct store *s, const char *suffix, bool create,
 		 char out[ACL_PATH_MAX]);
 
-/** The calling thread acts for uid/pid (its name from the password
- * database) in the journal. */
-void acl_journal_actor(uid_t uid, pid_t pid);
+/**
+ * Journals a refusal of op on path to caller c (err: EACCES, EPERM,
+ * EROFS), at most 20 a second per user after a burst of 100; those
+ * beyond are counted and the count journaled ("denied.suppressed",
+ * bytes = the count) before the user's next journaled refusal.
+ * Returns 0 or store_audit_record's errors.  Thread-safe.
+ */
+int acl_journal_denial(struct store *s, const struct store_caller *c,
+		       const char *op, const char *path, int err);
+
+/**
+ * Makes the caller value of a request: uid, gid, pid, n supplementary
+ * groups (may be NULL when n is 0) and the user's name from the password
+ * database (the uid in decimal when it has none).  Names are cached, so
+ * this costs no NSS lookup per request.  Thread-safe.
+ */
+void acl_caller_make(uid_t uid, gid_t gid, pid_t pid, const gid_t *groups,
+		     size_t n, struct store_caller *out);
 
 /* --------------------------------------------------------------- rbac.c
  * Role-based access: what a caller may do on a path of the mount, from
@@ -153,14 +168,8 @@ enum acl_action {
 	ACL_ADMIN,	 /* bindings, gc, delete */
 };
 
-/* Who is asking.  groups (borrowed for the call) are the supplementary
- * groups; the primary gid need not be among them. */
-struct acl_who {
-	uid_t uid;
-	gid_t gid;
-	const gid_t *groups;
-	size_t ngroups;
-};
+/* Who is asking is a struct store_caller (store.h): uid, gid, pid and
+ * the supplementary groups (the primary gid need not be among them). */
 
 /**
  * Decides whether who may do act on path (rules above).  Returns 0
@@ -168,8 +177,8 @@ struct acl_who {
  * store_binding_each's errors (-EIO, -ENOMEM).  Anything but 0 is a
  * denial.
  */
-int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
-	       const char *path);
+int acl_decide(struct store *s, const struct store_caller *who,
+	       enum acl_action act, const char *path);
 
 /* Permission bits of acl_role_bits, as in a mode's "other" triplet. */
 #define ACL_BIT_R 4 /* ACL_LIST and ACL_READ */
@@ -184,7 +193,8 @@ int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
  * admin rwx; a path above a scope shows --x.  Returns the bits (0-7) or
  * acl_decide's errors other than -EACCES.
  */
-int acl_role_bits(struct store *s, const struct acl_who *who, const char *path);
+int acl_role_bits(struct store *s, const struct store_caller *who,
+		  const char *path);
 
 /** Whether role is one of reader, writer, promoter, auditor, admin. */
 bool acl_role_valid(const char *role);
@@ -266,8 +276,8 @@ int acl_binding_nearest(struct store *s, char tag, uint32_t id,
  * -ENAMETOOLONG (a bad name), -EIO, -ENOSPC, -ENOMEM, or the key file's
  * -errno; all logged.
  */
-int acl_secret_write(struct store *s, const char *name, const void *val,
-		     size_t len);
+int acl_secret_write(struct store *s, const struct store_caller *c,
+		     const char *name, const void *val, size_t len);
 
 /**
  * Opens secret name into *val (malloc'd, *len bytes and one NUL after

@@ -147,27 +147,6 @@ int acl_key_file(struct store *s, const char *suffix, bool create,
 			create);
 }
 
-void acl_journal_actor(uid_t uid, pid_t pid)
-{
-	/* Called for every changing FUSE operation: remember the last name
-	 * looked up in this thread rather than ask NSS each time. */
-	static __thread uid_t last_uid = (uid_t)-1;
-	static __thread char last_name[64];
-	struct store_audit_actor a = {.uid = uid, .pid = (uint32_t)pid};
-	struct acl_principal who;
-
-	if (uid != last_uid) {
-		if (acl_principal_get(uid, (gid_t)-1, &who) == 0)
-			snprintf(last_name, sizeof(last_name), "%s", who.user);
-		else
-			snprintf(last_name, sizeof(last_name), "%u",
-				 (unsigned)uid);
-		last_uid = uid;
-	}
-	snprintf(a.user, sizeof(a.user), "%s", last_name);
-	store_audit_actor_set(&a);
-}
-
 int acl_sign_key(struct store *s, bool create, char priv[ACL_PATH_MAX],
 		 char pub[ACL_PATH_MAX])
 {

@@ -184,14 +184,14 @@ static bool under(const char *path, size_t plen, const char *top)
 
 /* Which rules count: the caller's (who), or one principal's (tag, id). */
 struct match {
-	const struct acl_who *who;
+	const struct store_caller *who;
 	char tag;
 	uint32_t id;
 };
 
 static bool matches(const struct match *mt, const struct rule *r)
 {
-	const struct acl_who *w = mt->who;
+	const struct store_caller *w = mt->who;
 
 	if (!w)
 		return r->tag == mt->tag && r->id == mt->id;
@@ -267,8 +267,8 @@ static int bits_of(const struct gather *g)
 	       (allowed(g, ACL_TRAVERSE) ? ACL_BIT_X : 0);
 }
 
-int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
-	       const char *path)
+int acl_decide(struct store *s, const struct store_caller *who,
+	       enum acl_action act, const char *path)
 {
 	struct match mt = {.who = who};
 	struct gather g;
@@ -285,7 +285,8 @@ int acl_decide(struct store *s, const struct acl_who *who, enum acl_action act,
 	return allowed(&g, act) ? 0 : -EACCES;
 }
 
-int acl_role_bits(struct store *s, const struct acl_who *who, const char *path)
+int acl_role_bits(struct store *s, const struct store_caller *who,
+		  const char *path)
 {
 	struct match mt = {.who = who};
 	struct gather g;

@@ -10,11 +10,9 @@
  * associated data, so a value moved to another name fails to open.
  *
  * The key belongs to the process that holds the store, not to whoever it
- * serves: a command the mount daemon runs for a client has the client's
- * file identity (fs/ctl.c), and the key directory is the daemon user's
- * alone.  So the key file is read and made with the process's own fsuid
- * and fsgid, for that moment and that thread only; who may read or change
- * which secret is decided before anything here is called (acl_decide).
+ * serves: the daemon never takes on a client's file identity, so the key
+ * directory stays the daemon user's alone; who may read or change which
+ * secret is decided before anything here is called (acl_decide).
  */
 #include "acl_i.h"
 
@@ -22,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -34,32 +31,12 @@ _Static_assert(KEY_LEN == STORE_AEAD_KEY_LEN, "the secrets key is AES-256");
 _Static_assert(ACL_SECRET_MAX + ENVELOPE_EXTRA <= STORE_SECRET_MAX,
 	       "a sealed value fits the store's cap");
 
-/* The calling thread's file identity, while it acts as the process. */
-struct fsid {
-	uid_t uid;
-	gid_t gid;
-};
-
-static void become_self(struct fsid *saved)
-{
-	saved->gid = (gid_t)setfsgid(getegid());
-	saved->uid = (uid_t)setfsuid(geteuid());
-}
-
-static void become_again(const struct fsid *saved)
-{
-	setfsuid(saved->uid);
-	setfsgid(saved->gid);
-}
-
 /* Reads (with create: first makes) the secrets key of s. */
 static int secret_key(struct store *s, bool create, uint8_t key[KEY_LEN])
 {
 	char path[ACL_PATH_MAX];
-	struct fsid saved;
 	int rc;
 
-	become_self(&saved);
 	rc = key_path(store_dir(s), store_id(s), ".secret.key", path,
 		      sizeof(path), create);
 	if (!rc && create && access(path, F_OK) < 0) {
@@ -68,12 +45,9 @@ static int secret_key(struct store *s, bool create, uint8_t key[KEY_LEN])
 			store_log(STORE_LOG_INFO, "created the secrets key %s",
 				  path);
 	}
-	if (rc) { /* logged */
-		become_again(&saved);
+	if (rc) /* logged */
 		return rc;
-	}
 	rc = key_read(path, key, "secrets key");
-	become_again(&saved);
 	if (rc == -ENOENT) {
 		store_log(STORE_LOG_ERR,
 			  "the secrets key %s is missing: the secrets of this "
@@ -87,8 +61,8 @@ static int secret_key(struct store *s, bool create, uint8_t key[KEY_LEN])
 	return rc;
 }
 
-int acl_secret_write(struct store *s, const char *name, const void *val,
-		     size_t len)
+int acl_secret_write(struct store *s, const struct store_caller *c,
+		     const char *name, const void *val, size_t len)
 {
 	uint8_t key[KEY_LEN], *env;
 	size_t total = ENVELOPE_EXTRA + len;
@@ -116,7 +90,7 @@ int acl_secret_write(struct store *s, const char *name, const void *val,
 				env + ENVELOPE_HEAD, env + ENVELOPE_HEAD + len);
 	explicit_bzero(key, sizeof(key));
 	if (!rc)
-		rc = store_secret_set(s, name, env, total);
+		rc = store_secret_set(s, c, name, env, total);
 out_free:
 	free(env);
 	return rc;

@@ -10,7 +10,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <unistd.h>
 
 /* The role a refused action needed, for the message. */
@@ -36,23 +35,9 @@ static const char *needed(enum acl_action act, const char *path)
 	return "admin";
 }
 
-int fs_caller_who(struct fs_who *w)
-{
-	int n = getgroups(FS_GROUPS_MAX, w->groups);
-
-	w->who.uid = (uid_t)setfsuid((uid_t)-1);
-	w->who.gid = (gid_t)setfsgid((gid_t)-1);
-	w->who.groups = w->groups;
-	w->who.ngroups = n > 0 ? (size_t)n : 0;
-	return n < 0 ? -errno : 0;
-}
-
 int fs_allowed(struct fs_ctx *ctx, enum acl_action act, const char *path)
 {
-	struct fs_who w;
-	int rc = fs_caller_who(&w);
-
-	return rc ? rc : acl_decide(ctx->store, &w.who, act, path);
+	return acl_decide(ctx->store, &ctx->caller, act, path);
 }
 
 int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
@@ -62,7 +47,7 @@ int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
 
 	if (rc != -EACCES)
 		return rc;
-	store_audit_record(ctx->store, op, path, NULL, 0, rc);
+	acl_journal_denial(ctx->store, &ctx->caller, op, path, rc);
 	store_log(STORE_LOG_ERR,
 		  "%s %s: Permission denied (needs the %s%s there; "
 		  "'artifactfs role ls' shows yours)",

@@ -46,7 +46,8 @@ static int make_parents(const char *dir)
  * missing, kept when the principal already holds a role there. */
 static int seed_one(void *arg, const struct fs_role_seed *r)
 {
-	struct store *s = arg;
+	struct fs_ctx *ctx = arg;
+	struct store *s = ctx->store;
 	char held[STORE_ROLE_MAX], name[ACL_NAME_MAX + 1];
 	int rc = store_binding_get(s, r->scope, r->principal, held);
 
@@ -59,7 +60,8 @@ static int seed_one(void *arg, const struct fs_role_seed *r)
 			  r->file, r->line, name, held, r->scope, r->role);
 	if (rc != -ENOENT)
 		return rc;
-	rc = store_binding_set(s, r->scope, r->principal, r->role);
+	rc =
+	    store_binding_set(s, &ctx->caller, r->scope, r->principal, r->role);
 	if (!rc)
 		fprintf(fs_stdout(), "%s: %s on %s (from %s)\n", name, r->role,
 			r->scope, r->file);
@@ -78,7 +80,7 @@ static int any_binding(void *arg, const char *scope, const char *principal,
 /* With the store open and journaled: the caller of init becomes admin on
  * "/" of a new store, and of one that has no bindings at all (made before
  * roles existed). */
-static int init_admin(struct store *s, bool fresh)
+static int init_admin(struct store *s, const struct store_caller *c, bool fresh)
 {
 	char principal[ACL_PRINCIPAL_MAX], name[ACL_NAME_MAX + 1];
 	bool some = false;
@@ -86,8 +88,8 @@ static int init_admin(struct store *s, bool fresh)
 
 	if (rc < 0 || some)
 		return rc < 0 ? rc : 0;
-	snprintf(principal, sizeof(principal), "u:%u", (unsigned)getuid());
-	rc = store_binding_set(s, "/", principal, "admin");
+	snprintf(principal, sizeof(principal), "u:%u", (unsigned)c->uid);
+	rc = store_binding_set(s, c, "/", principal, "admin");
 	if (rc)
 		return rc;
 	if (acl_principal_name(principal, name))
@@ -124,13 +126,13 @@ static int init_open(struct fs_ctx *ctx, bool fresh)
 		rc = acl_journal_create(s);
 	if (!rc)
 		rc = acl_journal_open(s);
-	if (!rc) {
-		acl_journal_actor(getuid(), getpid());
-		rc = init_admin(s, fresh);
-	}
+	if (!rc)
+		rc = init_admin(s, &ctx->caller, fresh);
 	if (!rc) {
 		init_said(ctx, fresh);
-		rc = fs_config_roles(ctx, seed_one, s);
+		ctx->store = s;
+		rc = fs_config_roles(ctx, seed_one, ctx);
+		ctx->store = NULL;
 	}
 	store_close(s);
 	return rc;
@@ -288,7 +290,8 @@ int fs_cmd_alias(struct fs_ctx *ctx, int argc, char **argv)
 	if (want == 2)
 		return alias_list(ctx, artifact);
 	if (want == 3) {
-		rc = store_alias_delete(ctx->store, artifact, argv[2]);
+		rc = store_alias_delete(ctx->store, &ctx->caller, artifact,
+					argv[2]);
 		if (rc == 0)
 			fprintf(fs_stdout(), "%s: alias %s removed\n", artifact,
 				argv[2]);
@@ -296,7 +299,8 @@ int fs_cmd_alias(struct fs_ctx *ctx, int argc, char **argv)
 	}
 	if (parse_version(ctx, argv[3], &number) < 0)
 		return -EINVAL;
-	rc = store_alias_set(ctx->store, artifact, argv[2], number);
+	rc = store_alias_set(ctx->store, &ctx->caller, artifact, argv[2],
+			     number);
 	if (rc == 0)
 		fprintf(fs_stdout(), "%s: %s -> v%u\n", artifact, argv[2],
 			number);
@@ -425,7 +429,7 @@ int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 	(void)argc, (void)argv;
 	rc = fs_authorize(ctx, ACL_ADMIN, "/", "gc");
 	if (!rc)
-		rc = store_gc(ctx->store, ctx->dry_run, &res);
+		rc = store_gc(ctx->store, &ctx->caller, ctx->dry_run, &res);
 	if (rc < 0)
 		return rc;
 	if (ctx->json)

@@ -22,6 +22,7 @@
  *   export      "artifactfs-export v1 <hex SHA-256 of OUT>"
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -80,50 +81,35 @@ static int hex_decode(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-/* Reads the regular file path whole into *buf (malloc'd, NUL-terminated,
- * the caller frees) and *len.  -EFBIG over cap bytes, -errno, -ENOMEM,
- * -EIO; logged. */
-static int read_file(const char *path, uint64_t cap, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	struct stat st;
-	int rc = 0;
+/* Files the mount daemon reads for itself (its checkpoints). */
+static struct fs_ctx own_files;
 
-	if (!f || fstat(fileno(f), &st) < 0) {
-		rc = -errno;
+/* Reads the regular file path whole into *buf (malloc'd, NUL-terminated,
+ * the caller frees) and *len, with the rights of ctx's caller (NULL: this
+ * process's own file).  -EFBIG over cap bytes, -EINVAL (not a regular
+ * file), -errno, -ENOMEM; logged. */
+static int read_file(struct fs_ctx *ctx, const char *path, uint64_t cap,
+		     char **buf, size_t *len)
+{
+	int rc = fs_file_read_all(ctx ? ctx : &own_files, path, (size_t)cap,
+				  buf, len);
+
+	if (rc == -EFBIG)
+		store_log(STORE_LOG_ERR, "%s: too large", path);
+	else if (rc && rc != -EINVAL)
 		store_log(STORE_LOG_ERR, "cannot read %s: %s", path,
-			  strerror(errno));
-		if (f)
-			fclose(f);
-		return rc;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > cap) {
-		store_log(STORE_LOG_ERR, "%s: %s", path,
-			  S_ISREG(st.st_mode) ? "too large" : "not a file");
-		rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-	} else if (!(*buf = malloc((size_t)st.st_size + 1))) {
-		rc = -ENOMEM;
-	} else {
-		*len = fread(*buf, 1, (size_t)st.st_size, f);
-		(*buf)[*len] = '\0';
-		if (ferror(f)) {
-			store_log(STORE_LOG_ERR, "cannot read %s", path);
-			free(*buf);
-			rc = -EIO;
-		}
-	}
-	fclose(f);
+			  strerror(-rc));
 	return rc;
 }
 
 /* Reads a JSON object (a checkpoint or an export's signature file).
  * *out: a new reference.  -EINVAL (logged) when it is none. */
-static int read_json(const char *path, json_t **out)
+static int read_json(struct fs_ctx *ctx, const char *path, json_t **out)
 {
 	json_error_t err;
 	char *buf;
 	size_t len;
-	int rc = read_file(path, SMALL_JSON_MAX, &buf, &len);
+	int rc = read_file(ctx, path, SMALL_JSON_MAX, &buf, &len);
 
 	if (rc)
 		return rc;
@@ -137,26 +123,38 @@ static int read_json(const char *path, json_t **out)
 	return -EINVAL;
 }
 
-/* Writes j (indented) to path, replacing it; drops the reference.
- * -ENOMEM (j NULL), -errno, -EIO; logged. */
-static int write_json(const char *path, json_t *j)
+/* Writes p[0..len) to the caller's file path, replacing it.  -errno,
+ * -EIO; logged. */
+static int write_bytes(struct fs_ctx *ctx, const char *path, const void *p,
+		       size_t len)
 {
-	FILE *f;
-	int rc = 0;
+	int fd = fs_file_open(ctx, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int rc = fd < 0 ? fd : fs_write_all(fd, p, len);
 
-	if (!j)
-		return -ENOMEM;
-	f = fopen(path, "we");
-	if (!f)
-		rc = -errno;
-	else if (json_dumpf(j, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF)
-		rc = -EIO;
-	if (f && fclose(f) == EOF && !rc)
+	if (fd >= 0 && close(fd) < 0 && !rc)
 		rc = -errno;
 	if (rc)
 		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
 			  strerror(-rc));
+	return rc;
+}
+
+/* Writes j (indented) to the caller's file path, replacing it; drops the
+ * reference.  -ENOMEM (j NULL), -errno, -EIO; logged. */
+static int write_json(struct fs_ctx *ctx, const char *path, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	char *line = NULL;
+	int rc;
+
 	json_decref(j);
+	if (!text || asprintf(&line, "%s\n", text) < 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	rc = write_bytes(ctx, path, line, strlen(line));
+	free(text);
+	free(line);
 	return rc;
 }
 
@@ -247,8 +245,8 @@ static int print_entry(void *arg, const struct store_audit_entry *e)
 	return 0;
 }
 
-static int query_opts(struct fs_ctx *ctx, int argc, char **argv,
-		      struct query *q)
+static int query_opts_locked(struct fs_ctx *ctx, int argc, char **argv,
+			     struct query *q)
 {
 	static const struct option opts[] = {
 	    {"user", required_argument, NULL, 'u'},
@@ -283,6 +281,18 @@ static int query_opts(struct fs_ctx *ctx, int argc, char **argv,
 						   "[--denied] [--json]");
 	}
 	return optind == argc ? 0 : fs_usage_error(ctx, "too many arguments");
+}
+
+/* query_opts_locked under the getopt lock (requests run side by side). */
+static int query_opts(struct fs_ctx *ctx, int argc, char **argv,
+		      struct query *q)
+{
+	int rc;
+
+	fs_getopt_lock();
+	rc = query_opts_locked(ctx, argc, argv, q);
+	fs_getopt_unlock();
+	return rc;
 }
 
 /* Opens the store (or forwards to the daemon: 1) for an auditor or an
@@ -417,7 +427,7 @@ static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
 		rc =
 		    fs_checkpoint_sign(ctx->store, seq, hash, pub, &text, &len);
 	if (!rc)
-		rc = fs_write_file(out, text, len, 0);
+		rc = fs_file_write_whole(ctx, out, text, len);
 	if (!rc)
 		fprintf(fs_stdout(),
 			"checkpoint of record %llu written to %s\n"
@@ -429,12 +439,12 @@ static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
 
 /* Parses a checkpoint file; *root (a new reference) holds its strings.
  * -EINVAL (logged) when it is not one. */
-static int checkpoint_read(const char *path, json_t **root,
+static int checkpoint_read(struct fs_ctx *ctx, const char *path, json_t **root,
 			   struct checkpoint *c)
 {
 	const char *head = NULL, *sig = NULL;
 	json_int_t seq = 0;
-	int rc = read_json(path, root);
+	int rc = read_json(ctx, path, root);
 
 	if (rc)
 		return rc;
@@ -480,10 +490,26 @@ static int anchor_check(struct store *s, const char *file,
 	return rc;
 }
 
+/* Checks sig over msg with the public key in the caller's file pubkey. */
+static int verify_with_file(struct fs_ctx *ctx, const char *pubkey,
+			    const char *msg, const uint8_t sig[STORE_SIG_LEN])
+{
+	size_t len;
+	char *pem;
+	int rc = read_file(ctx, pubkey, SMALL_JSON_MAX, &pem, &len);
+
+	if (rc)
+		return rc;
+	rc = store_sign_verify_pem(pem, len, pubkey, msg, strlen(msg), sig);
+	free(pem);
+	return rc;
+}
+
 /* The checkpoint c read from file names store s and is signed by
  * pubkey (NULL: s's own key pair). */
-static int signature_check(struct store *s, const char *file,
-			   const struct checkpoint *c, const char *pubkey)
+static int signature_check(struct fs_ctx *ctx, struct store *s,
+			   const char *file, const struct checkpoint *c,
+			   const char *pubkey)
 {
 	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX], msg[MSG_MAX];
 	int rc = 0;
@@ -495,29 +521,32 @@ static int signature_check(struct store *s, const char *file,
 		    file, c->store, store_id(s));
 		return -EINVAL;
 	}
-	if (!pubkey) {
+	checkpoint_msg(c->store, c->seq, c->hash, msg);
+	if (pubkey) {
+		rc = verify_with_file(ctx, pubkey, msg, c->sig);
+	} else {
 		rc = acl_sign_key(s, false, priv, pub);
 		pubkey = pub;
+		if (!rc)
+			rc =
+			    store_sign_verify(pubkey, msg, strlen(msg), c->sig);
 	}
-	checkpoint_msg(c->store, c->seq, c->hash, msg);
-	if (!rc)
-		rc = store_sign_verify(pubkey, msg, strlen(msg), c->sig);
 	if (rc == -EBADMSG)
 		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
 			  file, pubkey);
 	return rc;
 }
 
-int fs_checkpoint_check(struct store *s, const char *path, const char *pubkey,
-			uint64_t *checked, uint64_t *seq)
+int fs_checkpoint_check(struct fs_ctx *ctx, struct store *s, const char *path,
+			const char *pubkey, uint64_t *checked, uint64_t *seq)
 {
 	struct checkpoint c;
 	json_t *root;
-	int rc = checkpoint_read(path, &root, &c);
+	int rc = checkpoint_read(ctx, path, &root, &c);
 
 	if (rc)
 		return rc;
-	rc = signature_check(s, path, &c, pubkey);
+	rc = signature_check(ctx, s, path, &c, pubkey);
 	if (!rc && checked)
 		rc = fs_journal_check(s, checked);
 	if (!rc)
@@ -533,7 +562,8 @@ static int verify_anchor(struct fs_ctx *ctx, const char *file,
 			 const char *pubkey)
 {
 	uint64_t checked = 0, seq = 0;
-	int rc = fs_checkpoint_check(ctx->store, file, pubkey, &checked, &seq);
+	int rc =
+	    fs_checkpoint_check(ctx, ctx->store, file, pubkey, &checked, &seq);
 
 	if (!rc)
 		fprintf(fs_stdout(),
@@ -603,23 +633,6 @@ static int export_entry(void *arg, const struct store_audit_entry *e)
 	return rc;
 }
 
-static int write_bytes(const char *path, const void *p, size_t len)
-{
-	FILE *f = fopen(path, "we");
-	int rc = 0;
-
-	if (!f)
-		rc = -errno;
-	else if (fwrite(p, 1, len, f) != len)
-		rc = -EIO;
-	if (f && fclose(f) == EOF && !rc)
-		rc = -errno;
-	if (rc)
-		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
-			  strerror(-rc));
-	return rc;
-}
-
 static int sig_path(const char *out, char path[PATH_MAX])
 {
 	if (snprintf(path, PATH_MAX, "%s.sig", out) < PATH_MAX)
@@ -645,20 +658,20 @@ static int export_write(struct fs_ctx *ctx, const char *out,
 	snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", hex);
 	rc = store_sign(priv, msg, strlen(msg), sig);
 	if (!rc)
-		rc = write_bytes(out, x->p ? x->p : "", x->len);
+		rc = write_bytes(ctx, out, x->p ? x->p : "", x->len);
 	if (rc)
 		return rc;
 	hex_encode(sig, sizeof(sig), sighex);
-	return write_json(path, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}",
-					  "store", store_id(ctx->store),
-					  "records", (json_int_t)x->n,
-					  "first_seq", (json_int_t)x->first,
-					  "last_seq", (json_int_t)x->last,
-					  "sha256", hex, "signature", sighex));
+	return write_json(
+	    ctx, path,
+	    json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "store",
+		      store_id(ctx->store), "records", (json_int_t)x->n,
+		      "first_seq", (json_int_t)x->first, "last_seq",
+		      (json_int_t)x->last, "sha256", hex, "signature", sighex));
 }
 
-static int export_opts(struct fs_ctx *ctx, int argc, char **argv,
-		       struct query *q)
+static int export_opts_locked(struct fs_ctx *ctx, int argc, char **argv,
+			      struct query *q)
 {
 	static const struct option opts[] = {
 	    {"since", required_argument, NULL, 's'},
@@ -675,6 +688,18 @@ static int export_opts(struct fs_ctx *ctx, int argc, char **argv,
 	return optind == argc - 1 ? 0
 				  : fs_usage_error(ctx, "audit export needs "
 							"one OUT file");
+}
+
+/* export_opts_locked under the getopt lock (requests run side by side). */
+static int export_opts(struct fs_ctx *ctx, int argc, char **argv,
+		       struct query *q)
+{
+	int rc;
+
+	fs_getopt_lock();
+	rc = export_opts_locked(ctx, argc, argv, q);
+	fs_getopt_unlock();
+	return rc;
 }
 
 /* audit export [--since T] [--until T] OUT */
@@ -715,7 +740,8 @@ static int audit_export(struct fs_ctx *ctx, int argc, char **argv)
 }
 
 /* Reads out.sig and checks its signature over its sha256 with pubkey. */
-static int export_sig_check(const char *out, const char *pubkey, json_t **root,
+static int export_sig_check(struct fs_ctx *ctx, const char *out,
+			    const char *pubkey, bool own_key, json_t **root,
 			    json_int_t *records, const char **sha)
 {
 	char path[PATH_MAX], msg[MSG_MAX];
@@ -724,7 +750,7 @@ static int export_sig_check(const char *out, const char *pubkey, json_t **root,
 	int rc = sig_path(out, path);
 
 	if (!rc)
-		rc = read_json(path, root);
+		rc = read_json(ctx, path, root);
 	if (rc)
 		return rc;
 	if (json_unpack(*root, "{s:I, s:s, s:s}", "records", records, "sha256",
@@ -738,7 +764,8 @@ static int export_sig_check(const char *out, const char *pubkey, json_t **root,
 		return -EINVAL;
 	}
 	snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", *sha);
-	rc = store_sign_verify(pubkey, msg, strlen(msg), sig);
+	rc = own_key ? store_sign_verify(pubkey, msg, strlen(msg), sig)
+		     : verify_with_file(ctx, pubkey, msg, sig);
 	if (rc == -EBADMSG)
 		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
 			  path, pubkey);
@@ -746,7 +773,8 @@ static int export_sig_check(const char *out, const char *pubkey, json_t **root,
 }
 
 /* audit verify --export OUT --pubkey KEY: needs no store. */
-static int verify_export(const char *out, const char *pubkey)
+static int verify_export(struct fs_ctx *ctx, const char *out,
+			 const char *pubkey, bool own_key)
 {
 	char hex[2 * STORE_DIGEST_LEN + 1];
 	uint8_t d[STORE_DIGEST_LEN];
@@ -756,10 +784,11 @@ static int verify_export(const char *out, const char *pubkey)
 	json_t *root = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = export_sig_check(out, pubkey, &root, &records, &sha);
+	int rc =
+	    export_sig_check(ctx, out, pubkey, own_key, &root, &records, &sha);
 
 	if (!rc)
-		rc = read_file(out, EXPORT_MAX, &buf, &len);
+		rc = read_file(ctx, out, EXPORT_MAX, &buf, &len);
 	if (!rc)
 		rc = store_digest_buf(buf, len, d);
 	if (!rc)
@@ -790,8 +819,8 @@ struct verify {
 	const char *anchor, *export, *pubkey;
 };
 
-static int verify_opts(struct fs_ctx *ctx, int argc, char **argv,
-		       struct verify *v)
+static int verify_opts_locked(struct fs_ctx *ctx, int argc, char **argv,
+			      struct verify *v)
 {
 	static const struct option opts[] = {
 	    {"anchor", required_argument, NULL, 'a'},
@@ -818,6 +847,18 @@ static int verify_opts(struct fs_ctx *ctx, int argc, char **argv,
 	return 0;
 }
 
+/* verify_opts_locked under the getopt lock (requests run side by side). */
+static int verify_opts(struct fs_ctx *ctx, int argc, char **argv,
+		       struct verify *v)
+{
+	int rc;
+
+	fs_getopt_lock();
+	rc = verify_opts_locked(ctx, argc, argv, v);
+	fs_getopt_unlock();
+	return rc;
+}
+
 static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
 {
 	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX];
@@ -826,7 +867,7 @@ static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
 	int rc = verify_opts(ctx, argc, argv, &v);
 
 	if (!rc && v.export && v.pubkey)
-		return verify_export(v.export, v.pubkey);
+		return verify_export(ctx, v.export, v.pubkey, false);
 	if (!rc)
 		rc = audit_open(ctx, "audit.verify");
 	if (rc)
@@ -835,7 +876,7 @@ static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
 		return verify_anchor(ctx, v.anchor, v.pubkey);
 	if (v.export) {
 		rc = acl_sign_key(ctx->store, false, priv, pub);
-		return rc ? rc : verify_export(v.export, pub);
+		return rc ? rc : verify_export(ctx, v.export, pub, true);
 	}
 	rc = fs_journal_check(ctx->store, &checked);
 	if (!rc)

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_i.h"
 #include "fs_i.h"
 
 /* The most of a forwarded command's output we keep or replay. */

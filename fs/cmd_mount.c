@@ -7,6 +7,7 @@
  * mountpoint) run before, so the user sees them.
  */
 #include "acl.h"
+#include "ctl_i.h"
 #include "fs_i.h"
 #include "mnt_i.h"
 
@@ -40,24 +41,25 @@ static void daemon_sink(void *arg, enum store_log_level level, const char *msg)
 	fprintf(stderr, "%s: %s\n", FS_PROG, msg);
 }
 
-static pthread_mutex_t request_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Runs a client's command line on the mounted store.  Commands run one at
- * a time (the command code keeps per-process state such as getopt's). */
-static int serve_request(void *arg, const struct fs_ctl_req *req, FILE *out,
+/* Runs a client's command line on the mounted store, as that client:
+ * requests run side by side, each on its own worker of ctl.c. */
+static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 			 FILE *err)
 {
 	struct mnt *m = arg;
+	struct fs_request r = {.store = m->s,
+			       .caller = &req->caller,
+			       .conn = req->conn,
+			       .tty = req->tty};
 	int status;
 
-	pthread_mutex_lock(&request_lock);
-	acl_journal_actor(req->uid, req->pid);
 	fs_request_streams(out, err);
 	fs_request_stdin(req->in);
-	status = fs_main(req->argc, req->argv, m->s);
+	fs_request_client(req->conn, req->tty);
+	status = fs_main(req->argc, req->argv, &r);
+	fs_request_client(NULL, false);
 	fs_request_stdin(-1);
 	fs_request_streams(NULL, NULL);
-	pthread_mutex_unlock(&request_lock);
 	mnt_aliases_changed(m);	 /* put, alias and run move them */
 	mnt_bindings_changed(m); /* role grant and revoke change modes */
 	return status;

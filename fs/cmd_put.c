@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,29 +31,34 @@ struct put_src {
 
 /* Sum of the sizes of the regular files under path (best effort: what
  * cannot be read now is reported by the put itself). */
-static uint64_t walk_size(const char *path, int depth)
+static uint64_t walk_size(struct fs_ctx *ctx, const char *path, int depth)
 {
 	struct dirent *d;
 	struct stat st;
 	uint64_t sum = 0;
 	char *child;
 	DIR *dir;
+	int fd;
 
-	if (lstat(path, &st) < 0)
+	if (fs_file_stat(ctx, path, false, &st) < 0)
 		return 0;
 	if (S_ISREG(st.st_mode))
 		return (uint64_t)st.st_size;
 	if (!S_ISDIR(st.st_mode) || depth > 256)
 		return 0;
-	dir = opendir(path);
-	if (!dir)
+	fd = fs_file_open(ctx, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
 	while ((d = readdir(dir))) {
 		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
 			continue;
 		if (asprintf(&child, "%s/%s", path, d->d_name) < 0)
 			break;
-		sum += walk_size(child, depth + 1);
+		sum += walk_size(ctx, child, depth + 1);
 		free(child);
 	}
 	closedir(dir);
@@ -61,7 +67,7 @@ static uint64_t walk_size(const char *path, int depth)
 
 /* The name a source gets in the version: its base name, or for "." and
  * the like, the base name of where it really is. */
-static int base_name(const char *path, char **out)
+static int base_name(struct fs_ctx *ctx, const char *path, char **out)
 {
 	size_t len = strlen(path);
 	const char *slash, *base;
@@ -78,10 +84,10 @@ static int base_name(const char *path, char **out)
 		*out = strndup(base, len);
 		return *out ? 0 : -ENOMEM;
 	}
-	real = realpath(path, NULL);
-	if (!real)
-		return -errno;
-	rc = strcmp(real, "/") ? base_name(real, out) : -EINVAL;
+	rc = fs_file_realpath(ctx, path, &real);
+	if (rc)
+		return rc;
+	rc = strcmp(real, "/") ? base_name(ctx, real, out) : -EINVAL;
 	free(real);
 	if (rc == -EINVAL)
 		store_log(STORE_LOG_ERR,
@@ -105,31 +111,32 @@ static void srcs_free(struct put_src *srcs, int n)
 static int src_init(struct fs_ctx *ctx, struct put_src *src, bool alone)
 {
 	struct stat st;
+	int rc;
 
 	if (!strcmp(src->arg, "-")) {
 		src->is_stdin = true;
 		src->dest = strdup(ctx->name ? ctx->name : "stdin");
 		return src->dest ? 0 : -ENOMEM;
 	}
-	if (lstat(src->arg, &st) < 0) {
-		int err = errno;
-
+	rc = fs_file_stat(ctx, src->arg, false, &st);
+	if (rc) {
 		store_log(STORE_LOG_ERR, "put: %s: %s", src->arg,
-			  strerror(err));
-		return -err;
+			  strerror(-rc));
+		return rc;
 	}
 	/* A directory given alone (even through a symlink) is the root. */
-	if (alone && stat(src->arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-		src->path = realpath(src->arg, NULL);
+	if (alone && fs_file_stat(ctx, src->arg, true, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		rc = fs_file_realpath(ctx, src->arg, &src->path);
+		if (rc)
+			return rc;
 		src->dest = strdup("");
-		if (!src->path)
-			return -errno;
 		return src->dest ? 0 : -ENOMEM;
 	}
 	src->path = strdup(src->arg);
 	if (!src->path)
 		return -ENOMEM;
-	return base_name(src->arg, &src->dest);
+	return base_name(ctx, src->arg, &src->dest);
 }
 
 /* Decides every source's name in the version, refusing clashes. */
@@ -186,6 +193,10 @@ static int put_stdin(struct fs_ctx *ctx, struct store_put *p, const char *dest,
 			continue;
 		if (n <= 0)
 			break;
+		if (fs_cancelled(ctx)) { /* the client has gone */
+			rc = -ECANCELED;
+			goto out_abort;
+		}
 		rc = store_writer_write(w, buf, (size_t)n);
 		if (rc < 0)
 			goto out_abort;
@@ -266,6 +277,7 @@ int fs_cmd_put(struct fs_ctx *ctx, int argc, char **argv)
 {
 	struct store_version_meta meta = {ctx->run, 0};
 	const char *artifact = argv[0];
+	struct store_source source;
 	struct fs_progress prog;
 	struct store_version v;
 	struct put_src *srcs;
@@ -287,11 +299,14 @@ int fs_cmd_put(struct fs_ctx *ctx, int argc, char **argv)
 		return rc;
 	for (i = 0; i < argc - 1; i++)
 		if (!srcs[i].is_stdin)
-			total += walk_size(srcs[i].path, 0);
+			total += walk_size(ctx, srcs[i].path, 0);
 	fs_progress_init(&prog, "put", total, ctx->quiet);
-	rc = store_put_begin(ctx->store, artifact, fs_progress_cb, &prog, &p);
+	rc = store_put_begin(ctx->store, &ctx->caller, artifact, fs_progress_cb,
+			     &prog, &p);
 	if (rc < 0)
 		goto out_free_srcs;
+	fs_file_source(ctx, &source);
+	store_put_set_source(p, &source);
 	rc = put_all(ctx, p, srcs, argc - 1, &prog);
 	if (rc < 0) {
 		store_put_abort(p);

@@ -10,11 +10,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,8 +160,8 @@ int fs_target_resolve(struct fs_ctx *ctx, const char *spec,
 		snprintf(where, sizeof(where), "/artifacts/%s/v%u%s%s",
 			 out->artifact, out->v.number, out->path[0] ? "/" : "",
 			 out->path);
-		rc = store_audit_record(ctx->store, ctx->cmd, where, digest, 0,
-					0);
+		rc = store_audit_record(ctx->store, &ctx->caller, ctx->cmd,
+					where, digest, 0, 0);
 	}
 	return rc;
 }
@@ -298,58 +299,88 @@ int fs_cmd_cat(struct fs_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-/* ------------------------------------------------------------------ get */
+/* ------------------------------------------------------------------ get
+ *
+ * Everything get makes is made by the caller (fs_file_*): through the
+ * daemon its client creates the files, as itself, in its own working
+ * directory, with its own umask.
+ */
 
 struct get {
 	struct fs_ctx *ctx;
 	struct fs_progress prog;
+	/* The version's root: it has no mode of its own, so it gets what
+	 * mkdir gives under the caller's umask (no chmod). */
+	const struct store_dirent *root;
 };
 
 static int refuse_existing(struct get *g, const char *dest)
 {
 	struct stat st;
 
-	if (g->ctx->force || lstat(dest, &st) < 0)
+	if (g->ctx->force || fs_file_stat(g->ctx, dest, false, &st) < 0)
 		return 0;
 	store_log(STORE_LOG_ERR, "get: %s exists (use --force to overwrite)",
 		  dest);
 	return -EEXIST;
 }
 
-static int sys_fail(const char *what, const char *path)
+static int sys_fail(int rc, const char *what, const char *path)
 {
-	int err = errno;
+	store_log(STORE_LOG_ERR, "get: %s %s: %s", what, path, strerror(-rc));
+	return rc;
+}
 
-	store_log(STORE_LOG_ERR, "get: %s %s: %s", what, path, strerror(err));
-	return -err;
+/* A fresh name beside dest ("dest.afs-XXXXXX") into *out. */
+static int tmp_name(const char *dest, char **out)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char r[6];
+	char sfx[7];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -EIO;
+	for (int i = 0; i < 6; i++)
+		sfx[i] = abc[r[i] % (sizeof(abc) - 1)];
+	sfx[6] = '\0';
+	return asprintf(out, "%s.afs-%s", dest, sfx) < 0 ? -ENOMEM : 0;
 }
 
 /* Writes a file to a temporary name beside dest, then renames it. */
 static int get_file(struct get *g, const struct store_dirent *e,
 		    const char *dest)
 {
-	char *tmp;
-	int fd, rc;
+	char *tmp = NULL;
+	int fd = -EEXIST, rc;
 
 	rc = refuse_existing(g, dest);
 	if (rc < 0)
 		return rc;
-	if (asprintf(&tmp, "%s.afs-XXXXXX", dest) < 0)
-		return -ENOMEM;
-	fd = mkstemp(tmp);
+	for (int tries = 0; fd == -EEXIST && tries < 16; tries++) {
+		free(tmp);
+		rc = tmp_name(dest, &tmp);
+		if (rc)
+			return rc;
+		fd = fs_file_open(g->ctx, tmp,
+				  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+				  0600);
+	}
 	if (fd < 0) {
-		rc = sys_fail("cannot create", dest);
+		rc = sys_fail(fd, "cannot create", dest);
 		goto out_free_tmp;
 	}
 	rc = copy_out(g->ctx->store, e->digest, fd, dest, &g->prog);
 	if (rc == 0 && fchmod(fd, e->mode & 07777) < 0)
-		rc = sys_fail("cannot chmod", dest);
+		rc = sys_fail(-errno, "cannot chmod", dest);
 	if (close(fd) < 0 && rc == 0)
-		rc = sys_fail("cannot write", dest);
-	if (rc == 0 && rename(tmp, dest) < 0)
-		rc = sys_fail("cannot rename to", dest);
+		rc = sys_fail(-errno, "cannot write", dest);
+	if (rc == 0) {
+		rc = fs_file_rename(g->ctx, tmp, dest);
+		if (rc)
+			sys_fail(rc, "cannot rename to", dest);
+	}
 	if (rc < 0)
-		unlink(tmp);
+		fs_file_unlink(g->ctx, tmp, false);
 out_free_tmp:
 	free(tmp);
 	return rc;
@@ -369,10 +400,9 @@ static int get_symlink(struct get *g, const struct store_dirent *e,
 	if (rc < 0)
 		return rc;
 	if (g->ctx->force)
-		unlink(dest);
-	if (symlink(target, dest) < 0)
-		return sys_fail("cannot create symlink", dest);
-	return 0;
+		fs_file_unlink(g->ctx, dest, false);
+	rc = fs_file_symlink(g->ctx, target, dest);
+	return rc ? sys_fail(rc, "cannot create symlink", dest) : 0;
 }
 
 static int get_entry(struct get *g, const struct store_dirent *e,
@@ -396,9 +426,29 @@ static int get_dir_contents(struct get *g, const struct store_dirent *e,
 			rc = -ENAMETOOLONG;
 			break;
 		}
-		rc = get_entry(g, &ents[i], child);
+		if (fs_cancelled(g->ctx))
+			rc = -ECANCELED;
+		else
+			rc = get_entry(g, &ents[i], child);
 	}
 	free(ents);
+	return rc;
+}
+
+/* Gives the directory dest the mode of e (the root keeps mkdir's). */
+static int dir_mode(struct get *g, const struct store_dirent *e,
+		    const char *dest)
+{
+	int fd, rc = 0;
+
+	if (e == g->root)
+		return 0;
+	fd = fs_file_open(g->ctx, dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return sys_fail(fd, "cannot chmod", dest);
+	if (fchmod(fd, e->mode & 07777) < 0)
+		rc = sys_fail(-errno, "cannot chmod", dest);
+	close(fd);
 	return rc;
 }
 
@@ -421,44 +471,72 @@ static int get_entry(struct get *g, const struct store_dirent *e,
 		return -EIO;
 	}
 	/* Writable while filling; its own mode is set once it is full. */
-	if (mkdir(dest, 0700) < 0 &&
-	    !(errno == EEXIST && g->ctx->force && stat(dest, &st) == 0 &&
-	      S_ISDIR(st.st_mode)))
-		return sys_fail("cannot create directory", dest);
+	rc = fs_file_mkdir(g->ctx, dest, e == g->root ? 0777 : 0700);
+	if (rc == -EEXIST && g->ctx->force &&
+	    fs_file_stat(g->ctx, dest, true, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = 0;
+	if (rc)
+		return sys_fail(rc, "cannot create directory", dest);
 	rc = get_dir_contents(g, e, dest);
-	if (rc == 0 && chmod(dest, e->mode & 07777) < 0)
-		rc = sys_fail("cannot chmod", dest);
-	return rc;
+	return rc ? rc : dir_mode(g, e, dest);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
+/* Removes what a failed get left at path (best effort). */
+static void rm_tree(struct fs_ctx *ctx, const char *path, int depth)
 {
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
+	struct dirent *d;
+	char *child;
+	DIR *dir;
+	int fd;
+
+	if (fs_file_unlink(ctx, path, false) != -EISDIR || depth > 256)
+		return;
+	fd = fs_file_open(ctx, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir && fd >= 0)
+		close(fd);
+	while (dir && (d = readdir(dir))) {
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		if (asprintf(&child, "%s/%s", path, d->d_name) < 0)
+			break;
+		rm_tree(ctx, child, depth + 1);
+		free(child);
+	}
+	if (dir)
+		closedir(dir);
+	fs_file_unlink(ctx, path, true);
 }
 
 /* A whole new tree: built beside dest under a temporary name. */
 static int get_new_tree(struct get *g, const struct store_dirent *root,
 			const char *dest)
 {
-	char *tmp;
-	int rc;
+	char *tmp = NULL;
+	int rc = -EEXIST;
 
-	if (asprintf(&tmp, "%s.afs-XXXXXX", dest) < 0)
-		return -ENOMEM;
-	if (!mkdtemp(tmp)) {
-		rc = sys_fail("cannot create", dest);
+	for (int tries = 0; rc == -EEXIST && tries < 16; tries++) {
+		free(tmp);
+		tmp = NULL;
+		rc = tmp_name(dest, &tmp);
+		if (!rc)
+			rc = fs_file_mkdir(g->ctx, tmp,
+					   root == g->root ? 0777 : 0700);
+	}
+	if (rc) {
+		rc = sys_fail(rc, "cannot create", dest);
 		goto out_free_tmp;
 	}
 	rc = get_dir_contents(g, root, tmp);
-	if (rc == 0 && chmod(tmp, root->mode & 07777) < 0)
-		rc = sys_fail("cannot chmod", dest);
-	if (rc == 0 && rename(tmp, dest) < 0)
-		rc = sys_fail("cannot rename to", dest);
+	if (rc == 0)
+		rc = dir_mode(g, root, tmp);
+	if (rc == 0) {
+		rc = fs_file_rename(g->ctx, tmp, dest);
+		if (rc)
+			sys_fail(rc, "cannot rename to", dest);
+	}
 	if (rc < 0)
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(g->ctx, tmp, 0);
 out_free_tmp:
 	free(tmp);
 	return rc;
@@ -487,15 +565,16 @@ static int get_target(struct get *g, struct fs_target *t, const char *dest)
 	int rc;
 
 	/* A file into an existing directory keeps its name, like cp. */
-	if (t->e.kind != STORE_KIND_DIR && stat(dest, &st) == 0 &&
-	    S_ISDIR(st.st_mode) && t->e.name[0]) {
+	if (t->e.kind != STORE_KIND_DIR &&
+	    fs_file_stat(g->ctx, dest, true, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    t->e.name[0]) {
 		if (asprintf(&into, "%s/%s", dest, t->e.name) < 0)
 			return -ENOMEM;
 		dest = into;
 	}
 	if (t->e.kind == STORE_KIND_DIR) {
 		rc = refuse_existing(g, dest);
-		if (rc == 0 && lstat(dest, &st) == 0)
+		if (rc == 0 && fs_file_stat(g->ctx, dest, false, &st) == 0)
 			rc = get_entry(g, &t->e, dest); /* --force: merge */
 		else if (rc == 0)
 			rc = get_new_tree(g, &t->e, dest);
@@ -508,10 +587,9 @@ static int get_target(struct get *g, struct fs_target *t, const char *dest)
 
 int fs_cmd_get(struct fs_ctx *ctx, int argc, char **argv)
 {
-	struct get g = {ctx, {0}};
+	struct get g = {ctx, {0}, NULL};
 	struct fs_target t;
 	uint64_t total;
-	mode_t mask;
 	int rc;
 
 	(void)argc;
@@ -520,12 +598,8 @@ int fs_cmd_get(struct fs_ctx *ctx, int argc, char **argv)
 		rc = single_file(ctx, &t);
 	if (rc < 0)
 		goto out_release;
-	if (!t.path[0] && t.e.kind == STORE_KIND_DIR) {
-		/* The version root has no mode of its own: as mkdir would. */
-		mask = umask(0);
-		umask(mask);
-		t.e.mode = 0777 & ~mask;
-	}
+	if (!t.path[0] && t.e.kind == STORE_KIND_DIR)
+		g.root = &t.e; /* no mode of its own: as mkdir would */
 	total = t.path[0] || t.e.kind != STORE_KIND_DIR
 		    ? tree_bytes(ctx->store, &t.e)
 		    : t.v.size;

@@ -106,7 +106,8 @@ static int role_grant(struct fs_ctx *ctx, const char *role, const char *who,
 	rc = keep_last_admin(ctx, "grant", held, who, scope);
 	if (rc)
 		return rc;
-	rc = store_binding_set(ctx->store, scope, principal, role);
+	rc =
+	    store_binding_set(ctx->store, &ctx->caller, scope, principal, role);
 	if (rc)
 		return rc;
 	if (held[0])
@@ -145,7 +146,7 @@ static int role_revoke(struct fs_ctx *ctx, const char *role, const char *who,
 	rc = keep_last_admin(ctx, "revoke", held, who, scope);
 	if (rc)
 		return rc;
-	rc = store_binding_delete(ctx->store, scope, principal);
+	rc = store_binding_delete(ctx->store, &ctx->caller, scope, principal);
 	if (rc == 0)
 		fprintf(fs_stdout(), "%s: %s on %s revoked\n", who, role,
 			scope);
@@ -164,7 +165,7 @@ struct row {
 struct role_ls {
 	const char *path; /* --scope: bindings that apply there */
 	bool all;	  /* every binding, or only the caller's */
-	struct fs_who who;
+	const struct store_caller *who;
 	struct row *rows;
 	size_t n, cap;
 };
@@ -181,17 +182,17 @@ static bool applies(const char *scope, const char *path)
 }
 
 /* Whether principal names the caller: its uid, its gid or a group. */
-static bool names_caller(const struct fs_who *w, const char *principal)
+static bool names_caller(const struct store_caller *w, const char *principal)
 {
 	char want[ACL_PRINCIPAL_MAX];
 
-	snprintf(want, sizeof(want), "u:%u", (unsigned)w->who.uid);
+	snprintf(want, sizeof(want), "u:%u", (unsigned)w->uid);
 	if (!strcmp(principal, want))
 		return true;
-	snprintf(want, sizeof(want), "g:%u", (unsigned)w->who.gid);
+	snprintf(want, sizeof(want), "g:%u", (unsigned)w->gid);
 	if (!strcmp(principal, want))
 		return true;
-	for (size_t i = 0; i < w->who.ngroups; i++) {
+	for (size_t i = 0; i < w->ngroups; i++) {
 		snprintf(want, sizeof(want), "g:%u", (unsigned)w->groups[i]);
 		if (!strcmp(principal, want))
 			return true;
@@ -207,7 +208,7 @@ static int collect(void *arg, const char *scope, const char *principal,
 
 	if (ls->path && !applies(scope, ls->path))
 		return 0;
-	if (!ls->all && !names_caller(&ls->who, principal))
+	if (!ls->all && !names_caller(ls->who, principal))
 		return 0;
 	if (ls->n == ls->cap) {
 		size_t cap = ls->cap ? 2 * ls->cap : 16;
@@ -272,9 +273,7 @@ static int role_list(struct fs_ctx *ctx)
 
 	if (ctx->scope && parse_scope(ctx, &ls.path))
 		return -EINVAL;
-	rc = fs_caller_who(&ls.who);
-	if (rc)
-		return rc;
+	ls.who = &ctx->caller;
 	ls.all = fs_allowed(ctx, ACL_ADMIN, "/") == 0 ||
 		 fs_allowed(ctx, ACL_AUDIT, "/") == 0;
 	rc = store_binding_each(ctx->store, collect, &ls);

@@ -3,25 +3,19 @@
  * command-line twin of mkdir and the control file in the mount.
  *
  * A run belongs to whoever opened it: only that user (or root) may seal
- * or fail it.  Through the mount daemon the caller is the client (the
- * daemon's request thread runs with the client's fsuid).
+ * or fail it.  Through the mount daemon the caller is the client
+ * (ctx->caller, from the socket's credentials).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <unistd.h>
 
 #include "acl.h"
 #include "fs_i.h"
 
 static const char *const status_names[] = {"", "open", "sealed", "failed"};
-
-uid_t fs_caller_uid(void)
-{
-	return (uid_t)setfsuid((uid_t)-1);
-}
 
 int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
 {
@@ -45,10 +39,12 @@ static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 				 "/pipelines/%s/runs/%s", p, r);
 
 	if (!rc)
-		rc = store_run_create(ctx->store, p, r, fs_caller_uid());
+		rc = store_run_create(ctx->store, &ctx->caller, p, r,
+				      ctx->caller.uid);
 
 	for (int i = 0; !rc && i < nsteps; i++)
-		rc = store_step_create(ctx->store, p, r, steps[i]);
+		rc =
+		    store_step_create(ctx->store, &ctx->caller, p, r, steps[i]);
 	if (!rc)
 		fprintf(fs_stdout(), "%s/%s open\n", p, r);
 	return rc;
@@ -60,8 +56,9 @@ static int run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 
 	if (rc)
 		return rc;
-	rc = seal ? store_run_seal(ctx->store, p, r)
-		  : store_run_end(ctx->store, p, r, STORE_RUN_FAILED, NULL, 0);
+	rc = seal ? store_run_seal(ctx->store, &ctx->caller, p, r)
+		  : store_run_end(ctx->store, &ctx->caller, p, r,
+				  STORE_RUN_FAILED, NULL, 0);
 	if (!rc)
 		fs_session_unbind_run(p, r);
 	if (!rc)
@@ -153,13 +150,13 @@ int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,
 		rc = store_run_get(ctx->store, p, r, &run);
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR, "no run %s/%s", p, r);
-	if (rc || fs_caller_uid() == run.owner)
+	if (rc || ctx->caller.uid == run.owner)
 		return rc;
 	/* Someone else's run. */
 	snprintf(where, sizeof(where), "/pipelines/%s/runs/%s", p, r);
 	rc = fs_allowed(ctx, end ? ACL_SEAL_OTHERS : ACL_ADMIN, where);
 	if (rc == -EACCES) {
-		store_audit_record(ctx->store, op, where, NULL, 0, rc);
+		acl_journal_denial(ctx->store, &ctx->caller, op, where, rc);
 		store_log(STORE_LOG_ERR,
 			  "run %s/%s belongs to uid %u: only its owner, %s "
 			  "may %s it",
@@ -213,7 +210,7 @@ static int run_bind(struct fs_ctx *ctx, const char *spec, const char *sid_s)
 	    st[STORE_NAME_MAX + 1];
 	char *end;
 	long sid = strtol(sid_s, &end, 10);
-	uid_t me = fs_caller_uid();
+	uid_t me = ctx->caller.uid;
 	int rc = split_step(ctx, spec, p, r, st);
 
 	if (rc)
@@ -261,8 +258,8 @@ static int run_input(struct fs_ctx *ctx, const char *spec, const char *ref)
 		rc = fs_authorize_at(ctx, ACL_READ, "run.input",
 				     "/artifacts/%s/v%u", artifact, v.number);
 	if (!rc)
-		rc = store_step_input_add(ctx->store, p, r, st, artifact,
-					  v.number);
+		rc = store_step_input_add(ctx->store, &ctx->caller, p, r, st,
+					  artifact, v.number);
 	if (rc == -EROFS)
 		store_log(STORE_LOG_ERR, "run %s/%s is not open", p, r);
 	if (!rc)
@@ -298,8 +295,10 @@ static int run_part(struct fs_ctx *ctx, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!strcmp(op, "step"))
-		return store_step_create(ctx->store, p, r, argv[2]);
-	return store_run_note_set(ctx->store, p, r, argv[2], argv[3]);
+		return store_step_create(ctx->store, &ctx->caller, p, r,
+					 argv[2]);
+	return store_run_note_set(ctx->store, &ctx->caller, p, r, argv[2],
+				  argv[3]);
 }
 
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv)

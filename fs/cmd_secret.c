@@ -60,8 +60,8 @@ static int read_capped(int fd, uint8_t *buf, size_t *len)
 }
 
 /* The value of `secret set`: FILE, or standard input for "-" or none. */
-static int read_value(const char *name, const char *src, uint8_t **out,
-		      size_t *len)
+static int read_value(struct fs_ctx *ctx, const char *name, const char *src,
+		      uint8_t **out, size_t *len)
 {
 	bool from_stdin = !src || !strcmp(src, "-");
 	uint8_t *buf;
@@ -69,16 +69,15 @@ static int read_value(const char *name, const char *src, uint8_t **out,
 
 	/* Through the daemon, standard input is the one the caller passed
 	 * over the socket. */
-	fd = from_stdin ? fs_stdin() : open(src, O_RDONLY | O_CLOEXEC);
+	fd = from_stdin ? fs_stdin() : fs_file_open(ctx, src, O_RDONLY, 0);
 	if (fd < 0 && from_stdin) {
 		store_log(STORE_LOG_ERR, "secret set: no standard input");
 		return -EBADF;
 	}
 	if (fd < 0) {
-		rc = -errno;
 		store_log(STORE_LOG_ERR, "secret set: %s: %s", src,
-			  strerror(errno));
-		return rc;
+			  strerror(-fd));
+		return fd;
 	}
 	buf = malloc(ACL_SECRET_MAX + 1);
 	rc = buf ? read_capped(fd, buf, len) : -ENOMEM;
@@ -111,9 +110,9 @@ static int secret_set(struct fs_ctx *ctx, const char *name, const char *src)
 	secret_path(name, path);
 	rc = fs_authorize(ctx, ACL_ADMIN, path, "secret.set");
 	if (!rc)
-		rc = read_value(name, src, &val, &len);
+		rc = read_value(ctx, name, src, &val, &len);
 	if (!rc)
-		rc = acl_secret_write(ctx->store, name, val, len);
+		rc = acl_secret_write(ctx->store, &ctx->caller, name, val, len);
 	if (val)
 		wipe_free(val, ACL_SECRET_MAX + 1);
 	if (!rc)
@@ -135,8 +134,8 @@ static int secret_get(struct fs_ctx *ctx, const char *name)
 	rc = acl_secret_read(ctx->store, name, &val, &len);
 	/* Every allowed read is journaled, whatever came of it; without its
 	 * record the value is not shown. */
-	jrc = store_audit_record(ctx->store, "secret.read", path, NULL,
-				 rc ? 0 : len, rc);
+	jrc = store_audit_record(ctx->store, &ctx->caller, "secret.read", path,
+				 NULL, rc ? 0 : len, rc);
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR, "secret get: no secret '%s'", name);
 	if (!rc && jrc) {
@@ -161,7 +160,7 @@ static int secret_rm(struct fs_ctx *ctx, const char *name)
 	secret_path(name, path);
 	rc = fs_authorize(ctx, ACL_ADMIN, path, "secret.rm");
 	if (!rc)
-		rc = store_secret_delete(ctx->store, name);
+		rc = store_secret_delete(ctx->store, &ctx->caller, name);
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR, "secret rm: no secret '%s'", name);
 	if (!rc)

@@ -147,10 +147,11 @@ static const struct option add_opts[] = {
 /* getopt over argv (argv[0] is "add" or "show"), calling fn with each
  * option and its name.  Returns 0, 1 after --help, or -EINVAL
  * (reported). */
-static int parse(struct fs_ctx *ctx, int argc, char **argv, const char *help,
-		 int (*fn)(struct fs_ctx *ctx, int opt, const char *name,
-			   void *arg),
-		 void *arg)
+static int parse_locked(struct fs_ctx *ctx, int argc, char **argv,
+			const char *help,
+			int (*fn)(struct fs_ctx *ctx, int opt, const char *name,
+				  void *arg),
+			void *arg)
 {
 	int opt, idx, rc;
 
@@ -176,6 +177,21 @@ static int parse(struct fs_ctx *ctx, int argc, char **argv, const char *help,
 		if (rc)
 			return rc;
 	}
+}
+
+/* parse_locked under the getopt lock; *ind: the first operand. */
+static int parse(struct fs_ctx *ctx, int argc, char **argv, const char *help,
+		 int (*fn)(struct fs_ctx *ctx, int opt, const char *name,
+			   void *arg),
+		 void *arg, int *ind)
+{
+	int rc;
+
+	fs_getopt_lock();
+	rc = parse_locked(ctx, argc, argv, help, fn, arg);
+	*ind = optind;
+	fs_getopt_unlock();
+	return rc;
 }
 
 static int add_opt(struct fs_ctx *ctx, int opt, const char *name, void *arg)
@@ -321,7 +337,7 @@ static int trace_store(struct fs_ctx *ctx, int argc, char **extra, int n)
 static int add_target(struct fs_ctx *ctx, struct add_args *a)
 {
 	struct store_run run;
-	uid_t me = fs_caller_uid();
+	uid_t me = ctx->caller.uid;
 	int rc = store_run_get(ctx->store, a->p, a->r, &run);
 
 	if (rc == -ENOENT)
@@ -401,14 +417,18 @@ static int add_file(struct fs_ctx *ctx, const char *path, json_t *arr)
 	struct store_file f;
 	struct stat st;
 	const char *base = strrchr(path, '/');
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = fs_file_open(ctx, path, O_RDONLY | O_NONBLOCK, 0), rc = 0;
 
 	base = base && base[1] ? base + 1 : path;
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0)
+		rc = fd;
+	else if (fstat(fd, &st) < 0)
 		rc = -errno;
 	else if (S_ISDIR(st.st_mode))
 		rc = -EISDIR;
-	else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > FILE_MAX)
+	else if (!S_ISREG(st.st_mode))
+		rc = -EINVAL; /* a FIFO or a device: never read here */
+	else if ((uint64_t)st.st_size > FILE_MAX)
 		rc = -EFBIG; /* before reading it */
 	if (!rc)
 		rc = store_fd(ctx->store, fd, &f);
@@ -463,13 +483,12 @@ static int trace_add(struct fs_ctx *ctx, int argc, char **argv)
 	struct add_args a = {.attrs = json_object()};
 	char id[FS_UUID_STR_LEN], *line = NULL;
 	char *extra[4];
-	int rc = a.attrs ? 0 : -ENOMEM;
+	int rc = a.attrs ? 0 : -ENOMEM, ind = argc;
 
 	if (!rc)
-		rc = parse(ctx, argc, argv, add_help, add_opt, &a);
-	if (!rc && optind < argc)
-		rc = fs_usage_error(ctx, "unexpected argument '%s'",
-				    argv[optind]);
+		rc = parse(ctx, argc, argv, add_help, add_opt, &a, &ind);
+	if (!rc && ind < argc)
+		rc = fs_usage_error(ctx, "unexpected argument '%s'", argv[ind]);
 	if (!rc)
 		rc = add_check(ctx, &a);
 	extra[0] = "--run", extra[1] = (char *)a.run;
@@ -487,8 +506,8 @@ static int trace_add(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = add_line(ctx, &a, a.id ? a.id : id, &line);
 	if (!rc) {
-		rc = store_trace_append(ctx->store, a.p, a.r, a.step, line,
-					strlen(line), NULL);
+		rc = store_trace_append(ctx->store, &ctx->caller, a.p, a.r,
+					a.step, line, strlen(line), NULL);
 		if (rc == -EROFS) /* ended since add_target looked */
 			store_log(STORE_LOG_ERR, "run %s/%s is not open", a.p,
 				  a.r);
@@ -664,14 +683,14 @@ static int show_all(struct fs_ctx *ctx, struct show_args *a)
 static int trace_show(struct fs_ctx *ctx, int argc, char **argv)
 {
 	struct show_args a = {.steps = json_array()};
-	int rc = a.steps ? 0 : -ENOMEM;
+	int rc = a.steps ? 0 : -ENOMEM, ind = argc;
 
 	if (!rc)
-		rc = parse(ctx, argc, argv, show_help, show_opt, &a);
-	if (!rc && optind != argc - 1)
+		rc = parse(ctx, argc, argv, show_help, show_opt, &a, &ind);
+	if (!rc && ind != argc - 1)
 		rc = fs_usage_error(ctx, "usage: trace show P/R [--step S] "
 					 "[--json]");
-	if (!rc && fs_split_run(ctx, argv[optind], a.p, a.r))
+	if (!rc && fs_split_run(ctx, argv[ind], a.p, a.r))
 		rc = -EINVAL;
 	if (!rc && a.step && store_name_check(a.step, strlen(a.step)))
 		rc = fs_usage_error(ctx, "'%s' is not a step name", a.step);

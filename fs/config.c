@@ -34,6 +34,9 @@
 
 #include "fs_i.h"
 
+/* The largest configuration file read (a caller's --config). */
+#define CONFIG_MAX (1 << 20)
+
 /* One integer setting and where its value goes. */
 struct int_setting {
 	const char *path; /* "chunk.min" */
@@ -67,6 +70,32 @@ static int read_error(struct fs_ctx *ctx, const config_t *cfg, const char *path)
 	return config_fail(
 	    ctx, config_error_file(cfg) ? config_error_file(cfg) : path,
 	    config_error_line(cfg), "%s", config_error_text(cfg));
+}
+
+/* Parses the file at path into cfg: a file the caller named (--config)
+ * is read with the caller's rights (fs_file_read_all), the system file
+ * by this process.  Returns 0 or what read_error says. */
+static int read_config(struct fs_ctx *ctx, config_t *cfg, const char *path)
+{
+	size_t len;
+	char *text;
+	int rc;
+
+	errno = 0;
+	if (!ctx->config_arg || path != ctx->config_arg)
+		return config_read_file(cfg, path) ? 0
+						   : read_error(ctx, cfg, path);
+	rc = fs_file_read_all(ctx, path, CONFIG_MAX, &text, &len);
+	if (rc) {
+		if (rc != -EINVAL)
+			store_log(STORE_LOG_ERR, "cannot read config %s: %s",
+				  path, strerror(-rc));
+		ctx->exit_code = FS_EXIT_USAGE;
+		return -EINVAL;
+	}
+	rc = config_read_string(cfg, text) ? 0 : read_error(ctx, cfg, path);
+	free(text);
+	return rc;
 }
 
 /* The names of a group's settings ("chunk", "audit"); NULL ends it. */
@@ -365,11 +394,9 @@ static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
 	int rc;
 
 	config_init(&cfg);
-	errno = 0;
-	if (!config_read_file(&cfg, path)) {
-		rc = read_error(ctx, &cfg, path);
+	rc = read_config(ctx, &cfg, path);
+	if (rc < 0)
 		goto out_destroy;
-	}
 	rc = check_known(ctx, &cfg, path);
 	if (rc < 0)
 		goto out_destroy;
@@ -439,9 +466,9 @@ int fs_config_roles(struct fs_ctx *ctx,
 	if (!path)
 		return 0;
 	config_init(&cfg);
-	errno = 0;
-	rc = config_read_file(&cfg, path) ? read_roles(ctx, &cfg, path, fn, arg)
-					  : read_error(ctx, &cfg, path);
+	rc = read_config(ctx, &cfg, path);
+	if (!rc)
+		rc = read_roles(ctx, &cfg, path, fn, arg);
 	config_destroy(&cfg);
 	return rc;
 }

@@ -63,6 +63,8 @@ enum fs_opt_flags {
 
 /* Everything one invocation knows.  Strings from the command line are
  * borrowed from argv; store_dir is owned (freed by fs_ctx_release). */
+struct fs_ctl_conn;
+
 struct fs_ctx {
 	const char *cmd;	/* subcommand name, for error lines */
 	const char *subject;	/* what the command works on, or NULL */
@@ -85,8 +87,15 @@ struct fs_ctx {
 	uint32_t checkpoint_seconds; /* or T seconds; 0: never */
 	char *checkpoint_dir;
 	struct store *store; /* open while a command that needs it runs */
-	int exit_code;	     /* FS_EXIT_USAGE after a usage error */
-	int argc;	     /* the whole command line, to forward it */
+	/* Who runs the command: this process, or the daemon's client (made
+	 * once, from the socket's credentials).  Every decision and change
+	 * is this caller's. */
+	struct store_caller caller;
+	/* For the daemon's client: the connection through which the files it
+	 * names are reached (fs_file_*), or NULL for this process's own. */
+	struct fs_ctl_conn *conn;
+	int exit_code; /* FS_EXIT_USAGE after a usage error */
+	int argc;      /* the whole command line, to forward it */
 	char **argv;
 	int forwarded; /* exit status from the daemon, or -1 */
 };
@@ -130,15 +139,32 @@ void fs_request_stdin(int fd);
 /** Points this thread's command output at out and err (NULL: back to
  * stdout and stderr). */
 void fs_request_streams(FILE *out, FILE *err);
+/** Sets this thread's client connection for a request (NULL: none) and
+ * whether the client's stderr is a terminal (progress lines). */
+void fs_request_client(struct fs_ctl_conn *conn, bool tty);
+/** This thread's client connection (NULL outside a request), *tty
+ * whether it wants progress lines. */
+struct fs_ctl_conn *fs_request_conn(bool *tty);
 /** The command line's log sink (for the daemon to call in requests). */
 void fs_log_sink(void *arg, enum store_log_level level, const char *msg);
 
+/* A command the mount daemon runs for a client: the daemon's store, the
+ * client (its credentials from the socket) and the connection through
+ * which the command reaches the client's files, terminal and input. */
+struct fs_request {
+	struct store *store;
+	const struct store_caller *caller;
+	struct fs_ctl_conn *conn;
+	bool tty; /* the client's stderr is a terminal */
+};
+
 /**
  * Runs one command line (argv[0] is the program) and returns its exit
- * status.  With a store, the command runs on it (the daemon serving a
- * client) instead of opening one.
+ * status.  With req, the command runs for the daemon's client on the
+ * daemon's store; without, for this process, opening the store itself
+ * (or forwarding the command to the daemon that holds it).
  */
-int fs_main(int argc, char **argv, struct store *s);
+int fs_main(int argc, char **argv, const struct fs_request *req);
 
 /* ---------------------------------------------------------- mnt_session.c
  * Process sessions bound to steps (lineage capture), in the daemon.
@@ -153,43 +179,8 @@ int fs_session_unbind(pid_t sid);
 void fs_session_unbind_run(const char *pipeline, const char *run);
 /** Records artifact@v<number> as an input of the step pid's session is
  * bound to (once per binding); nothing if it is bound to none. */
-int fs_session_read(struct store *s, pid_t pid, const char *artifact,
-		    uint32_t number);
-
-/* ---------------------------------------------------------------- ctl.c */
-
-/** A command from a client of the mount daemon. */
-struct fs_ctl_req {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	int argc;
-	char **argv;
-	const char *cwd;
-	int in; /* the client's standard input (an fd it passed), or -1 */
-};
-
-/** Runs req with out/err as its streams; returns the exit status. */
-typedef int (*fs_ctl_handler)(void *arg, const struct fs_ctl_req *req,
-			      FILE *out, FILE *err);
-
-struct fs_ctl;
-
-/**
- * Serves commands on STORE/daemon.sock (mode 0666: who may do what is
- * decided per command, as the caller's uid).  Each connection runs in its
- * own thread with the caller's fsuid, groups and working directory.
- */
-int fs_ctl_start(const char *store_dir, fs_ctl_handler fn, void *arg,
-		 struct fs_ctl **out);
-/** Stops accepting and removes the socket; accepts NULL. */
-void fs_ctl_stop(struct fs_ctl *ctl);
-
-/**
- * Sends argv to the daemon holding store_dir and relays its output;
- * *status is the command's exit status.  -ENOENT when no daemon answers.
- */
-int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status);
+int fs_session_read(struct store *s, const struct store_caller *c,
+		    const char *artifact, uint32_t number);
 
 /** How many error lines the sink has printed so far (any thread). */
 unsigned long fs_log_errors(void);

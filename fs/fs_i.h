@@ -27,6 +27,10 @@
 struct fs_progress {
 	const char *label; /* borrowed, e.g. "put" */
 	bool enabled;
+	/* In a request of the daemon: the client draws the line from
+	 * progress messages (fs_ctl_progress) sent by the request's own
+	 * thread, without the lock of the process's terminal line. */
+	struct fs_ctl_conn *conn;
 	uint64_t done, total;  /* total 0: unknown */
 	struct timespec start; /* CLOCK_MONOTONIC */
 	struct timespec last;  /* last redraw */
@@ -115,6 +119,52 @@ enum fs_write_flags {
 int fs_write_file(const char *path, const void *buf, size_t len,
 		  unsigned flags);
 
+/* ------------------------------------------------------------ callerfs.c
+ * The files a caller names (put PATH, get DEST, audit export OUT, ...):
+ * opened, made and read with the caller's own rights.  For the daemon's
+ * client (ctx->conn) the client process carries each call out itself and
+ * passes descriptors back, so the daemon never opens a path a client
+ * names; otherwise they are this process's own system calls.  Paths
+ * relative to the caller's working directory.  All return 0 (or an fd, a
+ * length) or -errno, not logged.
+ */
+
+struct stat;
+
+int fs_file_open(struct fs_ctx *ctx, const char *path, int flags, mode_t mode);
+int fs_file_stat(struct fs_ctx *ctx, const char *path, bool follow,
+		 struct stat *st);
+int fs_file_mkdir(struct fs_ctx *ctx, const char *path, mode_t mode);
+int fs_file_symlink(struct fs_ctx *ctx, const char *target, const char *path);
+ssize_t fs_file_readlink(struct fs_ctx *ctx, const char *path, char *buf,
+			 size_t len);
+int fs_file_rename(struct fs_ctx *ctx, const char *from, const char *to);
+/** unlink(2), or rmdir(2) when dir. */
+int fs_file_unlink(struct fs_ctx *ctx, const char *path, bool dir);
+int fs_file_link(struct fs_ctx *ctx, const char *from, const char *to);
+
+/** The absolute, symlink-free path of path (as realpath(3)) into a
+ * malloc'd *out.  -errno, -ENOMEM. */
+int fs_file_realpath(struct fs_ctx *ctx, const char *path, char **out);
+
+/** Reads all of the caller's file path (at most max bytes: -EFBIG
+ * beyond) into a malloc'd, NUL-terminated *out of *len bytes.  Only a
+ * regular file (-EINVAL, logged, for a FIFO or a device). */
+int fs_file_read_all(struct fs_ctx *ctx, const char *path, size_t max,
+		     char **out, size_t *len);
+
+/** Writes buf to the caller's path whole or not at all: a temporary
+ * file beside it, fsync, then a rename over path.  -errno, logged. */
+int fs_file_write_whole(struct fs_ctx *ctx, const char *path, const void *buf,
+			size_t len);
+
+/** A store_source (store.h) reading the caller's files, for put. */
+void fs_file_source(struct fs_ctx *ctx, struct store_source *out);
+
+/** Whether the daemon's client has gone (its request is cancelled);
+ * always false for the command line. */
+bool fs_cancelled(const struct fs_ctx *ctx);
+
 /* ----------------------------------------------------------- cmd_read.c */
 
 /* A resolved "ARTIFACT@REF[/path]". */
@@ -146,10 +196,6 @@ int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 
 /* ------------------------------------------------------------- cmd_run.c */
 
-/** Who runs this command: the caller, also when the daemon runs it for a
- * client (the request thread has the client's fsuid). */
-uid_t fs_caller_uid(void);
-
 /** May the caller change run p/r with op ("seal" and "fail" end it)?  A
  * writer on the run changes its own runs, a promoter also ends others',
  * an admin does anything.  0, or -EACCES (reported and journaled),
@@ -164,18 +210,6 @@ int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r);
 /* ------------------------------------------------------------- authz.c */
 
 #include "acl.h"
-
-#define FS_GROUPS_MAX 256
-
-/* The caller as acl/ sees it (groups live in the struct). */
-struct fs_who {
-	struct acl_who who;
-	gid_t groups[FS_GROUPS_MAX];
-};
-
-/** The calling thread's identity: its fsuid and fsgid (the client's when
- * the daemon runs a command for one) and supplementary groups. */
-int fs_caller_who(struct fs_who *w);
 
 /** Whether the caller may do act on path (a path of the mount): 0 or
  * -EACCES, silently (for listings that skip what the caller may not
@@ -244,7 +278,8 @@ int fs_checkpoint_sign(struct store *s, uint64_t seq,
 		       char **out, size_t *len);
 
 /**
- * Checks the checkpoint file at path against s: made for s, signed by
+ * Checks the checkpoint file at path (the caller's of ctx, or with ctx
+ * NULL this process's own) against s: made for s, signed by
  * s's key pair (or pubkey, when not NULL), and the journal still holds
  * its record with the signed hash.  With checked not NULL, the whole
  * chain is walked too (fs_journal_check; *checked: records verified).
@@ -252,10 +287,15 @@ int fs_checkpoint_sign(struct store *s, uint64_t seq,
  * (a signature that does not match; a journal cut off before the record,
  * rewritten or broken), -EINVAL (not a checkpoint of s), -errno.
  */
-int fs_checkpoint_check(struct store *s, const char *path, const char *pubkey,
-			uint64_t *checked, uint64_t *seq);
+int fs_checkpoint_check(struct fs_ctx *ctx, struct store *s, const char *path,
+			const char *pubkey, uint64_t *checked, uint64_t *seq);
 
 /* ---------------------------------------------------------------- main.c */
+
+/** Every getopt loop holds this lock (getopt's state is global, and the
+ * daemon runs requests side by side). */
+void fs_getopt_lock(void);
+void fs_getopt_unlock(void);
 
 /** Gives ctx the store: already there (the daemon's, for a client),
  * forwarded to the mount daemon that holds it (returns 1: the daemon ran

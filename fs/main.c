@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "ctl_i.h"
 #include "fs_i.h"
 
 enum cmd_flags {
@@ -369,10 +371,27 @@ static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
 	return 0;
 }
 
+/* getopt keeps its state in globals (optind, optarg); the daemon runs
+ * requests side by side, so every option parse holds this lock.  It is
+ * never held across anything that can wait on a client: what a parse
+ * prints (a usage line, --help) fits the empty socket buffer of a
+ * request that has just begun. */
+static pthread_mutex_t getopt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void fs_getopt_lock(void)
+{
+	pthread_mutex_lock(&getopt_lock);
+}
+
+void fs_getopt_unlock(void)
+{
+	pthread_mutex_unlock(&getopt_lock);
+}
+
 /* Parses options in argv.  stop_at_operand: global options only (up to
  * the command name).  Returns 0, 1 (help shown) or -EINVAL. */
-static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
-		      char **argv, bool stop_at_operand)
+static int parse_opts_locked(struct fs_ctx *ctx, const struct cmd *c, int argc,
+			     char **argv, bool stop_at_operand)
 {
 	const char *shorts = stop_at_operand ? "+:qvh" : ":qvhfRn";
 	char name[64];
@@ -407,6 +426,19 @@ static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
 	}
 }
 
+/* parse_opts_locked under the getopt lock; *ind: the first operand. */
+static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
+		      char **argv, bool stop_at_operand, int *ind)
+{
+	int rc;
+
+	fs_getopt_lock();
+	rc = parse_opts_locked(ctx, c, argc, argv, stop_at_operand);
+	*ind = optind;
+	fs_getopt_unlock();
+	return rc;
+}
+
 int fs_open_store(struct fs_ctx *ctx)
 {
 	pid_t holder;
@@ -428,8 +460,6 @@ int fs_open_store(struct fs_ctx *ctx)
 	rc = store_open(ctx->store_dir, &ctx->opt, &ctx->store);
 	if (!rc)
 		rc = acl_journal_open(ctx->store);
-	if (!rc)
-		acl_journal_actor(getuid(), getpid());
 	return rc;
 }
 
@@ -437,10 +467,22 @@ int fs_open_store(struct fs_ctx *ctx)
 static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv)
 {
-	int rc, nargs;
+	int rc, nargs, ind = argc;
 
 	/* run exec runs its command here, in the caller's process (never
 	 * in the daemon), and parses its own options. */
+	if (fs_in_request() &&
+	    (c->run == fs_cmd_init || c->flags & CMD_RAW ||
+	     (c->run == fs_cmd_run && argc > 1 && !strcmp(argv[1], "exec")))) {
+		/* They run in the caller's own process, never in the
+		 * daemon's (a client naming them has bypassed the command
+		 * line). */
+		store_log(STORE_LOG_ERR,
+			  "%s: not a command the mount daemon "
+			  "runs for a client",
+			  c->name);
+		return -EPERM;
+	}
 	if (c->run == fs_cmd_run && argc > 1 && !strcmp(argv[1], "exec")) {
 		fs_log_install(ctx->verbose);
 		return fs_cmd_run_exec(ctx, argc - 1, argv + 1);
@@ -452,17 +494,17 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 						   "already");
 		return c->run(ctx, argc, argv);
 	}
-	rc = parse_opts(ctx, c, argc, argv, c->flags & CMD_SUBOPTS);
+	rc = parse_opts(ctx, c, argc, argv, c->flags & CMD_SUBOPTS, &ind);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	nargs = argc - optind;
+	nargs = argc - ind;
 	if (nargs < c->min_args)
 		return fs_usage_error(ctx, "missing arguments: %s %s", c->name,
 				      c->usage);
 	if (c->max_args >= 0 && nargs > c->max_args)
 		return fs_usage_error(ctx, "too many arguments");
 	if (c->run == cmd_help)
-		return c->run(ctx, nargs, argv + optind);
+		return c->run(ctx, nargs, argv + ind);
 	fs_log_install(ctx->verbose);
 	rc = fs_config_load(ctx);
 	if (rc < 0)
@@ -472,7 +514,7 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 		if (rc)
 			return rc < 0 ? rc : 0;
 	}
-	return c->run(ctx, nargs, argv + optind);
+	return c->run(ctx, nargs, argv + ind);
 }
 
 /* `artifactfs STORE MOUNTPOINT [-o OPTIONS]`, as mount.fuse3 runs it for
@@ -498,22 +540,21 @@ static int fstab_mount(struct fs_ctx *ctx, int argc, char **argv)
 static int dispatch(struct fs_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd *c;
-	int rc;
+	int rc, ind = argc;
 
-	rc = parse_opts(ctx, NULL, argc, argv, true);
+	rc = parse_opts(ctx, NULL, argc, argv, true, &ind);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	if (optind >= argc)
+	if (ind >= argc)
 		return fs_usage_error(ctx, "missing COMMAND");
-	c = find_cmd(argv[optind]);
-	if (!c && strchr(argv[optind], '/') && optind + 1 < argc &&
-	    argv[optind + 1][0] != '-')
-		return fstab_mount(ctx, argc - optind, argv + optind);
+	c = find_cmd(argv[ind]);
+	if (!c && strchr(argv[ind], '/') && ind + 1 < argc &&
+	    argv[ind + 1][0] != '-')
+		return fstab_mount(ctx, argc - ind, argv + ind);
 	if (!c)
-		return fs_usage_error(ctx, "unknown command '%s'",
-				      argv[optind]);
+		return fs_usage_error(ctx, "unknown command '%s'", argv[ind]);
 	ctx->cmd = c->name;
-	return run_cmd(ctx, c, argc - optind, argv + optind);
+	return run_cmd(ctx, c, argc - ind, argv + ind);
 }
 
 /* The one line for a failure that nothing has explained yet. */
@@ -529,15 +570,30 @@ static void report(const struct fs_ctx *ctx, int rc)
 			strerror(-rc));
 }
 
-int fs_main(int argc, char **argv, struct store *s)
+/* The caller of a command run in this process: its own credentials. */
+static void self_caller(struct store_caller *out)
+{
+	gid_t groups[STORE_CALLER_GROUPS_MAX];
+	int n = getgroups(STORE_CALLER_GROUPS_MAX, groups);
+
+	acl_caller_make(getuid(), getgid(), getpid(), groups,
+			n > 0 ? (size_t)n : 0, out);
+}
+
+int fs_main(int argc, char **argv, const struct fs_request *req)
 {
 	struct fs_ctx ctx = {.argc = argc, .argv = argv, .forwarded = -1};
+	struct store *s = req ? req->store : NULL;
 	unsigned long errors;
 	int rc;
 
-	if (s) {
+	if (req) {
 		ctx.store = s;
 		ctx.store_arg = store_dir(s);
+		ctx.caller = *req->caller;
+		ctx.conn = req->conn;
+	} else {
+		self_caller(&ctx.caller);
 	}
 	fs_log_install(false);
 	errors = fs_log_errors();

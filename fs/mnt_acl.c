@@ -37,25 +37,14 @@
 #define NO_ID	      0xffffffffu
 #define XACL_HDR      4
 #define XACL_ENTRY    8
-/* Groups looked at for one caller. */
-#define MAX_GROUPS 256
 
 static int decide(fuse_req_t req, struct mnt *m, enum acl_action act,
 		  const char *path)
 {
-	const struct fuse_ctx *c = fuse_req_ctx(req);
-	gid_t groups[MAX_GROUPS];
-	struct acl_who who = {.uid = c->uid, .gid = c->gid, .groups = groups};
-	int n = acl_needs_groups(m->s);
+	struct store_caller c;
 
-	/* Whatever this request journals next is the caller's. */
-	acl_journal_actor(c->uid, c->pid);
-	if (n > 0) {
-		n = fuse_req_getgroups(req, MAX_GROUPS, groups);
-		who.ngroups =
-		    n > 0 ? (size_t)(n < MAX_GROUPS ? n : MAX_GROUPS) : 0;
-	}
-	return acl_decide(m->s, &who, act, path);
+	mnt_caller(req, m, &c);
+	return acl_decide(m->s, &c, act, path);
 }
 
 int mnt_allowed(fuse_req_t req, struct mnt *m, enum acl_action act,
@@ -80,10 +69,10 @@ int mnt_check(fuse_req_t req, struct mnt *m, enum acl_action act,
 	int rc = mnt_allowed(req, m, act, path);
 
 	if (rc == -EACCES) {
-		struct mnt_caller c;
+		struct store_caller c;
 
-		mnt_caller(req, &c); /* the record is the caller's */
-		store_audit_record(m->s, op, path, NULL, 0, rc);
+		mnt_caller(req, m, &c); /* the record is the caller's */
+		acl_journal_denial(m->s, &c, op, path, rc);
 	}
 	return rc;
 }
@@ -234,7 +223,8 @@ static void principal_of(char tag, uint32_t id, char out[16])
 }
 
 /* Applies one added or changed entry: its role on path, or none. */
-static int grant(struct mnt *m, const char *path, const struct named *e)
+static int grant(struct mnt *m, const struct store_caller *c, const char *path,
+		 const struct named *e)
 {
 	const char *role = acl_bits_role(e->bits);
 	char who[16];
@@ -242,13 +232,14 @@ static int grant(struct mnt *m, const char *path, const struct named *e)
 
 	principal_of(e->tag, e->id, who);
 	if (role)
-		return store_binding_set(m->s, path, who, role);
-	rc = store_binding_delete(m->s, path, who);
+		return store_binding_set(m->s, c, path, who, role);
+	rc = store_binding_delete(m->s, c, path, who);
 	return rc == -ENOENT ? 0 : rc;
 }
 
 /* Revokes the nearest binding of a removed entry. */
-static int revoke(struct mnt *m, const char *path, const struct acl_entry *e)
+static int revoke(struct mnt *m, const struct store_caller *c, const char *path,
+		  const struct acl_entry *e)
 {
 	char scope[STORE_SCOPE_MAX + 1], who[16];
 	int rc = acl_binding_nearest(m->s, e->tag, e->id, path, scope,
@@ -257,11 +248,12 @@ static int revoke(struct mnt *m, const char *path, const struct acl_entry *e)
 	principal_of(e->tag, e->id, who);
 	if (rc == -ENOENT)
 		return 0; /* gone meanwhile */
-	return rc ? rc : store_binding_delete(m->s, scope, who);
+	return rc ? rc : store_binding_delete(m->s, c, scope, who);
 }
 
-static int apply(struct mnt *m, const struct mnt_node *n,
-		 const struct named *want, size_t nwant)
+static int apply(struct mnt *m, const struct store_caller *c,
+		 const struct mnt_node *n, const struct named *want,
+		 size_t nwant)
 {
 	int cap = cap_of(mnt_base_mode(n)), rc;
 	struct acl_view v;
@@ -275,7 +267,7 @@ static int apply(struct mnt *m, const struct mnt_node *n,
 			    v.named[k].id == want[i].id)
 				cur = &v.named[k];
 		if (!cur || (cur->bits & cap) != want[i].bits)
-			rc = grant(m, n->path, &want[i]);
+			rc = grant(m, c, n->path, &want[i]);
 	}
 	for (size_t k = 0; !rc && k < v.n; k++) {
 		bool kept = false;
@@ -284,7 +276,7 @@ static int apply(struct mnt *m, const struct mnt_node *n,
 			kept |= want[i].tag == v.named[k].tag &&
 				want[i].id == v.named[k].id;
 		if (!kept)
-			rc = revoke(m, n->path, &v.named[k]);
+			rc = revoke(m, c, n->path, &v.named[k]);
 	}
 	acl_view_release(&v);
 	return rc;
@@ -296,19 +288,19 @@ int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
 	struct named *want = NULL;
 	size_t nwant = 0;
 	int rc = mnt_allowed(req, m, ACL_ADMIN, n->path);
-	struct mnt_caller c;
+	struct store_caller c;
 
-	mnt_caller(req, &c); /* changes and refusal are the caller's */
+	mnt_caller(req, m, &c); /* changes and refusal are the caller's */
 	if (rc == -EACCES) {
 		/* Bindings are an admin's: a refused setfacl is EPERM, as
 		 * for a file one does not own. */
-		store_audit_record(m->s, "setfacl", n->path, NULL, 0, -EPERM);
+		acl_journal_denial(m->s, &c, "setfacl", n->path, -EPERM);
 		return -EPERM;
 	}
 	if (!rc && value)
 		rc = parse_named(value, size, &want, &nwant);
 	if (!rc)
-		rc = apply(m, n, want, nwant);
+		rc = apply(m, &c, n, want, nwant);
 	free(want);
 	mnt_bindings_changed(m);
 	return rc;

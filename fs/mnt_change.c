@@ -32,8 +32,8 @@ struct fh {
 	struct mnt_file *wf; /* FH_WRITE */
 	/* For the journal's record at release (under lock). */
 	uint64_t nreads, nwrites, rbytes, wbytes;
-	uid_t uid; /* who opened it: the release is journaled as theirs */
-	pid_t pid;
+	/* Who opened it: what it writes, and its close, are theirs. */
+	struct store_caller caller;
 	/* The totals a close record already carried (it rode with the
 	 * commit of the last flush); release adds none unless they moved. */
 	bool closed;
@@ -42,9 +42,10 @@ struct fh {
 
 /* Journals an operation on node n (and name below it, or NULL) that was
  * refused; anything else is journaled by the change itself. */
-static void journal_denied(struct mnt *m, const char *op,
+static void journal_denied(fuse_req_t req, struct mnt *m, const char *op,
 			   const struct mnt_node *n, const char *name, int rc)
 {
+	struct store_caller c;
 	char path[4352];
 
 	if (rc != -EACCES && rc != -EPERM && rc != -EROFS)
@@ -52,21 +53,31 @@ static void journal_denied(struct mnt *m, const char *op,
 	snprintf(path, sizeof(path), "%s%s%s",
 		 n && strcmp(n->path, "/") ? n->path : "",
 		 name || !n ? "/" : "", name ? name : "");
-	store_audit_record(m->s, op, path, NULL, 0, rc);
+	mnt_caller(req, m, &c);
+	acl_journal_denial(m->s, &c, op, path, rc);
 }
 
 /* The record of an open: who opened what (the digest of sealed content),
  * for reading or writing. */
-static void journal_open(struct mnt *m, const struct mnt_node *n, int flags,
-			 int rc)
+static void journal_open(struct mnt *m, const struct store_caller *c,
+			 const struct mnt_node *n, int flags, int rc)
 {
 	char digest[STORE_DIGEST_STR_LEN] = "";
 
+	if (rc == -EACCES || rc == -EPERM || rc == -EROFS) {
+		acl_journal_denial(m->s, c,
+				   (flags & O_ACCMODE) == O_RDONLY
+				       ? "open.read"
+				       : "open.write",
+				   n->path, rc);
+		return;
+	}
 	if (n->kind == MK_SEALED || n->kind == MK_OUT)
 		store_digest_format(n->e.digest, digest);
-	store_audit_record(
-	    m->s, (flags & O_ACCMODE) == O_RDONLY ? "open.read" : "open.write",
-	    n->path, digest, 0, rc);
+	store_audit_record(m->s, c,
+			   (flags & O_ACCMODE) == O_RDONLY ? "open.read"
+							   : "open.write",
+			   n->path, digest, 0, rc);
 }
 
 static struct mnt *M(fuse_req_t req)
@@ -84,7 +95,7 @@ static struct fh *FH(struct fuse_file_info *fi)
  * file) needs a promoter, anything else of theirs an admin. */
 static int writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
 {
-	struct mnt_caller c;
+	struct store_caller c;
 	int rc = mnt_refresh(m, n);
 
 	if (rc)
@@ -93,7 +104,7 @@ static int writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
 	    n->kind == MK_ALIAS || n->sealed)
 		return -EROFS;
 	rc = mnt_allowed(req, m, ACL_WRITE, n->path);
-	mnt_caller(req, &c);
+	mnt_caller(req, m, &c);
 	if (rc || c.uid == n->uid)
 		return rc;
 	return mnt_allowed(req, m,
@@ -198,8 +209,8 @@ static int trace_text(struct mnt *m, struct mnt_node *n, char **out,
 /* Appends the whole lines of buf to n's trace, each checked to be one
  * JSON object; a malformed line is refused (EINVAL) and nothing of it is
  * stored.  A line must arrive whole in one write. */
-static int trace_write(struct mnt *m, struct mnt_node *n, const char *buf,
-		       size_t size)
+static int trace_write(struct mnt *m, const struct store_caller *c,
+		       struct mnt_node *n, const char *buf, size_t size)
 {
 	const char *p = buf, *end = buf + size;
 
@@ -220,7 +231,7 @@ static int trace_write(struct mnt *m, struct mnt_node *n, const char *buf,
 			return -EINVAL;
 		}
 		rc =
-		    store_trace_append(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+		    store_trace_append(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
 				       n->c[C_STEP], p, (size_t)(nl - p), NULL);
 		if (rc)
 			return rc;
@@ -296,12 +307,11 @@ static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		/* Being written: read what the writers wrote so far. */
 	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
 		if (n->kind == MK_SEALED) {
-			struct mnt_caller c;
+			struct store_caller c;
 
 			/* Lineage: a bound session read this version. */
-			mnt_caller(req, &c);
-			fs_session_read(m->s, c.pid, n->c[C_ARTIFACT],
-					n->version);
+			mnt_caller(req, m, &c);
+			fs_session_read(m->s, &c, n->c[C_ARTIFACT], n->version);
 		}
 		if (!h)
 			h = fh_new(FH_READ, n);
@@ -338,19 +348,20 @@ void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
 	struct mnt_node *n = mnt_node_get(m, ino);
+	struct store_caller c;
 	struct fh *h;
 	int rc = n ? mnt_refresh(m, n) : -ESTALE;
 
+	mnt_caller(req, m, &c);
 	if (!rc)
 		rc = open_node(req, m, n, fi->flags, fi, &h);
 	if (n && rc != -ESTALE && rc != -ENOENT)
-		journal_open(m, n, fi->flags, rc);
+		journal_open(m, &c, n, fi->flags, rc);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	h->uid = fuse_req_ctx(req)->uid;
-	h->pid = fuse_req_ctx(req)->pid;
+	h->caller = c;
 	fi->fh = (uintptr_t)h;
 	fuse_reply_open(req, fi);
 }
@@ -390,8 +401,8 @@ void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /* Acts on "seal" or "fail" written to a run's control file. */
-static int control_write(struct mnt *m, struct mnt_node *n, const char *buf,
-			 size_t size)
+static int control_write(struct mnt *m, const struct store_caller *c,
+			 struct mnt_node *n, const char *buf, size_t size)
 {
 	char cmd[16];
 	size_t len = size < sizeof(cmd) - 1 ? size : sizeof(cmd) - 1;
@@ -401,9 +412,9 @@ static int control_write(struct mnt *m, struct mnt_node *n, const char *buf,
 	cmd[len] = '\0';
 	cmd[strcspn(cmd, " \t\r\n")] = '\0';
 	if (!strcmp(cmd, "seal"))
-		rc = store_run_seal(m->s, n->c[C_PIPELINE], n->c[C_RUN]);
+		rc = store_run_seal(m->s, c, n->c[C_PIPELINE], n->c[C_RUN]);
 	else if (!strcmp(cmd, "fail"))
-		rc = store_run_end(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+		rc = store_run_end(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
 				   STORE_RUN_FAILED, NULL, 0);
 	else {
 		store_log(STORE_LOG_WARNING,
@@ -428,12 +439,12 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	ssize_t rc;
 
 	(void)ino;
-	acl_journal_actor(h->uid, h->pid); /* what it changes is the opener's */
+	/* What it changes is the opener's (h->caller). */
 	if (h->kind == FH_CONTROL) {
-		rc = control_write(M(req), h->n, buf, size);
+		rc = control_write(M(req), &h->caller, h->n, buf, size);
 		rc = rc ? rc : (ssize_t)size;
 	} else if (h->kind == FH_TRACE) {
-		rc = trace_write(M(req), h->n, buf, size);
+		rc = trace_write(M(req), &h->caller, h->n, buf, size);
 		rc = rc ? rc : (ssize_t)size;
 	} else if (h->kind == FH_WRITE) {
 		rc = mnt_file_write(h->wf, buf, size, off);
@@ -452,9 +463,16 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_write(req, (size_t)rc);
 }
 
-static int commit(struct fh *h, bool sync)
+/* Commits what h wrote, as its opener; also (may be NULL) rides with the
+ * commit, *rode (may be NULL) says whether it did. */
+static int commit(struct fh *h, bool sync, const struct store_audit_note *also,
+		  bool *rode)
 {
-	return h->kind == FH_WRITE ? mnt_file_commit(h->wf, sync) : 0;
+	if (rode)
+		*rode = false;
+	return h->kind == FH_WRITE
+		   ? mnt_file_commit(h->wf, &h->caller, sync, also, rode)
+		   : 0;
 }
 
 /* The handle's close record: op (64 bytes) and bytes. */
@@ -475,13 +493,14 @@ static bool close_journaled(const struct fh *h)
 void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh *h = FH(fi);
+	struct store_audit_note note;
+	bool rode;
 	char op[64];
 	int rc;
 
 	(void)ino;
-	acl_journal_actor(h->uid, h->pid);
 	if (h->kind != FH_WRITE) {
-		fuse_reply_err(req, -commit(h, false));
+		fuse_reply_err(req, -commit(h, false, NULL, NULL));
 		return;
 	}
 	/* close(2) of a file written: most often the last one, so the
@@ -493,10 +512,9 @@ void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->c_reads = h->nreads;
 	h->c_writes = h->nwrites;
 	pthread_mutex_unlock(&h->lock);
-	store_audit_defer(op, h->n->path, h->c_bytes);
-	rc = commit(h, false);
-	h->closed = !rc && !store_audit_deferred();
-	store_audit_defer("", "", 0);
+	note = (struct store_audit_note){op, h->n->path, h->c_bytes};
+	rc = commit(h, false, &note, &rode);
+	h->closed = !rc && rode;
 	fuse_reply_err(req, -rc);
 }
 
@@ -505,8 +523,7 @@ void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	(void)ino;
 	(void)datasync;
-	acl_journal_actor(FH(fi)->uid, FH(fi)->pid);
-	fuse_reply_err(req, -commit(FH(fi), true));
+	fuse_reply_err(req, -commit(FH(fi), true, NULL, NULL));
 }
 
 void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -520,18 +537,18 @@ void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* One record per handle: how many reads and writes, how many bytes
 	 * (read plus written), as the opener; it rides with the commit of
 	 * what the handle wrote when there is one. */
-	acl_journal_actor(h->uid, h->pid);
 	if (close_journaled(h)) {
-		rc = commit(h, false); /* nothing new: no record either */
+		/* nothing new: no record either */
+		rc = commit(h, false, NULL, NULL);
 	} else {
 		uint64_t bytes = close_op(h, op);
+		struct store_audit_note note = {op, h->n->path, bytes};
+		bool rode;
 
-		store_audit_defer(op, h->n->path, bytes);
-		rc = commit(h, false);
-		if (store_audit_deferred())
-			store_audit_record(m->s, op, h->n->path, NULL, bytes,
-					   -rc);
-		store_audit_defer("", "", 0);
+		rc = commit(h, false, &note, &rode);
+		if (!rode)
+			store_audit_record(m->s, &h->caller, op, h->n->path,
+					   NULL, bytes, -rc);
 	}
 	if (rc)
 		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
@@ -581,7 +598,9 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fh *h = NULL;
 	char path[4096];
 	int rc = p ? writable(m, p, req) : -ESTALE;
+	struct store_caller c;
 
+	mnt_caller(req, m, &c);
 	if (!rc && p->kind != MK_OUT)
 		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
 	if (!rc)
@@ -598,12 +617,11 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = create_fresh(m, p, name, mode, &n, &h);
 	}
 	if (rc) {
-		journal_denied(m, "create", p, name, rc);
+		journal_denied(req, m, "create", p, name, rc);
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	h->uid = fuse_req_ctx(req)->uid;
-	h->pid = fuse_req_ctx(req)->pid;
+	h->caller = c;
 	fi->fh = (uintptr_t)h;
 	e.ino = n->ino;
 	e.attr_timeout = mnt_timeout(m, n);
@@ -615,40 +633,40 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 		    const char *name, mode_t mode)
 {
-	struct mnt_caller c;
+	struct store_caller c;
 	char path[4096];
 	int rc;
 
-	mnt_caller(req, &c);
+	mnt_caller(req, m, &c);
 	switch (p->kind) {
 	case MK_PIPELINES:
 		rc = store_name_check(name, strlen(name));
 		if (!rc)
 			rc = mnt_check_child(req, m, ACL_WRITE, p, name,
 					     "mkdir");
-		return rc ? rc : store_pipeline_create(m->s, name);
+		return rc ? rc : store_pipeline_create(m->s, &c, name);
 	case MK_RUNS:
 		rc = store_name_check(name, strlen(name));
 		if (!rc)
 			rc = mnt_check_child(req, m, ACL_WRITE, p, name,
 					     "mkdir");
 		return rc ? rc
-			  : store_run_create(m->s, p->c[C_PIPELINE], name,
+			  : store_run_create(m->s, &c, p->c[C_PIPELINE], name,
 					     c.uid);
 	case MK_STEPS:
 		rc = writable(m, p, req);
 		return rc ? rc
-			  : store_step_create(m->s, p->c[C_PIPELINE],
+			  : store_step_create(m->s, &c, p->c[C_PIPELINE],
 					      p->c[C_RUN], name);
 	case MK_OUT:
 		rc = writable(m, p, req);
 		if (!rc)
 			rc = out_path(p, name, path, sizeof(path));
 		return rc ? rc
-			  : store_output_set(m->s, p->c[C_PIPELINE],
+			  : store_output_set(m->s, &c, p->c[C_PIPELINE],
 					     p->c[C_RUN], p->c[C_STEP], path,
 					     STORE_KIND_DIR, mode & 07777, NULL,
-					     0);
+					     0, NULL);
 	case MK_SEALED:
 	case MK_ARTIFACT:
 		return -EROFS;
@@ -681,7 +699,7 @@ void mnt_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc)
 		rc = mnt_lookup_child(m, p, name, &n);
 	if (rc) {
-		journal_denied(m, "mkdir", p, name, rc);
+		journal_denied(req, m, "mkdir", p, name, rc);
 		fuse_reply_err(req, -rc);
 	} else {
 		mnt_reply_entry(req, m, n);
@@ -696,6 +714,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mnt_node probe;
 	char path[4096], *full = NULL;
 	int rc = p ? mnt_resolve(m, p, name, &probe) : -ESTALE;
+	struct store_caller c;
 
 	if (!rc && dir != (probe.e.kind == STORE_KIND_DIR))
 		rc = dir ? -ENOTDIR : -EISDIR;
@@ -707,15 +726,16 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = out_path(p, name, path, sizeof(path));
 	if (!rc && asprintf(&full, "%s/%s", p->path, name) < 0)
 		rc = -ENOMEM;
+	mnt_caller(req, m, &c);
 	if (!rc)
-		rc = store_output_delete(m->s, p->c[C_PIPELINE], p->c[C_RUN],
-					 p->c[C_STEP], path);
+		rc = store_output_delete(m->s, &c, p->c[C_PIPELINE],
+					 p->c[C_RUN], p->c[C_STEP], path);
 	if (rc == -ENOENT && mnt_file_fresh(m, full, NULL))
 		rc = 0; /* never committed: forgetting it is enough */
 	if (!rc)
 		mnt_node_gone(m, full);
 	free(full);
-	journal_denied(m, dir ? "rmdir" : "unlink", p, name, rc);
+	journal_denied(req, m, dir ? "rmdir" : "unlink", p, name, rc);
 	fuse_reply_err(req, -rc);
 }
 
@@ -746,6 +766,7 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mnt_node *np = mnt_node_get(m, newparent), probe;
 	char from[4096], to[4096], *f = NULL, *t = NULL;
 	int rc = p && np ? 0 : -ESTALE;
+	struct store_caller c;
 
 	if (!rc && (flags & RENAME_EXCHANGE))
 		rc = -EINVAL;
@@ -765,16 +786,17 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = out_path(np, newname, to, sizeof(to));
 	if (!rc && asprintf(&f, "%s/%s", p->path, name) < 0)
 		rc = -ENOMEM;
+	mnt_caller(req, m, &c);
 	if (!rc) /* a created file gets its entry before it moves */
-		rc = mnt_file_commit_fresh(m, f);
+		rc = mnt_file_commit_fresh(m, &c, f);
 	if (!rc)
-		rc = store_output_rename(m->s, p->c[C_PIPELINE], p->c[C_RUN],
-					 p->c[C_STEP], from, to);
+		rc = store_output_rename(m->s, &c, p->c[C_PIPELINE],
+					 p->c[C_RUN], p->c[C_STEP], from, to);
 	if (!rc && asprintf(&t, "%s/%s", np->path, newname) > 0)
 		mnt_node_moved(m, f, t);
 	free(f);
 	free(t);
-	journal_denied(m, "rename", p, name, rc);
+	journal_denied(req, m, "rename", p, name, rc);
 	fuse_reply_err(req, -rc);
 }
 
@@ -807,9 +829,14 @@ static int declare_input(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 	snprintf(name, sizeof(name), "/artifacts/%s/v%u", artifact, v.number);
 	if (!rc) /* an input the caller could not read is no input */
 		rc = mnt_allowed(req, m, ACL_READ, name);
-	if (!rc)
-		rc = store_step_input_add(m->s, p->c[C_PIPELINE], p->c[C_RUN],
-					  p->c[C_STEP], artifact, v.number);
+	if (!rc) {
+		struct store_caller c;
+
+		mnt_caller(req, m, &c);
+		rc = store_step_input_add(m->s, &c, p->c[C_PIPELINE],
+					  p->c[C_RUN], p->c[C_STEP], artifact,
+					  v.number);
+	}
 	snprintf(name, sizeof(name), "%s@v%u", artifact, v.number);
 	return rc ? rc : mnt_lookup_child(m, p, name, out);
 }
@@ -852,14 +879,18 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		else
 			rc = store_writer_finish(w, &f);
 	}
-	if (!rc)
-		rc = store_output_set(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+	if (!rc) {
+		struct store_caller c;
+
+		mnt_caller(req, m, &c);
+		rc = store_output_set(m->s, &c, p->c[C_PIPELINE], p->c[C_RUN],
 				      p->c[C_STEP], path, STORE_KIND_SYMLINK,
-				      0777, &f, 0);
+				      0777, &f, 0, NULL);
+	}
 	if (!rc)
 		rc = mnt_lookup_child(m, p, name, &n);
 	if (rc)
-		journal_denied(m, "symlink", p, name, rc);
+		journal_denied(req, m, "symlink", p, name, rc);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -867,7 +898,8 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 }
 
 /* Truncates an output file that no handle of ours has open. */
-static int truncate_path(struct mnt *m, struct mnt_node *n, uint64_t size)
+static int truncate_path(struct mnt *m, const struct store_caller *c,
+			 struct mnt_node *n, uint64_t size)
 {
 	struct mnt_file *f;
 	int rc = mnt_file_open(m, n, size == 0, &f);
@@ -876,7 +908,7 @@ static int truncate_path(struct mnt *m, struct mnt_node *n, uint64_t size)
 		return rc;
 	rc = mnt_file_truncate(f, size);
 	if (!rc)
-		rc = mnt_file_commit(f, false);
+		rc = mnt_file_commit(f, c, false, NULL, NULL);
 	mnt_file_close(f);
 	return rc;
 }
@@ -885,7 +917,9 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	int rc = writable(m, n, req);
+	struct store_caller c;
 
+	mnt_caller(req, m, &c);
 	if (rc == -EROFS && !(to_set & FUSE_SET_ATTR_SIZE))
 		return -EPERM; /* metadata of sealed things */
 	if (rc)
@@ -899,12 +933,12 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 			rc = mnt_file_truncate(FH(fi)->wf,
 					       (uint64_t)attr->st_size);
 		else
-			rc = truncate_path(m, n, (uint64_t)attr->st_size);
+			rc = truncate_path(m, &c, n, (uint64_t)attr->st_size);
 	}
 	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
-		rc = mnt_file_commit_fresh(m, n->path);
+		rc = mnt_file_commit_fresh(m, &c, n->path);
 	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
-		rc = store_output_chmod(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+		rc = store_output_chmod(m->s, &c, n->c[C_PIPELINE], n->c[C_RUN],
 					n->c[C_STEP], n->tail,
 					attr->st_mode & 07777);
 	/* Owners and times of a run's files are the run's: accepted for
@@ -924,7 +958,7 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int rc = n ? set_attrs(req, m, n, attr, to_set, fi) : -ESTALE;
 
 	if (rc) {
-		journal_denied(m, "setattr", n, NULL, rc);
+		journal_denied(req, m, "setattr", n, NULL, rc);
 		fuse_reply_err(req, -rc);
 		return;
 	}

@@ -99,7 +99,7 @@ static int start_check(struct mnt_checkpoints *c)
 	anchored =
 	    access(latest, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR);
 	if (anchored)
-		rc = fs_checkpoint_check(c->s, latest, NULL, &checked,
+		rc = fs_checkpoint_check(NULL, c->s, latest, NULL, &checked,
 					 &c->last_seq);
 	else
 		rc = fs_journal_check(c->s, &checked);
@@ -139,7 +139,7 @@ static int write_one(struct mnt_checkpoints *c, uint64_t seq,
 	if (rc == -EEXIST) {
 		/* Written at an earlier mount (and latest.checkpoint lost
 		 * since): kept, when it is this very head. */
-		rc = fs_checkpoint_check(c->s, path, NULL, NULL, &had);
+		rc = fs_checkpoint_check(NULL, c->s, path, NULL, NULL, &had);
 		if (!rc && had != seq)
 			rc = -EEXIST;
 		if (rc)

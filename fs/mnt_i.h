@@ -246,8 +246,12 @@ ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
 ssize_t mnt_file_read(struct mnt_file *f, char *buf, size_t len, off_t off);
 int mnt_file_truncate(struct mnt_file *f, uint64_t size);
 /** Commits what was written since the last commit (sync: wait for the
- * disk).  -EIO, -ENOSPC, -EROFS (the run was sealed meanwhile). */
-int mnt_file_commit(struct mnt_file *f, bool sync);
+ * disk) as caller c.  also (may be NULL) is a record that rides with the
+ * commit; *rode (may be NULL) is set true when it did (there was
+ * something to commit).  -EIO, -ENOSPC, -EROFS (the run was sealed
+ * meanwhile). */
+int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
+		    const struct store_audit_note *also, bool *rode);
 /** Drops one handle; the last one frees (after its final commit). */
 void mnt_file_close(struct mnt_file *f);
 /** Opens the new file n (no entry in the store yet: the first commit
@@ -258,7 +262,8 @@ int mnt_file_create(struct mnt *m, struct mnt_node *n, struct mnt_file **out);
 bool mnt_file_fresh(struct mnt *m, const char *path, struct mnt_node *out);
 /** Commits the fresh file at path, if there is one (before a rename or a
  * chmod, which need its entry). */
-int mnt_file_commit_fresh(struct mnt *m, const char *path);
+int mnt_file_commit_fresh(struct mnt *m, const struct store_caller *c,
+			  const char *path);
 /** Calls fn for each fresh file directly in directory dir (a path). */
 
 int mnt_file_fresh_each(struct mnt *m, const char *dir, mnt_dir_fn fn,
@@ -266,13 +271,11 @@ int mnt_file_fresh_each(struct mnt *m, const char *dir, mnt_dir_fn fn,
 /** Size of n while a handle has uncommitted data, or -1. */
 int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n);
 
-/** Caller identity of a request. */
-struct mnt_caller {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-};
-void mnt_caller(fuse_req_t req, struct mnt_caller *out);
+/** The caller of a FUSE request: uid, gid and pid from the request, the
+ * supplementary groups when some binding names a group (they cost a
+ * read of /proc by libfuse), the user's name.  Every decision and every
+ * change the request makes is this caller's. */
+void mnt_caller(fuse_req_t req, struct mnt *m, struct store_caller *out);
 
 /* ------------------------------------------------------------ mnt_acl.c
  * Roles enforced on every operation (acl_decide for the caller of the

@@ -19,15 +19,18 @@
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 
-void mnt_caller(fuse_req_t req, struct mnt_caller *out)
+void mnt_caller(fuse_req_t req, struct mnt *m, struct store_caller *out)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
+	gid_t groups[STORE_CALLER_GROUPS_MAX];
+	int n = acl_needs_groups(m->s);
 
-	out->uid = c->uid;
-	out->gid = c->gid;
-	out->pid = c->pid;
-	/* Whatever this thread changes next is journaled as the caller's. */
-	acl_journal_actor(c->uid, c->pid);
+	if (n > 0)
+		n = fuse_req_getgroups(req, STORE_CALLER_GROUPS_MAX, groups);
+	if (n > STORE_CALLER_GROUPS_MAX)
+		n = STORE_CALLER_GROUPS_MAX;
+	acl_caller_make(c->uid, c->gid, c->pid, groups, n > 0 ? (size_t)n : 0,
+			out);
 }
 
 static struct mnt *M(fuse_req_t req)
@@ -204,8 +207,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	/* /audit asks for the auditor role (acl.h: guarded trees). */
 	if (!rc)
 		rc = mnt_check(req, m, ACL_LIST, n->path, "opendir");
-	if (!rc) /* a listing is a read: journaled like an open */
-		rc = store_audit_record(m->s, "opendir", n->path, NULL, 0, 0);
+	if (!rc) { /* a listing is a read: journaled like an open */
+		struct store_caller c;
+
+		mnt_caller(req, m, &c);
+		rc = store_audit_record(m->s, &c, "opendir", n->path, NULL, 0,
+					0);
+	}
 	if (!rc) {
 		d->path = n->path;
 		rc = dir_add(d, ".", DT_DIR);

@@ -126,12 +126,12 @@ static bool first_time(struct binding *b, const char *artifact, uint32_t number)
 	return true;
 }
 
-int fs_session_read(struct store *s, pid_t pid, const char *artifact,
-		    uint32_t number)
+int fs_session_read(struct store *s, const struct store_caller *c,
+		    const char *artifact, uint32_t number)
 {
 	char p[STORE_NAME_MAX + 1], r[STORE_NAME_MAX + 1];
 	char st[STORE_NAME_MAX + 1];
-	pid_t sid = getsid(pid);
+	pid_t sid = getsid(c->pid);
 	struct binding *b;
 	bool record = false;
 	int rc;
@@ -149,7 +149,7 @@ int fs_session_read(struct store *s, pid_t pid, const char *artifact,
 	pthread_mutex_unlock(&lock);
 	if (!record)
 		return 0;
-	rc = store_step_input_add(s, p, r, st, artifact, number);
+	rc = store_step_input_add(s, c, p, r, st, artifact, number);
 	if (rc)
 		store_log(STORE_LOG_WARNING,
 			  "lineage: cannot record %s@v%u as input of %s/%s/%s: "

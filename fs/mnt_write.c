@@ -274,7 +274,8 @@ static int ingest_spool(struct mnt_file *f, struct store_file *out)
 	return store_writer_finish(w, out);
 }
 
-int mnt_file_commit(struct mnt_file *f, bool sync)
+int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
+		    const struct store_audit_note *also, bool *rode)
 {
 	struct mnt_node path = {0};
 	struct store_file sf;
@@ -300,10 +301,12 @@ int mnt_file_commit(struct mnt_file *f, bool sync)
 	if (!rc && !path.c[C_STEP])
 		f->dirty = false; /* unlinked or replaced while open */
 	else if (!rc)
-		rc = store_output_set(f->m->s, path.c[C_PIPELINE],
+		rc = store_output_set(f->m->s, c, path.c[C_PIPELINE],
 				      path.c[C_RUN], path.c[C_STEP], path.tail,
 				      STORE_KIND_FILE, f->n->e.mode, &sf,
-				      sync ? STORE_OUTPUT_SYNC : 0);
+				      sync ? STORE_OUTPUT_SYNC : 0, also);
+	if (!rc && path.c[C_STEP] && also && rode)
+		*rode = true;
 	mnt_node_parse_release(&path);
 	if (!rc && f->dirty) {
 		f->fresh = false;
@@ -395,14 +398,15 @@ bool mnt_file_fresh(struct mnt *m, const char *path, struct mnt_node *out)
 	return true;
 }
 
-int mnt_file_commit_fresh(struct mnt *m, const char *path)
+int mnt_file_commit_fresh(struct mnt *m, const struct store_caller *c,
+			  const char *path)
 {
 	struct mnt_file *f = fresh_find(m, path);
 	int rc;
 
 	if (!f)
 		return 0;
-	rc = mnt_file_commit(f, false);
+	rc = mnt_file_commit(f, c, false, NULL, NULL);
 	mnt_file_close(f);
 	return rc;
 }

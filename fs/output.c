@@ -20,15 +20,30 @@
 #include "fs_i.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long log_errors;
-static const char *log_prefix;
-static char last_err[1024]; /* the previous error line, to drop repeats */
-static bool log_muted;	    /* a failure was reported: only -v shows more */
+/* The log's state belongs to the command that logs.  The command line
+ * runs one command, whose worker threads log too: one state for the
+ * process.  The daemon runs its clients' commands side by side, each on
+ * its own thread: one state per request thread (reset by
+ * fs_request_streams), and no lock shared across requests, so a client
+ * that stops reading stalls only its own request. */
+struct log_state {
+	unsigned long errors;
+	const char *prefix;
+	char last_err[1024]; /* the previous error line, to drop repeats */
+	bool muted;	     /* a failure was reported: only -v shows more */
+};
+static struct log_state process_log;
+static __thread struct log_state request_log;
 
 /* A command the mount daemon runs for a client writes to the client's
  * streams: per thread, so the daemon's own threads keep theirs. */
 static __thread FILE *t_out, *t_err;
 static __thread bool t_verbose;
+
+static struct log_state *log_state(void)
+{
+	return t_err ? &request_log : &process_log;
+}
 
 FILE *fs_stdout(void)
 {
@@ -41,6 +56,20 @@ FILE *fs_stderr(void)
 }
 
 static __thread int t_in = -1;
+static __thread struct fs_ctl_conn *t_conn;
+static __thread bool t_tty;
+
+void fs_request_client(struct fs_ctl_conn *conn, bool tty)
+{
+	t_conn = conn;
+	t_tty = tty;
+}
+
+struct fs_ctl_conn *fs_request_conn(bool *tty)
+{
+	*tty = t_tty;
+	return t_conn;
+}
 
 bool fs_in_request(void)
 {
@@ -62,34 +91,36 @@ void fs_request_streams(FILE *out, FILE *err)
 	t_out = out;
 	t_err = err;
 	t_verbose = false;
-	log_muted = false;
-	last_err[0] = '\0';
+	memset(&request_log, 0, sizeof(request_log));
 }
 
 void fs_log_sink(void *arg, enum store_log_level level, const char *msg)
 {
-	bool verbose = arg != NULL || t_verbose;
+	bool verbose = arg != NULL || t_verbose, shared = !t_err;
+	struct log_state *ls = log_state();
 
-	if ((level > STORE_LOG_WARNING || log_muted) && !verbose)
+	if ((level > STORE_LOG_WARNING || ls->muted) && !verbose)
 		return;
 	fs_progress_hide();
-	pthread_mutex_lock(&log_lock);
-	if (level <= STORE_LOG_ERR) {
+	if (shared)
+		pthread_mutex_lock(&log_lock);
+	if (level <= STORE_LOG_ERR && !strcmp(msg, ls->last_err)) {
 		/* The same failure seen again on the way out (say, a flush
 		 * retried by store_close) is not a second failure. */
-		if (!strcmp(msg, last_err)) {
-			pthread_mutex_unlock(&log_lock);
-			return;
-		}
-		snprintf(last_err, sizeof(last_err), "%s", msg);
-		log_errors++;
+		goto out_unlock;
 	}
-	if (log_prefix)
-		fprintf(fs_stderr(), "%s: %s: %s\n", FS_PROG, log_prefix, msg);
+	if (level <= STORE_LOG_ERR) {
+		snprintf(ls->last_err, sizeof(ls->last_err), "%s", msg);
+		ls->errors++;
+	}
+	if (ls->prefix)
+		fprintf(fs_stderr(), "%s: %s: %s\n", FS_PROG, ls->prefix, msg);
 	else
 		fprintf(fs_stderr(), "%s: %s\n", FS_PROG, msg);
 	fflush(fs_stderr());
-	pthread_mutex_unlock(&log_lock);
+out_unlock:
+	if (shared)
+		pthread_mutex_unlock(&log_lock);
 }
 
 void fs_log_install(bool verbose)
@@ -107,14 +138,14 @@ void fs_log_install(bool verbose)
 void fs_log_mute(void)
 {
 	pthread_mutex_lock(&log_lock);
-	log_muted = true;
+	log_state()->muted = true;
 	pthread_mutex_unlock(&log_lock);
 }
 
 void fs_log_prefix(const char *prefix)
 {
 	pthread_mutex_lock(&log_lock);
-	log_prefix = prefix;
+	log_state()->prefix = prefix;
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -123,7 +154,7 @@ unsigned long fs_log_errors(void)
 	unsigned long n;
 
 	pthread_mutex_lock(&log_lock);
-	n = log_errors;
+	n = log_state()->errors;
 	pthread_mutex_unlock(&log_lock);
 	return n;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl_i.h"
 #include "fs_i.h"
 
 #define REDRAW_NS 100000000LL /* 0.1 s */
@@ -67,11 +68,33 @@ static void draw(struct fs_progress *p, const struct timespec *now)
 void fs_progress_init(struct fs_progress *p, const char *label, uint64_t total,
 		      bool quiet)
 {
+	bool tty = false;
+
 	memset(p, 0, sizeof(*p));
 	p->label = label;
 	p->total = total;
-	p->enabled = !quiet && !fs_in_request() && isatty(STDERR_FILENO);
+	p->conn = fs_in_request() ? fs_request_conn(&tty) : NULL;
+	if (p->conn)
+		p->enabled = !quiet && tty;
+	else
+		p->enabled =
+		    !quiet && !fs_in_request() && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+/* A request's line: sent to its client, at most ten times a second. */
+static void update_client(struct fs_progress *p)
+{
+	struct timespec now;
+
+	if (!p->enabled)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (elapsed_ns(p->last.tv_sec ? &p->last : &p->start, &now) < REDRAW_NS)
+		return;
+	p->last = now;
+	if (fs_ctl_progress(p->conn, p->label, p->done, p->total) < 0)
+		p->enabled = false; /* the client has gone */
 }
 
 /* Called with lock held. */
@@ -90,22 +113,32 @@ static void update(struct fs_progress *p)
 
 void fs_progress_set(struct fs_progress *p, uint64_t done, uint64_t total)
 {
-	pthread_mutex_lock(&lock);
+	if (!p->conn)
+		pthread_mutex_lock(&lock);
 	p->done = done;
 	if (total > p->total && (p->total == 0 || done > p->total))
 		p->total = total;
 	if (p->total && p->done > p->total)
 		p->total = p->done;
+	if (p->conn) {
+		update_client(p);
+		return;
+	}
 	update(p);
 	pthread_mutex_unlock(&lock);
 }
 
 void fs_progress_add(struct fs_progress *p, uint64_t n)
 {
-	pthread_mutex_lock(&lock);
+	if (!p->conn)
+		pthread_mutex_lock(&lock);
 	p->done += n;
 	if (p->total && p->done > p->total)
 		p->total = p->done;
+	if (p->conn) {
+		update_client(p);
+		return;
+	}
 	update(p);
 	pthread_mutex_unlock(&lock);
 }
@@ -117,6 +150,12 @@ void fs_progress_cb(void *arg, uint64_t done, uint64_t total)
 
 void fs_progress_end(struct fs_progress *p)
 {
+	if (p->conn) {
+		if (p->enabled && p->last.tv_sec)
+			fs_ctl_progress(p->conn, NULL, 0, 0);
+		p->enabled = false;
+		return;
+	}
 	pthread_mutex_lock(&lock);
 	if (p->enabled && shown) {
 		fputs(ERASE, stderr);
@@ -129,6 +168,8 @@ void fs_progress_end(struct fs_progress *p)
 
 void fs_progress_hide(void)
 {
+	if (fs_in_request())
+		return; /* the client erases its own line */
 	pthread_mutex_lock(&lock);
 	if (shown) {
 		fputs(ERASE, stderr);

@@ -215,27 +215,6 @@ int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 	return rc;
 }
 
-int audit_append(struct store *s, const uint8_t *key, size_t klen,
-		 struct audit_rec *r)
-{
-	struct db_batch *b;
-	int rc = commit_begin(s, &b);
-
-	if (rc)
-		return rc;
-	/* Not commit_end: with the journal on it would add a second record
-	 * (the record of a change) to this one. */
-	rc = audit_stage(s, b, key, klen, r);
-	/* Ordered after every earlier commit, like any batch; not waited
-	 * for (a record of an open or a close is not worth an fsync). */
-	if (!rc)
-		rc = db_batch_commit_nosync(b);
-	db_batch_free(b);
-	journal_clear();
-	pthread_mutex_unlock(&s->commit_lock);
-	return rc;
-}
-
 /* ------------------------------------------------------------ verifying */
 
 struct walk {

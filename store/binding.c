@@ -125,11 +125,12 @@ static int binding_key(const char *scope, const char *principal, uint8_t *k,
 	return 0;
 }
 
-int store_binding_set(struct store *s, const char *scope, const char *principal,
+int store_binding_set(struct store *s, const struct store_caller *c,
+		      const char *scope, const char *principal,
 		      const char *role)
 {
 	uint8_t k[BKEY_MAX];
-	struct db_batch *b;
+	struct commit t;
 	char show[65];
 	size_t kl;
 	int rc = binding_key(scope, principal, k, &kl);
@@ -143,22 +144,22 @@ int store_binding_set(struct store *s, const char *scope, const char *principal,
 			  shown(role, show));
 		return -EINVAL;
 	}
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	db_batch_put(b, CF_NAMESPACE, k, kl, role, strlen(role));
-	journal_note("role.grant", NULL, "%s %s %s", scope, principal, role);
-	rc = commit_end(s, b, 0);
+	db_batch_put(t.b, CF_NAMESPACE, k, kl, role, strlen(role));
+	commit_note(&t, "role.grant", NULL, "%s %s %s", scope, principal, role);
+	rc = commit_end(&t, 0);
 	if (!rc)
 		bump_gen(s);
 	return rc;
 }
 
-int store_binding_delete(struct store *s, const char *scope,
-			 const char *principal)
+int store_binding_delete(struct store *s, const struct store_caller *c,
+			 const char *scope, const char *principal)
 {
 	uint8_t k[BKEY_MAX];
-	struct db_batch *b;
+	struct commit t;
 	char role[16] = "";
 	void *val;
 	size_t kl, len;
@@ -166,21 +167,21 @@ int store_binding_delete(struct store *s, const char *scope,
 
 	if (rc)
 		return rc;
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = db_batch_get(b, CF_NAMESPACE, k, kl, &val, &len);
+	rc = db_batch_get(t.b, CF_NAMESPACE, k, kl, &val, &len);
 	if (!rc) {
 		/* The record names the role taken away. */
 		snprintf(role, sizeof(role), "%.*s",
 			 (int)(len < sizeof(role) ? len : sizeof(role) - 1),
 			 (const char *)val);
 		free(val);
-		db_batch_delete(b, CF_NAMESPACE, k, kl);
-		journal_note("role.revoke", NULL, "%s %s %s", scope, principal,
-			     role);
+		db_batch_delete(t.b, CF_NAMESPACE, k, kl);
+		commit_note(&t, "role.revoke", NULL, "%s %s %s", scope,
+			    principal, role);
 	}
-	rc = commit_end(s, b, rc);
+	rc = commit_end(&t, rc);
 	if (!rc)
 		bump_gen(s);
 	return rc;

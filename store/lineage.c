@@ -60,14 +60,15 @@ int lineage_stage_output(struct db_batch *b, const char *pipeline,
 	return 0;
 }
 
-int store_step_input_add(struct store *s, const char *pipeline, const char *run,
+int store_step_input_add(struct store *s, const struct store_caller *c,
+			 const char *pipeline, const char *run,
 			 const char *step, const char *artifact,
 			 uint32_t number)
 {
 	const char *v[] = {pipeline, run, step, artifact};
 	struct store_version ver;
 	struct store_run r;
-	struct db_batch *b;
+	struct commit t;
 	uint8_t k[LKEY_MAX];
 	size_t n;
 	int rc = names(v, 4);
@@ -78,28 +79,28 @@ int store_step_input_add(struct store *s, const char *pipeline, const char *run,
 		rc = store_version_get(s, artifact, number, &ver);
 	if (rc)
 		return rc;
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = run_read(s, b, pipeline, run, &r);
+	rc = run_read(s, t.b, pipeline, run, &r);
 	if (!rc && r.status != STORE_RUN_OPEN)
 		rc = -EROFS;
 	if (!rc) {
 		n = put_be32(k, lkey(k, 'i', pipeline, run, step, artifact),
 			     number);
-		db_batch_put(b, CF_LINEAGE, k, n, "", 0);
+		db_batch_put(t.b, CF_LINEAGE, k, n, "", 0);
 		/* The reverse edge: who read this version. */
 		n = ns_key(k, 'u', artifact, NULL, NULL);
 		k[n++] = 0;
 		n = put_be32(k, n, number);
 		n += (size_t)snprintf((char *)k + n, sizeof(k) - n,
 				      "%s%c%s%c%s", pipeline, 0, run, 0, step);
-		db_batch_put(b, CF_LINEAGE, k, n, "", 0);
+		db_batch_put(t.b, CF_LINEAGE, k, n, "", 0);
 	}
-	journal_note("lineage.input", ver.digest,
-		     "/pipelines/%s/runs/%s/steps/%s/inputs/%s@v%u", pipeline,
-		     run, step, artifact, number);
-	return commit_end_nosync(s, b, rc);
+	commit_note(&t, "lineage.input", ver.digest,
+		    "/pipelines/%s/runs/%s/steps/%s/inputs/%s@v%u", pipeline,
+		    run, step, artifact, number);
+	return commit_end_nosync(&t, rc);
 }
 
 struct edge_scan {
@@ -206,12 +207,13 @@ int store_version_reader_each(struct store *s, const char *artifact,
 
 /* ---------------------------------------------------------------- notes */
 
-int store_run_note_set(struct store *s, const char *pipeline, const char *run,
-		       const char *key, const char *value)
+int store_run_note_set(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *key,
+		       const char *value)
 {
 	const char *v[] = {pipeline, run, key};
 	struct store_run r;
-	struct db_batch *b;
+	struct commit t;
 	uint8_t k[LKEY_MAX];
 	int rc = names(v, 3);
 
@@ -221,14 +223,14 @@ int store_run_note_set(struct store *s, const char *pipeline, const char *run,
 		rc = store_run_get(s, pipeline, run, &r);
 	if (rc)
 		return rc;
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	db_batch_put(b, CF_NAMESPACE, k, ns_key(k, 'n', pipeline, run, key),
+	db_batch_put(t.b, CF_NAMESPACE, k, ns_key(k, 'n', pipeline, run, key),
 		     value, strlen(value));
-	journal_note("run.note", NULL, "/pipelines/%s/runs/%s (%s)", pipeline,
-		     run, key);
-	return commit_end(s, b, 0);
+	commit_note(&t, "run.note", NULL, "/pipelines/%s/runs/%s (%s)",
+		    pipeline, run, key);
+	return commit_end(&t, 0);
 }
 
 struct note_scan {

@@ -371,7 +371,8 @@ static int gc_object(void *arg, const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-int store_gc(struct store *s, bool dry_run, struct store_gc_result *out)
+int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
+	     struct store_gc_result *out)
 {
 	struct gc g = {.s = s, .dry_run = dry_run, .out = out};
 	int rc;
@@ -393,6 +394,6 @@ int store_gc(struct store *s, bool dry_run, struct store_gc_result *out)
 	pthread_mutex_unlock(&s->commit_lock);
 	pthread_rwlock_unlock(&s->gc_lock);
 	if (!rc && !dry_run)
-		rc = store_audit_record(s, "gc", "", NULL, out->bytes, 0);
+		rc = store_audit_record(s, c, "gc", "", NULL, out->bytes, 0);
 	return rc;
 }

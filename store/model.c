@@ -378,36 +378,21 @@ static int alias_name_check(const char *alias)
 	return 0;
 }
 
-/* Commits a one-key namespace change (set or delete) under the lock. */
-static int ns_commit(struct store *s, const uint8_t *k, size_t kl,
+/* Commits a one-key namespace change (set or delete) as t's. */
+static int ns_commit(struct commit *t, const uint8_t *k, size_t kl,
 		     const void *val, size_t len)
 {
-	struct db_batch *b;
-	int rc;
-
-	pthread_mutex_lock(&s->commit_lock);
-	b = db_batch_new(s->db);
-	if (!b) {
-		rc = -ENOMEM;
-		goto out_unlock;
-	}
 	if (val)
-		db_batch_put(b, CF_NAMESPACE, k, kl, val, len);
+		db_batch_put(t->b, CF_NAMESPACE, k, kl, val, len);
 	else
-		db_batch_delete(b, CF_NAMESPACE, k, kl);
-	rc = journal_stage(s, b);
-	if (!rc)
-		rc = db_batch_commit(b);
-	db_batch_free(b);
-	journal_clear();
-out_unlock:
-	pthread_mutex_unlock(&s->commit_lock);
-	return rc;
+		db_batch_delete(t->b, CF_NAMESPACE, k, kl);
+	return commit_end(t, 0);
 }
 
-int store_alias_set(struct store *s, const char *artifact, const char *alias,
-		    uint32_t number)
+int store_alias_set(struct store *s, const struct store_caller *c,
+		    const char *artifact, const char *alias, uint32_t number)
 {
+	struct commit t;
 	uint8_t k[KEY_MAX],
 	    v[4] = {number >> 24, number >> 16, number >> 8, number};
 	struct store_version ver;
@@ -423,13 +408,18 @@ int store_alias_set(struct store *s, const char *artifact, const char *alias,
 			  number);
 	if (rc)
 		return rc;
-	journal_note("alias.set", ver.digest, "/artifacts/%s/%s -> v%u",
-		     artifact, alias, number);
-	return ns_commit(s, k, ns_key(k, 'l', artifact, alias, NULL), v, 4);
+	rc = commit_begin(s, c, &t);
+	if (rc)
+		return rc;
+	commit_note(&t, "alias.set", ver.digest, "/artifacts/%s/%s -> v%u",
+		    artifact, alias, number);
+	return ns_commit(&t, k, ns_key(k, 'l', artifact, alias, NULL), v, 4);
 }
 
-int store_alias_delete(struct store *s, const char *artifact, const char *alias)
+int store_alias_delete(struct store *s, const struct store_caller *c,
+		       const char *artifact, const char *alias)
 {
+	struct commit t;
 	uint8_t k[KEY_MAX];
 	uint32_t n;
 	int rc = alias_name_check(alias);
@@ -443,8 +433,12 @@ int store_alias_delete(struct store *s, const char *artifact, const char *alias)
 			  alias);
 	if (rc)
 		return rc;
-	journal_note("alias.delete", NULL, "/artifacts/%s/%s", artifact, alias);
-	return ns_commit(s, k, ns_key(k, 'l', artifact, alias, NULL), NULL, 0);
+	rc = commit_begin(s, c, &t);
+	if (rc)
+		return rc;
+	commit_note(&t, "alias.delete", NULL, "/artifacts/%s/%s", artifact,
+		    alias);
+	return ns_commit(&t, k, ns_key(k, 'l', artifact, alias, NULL), NULL, 0);
 }
 
 static int each_alias(void *arg, const void *key, size_t klen, const void *val,

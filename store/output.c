@@ -268,14 +268,15 @@ static int kind_clash(const struct store_output *old, enum store_kind kind)
 	return 0;
 }
 
-int store_output_set(struct store *s, const char *pipeline, const char *run,
-		     const char *step, const char *path, enum store_kind kind,
-		     uint32_t mode, const struct store_file *f,
-		     enum store_output_flags flags)
+int store_output_set(struct store *s, const struct store_caller *c,
+		     const char *pipeline, const char *run, const char *step,
+		     const char *path, enum store_kind kind, uint32_t mode,
+		     const struct store_file *f, enum store_output_flags flags,
+		     const struct store_audit_note *also)
 {
 	struct store_output old,
 	    e = {.e.kind = kind, .e.mode = mode & 07777, .mtime = now_ns()};
-	struct db_batch *b;
+	struct commit t;
 	struct okey o;
 	bool had;
 	int rc = args_check(pipeline, run, step, path, false);
@@ -289,62 +290,65 @@ int store_output_set(struct store *s, const char *pipeline, const char *run,
 		e.e.size = f->size;
 	}
 	okey_init(&o, pipeline, run, step, path);
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
+	t.also = also;
 	if (f && f->unflushed) {
 		rc = db_flush_chunks(s->db);
 		chunk_set_clear(s->pending);
 	}
 	if (!rc)
-		rc = step_writable(s, b, pipeline, run, step);
+		rc = step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = parent_check(s, b, &o);
+		rc = parent_check(s, t.b, &o);
 	if (!rc) {
-		rc = entry_read(s, b, &o, &old);
+		rc = entry_read(s, t.b, &o, &old);
 		had = rc == 0;
 		rc = rc == -ENOENT ? 0 : rc;
 		if (!rc && had)
 			rc = kind_clash(&old, kind);
 	}
 	if (!rc)
-		rc = swap_entry(s, b, &o, had ? &old : NULL, &e);
-	journal_note(kind == STORE_KIND_DIR	  ? "output.mkdir"
-		     : kind == STORE_KIND_SYMLINK ? "output.symlink"
-						  : "output.write",
-		     f ? f->digest : NULL,
-		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
-		     step, path);
+		rc = swap_entry(s, t.b, &o, had ? &old : NULL, &e);
+	commit_note(&t,
+		    kind == STORE_KIND_DIR	 ? "output.mkdir"
+		    : kind == STORE_KIND_SYMLINK ? "output.symlink"
+						 : "output.write",
+		    f ? f->digest : NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
+		    step, path);
 	if (flags & STORE_OUTPUT_SYNC)
-		return commit_end(s, b, rc);
-	return commit_end_nosync(s, b, rc);
+		return commit_end(&t, rc);
+	return commit_end_nosync(&t, rc);
 }
 
-int store_output_chmod(struct store *s, const char *pipeline, const char *run,
-		       const char *step, const char *path, uint32_t mode)
+int store_output_chmod(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *step,
+		       const char *path, uint32_t mode)
 {
 	struct store_output e;
-	struct db_batch *b;
+	struct commit t;
 	struct okey o;
 	int rc = args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
 	okey_init(&o, pipeline, run, step, path);
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = step_writable(s, b, pipeline, run, step);
+	rc = step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, b, &o, &e);
+		rc = entry_read(s, t.b, &o, &e);
 	if (!rc) {
 		e.e.mode = mode & 07777;
-		rc = put_entry(b, &o, &e);
+		rc = put_entry(t.b, &o, &e);
 	}
-	journal_note("output.chmod", NULL,
-		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
-		     step, path);
-	return commit_end(s, b, rc);
+	commit_note(&t, "output.chmod", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
+		    step, path);
+	return commit_end(&t, rc);
 }
 
 static int has_any(void *arg, const void *key, size_t klen, const void *val,
@@ -367,31 +371,32 @@ static bool dir_has_children(struct store *s, const struct okey *o)
 	return db_scan(s->db, CF_NAMESPACE, p.k, p.len, has_any, NULL) == 1;
 }
 
-int store_output_delete(struct store *s, const char *pipeline, const char *run,
-			const char *step, const char *path)
+int store_output_delete(struct store *s, const struct store_caller *c,
+			const char *pipeline, const char *run, const char *step,
+			const char *path)
 {
 	struct store_output old;
-	struct db_batch *b;
+	struct commit t;
 	struct okey o;
 	int rc = args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
 	okey_init(&o, pipeline, run, step, path);
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = step_writable(s, b, pipeline, run, step);
+	rc = step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, b, &o, &old);
+		rc = entry_read(s, t.b, &o, &old);
 	if (!rc && old.e.kind == STORE_KIND_DIR && dir_has_children(s, &o))
 		rc = -ENOTEMPTY;
 	if (!rc)
-		rc = swap_entry(s, b, &o, &old, NULL);
-	journal_note("output.delete", NULL,
-		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
-		     step, path);
-	return commit_end(s, b, rc);
+		rc = swap_entry(s, t.b, &o, &old, NULL);
+	commit_note(&t, "output.delete", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
+		    step, path);
+	return commit_end(&t, rc);
 }
 
 struct move {
@@ -445,13 +450,14 @@ static int rename_check(struct store *s, struct db_batch *b,
 	return src->e.kind == STORE_KIND_DIR ? -ENOTDIR : 0;
 }
 
-int store_output_rename(struct store *s, const char *pipeline, const char *run,
-			const char *step, const char *from, const char *to)
+int store_output_rename(struct store *s, const struct store_caller *c,
+			const char *pipeline, const char *run, const char *step,
+			const char *from, const char *to)
 {
 	struct store_output src, dst;
 	struct okey f, t, fp;
 	struct move m;
-	struct db_batch *b;
+	struct commit tx;
 	bool had = false;
 	int rc = args_check(pipeline, run, step, from, false);
 
@@ -463,39 +469,40 @@ int store_output_rename(struct store *s, const char *pipeline, const char *run,
 		return 0;
 	okey_init(&f, pipeline, run, step, from);
 	okey_init(&t, pipeline, run, step, to);
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &tx);
 	if (rc)
 		return rc;
-	rc = step_writable(s, b, pipeline, run, step);
+	rc = step_writable(s, tx.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, b, &f, &src);
+		rc = entry_read(s, tx.b, &f, &src);
 	if (!rc)
-		rc = rename_check(s, b, &f, &t, &src, &dst, &had);
+		rc = rename_check(s, tx.b, &f, &t, &src, &dst, &had);
 	if (!rc && had)
-		rc = swap_entry(s, b, &t, &dst, NULL);
+		rc = swap_entry(s, tx.b, &t, &dst, NULL);
 	if (!rc && src.e.kind == STORE_KIND_DIR) {
 		fp = f;
 		fp.k[fp.len++] = '/';
 		t.k[t.len++] = '/';
-		m = (struct move){.b = b, .from_len = fp.len, .to = &t};
+		m = (struct move){.b = tx.b, .from_len = fp.len, .to = &t};
 		rc = db_scan(s->db, CF_NAMESPACE, fp.k, fp.len, move_one, &m);
 		t.len--;
 	}
 	if (!rc) {
 		src.mtime = now_ns();
-		rc = put_entry(b, &t, &src);
-		db_batch_delete(b, CF_NAMESPACE, f.k, f.len);
+		rc = put_entry(tx.b, &t, &src);
+		db_batch_delete(tx.b, CF_NAMESPACE, f.k, f.len);
 	}
-	journal_note("output.rename", NULL,
-		     "/pipelines/%s/runs/%s/steps/%s/outputs/%s -> %s",
-		     pipeline, run, step, from, to);
-	return commit_end(s, b, rc);
+	commit_note(&tx, "output.rename", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s -> %s", pipeline,
+		    run, step, from, to);
+	return commit_end(&tx, rc);
 }
 
 /* ------------------------------------------------------------- sealing */
 
 struct seal {
 	struct store *s;
+	const struct store_caller *caller;
 	size_t skip; /* 'o' pipeline NUL run NUL */
 	struct store_put **puts;
 	char (*names)[STORE_NAME_MAX + 1];
@@ -529,7 +536,7 @@ static struct store_put *seal_put_for(struct seal *z, const char *step,
 		z->names = p;
 		z->cap = cap;
 	}
-	if (store_put_begin(z->s, name, NULL, NULL, &z->puts[z->n]))
+	if (store_put_begin(z->s, z->caller, name, NULL, NULL, &z->puts[z->n]))
 		return NULL;
 	put_set_step(z->puts[z->n], step);
 	strcpy(z->names[z->n], name);
@@ -570,16 +577,17 @@ static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
 		       o.e.kind == STORE_KIND_DIR ? NULL : &f);
 }
 
-int store_run_seal(struct store *s, const char *pipeline, const char *run)
+int store_run_seal(struct store *s, const struct store_caller *c,
+		   const char *pipeline, const char *run)
 {
 	uint8_t k[KEY_MAX];
-	struct seal z = {.s = s};
-	struct db_batch *b;
+	struct seal z = {.s = s, .caller = c};
+	struct commit t;
 	int rc = args_check(pipeline, run, "x", "", true);
 
 	if (rc)
 		return rc;
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
 	z.skip = ns_key(k, 'o', pipeline, run, "");
@@ -587,10 +595,10 @@ int store_run_seal(struct store *s, const char *pipeline, const char *run)
 	if (rc) {
 		for (size_t i = 0; i < z.n; i++)
 			store_put_abort(z.puts[i]);
-		rc = commit_end(s, b, rc);
+		rc = commit_end(&t, rc);
 	} else {
-		rc = run_end_locked(s, b, pipeline, run, STORE_RUN_SEALED,
-				    z.puts, z.n);
+		rc = run_end_locked(&t, pipeline, run, STORE_RUN_SEALED, z.puts,
+				    z.n);
 	}
 	free(z.puts);
 	free(z.names);

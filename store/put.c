@@ -27,6 +27,7 @@ struct node {
 
 struct store_put {
 	struct store *s;
+	struct store_caller caller; /* who commits the version */
 	char artifact[STORE_NAME_MAX + 1];
 	struct node root;
 	uint64_t bytes;	      /* ingested so far, for progress */
@@ -35,7 +36,44 @@ struct store_put {
 	void *progress_arg;
 	uint8_t *block;
 	char step[STORE_NAME_MAX + 1]; /* producing step when sealed, or "" */
+	struct store_source src;       /* how sources are read */
 };
+
+static int local_open(void *arg, const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	(void)arg;
+	return fd < 0 ? -errno : fd;
+}
+
+static int local_lstat(void *arg, const char *path, struct stat *st)
+{
+	(void)arg;
+	return lstat(path, st) < 0 ? -errno : 0;
+}
+
+static ssize_t local_readlink(void *arg, const char *path, char *buf,
+			      size_t len)
+{
+	ssize_t n = readlink(path, buf, len);
+
+	(void)arg;
+	return n < 0 ? -errno : n;
+}
+
+static const struct store_source local_source = {
+    .open = local_open, .lstat = local_lstat, .readlink = local_readlink};
+
+void store_put_set_source(struct store_put *p, const struct store_source *src)
+{
+	p->src = *src;
+}
+
+static bool cancelled(const struct store_put *p)
+{
+	return p->src.cancelled && p->src.cancelled(p->src.arg);
+}
 
 void put_set_step(struct store_put *p, const char *step)
 {
@@ -115,9 +153,9 @@ static int node_at(struct store_put *p, const char *path, struct node **out)
 	return 0;
 }
 
-int store_put_begin(struct store *s, const char *artifact,
-		    store_progress_fn progress, void *progress_arg,
-		    struct store_put **out)
+int store_put_begin(struct store *s, const struct store_caller *c,
+		    const char *artifact, store_progress_fn progress,
+		    void *progress_arg, struct store_put **out)
 {
 	struct store_put *p;
 	int rc = store_name_check(artifact, strlen(artifact));
@@ -137,6 +175,8 @@ int store_put_begin(struct store *s, const char *artifact,
 		return -ENOMEM;
 	}
 	p->s = s;
+	p->caller = *c;
+	p->src = local_source;
 	strcpy(p->artifact, artifact);
 	p->root.e.kind = STORE_KIND_DIR;
 	p->root.e.mode = 0755;
@@ -201,7 +241,8 @@ static int ingest_fd(struct store_put *p, int fd, const char *src,
 		return rc;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while ((n = read(fd, p->block, READ_BLOCK)) > 0) {
-		rc = store_writer_write(w, p->block, (size_t)n);
+		rc = cancelled(p) ? -ECANCELED
+				  : store_writer_write(w, p->block, (size_t)n);
 		if (rc)
 			break;
 		p->bytes += (uint64_t)n;
@@ -220,19 +261,38 @@ static int ingest_fd(struct store_put *p, int fd, const char *src,
 	return store_writer_finish(w, f);
 }
 
+/* Opens src for put_any, refusing what is no longer of the kind lstat
+ * saw (a file swapped for a FIFO meanwhile). */
+static int open_kind(struct store_put *p, const char *src, int flags,
+		     mode_t kind)
+{
+	struct stat st;
+	int fd = p->src.open(p->src.arg, src, flags | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0) {
+		store_log(STORE_LOG_ERR, "cannot open %s: %s", src,
+			  strerror(-fd));
+		return fd;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != kind) {
+		close(fd);
+		store_log(STORE_LOG_ERR, "%s changed while it was stored", src);
+		return -EAGAIN;
+	}
+	/* Regular files and directories never block: reads may. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
 static int put_regular(struct store_put *p, const char *src, const char *dest,
 		       mode_t mode)
 {
 	struct store_file f;
-	int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open_kind(p, src, O_RDONLY, S_IFREG);
 	int rc;
 
-	if (fd < 0) {
-		rc = -errno;
-		store_log(STORE_LOG_ERR, "cannot open %s: %s", src,
-			  strerror(errno));
-		return rc;
-	}
+	if (fd < 0)
+		return fd;
 	rc = ingest_fd(p, fd, src, &f);
 	close(fd);
 	if (!rc)
@@ -245,11 +305,11 @@ static int put_symlink(struct store_put *p, const char *src, const char *dest)
 	char target[4096];
 	struct store_writer *w;
 	struct store_file f;
-	ssize_t n = readlink(src, target, sizeof(target));
+	ssize_t n = p->src.readlink(p->src.arg, src, target, sizeof(target));
 	int rc;
 
 	if (n < 0 || n == (ssize_t)sizeof(target)) {
-		rc = n < 0 ? -errno : -ENAMETOOLONG;
+		rc = n < 0 ? (int)n : -ENAMETOOLONG;
 		store_log(STORE_LOG_ERR, "cannot read link %s: %s", src,
 			  strerror(-rc));
 		return rc;
@@ -274,14 +334,15 @@ static int put_dir(struct store_put *p, const char *src, const char *dest,
 static int put_any(struct store_put *p, const char *src, const char *dest)
 {
 	struct stat st;
-	int rc;
+	int rc = p->src.lstat(p->src.arg, src, &st);
 
-	if (lstat(src, &st) < 0) {
-		rc = -errno;
+	if (rc) {
 		store_log(STORE_LOG_ERR, "cannot read %s: %s", src,
-			  strerror(errno));
+			  strerror(-rc));
 		return rc;
 	}
+	if (cancelled(p))
+		return -ECANCELED;
 	if (S_ISREG(st.st_mode))
 		return put_regular(p, src, dest, st.st_mode);
 	if (S_ISLNK(st.st_mode))
@@ -292,39 +353,54 @@ static int put_any(struct store_put *p, const char *src, const char *dest)
 	return -EINVAL;
 }
 
+/* Adds the entry nm of directory src (dest in the version). */
+static int put_child(struct store_put *p, const char *src, const char *dest,
+		     const char *nm)
+{
+	char *s2 = NULL, *d2 = NULL;
+	int rc;
+
+	if (asprintf(&s2, "%s/%s", src, nm) < 0 ||
+	    asprintf(&d2, "%s%s%s", dest, *dest ? "/" : "", nm) < 0)
+		rc = -ENOMEM;
+	else
+		rc = put_any(p, s2, d2);
+	free(s2);
+	free(d2);
+	return rc;
+}
+
 static int put_dir(struct store_put *p, const char *src, const char *dest,
 		   mode_t mode)
 {
-	struct dirent **names = NULL;
-	int n, rc;
+	struct dirent *d;
+	DIR *dir;
+	int fd, rc;
 
 	rc = put_add(p, dest, STORE_KIND_DIR, mode, NULL);
 	if (rc)
 		return rc;
-	n = scandir(src, &names, NULL, NULL);
-	if (n < 0) {
+	fd = open_kind(p, src, O_RDONLY | O_DIRECTORY, S_IFDIR);
+	if (fd < 0)
+		return fd;
+	dir = fdopendir(fd);
+	if (!dir) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	errno = 0;
+	while (!rc && (d = readdir(dir))) {
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+			rc = put_child(p, src, dest, d->d_name);
+		errno = 0;
+	}
+	if (!rc && errno) {
 		rc = -errno;
 		store_log(STORE_LOG_ERR, "cannot list %s: %s", src,
 			  strerror(errno));
-		return rc;
 	}
-	for (int i = 0; i < n; i++) {
-		const char *nm = names[i]->d_name;
-		char *s2 = NULL, *d2 = NULL;
-
-		if (!rc && strcmp(nm, ".") && strcmp(nm, "..")) {
-			if (asprintf(&s2, "%s/%s", src, nm) < 0 ||
-			    asprintf(&d2, "%s%s%s", dest, *dest ? "/" : "",
-				     nm) < 0)
-				rc = -ENOMEM;
-			else
-				rc = put_any(p, s2, d2);
-		}
-		free(s2);
-		free(d2);
-		free(names[i]);
-	}
-	free(names);
+	closedir(dir);
 	return rc;
 }
 
@@ -429,34 +505,28 @@ int store_put_commit(struct store_put *p, const struct store_version_meta *m,
 	struct store *s = p->s;
 	struct store_stats st;
 	struct store_version v;
-	struct db_batch *b;
-	int rc;
+	struct commit t;
+	int rc = commit_begin(s, &p->caller, &t);
 
-	pthread_mutex_lock(&s->commit_lock);
+	if (rc)
+		goto out_abort;
 	rc = db_flush_chunks(s->db);
-	b = rc ? NULL : db_batch_new(s->db);
-	if (!rc && !b)
-		rc = -ENOMEM;
 	if (!rc)
-		rc = stats_load(b, &st);
+		rc = stats_load(t.b, &st);
 	if (!rc)
-		rc = put_stage(p, b, &st, m, &v);
+		rc = put_stage(p, t.b, &st, m, &v);
 	if (!rc) {
-		stats_save(b, &st);
-		journal_note("version.create", v.digest, "/artifacts/%s/v%u",
-			     p->artifact, v.number);
-		rc = journal_stage(s, b);
+		stats_save(t.b, &st);
+		commit_note(&t, "version.create", v.digest, "/artifacts/%s/v%u",
+			    p->artifact, v.number);
 	}
-	if (!rc)
-		rc = db_batch_commit(b);
-	if (!rc && out)
-		*out = v;
 	/* Committed chunks now have refcounts; after a failure, forget
 	 * what was pending so nothing is trusted that a failed flush lost. */
 	chunk_set_clear(s->pending);
-	journal_clear();
-	pthread_mutex_unlock(&s->commit_lock);
-	db_batch_free(b);
+	rc = commit_end(&t, rc);
+	if (!rc && out)
+		*out = v;
+out_abort:
 	store_put_abort(p);
 	return rc;
 }

@@ -106,52 +106,18 @@ static int stage_pipeline(struct store *s, struct db_batch *b,
 	return rc;
 }
 
-int commit_begin(struct store *s, struct db_batch **out)
+int store_pipeline_create(struct store *s, const struct store_caller *c,
+			  const char *pipeline)
 {
-	pthread_mutex_lock(&s->commit_lock);
-	*out = db_batch_new(s->db);
-	if (!*out) {
-		pthread_mutex_unlock(&s->commit_lock);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int commit_end_nosync(struct store *s, struct db_batch *b, int rc)
-{
-	if (!rc)
-		rc = journal_stage(s, b);
-	if (!rc)
-		rc = db_batch_commit_nosync(b);
-	db_batch_free(b);
-	journal_clear();
-	pthread_mutex_unlock(&s->commit_lock);
-	return rc;
-}
-
-int commit_end(struct store *s, struct db_batch *b, int rc)
-{
-	if (!rc)
-		rc = journal_stage(s, b);
-	if (!rc)
-		rc = db_batch_commit(b);
-	db_batch_free(b);
-	journal_clear();
-	pthread_mutex_unlock(&s->commit_lock);
-	return rc;
-}
-
-int store_pipeline_create(struct store *s, const char *pipeline)
-{
-	struct db_batch *b;
+	struct commit t;
 	int rc = names_ok(pipeline, NULL, NULL);
 
 	if (!rc)
-		rc = commit_begin(s, &b);
+		rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	journal_note("pipeline.create", NULL, "/pipelines/%s", pipeline);
-	return commit_end(s, b, stage_pipeline(s, b, pipeline));
+	commit_note(&t, "pipeline.create", NULL, "/pipelines/%s", pipeline);
+	return commit_end(&t, stage_pipeline(s, t.b, pipeline));
 }
 
 static int exists(struct store *s, char tag, const char *a, const char *b,
@@ -182,21 +148,23 @@ int store_step_get(struct store *s, const char *pipeline, const char *run,
 	return exists(s, 's', pipeline, run, step);
 }
 
-int store_run_create(struct store *s, const char *pipeline, const char *run,
-		     uint32_t owner)
+int store_run_create(struct store *s, const struct store_caller *c,
+		     const char *pipeline, const char *run, uint32_t owner)
 {
 	struct store_run r = {
 	    .status = STORE_RUN_OPEN, .owner = owner, .created = now_ns()};
 	uint8_t k[KEY_MAX];
 	struct buf x = {0};
+	struct commit t;
 	struct db_batch *b;
 	bool made = false;
 	int rc = names_ok(pipeline, run, NULL);
 
 	if (!rc)
-		rc = commit_begin(s, &b);
+		rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
+	b = t.b;
 	rc = stage_pipeline(s, b, pipeline);
 	run_encode(&x, &r);
 	if (!rc)
@@ -210,9 +178,9 @@ int store_run_create(struct store *s, const char *pipeline, const char *run,
 			  run);
 		rc = -EEXIST;
 	}
-	journal_note("run.create", NULL, "/pipelines/%s/runs/%s", pipeline,
-		     run);
-	return commit_end(s, b, rc);
+	commit_note(&t, "run.create", NULL, "/pipelines/%s/runs/%s", pipeline,
+		    run);
+	return commit_end(&t, rc);
 }
 
 int run_read(struct store *s, struct db_batch *b, const char *pipeline,
@@ -245,20 +213,22 @@ int store_run_get(struct store *s, const char *pipeline, const char *run,
 	return rc ? rc : run_read(s, NULL, pipeline, run, out);
 }
 
-int store_step_create(struct store *s, const char *pipeline, const char *run,
-		      const char *step)
+int store_step_create(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step)
 {
 	uint8_t k[KEY_MAX];
 	struct store_run r;
 	struct buf x = {0};
+	struct commit t;
 	struct db_batch *b;
 	bool made;
 	int rc = names_ok(pipeline, run, step);
 
 	if (!rc)
-		rc = commit_begin(s, &b);
+		rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
+	b = t.b;
 	rc = run_read(s, b, pipeline, run, &r);
 	if (!rc && r.status != STORE_RUN_OPEN) {
 		store_log(STORE_LOG_ERR, "run %s/%s is sealed", pipeline, run);
@@ -272,15 +242,17 @@ int store_step_create(struct store *s, const char *pipeline, const char *run,
 					 ns_key(k, 's', pipeline, run, step),
 					 x.p, x.len, &made);
 	free(x.p);
-	journal_note("step.create", NULL, "/pipelines/%s/runs/%s/steps/%s",
-		     pipeline, run, step);
-	return commit_end(s, b, rc);
+	commit_note(&t, "step.create", NULL, "/pipelines/%s/runs/%s/steps/%s",
+		    pipeline, run, step);
+	return commit_end(&t, rc);
 }
 
-int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
-		   const char *run, enum store_run_status status,
-		   struct store_put **puts, size_t n)
+int run_end_locked(struct commit *t, const char *pipeline, const char *run,
+		   enum store_run_status status, struct store_put **puts,
+		   size_t n)
 {
+	struct store *s = t->s;
+	struct db_batch *b = t->b;
 	char who[2 * (STORE_NAME_MAX + 1)];
 	struct store_version_meta m = {.run = who};
 	struct store_stats st;
@@ -304,9 +276,9 @@ int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
 
 		rc = put_stage(puts[i], b, &st, &m, &v);
 		if (!rc) {
-			journal_note("version.create", v.digest,
-				     "/artifacts/%s/v%u", v.artifact, v.number);
-			rc = journal_stage(s, b);
+			commit_note(t, "version.create", v.digest,
+				    "/artifacts/%s/v%u", v.artifact, v.number);
+			rc = commit_stage_note(t);
 		}
 		if (!rc && put_step(puts[i])[0])
 			rc = lineage_stage_output(b, pipeline, run,
@@ -325,19 +297,20 @@ int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
 	}
 	free(x.p);
 	chunk_set_clear(s->pending);
-	journal_note(status == STORE_RUN_SEALED ? "run.seal" : "run.fail", NULL,
-		     "/pipelines/%s/runs/%s", pipeline, run);
-	rc = commit_end(s, b, rc);
+	commit_note(t, status == STORE_RUN_SEALED ? "run.seal" : "run.fail",
+		    NULL, "/pipelines/%s/runs/%s", pipeline, run);
+	rc = commit_end(t, rc);
 	for (size_t i = 0; i < n; i++)
 		store_put_abort(puts[i]);
 	return rc;
 }
 
-int store_run_end(struct store *s, const char *pipeline, const char *run,
+int store_run_end(struct store *s, const struct store_caller *c,
+		  const char *pipeline, const char *run,
 		  enum store_run_status status, struct store_put **puts,
 		  size_t n)
 {
-	struct db_batch *b = NULL;
+	struct commit t;
 	int rc = names_ok(pipeline, run, NULL);
 
 	if (!rc &&
@@ -346,9 +319,9 @@ int store_run_end(struct store *s, const char *pipeline, const char *run,
 		rc = -EINVAL;
 	}
 	if (!rc)
-		rc = commit_begin(s, &b);
+		rc = commit_begin(s, c, &t);
 	if (!rc)
-		return run_end_locked(s, b, pipeline, run, status, puts, n);
+		return run_end_locked(&t, pipeline, run, status, puts, n);
 	for (size_t i = 0; i < n; i++)
 		store_put_abort(puts[i]);
 	return rc;

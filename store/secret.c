@@ -42,11 +42,11 @@ static int secret_key(const char *name, uint8_t k[1 + STORE_NAME_MAX],
 	return 0;
 }
 
-int store_secret_set(struct store *s, const char *name, const void *val,
-		     size_t len)
+int store_secret_set(struct store *s, const struct store_caller *c,
+		     const char *name, const void *val, size_t len)
 {
 	uint8_t k[1 + STORE_NAME_MAX], *v;
-	struct db_batch *b;
+	struct commit t;
 	size_t kl;
 	int rc = secret_key(name, k, &kl);
 
@@ -64,12 +64,12 @@ int store_secret_set(struct store *s, const char *name, const void *val,
 	v[0] = RECORD_FORMAT;
 	if (len)
 		memcpy(v + 1, val, len);
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (!rc) {
-		db_batch_put(b, CF_SECRETS, k, kl, v, 1 + len);
+		db_batch_put(t.b, CF_SECRETS, k, kl, v, 1 + len);
 		/* The record names the secret, never its value. */
-		journal_note("secret.set", NULL, "/secrets/%s", name);
-		rc = commit_end(s, b, 0);
+		commit_note(&t, "secret.set", NULL, "/secrets/%s", name);
+		rc = commit_end(&t, 0);
 	}
 	free(v);
 	return rc;
@@ -100,26 +100,27 @@ int store_secret_get(struct store *s, const char *name, void **val, size_t *len)
 	return 0;
 }
 
-int store_secret_delete(struct store *s, const char *name)
+int store_secret_delete(struct store *s, const struct store_caller *c,
+			const char *name)
 {
 	uint8_t k[1 + STORE_NAME_MAX];
-	struct db_batch *b;
+	struct commit t;
 	size_t kl, vl;
 	void *v;
 	int rc = secret_key(name, k, &kl);
 
 	if (rc)
 		return rc;
-	rc = commit_begin(s, &b);
+	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = db_batch_get(b, CF_SECRETS, k, kl, &v, &vl);
+	rc = db_batch_get(t.b, CF_SECRETS, k, kl, &v, &vl);
 	if (!rc) {
 		free(v);
-		db_batch_delete(b, CF_SECRETS, k, kl);
-		journal_note("secret.rm", NULL, "/secrets/%s", name);
+		db_batch_delete(t.b, CF_SECRETS, k, kl);
+		commit_note(&t, "secret.rm", NULL, "/secrets/%s", name);
 	}
-	return commit_end(s, b, rc);
+	return commit_end(&t, rc);
 }
 
 struct secret_scan {

@@ -15,6 +15,7 @@
 #include "store_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -147,29 +148,54 @@ int store_sign(const char *priv_path, const void *msg, size_t len,
 	return rc;
 }
 
-int store_sign_verify(const char *pub_path, const void *msg, size_t len,
-		      const uint8_t sig[STORE_SIG_LEN])
+/* Checks sig over msg with public key k (freed). */
+static int verify_with(EVP_PKEY *k, const void *msg, size_t len,
+		       const uint8_t sig[STORE_SIG_LEN])
 {
-	EVP_MD_CTX *ctx;
-	EVP_PKEY *k;
-	int rc = pem_read(pub_path, false, &k), ok;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc;
 
-	if (rc)
-		return rc;
-	ctx = EVP_MD_CTX_new();
 	if (!ctx || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k) != 1) {
 		store_log(STORE_LOG_ERR, "Ed25519 verification failed "
 					 "(OpenSSL)");
 		rc = -EIO;
 	} else {
 		/* 0 is a wrong signature, not a failure of ours. */
-		ok = EVP_DigestVerify(ctx, sig, STORE_SIG_LEN, msg, len);
-		rc = ok == 1 ? 0 : -EBADMSG;
+		rc = EVP_DigestVerify(ctx, sig, STORE_SIG_LEN, msg, len) == 1
+			 ? 0
+			 : -EBADMSG;
 	}
 	ERR_clear_error();
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(k);
 	return rc;
+}
+
+int store_sign_verify(const char *pub_path, const void *msg, size_t len,
+		      const uint8_t sig[STORE_SIG_LEN])
+{
+	EVP_PKEY *k;
+	int rc = pem_read(pub_path, false, &k);
+
+	return rc ? rc : verify_with(k, msg, len, sig);
+}
+
+int store_sign_verify_pem(const void *pem, size_t pem_len, const char *name,
+			  const void *msg, size_t len,
+			  const uint8_t sig[STORE_SIG_LEN])
+{
+	BIO *b = pem_len <= INT_MAX ? BIO_new_mem_buf(pem, (int)pem_len) : NULL;
+	EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	ERR_clear_error();
+	if (!k || !EVP_PKEY_is_a(k, "ED25519")) {
+		EVP_PKEY_free(k);
+		store_log(STORE_LOG_ERR,
+			  "%s is not an Ed25519 public key (PEM)", name);
+		return -EINVAL;
+	}
+	return verify_with(k, msg, len, sig);
 }
 
 /* ------------------------------------------------------ the journal head */

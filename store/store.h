@@ -39,6 +39,11 @@
  *     -ENOSPC  the disk is full (nothing committed is harmed)
  *     -ENOMEM  out of memory
  *
+ * Callers
+ *   Every function that changes the store takes the caller (struct
+ *   store_caller, below; borrowed for the call) right after the store:
+ *   the change's journal record is that caller's.
+ *
  * Threads
  *   A struct store may be used from any number of threads at once; commits
  *   are serialized inside.  A struct store_writer, store_reader or
@@ -163,6 +168,8 @@ const char *store_dir(const struct store *s);
 #define STORE_CALLER_GROUPS_MAX 256
 #define STORE_CALLER_NAME_MAX	64
 
+struct store_audit_note;
+
 struct store_caller {
 	uid_t uid;
 	gid_t gid;
@@ -245,17 +252,38 @@ struct store_version_meta {
  * is new).  progress (may be NULL) is called with bytes ingested so far.
  * Returns 0 and *out, -EINVAL/-ENAMETOOLONG for a bad name, -ENOMEM.
  */
-int store_put_begin(struct store *s, const char *artifact,
-		    store_progress_fn progress, void *progress_arg,
-		    struct store_put **out);
+int store_put_begin(struct store *s, const struct store_caller *c,
+		    const char *artifact, store_progress_fn progress,
+		    void *progress_arg, struct store_put **out);
+
+struct stat;
 
 /**
- * Adds the file, symlink or directory tree at src (on the local file
- * system).  dest is its path inside the version ("a/b.bin"); for a
- * directory, "" puts its contents at the version's root.  Modes are kept
- * (permission bits only); owners and times are not.  Special files are
- * refused with -EINVAL.  An unreadable source is -EACCES (or its errno)
- * with a message naming it; the version is then not created.
+ * How store_put_path reaches the files it adds.  The default (no source
+ * set) is this process's own open(2), lstat(2) and readlink(2); the mount
+ * daemon sets one whose calls its client carries out, so that what a put
+ * reads is what the caller may read.  Each returns a new fd, 0 or a
+ * length, or -errno.  cancelled (may be NULL) is asked between blocks: a
+ * true answer stops the put with -ECANCELED.
+ */
+struct store_source {
+	int (*open)(void *arg, const char *path, int flags);
+	int (*lstat)(void *arg, const char *path, struct stat *st);
+	ssize_t (*readlink)(void *arg, const char *path, char *buf, size_t len);
+	bool (*cancelled)(void *arg);
+	void *arg;
+};
+
+/** Makes p read through src (copied; its arg borrowed until p ends). */
+void store_put_set_source(struct store_put *p, const struct store_source *src);
+
+/**
+ * Adds the file, symlink or directory tree at src (through the put's
+ * source, by default the local file system).  dest is its path inside the
+ * version ("a/b.bin"); for a directory, "" puts its contents at the version's
+ * root.  Modes are kept (permission bits only); owners and times are not.
+ * Special files are refused with -EINVAL.  An unreadable source is -EACCES (or
+ * its errno) with a message naming it; the version is then not created.
  */
 int store_put_path(struct store_put *p, const char *src, const char *dest);
 
@@ -340,12 +368,12 @@ int store_spec_parse(const char *spec, char *artifact, char *ref,
  * "latest" and names of the form v<digits> are reserved (-EINVAL).
  * -ENOENT if the version does not exist.
  */
-int store_alias_set(struct store *s, const char *artifact, const char *alias,
-		    uint32_t number);
+int store_alias_set(struct store *s, const struct store_caller *c,
+		    const char *artifact, const char *alias, uint32_t number);
 
 /** Removes an alias.  -ENOENT if absent; "latest" is -EINVAL. */
-int store_alias_delete(struct store *s, const char *artifact,
-		       const char *alias);
+int store_alias_delete(struct store *s, const struct store_caller *c,
+		       const char *artifact, const char *alias);
 
 /** Calls fn for each alias of artifact (including latest), by name. */
 int store_alias_each(struct store *s, const char *artifact,
@@ -368,7 +396,8 @@ struct store_run {
 };
 
 /** Creates pipeline if absent (0 either way). */
-int store_pipeline_create(struct store *s, const char *pipeline);
+int store_pipeline_create(struct store *s, const struct store_caller *c,
+			  const char *pipeline);
 
 /** Calls fn for each pipeline name. */
 int store_pipeline_each(struct store *s, int (*fn)(void *arg, const char *name),
@@ -376,8 +405,8 @@ int store_pipeline_each(struct store *s, int (*fn)(void *arg, const char *name),
 
 /** Opens run of pipeline (creating the pipeline if needed), owned by
  * owner.  -EEXIST if the run exists. */
-int store_run_create(struct store *s, const char *pipeline, const char *run,
-		     uint32_t owner);
+int store_run_create(struct store *s, const struct store_caller *c,
+		     const char *pipeline, const char *run, uint32_t owner);
 
 /** Reads a run record.  -ENOENT if absent. */
 int store_run_get(struct store *s, const char *pipeline, const char *run,
@@ -389,8 +418,8 @@ int store_run_each(struct store *s, const char *pipeline,
 
 /** Adds step to an open run (0 if it exists).  -EROFS if the run is not
  * open, -ENOENT if there is no such run. */
-int store_step_create(struct store *s, const char *pipeline, const char *run,
-		      const char *step);
+int store_step_create(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step);
 
 /** Calls fn for each step name of a run. */
 int store_step_each(struct store *s, const char *pipeline, const char *run,
@@ -403,7 +432,8 @@ int store_step_each(struct store *s, const char *pipeline, const char *run,
  * all in one WriteBatch.  Frees every put whatever the result.
  * -EROFS if the run is not open.
  */
-int store_run_end(struct store *s, const char *pipeline, const char *run,
+int store_run_end(struct store *s, const struct store_caller *c,
+		  const char *pipeline, const char *run,
 		  enum store_run_status status, struct store_put **puts,
 		  size_t n);
 
@@ -494,25 +524,30 @@ enum store_output_flags {
  * must be a directory in the tree (-ENOENT, -ENOTDIR); a directory is not
  * replaced by a file or the reverse (-EISDIR, -EEXIST).  The commit is
  * atomic and ordered after every earlier one; with STORE_OUTPUT_SYNC it is
- * on disk when this returns (what an fsync promises).
+ * on disk when this returns (what an fsync promises).  also (may be NULL)
+ * is a record committed with the change (a handle's close).
  */
-int store_output_set(struct store *s, const char *pipeline, const char *run,
-		     const char *step, const char *path, enum store_kind kind,
-		     uint32_t mode, const struct store_file *f,
-		     enum store_output_flags flags);
+int store_output_set(struct store *s, const struct store_caller *c,
+		     const char *pipeline, const char *run, const char *step,
+		     const char *path, enum store_kind kind, uint32_t mode,
+		     const struct store_file *f, enum store_output_flags flags,
+		     const struct store_audit_note *also);
 
 /** Changes the permission bits of an entry. */
-int store_output_chmod(struct store *s, const char *pipeline, const char *run,
-		       const char *step, const char *path, uint32_t mode);
+int store_output_chmod(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *step,
+		       const char *path, uint32_t mode);
 
 /** Removes a file, symlink or empty directory (-ENOTEMPTY otherwise). */
-int store_output_delete(struct store *s, const char *pipeline, const char *run,
-			const char *step, const char *path);
+int store_output_delete(struct store *s, const struct store_caller *c,
+			const char *pipeline, const char *run, const char *step,
+			const char *path);
 
 /** Renames from to to within one step's tree, replacing a file (or an
  * empty directory) at to; a directory moves with everything under it. */
-int store_output_rename(struct store *s, const char *pipeline, const char *run,
-			const char *step, const char *from, const char *to);
+int store_output_rename(struct store *s, const struct store_caller *c,
+			const char *pipeline, const char *run, const char *step,
+			const char *from, const char *to);
 
 /**
  * Seals an open run: every top-level entry outputs/<name> of every step
@@ -520,7 +555,8 @@ int store_output_rename(struct store *s, const char *pipeline, const char *run,
  * the run becomes SEALED, in one WriteBatch.  A run with no outputs seals
  * too.  Returns 0, -EROFS (not open), -ENOENT.
  */
-int store_run_seal(struct store *s, const char *pipeline, const char *run);
+int store_run_seal(struct store *s, const struct store_caller *c,
+		   const char *pipeline, const char *run);
 
 /** Adds an (empty) directory at dest to a version being assembled. */
 int store_put_dir(struct store_put *p, const char *dest, uint32_t mode);
@@ -537,7 +573,8 @@ int store_put_dir(struct store_put *p, const char *dest, uint32_t mode);
 /** Records that step read artifact@v<number> (0 if already recorded).
  * -EROFS if the run is not open, -ENOENT if the step or the version does
  * not exist. */
-int store_step_input_add(struct store *s, const char *pipeline, const char *run,
+int store_step_input_add(struct store *s, const struct store_caller *c,
+			 const char *pipeline, const char *run,
 			 const char *step, const char *artifact,
 			 uint32_t number);
 
@@ -563,8 +600,9 @@ int store_version_reader_each(struct store *s, const char *artifact,
  * name (store_name_check), value any text up to 4096 bytes; a second set
  * of the same key replaces it.  Allowed whatever the run's status.
  */
-int store_run_note_set(struct store *s, const char *pipeline, const char *run,
-		       const char *key, const char *value);
+int store_run_note_set(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *key,
+		       const char *value);
 
 /** Calls fn for each note of a run, by key. */
 int store_run_note_each(struct store *s, const char *pipeline, const char *run,
@@ -585,9 +623,9 @@ int store_run_note_each(struct store *s, const char *pipeline, const char *run,
  * bytes) to a step's trace; *seq (may be NULL) gets its number.
  * -EROFS once the run has ended, -ENOENT without such a step, -EFBIG,
  * -EINVAL for a newline inside. */
-int store_trace_append(struct store *s, const char *pipeline, const char *run,
-		       const char *step, const char *line, size_t len,
-		       uint64_t *seq);
+int store_trace_append(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *step,
+		       const char *line, size_t len, uint64_t *seq);
 
 /** Calls fn for each line of a step's trace, in order. */
 int store_trace_each(struct store *s, const char *pipeline, const char *run,
@@ -611,15 +649,14 @@ int store_trace_size(struct store *s, const char *pipeline, const char *run,
  * written fails its change.
  */
 
-/** Who the calling thread acts for. */
-struct store_audit_actor {
-	uint32_t uid, pid;
-	char user[64];
+/** A record that rides with a change, in its commit (a file handle's
+ * close with the commit of its last flush): strings borrowed for the
+ * call. */
+struct store_audit_note {
+	const char *op;
+	const char *path;
+	uint64_t bytes;
 };
-
-/** Sets the calling thread's actor (thread-local); NULL: the process
- * itself (its uid and pid). */
-void store_audit_actor_set(const struct store_audit_actor *a);
 
 /** Turns the journal on with key (16 bytes or more, copied; never written
  * to the store).  -EINVAL for a short key. */
@@ -637,17 +674,9 @@ bool store_audit_enabled(const struct store *s);
 
 /** Journals something that is not a change (a denial, a file handle's
  * totals): result is an errno (0 success).  0 when the journal is off. */
-int store_audit_record(struct store *s, const char *op, const char *path,
-		       const char *digest, uint64_t bytes, int result);
-
-/**
- * Defers a record (op, path, bytes; success) to ride with the calling
- * thread's next committed change, in the same batch; store_audit_deferred
- * tells whether it is still waiting (then write it with
- * store_audit_record and drop it with store_audit_defer("", "", 0)).
- */
-void store_audit_defer(const char *op, const char *path, uint64_t bytes);
-bool store_audit_deferred(void);
+int store_audit_record(struct store *s, const struct store_caller *c,
+		       const char *op, const char *path, const char *digest,
+		       uint64_t bytes, int result);
 
 /** A journal record as read back. */
 struct store_audit_entry {
@@ -711,7 +740,8 @@ struct store_gc_result {
 
 /** Removes chunks and manifests that no version references (with dry_run,
  * only counts them).  Takes the store exclusively while it runs. */
-int store_gc(struct store *s, bool dry_run, struct store_gc_result *out);
+int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
+	     struct store_gc_result *out);
 
 /* ------------------------------------------------------------- signatures
  *
@@ -743,6 +773,12 @@ int store_sign(const char *priv_path, const void *msg, size_t len,
  * -EIO, logged. */
 int store_sign_verify(const char *pub_path, const void *msg, size_t len,
 		      const uint8_t sig[STORE_SIG_LEN]);
+
+/** store_sign_verify with the public key's PEM text in memory (a key the
+ * caller read); name says which key in messages.  Same returns. */
+int store_sign_verify_pem(const void *pem, size_t pem_len, const char *name,
+			  const void *msg, size_t len,
+			  const uint8_t sig[STORE_SIG_LEN]);
 
 /** The journal's head: the last record's seq (0 and a zero hash for an
  * empty journal) and its hash (SHA-256 of the record as stored).  Not
@@ -779,13 +815,14 @@ int store_binding_scope_check(const char *scope);
 /** Gives role to principal on scope, replacing the role it had there.
  * Returns 0, -EINVAL or -ENAMETOOLONG (malformed: logged), -EIO,
  * -ENOSPC, -ENOMEM. */
-int store_binding_set(struct store *s, const char *scope, const char *principal,
+int store_binding_set(struct store *s, const struct store_caller *c,
+		      const char *scope, const char *principal,
 		      const char *role);
 
 /** Removes principal's binding on scope.  Returns 0, -ENOENT (none),
  * -EINVAL or -ENAMETOOLONG (malformed: logged), -EIO, -ENOSPC. */
-int store_binding_delete(struct store *s, const char *scope,
-			 const char *principal);
+int store_binding_delete(struct store *s, const struct store_caller *c,
+			 const char *scope, const char *principal);
 
 /* Longest role name, with its NUL. */
 #define STORE_ROLE_MAX 16
@@ -827,8 +864,8 @@ int store_binding_each(struct store *s,
 /** Stores val[0..len) as secret name, replacing an earlier value.
  * Returns 0, -EINVAL or -ENAMETOOLONG (a bad name: logged), -EFBIG (over
  * STORE_SECRET_MAX: logged), -EIO, -ENOSPC, -ENOMEM. */
-int store_secret_set(struct store *s, const char *name, const void *val,
-		     size_t len);
+int store_secret_set(struct store *s, const struct store_caller *c,
+		     const char *name, const void *val, size_t len);
 
 /** Reads secret name into a malloc'd *val (the caller frees it) and *len.
  * Returns 0, -ENOENT (no such secret: quietly), -EINVAL or -ENAMETOOLONG
@@ -838,7 +875,8 @@ int store_secret_get(struct store *s, const char *name, void **val,
 
 /** Removes secret name.  Returns 0, -ENOENT (none, nothing journaled),
  * -EINVAL or -ENAMETOOLONG (logged), -EIO, -ENOSPC. */
-int store_secret_delete(struct store *s, const char *name);
+int store_secret_delete(struct store *s, const struct store_caller *c,
+			const char *name);
 
 /** Calls fn for each secret's name in byte order; the name lives only
  * during fn.  fn returns non-zero to stop (returned).  -EIO on a

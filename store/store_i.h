@@ -338,22 +338,16 @@ int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
 int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
 	      const struct store_version_meta *m, struct store_version *out);
 
-/** Takes the commit lock and a new batch (commit_end commits it when rc
- * is 0, frees it and unlocks; returns the result). */
-int commit_begin(struct store *s, struct db_batch **out);
-int commit_end(struct store *s, struct db_batch *b, int rc);
-/** Like commit_end, without waiting for the disk. */
-int commit_end_nosync(struct store *s, struct db_batch *b, int rc);
-
 /** Reads a run record through b (may be NULL). */
 int run_read(struct store *s, struct db_batch *b, const char *pipeline,
 	     const char *run, struct store_run *out);
 
-/** With the commit lock held (commit_begin): stages puts as versions and
- * the run's end, commits, unlocks, frees b and the puts. */
-int run_end_locked(struct store *s, struct db_batch *b, const char *pipeline,
-		   const char *run, enum store_run_status status,
-		   struct store_put **puts, size_t n);
+struct commit;
+/** With the commit begun (commit_begin): stages puts as versions and
+ * the run's end, ends the commit, frees the puts. */
+int run_end_locked(struct commit *t, const char *pipeline, const char *run,
+		   enum store_run_status status, struct store_put **puts,
+		   size_t n);
 
 /** The step whose outputs a put publishes (set by sealing). */
 void put_set_step(struct store_put *p, const char *step);
@@ -453,12 +447,6 @@ struct audit_rec {
 int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 		size_t klen, struct audit_rec *r);
 
-/** A record on its own (a denial): commit_begin, audit_stage, commit_end.
- * Returns 0, audit_stage's errors, or the commit's (-EIO, -ENOSPC); on an
- * error nothing was written. */
-int audit_append(struct store *s, const uint8_t *key, size_t klen,
-		 struct audit_rec *r);
-
 /* The outcome of audit_verify. */
 struct audit_verdict {
 	uint64_t checked; /* records verified */
@@ -489,19 +477,54 @@ int audit_each(struct store *s, uint64_t from,
 
 /* ======================================================== end of audit.c */
 
-/* ---------------------------------------------------------- journal.c */
+/* =========================================================== commit.c
+ * The one commit point: every change of the store is a commit that
+ * begins with a caller, stages the change and its journal record in one
+ * batch, and ends (commits the batch, or drops it on an error).  The
+ * commit lock is held from begin to end.  struct commit lives on the
+ * stack of the function that changes the store; nothing is kept per
+ * thread.
+ */
 
-/** Notes what the change the calling thread commits next is (op such as
- * "version.create", the path it concerns in the mount's terms, and an
- * optional digest) for its journal record. */
-void journal_note(const char *op, const uint8_t *digest, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+struct commit {
+	struct store *s;
+	const struct store_caller *caller; /* the journal's actor */
+	struct db_batch *b;
+	/* A record that rides with this commit (a handle's close with the
+	 * commit of its last flush), or NULL. */
+	const struct store_audit_note *also;
+	/* What the change is, for its record (commit_note). */
+	char op[AUDIT_OP_MAX];
+	char path[AUDIT_PATH_MAX];
+	char digest[STORE_DIGEST_STR_LEN];
+};
 
-/** Forgets the note (after a commit, whether it succeeded or not). */
-void journal_clear(void);
+/** Takes the commit lock and a new batch for caller c (borrowed until
+ * the end).  Returns 0 or -ENOMEM (no lock held then). */
+int commit_begin(struct store *s, const struct store_caller *c,
+		 struct commit *t);
 
-/** With the journal on, stages the record of the change in b (called by
- * every commit path with the commit lock held).  An error: no commit. */
-int journal_stage(struct store *s, struct db_batch *b);
+/** Notes what the change is (op such as "version.create", a path made
+ * with printf's rules, an optional digest) for its record. */
+void commit_note(struct commit *t, const char *op, const uint8_t *digest,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/** Stages the noted record now (for a batch holding several changes,
+ * each with its record) and clears the note.  0 with the journal off. */
+int commit_stage_note(struct commit *t);
+
+/** When rc is 0: stages the noted record (or "change") and the riding
+ * one, then commits the batch synced.  Frees the batch and unlocks
+ * whatever happens.  Returns rc, or the staging's or commit's error. */
+int commit_end(struct commit *t, int rc);
+
+/** Like commit_end, without waiting for the disk. */
+int commit_end_nosync(struct commit *t, int rc);
+
+/** A record on its own (a denial, a handle's totals), as its own
+ * commit.  result is an errno (0 success).  0 with the journal off. */
+int commit_record(struct store *s, const struct store_caller *c, const char *op,
+		  const char *path, const char *digest, uint64_t bytes,
+		  int result);
 
 #endif

@@ -64,14 +64,14 @@ static int counter_read(struct db_batch *b, struct store *s, const uint8_t *k,
 	return len == 16 ? 0 : -EIO;
 }
 
-int store_trace_append(struct store *s, const char *pipeline, const char *run,
-		       const char *step, const char *line, size_t len,
-		       uint64_t *seq)
+int store_trace_append(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *step,
+		       const char *line, size_t len, uint64_t *seq)
 {
-	uint8_t k[KEY_MAX + 16], c[16];
+	uint8_t k[KEY_MAX + 16], cnt[16];
 	uint64_t next, bytes;
 	struct store_run r;
-	struct db_batch *b;
+	struct commit t;
 	size_t kl;
 	int rc = names(pipeline, run, step);
 
@@ -82,30 +82,30 @@ int store_trace_append(struct store *s, const char *pipeline, const char *run,
 	if (!rc)
 		rc = store_step_get(s, pipeline, run, step);
 	if (!rc)
-		rc = commit_begin(s, &b);
+		rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = run_read(s, b, pipeline, run, &r);
+	rc = run_read(s, t.b, pipeline, run, &r);
 	if (!rc && r.status != STORE_RUN_OPEN)
 		rc = -EROFS;
 	kl = ns_key(k, 'T', pipeline, run, step);
 	if (!rc)
-		rc = counter_read(b, s, k, kl, &next, &bytes);
+		rc = counter_read(t.b, s, k, kl, &next, &bytes);
 	if (!rc) {
-		be64(c, 0, next + 1);
-		be64(c, 8, bytes + len + 1);
-		db_batch_put(b, CF_LINEAGE, k, kl, c, 16);
+		be64(cnt, 0, next + 1);
+		be64(cnt, 8, bytes + len + 1);
+		db_batch_put(t.b, CF_LINEAGE, k, kl, cnt, 16);
 		kl = ns_key(k, 't', pipeline, run, step);
 		k[kl++] = 0;
 		kl = be64(k, kl, next);
-		db_batch_put(b, CF_LINEAGE, k, kl, line, len);
+		db_batch_put(t.b, CF_LINEAGE, k, kl, line, len);
 		if (seq)
 			*seq = next;
 	}
-	journal_note("trace.append", NULL,
-		     "/pipelines/%s/runs/%s/steps/%s/trace.jsonl", pipeline,
-		     run, step);
-	return commit_end_nosync(s, b, rc);
+	commit_note(&t, "trace.append", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/trace.jsonl", pipeline, run,
+		    step);
+	return commit_end_nosync(&t, rc);
 }
 
 struct trace_scan {

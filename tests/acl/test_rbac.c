@@ -15,15 +15,23 @@
  * List Read Traverse Write Seal-others Alias aUdit secret(K) aDmin. */
 static const char letters[] = "LRTWSAUKD";
 
-static struct acl_who who_u(uid_t uid)
+/* A caller with uid, gid gid and the n supplementary groups (copied). */
+static struct store_caller who(uid_t uid, gid_t gid, const gid_t *groups,
+			       size_t n)
 {
-	struct acl_who w = {uid, (gid_t)(uid + 50000), NULL, 0};
+	struct store_caller w;
 
+	store_caller_set(&w, uid, gid, (pid_t)(10000 + uid), groups, n, NULL);
 	return w;
 }
 
+static struct store_caller who_u(uid_t uid)
+{
+	return who(uid, (gid_t)(uid + 50000), NULL, 0);
+}
+
 /* expect: for each action, its letter (allowed) or '.' (denied). */
-static void assert_matrix(struct store *s, const struct acl_who *w,
+static void assert_matrix(struct store *s, const struct store_caller *w,
 			  const char *path, const char *expect)
 {
 	assert_int_equal(strlen(expect), strlen(letters));
@@ -52,7 +60,8 @@ static void bind_roles(struct store *s, const char *scope)
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(p, sizeof(p), "u:%d", 1001 + i);
-		assert_int_equal(store_binding_set(s, scope, p, role_names[i]),
+		assert_int_equal(store_binding_set(s, test_caller(), scope, p,
+						   role_names[i]),
 				 0);
 	}
 }
@@ -60,11 +69,11 @@ static void bind_roles(struct store *s, const char *scope)
 static void test_acl_decide_roles_on_root(void **state)
 {
 	struct fx *f = *state;
-	struct acl_who none = who_u(1006);
+	struct store_caller none = who_u(1006);
 
 	bind_roles(f->s, "/");
 	for (int i = 0; i < 5; i++) {
-		struct acl_who w = who_u((uid_t)(1001 + i));
+		struct store_caller w = who_u((uid_t)(1001 + i));
 
 		assert_matrix(f->s, &w, "/", role_matrix[i]);
 		assert_matrix(f->s, &w, "/pipelines/train/runs/r1",
@@ -83,7 +92,7 @@ static void test_acl_decide_roles_on_narrow_scope(void **state)
 
 	bind_roles(f->s, "/pipelines/train");
 	for (int i = 0; i < 5; i++) {
-		struct acl_who w = who_u((uid_t)(1001 + i));
+		struct store_caller w = who_u((uid_t)(1001 + i));
 
 		assert_matrix(f->s, &w, "/pipelines/train", role_matrix[i]);
 		assert_matrix(f->s, &w, "/pipelines/train/runs/r1/steps",
@@ -105,12 +114,14 @@ static void test_acl_decide_groups_apply_to_members(void **state)
 {
 	struct fx *f = *state;
 	gid_t sup[] = {20, 700, 27};
-	struct acl_who member = {2001, 2001, sup, 3};
-	struct acl_who primary = {2002, 700, NULL, 0};
-	struct acl_who other = {2003, 2003, (gid_t[]){20, 27}, 2};
+	struct store_caller member = who(2001, 2001, sup, 3);
+	struct store_caller primary = who(2002, 700, NULL, 0);
+	struct store_caller other = who(2003, 2003, (gid_t[]){20, 27}, 2);
 
-	assert_int_equal(
-	    store_binding_set(f->s, "/artifacts/model", "g:700", "writer"), 0);
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/artifacts/model", "g:700",
+					   "writer"),
+			 0);
 	assert_int_equal(
 	    acl_decide(f->s, &member, ACL_WRITE, "/artifacts/model/v1"), 0);
 	assert_int_equal(
@@ -121,11 +132,14 @@ static void test_acl_decide_groups_apply_to_members(void **state)
 	assert_int_equal(acl_decide(f->s, &other, ACL_READ, "/artifacts/model"),
 			 -EACCES);
 	/* A user binding with the same number is not the group. */
-	assert_int_equal(store_binding_set(f->s, "/", "u:700", "admin"), 0);
+	assert_int_equal(
+	    store_binding_set(f->s, test_caller(), "/", "u:700", "admin"), 0);
 	assert_int_equal(
 	    acl_decide(f->s, &member, ACL_ADMIN, "/artifacts/model"), -EACCES);
 	/* Roles from the user and its groups add up. */
-	assert_int_equal(store_binding_set(f->s, "/", "u:2001", "auditor"), 0);
+	assert_int_equal(
+	    store_binding_set(f->s, test_caller(), "/", "u:2001", "auditor"),
+	    0);
 	assert_matrix(f->s, &member, "/artifacts/model", "LRTW..U..");
 	assert_matrix(f->s, &member, "/pipelines", "LRT...U..");
 }
@@ -133,10 +147,12 @@ static void test_acl_decide_groups_apply_to_members(void **state)
 static void test_acl_decide_prefix_is_component_wise(void **state)
 {
 	struct fx *f = *state;
-	struct acl_who w = who_u(1000);
+	struct store_caller w = who_u(1000);
 
-	assert_int_equal(
-	    store_binding_set(f->s, "/pipelines/train", "u:1000", "writer"), 0);
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/pipelines/train", "u:1000",
+					   "writer"),
+			 0);
 	assert_int_equal(
 	    acl_decide(f->s, &w, ACL_WRITE, "/pipelines/train/runs/r1"), 0);
 	assert_int_equal(acl_decide(f->s, &w, ACL_WRITE, "/pipelines/train"),
@@ -162,11 +178,12 @@ static void test_acl_decide_prefix_is_component_wise(void **state)
 static void test_acl_decide_traverse_above_not_list(void **state)
 {
 	struct fx *f = *state;
-	struct acl_who w = who_u(1000);
+	struct store_caller w = who_u(1000);
 
-	assert_int_equal(
-	    store_binding_set(f->s, "/artifacts/model/v3", "u:1000", "reader"),
-	    0);
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/artifacts/model/v3", "u:1000",
+					   "reader"),
+			 0);
 	for (const char *const *p =
 		 (const char *const[]){"/", "/artifacts", "/artifacts/model",
 				       NULL};
@@ -184,7 +201,7 @@ static void test_acl_decide_traverse_above_not_list(void **state)
 static void test_acl_decide_audit_tree_needs_auditor(void **state)
 {
 	struct fx *f = *state;
-	struct acl_who reader = who_u(1001), auditor = who_u(1004);
+	struct store_caller reader = who_u(1001), auditor = who_u(1004);
 
 	bind_roles(f->s, "/");
 	assert_matrix(f->s, &auditor, "/audit", "LRT...U..");
@@ -198,14 +215,16 @@ static void test_acl_decide_audit_tree_needs_auditor(void **state)
 static void test_acl_decide_secret_needs_admin_or_own_binding(void **state)
 {
 	struct fx *f = *state;
-	struct acl_who root_reader = who_u(1001), admin = who_u(1005);
-	struct acl_who db = who_u(3000), all = who_u(3001);
+	struct store_caller root_reader = who_u(1001), admin = who_u(1005);
+	struct store_caller db = who_u(3000), all = who_u(3001);
 
 	bind_roles(f->s, "/");
-	assert_int_equal(
-	    store_binding_set(f->s, "/secrets/db", "u:3000", "reader"), 0);
-	assert_int_equal(
-	    store_binding_set(f->s, "/secrets", "u:3001", "writer"), 0);
+	assert_int_equal(store_binding_set(f->s, test_caller(), "/secrets/db",
+					   "u:3000", "reader"),
+			 0);
+	assert_int_equal(store_binding_set(f->s, test_caller(), "/secrets",
+					   "u:3001", "writer"),
+			 0);
 	assert_int_equal(acl_decide(f->s, &db, ACL_SECRET, "/secrets/db"), 0);
 	assert_int_equal(acl_decide(f->s, &db, ACL_READ, "/secrets/db"), 0);
 	assert_int_equal(acl_decide(f->s, &db, ACL_SECRET, "/secrets/token"),
@@ -246,15 +265,21 @@ static void test_store_binding_set_replace_delete_each(void **state)
 	struct fx *f = *state;
 	struct seen c = {0};
 
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/pipelines/train", "u:1000",
+					   "writer"),
+			 0);
 	assert_int_equal(
-	    store_binding_set(f->s, "/pipelines/train", "u:1000", "writer"), 0);
-	assert_int_equal(store_binding_set(f->s, "/", "g:0", "admin"), 0);
-	assert_int_equal(
-	    store_binding_set(f->s, "/pipelines/train", "g:42", "reader"), 0);
+	    store_binding_set(f->s, test_caller(), "/", "g:0", "admin"), 0);
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/pipelines/train", "g:42",
+					   "reader"),
+			 0);
 	/* A second set replaces the role. */
-	assert_int_equal(
-	    store_binding_set(f->s, "/pipelines/train", "u:1000", "promoter"),
-	    0);
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/pipelines/train", "u:1000",
+					   "promoter"),
+			 0);
 	fx_reopen(f);
 	assert_int_equal(store_binding_each(f->s, collect, &c), 0);
 	assert_int_equal(c.n, 3);
@@ -262,12 +287,15 @@ static void test_store_binding_set_replace_delete_each(void **state)
 	assert_string_equal(c.text[1], "/pipelines/train g:42 reader");
 	assert_string_equal(c.text[2], "/pipelines/train u:1000 promoter");
 
-	assert_int_equal(
-	    store_binding_delete(f->s, "/pipelines/train", "u:1000"), 0);
-	assert_int_equal(
-	    store_binding_delete(f->s, "/pipelines/train", "u:1000"), -ENOENT);
-	assert_int_equal(store_binding_delete(f->s, "/pipelines", "g:42"),
+	assert_int_equal(store_binding_delete(f->s, test_caller(),
+					      "/pipelines/train", "u:1000"),
+			 0);
+	assert_int_equal(store_binding_delete(f->s, test_caller(),
+					      "/pipelines/train", "u:1000"),
 			 -ENOENT);
+	assert_int_equal(
+	    store_binding_delete(f->s, test_caller(), "/pipelines", "g:42"),
+	    -ENOENT);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(store_binding_each(f->s, collect, &c), 0);
 	assert_int_equal(c.n, 2);
@@ -291,19 +319,25 @@ static void test_store_binding_set_bad_input_einval(void **state)
 
 	log_capture_start();
 	for (const char *const *p = scopes; *p; p++) {
-		assert_int_equal(store_binding_set(f->s, *p, "u:1", "reader"),
-				 -EINVAL);
-		assert_int_equal(store_binding_delete(f->s, *p, "u:1"),
-				 -EINVAL);
+		assert_int_equal(
+		    store_binding_set(f->s, test_caller(), *p, "u:1", "reader"),
+		    -EINVAL);
+		assert_int_equal(
+		    store_binding_delete(f->s, test_caller(), *p, "u:1"),
+		    -EINVAL);
 	}
 	for (const char *const *p = principals; *p; p++) {
-		assert_int_equal(store_binding_set(f->s, "/", *p, "reader"),
-				 -EINVAL);
-		assert_int_equal(store_binding_delete(f->s, "/", *p), -EINVAL);
+		assert_int_equal(
+		    store_binding_set(f->s, test_caller(), "/", *p, "reader"),
+		    -EINVAL);
+		assert_int_equal(
+		    store_binding_delete(f->s, test_caller(), "/", *p),
+		    -EINVAL);
 	}
 	for (const char *const *p = roles; *p; p++)
-		assert_int_equal(store_binding_set(f->s, "/", "u:1", *p),
-				 -EINVAL);
+		assert_int_equal(
+		    store_binding_set(f->s, test_caller(), "/", "u:1", *p),
+		    -EINVAL);
 	assert_true(log_captured("role binding"));
 	log_capture_stop();
 
@@ -313,18 +347,22 @@ static void test_store_binding_set_bad_input_einval(void **state)
 	for (size_t i = 0; i <= STORE_SCOPE_MAX; i++)
 		longscope[i] = i % 100 == 0 ? '/' : 'a';
 	longscope[STORE_SCOPE_MAX + 1] = '\0';
-	assert_int_equal(store_binding_set(f->s, longscope, "u:1", "reader"),
-			 -ENAMETOOLONG);
+	assert_int_equal(
+	    store_binding_set(f->s, test_caller(), longscope, "u:1", "reader"),
+	    -ENAMETOOLONG);
 	memset(longscope + 1, 'a', 300);
 	longscope[301] = '\0';
-	assert_int_equal(store_binding_set(f->s, longscope, "u:1", "reader"),
-			 -ENAMETOOLONG);
+	assert_int_equal(
+	    store_binding_set(f->s, test_caller(), longscope, "u:1", "reader"),
+	    -ENAMETOOLONG);
 	free(longscope);
 
 	/* The largest ids are fine; nothing bad was stored. */
-	assert_int_equal(store_binding_set(f->s, "/", "u:4294967295", "reader"),
+	assert_int_equal(store_binding_set(f->s, test_caller(), "/",
+					   "u:4294967295", "reader"),
 			 0);
-	assert_int_equal(store_binding_set(f->s, "/", "u:0", "reader"), 0);
+	assert_int_equal(
+	    store_binding_set(f->s, test_caller(), "/", "u:0", "reader"), 0);
 	assert_int_equal(store_binding_each(f->s, collect, &c), 0);
 	assert_int_equal(c.n, 2);
 }
@@ -357,17 +395,24 @@ static void test_store_binding_changes_are_journalled(void **state)
 
 	memset(key, 0x5a, sizeof(key));
 	assert_int_equal(store_audit_enable(f->s, key, sizeof(key)), 0);
-	assert_int_equal(
-	    store_binding_set(f->s, "/pipelines/train", "u:1000", "writer"), 0);
-	assert_int_equal(
-	    store_binding_set(f->s, "/pipelines/train", "u:1000", "promoter"),
-	    0);
-	assert_int_equal(
-	    store_binding_delete(f->s, "/pipelines/train", "u:1000"), 0);
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/pipelines/train", "u:1000",
+					   "writer"),
+			 0);
+	assert_int_equal(store_binding_set(f->s, test_caller(),
+					   "/pipelines/train", "u:1000",
+					   "promoter"),
+			 0);
+	assert_int_equal(store_binding_delete(f->s, test_caller(),
+					      "/pipelines/train", "u:1000"),
+			 0);
 	/* Refused changes write nothing. */
+	assert_int_equal(store_binding_delete(f->s, test_caller(),
+					      "/pipelines/train", "u:1000"),
+			 -ENOENT);
 	assert_int_equal(
-	    store_binding_delete(f->s, "/pipelines/train", "u:1000"), -ENOENT);
-	assert_int_equal(store_binding_set(f->s, "/", "u:1", "owner"), -EINVAL);
+	    store_binding_set(f->s, test_caller(), "/", "u:1", "owner"),
+	    -EINVAL);
 
 	assert_int_equal(store_audit_each(f->s, 0, collect_op, &o), 0);
 	assert_int_equal(o.n, 3);

@@ -76,10 +76,14 @@ static void test_acl_secret_write_read_round_trip(void **state)
 	struct stat st;
 	size_t len;
 
-	assert_int_equal(acl_secret_write(f->s, "db", value, sizeof(value) - 1),
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value,
+					  sizeof(value) - 1),
 			 0);
-	assert_int_equal(acl_secret_write(f->s, "empty", "", 0), 0);
-	assert_int_equal(acl_secret_write(f->s, "big", big, ACL_SECRET_MAX), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "empty", "", 0),
+			 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "big", big, ACL_SECRET_MAX),
+	    0);
 	assert_value(f->s, "db", value, sizeof(value) - 1);
 	assert_value(f->s, "empty", "", 0);
 	assert_value(f->s, "big", big, ACL_SECRET_MAX);
@@ -111,9 +115,11 @@ static void test_acl_secret_write_fresh_nonce(void **state)
 	uint8_t *a, *b;
 	size_t la, lb;
 
-	assert_int_equal(acl_secret_write(f->s, "x", value, 5), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "x", value, 5),
+			 0);
 	a = stored(f->s, "x", &la);
-	assert_int_equal(acl_secret_write(f->s, "x", value, 5), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "x", value, 5),
+			 0);
 	b = stored(f->s, "x", &lb);
 	assert_int_equal(la, lb);
 	/* Same value, same key: another nonce, so other bytes. */
@@ -132,7 +138,8 @@ static void test_acl_secret_read_missing_enoent(void **state)
 
 	/* No key yet, no secret: absent, and the key is not needed. */
 	assert_int_equal(acl_secret_read(f->s, "nope", &val, &len), -ENOENT);
-	assert_int_equal(acl_secret_write(f->s, "db", value, 3), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, 3),
+			 0);
 	assert_int_equal(acl_secret_read(f->s, "nope", &val, &len), -ENOENT);
 	assert_null(val);
 }
@@ -144,7 +151,8 @@ static void test_acl_secret_read_wrong_key_eio(void **state)
 	char *kf = key_file(f);
 	size_t len = 0;
 
-	assert_int_equal(acl_secret_write(f->s, "db", value, 10), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, 10),
+			 0);
 	assert_int_equal(unlink(kf), 0);
 	assert_int_equal(write_file(kf, other, 32), 0);
 	log_capture_start();
@@ -165,7 +173,8 @@ static void test_acl_secret_read_missing_key_enokey(void **state)
 	char *kf = key_file(f);
 	size_t len = 0;
 
-	assert_int_equal(acl_secret_write(f->s, "db", value, 10), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, 10),
+			 0);
 	assert_int_equal(unlink(kf), 0);
 	log_capture_start();
 	assert_int_equal(acl_secret_read(f->s, "db", &val, &len), -ENOKEY);
@@ -182,7 +191,7 @@ static void flip_stored(struct store *s, const char *name, size_t i)
 
 	assert_true(i < len);
 	env[i] ^= 0x01;
-	assert_int_equal(store_secret_set(s, name, env, len), 0);
+	assert_int_equal(store_secret_set(s, test_caller(), name, env, len), 0);
 	free(env);
 }
 
@@ -194,7 +203,8 @@ static void test_acl_secret_read_flipped_byte_eio(void **state)
 	const size_t at[] = {
 	    1, 12, 13, 13 + n / 2, 12 + n, 13 + n, n + OVERHEAD - 1};
 
-	assert_int_equal(acl_secret_write(f->s, "db", value, n), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, n),
+			 0);
 	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
 		uint8_t *val = NULL;
 		size_t len = 0;
@@ -227,9 +237,11 @@ static void test_acl_secret_read_moved_value_eio(void **state)
 
 	/* The name is the associated data: a value copied under another
 	 * name (as someone with the store's files could) does not open. */
-	assert_int_equal(acl_secret_write(f->s, "prod", value, 10), 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "prod", value, 10), 0);
 	env = stored(f->s, "prod", &len);
-	assert_int_equal(store_secret_set(f->s, "dev", env, len), 0);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "dev", env, len),
+			 0);
 	free(env);
 	assert_int_equal(acl_secret_read(f->s, "dev", &val, &vlen), -EIO);
 	assert_value(f->s, "prod", value, 10);
@@ -241,10 +253,12 @@ static void test_acl_secret_write_over_cap_efbig(void **state)
 	uint8_t *big = rand_buf(13, ACL_SECRET_MAX + 1), *val = NULL;
 	size_t len;
 
-	assert_int_equal(acl_secret_write(f->s, "big", big, ACL_SECRET_MAX + 1),
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "big", big,
+					  ACL_SECRET_MAX + 1),
 			 -EFBIG);
 	assert_int_equal(acl_secret_read(f->s, "big", &val, &len), -ENOENT);
-	assert_int_equal(acl_secret_write(f->s, "a/b", big, 1), -EINVAL);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "a/b", big, 1),
+			 -EINVAL);
 	free(big);
 }
 
@@ -286,10 +300,12 @@ static void test_acl_secret_journaled_by_name(void **state)
 	assert_int_equal(acl_journal_create(f->s), 0);
 	assert_int_equal(acl_journal_open(f->s), 0);
 	assert_true(store_audit_enabled(f->s));
-	assert_int_equal(acl_secret_write(f->s, "db", value, sizeof(value) - 1),
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value,
+					  sizeof(value) - 1),
 			 0);
-	assert_int_equal(acl_secret_write(f->s, "api", value, 3), 0);
-	assert_int_equal(store_secret_delete(f->s, "db"), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "api", value, 3),
+			 0);
+	assert_int_equal(store_secret_delete(f->s, test_caller(), "db"), 0);
 	assert_int_equal(store_audit_each(f->s, 0, scan_rec, &sc), 0);
 	assert_int_equal(sc.records, 3);
 	assert_int_equal(sc.secret_ops, 2); /* set and rm of db */

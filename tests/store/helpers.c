@@ -61,6 +61,33 @@ char *path_join(const char *a, const char *b)
 	return p;
 }
 
+/* --------------------------------------------------------------- callers */
+
+static struct store_caller default_caller;
+static pthread_once_t default_caller_once = PTHREAD_ONCE_INIT;
+
+static void default_caller_init(void)
+{
+	store_caller_set(&default_caller, TEST_CALLER_UID, 0, TEST_CALLER_PID,
+			 NULL, 0, TEST_CALLER_USER);
+}
+
+const struct store_caller *test_caller(void)
+{
+	pthread_once(&default_caller_once, default_caller_init);
+	return &default_caller;
+}
+
+struct store_caller *test_caller_of(struct store_caller *c, uid_t uid)
+{
+	char name[STORE_CALLER_NAME_MAX];
+
+	snprintf(name, sizeof(name), "user%u", (unsigned)uid);
+	store_caller_set(c, uid, (gid_t)uid, (pid_t)(10000 + uid), NULL, 0,
+			 name);
+	return c;
+}
+
 /* -------------------------------------------------------------- fixtures */
 
 void fx_small_options(struct store_options *o)
@@ -331,7 +358,7 @@ int put_buf_begin(struct store *s, const char *artifact, const char *dest,
 	rc = store_buf(s, buf, len, 0, &f);
 	if (rc)
 		return rc;
-	rc = store_put_begin(s, artifact, NULL, NULL, &p);
+	rc = store_put_begin(s, test_caller(), artifact, NULL, NULL, &p);
 	if (rc)
 		return rc;
 	rc = store_put_file(p, dest, &f, 0644);

@@ -39,6 +39,20 @@ struct fx {
 	struct store_options opt;
 };
 
+/* Callers (struct store_caller): every change names who makes it. */
+#define TEST_CALLER_UID	 0
+#define TEST_CALLER_PID	 4242
+#define TEST_CALLER_USER "test"
+
+/** The callers' default: uid and gid 0, pid TEST_CALLER_PID, user
+ * "test", no supplementary groups.  Static and read-only, so any thread
+ * may pass it; never NULL. */
+const struct store_caller *test_caller(void);
+
+/** Fills c as a caller for uid: gid uid, pid 10000 + uid, user
+ * "user<uid>", no supplementary groups.  Returns c. */
+struct store_caller *test_caller_of(struct store_caller *c, uid_t uid);
+
 /** Fills o with the defaults, then the small test chunk sizes. */
 void fx_small_options(struct store_options *o);
 

@@ -206,15 +206,17 @@ static void test_store_alias_set_batch_failure_atomic(void **state)
 	struct base b;
 
 	base_make(f, &b);
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 1), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 1),
+			 0);
 	assert_int_equal(put_buf(f->s, "a", "f.bin", b.d2, b.len, NULL, &v2),
 			 0);
 	assert_int_equal(store_stats_get(f->s, &b.st), 0);
 
 	atomic_store(&fail_batch, 1);
-	assert_disk_error(store_alias_set(f->s, "a", "prod", 2));
-	assert_disk_error(store_alias_set(f->s, "a", "staging", 1));
-	assert_disk_error(store_alias_delete(f->s, "a", "prod"));
+	assert_disk_error(store_alias_set(f->s, test_caller(), "a", "prod", 2));
+	assert_disk_error(
+	    store_alias_set(f->s, test_caller(), "a", "staging", 1));
+	assert_disk_error(store_alias_delete(f->s, test_caller(), "a", "prod"));
 	atomic_store(&fail_batch, 0);
 
 	fx_reopen(f);
@@ -225,7 +227,8 @@ static void test_store_alias_set_batch_failure_atomic(void **state)
 	assert_int_equal(v.number, 2);
 	assert_fsck_clean(f->s, NULL);
 
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 2), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 2),
+			 0);
 	assert_int_equal(store_ref_resolve(f->s, "a", "prod", &v), 0);
 	assert_int_equal(v.number, 2);
 	base_free(&b);
@@ -240,15 +243,19 @@ static void test_store_run_end_batch_failure_atomic(void **state)
 	struct base b;
 
 	base_make(f, &b);
-	assert_int_equal(store_run_create(f->s, "train", "r1", 1000), 0);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "fit"), 0);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r1", 1000), 0);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "fit"), 0);
 	assert_int_equal(put_buf_begin(f->s, "a", "f.bin", b.d2, b.len, &p), 0);
 
 	atomic_store(&fail_batch, 1);
+	assert_disk_error(store_run_end(f->s, test_caller(), "train", "r1",
+					STORE_RUN_SEALED, &p, 1));
 	assert_disk_error(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_SEALED, &p, 1));
-	assert_disk_error(store_run_create(f->s, "train", "r2", 1000));
-	assert_disk_error(store_step_create(f->s, "train", "r1", "eval"));
+	    store_run_create(f->s, test_caller(), "train", "r2", 1000));
+	assert_disk_error(
+	    store_step_create(f->s, test_caller(), "train", "r1", "eval"));
 	atomic_store(&fail_batch, 0);
 
 	fx_reopen(f);
@@ -260,8 +267,9 @@ static void test_store_run_end_batch_failure_atomic(void **state)
 
 	/* The run can still be sealed, and then publishes. */
 	assert_int_equal(put_buf_begin(f->s, "a", "f.bin", b.d2, b.len, &p), 0);
-	assert_int_equal(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_SEALED, &p, 1), 0);
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "r1",
+				       STORE_RUN_SEALED, &p, 1),
+			 0);
 	assert_int_equal(store_run_get(f->s, "train", "r1", &r), 0);
 	assert_int_equal(r.status, STORE_RUN_SEALED);
 	assert_int_equal(store_ref_resolve(f->s, "a", "latest", &v), 0);
@@ -292,7 +300,8 @@ static void test_store_writer_finish_chunk_enospc(void **state)
 
 	atomic_store(&fail_chunk_put, 1);
 	/* Through a put: the version is not created. */
-	assert_int_equal(store_put_begin(f->s, "a", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "a", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_path(p, src, "big.bin"), -ENOSPC);
 	store_put_abort(p);
 	/* Through a writer: write may see it, finish must. */

@@ -269,7 +269,8 @@ static void test_store_reader_pread_flipped_byte_eio(void **state)
 
 	assert_non_null(got);
 	assert_int_equal(write_file(src, buf, len), 0);
-	assert_int_equal(store_put_begin(f->s, "a", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "a", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_path(p, src, "weights.bin"), 0);
 	assert_int_equal(store_put_commit(p, NULL, &v), 0);
 	assert_int_equal(store_tree_lookup(f->s, v.digest, "weights.bin", &e),
@@ -354,7 +355,8 @@ static int put_tree(const char *store_dir, const struct store_options *o,
 
 	assert_int_equal(store_init(store_dir, o), 0);
 	assert_int_equal(store_open(store_dir, o, &s), 0);
-	assert_int_equal(store_put_begin(s, "tree", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(s, test_caller(), "tree", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_path(p, src, ""), 0);
 	assert_int_equal(store_put_commit(p, NULL, v), 0);
 	assert_int_equal(store_stats_get(s, st), 0);
@@ -451,7 +453,8 @@ static void test_store_put_path_tree_roundtrip(void **state)
 	size_t big_len;
 
 	make_tree(src, &big, &big_len);
-	assert_int_equal(store_put_begin(f->s, "tree", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "tree", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_path(p, src, ""), 0);
 	assert_int_equal(store_put_bytes(p), 2 * big_len + 1 * MiB + 18);
 	assert_int_equal(store_put_commit(p, NULL, &v), 0);
@@ -535,7 +538,8 @@ static void test_store_put_path_progress_reports_bytes(void **state)
 	struct store_version v;
 
 	assert_int_equal(write_file(src, buf, len), 0);
-	assert_int_equal(store_put_begin(f->s, "p", on_progress, &pr, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "p", on_progress, &pr, &p), 0);
 	assert_int_equal(store_put_path(p, src, "p.bin"), 0);
 	assert_int_equal(store_put_bytes(p), len);
 	assert_int_equal(store_put_commit(p, NULL, &v), 0);
@@ -552,10 +556,12 @@ static void test_store_put_path_special_file_einval(void **state)
 	struct fx *f = *state;
 	struct store_put *p;
 
-	assert_int_equal(store_put_begin(f->s, "dev", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "dev", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_path(p, "/dev/null", "null"), -EINVAL);
 	store_put_abort(p);
-	assert_int_equal(store_put_begin(f->s, "dev", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "dev", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_path(p, "/no/such/file", "x"), -ENOENT);
 	store_put_abort(p);
 	assert_int_equal(

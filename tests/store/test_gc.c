@@ -30,7 +30,8 @@ static void put_dir(struct store *s, const char *src, const char *artifact,
 {
 	struct store_put *p;
 
-	assert_int_equal(store_put_begin(s, artifact, NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(s, test_caller(), artifact, NULL, NULL, &p), 0);
 	assert_int_equal(store_put_path(p, src, ""), 0);
 	assert_int_equal(store_put_commit(p, NULL, out), 0);
 }
@@ -94,7 +95,7 @@ static void assert_gc_counts_nothing(struct store *s)
 	struct store_gc_result g;
 
 	memset(&g, 0xff, sizeof(g));
-	assert_int_equal(store_gc(s, true, &g), 0);
+	assert_int_equal(store_gc(s, test_caller(), true, &g), 0);
 	assert_int_equal(g.chunks, 0);
 	assert_int_equal(g.bytes, 0);
 	assert_int_equal(g.files, 0);
@@ -168,7 +169,8 @@ static void test_store_gc_removes_aborted_put(void **state)
 	two_make(f, &t);
 	assert_int_equal(write_file(bigp, big, BIG_LEN), 0);
 	assert_int_equal(write_file(datap, t.d1, DATA_LEN), 0);
-	assert_int_equal(store_put_begin(f->s, "a", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "a", NULL, NULL, &p), 0);
 	/* Shares all its chunks with v1: gc must keep those. */
 	assert_int_equal(store_put_path(p, datap, "data.bin"), 0);
 	assert_int_equal(store_put_path(p, bigp, "big.bin"), 0);
@@ -182,7 +184,7 @@ static void test_store_gc_removes_aborted_put(void **state)
 	assert_true(chk.unreferenced > 0);
 
 	memset(&dry, 0, sizeof(dry));
-	assert_int_equal(store_gc(f->s, true, &dry), 0);
+	assert_int_equal(store_gc(f->s, test_caller(), true, &dry), 0);
 	print_message("gc dry run: %llu chunks, %llu bytes, %llu files\n",
 		      (unsigned long long)dry.chunks,
 		      (unsigned long long)dry.bytes,
@@ -192,11 +194,11 @@ static void test_store_gc_removes_aborted_put(void **state)
 	assert_int_equal(dry.files, 1);
 	/* A dry run removes nothing. */
 	memset(&real, 0, sizeof(real));
-	assert_int_equal(store_gc(f->s, true, &real), 0);
+	assert_int_equal(store_gc(f->s, test_caller(), true, &real), 0);
 	assert_int_equal(real.chunks, dry.chunks);
 
 	memset(&real, 0, sizeof(real));
-	assert_int_equal(store_gc(f->s, false, &real), 0);
+	assert_int_equal(store_gc(f->s, test_caller(), false, &real), 0);
 	assert_int_equal(real.chunks, dry.chunks);
 	assert_int_equal(real.bytes, dry.bytes);
 	assert_int_equal(real.files, dry.files);
@@ -245,12 +247,12 @@ static void test_store_gc_removes_uncommitted_writer(void **state)
 	assert_content(f->s, sf.digest, buf, len);
 
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(store_gc(f->s, true, &g), 0);
+	assert_int_equal(store_gc(f->s, test_caller(), true, &g), 0);
 	assert_int_equal(g.chunks, sf.new_chunks);
 	assert_int_equal(g.bytes, sf.new_bytes);
 	assert_int_equal(g.files, 1);
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(store_gc(f->s, false, &g), 0);
+	assert_int_equal(store_gc(f->s, test_caller(), false, &g), 0);
 	assert_int_equal(g.chunks, sf.new_chunks);
 	assert_int_equal(g.files, 1);
 
@@ -320,7 +322,8 @@ static void test_store_put_file_same_file_twice_refcounts(void **state)
 	/* Nearly every chunk of this file is the same run of zeros. */
 	assert_int_equal(store_buf(f->s, zero, 1 * MiB, 0, &zf), 0);
 
-	assert_int_equal(store_put_begin(f->s, "a", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "a", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_file(p, "x.bin", &sf, 0644), 0);
 	assert_int_equal(store_put_file(p, "dir/x.bin", &sf, 0600), 0);
 	assert_int_equal(store_put_file(p, "dir/deeper/x.bin", &sf, 0644), 0);
@@ -339,7 +342,8 @@ static void test_store_put_file_same_file_twice_refcounts(void **state)
 	assert_int_equal(chk.unreferenced, 0);
 
 	/* The same content again as v2, under two names. */
-	assert_int_equal(store_put_begin(f->s, "a", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "a", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_file(p, "x.bin", &sf, 0644), 0);
 	assert_int_equal(store_put_file(p, "copy.bin", &sf, 0644), 0);
 	assert_int_equal(store_put_commit(p, NULL, &v2), 0);
@@ -348,7 +352,7 @@ static void test_store_put_file_same_file_twice_refcounts(void **state)
 	assert_int_equal(st.versions, 2);
 	assert_fsck_clean(f->s, NULL);
 	memset(&g, 0xff, sizeof(g));
-	assert_int_equal(store_gc(f->s, false, &g), 0);
+	assert_int_equal(store_gc(f->s, test_caller(), false, &g), 0);
 	assert_int_equal(g.chunks, 0);
 	assert_int_equal(g.files, 0);
 

@@ -100,7 +100,8 @@ static void test_store_put_file_same_dest_counts_once(void **state)
 
 	assert_int_equal(store_buf(f->s, "hello", 5, 0, &a), 0);
 	assert_int_equal(store_buf(f->s, "hi", 2, 0, &b), 0);
-	assert_int_equal(store_put_begin(f->s, "x", NULL, NULL, &p), 0);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "x", NULL, NULL, &p), 0);
 	assert_int_equal(store_put_file(p, "f", &a, 0644), 0);
 	rc = store_put_file(p, "f", &b, 0644);
 	assert_true(rc == 0 || rc == -EEXIST);
@@ -126,10 +127,15 @@ static void test_store_put_begin_bad_name(void **state)
 
 	memset(longname, 'x', sizeof(longname));
 	longname[STORE_NAME_MAX + 1] = '\0';
-	assert_int_equal(store_put_begin(f->s, "a/b", NULL, NULL, &p), -EINVAL);
-	assert_int_equal(store_put_begin(f->s, "..", NULL, NULL, &p), -EINVAL);
-	assert_int_equal(store_put_begin(f->s, longname, NULL, NULL, &p),
-			 -ENAMETOOLONG);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "a/b", NULL, NULL, &p),
+	    -EINVAL);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), "..", NULL, NULL, &p),
+	    -EINVAL);
+	assert_int_equal(
+	    store_put_begin(f->s, test_caller(), longname, NULL, NULL, &p),
+	    -ENAMETOOLONG);
 	assert_null(p);
 }
 
@@ -177,15 +183,18 @@ static void test_store_alias_set_not_moved_by_new_version(void **state)
 	struct fx *f = *state;
 
 	put_tag(f->s, "a", "1");
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 1), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 1),
+			 0);
 	assert_ref(f->s, "a", "prod", 1);
 	put_tag(f->s, "a", "2");
 	assert_ref(f->s, "a", "prod", 1);
 	assert_ref(f->s, "a", "latest", 2);
 
 	/* Moving it is explicit, and survives a reopen. */
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 2), 0);
-	assert_int_equal(store_alias_set(f->s, "a", "staging", 1), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 2),
+			 0);
+	assert_int_equal(
+	    store_alias_set(f->s, test_caller(), "a", "staging", 1), 0);
 	fx_reopen(f);
 	assert_ref(f->s, "a", "prod", 2);
 	assert_ref(f->s, "a", "staging", 1);
@@ -198,16 +207,23 @@ static void test_store_alias_set_reserved_einval(void **state)
 
 	put_tag(f->s, "a", "1");
 	put_tag(f->s, "a", "2");
-	assert_int_equal(store_alias_set(f->s, "a", "latest", 1), -EINVAL);
-	assert_int_equal(store_alias_set(f->s, "a", "v3", 1), -EINVAL);
-	assert_int_equal(store_alias_set(f->s, "a", "v1", 2), -EINVAL);
-	assert_int_equal(store_alias_set(f->s, "a", "v10", 1), -EINVAL);
-	assert_int_equal(store_alias_set(f->s, "a", "a/b", 1), -EINVAL);
-	assert_int_equal(store_alias_set(f->s, "a", "", 1), -EINVAL);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "latest", 1),
+			 -EINVAL);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "v3", 1),
+			 -EINVAL);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "v1", 2),
+			 -EINVAL);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "v10", 1),
+			 -EINVAL);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "a/b", 1),
+			 -EINVAL);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "", 1),
+			 -EINVAL);
 	/* latest did not move. */
 	assert_ref(f->s, "a", "latest", 2);
 	/* Names that only look like versions are fine. */
-	assert_int_equal(store_alias_set(f->s, "a", "v1-rc", 1), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "v1-rc", 1),
+			 0);
 	assert_ref(f->s, "a", "v1-rc", 1);
 }
 
@@ -217,9 +233,12 @@ static void test_store_alias_set_missing_version_enoent(void **state)
 	struct store_version v;
 
 	put_tag(f->s, "a", "1");
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 2), -ENOENT);
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 0), -ENOENT);
-	assert_int_equal(store_alias_set(f->s, "b", "prod", 1), -ENOENT);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 2),
+			 -ENOENT);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 0),
+			 -ENOENT);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "b", "prod", 1),
+			 -ENOENT);
 	assert_int_equal(store_ref_resolve(f->s, "a", "prod", &v), -ENOENT);
 }
 
@@ -229,15 +248,21 @@ static void test_store_alias_delete_removes(void **state)
 	struct store_version v;
 
 	put_tag(f->s, "a", "1");
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 1), 0);
-	assert_int_equal(store_alias_delete(f->s, "a", "prod"), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 1),
+			 0);
+	assert_int_equal(store_alias_delete(f->s, test_caller(), "a", "prod"),
+			 0);
 	assert_int_equal(store_ref_resolve(f->s, "a", "prod", &v), -ENOENT);
-	assert_int_equal(store_alias_delete(f->s, "a", "prod"), -ENOENT);
-	assert_int_equal(store_alias_delete(f->s, "a", "latest"), -EINVAL);
-	assert_int_equal(store_alias_delete(f->s, "b", "prod"), -ENOENT);
+	assert_int_equal(store_alias_delete(f->s, test_caller(), "a", "prod"),
+			 -ENOENT);
+	assert_int_equal(store_alias_delete(f->s, test_caller(), "a", "latest"),
+			 -EINVAL);
+	assert_int_equal(store_alias_delete(f->s, test_caller(), "b", "prod"),
+			 -ENOENT);
 	assert_ref(f->s, "a", "latest", 1);
 	/* A deleted alias can be set again. */
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 1), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 1),
+			 0);
 	assert_ref(f->s, "a", "prod", 1);
 }
 
@@ -266,9 +291,12 @@ static void test_store_alias_each_lists_by_name(void **state)
 	put_tag(f->s, "a", "1");
 	put_tag(f->s, "a", "2");
 	put_tag(f->s, "ab", "1");
-	assert_int_equal(store_alias_set(f->s, "a", "staging", 2), 0);
-	assert_int_equal(store_alias_set(f->s, "a", "prod", 1), 0);
-	assert_int_equal(store_alias_set(f->s, "ab", "other", 1), 0);
+	assert_int_equal(
+	    store_alias_set(f->s, test_caller(), "a", "staging", 2), 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "a", "prod", 1),
+			 0);
+	assert_int_equal(store_alias_set(f->s, test_caller(), "ab", "other", 1),
+			 0);
 	assert_int_equal(store_alias_each(f->s, "a", collect_alias, &l), 0);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.name[0], "latest");
@@ -418,11 +446,17 @@ static void test_store_run_create_duplicate_eexist(void **state)
 	struct store_run r;
 
 	assert_int_equal(store_run_get(f->s, "train", "r1", &r), -ENOENT);
-	assert_int_equal(store_run_create(f->s, "train", "r1", 1000), 0);
-	assert_int_equal(store_run_create(f->s, "train", "r1", 1000), -EEXIST);
-	assert_int_equal(store_run_create(f->s, "train", "r1", 2000), -EEXIST);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r1", 1000), 0);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r1", 1000),
+	    -EEXIST);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r1", 2000),
+	    -EEXIST);
 	/* The same run name in another pipeline is another run. */
-	assert_int_equal(store_run_create(f->s, "eval", "r1", 1000), 0);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "eval", "r1", 1000), 0);
 
 	assert_int_equal(store_run_get(f->s, "train", "r1", &r), 0);
 	assert_string_equal(r.pipeline, "train");
@@ -432,8 +466,11 @@ static void test_store_run_create_duplicate_eexist(void **state)
 	assert_true(r.created > 0);
 	assert_int_equal(r.ended, 0);
 
-	assert_int_equal(store_run_create(f->s, "train", "a/b", 1000), -EINVAL);
-	assert_int_equal(store_run_create(f->s, "", "r2", 1000), -EINVAL);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "a/b", 1000),
+	    -EINVAL);
+	assert_int_equal(store_run_create(f->s, test_caller(), "", "r2", 1000),
+			 -EINVAL);
 }
 
 static void test_store_step_create_rules(void **state)
@@ -441,24 +478,32 @@ static void test_store_step_create_rules(void **state)
 	struct fx *f = *state;
 	struct name_list l = {0};
 
-	assert_int_equal(store_step_create(f->s, "train", "r1", "fit"),
-			 -ENOENT);
-	assert_int_equal(store_run_create(f->s, "train", "r1", 1000), 0);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "prep"), 0);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "fit"), 0);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "fit"), 0);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "a/b"),
-			 -EINVAL);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "fit"),
+	    -ENOENT);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r1", 1000), 0);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "prep"), 0);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "fit"), 0);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "fit"), 0);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "a/b"),
+	    -EINVAL);
 	assert_int_equal(store_step_each(f->s, "train", "r1", collect_name, &l),
 			 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.name[0], "fit");
 	assert_string_equal(l.name[1], "prep");
 
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "r1",
+				       STORE_RUN_SEALED, NULL, 0),
+			 0);
 	assert_int_equal(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_SEALED, NULL, 0), 0);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "late"),
-			 -EROFS);
+	    store_step_create(f->s, test_caller(), "train", "r1", "late"),
+	    -EROFS);
 }
 
 static void test_store_run_end_sealed_publishes(void **state)
@@ -472,14 +517,17 @@ static void test_store_run_end_sealed_publishes(void **state)
 	struct store_stats st;
 
 	put_tag(f->s, "model", "old");
-	assert_int_equal(store_run_create(f->s, "train", "r1", 1000), 0);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "fit"), 0);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r1", 1000), 0);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "fit"), 0);
 	assert_int_equal(
 	    put_buf_begin(f->s, "model", "w.bin", buf, len, &puts[0]), 0);
 	assert_int_equal(
 	    put_buf_begin(f->s, "metrics", "m.json", "{}", 2, &puts[1]), 0);
-	assert_int_equal(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_SEALED, puts, 2), 0);
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "r1",
+				       STORE_RUN_SEALED, puts, 2),
+			 0);
 
 	assert_int_equal(store_run_get(f->s, "train", "r1", &r), 0);
 	assert_int_equal(r.status, STORE_RUN_SEALED);
@@ -499,18 +547,18 @@ static void test_store_run_end_sealed_publishes(void **state)
 	/* Ending again is refused, and frees the put it was given. */
 	assert_int_equal(
 	    put_buf_begin(f->s, "model", "w.bin", "x", 1, &puts[0]), 0);
-	assert_int_equal(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_SEALED, puts, 1),
-	    -EROFS);
-	assert_int_equal(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_FAILED, NULL, 0),
-	    -EROFS);
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "r1",
+				       STORE_RUN_SEALED, puts, 1),
+			 -EROFS);
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "r1",
+				       STORE_RUN_FAILED, NULL, 0),
+			 -EROFS);
 	assert_int_equal(store_version_get(f->s, "model", 3, &v), -ENOENT);
 	assert_int_equal(store_run_get(f->s, "train", "r1", &r), 0);
 	assert_int_equal(r.status, STORE_RUN_SEALED);
-	assert_int_equal(
-	    store_run_end(f->s, "train", "nope", STORE_RUN_SEALED, NULL, 0),
-	    -ENOENT);
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "nope",
+				       STORE_RUN_SEALED, NULL, 0),
+			 -ENOENT);
 	assert_fsck_clean(f->s, NULL);
 	free(buf);
 }
@@ -523,24 +571,28 @@ static void test_store_run_end_failed_publishes_nothing(void **state)
 	struct store_stats before, after;
 	struct store_version v;
 
-	assert_int_equal(store_run_create(f->s, "train", "r1", 1000), 0);
-	assert_int_equal(store_run_create(f->s, "train", "r2", 1000), 0);
-	assert_int_equal(store_stats_get(f->s, &before), 0);
 	assert_int_equal(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_FAILED, NULL, 0), 0);
+	    store_run_create(f->s, test_caller(), "train", "r1", 1000), 0);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r2", 1000), 0);
+	assert_int_equal(store_stats_get(f->s, &before), 0);
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "r1",
+				       STORE_RUN_FAILED, NULL, 0),
+			 0);
 	assert_int_equal(store_run_get(f->s, "train", "r1", &r), 0);
 	assert_int_equal(r.status, STORE_RUN_FAILED);
 	assert_true(r.ended > 0);
 
 	/* A failed run with outputs is refused and publishes none. */
 	assert_int_equal(put_buf_begin(f->s, "model", "w.bin", "x", 1, &p), 0);
-	assert_true(
-	    store_run_end(f->s, "train", "r2", STORE_RUN_FAILED, &p, 1) < 0);
+	assert_true(store_run_end(f->s, test_caller(), "train", "r2",
+				  STORE_RUN_FAILED, &p, 1) < 0);
 	assert_int_equal(store_ref_resolve(f->s, "model", "latest", &v),
 			 -ENOENT);
 	assert_int_equal(store_stats_get(f->s, &after), 0);
 	assert_stats_equal(&before, &after);
-	assert_int_equal(store_step_create(f->s, "train", "r1", "s"), -EROFS);
+	assert_int_equal(
+	    store_step_create(f->s, test_caller(), "train", "r1", "s"), -EROFS);
 }
 
 static void test_store_pipeline_each_lists(void **state)
@@ -548,10 +600,14 @@ static void test_store_pipeline_each_lists(void **state)
 	struct fx *f = *state;
 	struct name_list l = {0};
 
-	assert_int_equal(store_pipeline_create(f->s, "train"), 0);
-	assert_int_equal(store_pipeline_create(f->s, "train"), 0);
-	assert_int_equal(store_run_create(f->s, "eval", "r1", 7), 0);
-	assert_int_equal(store_pipeline_create(f->s, "bad/name"), -EINVAL);
+	assert_int_equal(store_pipeline_create(f->s, test_caller(), "train"),
+			 0);
+	assert_int_equal(store_pipeline_create(f->s, test_caller(), "train"),
+			 0);
+	assert_int_equal(store_run_create(f->s, test_caller(), "eval", "r1", 7),
+			 0);
+	assert_int_equal(store_pipeline_create(f->s, test_caller(), "bad/name"),
+			 -EINVAL);
 	assert_int_equal(store_pipeline_each(f->s, collect_name, &l), 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.name[0], "eval");
@@ -580,11 +636,15 @@ static void test_store_run_each_lists(void **state)
 	struct fx *f = *state;
 	struct run_list l = {0};
 
-	assert_int_equal(store_run_create(f->s, "train", "r2", 1), 0);
-	assert_int_equal(store_run_create(f->s, "train", "r1", 1), 0);
-	assert_int_equal(store_run_create(f->s, "train2", "r0", 1), 0);
 	assert_int_equal(
-	    store_run_end(f->s, "train", "r1", STORE_RUN_SEALED, NULL, 0), 0);
+	    store_run_create(f->s, test_caller(), "train", "r2", 1), 0);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train", "r1", 1), 0);
+	assert_int_equal(
+	    store_run_create(f->s, test_caller(), "train2", "r0", 1), 0);
+	assert_int_equal(store_run_end(f->s, test_caller(), "train", "r1",
+				       STORE_RUN_SEALED, NULL, 0),
+			 0);
 	assert_int_equal(store_run_each(f->s, "train", collect_run, &l), 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.run[0], "r1");
@@ -616,8 +676,8 @@ static void *put_worker(void *arg)
 				&v);
 		w->numbers[i] = v.number;
 		if (!w->rc && i == 2)
-			w->rc = store_alias_set(w->s, "shared", "last-third",
-						v.number);
+			w->rc = store_alias_set(w->s, test_caller(), "shared",
+						"last-third", v.number);
 	}
 	free(buf);
 	return NULL;

@@ -34,16 +34,20 @@ static void test_store_secret_set_get_round_trip(void **state)
 	const uint8_t bin[] = {0, 1, 2, 0, 0xff, '\n', 0};
 	uint8_t *big = rand_buf(7, STORE_SECRET_MAX);
 
-	assert_int_equal(store_secret_set(f->s, "bin", bin, sizeof(bin)), 0);
-	assert_int_equal(store_secret_set(f->s, "empty", "", 0), 0);
-	assert_int_equal(store_secret_set(f->s, "big", big, STORE_SECRET_MAX),
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "bin", bin, sizeof(bin)), 0);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "empty", "", 0),
 			 0);
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "big", big, STORE_SECRET_MAX),
+	    0);
 	assert_secret(f->s, "bin", bin, sizeof(bin));
 	assert_secret(f->s, "empty", "", 0);
 	assert_secret(f->s, "big", big, STORE_SECRET_MAX);
 
 	/* A second set replaces the value; both survive a reopen. */
-	assert_int_equal(store_secret_set(f->s, "bin", "v2", 2), 0);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "bin", "v2", 2),
+			 0);
 	fx_reopen(f);
 	assert_secret(f->s, "bin", "v2", 2);
 	assert_secret(f->s, "big", big, STORE_SECRET_MAX);
@@ -58,7 +62,8 @@ static void test_store_secret_get_missing_enoent(void **state)
 
 	assert_int_equal(store_secret_get(f->s, "nope", &val, &len), -ENOENT);
 	assert_null(val);
-	assert_int_equal(store_secret_delete(f->s, "nope"), -ENOENT);
+	assert_int_equal(store_secret_delete(f->s, test_caller(), "nope"),
+			 -ENOENT);
 }
 
 static void test_store_secret_delete_removes(void **state)
@@ -67,11 +72,12 @@ static void test_store_secret_delete_removes(void **state)
 	void *val = NULL;
 	size_t len;
 
-	assert_int_equal(store_secret_set(f->s, "a", "x", 1), 0);
-	assert_int_equal(store_secret_set(f->s, "b", "y", 1), 0);
-	assert_int_equal(store_secret_delete(f->s, "a"), 0);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "a", "x", 1), 0);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "b", "y", 1), 0);
+	assert_int_equal(store_secret_delete(f->s, test_caller(), "a"), 0);
 	assert_int_equal(store_secret_get(f->s, "a", &val, &len), -ENOENT);
-	assert_int_equal(store_secret_delete(f->s, "a"), -ENOENT);
+	assert_int_equal(store_secret_delete(f->s, test_caller(), "a"),
+			 -ENOENT);
 	assert_secret(f->s, "b", "y", 1);
 }
 
@@ -99,7 +105,8 @@ static void test_store_secret_each_in_byte_order(void **state)
 	const char *names[] = {"zeta", "Alpha", "db-password", "a.b", "a"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		assert_int_equal(store_secret_set(f->s, names[i], "v", 1), 0);
+		assert_int_equal(
+		    store_secret_set(f->s, test_caller(), names[i], "v", 1), 0);
 	assert_int_equal(store_secret_each(f->s, add_name, &nm), 0);
 	assert_string_equal(nm.list, "Alpha,a,a.b,db-password,zeta");
 
@@ -119,15 +126,18 @@ static void test_store_secret_set_bad_input(void **state)
 	uint8_t *big = rand_buf(8, STORE_SECRET_MAX + 1);
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(store_secret_set(f->s, bad[i], "v", 1),
-				 -EINVAL);
+		assert_int_equal(
+		    store_secret_set(f->s, test_caller(), bad[i], "v", 1),
+		    -EINVAL);
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	assert_int_equal(store_secret_set(f->s, longname, "v", 1),
-			 -ENAMETOOLONG);
-	log_capture_start();
 	assert_int_equal(
-	    store_secret_set(f->s, "big", big, STORE_SECRET_MAX + 1), -EFBIG);
+	    store_secret_set(f->s, test_caller(), longname, "v", 1),
+	    -ENAMETOOLONG);
+	log_capture_start();
+	assert_int_equal(store_secret_set(f->s, test_caller(), "big", big,
+					  STORE_SECRET_MAX + 1),
+			 -EFBIG);
 	free(big);
 	assert_true(log_captured("secret big"));
 	log_capture_stop();
@@ -172,11 +182,15 @@ static void test_store_secret_changes_are_journaled(void **state)
 	char why[128];
 
 	assert_int_equal(store_audit_enable(f->s, jkey, sizeof(jkey) - 1), 0);
-	assert_int_equal(store_secret_set(f->s, "db", value, strlen(value)), 0);
-	assert_int_equal(store_secret_delete(f->s, "db"), 0);
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "db", value, strlen(value)),
+	    0);
+	assert_int_equal(store_secret_delete(f->s, test_caller(), "db"), 0);
 	/* A refused change journals nothing. */
-	assert_int_equal(store_secret_delete(f->s, "db"), -ENOENT);
-	assert_int_equal(store_secret_set(f->s, "a/b", value, 3), -EINVAL);
+	assert_int_equal(store_secret_delete(f->s, test_caller(), "db"),
+			 -ENOENT);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "a/b", value, 3),
+			 -EINVAL);
 
 	assert_int_equal(store_audit_each(f->s, 0, collect, &r), 0);
 	assert_int_equal(r.n, 2);
