@@ -120,6 +120,80 @@ int acl_journal_denial(struct store *s, const struct store_caller *c,
 void acl_caller_make(uid_t uid, gid_t gid, pid_t pid, const gid_t *groups,
 		     size_t n, struct store_caller *out);
 
+/* ------------------------------------------------------------- signed.c
+ * What proves the journal to someone without its key: checkpoints of
+ * its head and exports of its records, signed with the store's Ed25519
+ * key pair (acl_sign_key).  Files are the caller's business: these work
+ * on bytes.  Every failure is logged where it is found.
+ */
+
+/** A public key the caller supplies (PEM text, borrowed); a NULL
+ * struct acl_pubkey * means the store's own key pair. */
+struct acl_pubkey {
+	const void *pem;
+	size_t len;
+	const char *name; /* for messages: the key's file name */
+};
+
+/** Walks s's whole journal (store_audit_verify).  Returns 0, -EBADMSG
+ * (broken: the first bad record is named), -ENOKEY (no journal), -EIO.
+ * *checked: records verified. */
+int acl_journal_verify(struct store *s, uint64_t *checked);
+
+/**
+ * Signs the head seq/hash of s's journal, as store_audit_head read it,
+ * once record seq is checked to still have that hash, and renders the
+ * checkpoint document into *out (malloc'd, NUL-terminated, *len bytes;
+ * the caller frees).  Makes the signing key pair on first use; pub (may
+ * be NULL) gets the public key's path (ACL_PATH_MAX bytes).  Returns 0,
+ * -ENODATA (empty journal), -EBADMSG (the head names no record), -ENOMEM,
+ * or the key's and the signature's errors.  Thread-safe.
+ */
+int acl_checkpoint_sign(struct store *s, uint64_t seq,
+			const uint8_t hash[STORE_DIGEST_LEN], char *pub,
+			char **out, size_t *len);
+
+/**
+ * Checks the checkpoint document text[0..len) (name: its file, for
+ * messages) against s: made for s, signed by key (NULL: s's own pair),
+ * and the journal still holds its record with the signed hash.  With
+ * checked not NULL the whole chain is walked too.  *seq (may be NULL)
+ * gets the checkpoint's record.  Returns 0, -EBADMSG (a signature that
+ * does not match; a journal cut off before the record, rewritten or
+ * broken), -EINVAL (not a checkpoint of s), -errno.
+ */
+int acl_checkpoint_check(struct store *s, const char *text, size_t len,
+			 const char *name, const struct acl_pubkey *key,
+			 uint64_t *checked, uint64_t *seq);
+
+/* The records an export holds. */
+struct acl_export_range {
+	uint64_t records, first, last; /* count, first and last seq */
+};
+
+/**
+ * Signs the export data[0..len) (JSON Lines, one record a line) and
+ * renders its signature document into *out (malloc'd, *out_len bytes).
+ * pub gets the public key's path.  Returns 0, -ENOMEM, or the key's and
+ * the signature's errors.
+ */
+int acl_export_sign(struct store *s, const void *data, size_t len,
+		    const struct acl_export_range *r, char pub[ACL_PATH_MAX],
+		    char **out, size_t *out_len);
+
+/**
+ * Checks an export: the signature document sig_text (sig_name), signed by
+ * key (NULL: s's own pair; s may be NULL only with a key), over the
+ * SHA-256 of data[0..len) (name), holding as many lines as it counts.
+ * *records gets the count.  Needs no journal key.  Returns 0, -EBADMSG
+ * (changed, or signed by another key), -EINVAL (not an export
+ * signature), -errno.
+ */
+int acl_export_verify(struct store *s, const char *sig_text, size_t sig_len,
+		      const char *sig_name, const void *data, size_t len,
+		      const char *name, const struct acl_pubkey *key,
+		      uint64_t *records);
+
 /* --------------------------------------------------------------- rbac.c
  * Role-based access: what a caller may do on a path of the mount, from
  * the role bindings the store keeps (store_binding_*).

@@ -253,36 +253,18 @@ int fs_config_roles(struct fs_ctx *ctx,
 		    void *arg);
 
 /* ---------------------------------------------------------- cmd_audit.c
- * Signed checkpoints of the audit journal, shared by `audit checkpoint`,
- * `audit verify --anchor` and the mount daemon's automatic checkpoints
- * (mnt_checkpoint.c).  Each failure is logged where it is found.
+ * Signed checkpoints of the audit journal (acl/signed.c) read from a
+ * file, for `audit verify --anchor` and the mount daemon's automatic
+ * checkpoints (mnt_checkpoint.c).  Each failure is logged where it is
+ * found.
  */
-
-/** Walks the whole journal of s (store_audit_verify).  Returns 0,
- * -EBADMSG (broken), -ENOKEY (the store keeps no journal), -EIO;
- * logged.  *checked: the records verified. */
-int fs_journal_check(struct store *s, uint64_t *checked);
-
-/**
- * Signs the head seq/hash of s's journal, as store_audit_head read it,
- * once record seq is checked to still have that hash (verifying the chain
- * before is the caller's choice), and renders the checkpoint file: *out
- * (malloc'd, NUL-terminated, the caller frees; NULL on failure) of *len
- * bytes.  Makes the signing key pair on first use; pub, when not NULL,
- * gets the public key's path (ACL_PATH_MAX bytes).  Returns 0, -ENODATA
- * (empty journal), -EBADMSG (the head names no record), -ENOMEM, or the
- * key's and the signature's errors.  Thread-safe.
- */
-int fs_checkpoint_sign(struct store *s, uint64_t seq,
-		       const uint8_t hash[STORE_DIGEST_LEN], char *pub,
-		       char **out, size_t *len);
 
 /**
  * Checks the checkpoint file at path (the caller's of ctx, or with ctx
  * NULL this process's own) against s: made for s, signed by
  * s's key pair (or pubkey, when not NULL), and the journal still holds
  * its record with the signed hash.  With checked not NULL, the whole
- * chain is walked too (fs_journal_check; *checked: records verified).
+ * chain is walked too (acl_journal_verify; *checked: records verified).
  * *seq (may be NULL) gets the checkpoint's record.  Returns 0, -EBADMSG
  * (a signature that does not match; a journal cut off before the record,
  * rewritten or broken), -EINVAL (not a checkpoint of s), -errno.

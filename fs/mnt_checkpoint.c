@@ -102,7 +102,7 @@ static int start_check(struct mnt_checkpoints *c)
 		rc = fs_checkpoint_check(NULL, c->s, latest, NULL, &checked,
 					 &c->last_seq);
 	else
-		rc = fs_journal_check(c->s, &checked);
+		rc = acl_journal_verify(c->s, &checked);
 	if (rc)
 		store_log(STORE_LOG_ERR,
 			  "automatic audit checkpoints are off for this "
@@ -133,7 +133,7 @@ static int write_one(struct mnt_checkpoints *c, uint64_t seq,
 	}
 	snprintf(name, sizeof(name), "%llu", (unsigned long long)seq);
 	cp_path(c, name, path);
-	rc = fs_checkpoint_sign(c->s, seq, hash, NULL, &text, &len);
+	rc = acl_checkpoint_sign(c->s, seq, hash, NULL, &text, &len);
 	if (!rc)
 		rc = fs_write_file(path, text, len, FS_WRITE_KEEP);
 	if (rc == -EEXIST) {

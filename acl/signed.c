@@ -1,0 +1,382 @@
+/*
+ * signed.c - what proves the journal to someone without its key: signed
+ * checkpoints of its head and signed exports of its records.
+ *
+ * A chain cannot show that its tail was cut off (with the head rewritten
+ * to name the new last record), and its HMAC proves nothing to whoever
+ * lacks the key.  So a checkpoint signs the head (Ed25519, the key pair
+ * beside the journal key, made on first use); kept outside the store, it
+ * later proves that the journal still extends it.  An export signs the
+ * SHA-256 of its JSON Lines, so that it can be checked with nothing but
+ * the public key.
+ *
+ * Signed strings (one line, no newline; hex is lowercase):
+ *   checkpoint  "artifactfs-checkpoint v1 <store id> <seq> <hex hash>"
+ *   export      "artifactfs-export v1 <hex SHA-256 of the records>"
+ *
+ * Files are the caller's business (fs/ reads and writes them with the
+ * rights of whoever asked): everything here works on bytes.
+ */
+#include "acl_i.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SIG_HEX_LEN (2 * STORE_SIG_LEN)
+#define MSG_MAX	    256
+
+static void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly 2 * n hex digits into out[0..n).  -EINVAL otherwise. */
+static int hex_decode(const char *s, uint8_t *out, size_t n)
+{
+	if (!s || strlen(s) != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* j rendered with two-space indents and a final newline into *out. */
+static int render(json_t *j, char **out, size_t *len)
+{
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	int n = text ? asprintf(out, "%s\n", text) : -1;
+
+	json_decref(j);
+	free(text);
+	if (n < 0) {
+		*out = NULL; /* asprintf leaves it undefined */
+		return -ENOMEM;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Parses text as one JSON object; -EINVAL (logged, naming name). */
+static int parse(const char *text, size_t len, const char *name, json_t **out)
+{
+	json_error_t err;
+
+	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	if (json_is_object(*out))
+		return 0;
+	json_decref(*out);
+	*out = NULL;
+	store_log(STORE_LOG_ERR, "%s: not a JSON object", name);
+	return -EINVAL;
+}
+
+/* Checks sig over msg with key, or with s's own public key. */
+static int verify(struct store *s, const struct acl_pubkey *key,
+		  const char *name, const char *msg,
+		  const uint8_t sig[STORE_SIG_LEN])
+{
+	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX];
+	int rc;
+
+	if (key)
+		rc = store_sign_verify_pem(key->pem, key->len, key->name, msg,
+					   strlen(msg), sig);
+	else if (!s)
+		rc = -EINVAL;
+	else if (!(rc = acl_sign_key(s, false, priv, pub)))
+		rc = store_sign_verify(pub, msg, strlen(msg), sig);
+	if (rc == -EBADMSG)
+		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
+			  name, key ? key->name : pub);
+	return rc;
+}
+
+int acl_journal_verify(struct store *s, uint64_t *checked)
+{
+	uint64_t bad = 0;
+	char why[128] = "";
+	int rc = store_audit_verify(s, checked, &bad, why);
+
+	if (rc == -ENOKEY)
+		store_log(STORE_LOG_ERR, "this store keeps no audit journal");
+	else if (rc == -EBADMSG)
+		store_log(STORE_LOG_ERR, "journal broken at %s", why);
+	return rc;
+}
+
+/* ------------------------------------------------------- checkpoints */
+
+struct checkpoint {
+	const char *store; /* borrowed from the parsed document */
+	uint64_t seq;
+	uint8_t hash[STORE_DIGEST_LEN];
+	uint8_t sig[STORE_SIG_LEN];
+};
+
+static void checkpoint_msg(const char *id, uint64_t seq,
+			   const uint8_t hash[STORE_DIGEST_LEN],
+			   char msg[MSG_MAX])
+{
+	char d[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(hash, d);
+	snprintf(msg, MSG_MAX, "artifactfs-checkpoint v1 %s %llu %s", id,
+		 (unsigned long long)seq, d + strlen("sha256:"));
+}
+
+/* Record seq of the journal must still have hash (the head read before
+ * a verification names the verified record); an empty journal has
+ * nothing to sign. */
+static int head_check(struct store *s, uint64_t seq,
+		      const uint8_t hash[STORE_DIGEST_LEN])
+{
+	uint8_t h[STORE_DIGEST_LEN];
+	int rc;
+
+	if (!seq) {
+		store_log(STORE_LOG_ERR, "the journal is empty: nothing to "
+					 "checkpoint");
+		return -ENODATA;
+	}
+	rc = store_audit_record_hash(s, seq, h);
+	if (!rc && memcmp(h, hash, sizeof(h)) != 0)
+		rc = -ENOENT;
+	if (rc == -ENOENT) {
+		store_log(STORE_LOG_ERR,
+			  "journal broken at the head: record %llu differs",
+			  (unsigned long long)seq);
+		rc = -EBADMSG;
+	}
+	return rc;
+}
+
+/* "2026-11-26T20:30:00Z" now. */
+static void now_iso(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int acl_checkpoint_sign(struct store *s, uint64_t seq,
+			const uint8_t hash[STORE_DIGEST_LEN], char *pub,
+			char **out, size_t *len)
+{
+	char priv[ACL_PATH_MAX], pubpath[ACL_PATH_MAX], msg[MSG_MAX];
+	char d[STORE_DIGEST_STR_LEN], when[32], hex[SIG_HEX_LEN + 1];
+	uint8_t sig[STORE_SIG_LEN];
+	int rc = head_check(s, seq, hash);
+
+	*out = NULL;
+	if (!rc)
+		rc = acl_sign_key(s, true, priv, pub ? pub : pubpath);
+	if (rc < 0)
+		return rc;
+	checkpoint_msg(store_id(s), seq, hash, msg);
+	rc = store_sign(priv, msg, strlen(msg), sig);
+	if (rc)
+		return rc;
+	now_iso(when);
+	store_digest_format(hash, d);
+	hex_encode(sig, STORE_SIG_LEN, hex);
+	return render(json_pack("{s:s, s:I, s:s, s:s, s:s}", "store",
+				store_id(s), "seq", (json_int_t)seq, "head", d,
+				"time", when, "signature", hex),
+		      out, len);
+}
+
+static int checkpoint_parse(json_t *root, const char *name,
+			    struct checkpoint *c)
+{
+	const char *head = NULL, *sig = NULL;
+	json_int_t seq = 0;
+
+	if (json_unpack(root, "{s:s, s:I, s:s, s:s}", "store", &c->store, "seq",
+			&seq, "head", &head, "signature", &sig) ||
+	    seq <= 0 || store_digest_parse(head, c->hash) ||
+	    hex_decode(sig, c->sig, STORE_SIG_LEN)) {
+		store_log(STORE_LOG_ERR, "%s is not an artifactfs checkpoint",
+			  name);
+		return -EINVAL;
+	}
+	c->seq = (uint64_t)seq;
+	return 0;
+}
+
+/* The journal must still hold the checkpoint's record with its hash: a
+ * journal cut off before it, or rewritten, does not. */
+static int anchor_check(struct store *s, const char *name,
+			const struct checkpoint *c)
+{
+	uint8_t h[STORE_DIGEST_LEN];
+	uint64_t last = 0;
+	int rc = store_audit_record_hash(s, c->seq, h);
+
+	if (rc == -ENOENT) {
+		rc = store_audit_head(s, &last, h);
+		if (!rc)
+			store_log(STORE_LOG_ERR,
+				  "journal cut off: %s names record %llu, the "
+				  "journal ends at record %llu",
+				  name, (unsigned long long)c->seq,
+				  (unsigned long long)last);
+		return rc ? rc : -EBADMSG;
+	}
+	if (!rc && memcmp(h, c->hash, sizeof(h)) != 0) {
+		store_log(STORE_LOG_ERR,
+			  "journal rewritten: record %llu differs from %s",
+			  (unsigned long long)c->seq, name);
+		rc = -EBADMSG;
+	}
+	return rc;
+}
+
+int acl_checkpoint_check(struct store *s, const char *text, size_t len,
+			 const char *name, const struct acl_pubkey *key,
+			 uint64_t *checked, uint64_t *seq)
+{
+	char msg[MSG_MAX];
+	struct checkpoint c;
+	json_t *root;
+	int rc = parse(text, len, name, &root);
+
+	if (!rc)
+		rc = checkpoint_parse(root, name, &c);
+	if (!rc && strcmp(c.store, store_id(s)) != 0) {
+		store_log(
+		    STORE_LOG_ERR,
+		    "%s is a checkpoint of store %s, not of this one (%s)",
+		    name, c.store, store_id(s));
+		rc = -EINVAL;
+	}
+	if (!rc) {
+		checkpoint_msg(c.store, c.seq, c.hash, msg);
+		rc = verify(s, key, name, msg, c.sig);
+	}
+	if (!rc && checked)
+		rc = acl_journal_verify(s, checked);
+	if (!rc)
+		rc = anchor_check(s, name, &c);
+	if (!rc && seq)
+		*seq = c.seq;
+	json_decref(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------ exports */
+
+int acl_export_sign(struct store *s, const void *data, size_t len,
+		    const struct acl_export_range *r, char pub[ACL_PATH_MAX],
+		    char **out, size_t *out_len)
+{
+	char priv[ACL_PATH_MAX], msg[MSG_MAX], hex[2 * STORE_DIGEST_LEN + 1];
+	char sighex[SIG_HEX_LEN + 1];
+	uint8_t d[STORE_DIGEST_LEN], sig[STORE_SIG_LEN];
+	int rc = acl_sign_key(s, true, priv, pub);
+
+	if (rc < 0)
+		return rc;
+	rc = store_digest_buf(len ? data : "", len, d);
+	if (rc)
+		return rc;
+	hex_encode(d, sizeof(d), hex);
+	snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", hex);
+	rc = store_sign(priv, msg, strlen(msg), sig);
+	if (rc)
+		return rc;
+	hex_encode(sig, sizeof(sig), sighex);
+	return render(json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "store",
+				store_id(s), "records", (json_int_t)r->records,
+				"first_seq", (json_int_t)r->first, "last_seq",
+				(json_int_t)r->last, "sha256", hex, "signature",
+				sighex),
+		      out, out_len);
+}
+
+/* The records' digest must be the signed one, and their count right. */
+static int export_content(const char *sha, json_int_t records, const void *data,
+			  size_t len, const char *name, uint64_t *lines)
+{
+	char hex[2 * STORE_DIGEST_LEN + 1];
+	uint8_t d[STORE_DIGEST_LEN];
+	const char *p = data;
+	int rc = store_digest_buf(len ? data : "", len, d);
+
+	if (rc)
+		return rc;
+	hex_encode(d, sizeof(d), hex);
+	if (strcmp(hex, sha) != 0) {
+		store_log(STORE_LOG_ERR, "%s was changed after signing", name);
+		return -EBADMSG;
+	}
+	*lines = 0;
+	for (size_t i = 0; i < len; i++)
+		*lines += p[i] == '\n';
+	if (records < 0 || (uint64_t)records != *lines) {
+		store_log(STORE_LOG_ERR,
+			  "the signature counts %lld records, %s holds %llu",
+			  (long long)records, name, (unsigned long long)*lines);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int acl_export_verify(struct store *s, const char *sig_text, size_t sig_len,
+		      const char *sig_name, const void *data, size_t len,
+		      const char *name, const struct acl_pubkey *key,
+		      uint64_t *records)
+{
+	const char *sighex = NULL, *sha = NULL;
+	uint8_t sig[STORE_SIG_LEN];
+	char msg[MSG_MAX];
+	json_int_t n = 0;
+	json_t *root;
+	int rc = parse(sig_text, sig_len, sig_name, &root);
+
+	if (rc)
+		return rc;
+	if (json_unpack(root, "{s:I, s:s, s:s}", "records", &n, "sha256", &sha,
+			"signature", &sighex) ||
+	    strlen(sha) != 2 * STORE_DIGEST_LEN ||
+	    hex_decode(sighex, sig, STORE_SIG_LEN)) {
+		store_log(STORE_LOG_ERR,
+			  "%s is not an artifactfs export signature", sig_name);
+		rc = -EINVAL;
+	}
+	if (!rc) {
+		snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", sha);
+		rc = verify(s, key, sig_name, msg, sig);
+	}
+	if (!rc)
+		rc = export_content(sha, n, data, len, name, records);
+	json_decref(root);
+	return rc;
+}
