@@ -44,14 +44,14 @@ static pthread_mutex_t request_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Runs a client's command line on the mounted store.  Commands run one at
  * a time (the command code keeps per-process state such as getopt's). */
-static int serve_request(void *arg, const struct fs_ctl_req *req, FILE *out,
+static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 			 FILE *err)
 {
 	struct mnt *m = arg;
 	int status;
 
 	pthread_mutex_lock(&request_lock);
-	acl_journal_actor(req->uid, req->pid);
+	acl_journal_actor(req->caller.uid, req->caller.pid);
 	fs_request_streams(out, err);
 	fs_request_stdin(req->in);
 	status = fs_main(req->argc, req->argv, m->s);

@@ -156,40 +156,7 @@ void fs_session_unbind_run(const char *pipeline, const char *run);
 int fs_session_read(struct store *s, pid_t pid, const char *artifact,
 		    uint32_t number);
 
-/* ---------------------------------------------------------------- ctl.c */
-
-/** A command from a client of the mount daemon. */
-struct fs_ctl_req {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	int argc;
-	char **argv;
-	const char *cwd;
-	int in; /* the client's standard input (an fd it passed), or -1 */
-};
-
-/** Runs req with out/err as its streams; returns the exit status. */
-typedef int (*fs_ctl_handler)(void *arg, const struct fs_ctl_req *req,
-			      FILE *out, FILE *err);
-
-struct fs_ctl;
-
-/**
- * Serves commands on STORE/daemon.sock (mode 0666: who may do what is
- * decided per command, as the caller's uid).  Each connection runs in its
- * own thread with the caller's fsuid, groups and working directory.
- */
-int fs_ctl_start(const char *store_dir, fs_ctl_handler fn, void *arg,
-		 struct fs_ctl **out);
-/** Stops accepting and removes the socket; accepts NULL. */
-void fs_ctl_stop(struct fs_ctl *ctl);
-
-/**
- * Sends argv to the daemon holding store_dir and relays its output;
- * *status is the command's exit status.  -ENOENT when no daemon answers.
- */
-int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status);
+/* The command socket (ctl.c) is declared in the private ctl_i.h. */
 
 /** How many error lines the sink has printed so far (any thread). */
 unsigned long fs_log_errors(void);
