@@ -263,7 +263,6 @@ static int run(struct fs_ctl_conn *c, struct ctl_request *r, int in)
 	    res)
 		snprintf(req.caller.user, sizeof(req.caller.user), "%s",
 			 pw.pw_name);
-	c->caller = req.caller;
 	c->tty = r->tty;
 	pthread_mutex_lock(&ctl->lock);
 	c->in = in;
