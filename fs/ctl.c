@@ -1,291 +1,418 @@
 /*
- * ctl.c - the command socket of a mounted store.
+ * ctl.c - the command socket of a mounted store: the server.
  *
  * The mount daemon holds the store (RocksDB admits one process), so while
  * it runs every `artifactfs` command is carried out by the daemon: the
- * client sends its argv and working directory, the daemon runs the same
- * command code on its open store and streams back stdout, stderr and the
- * exit status.  The daemon learns who is asking from the socket
- * (SO_PEERCRED) and acts on the local file system with that user's
- * identity (per-thread fsuid, fsgid, groups and working directory), so a
- * command can do no more through the daemon than its user could.
+ * client (ctl_client.c) sends its argv, the daemon runs the handler and
+ * streams back its output.  The socket is reachable by every local user,
+ * so everything a client sends is hostile until ctl_wire.c has validated
+ * it, and the daemon acts on the local file system only through the
+ * client (the 'f' exchange below), never with its own rights.
  *
- * Wire format: the request is one byte carrying the client's standard
- * input as an SCM_RIGHTS fd (when it has one: `put -` and `secret set -`
- * read it), then one JSON line {"argv": [...], "cwd": "..."}; the reply
- * is frames of a type byte ('o' stdout, 'e' stderr, 'x' exit),
- * a 4-byte big-endian length and the payload (for 'x', a 4-byte status).
+ * Wire format (version 1; client and daemon are the same binary).  Every
+ * message is a frame: a type byte, a 4-byte big-endian payload length and
+ * the payload.
+ *   client -> daemon
+ *     'q' request, first frame: JSON {"argv": [strings], "tty": bool}, at
+ *         most 1 MiB; its first byte may carry one descriptor (SCM_RIGHTS),
+ *         the client's standard input.
+ *     'r' reply to an 'f': JSON {"rc": n, "st": {...}, "data": "hex"};
+ *         the reply to a successful open carries the opened descriptor.
+ *   daemon -> client
+ *     'o', 'e' bytes for stdout, stderr
+ *     'f' a file operation: JSON {"op", "path", "path2", "flags", "mode",
+ *         "follow", "dir", "len"}, answered by exactly one 'r'
+ *     'p' progress: JSON {"label", "done", "total"}; label "" ends it
+ *     '!' why the request was refused (text, one line)
+ *     'x' the exit status (4 bytes, big-endian), always last
+ * Any other descriptor, in any message, is closed and ends the request.
+ *
+ * Threads: one accept thread hands connections to a bounded queue read by
+ * a fixed pool of workers (one request each at a time); a monitor thread
+ * notices clients that hung up while their handler runs and cancels the
+ * request.  ctl->lock guards the queue, the connection list and each
+ * connection's running/in; conn->send_lock keeps frames whole; conn->op_lock
+ * keeps one file operation in flight per connection.
  */
-#include "acl.h"
-#include "ctl_i.h"
+#include "ctl_io_i.h"
 #include "fs_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdio.h>
+#include <poll.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define REQ_MAX	  (1 << 20)
-#define SOCK_NAME "daemon.sock"
+struct limits {
+	long workers, queue, per_uid, header_ms, stall_ms;
+};
 
 struct fs_ctl {
 	int fd;
+	int revoke_fd; /* a directory: read(2) on it fails with EISDIR */
 	char *path;
-	pthread_t thread;
 	fs_ctl_handler fn;
 	void *arg;
+	struct limits lim;
+	pthread_t acceptor, monitor;
+	pthread_t *workers;
+	long nworkers;
+	pthread_mutex_t lock;
+	pthread_cond_t wake, mon_wake;
+	struct fs_ctl_conn *head, *tail; /* waiting for a worker */
+	struct fs_ctl_conn *all;	 /* queued and being served */
+	long nqueued;
+	bool stopping;
 };
 
-struct conn {
-	struct fs_ctl *ctl;
-	int fd;
-	pthread_mutex_t lock; /* frames from out and err interleave whole */
-};
-
-static int sock_path(const char *store_dir, struct sockaddr_un *a)
+static long env_limit(const char *name, long def)
 {
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	if ((size_t)snprintf(a->sun_path, sizeof(a->sun_path), "%s/%s",
-			     store_dir, SOCK_NAME) >= sizeof(a->sun_path))
-		return -ENAMETOOLONG;
-	return 0;
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtol(v, &end, 10);
+	return *end || n <= 0 || n > 100000000 ? def : n;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+/* The caller as the kernel saw it connect: uid, gid, pid, groups. */
+static int peer_caller(int fd, struct store_caller *caller)
 {
-	const char *p = buf;
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	int rc = 0;
 
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EPIPE;
-		p += n;
-		len -= (size_t)n;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE)
+			return -errno;
+		groups = malloc(len);
+		if (!groups)
+			return -ENOMEM;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			rc = -errno;
 	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? -ECONNRESET : -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int send_frame(struct conn *c, char type, const void *buf, size_t len)
-{
-	uint8_t h[5] = {(uint8_t)type, len >> 24, len >> 16, len >> 8, len};
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	rc = write_all(c->fd, h, 5);
-	if (!rc && len)
-		rc = write_all(c->fd, buf, len);
-	pthread_mutex_unlock(&c->lock);
+	if (!rc)
+		store_caller_set(caller, cr.uid, cr.gid, cr.pid, groups,
+				 len / sizeof(gid_t), NULL);
+	if (groups != small)
+		free(groups);
 	return rc;
 }
 
+/* Queues a new connection, or refuses it over a limit. */
+static void admit(struct fs_ctl *ctl, int fd)
+{
+	struct fs_ctl_conn *c = calloc(1, sizeof(*c)), *o;
+	const char *why = NULL;
+	long mine = 0;
+
+	if (!c || peer_caller(fd, &c->caller)) {
+		ctl_refuse(fd, "cannot accept the connection");
+		free(c);
+		return;
+	}
+	c->ctl = ctl;
+	c->fd = fd;
+	c->lock = &ctl->lock;
+	c->revoke_fd = ctl->revoke_fd;
+	c->stall_ms = ctl->lim.stall_ms;
+	c->in = -1;
+	c->deadline = ctl_now_ms() + ctl->lim.header_ms;
+	pthread_mutex_init(&c->send_lock, NULL);
+	pthread_mutex_init(&c->op_lock, NULL);
+	pthread_mutex_lock(&ctl->lock);
+	for (o = ctl->all; o; o = o->next)
+		mine += o->caller.uid == c->caller.uid;
+	if (ctl->stopping)
+		why = "stopping";
+	else if (c->caller.uid != 0 && mine >= ctl->lim.per_uid)
+		why = "busy: too many connections of this user";
+	else if (ctl->nqueued >= ctl->lim.queue)
+		why = "busy: too many connections";
+	if (!why) {
+		c->next = ctl->all;
+		if (ctl->all)
+			ctl->all->prev = c;
+		ctl->all = c;
+		if (ctl->tail)
+			ctl->tail->qnext = c;
+		else
+			ctl->head = c;
+		ctl->tail = c;
+		ctl->nqueued++;
+		pthread_cond_signal(&ctl->wake);
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	if (why) {
+		ctl_refuse(fd, why);
+		pthread_mutex_destroy(&c->send_lock);
+		pthread_mutex_destroy(&c->op_lock);
+		free(c);
+	}
+}
+
+static void *accept_main(void *arg)
+{
+	struct fs_ctl *ctl = arg;
+	bool stopping;
+
+	for (;;) {
+		int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			admit(ctl, fd);
+			continue;
+		}
+		pthread_mutex_lock(&ctl->lock);
+		stopping = ctl->stopping;
+		pthread_mutex_unlock(&ctl->lock);
+		if (stopping)
+			return NULL;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		/* EMFILE, ENFILE, ENOMEM, ENOBUFS and the like pass: back off
+		 * and retry, never give up. */
+		usleep(50 * 1000);
+	}
+}
+
+/* Watches the clients of running requests for a hang-up. */
+static void *monitor_main(void *arg)
+{
+	struct fs_ctl *ctl = arg;
+
+	pthread_mutex_lock(&ctl->lock);
+	while (!ctl->stopping) {
+		struct timespec until;
+
+		for (struct fs_ctl_conn *c = ctl->all; c; c = c->next)
+			if (c->running && !atomic_load(&c->cancelled) &&
+			    ctl_hung_up(c->fd))
+				ctl_conn_cancel_locked(c);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ctl->mon_wake, &ctl->lock, &until);
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	return NULL;
+}
+
+/* Keeps the client's standard input only if it is a kind the handler may
+ * read: a pipe, a socket, a regular file or a character device. */
+static int check_stdin(int fd)
+{
+	struct stat st;
+	int fl;
+
+	if (fd < 0)
+		return -1;
+	fl = fcntl(fd, F_GETFL);
+	if (fstat(fd, &st) == 0 && fl >= 0 && !(fl & O_PATH) &&
+	    (fl & O_ACCMODE) != O_WRONLY &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+	     S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
+		return fd;
+	close(fd);
+	return -1;
+}
+
 struct stream {
-	struct conn *c;
-	char type;
+	struct fs_ctl_conn *c;
+	enum ctl_frame type;
 };
 
 static ssize_t stream_write(void *cookie, const char *buf, size_t len)
 {
 	struct stream *s = cookie;
 
-	return send_frame(s->c, s->type, buf, len) ? -1 : (ssize_t)len;
+	return ctl_send_frame(s->c, s->type, buf, len) ? -1 : (ssize_t)len;
 }
 
-static FILE *stream_open(struct stream *s)
+/* Runs the handler on a decoded request. */
+static int run(struct fs_ctl_conn *c, struct ctl_request *r, int in)
 {
+	struct fs_ctl *ctl = c->ctl;
+	struct fs_ctl_req req = {.caller = c->caller,
+				 .argc = r->argc,
+				 .argv = r->argv,
+				 .in = in,
+				 .tty = r->tty,
+				 .conn = c};
+	struct stream so = {c, CTL_F_STDOUT}, se = {c, CTL_F_STDERR};
 	cookie_io_functions_t io = {.write = stream_write};
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	FILE *out = fopencookie(&so, "w", io), *err = fopencookie(&se, "w", io);
+	int status = 1;
 
-	return fopencookie(s, "w", io);
-}
-
-/* Receives the leading byte of a request and the fd it may carry. */
-static int recv_stdin(int fd, int *in)
-{
-	char byte, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {&byte, 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-
-	*in = -1;
-	if (n != 1)
-		return n < 0 ? -errno : -EPROTO;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(in, CMSG_DATA(cm), sizeof(int));
-	return 0;
-}
-
-/* Sends the leading byte of a request with our standard input, if any. */
-static int send_stdin(int fd)
-{
-	char byte = 'i', cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {&byte, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	int in = STDIN_FILENO;
-
-	if (fcntl(in, F_GETFD) >= 0) {
-		struct cmsghdr *cm;
-
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &in, sizeof(int));
-	}
-	while (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
-/* Reads the request line and parses it into argv (owned by *root). */
-static int read_request(int fd, json_t **root)
-{
-	char *buf = malloc(REQ_MAX);
-	size_t len = 0;
-	json_error_t jerr;
-
-	if (!buf)
-		return -ENOMEM;
-	while (len < REQ_MAX - 1) {
-		ssize_t n = read(fd, buf + len, 1);
-
-		if (n <= 0 || buf[len] == '\n')
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*root = json_loads(buf, 0, &jerr);
-	free(buf);
-	return *root ? 0 : -EINVAL;
-}
-
-static void *conn_main(void *arg)
-{
-	struct conn *c = arg;
-	struct stream so = {c, 'o'}, se = {c, 'e'};
-	struct fs_ctl_req req = {.in = -1};
-	const char *cwd;
-	struct ucred cr;
-	socklen_t crlen = sizeof(cr);
-	json_t *root = NULL, *av;
-	uint8_t st[4];
-	FILE *out = NULL, *err = NULL;
-	int status = 1, rc;
-
-	rc = getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) ? -errno
-								     : 0;
-	if (!rc)
-		rc = recv_stdin(c->fd, &req.in);
-	if (!rc)
-		rc = read_request(c->fd, &root);
-	av = root ? json_object_get(root, "argv") : NULL;
-	cwd = root ? json_string_value(json_object_get(root, "cwd")) : NULL;
-	if (!rc && (!json_is_array(av) || !cwd || json_array_size(av) > 4096))
-		rc = -EINVAL;
-	out = stream_open(&so);
-	err = stream_open(&se);
-	if (!rc && (!out || !err))
-		rc = -ENOMEM;
-	if (!rc) {
-		req.argc = (int)json_array_size(av);
-		req.argv = calloc((size_t)req.argc + 1, sizeof(char *));
-		for (int i = 0; req.argv && i < req.argc; i++)
-			req.argv[i] = (char *)json_string_value(
-			    json_array_get(av, (size_t)i));
-		acl_caller_make(cr.uid, cr.gid, cr.pid, NULL, 0, &req.caller);
-		status = req.argv ? c->ctl->fn(c->ctl->arg, &req, out, err) : 1;
-		free(req.argv);
-	} else if (err) {
-		fprintf(err, "%s: daemon: cannot serve the request: %s\n",
-			FS_PROG, strerror(-rc));
-	}
+	if (getpwuid_r(c->caller.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res)
+		snprintf(req.caller.user, sizeof(req.caller.user), "%s",
+			 pw.pw_name);
+	c->tty = r->tty;
+	pthread_mutex_lock(&ctl->lock);
+	c->in = in;
+	c->running = true;
+	if (ctl->stopping)
+		ctl_conn_cancel_locked(c);
+	pthread_mutex_unlock(&ctl->lock);
+	if (out && err)
+		status = ctl->fn(ctl->arg, &req, out, err);
+	else
+		ctl_send_frame(c, CTL_F_ERROR, "out of memory", 13);
 	if (out)
 		fclose(out);
 	if (err)
 		fclose(err);
-	st[0] = status >> 24;
-	st[1] = status >> 16;
-	st[2] = status >> 8;
-	st[3] = status;
-	send_frame(c, 'x', st, 4);
-	json_decref(root);
-	if (req.in >= 0)
-		close(req.in);
-	close(c->fd);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-	return NULL;
+	pthread_mutex_lock(&ctl->lock);
+	c->running = false;
+	c->in = -1;
+	pthread_mutex_unlock(&ctl->lock);
+	if (in >= 0)
+		close(in); /* ours, or the revoking copy dup3 put there */
+	return status;
 }
 
-static void *accept_main(void *arg)
+/* Receives, validates and runs one request; always ends with 'x'. */
+static void serve(struct fs_ctl_conn *c)
+{
+	struct ctl_request r = {0};
+	const char *why = NULL;
+	char *buf = NULL;
+	uint32_t len;
+	int in = -1, status = 2;
+	int rc = ctl_recv_frame(c, CTL_F_REQUEST, CTL_REQ_MAX, c->deadline, &in,
+				&buf, &len);
+
+	if (rc == -ETIMEDOUT)
+		why = "the request did not arrive in time";
+	else if (rc == -EMSGSIZE)
+		why = "request too large (over 1 MiB)";
+	else if (rc == -EBADMSG)
+		why = "unexpected descriptors in the request";
+	else if (rc == -ENOMEM)
+		why = "out of memory";
+	else if (rc && rc != -ECONNRESET && rc != -ECANCELED)
+		why = "malformed request frame";
+	if (!rc) {
+		rc = ctl_request_decode(buf, len, &r, &why);
+		if (!rc) {
+			status = run(c, &r, check_stdin(in));
+			in = -1; /* run closed it */
+		}
+	}
+	ctl_send_end(c, why && rc ? why : NULL, status);
+	if (in >= 0)
+		close(in);
+	free(buf);
+	ctl_request_release(&r);
+}
+
+static void conn_free(struct fs_ctl_conn *c)
+{
+	struct fs_ctl *ctl = c->ctl;
+
+	pthread_mutex_lock(&ctl->lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->all = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&ctl->lock);
+	close(c->fd);
+	pthread_mutex_destroy(&c->send_lock);
+	pthread_mutex_destroy(&c->op_lock);
+	free(c);
+}
+
+static void *worker_main(void *arg)
 {
 	struct fs_ctl *ctl = arg;
 
 	for (;;) {
-		int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC);
-		struct conn *c;
-		pthread_t t;
+		struct fs_ctl_conn *c;
+		struct timeval tv;
 
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return NULL; /* the socket was shut down */
-		}
-		c = calloc(1, sizeof(*c));
+		pthread_mutex_lock(&ctl->lock);
+		while (!ctl->head && !ctl->stopping)
+			pthread_cond_wait(&ctl->wake, &ctl->lock);
+		c = ctl->head;
 		if (!c) {
-			close(fd);
-			continue;
+			pthread_mutex_unlock(&ctl->lock);
+			return NULL;
 		}
-		c->ctl = ctl;
-		c->fd = fd;
-		pthread_mutex_init(&c->lock, NULL);
-		if (pthread_create(&t, NULL, conn_main, c)) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		pthread_detach(t);
+		ctl->head = c->qnext;
+		if (!ctl->head)
+			ctl->tail = NULL;
+		ctl->nqueued--;
+		pthread_mutex_unlock(&ctl->lock);
+		tv.tv_sec = ctl->lim.stall_ms / 1000;
+		tv.tv_usec = ctl->lim.stall_ms % 1000 * 1000;
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		serve(c);
+		conn_free(c);
 	}
+}
+
+static int sock_path(const char *store_dir, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if ((size_t)snprintf(a->sun_path, sizeof(a->sun_path), "%s/%s",
+			     store_dir, CTL_SOCK_NAME) >= sizeof(a->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Starts the pool, the monitor and the accept thread. */
+static int start_threads(struct fs_ctl *ctl)
+{
+	ctl->workers = calloc((size_t)ctl->lim.workers, sizeof(pthread_t));
+	if (!ctl->workers)
+		return -ENOMEM;
+	for (; ctl->nworkers < ctl->lim.workers; ctl->nworkers++)
+		if (pthread_create(&ctl->workers[ctl->nworkers], NULL,
+				   worker_main, ctl))
+			return -EAGAIN;
+	if (pthread_create(&ctl->monitor, NULL, monitor_main, ctl))
+		return -EAGAIN;
+	if (pthread_create(&ctl->acceptor, NULL, accept_main, ctl)) {
+		pthread_mutex_lock(&ctl->lock);
+		ctl->stopping = true;
+		pthread_cond_broadcast(&ctl->mon_wake);
+		pthread_mutex_unlock(&ctl->lock);
+		pthread_join(ctl->monitor, NULL);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* Ends the workers start_threads started (the others never ran). */
+static void join_workers(struct fs_ctl *ctl)
+{
+	pthread_mutex_lock(&ctl->lock);
+	ctl->stopping = true;
+	pthread_cond_broadcast(&ctl->wake);
+	pthread_mutex_unlock(&ctl->lock);
+	for (long i = 0; i < ctl->nworkers; i++)
+		pthread_join(ctl->workers[i], NULL);
+	free(ctl->workers);
 }
 
 int fs_ctl_start(const char *store_dir, fs_ctl_handler fn, void *arg,
@@ -299,22 +426,45 @@ int fs_ctl_start(const char *store_dir, fs_ctl_handler fn, void *arg,
 		goto out_free;
 	ctl->fn = fn;
 	ctl->arg = arg;
+	ctl->lim = (struct limits){
+	    env_limit("ARTIFACTFS_CTL_WORKERS", 16),
+	    env_limit("ARTIFACTFS_CTL_QUEUE", 64),
+	    env_limit("ARTIFACTFS_CTL_PER_UID", 8),
+	    env_limit("ARTIFACTFS_CTL_HEADER_MS", 10000),
+	    env_limit("ARTIFACTFS_CTL_STALL_MS", 120000),
+	};
+	pthread_mutex_init(&ctl->lock, NULL);
+	pthread_cond_init(&ctl->wake, NULL);
+	pthread_cond_init(&ctl->mon_wake, NULL);
 	ctl->path = strdup(a.sun_path);
+	ctl->revoke_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	unlink(a.sun_path); /* a stale socket of a killed daemon */
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!ctl->path || ctl->fd < 0 ||
+	errno = ENOMEM;
+	if (!ctl->path || ctl->revoke_fd < 0 || ctl->fd < 0 ||
 	    bind(ctl->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    chmod(a.sun_path, 0666) < 0 || listen(ctl->fd, 64) < 0 ||
-	    pthread_create(&ctl->thread, NULL, accept_main, ctl)) {
-		rc = errno ? -errno : -ENOMEM;
-		store_log(STORE_LOG_ERR, "cannot serve commands on %s: %s",
-			  a.sun_path, strerror(-rc));
-		if (ctl->fd >= 0)
-			close(ctl->fd);
-		goto out_free;
+	    chmod(a.sun_path, 0666) < 0 || listen(ctl->fd, 128) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	rc = start_threads(ctl);
+	if (rc) {
+		join_workers(ctl);
+		unlink(a.sun_path);
+		goto out_close;
 	}
 	*out = ctl;
 	return 0;
+out_close:
+	store_log(STORE_LOG_ERR, "cannot serve commands on %s: %s", a.sun_path,
+		  strerror(-rc));
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	if (ctl->revoke_fd >= 0)
+		close(ctl->revoke_fd);
+	pthread_cond_destroy(&ctl->wake);
+	pthread_cond_destroy(&ctl->mon_wake);
+	pthread_mutex_destroy(&ctl->lock);
 out_free:
 	if (ctl)
 		free(ctl->path);
@@ -326,153 +476,23 @@ void fs_ctl_stop(struct fs_ctl *ctl)
 {
 	if (!ctl)
 		return;
+	pthread_mutex_lock(&ctl->lock);
+	ctl->stopping = true;
+	for (struct fs_ctl_conn *c = ctl->all; c; c = c->next)
+		ctl_conn_cancel_locked(c);
+	pthread_cond_broadcast(&ctl->wake);
+	pthread_cond_broadcast(&ctl->mon_wake);
+	pthread_mutex_unlock(&ctl->lock);
 	shutdown(ctl->fd, SHUT_RDWR);
-	pthread_join(ctl->thread, NULL);
+	pthread_join(ctl->acceptor, NULL);
+	join_workers(ctl);
+	pthread_join(ctl->monitor, NULL);
 	close(ctl->fd);
+	close(ctl->revoke_fd);
 	unlink(ctl->path);
+	pthread_cond_destroy(&ctl->wake);
+	pthread_cond_destroy(&ctl->mon_wake);
+	pthread_mutex_destroy(&ctl->lock);
 	free(ctl->path);
 	free(ctl);
-}
-
-/* ------------------------------------------------------------ client */
-
-static int send_request(int fd, int argc, char **argv)
-{
-	char cwd[4096];
-	json_t *req, *av = json_array();
-	char *line;
-	int rc;
-
-	if (!getcwd(cwd, sizeof(cwd)))
-		return -errno;
-	for (int i = 0; i < argc; i++)
-		json_array_append_new(av, json_string(argv[i]));
-	req = json_pack("{s:o, s:s}", "argv", av, "cwd", cwd);
-	line = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (!line)
-		return -ENOMEM;
-	rc = write_all(fd, line, strlen(line));
-	if (!rc)
-		rc = write_all(fd, "\n", 1);
-	free(line);
-	return rc;
-}
-
-/* Copies frames to stdout and stderr until the exit frame. */
-static int relay(int fd, int *status)
-{
-	char buf[65536];
-
-	for (;;) {
-		uint8_t h[5];
-		uint32_t len;
-		int rc = read_all(fd, h, 5);
-
-		if (rc)
-			return rc;
-		len = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 |
-		      (uint32_t)h[3] << 8 | h[4];
-		while (len) {
-			size_t n = len < sizeof(buf) ? len : sizeof(buf);
-
-			rc = read_all(fd, buf, n);
-			if (rc)
-				return rc;
-			if (h[0] == 'x' && n == 4) {
-				*status =
-				    (int)((uint32_t)(uint8_t)buf[0] << 24 |
-					  (uint32_t)(uint8_t)buf[1] << 16 |
-					  (uint32_t)(uint8_t)buf[2] << 8 |
-					  (uint8_t)buf[3]);
-				return 0;
-			}
-			fwrite(buf, 1, n, h[0] == 'o' ? stdout : stderr);
-			len -= (uint32_t)n;
-		}
-		if (h[0] == 'e')
-			fflush(stderr);
-	}
-}
-
-int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
-{
-	struct sockaddr_un a;
-	int fd, rc = sock_path(store_dir, &a);
-
-	if (rc)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc == -ECONNREFUSED ? -ENOENT : rc;
-	}
-	rc = send_stdin(fd);
-	if (!rc)
-		rc = send_request(fd, argc, argv);
-	if (!rc)
-		rc = relay(fd, status);
-	close(fd);
-	if (rc)
-		store_log(STORE_LOG_ERR, "lost the mount daemon of %s: %s",
-			  store_dir, strerror(-rc));
-	return rc;
-}
-
-/* Interim: the client-side file operations arrive with the new socket. */
-int fs_ctl_open(struct fs_ctl_conn *c, const char *path, int flags, mode_t mode)
-{
-	(void)c, (void)path, (void)flags, (void)mode;
-	return -ENOSYS;
-}
-int fs_ctl_stat(struct fs_ctl_conn *c, const char *path, bool follow,
-		struct stat *st)
-{
-	(void)c, (void)path, (void)follow, (void)st;
-	return -ENOSYS;
-}
-int fs_ctl_mkdir(struct fs_ctl_conn *c, const char *path, mode_t mode)
-{
-	(void)c, (void)path, (void)mode;
-	return -ENOSYS;
-}
-int fs_ctl_symlink(struct fs_ctl_conn *c, const char *target, const char *path)
-{
-	(void)c, (void)path, (void)target;
-	return -ENOSYS;
-}
-ssize_t fs_ctl_readlink(struct fs_ctl_conn *c, const char *path, char *buf,
-			size_t len)
-{
-	(void)c, (void)path, (void)buf, (void)len;
-	return -ENOSYS;
-}
-int fs_ctl_rename(struct fs_ctl_conn *c, const char *from, const char *to)
-{
-	(void)c, (void)from, (void)to;
-	return -ENOSYS;
-}
-int fs_ctl_unlink(struct fs_ctl_conn *c, const char *path, bool dir)
-{
-	(void)c, (void)path, (void)dir;
-	return -ENOSYS;
-}
-int fs_ctl_link(struct fs_ctl_conn *c, const char *from, const char *to)
-{
-	(void)c, (void)from, (void)to;
-	return -ENOSYS;
-}
-int fs_ctl_progress(struct fs_ctl_conn *c, const char *label, uint64_t done,
-		    uint64_t total)
-{
-	(void)c, (void)label, (void)done, (void)total;
-	return 0;
-}
-bool fs_ctl_cancelled(struct fs_ctl_conn *c)
-{
-	(void)c;
-	return false;
 }

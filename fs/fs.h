@@ -182,6 +182,8 @@ void fs_session_unbind_run(const char *pipeline, const char *run);
 int fs_session_read(struct store *s, const struct store_caller *c,
 		    const char *artifact, uint32_t number);
 
+/* The command socket (ctl.c) is declared in the private ctl_i.h. */
+
 /** How many error lines the sink has printed so far (any thread). */
 unsigned long fs_log_errors(void);
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ctl_i.h"
 #include "fs.h"
 
 /* ----------------------------------------------------------- progress.c */
