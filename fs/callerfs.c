@@ -30,8 +30,10 @@ static int sys(int rc)
 
 int fs_file_open(struct fs_ctx *ctx, const char *path, int flags, mode_t mode)
 {
+	/* The client opens with O_NONBLOCK itself (then clears it), so
+	 * that a FIFO never blocks either side. */
 	if (ctx->conn)
-		return fs_ctl_open(ctx->conn, path, flags, mode);
+		return fs_ctl_open(ctx->conn, path, flags & ~O_NONBLOCK, mode);
 	return sys(open(path, flags | O_CLOEXEC, mode));
 }
 

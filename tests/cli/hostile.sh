@@ -129,24 +129,28 @@ took=$(cat "$T/silent.out")
 echo "   the daemon gave up on it after ${took} s"
 awk -v t="$took" 'BEGIN { exit !(t >= 1.5 && t <= 6) }' ||
 	fail "the stall limit did not end the request ($took s)"
-if [ "${HOSTILE_DAEMON_FILEOPS:-0}" = 1 ]; then
-	# Once the commands open the caller's files through fs_ctl_open.
-	as_user mkfifo "$T/u/x.sig"
-	: >"$T/u/x"
-	: >"$T/u/k"
-	chown "$TUSER" "$T/u/x" "$T/u/k"
-	rc=0
-	as_user timeout 20 "$AFS" --config "$T/empty.conf" --store "$S" \
-		audit verify --export "$T/u/x" --pubkey "$T/u/k" \
-		>/dev/null 2>&1 || rc=$?
-	[ "$rc" -ne 124 ] || fail "audit verify on a FIFO hung"
-	alive "audit verify with a FIFO"
-	rc=0
-	as_user timeout 20 "$AFS" --config "$T/u/fifo" --store "$S" ls \
-		>/dev/null 2>&1 || rc=$?
-	[ "$rc" -ne 124 ] || fail "a FIFO as --config hung"
-fi
+# The commands open the caller's files through the client: a FIFO
+# where a file is expected is refused, never waited on.
+as_user mkfifo "$T/u/x.sig"
+: >"$T/u/x"
+: >"$T/u/k"
+chown "$TUSER" "$T/u/x" "$T/u/k"
+rc=0
+as_user timeout 20 "$AFS" --config "$T/empty.conf" --store "$S" \
+	audit verify --export "$T/u/x" --pubkey "$T/u/k" \
+	>/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 124 ] || fail "audit verify on a FIFO hung"
+alive "audit verify with a FIFO"
+rc=0
+as_user timeout 20 "$AFS" --config "$T/u/fifo" --store "$S" ls \
+	>/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 124 ] || fail "a FIFO as --config hung"
 alive "FIFO"
+
+check "(g) run exec, init and mount sent raw are refused, never run as root"
+hostile "$SOCK" rawcmd "$T/rawcmd.ran"
+[ ! -e "$T/rawcmd.ran" ] || fail "the daemon ran a client's run exec CMD"
+alive "raw commands"
 
 check "(e) 200 connections sending 1 MiB without an end: bounded memory, busy"
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$DPID/status"; }

@@ -145,6 +145,23 @@ def flood(n):
         sys.exit("only %d of %d refused as busy" % (busy, n))
 
 
+def rawcmd(marker):
+    """argv the command line never sends: run exec would run CMD in the
+    daemon (as root), init and mount would act on the daemon's store."""
+    for argv in (["artifactfs", "run", "exec", "--pipeline", "p", "--step",
+                  "s", "--", "/bin/sh", "-c", "touch " + marker],
+                 ["artifactfs", "init"],
+                 ["artifactfs", "mount", "/tmp"]):
+        s = connect()
+        s.sendall(req(argv))
+        frames = read_frames(s)
+        exits = [struct.unpack(">i", p)[0] for t, p in frames if t == b"x"]
+        err = b"".join(p for t, p in frames if t in (b"e", b"!"))
+        if exits == [0] or b"not a command the mount daemon" not in err:
+            sys.exit("%s: not refused: %r" % (argv[1], frames))
+        print("%s -> %s" % (argv[1], err.decode().strip()))
+
+
 def groups(uid, gid):
     a, b = socket.socketpair()
     pid = os.fork()
@@ -180,6 +197,8 @@ elif cmd == "silent":
     silent(sys.argv[3])
 elif cmd == "flood":
     flood(int(sys.argv[3]))
+elif cmd == "rawcmd":
+    rawcmd(sys.argv[3])
 elif cmd == "groups":
     groups(int(sys.argv[3]), int(sys.argv[4]))
 else:
