@@ -15,7 +15,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 echo "== configure ($BUILD)"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug \
-	-DARTIFACTFS_WERROR=ON -DARTIFACTFS_SANITIZE=ON
+	-DARTIFACTFS_WERROR=ON -DARTIFACTFS_SANITIZE=ON -DARTIFACTFS_FUZZ=ON
 echo "== build"
 cmake --build "$BUILD" -j "$(nproc)"
 echo "== test"
