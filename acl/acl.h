@@ -254,6 +254,16 @@ enum acl_action {
 int acl_decide(struct store *s, const struct store_caller *who,
 	       enum acl_action act, const char *path);
 
+/**
+ * The rule for changing a run, for FUSE operations and commands alike:
+ * path is the run (or a path inside it) and owner the uid that opened
+ * it.  A writer there changes its own runs; someone else's run needs a
+ * promoter to end it (end: seal or fail) and an admin for anything else.
+ * Returns what acl_decide returns.
+ */
+int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
+		   bool end, const char *path);
+
 /* Permission bits of acl_role_bits, as in a mode's "other" triplet. */
 #define ACL_BIT_R 4 /* ACL_LIST and ACL_READ */
 #define ACL_BIT_W 2 /* ACL_WRITE */

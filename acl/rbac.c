@@ -285,6 +285,16 @@ int acl_decide(struct store *s, const struct store_caller *who,
 	return allowed(&g, act) ? 0 : -EACCES;
 }
 
+int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
+		   bool end, const char *path)
+{
+	int rc = acl_decide(s, who, ACL_WRITE, path);
+
+	if (rc || who->uid == owner)
+		return rc;
+	return acl_decide(s, who, end ? ACL_SEAL_OTHERS : ACL_ADMIN, path);
+}
+
 int acl_role_bits(struct store *s, const struct store_caller *who,
 		  const char *path)
 {
