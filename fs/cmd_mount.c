@@ -12,6 +12,7 @@
 #include "mnt_i.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,23 +23,27 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Where the daemon's own lines go (daemon_sink's arg). */
+static int to_stderr; /* in the foreground */
+static int starting;  /* detached, not serving yet: syslog, and errors
+			 on the terminal of the waiting `mount` too */
+
 /* The daemon's log: a command run for a client logs to that client;
  * everything else goes to syslog, or to stderr in the foreground. */
 static void daemon_sink(void *arg, enum store_log_level level, const char *msg)
 {
-	bool foreground = arg != NULL;
-
 	if (fs_in_request()) {
 		fs_log_sink(NULL, level, msg);
 		return;
 	}
 	if (level > STORE_LOG_INFO)
 		return;
-	if (!foreground) {
+	if (arg != &to_stderr)
 		syslog((int)level, "%s", msg);
-		return;
-	}
-	fprintf(stderr, "%s: %s\n", FS_PROG, msg);
+	if (arg == &to_stderr)
+		fprintf(stderr, "%s: %s\n", FS_PROG, msg);
+	else if (arg == &starting) /* counted: the failure is explained */
+		fs_log_sink(NULL, level, msg);
 }
 
 /* Runs a client's command line on the mounted store, as that client:
@@ -204,21 +209,83 @@ static int preflight(struct fs_ctx *ctx, const char *point)
 	return 0;
 }
 
+/*
+ * Detaches like fuse_daemonize (fork, setsid, chdir /), except that the
+ * parent returns only once the daemon serves: the store open and the
+ * command socket listening, so that a command typed right after `mount`
+ * goes to the daemon, never finds the store half taken.  The parent exits
+ * 0 when the daemon said so through *ready_fd (ready()), 1 when it failed
+ * first; until then the daemon's errors still reach the terminal.
+ */
+static int detach(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") < 0)
+		store_log(STORE_LOG_WARNING, "cannot chdir to /: %s",
+			  strerror(errno));
+	*ready_fd = p[1];
+	return 0;
+}
+
+/* Tells the waiting parent that the daemon serves, and lets go of the
+ * terminal. */
+static void ready(int *ready_fd)
+{
+	int null;
+
+	if (*ready_fd < 0)
+		return;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	if (write(*ready_fd, "", 1) != 1)
+		store_log(STORE_LOG_WARNING, "the mount command went away");
+	close(*ready_fd);
+	*ready_fd = -1;
+}
+
 static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 		 const char *point)
 {
-	static int fg_tag;
 	struct fuse_loop_config *cfg;
 	struct mnt_checkpoints *cps = NULL;
 	struct fs_ctl *ctl = NULL;
 	char *spool = NULL;
-	int rc;
+	int ready_fd = -1, rc;
 
 	if (!o->foreground) {
 		openlog(FS_PROG, LOG_PID, LOG_DAEMON);
-		fuse_daemonize(0);
+		rc = detach(&ready_fd);
+		if (rc)
+			return rc;
 	}
-	store_log_set_sink(daemon_sink, o->foreground ? &fg_tag : NULL);
+	store_log_set_sink(daemon_sink,
+			   o->foreground ? (void *)&to_stderr : &starting);
 	rc = store_open(ctx->store_dir, &ctx->opt, &m->s);
 	if (rc) {
 		store_log(STORE_LOG_ERR,
@@ -242,6 +309,10 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 	/* Without them the mount still serves: the failure is logged. */
 	mnt_checkpoints_start(m->s, ctx, &cps);
 	store_log(STORE_LOG_INFO, "mounted %s on %s", ctx->store_dir, point);
+	if (ready_fd >= 0) {
+		ready(&ready_fd);
+		store_log_set_sink(daemon_sink, NULL); /* syslog from now on */
+	}
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	rc = fuse_session_loop_mt(m->se, cfg);

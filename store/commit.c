@@ -26,6 +26,12 @@ int commit_begin(struct store *s, const struct store_caller *c,
 		 struct commit *t)
 {
 	assert(c != NULL);
+	if (s->read_only) {
+		store_log(STORE_LOG_ERR,
+			  "store %s is on read-only media: nothing can change",
+			  s->dir);
+		return -EROFS;
+	}
 	memset(t, 0, offsetof(struct commit, op));
 	t->op[0] = t->path[0] = t->digest[0] = '\0';
 	t->s = s;
@@ -143,7 +149,9 @@ int commit_record(struct store *s, const struct store_caller *c, const char *op,
 	struct commit t;
 	int rc;
 
-	if (!s->audit_key)
+	/* A store on read-only media records nothing, not even reads: its
+	 * journal is what it was when it was written there. */
+	if (!s->audit_key || s->read_only)
 		return 0;
 	r = rec_new(c, op, path);
 	if (!r)

@@ -27,6 +27,7 @@ struct db {
 	rocksdb_readoptions_t *ro;
 	rocksdb_readoptions_t *ro_chunk; /* no CRC: we re-hash every chunk */
 	rocksdb_flushoptions_t *fo;
+	bool read_only; /* opened for reading only: never flushed */
 };
 
 struct db_batch {
@@ -102,7 +103,7 @@ static void db_free(struct db *d)
 	free(d);
 }
 
-int db_open(const char *path, bool create, struct db **out)
+int db_open(const char *path, bool create, bool read_only, struct db **out)
 {
 	struct db *d = calloc(1, sizeof(*d));
 	const rocksdb_options_t *cfo[CF_COUNT];
@@ -128,8 +129,13 @@ int db_open(const char *path, bool create, struct db **out)
 		d->cf_opt[i] = cf_options(i);
 		cfo[i] = d->cf_opt[i];
 	}
-	d->db = rocksdb_open_column_families(d->opt, path, CF_COUNT, cf_names,
-					     cfo, d->cf, &err);
+	if (read_only) /* writes nothing, not even a log: read-only media */
+		d->db = rocksdb_open_for_read_only_column_families(
+		    d->opt, path, CF_COUNT, cf_names, cfo, d->cf, 0, &err);
+	else
+		d->db = rocksdb_open_column_families(
+		    d->opt, path, CF_COUNT, cf_names, cfo, d->cf, &err);
+	d->read_only = read_only;
 	if (err) {
 		rc = db_err(err, "cannot open the store database");
 		memset(d->cf, 0, sizeof(d->cf));
@@ -161,7 +167,8 @@ void db_close(struct db *d)
 		return;
 	/* A failed flush here was already reported by the commit that
 	 * met it; the chunks are then garbage anyway. */
-	rocksdb_flush_cf(d->db, d->fo, d->cf[CF_CHUNKS], &err);
+	if (!d->read_only)
+		rocksdb_flush_cf(d->db, d->fo, d->cf[CF_CHUNKS], &err);
 	if (err) {
 		store_log(STORE_LOG_DEBUG, "flush at close: %s", err);
 		rocksdb_free(err);

@@ -162,7 +162,25 @@ pid_t store_lock_holder(const char *dir)
 	return pid > 0 ? pid : -EBUSY;
 }
 
-static int lock_take(const char *dir, int *out_fd)
+/* Why the lock cannot be opened, in one line. */
+static void lock_fail(const char *dir, const char *l, int err)
+{
+	struct stat st;
+
+	if (err == EACCES && stat(dir, &st) == 0 && st.st_uid != geteuid())
+		store_log(STORE_LOG_ERR,
+			  "store %s belongs to uid %u and is not mounted: "
+			  "other users' commands go through its mount daemon "
+			  "('artifactfs mount'), or ask its owner",
+			  dir, (unsigned)st.st_uid);
+	else
+		store_log(STORE_LOG_ERR, "cannot open %s: %s", l,
+			  strerror(err));
+}
+
+/* Takes the store's lock: exclusive, or on read-only media (*ro set)
+ * shared, since nothing can change the store there. */
+static int lock_take(const char *dir, int *out_fd, bool *ro)
 {
 	char *l = path_join(dir, "lock");
 	char buf[32];
@@ -171,11 +189,20 @@ static int lock_take(const char *dir, int *out_fd)
 	if (!l)
 		return -ENOMEM;
 	fd = open(l, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EROFS && ro) {
+		fd = open(l, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			free(l);
+			*ro = true;
+			flock(fd, LOCK_SH | LOCK_NB);
+			*out_fd = fd;
+			return 0;
+		}
+	}
 	if (fd < 0) {
 		int rc = -errno;
 
-		store_log(STORE_LOG_ERR, "cannot open %s: %s", l,
-			  strerror(errno));
+		lock_fail(dir, l, errno);
 		free(l);
 		return rc;
 	}
@@ -297,14 +324,14 @@ int store_init(const char *dir, const struct store_options *o)
 	rc = write_marker(dir);
 	if (rc)
 		return rc;
-	rc = lock_take(dir, &fd);
+	rc = lock_take(dir, &fd, NULL);
 	if (rc)
 		return rc;
 	dbp = path_join(dir, "db");
 	if (dbp && mkdir(dbp, 0700) < 0 && errno != EEXIST)
 		store_log(STORE_LOG_WARNING, "cannot create %s: %s", dbp,
 			  strerror(errno));
-	rc = dbp ? db_open(dbp, true, &db) : -ENOMEM;
+	rc = dbp ? db_open(dbp, true, false, &db) : -ENOMEM;
 	free(dbp);
 	if (!rc) {
 		rc = meta_check(db, dir, id);
@@ -372,11 +399,11 @@ int store_open(const char *dir, const struct store_options *o,
 	s->dir = strdup(dir);
 	rc = s->dir ? store_setup(s, o) : -ENOMEM;
 	if (!rc)
-		rc = lock_take(dir, &s->lock_fd);
+		rc = lock_take(dir, &s->lock_fd, &s->read_only);
 	if (rc)
 		goto out_close;
 	dbp = path_join(dir, "db");
-	rc = dbp ? db_open(dbp, false, &s->db) : -ENOMEM;
+	rc = dbp ? db_open(dbp, false, s->read_only, &s->db) : -ENOMEM;
 	free(dbp);
 	if (!rc)
 		rc = meta_check(s->db, dir, s->id);

@@ -166,6 +166,12 @@ int store_put_begin(struct store *s, const struct store_caller *c,
 			  rc == -ENAMETOOLONG ? ": over 255 bytes" : "");
 		return rc;
 	}
+	if (s->read_only) {
+		store_log(STORE_LOG_ERR,
+			  "store %s is on read-only media: nothing can change",
+			  s->dir);
+		return -EROFS;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

@@ -135,11 +135,14 @@ int store_init(const char *dir, const struct store_options *o);
 bool store_exists(const char *dir);
 
 /**
- * Opens the store in dir for this process, taking its lock.
+ * Opens the store in dir for this process, taking its lock.  A store on
+ * read-only media opens for reading only: every change is then -EROFS
+ * (logged), and nothing is written there, not even journal records.
  * o may be NULL for the defaults.
  * Returns 0 and *out, or -ENOENT (no such directory), -EINVAL (not a store,
  * or written by a newer format), -EBUSY (held by another process: the
- * message says which pid), -EIO.
+ * message says which pid), -EACCES (another user's store: the message
+ * says to go through its mount), -EIO.
  */
 int store_open(const char *dir, const struct store_options *o,
 	       struct store **out);

@@ -57,13 +57,15 @@ struct store {
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
 	pthread_rwlock_t gc_lock;    /* ingest shared, gc exclusive */
 	uint64_t binding_gen; /* bumped by each binding change (atomic) */
+	bool read_only;	      /* on read-only media: every change -EROFS */
 };
 
 /* ------------------------------------------------------------- db.c */
 
-/** Opens (create: creating) the RocksDB under path.  -EIO with a logged
- * message on failure. */
-int db_open(const char *path, bool create, struct db **out);
+/** Opens (create: creating) the RocksDB under path; read_only: for
+ * reading only, writing nothing there (read-only media).  -EIO with a
+ * logged message on failure. */
+int db_open(const char *path, bool create, bool read_only, struct db **out);
 void db_close(struct db *db);
 
 /** Gets key from cf.  Returns 0 and a malloc'd *val (caller frees) with

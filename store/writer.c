@@ -115,8 +115,11 @@ static void job_run(struct pool_job *pj)
 
 int store_writer_new(struct store *s, struct store_writer **out)
 {
-	struct store_writer *w = calloc(1, sizeof(*w));
+	struct store_writer *w;
 
+	if (s->read_only)
+		return -EROFS;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->s = s;

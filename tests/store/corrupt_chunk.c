@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/db", argv[1]);
-	if (db_open(path, false, &f.db)) {
+	if (db_open(path, false, false, &f.db)) {
 		fprintf(stderr, "%s: cannot open %s\n", argv[0], path);
 		return 1;
 	}

@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	}
 	seq = strtoull(argv[3], NULL, 10);
 	snprintf(path, sizeof(path), "%s/db", argv[1]);
-	if (db_open(path, false, &db))
+	if (db_open(path, false, false, &db))
 		return 1;
 	rec_key(k1, seq);
 	rec_key(k2, seq + 1);

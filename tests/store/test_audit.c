@@ -148,7 +148,7 @@ static struct db *tamper_open(struct fx *f)
 
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(db_open(p, false, &db), 0);
+	assert_int_equal(db_open(p, false, false, &db), 0);
 	free(p);
 	return db;
 }
@@ -396,7 +396,7 @@ static void test_audit_verify_forged_middle(void **state)
 	assert_int_equal(append_rec(s2, wrong, KLEN, &r), 0);
 	store_close(s2);
 	odb = path_join(other, "db");
-	assert_int_equal(db_open(odb, false, &db), 0);
+	assert_int_equal(db_open(odb, false, false, &db), 0);
 	get_rec(db, 5, &forged, &flen);
 	db_close(db);
 

@@ -238,7 +238,7 @@ static void corrupt_chunk(const char *store_dir,
 	void *val;
 	size_t len;
 
-	assert_int_equal(db_open(dbdir, false, &db), 0);
+	assert_int_equal(db_open(dbdir, false, false, &db), 0);
 	assert_int_equal(
 	    db_get(db, CF_CHUNKS, id, STORE_DIGEST_LEN, &val, &len), 0);
 	assert_true(len > 1);

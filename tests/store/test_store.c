@@ -135,7 +135,7 @@ static void set_db_format(const char *store_dir, uint32_t v)
 	uint8_t be[4] = {v >> 24, v >> 16, v >> 8, v};
 	struct db *db;
 
-	assert_int_equal(db_open(dbdir, false, &db), 0);
+	assert_int_equal(db_open(dbdir, false, false, &db), 0);
 	assert_int_equal(db_put(db, CF_META, "format", 6, be, 4), 0);
 	db_close(db);
 	free(dbdir);
