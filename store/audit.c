@@ -20,41 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REC_TAG	     'r'
-#define REC_KEY_LEN  9 /* 'r' + be64 seq */
-#define HEAD_KEY     "head"
-#define HEAD_KEY_LEN 4
-#define HEAD_LEN     (8 + AUDIT_HASH_LEN) /* be64 seq + hash of that record */
+#define HEAD_LEN (8 + AUDIT_HASH_LEN) /* be64 seq + hash of that record */
 
 /* The head: the last record's seq (0: empty journal) and hash. */
 struct head {
 	uint64_t seq;
 	uint8_t hash[AUDIT_HASH_LEN];
 };
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static size_t rec_key(uint8_t k[REC_KEY_LEN], uint64_t seq)
-{
-	k[0] = REC_TAG;
-	put_be64(k + 1, seq);
-	return REC_KEY_LEN;
-}
 
 /* HMAC-SHA256 of data under key. */
 static int mac(const uint8_t *key, size_t klen, const void *data, size_t len,
@@ -90,7 +62,7 @@ static int rec_encode(const uint8_t *key, size_t klen, struct audit_rec *r,
 	uint8_t seq[8];
 	int rc;
 
-	put_be64(seq, r->seq);
+	be64_put(seq, r->seq);
 	buf_u8(b, RECORD_FORMAT);
 	buf_bytes(b, seq, sizeof(seq));
 	buf_varint(b, (uint64_t)r->time);
@@ -132,7 +104,7 @@ static int rec_decode(const void *val, size_t len, struct audit_rec *r)
 	if (cur_u8(&c) != RECORD_FORMAT)
 		return -EIO;
 	cur_copy(&c, seq, sizeof(seq));
-	r->seq = get_be64(seq);
+	r->seq = be64_get(seq);
 	r->time = (int64_t)cur_varint(&c);
 	uid = cur_varint(&c);
 	pid = cur_varint(&c);
@@ -163,16 +135,17 @@ static int head_read(struct store *s, struct db_batch *b, struct head *h)
 
 	memset(h, 0, sizeof(*h));
 	if (b)
-		rc =
-		    db_batch_get(b, CF_AUDIT, HEAD_KEY, HEAD_KEY_LEN, &v, &len);
+		rc = db_batch_get(b, CF_AUDIT, KEY_AUDIT_HEAD,
+				  KEY_AUDIT_HEAD_LEN, &v, &len);
 	else
-		rc = db_get(s->db, CF_AUDIT, HEAD_KEY, HEAD_KEY_LEN, &v, &len);
+		rc = db_get(s->db, CF_AUDIT, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN,
+			    &v, &len);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
 		return rc;
 	if (len == HEAD_LEN) {
-		h->seq = get_be64(v);
+		h->seq = be64_get(v);
 		memcpy(h->hash, (uint8_t *)v + 8, AUDIT_HASH_LEN);
 	}
 	free(v);
@@ -187,7 +160,7 @@ int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 {
 	struct buf v = {0};
 	struct head h;
-	uint8_t k[REC_KEY_LEN], hv[HEAD_LEN];
+	uint8_t k[KEY_AUDIT_REC_LEN], hv[HEAD_LEN];
 	int rc;
 
 	if (!klen)
@@ -206,10 +179,12 @@ int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 	if (!rc)
 		rc = store_digest_buf(v.p, v.len, h.hash);
 	if (!rc) {
-		db_batch_put(b, CF_AUDIT, k, rec_key(k, r->seq), v.p, v.len);
-		put_be64(hv, r->seq);
+		db_batch_put(b, CF_AUDIT, k, key_audit_rec(k, r->seq), v.p,
+			     v.len);
+		be64_put(hv, r->seq);
 		memcpy(hv + 8, h.hash, AUDIT_HASH_LEN);
-		db_batch_put(b, CF_AUDIT, HEAD_KEY, HEAD_KEY_LEN, hv, HEAD_LEN);
+		db_batch_put(b, CF_AUDIT, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN,
+			     hv, HEAD_LEN);
 	}
 	free(v.p);
 	return rc;
@@ -253,11 +228,11 @@ static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
 	uint64_t seq;
 	int rc;
 
-	if (klen != REC_KEY_LEN)
+	if (klen != KEY_AUDIT_REC_LEN)
 		return bad(w->out, w->expect,
 			   "record %" PRIu64 ": a stray key (inserted)",
 			   w->expect);
-	seq = get_be64((const uint8_t *)key + 1);
+	seq = key_audit_seq(key);
 	if (!w->anchoring && seq < w->from)
 		return 0;
 	if (seq > w->expect)
@@ -305,10 +280,10 @@ static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
  * walk_rec: the anchor before from, or the record the head names. */
 static int walk_one(struct store *s, struct walk *w, uint64_t seq)
 {
-	uint8_t k[REC_KEY_LEN];
+	uint8_t k[KEY_AUDIT_REC_LEN];
 	void *v;
 	size_t len;
-	int rc = db_get(s->db, CF_AUDIT, k, rec_key(k, seq), &v, &len);
+	int rc = db_get(s->db, CF_AUDIT, k, key_audit_rec(k, seq), &v, &len);
 
 	if (rc == -ENOENT)
 		return bad(w->out, seq, "record %" PRIu64 " missing (removed)",
@@ -317,7 +292,7 @@ static int walk_one(struct store *s, struct walk *w, uint64_t seq)
 		return rc;
 	w->anchoring = true;
 	w->expect = seq;
-	rc = walk_rec(w, k, REC_KEY_LEN, v, len);
+	rc = walk_rec(w, k, KEY_AUDIT_REC_LEN, v, len);
 	w->anchoring = false;
 	free(v);
 	return rc;
@@ -390,7 +365,7 @@ int audit_verify(struct store *s, const uint8_t *key, size_t klen,
 		rc = walk_one(s, w, from - 1);
 	}
 	if (!rc) {
-		char tag = REC_TAG;
+		uint8_t tag = KEY_AUDIT_REC;
 
 		rc = db_scan(s->db, CF_AUDIT, &tag, 1, walk_rec, w);
 	}
@@ -415,11 +390,11 @@ static int each_rec(void *arg, const void *key, size_t klen, const void *val,
 	struct each *e = arg;
 	uint64_t seq;
 
-	if (klen != REC_KEY_LEN) {
+	if (klen != KEY_AUDIT_REC_LEN) {
 		store_log(STORE_LOG_ERR, "audit journal: a stray key");
 		return -EIO;
 	}
-	seq = get_be64((const uint8_t *)key + 1);
+	seq = key_audit_seq(key);
 	if (seq < e->from)
 		return 0;
 	if (rec_decode(val, vlen, &e->r)) {
@@ -435,7 +410,7 @@ int audit_each(struct store *s, uint64_t from,
 	       int (*fn)(void *arg, const struct audit_rec *r), void *arg)
 {
 	struct each *e = calloc(1, sizeof(*e));
-	char tag = REC_TAG;
+	uint8_t tag = KEY_AUDIT_REC;
 	int rc;
 
 	if (!e)

@@ -1,7 +1,7 @@
 /*
  * binding.c - role bindings: which principal holds which role on which
  * scope.  Kept here as checked data; acl/rbac.c gives them meaning.  Key
- * layout in FORMAT.md (namespace cf, tag 'B').
+ * layout in FORMAT.md (namespace cf, KEY_NS_BINDING).
  */
 #include "store_i.h"
 
@@ -12,7 +12,7 @@
 
 /* "u:" + at most 10 digits (a 32-bit id) + NUL */
 #define PRINCIPAL_MAX 13
-/* 'B' + scope + NUL + principal */
+/* KEY_NS_BINDING + scope + NUL + principal */
 #define BKEY_MAX (1 + STORE_SCOPE_MAX + 1 + PRINCIPAL_MAX)
 
 /* Generations are unique in the process, across stores opened and
@@ -117,11 +117,8 @@ static int binding_key(const char *scope, const char *principal, uint8_t *k,
 	}
 	sl = strlen(scope);
 	pl = strlen(principal);
-	k[0] = 'B';
-	memcpy(k + 1, scope, sl);
-	k[1 + sl] = 0;
-	memcpy(k + 2 + sl, principal, pl);
-	*klen = 2 + sl + pl;
+	*klen = key_add_bytes(k, key_tag(k, KEY_NS_BINDING), scope, sl);
+	*klen = key_add_bytes(k, key_add_nul(k, *klen), principal, pl);
 	return 0;
 }
 
@@ -217,7 +214,7 @@ struct binding_scan {
 	void *arg;
 };
 
-/* key: 'B' scope NUL principal; value: the role's name */
+/* key: KEY_NS_BINDING scope NUL principal; value: the role's name */
 static int scan_binding(void *arg, const void *key, size_t klen,
 			const void *val, size_t vlen)
 {
@@ -251,8 +248,9 @@ int store_binding_each(struct store *s,
 		       void *arg)
 {
 	struct binding_scan c = {fn, arg};
+	uint8_t tag = KEY_NS_BINDING;
 
-	return db_scan(s->db, CF_NAMESPACE, "B", 1, scan_binding, &c);
+	return db_scan(s->db, CF_NAMESPACE, &tag, 1, scan_binding, &c);
 }
 
 uint64_t store_binding_gen(struct store *s)

@@ -175,7 +175,7 @@ int cas_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN], void *buf,
 bool cas_known(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	       uint32_t *stored, bool *unflushed)
 {
-	uint8_t key[1 + STORE_DIGEST_LEN] = {'C'};
+	uint8_t key[KEY_DIGEST_LEN];
 	void *val;
 	size_t len;
 	struct cursor c;
@@ -184,8 +184,8 @@ bool cas_known(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	if (chunk_set_get(s->pending, id, stored))
 		return true;
 	*unflushed = false;
-	memcpy(key + 1, id, STORE_DIGEST_LEN);
-	if (db_get(s->db, CF_REFCOUNTS, key, sizeof(key), &val, &len))
+	if (db_get(s->db, CF_REFCOUNTS, key, key_digest(key, KEY_REF_CHUNK, id),
+		   &val, &len))
 		return false;
 	c = (struct cursor){val, (uint8_t *)val + len, false};
 	cur_u8(&c);

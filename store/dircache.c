@@ -6,6 +6,10 @@
  * directory of 20,000 entries cost a hash and a binary search instead of
  * a RocksDB read, a hash check and a decode each.  Unused listings sit in
  * an LRU list and are dropped past max_bytes of decoded entries.
+ *
+ * The readers of trees (store_tree_lookup, store_tree_each) live here
+ * too: they see directories only through the cache, and tree.c, which
+ * decodes a listing for the cache, never calls back into it.
  */
 #include "store_i.h"
 
@@ -134,4 +138,80 @@ void dcache_put(struct store *s, const struct dirlist *d)
 		entry_free(old);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ------------------------------------------------------- tree readers */
+
+static int dir_find(const struct dirlist *d, const char *name, size_t len)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strncmp(d->e[mid].name, name, len);
+
+		if (c == 0 && d->e[mid].name[len] != '\0')
+			c = 1;
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int store_tree_lookup(struct store *s, const uint8_t root[STORE_DIGEST_LEN],
+		      const char *path, struct store_dirent *out)
+{
+	struct store_dirent cur = {.kind = STORE_KIND_DIR, .mode = 0755};
+	const struct dirlist *d;
+	int i, rc;
+
+	memcpy(cur.digest, root, STORE_DIGEST_LEN);
+	while (*path == '/')
+		path++;
+	while (*path) {
+		size_t len = strcspn(path, "/");
+
+		if (cur.kind != STORE_KIND_DIR)
+			return -ENOTDIR;
+		rc = dcache_get(s, cur.digest, &d);
+		if (rc)
+			return rc;
+		i = len <= STORE_NAME_MAX ? dir_find(d, path, len) : -1;
+		if (i >= 0)
+			cur = d->e[i];
+		dcache_put(s, d);
+		if (i < 0)
+			return -ENOENT;
+		path += len;
+		while (*path == '/')
+			path++;
+	}
+	if (cur.name[0] == '\0' && cur.kind == STORE_KIND_DIR) {
+		rc = dcache_get(s, cur.digest, &d);
+		if (rc)
+			return rc;
+		cur.size = d->n;
+		dcache_put(s, d);
+	}
+	*out = cur;
+	return 0;
+}
+
+int store_tree_each(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
+		    int (*fn)(void *arg, const struct store_dirent *e),
+		    void *arg)
+{
+	const struct dirlist *d;
+	int rc = dcache_get(s, dir, &d);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < d->n && !rc; i++)
+		rc = fn(arg, &d->e[i]);
+	dcache_put(s, d);
+	return rc;
 }

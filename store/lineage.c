@@ -5,38 +5,10 @@
 #include "store_i.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NOTE_MAX 4096
-#define LKEY_MAX (KEY_MAX + STORE_NAME_MAX + 8)
-
-/* tag + a NUL b NUL c NUL d, then be32 number (if number) */
-static size_t lkey(uint8_t *k, char tag, const char *a, const char *b,
-		   const char *c, const char *d)
-{
-	size_t n = ns_key(k, tag, a, b, c);
-
-	if (d) {
-		size_t len = strnlen(d, STORE_NAME_MAX);
-
-		k[n++] = 0;
-		memcpy(k + n, d, len);
-		n += len;
-	}
-	return n;
-}
-
-static size_t put_be32(uint8_t *k, size_t n, uint32_t v)
-{
-	k[n++] = v >> 24;
-	k[n++] = v >> 16;
-	k[n++] = v >> 8;
-	k[n++] = v;
-	return n;
-}
-
 static int names(const char *const *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -45,18 +17,6 @@ static int names(const char *const *v, size_t n)
 		if (rc)
 			return rc;
 	}
-	return 0;
-}
-
-int lineage_stage_output(struct db_batch *b, const char *pipeline,
-			 const char *run, const char *step,
-			 const char *artifact, uint32_t number)
-{
-	uint8_t k[LKEY_MAX];
-	size_t n =
-	    put_be32(k, lkey(k, 'o', pipeline, run, step, artifact), number);
-
-	db_batch_put(b, CF_LINEAGE, k, n, "", 0);
 	return 0;
 }
 
@@ -69,7 +29,7 @@ int store_step_input_add(struct store *s, const struct store_caller *c,
 	struct store_version ver;
 	struct store_run r;
 	struct commit t;
-	uint8_t k[LKEY_MAX];
+	uint8_t k[KEY_LN_MAX];
 	size_t n;
 	int rc = names(v, 4);
 
@@ -86,15 +46,11 @@ int store_step_input_add(struct store *s, const struct store_caller *c,
 	if (!rc && r.status != STORE_RUN_OPEN)
 		rc = -EROFS;
 	if (!rc) {
-		n = put_be32(k, lkey(k, 'i', pipeline, run, step, artifact),
+		n = key_edge(k, KEY_LN_INPUT, pipeline, run, step, artifact,
 			     number);
 		db_batch_put(t.b, CF_LINEAGE, k, n, "", 0);
 		/* The reverse edge: who read this version. */
-		n = ns_key(k, 'u', artifact, NULL, NULL);
-		k[n++] = 0;
-		n = put_be32(k, n, number);
-		n += (size_t)snprintf((char *)k + n, sizeof(k) - n,
-				      "%s%c%s%c%s", pipeline, 0, run, 0, step);
+		n = key_reader(k, artifact, number, pipeline, run, step);
 		db_batch_put(t.b, CF_LINEAGE, k, n, "", 0);
 	}
 	commit_note(&t, "lineage.input", ver.digest,
@@ -126,12 +82,10 @@ static int scan_version(void *arg, const void *key, size_t klen,
 	memcpy(name, t, n - 4);
 	name[n - 4] = '\0';
 	t += n - 4;
-	return e->ver_fn(e->arg, name,
-			 (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
-			     (uint32_t)t[2] << 8 | t[3]);
+	return e->ver_fn(e->arg, name, be32_get(t));
 }
 
-static int each_version(struct store *s, char tag, const char *pipeline,
+static int each_version(struct store *s, enum key_tag tag, const char *pipeline,
 			const char *run, const char *step,
 			int (*fn)(void *arg, const char *artifact,
 				  uint32_t number),
@@ -139,12 +93,12 @@ static int each_version(struct store *s, char tag, const char *pipeline,
 {
 	const char *v[] = {pipeline, run, step};
 	struct edge_scan e = {.ver_fn = fn, .arg = arg};
-	uint8_t k[LKEY_MAX];
+	uint8_t k[KEY_LN_MAX];
 	int rc = names(v, 3);
 
 	if (rc)
 		return rc;
-	e.skip = lkey(k, tag, pipeline, run, step, "");
+	e.skip = key_edge(k, tag, pipeline, run, step, NULL, 0);
 	return db_scan(s->db, CF_LINEAGE, k, e.skip, scan_version, &e);
 }
 
@@ -152,14 +106,14 @@ int store_step_input_each(
     struct store *s, const char *pipeline, const char *run, const char *step,
     int (*fn)(void *arg, const char *artifact, uint32_t number), void *arg)
 {
-	return each_version(s, 'i', pipeline, run, step, fn, arg);
+	return each_version(s, KEY_LN_INPUT, pipeline, run, step, fn, arg);
 }
 
 int store_step_output_each(
     struct store *s, const char *pipeline, const char *run, const char *step,
     int (*fn)(void *arg, const char *artifact, uint32_t number), void *arg)
 {
-	return each_version(s, 'o', pipeline, run, step, fn, arg);
+	return each_version(s, KEY_LN_OUTPUT, pipeline, run, step, fn, arg);
 }
 
 /* key tail: pipeline NUL run NUL step */
@@ -194,14 +148,12 @@ int store_version_reader_each(struct store *s, const char *artifact,
 			      void *arg)
 {
 	struct edge_scan e = {.step_fn = fn, .arg = arg};
-	uint8_t k[LKEY_MAX];
+	uint8_t k[KEY_LN_MAX];
 	int rc = store_name_check(artifact, strlen(artifact));
 
 	if (rc)
 		return rc;
-	e.skip = ns_key(k, 'u', artifact, NULL, NULL);
-	k[e.skip++] = 0;
-	e.skip = put_be32(k, e.skip, number);
+	e.skip = key_reader(k, artifact, number, NULL, NULL, NULL);
 	return db_scan(s->db, CF_LINEAGE, k, e.skip, scan_step, &e);
 }
 
@@ -214,7 +166,7 @@ int store_run_note_set(struct store *s, const struct store_caller *c,
 	const char *v[] = {pipeline, run, key};
 	struct store_run r;
 	struct commit t;
-	uint8_t k[LKEY_MAX];
+	uint8_t k[KEY_LN_MAX];
 	int rc = names(v, 3);
 
 	if (!rc && strlen(value) > NOTE_MAX)
@@ -226,8 +178,9 @@ int store_run_note_set(struct store *s, const struct store_caller *c,
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	db_batch_put(t.b, CF_NAMESPACE, k, ns_key(k, 'n', pipeline, run, key),
-		     value, strlen(value));
+	db_batch_put(t.b, CF_NAMESPACE, k,
+		     key_names(k, KEY_NS_NOTE, pipeline, run, key), value,
+		     strlen(value));
 	commit_note(&t, "run.note", NULL, "/pipelines/%s/runs/%s (%s)",
 		    pipeline, run, key);
 	return commit_end(&t, 0);
@@ -268,11 +221,11 @@ int store_run_note_each(struct store *s, const char *pipeline, const char *run,
 {
 	const char *v[] = {pipeline, run};
 	struct note_scan c = {.fn = fn, .arg = arg};
-	uint8_t k[LKEY_MAX];
+	uint8_t k[KEY_LN_MAX];
 	int rc = names(v, 2);
 
 	if (rc)
 		return rc;
-	c.skip = ns_key(k, 'n', pipeline, run, "");
+	c.skip = key_names(k, KEY_NS_NOTE, pipeline, run, "");
 	return db_scan(s->db, CF_NAMESPACE, k, c.skip, scan_note, &c);
 }

@@ -12,12 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OBJ_KEY (1 + STORE_DIGEST_LEN)
-
 /* ------------------------------------------------ a small counter map */
 
 struct count {
-	uint8_t key[OBJ_KEY];
+	uint8_t key[KEY_DIGEST_LEN];
 	bool used, seen;
 	uint64_t n;
 };
@@ -35,7 +33,7 @@ static size_t count_slot(const struct counts *c, const uint8_t *key)
 
 	memcpy(&h, key + 1, sizeof(h));
 	for (i = (h ^ key[0]) & (c->cap - 1);
-	     c->t[i].used && memcmp(c->t[i].key, key, OBJ_KEY);
+	     c->t[i].used && memcmp(c->t[i].key, key, KEY_DIGEST_LEN);
 	     i = (i + 1) & (c->cap - 1))
 		;
 	return i;
@@ -68,7 +66,7 @@ static struct count *count_get(struct counts *c, const uint8_t *key, bool add)
 		if (!add)
 			return NULL;
 		e->used = true;
-		memcpy(e->key, key, OBJ_KEY);
+		memcpy(e->key, key, KEY_DIGEST_LEN);
 		c->n++;
 	}
 	return e;
@@ -99,7 +97,7 @@ static int expect(struct fsck *f, enum store_kind kind, const uint8_t *dg);
 
 static int expect_file(struct fsck *f, const uint8_t *dg)
 {
-	uint8_t key[OBJ_KEY] = {'C'};
+	uint8_t key[KEY_DIGEST_LEN];
 	struct manifest m;
 	int rc = manifest_load(f->s, NULL, dg, &m);
 
@@ -113,7 +111,7 @@ static int expect_file(struct fsck *f, const uint8_t *dg)
 	for (size_t i = 0; i < m.n; i++) {
 		struct count *c;
 
-		memcpy(key + 1, m.chunks[i].id, STORE_DIGEST_LEN);
+		key_digest(key, KEY_REF_CHUNK, m.chunks[i].id);
 		c = count_get(&f->want, key, true);
 		if (!c)
 			break;
@@ -129,13 +127,12 @@ static int expect_file(struct fsck *f, const uint8_t *dg)
 
 static int expect(struct fsck *f, enum store_kind kind, const uint8_t *dg)
 {
-	uint8_t key[OBJ_KEY];
+	uint8_t key[KEY_DIGEST_LEN];
 	struct count *c;
 	struct dirlist d;
 	int rc;
 
-	key[0] = kind == STORE_KIND_DIR ? 'D' : 'F';
-	memcpy(key + 1, dg, STORE_DIGEST_LEN);
+	key_digest(key, key_ref_tag(kind), dg);
 	c = count_get(&f->want, key, true);
 	if (!c)
 		return -ENOMEM;
@@ -199,7 +196,7 @@ static int fsck_refcount(void *arg, const void *key, size_t klen,
 	struct count *want;
 	uint64_t refs;
 
-	if (klen != OBJ_KEY) {
+	if (klen != KEY_DIGEST_LEN) {
 		store_log(STORE_LOG_ERR, "fsck: malformed refcount key");
 		f->out->problems++;
 		return 0;
@@ -221,7 +218,7 @@ static int fsck_chunk(void *arg, const void *key, size_t klen, const void *val,
 		      size_t vlen)
 {
 	struct fsck *f = arg;
-	uint8_t ck[OBJ_KEY] = {'C'};
+	uint8_t ck[KEY_DIGEST_LEN];
 	struct count *want;
 	uint64_t plain = 0;
 	int rc;
@@ -231,7 +228,7 @@ static int fsck_chunk(void *arg, const void *key, size_t klen, const void *val,
 		f->out->problems++;
 		return 0;
 	}
-	memcpy(ck + 1, key, STORE_DIGEST_LEN);
+	key_digest(ck, KEY_REF_CHUNK, key);
 	want = count_get(&f->want, ck, false);
 	rc = cas_verify(key, val, vlen, &plain);
 	if (rc == -ENOMEM)
@@ -257,7 +254,9 @@ static void fsck_totals(struct fsck *f)
 		struct count *c = &f->want.t[i];
 
 		if (c->used && !c->seen)
-			problem(f, c->key[0] == 'C' ? "chunk" : "refcount of",
+			problem(f,
+				c->key[0] == KEY_REF_CHUNK ? "chunk"
+							   : "refcount of",
 				c->key + 1, "referenced but missing");
 	}
 	if (store_stats_get(f->s, &have)) {
@@ -302,7 +301,7 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 		}
 		clear_seen(&f.want);
 		for (size_t i = 0; i < f.want.cap; i++) {
-			if (f.want.t[i].key[0] != 'C')
+			if (f.want.t[i].key[0] != KEY_REF_CHUNK)
 				f.want.t[i].seen = true;
 		}
 		rc = db_scan(s->db, CF_CHUNKS, NULL, 0, fsck_chunk, &f);
@@ -325,14 +324,13 @@ struct gc {
 	int err;
 };
 
-static bool has_ref(struct store *s, char tag, const void *digest)
+static bool has_ref(struct store *s, enum key_tag tag, const void *digest)
 {
-	uint8_t key[OBJ_KEY];
+	uint8_t key[KEY_DIGEST_LEN];
 	void *v;
 	size_t len;
 
-	key[0] = (uint8_t)tag;
-	memcpy(key + 1, digest, STORE_DIGEST_LEN);
+	key_digest(key, tag, digest);
 	if (db_get(s->db, CF_REFCOUNTS, key, sizeof(key), &v, &len))
 		return false;
 	free(v);
@@ -345,7 +343,7 @@ static int gc_chunk(void *arg, const void *key, size_t klen, const void *val,
 	struct gc *g = arg;
 
 	(void)val;
-	if (klen != STORE_DIGEST_LEN || has_ref(g->s, 'C', key))
+	if (klen != STORE_DIGEST_LEN || has_ref(g->s, KEY_REF_CHUNK, key))
 		return 0;
 	g->out->chunks++;
 	g->out->bytes += vlen;
@@ -362,9 +360,12 @@ static int gc_object(void *arg, const void *key, size_t klen, const void *val,
 
 	(void)val;
 	(void)vlen;
-	if (klen != OBJ_KEY || has_ref(g->s, (char)k[0], k + 1))
+	/* A manifest's refcount key is its own key in the other family. */
+	_Static_assert(KEY_MF_FILE == KEY_REF_FILE && KEY_MF_DIR == KEY_REF_DIR,
+		       "manifest and refcount tags differ");
+	if (klen != KEY_DIGEST_LEN || has_ref(g->s, (enum key_tag)k[0], k + 1))
 		return 0;
-	if (k[0] == 'F')
+	if (k[0] == KEY_MF_FILE)
 		g->out->files++;
 	if (!g->dry_run)
 		return db_delete(g->s->db, CF_MANIFESTS, key, klen);

@@ -9,33 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* tag + a [+ NUL + b [+ NUL + c]] */
-size_t ns_key(uint8_t *k, char tag, const char *a, const char *b, const char *c)
-{
-	const char *parts[3] = {a, b, c};
-	size_t n = 0;
-
-	k[n++] = (uint8_t)tag;
-	for (int i = 0; i < 3 && parts[i]; i++) {
-		size_t len = strnlen(parts[i], STORE_NAME_MAX);
-
-		if (i)
-			k[n++] = 0;
-		memcpy(k + n, parts[i], len);
-		n += len;
-	}
-	return n;
-}
 
 static int check_name(const char *what, const char *name)
 {
@@ -72,13 +45,9 @@ static int version_decode(const char *artifact, uint32_t number,
 
 static size_t version_key(uint8_t *k, const char *artifact, uint32_t number)
 {
-	size_t n = ns_key(k, 'v', artifact, "", NULL);
+	size_t n = key_names(k, KEY_NS_VERSION, artifact, "", NULL);
 
-	k[n++] = number >> 24;
-	k[n++] = number >> 16;
-	k[n++] = number >> 8;
-	k[n++] = number;
-	return n;
+	return key_add_be32(k, n, number);
 }
 
 int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
@@ -90,7 +59,7 @@ int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
 	uint32_t last = 0;
 	int64_t created = v->created;
 	void *val;
-	size_t len, kl = ns_key(k, 'a', v->artifact, NULL, NULL);
+	size_t len, kl = key_names(k, KEY_NS_ARTIFACT, v->artifact, NULL, NULL);
 	int rc = db_batch_get(b, CF_NAMESPACE, k, kl, &val, &len);
 
 	(void)s;
@@ -123,11 +92,8 @@ int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
 	db_batch_put(b, CF_NAMESPACE, k, kl, x.p, x.len);
 	rc = x.oom ? -ENOMEM : 0;
 	free(x.p);
-	kl = ns_key(k, 'l', v->artifact, "latest", NULL);
-	latest[0] = v->number >> 24;
-	latest[1] = v->number >> 16;
-	latest[2] = v->number >> 8;
-	latest[3] = v->number;
+	kl = key_names(k, KEY_NS_ALIAS, v->artifact, "latest", NULL);
+	be32_put(latest, v->number);
 	db_batch_put(b, CF_NAMESPACE, k, kl, latest, 4);
 	st->versions++;
 	st->logical_bytes += v->size;
@@ -198,7 +164,7 @@ int store_artifact_get(struct store *s, const char *artifact)
 
 	if (rc)
 		return rc;
-	kl = ns_key(k, 'a', artifact, NULL, NULL);
+	kl = key_names(k, KEY_NS_ARTIFACT, artifact, NULL, NULL);
 	rc = db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
 	if (!rc)
 		free(val);
@@ -208,7 +174,7 @@ int store_artifact_get(struct store *s, const char *artifact)
 static bool artifact_exists(struct store *s, const char *artifact)
 {
 	uint8_t k[KEY_MAX];
-	size_t kl = ns_key(k, 'a', artifact, NULL, NULL), len;
+	size_t kl = key_names(k, KEY_NS_ARTIFACT, artifact, NULL, NULL), len;
 	void *val;
 
 	if (db_get(s->db, CF_NAMESPACE, k, kl, &val, &len))
@@ -221,15 +187,12 @@ static int each_version(void *arg, const void *key, size_t klen,
 			const void *val, size_t vlen)
 {
 	struct each_ctx *c = arg;
-	const uint8_t *k = key;
 	struct store_version v;
 	uint32_t num;
 
 	if (klen != c->skip + 4)
 		return -EIO;
-	k += c->skip;
-	num = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 |
-	      (uint32_t)k[2] << 8 | k[3];
+	num = be32_get((const uint8_t *)key + c->skip);
 	if (version_decode(c->name, num, val, vlen, &v))
 		return -EIO;
 	return c->ver_fn(c->arg, &v);
@@ -247,7 +210,7 @@ int store_version_each(struct store *s, const char *artifact,
 		return rc;
 	if (!artifact_exists(s, artifact))
 		return -ENOENT;
-	c.skip = ns_key(k, 'v', artifact, "", NULL);
+	c.skip = key_names(k, KEY_NS_VERSION, artifact, "", NULL);
 	return db_scan(s->db, CF_NAMESPACE, k, c.skip, each_version, &c);
 }
 
@@ -272,7 +235,7 @@ static int alias_get(struct store *s, const char *artifact, const char *alias,
 		     uint32_t *number)
 {
 	uint8_t k[KEY_MAX];
-	size_t kl = ns_key(k, 'l', artifact, alias, NULL), len;
+	size_t kl = key_names(k, KEY_NS_ALIAS, artifact, alias, NULL), len;
 	const uint8_t *v;
 	void *val;
 	int rc = db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
@@ -281,8 +244,7 @@ static int alias_get(struct store *s, const char *artifact, const char *alias,
 		return rc;
 	v = val;
 	rc = len == 4 ? 0 : -EIO;
-	*number = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
-		  (uint32_t)v[2] << 8 | v[3];
+	*number = rc ? 0 : be32_get(v);
 	free(val);
 	return rc;
 }
@@ -393,8 +355,7 @@ int store_alias_set(struct store *s, const struct store_caller *c,
 		    const char *artifact, const char *alias, uint32_t number)
 {
 	struct commit t;
-	uint8_t k[KEY_MAX],
-	    v[4] = {number >> 24, number >> 16, number >> 8, number};
+	uint8_t k[KEY_MAX], v[4];
 	struct store_version ver;
 	int rc = alias_name_check(alias);
 
@@ -413,7 +374,9 @@ int store_alias_set(struct store *s, const struct store_caller *c,
 		return rc;
 	commit_note(&t, "alias.set", ver.digest, "/artifacts/%s/%s -> v%u",
 		    artifact, alias, number);
-	return ns_commit(&t, k, ns_key(k, 'l', artifact, alias, NULL), v, 4);
+	be32_put(v, number);
+	return ns_commit(
+	    &t, k, key_names(k, KEY_NS_ALIAS, artifact, alias, NULL), v, 4);
 }
 
 int store_alias_delete(struct store *s, const struct store_caller *c,
@@ -438,7 +401,8 @@ int store_alias_delete(struct store *s, const struct store_caller *c,
 		return rc;
 	commit_note(&t, "alias.delete", NULL, "/artifacts/%s/%s", artifact,
 		    alias);
-	return ns_commit(&t, k, ns_key(k, 'l', artifact, alias, NULL), NULL, 0);
+	return ns_commit(
+	    &t, k, key_names(k, KEY_NS_ALIAS, artifact, alias, NULL), NULL, 0);
 }
 
 static int each_alias(void *arg, const void *key, size_t klen, const void *val,
@@ -453,9 +417,7 @@ static int each_alias(void *arg, const void *key, size_t klen, const void *val,
 		return -EIO;
 	memcpy(name, (const char *)key + c->skip, n);
 	name[n] = '\0';
-	return c->alias_fn(c->arg, name,
-			   (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
-			       (uint32_t)v[2] << 8 | v[3]);
+	return c->alias_fn(c->arg, name, be32_get(v));
 }
 
 int store_alias_each(struct store *s, const char *artifact,
@@ -470,6 +432,6 @@ int store_alias_each(struct store *s, const char *artifact,
 		return rc;
 	if (!artifact_exists(s, artifact))
 		return -ENOENT;
-	c.skip = ns_key(k, 'l', artifact, "", NULL);
+	c.skip = key_names(k, KEY_NS_ALIAS, artifact, "", NULL);
 	return db_scan(s->db, CF_NAMESPACE, k, c.skip, each_alias, &c);
 }

@@ -275,11 +275,7 @@ static int meta_check(struct db *db, const char *dir, char id[33])
 
 	if (rc)
 		return rc;
-	fmt = len == 4
-		  ? (uint32_t)((uint8_t *)v)[0] << 24 |
-			(uint32_t)((uint8_t *)v)[1] << 16 |
-			(uint32_t)((uint8_t *)v)[2] << 8 | ((uint8_t *)v)[3]
-		  : 0;
+	fmt = len == 4 ? be32_get(v) : 0;
 	free(v);
 	if (fmt == 0 || fmt > STORE_FORMAT_VERSION) {
 		store_log(STORE_LOG_ERR,

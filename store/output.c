@@ -2,8 +2,8 @@
  * output.c - the outputs trees of open runs, and sealing a run.
  *
  * Entries live in the namespace column family under
- * 'o' pipeline NUL run NUL step NUL path (FORMAT.md).  Each file entry
- * holds a reference on its content, taken and released in the same batch
+ * KEY_NS_OUTPUT pipeline NUL run NUL step NUL path (FORMAT.md).  Each file
+ * entry holds a reference on its content, taken and released in the same batch
  * as the entry, so gc never takes what an open run still shows.
  */
 #include "store_i.h"
@@ -48,8 +48,8 @@ static int path_check(const char *path, bool root_ok)
 static void okey_init(struct okey *o, const char *pipeline, const char *run,
 		      const char *step, const char *path)
 {
-	o->base = ns_key(o->k, 'o', pipeline, run, step);
-	o->k[o->base++] = 0;
+	o->base = key_add_nul(
+	    o->k, key_names(o->k, KEY_NS_OUTPUT, pipeline, run, step));
 	o->len = o->base + strlen(path);
 	memcpy(o->k + o->base, path, o->len - o->base);
 }
@@ -131,7 +131,8 @@ static int step_writable(struct store *s, struct db_batch *b,
 	if (r.status != STORE_RUN_OPEN)
 		return -EROFS;
 	rc = db_batch_get(b, CF_NAMESPACE, k,
-			  ns_key(k, 's', pipeline, run, step), &val, &len);
+			  key_names(k, KEY_NS_STEP, pipeline, run, step), &val,
+			  &len);
 	if (!rc)
 		free(val);
 	return rc;
@@ -503,7 +504,7 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 struct seal {
 	struct store *s;
 	const struct store_caller *caller;
-	size_t skip; /* 'o' pipeline NUL run NUL */
+	size_t skip; /* KEY_NS_OUTPUT pipeline NUL run NUL */
 	struct store_put **puts;
 	char (*names)[STORE_NAME_MAX + 1];
 	char last_step[STORE_NAME_MAX + 1]; /* step of the newest put */
@@ -590,7 +591,7 @@ int store_run_seal(struct store *s, const struct store_caller *c,
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	z.skip = ns_key(k, 'o', pipeline, run, "");
+	z.skip = key_names(k, KEY_NS_OUTPUT, pipeline, run, "");
 	rc = db_scan(s->db, CF_NAMESPACE, k, z.skip, seal_entry, &z);
 	if (rc) {
 		for (size_t i = 0; i < z.n; i++)

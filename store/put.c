@@ -442,7 +442,7 @@ static int kid_cmp(const void *a, const void *b)
 static int seal_dir(struct store_put *p, struct db_batch *b, struct node *n)
 {
 	struct dirlist d = {.n = n->nkids};
-	uint8_t key[1 + STORE_DIGEST_LEN] = {'D'};
+	uint8_t key[KEY_DIGEST_LEN];
 	void *val, *old;
 	size_t len, olen;
 	int rc = 0;
@@ -468,7 +468,7 @@ static int seal_dir(struct store_put *p, struct db_batch *b, struct node *n)
 		return rc;
 	n->e.size = n->nkids;
 	rc = store_digest_buf(val, len, n->e.digest);
-	memcpy(key + 1, n->e.digest, STORE_DIGEST_LEN);
+	key_digest(key, KEY_MF_DIR, n->e.digest);
 	if (!rc &&
 	    db_batch_get(b, CF_MANIFESTS, key, sizeof(key), &old, &olen) == 0)
 		free(old);

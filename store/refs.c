@@ -97,7 +97,7 @@ static int ref_move(struct db_batch *b, const uint8_t *key, size_t klen,
 
 		cur_u8(&c);
 		refs = cur_varint(&c);
-		if (key[0] == 'C') {
+		if (key[0] == KEY_REF_CHUNK) {
 			*plain = (uint32_t)cur_varint(&c);
 			*stored = (uint32_t)cur_varint(&c);
 		}
@@ -117,7 +117,7 @@ static int ref_move(struct db_batch *b, const uint8_t *key, size_t klen,
 	}
 	buf_u8(&x, RECORD_FORMAT);
 	buf_varint(&x, refs);
-	if (key[0] == 'C') {
+	if (key[0] == KEY_REF_CHUNK) {
 		buf_varint(&x, *plain);
 		buf_varint(&x, *stored);
 	}
@@ -133,7 +133,7 @@ static int move_file(struct store *s, struct db_batch *b,
 		     const uint8_t digest[STORE_DIGEST_LEN])
 {
 	struct manifest m;
-	uint8_t key[1 + STORE_DIGEST_LEN];
+	uint8_t key[KEY_DIGEST_LEN];
 	int rc = manifest_load(s, b, digest, &m);
 
 	if (rc == -ENOENT) {
@@ -146,12 +146,11 @@ static int move_file(struct store *s, struct db_batch *b,
 	if (rc)
 		return rc;
 	st->files += delta;
-	key[0] = 'C';
 	for (size_t i = 0; i < m.n && !rc; i++) {
 		uint32_t plain = m.chunks[i].plain, stored = m.chunks[i].stored;
 		bool edge;
 
-		memcpy(key + 1, m.chunks[i].id, STORE_DIGEST_LEN);
+		key_digest(key, KEY_REF_CHUNK, m.chunks[i].id);
 		rc = ref_move(b, key, sizeof(key), delta, &plain, &stored,
 			      &edge);
 		if (!rc && edge) {
@@ -168,14 +167,13 @@ static int move_entry(struct store *s, struct db_batch *b,
 		      struct store_stats *st, int delta, enum store_kind kind,
 		      const uint8_t digest[STORE_DIGEST_LEN])
 {
-	uint8_t key[1 + STORE_DIGEST_LEN];
+	uint8_t key[KEY_DIGEST_LEN];
 	uint32_t unused = 0;
 	struct dirlist d;
 	bool edge;
 	int rc;
 
-	key[0] = kind == STORE_KIND_DIR ? 'D' : 'F';
-	memcpy(key + 1, digest, STORE_DIGEST_LEN);
+	key_digest(key, key_ref_tag(kind), digest);
 	rc = ref_move(b, key, sizeof(key), delta, &unused, &unused, &edge);
 	if (rc || !edge)
 		return rc;

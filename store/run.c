@@ -100,8 +100,10 @@ static int stage_pipeline(struct store *s, struct db_batch *b,
 	buf_u8(&x, RECORD_FORMAT);
 	buf_varint(&x, (uint64_t)now_ns());
 	rc = x.oom ? -ENOMEM
-		   : create_once(s, b, k, ns_key(k, 'p', pipeline, NULL, NULL),
-				 x.p, x.len, &made);
+		   : create_once(
+			 s, b, k,
+			 key_names(k, KEY_NS_PIPELINE, pipeline, NULL, NULL),
+			 x.p, x.len, &made);
 	free(x.p);
 	return rc;
 }
@@ -120,8 +122,8 @@ int store_pipeline_create(struct store *s, const struct store_caller *c,
 	return commit_end(&t, stage_pipeline(s, t.b, pipeline));
 }
 
-static int exists(struct store *s, char tag, const char *a, const char *b,
-		  const char *c)
+static int exists(struct store *s, enum key_tag tag, const char *a,
+		  const char *b, const char *c)
 {
 	uint8_t k[KEY_MAX];
 	size_t len;
@@ -130,8 +132,8 @@ static int exists(struct store *s, char tag, const char *a, const char *b,
 
 	if (rc)
 		return rc;
-	rc =
-	    db_get(s->db, CF_NAMESPACE, k, ns_key(k, tag, a, b, c), &val, &len);
+	rc = db_get(s->db, CF_NAMESPACE, k, key_names(k, tag, a, b, c), &val,
+		    &len);
 	if (!rc)
 		free(val);
 	return rc;
@@ -139,13 +141,13 @@ static int exists(struct store *s, char tag, const char *a, const char *b,
 
 int store_pipeline_get(struct store *s, const char *pipeline)
 {
-	return exists(s, 'p', pipeline, NULL, NULL);
+	return exists(s, KEY_NS_PIPELINE, pipeline, NULL, NULL);
 }
 
 int store_step_get(struct store *s, const char *pipeline, const char *run,
 		   const char *step)
 {
-	return exists(s, 's', pipeline, run, step);
+	return exists(s, KEY_NS_STEP, pipeline, run, step);
 }
 
 int store_run_create(struct store *s, const struct store_caller *c,
@@ -169,9 +171,10 @@ int store_run_create(struct store *s, const struct store_caller *c,
 	run_encode(&x, &r);
 	if (!rc)
 		rc = x.oom ? -ENOMEM
-			   : create_once(s, b, k,
-					 ns_key(k, 'r', pipeline, run, NULL),
-					 x.p, x.len, &made);
+			   : create_once(
+				 s, b, k,
+				 key_names(k, KEY_NS_RUN, pipeline, run, NULL),
+				 x.p, x.len, &made);
 	free(x.p);
 	if (!rc && !made) {
 		store_log(STORE_LOG_ERR, "run %s/%s already exists", pipeline,
@@ -187,7 +190,7 @@ int run_read(struct store *s, struct db_batch *b, const char *pipeline,
 	     const char *run, struct store_run *out)
 {
 	uint8_t k[KEY_MAX];
-	size_t kl = ns_key(k, 'r', pipeline, run, NULL), len;
+	size_t kl = key_names(k, KEY_NS_RUN, pipeline, run, NULL), len;
 	void *val;
 	int rc = b ? db_batch_get(b, CF_NAMESPACE, k, kl, &val, &len)
 		   : db_get(s->db, CF_NAMESPACE, k, kl, &val, &len);
@@ -238,9 +241,10 @@ int store_step_create(struct store *s, const struct store_caller *c,
 	buf_varint(&x, (uint64_t)now_ns());
 	if (!rc)
 		rc = x.oom ? -ENOMEM
-			   : create_once(s, b, k,
-					 ns_key(k, 's', pipeline, run, step),
-					 x.p, x.len, &made);
+			   : create_once(
+				 s, b, k,
+				 key_names(k, KEY_NS_STEP, pipeline, run, step),
+				 x.p, x.len, &made);
 	free(x.p);
 	commit_note(&t, "step.create", NULL, "/pipelines/%s/runs/%s/steps/%s",
 		    pipeline, run, step);
@@ -257,7 +261,7 @@ int run_end_locked(struct commit *t, const char *pipeline, const char *run,
 	struct store_version_meta m = {.run = who};
 	struct store_stats st;
 	struct store_run r;
-	uint8_t k[KEY_MAX];
+	uint8_t k[KEY_LN_MAX]; /* an output edge, then the run */
 	struct buf x = {0};
 	int rc;
 
@@ -280,10 +284,12 @@ int run_end_locked(struct commit *t, const char *pipeline, const char *run,
 				    "/artifacts/%s/v%u", v.artifact, v.number);
 			rc = commit_stage_note(t);
 		}
-		if (!rc && put_step(puts[i])[0])
-			rc = lineage_stage_output(b, pipeline, run,
-						  put_step(puts[i]), v.artifact,
-						  v.number);
+		if (!rc && put_step(puts[i])[0]) /* the step's output edge */
+			db_batch_put(b, CF_LINEAGE, k,
+				     key_edge(k, KEY_LN_OUTPUT, pipeline, run,
+					      put_step(puts[i]), v.artifact,
+					      v.number),
+				     "", 0);
 	}
 	r.status = status;
 	r.ended = now_ns();
@@ -293,7 +299,8 @@ int run_end_locked(struct commit *t, const char *pipeline, const char *run,
 	if (!rc) {
 		stats_save(b, &st);
 		db_batch_put(b, CF_NAMESPACE, k,
-			     ns_key(k, 'r', pipeline, run, NULL), x.p, x.len);
+			     key_names(k, KEY_NS_RUN, pipeline, run, NULL), x.p,
+			     x.len);
 	}
 	free(x.p);
 	chunk_set_clear(s->pending);
@@ -382,7 +389,7 @@ int store_run_each(struct store *s, const char *pipeline,
 
 	if (rc)
 		return rc;
-	c.skip = ns_key(k, 'r', pipeline, "", NULL);
+	c.skip = key_names(k, KEY_NS_RUN, pipeline, "", NULL);
 	return db_scan(s->db, CF_NAMESPACE, k, c.skip, scan_name, &c);
 }
 
@@ -395,6 +402,6 @@ int store_step_each(struct store *s, const char *pipeline, const char *run,
 
 	if (rc)
 		return rc;
-	c.skip = ns_key(k, 's', pipeline, run, "");
+	c.skip = key_names(k, KEY_NS_STEP, pipeline, run, "");
 	return db_scan(s->db, CF_NAMESPACE, k, c.skip, scan_name, &c);
 }

@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET_TAG 's'
-
-/* 's' + name; the name checked (store_name_check) and logged when bad. */
+/* KEY_SECRET + name; the name checked (store_name_check) and logged when bad.
+ */
 static int secret_key(const char *name, uint8_t k[1 + STORE_NAME_MAX],
 		      size_t *klen)
 {
@@ -36,9 +35,7 @@ static int secret_key(const char *name, uint8_t k[1 + STORE_NAME_MAX],
 			  rc == -ENAMETOOLONG ? ": over 255 bytes" : "");
 		return rc;
 	}
-	k[0] = SECRET_TAG;
-	memcpy(k + 1, name, len);
-	*klen = 1 + len;
+	*klen = key_add_bytes(k, key_tag(k, KEY_SECRET), name, len);
 	return 0;
 }
 
@@ -149,7 +146,7 @@ int store_secret_each(struct store *s, int (*fn)(void *arg, const char *name),
 		      void *arg)
 {
 	struct secret_scan c = {fn, arg};
-	uint8_t tag = SECRET_TAG;
+	uint8_t tag = KEY_SECRET;
 
 	return db_scan(s->db, CF_SECRETS, &tag, 1, scan_secret, &c);
 }

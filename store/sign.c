@@ -26,10 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEAD_KEY     "head"
-#define HEAD_KEY_LEN 4
-#define HEAD_LEN     (8 + AUDIT_HASH_LEN)
-#define REC_KEY_LEN  9 /* 'r' + be64 seq */
+#define HEAD_LEN (8 + AUDIT_HASH_LEN)
 
 /* ---------------------------------------------------------------- keys */
 
@@ -200,21 +197,13 @@ int store_sign_verify_pem(const void *pem, size_t pem_len, const char *name,
 
 /* ------------------------------------------------------ the journal head */
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int store_audit_head(struct store *s, uint64_t *seq,
 		     uint8_t hash[STORE_DIGEST_LEN])
 {
 	void *v;
 	size_t len;
-	int rc = db_get(s->db, CF_AUDIT, HEAD_KEY, HEAD_KEY_LEN, &v, &len);
+	int rc = db_get(s->db, CF_AUDIT, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN, &v,
+			&len);
 
 	*seq = 0;
 	memset(hash, 0, STORE_DIGEST_LEN);
@@ -228,7 +217,7 @@ int store_audit_head(struct store *s, uint64_t *seq,
 					 "malformed");
 		return -EIO;
 	}
-	*seq = get_be64(v);
+	*seq = be64_get(v);
 	memcpy(hash, (uint8_t *)v + 8, STORE_DIGEST_LEN);
 	free(v);
 	return 0;
@@ -237,15 +226,12 @@ int store_audit_head(struct store *s, uint64_t *seq,
 int store_audit_record_hash(struct store *s, uint64_t seq,
 			    uint8_t hash[STORE_DIGEST_LEN])
 {
-	uint8_t k[REC_KEY_LEN];
+	uint8_t k[KEY_AUDIT_REC_LEN];
 	void *v;
 	size_t len;
 	int rc;
 
-	k[0] = 'r';
-	for (int i = 0; i < 8; i++)
-		k[1 + i] = (uint8_t)(seq >> (56 - 8 * i));
-	rc = db_get(s->db, CF_AUDIT, k, sizeof(k), &v, &len);
+	rc = db_get(s->db, CF_AUDIT, k, key_audit_rec(k, seq), &v, &len);
 	if (rc)
 		return rc;
 	rc = store_digest_buf(v, len, hash);

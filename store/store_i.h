@@ -283,7 +283,9 @@ void dir_release(struct dirlist *d);
 int dir_load(struct store *s, struct db_batch *b,
 	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out);
 
-/* ----------------------------------------------------------- dircache.c */
+/* ----------------------------------------------------------- dircache.c
+ * The cache of decoded listings, and the public tree reads over it
+ * (store_tree_lookup, store_tree_each).  It calls tree.c, never back. */
 
 int dcache_new(size_t max_bytes, struct dir_cache **out);
 void dcache_free(struct dir_cache *c);
@@ -317,6 +319,112 @@ uint64_t cur_varint(struct cursor *c);
 const uint8_t *cur_bytes(struct cursor *c, size_t n);
 /** Copies a varint-prefixed string into out (cap bytes incl. NUL). */
 void cur_str(struct cursor *c, char *out, size_t cap);
+
+/* ============================================================= keys.c
+ * The key layout of FORMAT.md, built in one place.  Every key but a
+ * chunk's (its bare id) and the fixed names below starts with a tag byte;
+ * a tag means something only within its column family, so some share a
+ * byte.  The encoders write into a buffer the caller sized (KEY_MAX,
+ * KEY_DIGEST_LEN...) and return the key's new length; names are cut at
+ * STORE_NAME_MAX bytes (callers check them first).
+ */
+
+enum key_tag {
+	/* namespace */
+	KEY_NS_ARTIFACT = 'a', /* artifact */
+	KEY_NS_VERSION = 'v',  /* artifact NUL be32 number */
+	KEY_NS_ALIAS = 'l',    /* artifact NUL alias */
+	KEY_NS_PIPELINE = 'p', /* pipeline */
+	KEY_NS_RUN = 'r',      /* pipeline NUL run */
+	KEY_NS_STEP = 's',     /* pipeline NUL run NUL step */
+	KEY_NS_OUTPUT = 'o',   /* pipeline NUL run NUL step NUL path */
+	KEY_NS_NOTE = 'n',     /* pipeline NUL run NUL key */
+	KEY_NS_BINDING = 'B',  /* scope NUL principal */
+	/* manifests */
+	KEY_MF_FILE = 'F', /* file digest */
+	KEY_MF_DIR = 'D',  /* dir digest */
+	/* refcounts */
+	KEY_REF_CHUNK = 'C', /* chunk id */
+	KEY_REF_FILE = 'F',  /* file digest */
+	KEY_REF_DIR = 'D',   /* dir digest */
+	/* lineage */
+	KEY_LN_INPUT = 'i',  /* pipeline NUL run NUL step NUL artifact be32 */
+	KEY_LN_USER = 'u',   /* artifact NUL be32 pipeline NUL run NUL step */
+	KEY_LN_OUTPUT = 'o', /* like KEY_LN_INPUT */
+	KEY_LN_TRACE = 't',  /* pipeline NUL run NUL step NUL be64 seq */
+	KEY_LN_TRACE_HEAD = 'T', /* pipeline NUL run NUL step */
+	/* audit */
+	KEY_AUDIT_REC = 'r', /* be64 seq */
+	/* secrets */
+	KEY_SECRET = 's', /* name */
+};
+
+/* Keys that are fixed names, not tag + parts. */
+#define KEY_AUDIT_HEAD	   "head" /* audit */
+#define KEY_AUDIT_HEAD_LEN 4
+
+/* Longest namespace key: tag, three names, separators, a be32. */
+#define KEY_MAX (8 + 3 * (STORE_NAME_MAX + 1))
+/* A lineage key: four names and a be32 (or a be64 after three). */
+#define KEY_LN_MAX (KEY_MAX + STORE_NAME_MAX + 8)
+/* tag + a digest (manifests, refcounts). */
+#define KEY_DIGEST_LEN (1 + STORE_DIGEST_LEN)
+/* tag + be64 seq (an audit record). */
+#define KEY_AUDIT_REC_LEN 9
+
+/** Writes tag t at k[0].  Returns 1, the length so far. */
+size_t key_tag(uint8_t *k, enum key_tag t);
+
+/** Appends len bytes of p to a key of n bytes.  Returns n + len. */
+size_t key_add_bytes(uint8_t *k, size_t n, const void *p, size_t len);
+
+/** Appends name (cut at STORE_NAME_MAX bytes, no NUL).  Returns the new
+ * length. */
+size_t key_add_name(uint8_t *k, size_t n, const char *name);
+
+/** Appends the NUL that separates names.  Returns n + 1. */
+size_t key_add_nul(uint8_t *k, size_t n);
+
+/** Appends v big-endian (4 or 8 bytes).  Returns the new length. */
+size_t key_add_be32(uint8_t *k, size_t n, uint32_t v);
+size_t key_add_be64(uint8_t *k, size_t n, uint64_t v);
+
+/** Builds tag t + a [+ NUL + b [+ NUL + c]]: the first NULL name ends
+ * the key (all NULL: the tag alone, a scan prefix).  k holds KEY_MAX
+ * bytes.  Returns the length. */
+size_t key_names(uint8_t *k, enum key_tag t, const char *a, const char *b,
+		 const char *c);
+
+/** Builds tag t + digest (KEY_DIGEST_LEN bytes). */
+size_t key_digest(uint8_t *k, enum key_tag t,
+		  const uint8_t digest[STORE_DIGEST_LEN]);
+
+/** The refcount tag of an object of kind (a symlink counts as a file). */
+enum key_tag key_ref_tag(enum store_kind kind);
+
+/** Builds a lineage edge (KEY_LN_INPUT or KEY_LN_OUTPUT): t + pipeline
+ * NUL run NUL step NUL artifact be32 number; artifact NULL stops after
+ * step's NUL (the prefix of the step's edges).  k holds KEY_LN_MAX. */
+size_t key_edge(uint8_t *k, enum key_tag t, const char *pipeline,
+		const char *run, const char *step, const char *artifact,
+		uint32_t number);
+
+/** Builds the reverse edge: KEY_LN_USER + artifact NUL be32 number
+ * pipeline NUL run NUL step; pipeline NULL stops after the number (the
+ * prefix of the version's readers).  k holds KEY_LN_MAX. */
+size_t key_reader(uint8_t *k, const char *artifact, uint32_t number,
+		  const char *pipeline, const char *run, const char *step);
+
+/** Builds KEY_AUDIT_REC + be64 seq (KEY_AUDIT_REC_LEN bytes). */
+size_t key_audit_rec(uint8_t *k, uint64_t seq);
+/** The seq of an audit record's key (KEY_AUDIT_REC_LEN bytes). */
+uint64_t key_audit_seq(const uint8_t *k);
+
+/** Big-endian numbers at p, in keys and in values. */
+void be32_put(uint8_t *p, uint32_t v);
+void be64_put(uint8_t *p, uint64_t v);
+uint32_t be32_get(const uint8_t *p);
+uint64_t be64_get(const uint8_t *p);
 
 /* ------------------------------------------------------- model.c / put.c */
 
@@ -355,11 +463,6 @@ int run_end_locked(struct commit *t, const char *pipeline, const char *run,
 void put_set_step(struct store_put *p, const char *step);
 const char *put_step(const struct store_put *p);
 
-/** Stages the lineage edge step -> version it produced (lineage.c). */
-int lineage_stage_output(struct db_batch *b, const char *pipeline,
-			 const char *run, const char *step,
-			 const char *artifact, uint32_t number);
-
 /** Decodes an outputs-tree entry (output.c) named by its path. */
 struct store_output;
 int output_entry_decode(const void *val, size_t len, const char *path,
@@ -377,14 +480,6 @@ void stats_save(struct db_batch *b, const struct store_stats *st);
 
 /* Record format byte at the start of every value (FORMAT.md). */
 #define RECORD_FORMAT 1
-/* Longest namespace key: tag, three names, separators, a be32. */
-#define KEY_MAX (8 + 3 * (STORE_NAME_MAX + 1))
-
-/** Builds a namespace key: tag + a [+ NUL + b [+ NUL + c]] (b, c may be
- * NULL).  k holds KEY_MAX bytes.  Returns the length. */
-size_t ns_key(uint8_t *k, char tag, const char *a, const char *b,
-	      const char *c);
-
 /** Verifies a stored chunk value against id without knowing its size
  * (fsck); reports the plain size.  -EIO on any mismatch. */
 int cas_verify(const uint8_t id[STORE_DIGEST_LEN], const void *val, size_t len,
@@ -392,9 +487,6 @@ int cas_verify(const uint8_t id[STORE_DIGEST_LEN], const void *val, size_t len,
 
 /** Compacts a column family so deleted values leave the disk. */
 int db_compact(struct db *db, enum db_cf cf);
-
-/** Current time in ns since the epoch. */
-int64_t now_ns(void);
 
 /* ============================================================ audit.c
  * The audit journal (FORMAT.md, "Audit journal").  Records in CF_AUDIT,
@@ -528,5 +620,9 @@ int commit_end_nosync(struct commit *t, int rc);
 int commit_record(struct store *s, const struct store_caller *c, const char *op,
 		  const char *path, const char *digest, uint64_t bytes,
 		  int result);
+
+/** The time stamped on a change and its record: ns since the epoch
+ * (CLOCK_REALTIME). */
+int64_t now_ns(void);
 
 #endif

@@ -2,31 +2,15 @@
  * trace.c - append-only execution traces of steps.
  *
  * Lines live in the lineage column family under
- * 't' pipeline NUL run NUL step NUL be64 seq; the step's counter
- * 'T' pipeline NUL run NUL step holds be64 next seq and be64 total bytes,
- * and moves in the same batch as the line it numbers.
+ * KEY_LN_TRACE pipeline NUL run NUL step NUL be64 seq; the step's counter
+ * KEY_LN_TRACE_HEAD pipeline NUL run NUL step holds be64 next seq and be64
+ * total bytes, and moves in the same batch as the line it numbers.
  */
 #include "store_i.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static size_t be64(uint8_t *k, size_t n, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--)
-		k[n++] = (uint8_t)(v >> (8 * i));
-	return n;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static int names(const char *p, const char *r, const char *st)
 {
@@ -57,8 +41,8 @@ static int counter_read(struct db_batch *b, struct store *s, const uint8_t *k,
 	if (rc)
 		return rc;
 	if (len == 16) {
-		*next = get_be64(v);
-		*bytes = get_be64((uint8_t *)v + 8);
+		*next = be64_get(v);
+		*bytes = be64_get((uint8_t *)v + 8);
 	}
 	free(v);
 	return len == 16 ? 0 : -EIO;
@@ -88,16 +72,15 @@ int store_trace_append(struct store *s, const struct store_caller *c,
 	rc = run_read(s, t.b, pipeline, run, &r);
 	if (!rc && r.status != STORE_RUN_OPEN)
 		rc = -EROFS;
-	kl = ns_key(k, 'T', pipeline, run, step);
+	kl = key_names(k, KEY_LN_TRACE_HEAD, pipeline, run, step);
 	if (!rc)
 		rc = counter_read(t.b, s, k, kl, &next, &bytes);
 	if (!rc) {
-		be64(cnt, 0, next + 1);
-		be64(cnt, 8, bytes + len + 1);
+		be64_put(cnt, next + 1);
+		be64_put(cnt + 8, bytes + len + 1);
 		db_batch_put(t.b, CF_LINEAGE, k, kl, cnt, 16);
-		kl = ns_key(k, 't', pipeline, run, step);
-		k[kl++] = 0;
-		kl = be64(k, kl, next);
+		kl = key_names(k, KEY_LN_TRACE, pipeline, run, step);
+		kl = key_add_be64(k, key_add_nul(k, kl), next);
 		db_batch_put(t.b, CF_LINEAGE, k, kl, line, len);
 		if (seq)
 			*seq = next;
@@ -121,7 +104,7 @@ static int scan_line(void *arg, const void *key, size_t klen, const void *val,
 
 	if (klen != t->skip + 8)
 		return -EIO;
-	return t->fn(t->arg, get_be64((const uint8_t *)key + t->skip), val,
+	return t->fn(t->arg, be64_get((const uint8_t *)key + t->skip), val,
 		     vlen);
 }
 
@@ -135,8 +118,8 @@ int store_trace_each(
 
 	if (rc)
 		return rc;
-	t.skip = ns_key(k, 't', pipeline, run, step);
-	k[t.skip++] = 0;
+	t.skip = key_names(k, KEY_LN_TRACE, pipeline, run, step);
+	t.skip = key_add_nul(k, t.skip);
 	return db_scan(s->db, CF_LINEAGE, k, t.skip, scan_line, &t);
 }
 
@@ -149,6 +132,7 @@ int store_trace_size(struct store *s, const char *pipeline, const char *run,
 
 	if (rc)
 		return rc;
-	return counter_read(NULL, s, k, ns_key(k, 'T', pipeline, run, step),
-			    &next, out);
+	return counter_read(
+	    NULL, s, k, key_names(k, KEY_LN_TRACE_HEAD, pipeline, run, step),
+	    &next, out);
 }

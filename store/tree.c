@@ -43,8 +43,9 @@ void buf_u8(struct buf *b, uint8_t v)
 
 void buf_be32(struct buf *b, uint32_t v)
 {
-	uint8_t x[4] = {v >> 24, v >> 16, v >> 8, v};
+	uint8_t x[4];
 
+	be32_put(x, v);
 	buf_bytes(b, x, 4);
 }
 
@@ -96,8 +97,7 @@ uint32_t cur_be32(struct cursor *c)
 
 	if (!p)
 		return 0;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+	return be32_get(p);
 }
 
 uint64_t cur_varint(struct cursor *c)
@@ -201,14 +201,13 @@ void manifest_release(struct manifest *m)
 	m->n = 0;
 }
 
-static int object_load(struct store *s, struct db_batch *b, char tag,
+static int object_load(struct store *s, struct db_batch *b, enum key_tag tag,
 		       const uint8_t digest[STORE_DIGEST_LEN], void **val,
 		       size_t *len)
 {
-	uint8_t key[1 + STORE_DIGEST_LEN];
+	uint8_t key[KEY_DIGEST_LEN];
 
-	key[0] = (uint8_t)tag;
-	memcpy(key + 1, digest, STORE_DIGEST_LEN);
+	key_digest(key, tag, digest);
 	if (b)
 		return db_batch_get(b, CF_MANIFESTS, key, sizeof(key), val,
 				    len);
@@ -229,7 +228,7 @@ int manifest_load(struct store *s, struct db_batch *b,
 {
 	void *val;
 	size_t len;
-	int rc = object_load(s, b, 'F', digest, &val, &len);
+	int rc = object_load(s, b, KEY_MF_FILE, digest, &val, &len);
 
 	if (rc)
 		return rc;
@@ -315,7 +314,7 @@ int dir_load(struct store *s, struct db_batch *b,
 	void *val;
 	size_t len;
 	uint8_t check[STORE_DIGEST_LEN];
-	int rc = object_load(s, b, 'D', digest, &val, &len);
+	int rc = object_load(s, b, KEY_MF_DIR, digest, &val, &len);
 
 	if (rc)
 		return rc;
@@ -328,81 +327,5 @@ int dir_load(struct store *s, struct db_batch *b,
 	free(val);
 	if (rc == -EIO)
 		log_corrupt("directory", digest);
-	return rc;
-}
-
-/* ------------------------------------------------- public tree reads */
-
-static int dir_find(const struct dirlist *d, const char *name, size_t len)
-{
-	size_t lo = 0, hi = d->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strncmp(d->e[mid].name, name, len);
-
-		if (c == 0 && d->e[mid].name[len] != '\0')
-			c = 1;
-		if (c == 0)
-			return (int)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-int store_tree_lookup(struct store *s, const uint8_t root[STORE_DIGEST_LEN],
-		      const char *path, struct store_dirent *out)
-{
-	struct store_dirent cur = {.kind = STORE_KIND_DIR, .mode = 0755};
-	const struct dirlist *d;
-	int i, rc;
-
-	memcpy(cur.digest, root, STORE_DIGEST_LEN);
-	while (*path == '/')
-		path++;
-	while (*path) {
-		size_t len = strcspn(path, "/");
-
-		if (cur.kind != STORE_KIND_DIR)
-			return -ENOTDIR;
-		rc = dcache_get(s, cur.digest, &d);
-		if (rc)
-			return rc;
-		i = len <= STORE_NAME_MAX ? dir_find(d, path, len) : -1;
-		if (i >= 0)
-			cur = d->e[i];
-		dcache_put(s, d);
-		if (i < 0)
-			return -ENOENT;
-		path += len;
-		while (*path == '/')
-			path++;
-	}
-	if (cur.name[0] == '\0' && cur.kind == STORE_KIND_DIR) {
-		rc = dcache_get(s, cur.digest, &d);
-		if (rc)
-			return rc;
-		cur.size = d->n;
-		dcache_put(s, d);
-	}
-	*out = cur;
-	return 0;
-}
-
-int store_tree_each(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
-		    int (*fn)(void *arg, const struct store_dirent *e),
-		    void *arg)
-{
-	const struct dirlist *d;
-	int rc = dcache_get(s, dir, &d);
-
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < d->n && !rc; i++)
-		rc = fn(arg, &d->e[i]);
-	dcache_put(s, d);
 	return rc;
 }

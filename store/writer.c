@@ -262,13 +262,12 @@ void store_writer_abort(struct store_writer *w)
 static int record_manifest(struct store_writer *w, struct store_file *out)
 {
 	struct manifest m = {.size = w->size, .n = w->njobs};
-	uint8_t key[1 + STORE_DIGEST_LEN] = {'F'};
+	uint8_t key[KEY_DIGEST_LEN];
 	void *val;
 	size_t len;
 	int rc;
 
-	memcpy(key + 1, out->digest, STORE_DIGEST_LEN);
-	key[0] = 'F';
+	key_digest(key, KEY_REF_FILE, out->digest);
 	if (db_get(w->s->db, CF_REFCOUNTS, key, sizeof(key), &val, &len) == 0) {
 		free(val);
 		return 0;
@@ -290,7 +289,8 @@ static int record_manifest(struct store_writer *w, struct store_file *out)
 	free(m.chunks);
 	if (rc)
 		return rc;
-	rc = db_put(w->s->db, CF_MANIFESTS, key, sizeof(key), val, len);
+	rc = db_put(w->s->db, CF_MANIFESTS, key,
+		    key_digest(key, KEY_MF_FILE, out->digest), val, len);
 	free(val);
 	return rc;
 }
