@@ -29,43 +29,6 @@
 #define SIG_HEX_LEN (2 * STORE_SIG_LEN)
 #define MSG_MAX	    256
 
-static void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly 2 * n hex digits into out[0..n).  -EINVAL otherwise. */
-static int hex_decode(const char *s, uint8_t *out, size_t n)
-{
-	if (!s || strlen(s) != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* j rendered with two-space indents and a final newline into *out. */
 static int render(json_t *j, char **out, size_t *len)
 {
@@ -206,7 +169,7 @@ int acl_checkpoint_sign(struct store *s, uint64_t seq,
 		return rc;
 	now_iso(when);
 	store_digest_format(hash, d);
-	hex_encode(sig, STORE_SIG_LEN, hex);
+	store_hex_encode(sig, STORE_SIG_LEN, hex);
 	return render(json_pack("{s:s, s:I, s:s, s:s, s:s}", "store",
 				store_id(s), "seq", (json_int_t)seq, "head", d,
 				"time", when, "signature", hex),
@@ -222,7 +185,7 @@ static int checkpoint_parse(json_t *root, const char *name,
 	if (json_unpack(root, "{s:s, s:I, s:s, s:s}", "store", &c->store, "seq",
 			&seq, "head", &head, "signature", &sig) ||
 	    seq <= 0 || store_digest_parse(head, c->hash) ||
-	    hex_decode(sig, c->sig, STORE_SIG_LEN)) {
+	    store_hex_decode(sig, c->sig, STORE_SIG_LEN)) {
 		store_log(STORE_LOG_ERR, "%s is not an artifactfs checkpoint",
 			  name);
 		return -EINVAL;
@@ -307,12 +270,12 @@ int acl_export_sign(struct store *s, const void *data, size_t len,
 	rc = store_digest_buf(len ? data : "", len, d);
 	if (rc)
 		return rc;
-	hex_encode(d, sizeof(d), hex);
+	store_hex_encode(d, sizeof(d), hex);
 	snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", hex);
 	rc = store_sign(priv, msg, strlen(msg), sig);
 	if (rc)
 		return rc;
-	hex_encode(sig, sizeof(sig), sighex);
+	store_hex_encode(sig, sizeof(sig), sighex);
 	return render(json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "store",
 				store_id(s), "records", (json_int_t)r->records,
 				"first_seq", (json_int_t)r->first, "last_seq",
@@ -332,7 +295,7 @@ static int export_content(const char *sha, json_int_t records, const void *data,
 
 	if (rc)
 		return rc;
-	hex_encode(d, sizeof(d), hex);
+	store_hex_encode(d, sizeof(d), hex);
 	if (strcmp(hex, sha) != 0) {
 		store_log(STORE_LOG_ERR, "%s was changed after signing", name);
 		return -EBADMSG;
@@ -366,7 +329,7 @@ int acl_export_verify(struct store *s, const char *sig_text, size_t sig_len,
 	if (json_unpack(root, "{s:I, s:s, s:s}", "records", &n, "sha256", &sha,
 			"signature", &sighex) ||
 	    strlen(sha) != 2 * STORE_DIGEST_LEN ||
-	    hex_decode(sighex, sig, STORE_SIG_LEN)) {
+	    store_hex_decode(sighex, sig, STORE_SIG_LEN)) {
 		store_log(STORE_LOG_ERR,
 			  "%s is not an artifactfs export signature", sig_name);
 		rc = -EINVAL;

@@ -7,16 +7,15 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-void store_digest_format(const uint8_t digest[STORE_DIGEST_LEN], char *out)
+void store_hex_encode(const uint8_t *p, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	memcpy(out, "sha256:", 7);
-	for (size_t i = 0; i < STORE_DIGEST_LEN; i++) {
-		out[7 + 2 * i] = hex[digest[i] >> 4];
-		out[8 + 2 * i] = hex[digest[i] & 15];
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
 	}
-	out[7 + 2 * STORE_DIGEST_LEN] = '\0';
+	out[2 * n] = '\0';
 }
 
 static int hexval(char c)
@@ -30,13 +29,11 @@ static int hexval(char c)
 	return -1;
 }
 
-int store_digest_parse(const char *s, uint8_t out[STORE_DIGEST_LEN])
+int store_hex_decode(const char *s, uint8_t *out, size_t n)
 {
-	if (strncmp(s, "sha256:", 7) == 0)
-		s += 7;
-	if (strlen(s) != 2 * STORE_DIGEST_LEN)
+	if (!s || strlen(s) != 2 * n)
 		return -EINVAL;
-	for (size_t i = 0; i < STORE_DIGEST_LEN; i++) {
+	for (size_t i = 0; i < n; i++) {
 		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
@@ -44,6 +41,19 @@ int store_digest_parse(const char *s, uint8_t out[STORE_DIGEST_LEN])
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+void store_digest_format(const uint8_t digest[STORE_DIGEST_LEN], char *out)
+{
+	memcpy(out, "sha256:", 7);
+	store_hex_encode(digest, STORE_DIGEST_LEN, out + 7);
+}
+
+int store_digest_parse(const char *s, uint8_t out[STORE_DIGEST_LEN])
+{
+	if (strncmp(s, "sha256:", 7) == 0)
+		s += 7;
+	return store_hex_decode(s, out, STORE_DIGEST_LEN);
 }
 
 int store_digest_buf(const void *buf, size_t len, uint8_t out[STORE_DIGEST_LEN])

@@ -91,6 +91,12 @@ void store_log(enum store_log_level level, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- digests */
 
+/** p[0..n) as 2n lowercase hex digits and a NUL into out. */
+void store_hex_encode(const uint8_t *p, size_t n, char *out);
+
+/** Exactly 2n hex digits (either case) into out[0..n).  0 or -EINVAL. */
+int store_hex_decode(const char *s, uint8_t *out, size_t n);
+
 /** Formats a digest as "sha256:<64 hex>" into out (STORE_DIGEST_STR_LEN). */
 void store_digest_format(const uint8_t digest[STORE_DIGEST_LEN], char *out);
 
