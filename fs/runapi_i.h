@@ -5,7 +5,9 @@
  * Purpose: the one implementation of each thing that can be done to a
  * run: look it up, open it, add a step, declare an input, note a key,
  * bind a process session to a step, end it.  `artifactfs run ...`
- * (cmd_run.c) parses its operands, calls these and prints.
+ * (cmd_run.c) parses its operands, calls these and prints; the daemon's
+ * typed calls (run_call.c) decode a 'c' frame and call these; `run exec`
+ * reaches them through either.
  *
  * Invariants: each function acts on ctx->store as ctx->caller: it asks
  * authz.c first (a refusal is one line and one journal record) and every
@@ -86,5 +88,19 @@ int fs_run_unbind(struct fs_ctx *ctx, pid_t sid);
  * fails it (nothing published), and ends its bindings.  -EROFS when it
  * is not open; see fs_run_check. */
 int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal);
+
+struct ctl_call;
+struct ctl_result;
+
+/**
+ * Carries out one typed call (ctl_wire_i.h; decoded and validated) with
+ * the function above that it names, and fills *out with its rc and
+ * result (run_call.c).  A failure that nothing has reported yet gets one
+ * line, "run: SUBJECT: <strerror>", as the command line would print.
+ * The daemon serves 'c' frames with it; `run exec` calls it directly when
+ * it holds the store itself.  Returns out->rc.
+ */
+int fs_run_call(struct fs_ctx *ctx, const struct ctl_call *call,
+		struct ctl_result *out);
 
 #endif
