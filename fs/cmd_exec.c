@@ -9,13 +9,16 @@
  * How: the mount daemon sees every read through the mount together with
  * the reader's pid, so it can tell which process session read which
  * version.  This command (a client of the daemon, never the daemon
- * itself) opens or joins the run, forks CMD into a session of its own,
- * binds that session to the step (`run bind P/R/S SID`) before CMD
- * starts, waits for it, unbinds, notes the exit status and seals the run
- * (CMD exited 0) or fails it (publishing nothing).  Everything it asks of
- * the store goes through the daemon as ordinary `artifactfs run ...`
- * command lines (fs_ctl_forward), with their output kept out of the way:
- * a command's error line is shown only when it fails.
+ * itself) opens or joins the run, forks CMD into a session of its own
+ * (exec_child.c), binds that session to the step before CMD starts,
+ * waits for it, unbinds, notes the exit status and seals the run (CMD
+ * exited 0) or fails it (publishing nothing).
+ *
+ * Every run operation goes through a backend (struct backend): typed
+ * calls to the mount daemon (fs_ctl_call: the normal case), or the run
+ * operations themselves on ctx->store (fs_run_call) when this process
+ * holds the store.  Either way they act as the caller and are journaled
+ * as the caller; an operation's error line is shown only when it fails.
  *
  * CMD's own stdin, stdout and stderr are ours; our summary line goes to
  * stderr (not with --quiet), so that CMD's stdout stays its own.  The exit
@@ -23,27 +26,19 @@
  * be found, 126 when it could not be run).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_i.h"
+#include "ctl_wire_i.h"
+#include "exec_i.h"
 #include "fs_i.h"
-
-/* The most of a forwarded command's output we keep or replay. */
-#define CAPTURE_MAX (16u << 20)
-/* Operands of one forwarded command line, at most. */
-#define CALL_ARGS_MAX 16
+#include "runapi_i.h"
 
 static const char exec_help[] =
     "usage: " FS_PROG " run exec --pipeline P --step S [OPTIONS] -- CMD "
@@ -70,247 +65,91 @@ static const char exec_help[] =
     "Global options: --store DIR, --config FILE, -q/--quiet (no summary\n"
     "line), -v/--verbose.\n";
 
+struct exec;
+
+/* How run exec reaches the run operations.  call carries out c: 0 with
+ * the operation's rc in *out (its error lines shown when it failed and
+ * show is set), or -errno (logged) when the backend itself failed. */
+struct backend {
+	int (*call)(struct exec *x, const struct ctl_call *c, bool show,
+		    struct ctl_result *out);
+};
+
 struct exec {
 	struct fs_ctx *ctx;
+	const struct backend *be;
 	const char *pipeline, *step, *run_arg, *mount_arg;
 	char **params, **inputs; /* "K=V", "[NAME=]A@REF", borrowed */
 	size_t nparams, ninputs;
 	bool no_seal;
 	char **cmd; /* CMD and its arguments, NULL-terminated, borrowed */
 	char run[STORE_NAME_MAX + 1];
-	char pr[2 * (STORE_NAME_MAX + 1)];  /* "P/R" */
-	char prs[3 * (STORE_NAME_MAX + 1)]; /* "P/R/S" */
+	char pr[2 * (STORE_NAME_MAX + 1)]; /* "P/R" */
 	char mnt[PATH_MAX];
 	bool opened; /* we opened the run (rather than joined it) */
 };
 
-/* ---------------------------------------------------- talking to the daemon */
+/* ------------------------------------------------------------ backends */
 
-enum call_flags {
-	CALL_CAPTURE = 1 << 0, /* keep the command's stdout for the caller */
-	CALL_QUIET = 1 << 1,   /* drop its error line even when it fails */
-	CALL_JSON = 1 << 2,    /* pass --json */
-};
-
-/* Reads what fd (a memfd) holds into a malloc'd string. */
-static int slurp(int fd, char **out)
+/* The mount daemon, through typed calls on its socket. */
+static int daemon_call(struct exec *x, const struct ctl_call *c, bool show,
+		       struct ctl_result *out)
 {
-	off_t len = lseek(fd, 0, SEEK_END);
-	char *buf;
-	ssize_t n;
+	int rc = fs_ctl_call(x->ctx->store_dir, c, show, out);
 
-	*out = NULL;
-	if (len < 0)
-		return -errno;
-	if ((uint64_t)len > CAPTURE_MAX)
-		return -EFBIG;
-	buf = malloc((size_t)len + 1);
-	if (!buf)
-		return -ENOMEM;
-	n = pread(fd, buf, (size_t)len, 0);
-	if (n < 0) {
-		free(buf);
-		return -errno;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	return 0;
-}
-
-/* Points fd 1 or 2 at to, saving the old one in *saved. */
-static int redirect(int fd, int to, int *saved)
-{
-	fflush(fd == 1 ? stdout : stderr);
-	*saved = dup(fd);
-	if (*saved < 0 || dup2(to, fd) < 0)
-		return -errno;
-	return 0;
-}
-
-static void restore(int fd, int saved)
-{
-	if (saved < 0)
-		return;
-	fflush(fd == 1 ? stdout : stderr);
-	dup2(saved, fd);
-	close(saved);
-}
-
-/* Sends av to the daemon with stdout sent to ofd and stderr to efd. */
-static int forward(struct exec *x, int ac, char **av, int ofd, int efd,
-		   int *status)
-{
-	int so = -1, se = -1;
-	int rc = redirect(1, ofd, &so);
-
-	if (!rc)
-		rc = redirect(2, efd, &se);
-	if (!rc)
-		rc = fs_ctl_forward(x->ctx->store_dir, ac, av, status);
-	restore(2, se);
-	restore(1, so);
-	return rc;
-}
-
-/* Shows the error lines a forwarded command left in efd. */
-static void replay(int efd)
-{
-	char *err = NULL;
-
-	if (slurp(efd, &err) == 0)
-		fputs(err, stderr);
-	free(err);
-}
-
-/*
- * Runs `artifactfs run OP ARGS...` (a NULL-terminated list) through the
- * daemon.  Returns its exit status (its error line replayed on stderr
- * unless CALL_QUIET), or a negative errno (logged) when the daemon cannot
- * be reached.  With CALL_CAPTURE, *out is its stdout (the caller frees).
- */
-static int call(struct exec *x, unsigned flags, char **out, ...)
-{
-	char *av[CALL_ARGS_MAX + 8], *a;
-	int ac = 0, status = 1, rc = 0, ofd, efd;
-	va_list ap;
-
-	av[ac++] = FS_PROG;
-	av[ac++] = "--store";
-	av[ac++] = x->ctx->store_dir;
-	if (x->ctx->config_arg) {
-		av[ac++] = "--config";
-		av[ac++] = (char *)x->ctx->config_arg;
-	}
-	av[ac++] = "-q";
-	av[ac++] = "run";
-	if (flags & CALL_JSON)
-		av[ac++] = "--json";
-	av[ac++] = "--"; /* a note's value may start with '-' */
-	va_start(ap, out);
-	while ((a = va_arg(ap, char *)) && ac < CALL_ARGS_MAX + 7)
-		av[ac++] = a;
-	va_end(ap);
-	av[ac] = NULL;
-
-	ofd = (flags & CALL_CAPTURE) ? memfd_create("afs-out", MFD_CLOEXEC)
-	      : x->ctx->verbose	     ? dup(1)
-				     : open("/dev/null", O_WRONLY | O_CLOEXEC);
-	efd = memfd_create("afs-err", MFD_CLOEXEC);
-	if (ofd < 0 || efd < 0) {
-		rc = -errno;
-		goto out_close;
-	}
-	rc = forward(x, ac, av, ofd, efd, &status);
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR,
 			  "no mount daemon answers on %s/daemon.sock (is the "
 			  "store mounted?)",
 			  x->ctx->store_dir);
-	if (rc || (status && !(flags & CALL_QUIET)))
-		replay(efd);
-	if (!rc && (flags & CALL_CAPTURE))
-		rc = slurp(ofd, out);
-out_close:
-	if (ofd >= 0)
-		close(ofd);
-	if (efd >= 0)
-		close(efd);
-	return rc ? rc : status;
-}
-
-/* ------------------------------------------------------- the mount point */
-
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] &&
-		    s[3]) {
-			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				      (s[3] - '0'));
-			s += 3;
-		} else {
-			*d++ = *s;
-		}
-	}
-	*d = '\0';
-}
-
-/* Whether source (a mount's fsname: the store directory it was mounted
- * with) names the store at want (resolved). */
-static bool same_store(const char *source, const char *given, const char *want)
-{
-	char real[PATH_MAX];
-
-	if (!strcmp(source, given) || !strcmp(source, want))
-		return true;
-	return realpath(source, real) && !strcmp(real, want);
-}
-
-/* Parses one mountinfo line: its mount point and source, if its type is
- * fuse.artifactfs. */
-static bool afs_mount_line(char *line, char **point, char **source)
-{
-	char *save = NULL, *tok, *sep = strstr(line, " - ");
-	int i = 0;
-
-	if (!sep)
-		return false;
-	*sep = '\0';
-	for (tok = strtok_r(line, " ", &save); tok && i < 4; i++)
-		tok = strtok_r(NULL, " ", &save);
-	*point = tok;
-	tok = strtok_r(sep + 3, " ", &save);
-	if (!*point || !tok || strcmp(tok, "fuse.artifactfs"))
-		return false;
-	*source = strtok_r(NULL, " ", &save);
-	if (!*source)
-		return false;
-	unescape(*point);
-	unescape(*source);
-	return true;
-}
-
-/* Finds where the store is mounted (or checks --mount) into x->mnt. */
-static int find_mount(struct exec *x)
-{
-	const char *given = x->ctx->store_dir;
-	char want[PATH_MAX], asked[PATH_MAX] = "", line[8192];
-	char *point, *source;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	int rc = -ENOTCONN;
-
-	if (!realpath(given, want))
-		snprintf(want, sizeof(want), "%s", given);
-	if (x->mount_arg && !realpath(x->mount_arg, asked)) {
-		store_log(STORE_LOG_ERR, "--mount %s: %s", x->mount_arg,
-			  strerror(errno));
-		rc = -errno;
-		goto out;
-	}
-	while (f && rc && fgets(line, sizeof(line), f)) {
-		if (!afs_mount_line(line, &point, &source))
-			continue;
-		if (asked[0] ? !strcmp(point, asked)
-			     : same_store(source, given, want)) {
-			snprintf(x->mnt, sizeof(x->mnt), "%s", point);
-			rc = 0;
-		}
-	}
-	if (rc && asked[0])
-		store_log(STORE_LOG_ERR, "%s is not an artifactfs mount",
-			  x->mount_arg);
-	else if (rc)
-		store_log(STORE_LOG_ERR,
-			  "run exec needs the store mounted: "
-			  "%s mount MNT",
-			  FS_PROG);
-out:
-	if (f)
-		fclose(f);
 	return rc;
+}
+
+/* The store this process holds: the run operations themselves (their
+ * error lines are this process's own log lines, always shown). */
+static int direct_call(struct exec *x, const struct ctl_call *c, bool show,
+		       struct ctl_result *out)
+{
+	(void)show;
+	fs_run_call(x->ctx, c, out);
+	return 0;
+}
+
+static const struct backend daemon_backend = {daemon_call};
+static const struct backend direct_backend = {direct_call};
+
+enum op_flags {
+	OP_QUIET = 1 << 0, /* drop its error line even when it fails */
+};
+
+/*
+ * Carries out c on run x->pr (its pipeline and run filled in here).
+ * Returns 0, 1 when the operation failed (reported unless OP_QUIET; its
+ * errno in res->rc), or a negative errno when the backend failed.
+ */
+static int op(struct exec *x, struct ctl_call *c, unsigned flags,
+	      struct ctl_result *res)
+{
+	struct ctl_result none;
+	int rc;
+
+	if (!res)
+		res = &none;
+	if (c->op != CTL_CALL_RUN_UNBIND) {
+		c->pipeline = x->pipeline;
+		c->run = x->run;
+	}
+	rc = x->be->call(x, c, !(flags & OP_QUIET), res);
+	if (rc)
+		return rc;
+	return res->rc ? 1 : 0;
+}
+
+/* A line that `run OP` would have printed, shown with --verbose. */
+static void say(struct exec *x, const char *what)
+{
+	if (x->ctx->verbose)
+		fprintf(fs_stdout(), "%s %s\n", x->pr, what);
 }
 
 /* ------------------------------------------------------------ the run */
@@ -330,64 +169,45 @@ static void make_run_id(char *out, size_t size)
 	snprintf(out, size, "r%s-%04x", stamp, (unsigned)rnd);
 }
 
-/* The status ("open", "sealed", "failed") of run x->run, from `run ls P
- * --json`, into *status (NULL when there is no such run). */
-static int run_status(struct exec *x, char *status, size_t size)
-{
-	char *out = NULL;
-	json_t *runs, *r;
-	size_t i;
-	int rc = call(x, CALL_CAPTURE | CALL_QUIET | CALL_JSON, &out, "ls",
-		      x->pipeline, NULL);
-
-	status[0] = '\0';
-	if (rc) /* no such pipeline, say: then no such run either */
-		goto out;
-	runs = json_loads(out, 0, NULL);
-	json_array_foreach(runs, i, r)
-	{
-		const char *name = json_string_value(json_object_get(r, "run"));
-		const char *st =
-		    json_string_value(json_object_get(r, "status"));
-
-		if (name && st && !strcmp(name, x->run))
-			snprintf(status, size, "%s", st);
-	}
-	json_decref(runs);
-out:
-	free(out);
-	return rc < 0 ? rc : 0;
-}
-
 /* Opens the run with the step, or adds the step to it when it is open.
- * Returns 0, a failed command's exit status or a negative errno. */
+ * Returns 0, 1 (an operation failed, reported) or a negative errno. */
 static int open_or_join(struct exec *x)
 {
-	char status[32];
+	struct ctl_call c = {.op = CTL_CALL_RUN_STATUS};
+	struct ctl_result res;
 	int rc;
 
 	if (!x->run_arg) {
 		make_run_id(x->run, sizeof(x->run));
 	} else {
 		snprintf(x->run, sizeof(x->run), "%s", x->run_arg);
-		rc = run_status(x, status, sizeof(status));
-		if (rc)
+		/* Any failure (no such pipeline, say) is no such run: then
+		 * opening it says what is wrong. */
+		rc = op(x, &c, OP_QUIET, &res);
+		if (rc < 0)
 			return rc;
-		if (status[0] && strcmp(status, "open")) {
+		snprintf(x->pr, sizeof(x->pr), "%s/%s", x->pipeline, x->run);
+		if (!rc && res.status != STORE_RUN_OPEN) {
 			store_log(STORE_LOG_ERR,
-				  "run %s/%s is %s: no more steps can join it",
-				  x->pipeline, x->run, status);
+				  "run %s is %s: no more steps can join it",
+				  x->pr,
+				  res.status == STORE_RUN_SEALED ? "sealed"
+								 : "failed");
 			return -EROFS;
 		}
-		if (status[0]) {
-			snprintf(x->pr, sizeof(x->pr), "%s/%s", x->pipeline,
-				 x->run);
-			return call(x, 0, NULL, "step", x->pr, x->step, NULL);
+		if (!rc) {
+			c = (struct ctl_call){.op = CTL_CALL_RUN_STEP,
+					      .step = x->step};
+			return op(x, &c, 0, NULL);
 		}
 	}
 	snprintf(x->pr, sizeof(x->pr), "%s/%s", x->pipeline, x->run);
-	rc = call(x, 0, NULL, "open", x->pr, x->step, NULL);
+	c = (struct ctl_call){
+	    .op = CTL_CALL_RUN_OPEN, .steps = {x->step}, .nsteps = 1};
+	rc = op(x, &c, 0, NULL);
 	x->opened = rc == 0;
+	if (x->opened)
+		say(x, "open");
 	return rc;
 }
 
@@ -411,30 +231,35 @@ static void input_var(const char *name, size_t len, char *out, size_t size)
 /* Records one declared input and puts its path in CMD's environment. */
 static int declare_input(struct exec *x, const char *arg)
 {
-	char artifact[STORE_NAME_MAX + 1], ref[STORE_NAME_MAX + 1];
 	char var[STORE_NAME_MAX + 32], path[PATH_MAX + 2 * STORE_NAME_MAX + 16];
-	const char *eq = strchr(arg, '='), *spec = eq ? eq + 1 : arg, *rest;
-	char *out = NULL, *at;
-	int rc;
+	const char *eq = strchr(arg, '=');
+	struct ctl_call c = {.op = CTL_CALL_RUN_INPUT,
+			     .step = x->step,
+			     .spec = eq ? eq + 1 : arg};
+	struct ctl_result res;
+	int rc = op(x, &c, 0, &res);
 
-	store_spec_parse(spec, artifact, ref, &rest); /* checked before */
-	rc = call(x, CALL_CAPTURE, &out, "input", x->prs, spec, NULL);
 	if (rc)
-		goto out;
-	/* It prints "P/R/S: input A@vN": the version REF named just now. */
-	at = strrchr(out, '@');
-	if (at && at[1] == 'v')
-		snprintf(ref, sizeof(ref), "v%lu", strtoul(at + 2, NULL, 10));
+		return rc;
+	if (x->ctx->verbose)
+		fprintf(fs_stdout(), "%s/%s: input %s@v%u\n", x->pr, x->step,
+			res.artifact, res.version);
 	if (eq)
 		input_var(arg, (size_t)(eq - arg), var, sizeof(var));
 	else
-		input_var(artifact, strlen(artifact), var, sizeof(var));
-	snprintf(path, sizeof(path), "%s/artifacts/%s/%s", x->mnt, artifact,
-		 ref);
-	rc = setenv(var, path, 1) ? -errno : 0;
-out:
-	free(out);
-	return rc;
+		input_var(res.artifact, strlen(res.artifact), var, sizeof(var));
+	snprintf(path, sizeof(path), "%s/artifacts/%s/v%u", x->mnt,
+		 res.artifact, res.version);
+	return setenv(var, path, 1) ? -errno : 0;
+}
+
+/* Notes key=value on the run. */
+static int note(struct exec *x, const char *key, const char *value)
+{
+	struct ctl_call c = {
+	    .op = CTL_CALL_RUN_NOTE, .key = key, .value = value};
+
+	return op(x, &c, 0, NULL);
 }
 
 /* Notes the parameters and declares the inputs. */
@@ -448,7 +273,7 @@ static int record_setup(struct exec *x)
 
 		snprintf(key, sizeof(key), "param.%.*s",
 			 (int)(eq - x->params[i]), x->params[i]);
-		rc = call(x, 0, NULL, "note", x->pr, key, eq + 1, NULL);
+		rc = note(x, key, eq + 1);
 	}
 	for (size_t i = 0; !rc && i < x->ninputs; i++)
 		rc = declare_input(x, x->inputs[i]);
@@ -476,143 +301,43 @@ static int set_env(struct exec *x)
 
 /* ----------------------------------------------------- running CMD */
 
-static volatile sig_atomic_t child_pid;
-static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-#define NSIGNALS (sizeof(fwd_signals) / sizeof(fwd_signals[0]))
-
-/* CMD runs in a session of its own, out of the terminal's reach: a ^C
- * reaches us, and we pass it on to CMD's whole process group. */
-static void pass_signal(int sig)
-{
-	pid_t pid = child_pid;
-
-	if (pid > 0 && kill(-pid, sig) < 0)
-		kill(pid, sig);
-}
-
-/* In the child: a new session, wait for the parent's go, exec CMD.  An
- * exec failure is sent back through err_fd as an errno. */
-__attribute__((noreturn)) static void child(char **cmd, int go_fd, int err_fd,
-					    const struct sigaction *old,
-					    const sigset_t *mask)
-{
-	int e;
-	char c;
-
-	for (size_t i = 0; i < NSIGNALS; i++)
-		sigaction(fwd_signals[i], &old[i], NULL);
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	setsid();
-	if (read(go_fd, &c, 1) != 1)
-		_exit(126); /* the parent could not bind: run nothing */
-	execvp(cmd[0], cmd);
-	e = errno;
-	if (write(err_fd, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(e == ENOENT ? 127 : 126);
-}
-
-/* Waits for pid; its exit status, 128 + N for signal N. */
-static int reap(pid_t pid)
-{
-	int ws;
-
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return 1;
-	if (WIFSIGNALED(ws))
-		return 128 + WTERMSIG(ws);
-	return WEXITSTATUS(ws);
-}
-
-/* Releases the bound child and waits for it; its exit status, or 127/126
- * when CMD could not be started (reported). */
-static int release(struct exec *x, pid_t pid, int go_fd, int err_fd)
-{
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
-	ssize_t n;
-	int e = 0, status;
-
-	/* A signal passed on may have ended the child already: then the
-	 * write fails with EPIPE, which must not kill us. */
-	sigaction(SIGPIPE, &ign, &old_pipe);
-	if (write(go_fd, "g", 1) != 1)
-		kill(pid, SIGKILL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
-	close(go_fd);
-	do
-		n = read(err_fd, &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	status = reap(pid);
-	if (n == (ssize_t)sizeof(e)) {
-		store_log(STORE_LOG_ERR, "%s: %s", x->cmd[0], strerror(e));
-		status = e == ENOENT ? 127 : 126;
-	}
-	return status;
-}
-
 /*
  * Forks CMD, binds its session to the step, lets it run and waits.
  * Returns CMD's exit status; a bind that fails is returned as a negative
- * errno or the bind command's status, with *ran false.
+ * errno or 1, with *ran false.
  */
 static int run_child(struct exec *x, bool *ran)
 {
-	struct sigaction sa = {.sa_handler = pass_signal}, old[NSIGNALS];
-	sigset_t block, mask;
-	int go[2], err[2], rc;
-	char sid[24];
-	pid_t pid;
+	struct fs_exec_child child;
+	struct ctl_call c = {.op = CTL_CALL_RUN_BIND, .step = x->step};
+	int rc = fs_exec_spawn(x->cmd, &child);
 
 	*ran = false;
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(err, O_CLOEXEC) < 0) {
-		rc = -errno;
-		goto out_go;
-	}
-	sigemptyset(&block);
-	for (size_t i = 0; i < NSIGNALS; i++) {
-		sigaddset(&block, fwd_signals[i]);
-		sigaction(fwd_signals[i], &sa, &old[i]);
-	}
-	fflush(stdout);
-	fflush(stderr);
-	sigprocmask(SIG_BLOCK, &block, &mask);
-	pid = fork();
-	if (pid == 0) {
-		close(go[1]);
-		close(err[0]);
-		child(x->cmd, go[0], err[1], old, &mask);
-	}
-	child_pid = pid;
-	sigprocmask(SIG_SETMASK, &mask, NULL);
-	close(go[0]);
-	close(err[1]);
-	if (pid < 0) {
-		rc = -errno;
-		goto out_signals;
-	}
+	if (rc)
+		return rc;
 	/* After setsid() the child's pid is its session id. */
-	snprintf(sid, sizeof(sid), "%d", (int)pid);
-	rc = call(x, 0, NULL, "bind", x->prs, sid, NULL);
+	c.sid = (int32_t)child.pid;
+	rc = op(x, &c, 0, NULL);
 	if (rc) {
-		close(go[1]); /* the child sees EOF and exits */
-		reap(pid);
-	} else {
-		*ran = true;
-		rc = release(x, pid, go[1], err[0]);
-		call(x, CALL_QUIET, NULL, "unbind", sid, NULL);
+		fs_exec_cancel(&child);
+		return rc;
 	}
-	close(err[0]);
-out_signals:
-	child_pid = 0;
-	for (size_t i = 0; i < NSIGNALS; i++)
-		sigaction(fwd_signals[i], &old[i], NULL);
+	*ran = true;
+	rc = fs_exec_go(&child, x->cmd[0]);
+	c = (struct ctl_call){.op = CTL_CALL_RUN_UNBIND,
+			      .sid = (int32_t)child.pid};
+	op(x, &c, OP_QUIET, NULL);
 	return rc;
-out_go:
-	close(go[0]);
-	close(go[1]);
+}
+
+/* Seals or fails the run; 0, 1 or -errno. */
+static int end_run(struct exec *x, bool seal, unsigned flags)
+{
+	struct ctl_call c = {.op = CTL_CALL_RUN_END, .seal = seal};
+	int rc = op(x, &c, flags, NULL);
+
+	if (!rc)
+		say(x, seal ? "sealed" : "failed");
 	return rc;
 }
 
@@ -626,16 +351,16 @@ static int finish(struct exec *x, int status)
 
 	snprintf(num, sizeof(num), "%d", status);
 	snprintf(key, sizeof(key), "exit_status.%s", x->step);
-	call(x, 0, NULL, "note", x->pr, "exit_status", num, NULL);
-	call(x, 0, NULL, "note", x->pr, key, num, NULL);
+	note(x, "exit_status", num);
+	note(x, key, num);
 	if (status == 0 && x->no_seal) {
 		rc = 0;
 		how = "run left open (--no-seal)";
 	} else if (status == 0) {
-		rc = call(x, 0, NULL, "seal", x->pr, NULL);
+		rc = end_run(x, true, 0);
 		how = rc ? "sealing it failed" : "sealed";
 	} else {
-		rc = call(x, 0, NULL, "fail", x->pr, NULL);
+		rc = end_run(x, false, 0);
 		how = rc ? "failed, but marking the run failed did not work"
 			 : "failed (nothing published)";
 	}
@@ -794,12 +519,15 @@ static int exec_run(struct exec *x)
 		store_log(STORE_LOG_ERR, "no store at %s", x->ctx->store_dir);
 		return -ENOENT;
 	}
-	rc = find_mount(x);
-	if (!rc)
-		rc = open_or_join(x);
+	/* Lineage is captured by the mount, whoever holds the store. */
+	rc = fs_exec_find_mount(x->ctx->store_dir, x->mount_arg, x->mnt,
+				sizeof(x->mnt));
 	if (rc)
 		return rc;
-	snprintf(x->prs, sizeof(x->prs), "%s/%s", x->pr, x->step);
+	x->be = x->ctx->store ? &direct_backend : &daemon_backend;
+	rc = open_or_join(x);
+	if (rc)
+		return rc;
 	if (x->ctx->verbose)
 		fprintf(fs_stderr(), "%s: step %s: running %s\n", x->pr,
 			x->step, x->cmd[0]);
@@ -811,7 +539,7 @@ static int exec_run(struct exec *x)
 	if (!rc || (rc > 0 && ran))
 		return finish(x, rc);
 	if (x->opened) /* nothing ran: leave no open run behind */
-		call(x, CALL_QUIET, NULL, "fail", x->pr, NULL);
+		end_run(x, false, OP_QUIET);
 	return rc;
 }
 
@@ -823,7 +551,7 @@ int fs_cmd_run_exec(struct fs_ctx *ctx, int argc, char **argv)
 	if (ctx->cmd && !strcmp(ctx->cmd, "run"))
 		ctx->cmd =
 		    "run exec"; /* for "see 'artifactfs run exec --help'" */
-	if (ctx->store || fs_in_request())
+	if (fs_in_request())
 		return fs_usage_error(ctx, "run exec runs a command on the "
 					   "client's side, not in the daemon");
 	x.params = calloc((size_t)argc + 1, sizeof(char *));

@@ -10,6 +10,7 @@
 #include "ctl_i.h"
 #include "fs_i.h"
 #include "mnt_i.h"
+#include "runapi_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +47,22 @@ static void daemon_sink(void *arg, enum store_log_level level, const char *msg)
 		fs_log_sink(NULL, level, msg);
 }
 
-/* Runs a client's command line on the mounted store, as that client:
- * requests run side by side, each on its own worker of ctl.c. */
+/* Carries out a typed call for the client: the run operation itself
+ * (runapi.c), as the client, its error lines on the client's stderr. */
+static int serve_call(struct mnt *m, struct fs_ctl_req *req)
+{
+	struct fs_ctx ctx = {.cmd = "run",
+			     .store = m->s,
+			     .caller = req->caller,
+			     .conn = req->conn,
+			     .forwarded = -1};
+
+	return fs_run_call(&ctx, req->call, req->result) ? 1 : 0;
+}
+
+/* Runs a client's command line (or typed call) on the mounted store, as
+ * that client: requests run side by side, each on its own worker of
+ * ctl.c. */
 static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 			 FILE *err)
 {
@@ -61,7 +76,8 @@ static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 	fs_request_streams(out, err);
 	fs_request_stdin(req->in);
 	fs_request_client(req->conn, req->tty);
-	status = fs_main(req->argc, req->argv, &r);
+	status =
+	    req->call ? serve_call(m, req) : fs_main(req->argc, req->argv, &r);
 	fs_request_client(NULL, false);
 	fs_request_stdin(-1);
 	fs_request_streams(NULL, NULL);

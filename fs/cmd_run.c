@@ -2,11 +2,12 @@
  * cmd_run.c - `artifactfs run`: open, seal, fail and list runs, the
  * command-line twin of mkdir and the control file in the mount.
  *
- * A run belongs to whoever opened it: only that user (or root) may seal
- * or fail it.  Through the mount daemon the caller is the client
- * (ctx->caller, from the socket's credentials).
+ * Each subcommand parses its operands, calls the run operation of
+ * runapi.c (authorization and the change, as ctx->caller: through the
+ * mount daemon, the client from the socket's credentials) and prints.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "acl.h"
 #include "fs_i.h"
+#include "runapi_i.h"
 
 static const char *const status_names[] = {"", "open", "sealed", "failed"};
 
@@ -35,16 +37,9 @@ int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
 static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 		    int nsteps, char **steps)
 {
-	int rc = fs_authorize_at(ctx, ACL_WRITE, "run.open",
-				 "/pipelines/%s/runs/%s", p, r);
+	int rc =
+	    fs_run_open(ctx, p, r, (size_t)nsteps, (const char *const *)steps);
 
-	if (!rc)
-		rc = store_run_create(ctx->store, &ctx->caller, p, r,
-				      ctx->caller.uid);
-
-	for (int i = 0; !rc && i < nsteps; i++)
-		rc =
-		    store_step_create(ctx->store, &ctx->caller, p, r, steps[i]);
 	if (!rc)
 		fprintf(fs_stdout(), "%s/%s open\n", p, r);
 	return rc;
@@ -52,15 +47,8 @@ static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 
 static int run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 {
-	int rc = fs_run_check(ctx, p, r, seal ? "seal" : "fail");
+	int rc = fs_run_end(ctx, p, r, seal);
 
-	if (rc)
-		return rc;
-	rc = seal ? store_run_seal(ctx->store, &ctx->caller, p, r)
-		  : store_run_end(ctx->store, &ctx->caller, p, r,
-				  STORE_RUN_FAILED, NULL, 0);
-	if (!rc)
-		fs_session_unbind_run(p, r);
 	if (!rc)
 		fprintf(fs_stdout(), "%s/%s %s\n", p, r,
 			seal ? "sealed" : "failed");
@@ -134,39 +122,6 @@ static int run_ls(struct fs_ctx *ctx, const char *pipeline)
 	return rc;
 }
 
-/* May the caller change run p/r (op: "seal" and "fail" end it)?  A
- * writer there changes its own runs; a promoter also ends others', an
- * admin does anything. */
-int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,
-		 const char *op)
-{
-	bool end = !strcmp(op, "seal") || !strcmp(op, "fail");
-	char where[2 * STORE_NAME_MAX + 20];
-	struct store_run run;
-	int rc =
-	    fs_authorize_at(ctx, ACL_WRITE, op, "/pipelines/%s/runs/%s", p, r);
-
-	if (!rc)
-		rc = store_run_get(ctx->store, p, r, &run);
-	if (rc == -ENOENT)
-		store_log(STORE_LOG_ERR, "no run %s/%s", p, r);
-	if (rc || ctx->caller.uid == run.owner)
-		return rc;
-	/* Someone else's run. */
-	snprintf(where, sizeof(where), "/pipelines/%s/runs/%s", p, r);
-	rc = fs_allowed(ctx, end ? ACL_SEAL_OTHERS : ACL_ADMIN, where);
-	if (rc == -EACCES) {
-		acl_journal_denial(ctx->store, &ctx->caller, op, where, rc);
-		store_log(STORE_LOG_ERR,
-			  "run %s/%s belongs to uid %u: only its owner, %s "
-			  "may %s it",
-			  p, r, (unsigned)run.owner,
-			  end ? "a promoter or an admin" : "or an admin",
-			  end ? op : "change");
-	}
-	return rc;
-}
-
 /* Splits "P/R/S" into three names. */
 static int split_step(struct fs_ctx *ctx, const char *spec, char *p, char *r,
 		      char *st)
@@ -185,24 +140,6 @@ static int split_step(struct fs_ctx *ctx, const char *spec, char *p, char *r,
 	return fs_split_run(ctx, pr, p, r) ? -EINVAL : (ctx->subject = spec, 0);
 }
 
-/* The owner of a session leader, from /proc (a pid that is gone: -1). */
-static long session_owner(pid_t sid)
-{
-	char path[64], line[256];
-	long uid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)sid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Uid:", 4))
-			uid = strtol(line + 4, NULL, 10);
-	}
-	if (f)
-		fclose(f);
-	return uid;
-}
-
 /* run bind P/R/S SID: the daemon attributes SID's reads to the step. */
 static int run_bind(struct fs_ctx *ctx, const char *spec, const char *sid_s)
 {
@@ -210,60 +147,31 @@ static int run_bind(struct fs_ctx *ctx, const char *spec, const char *sid_s)
 	    st[STORE_NAME_MAX + 1];
 	char *end;
 	long sid = strtol(sid_s, &end, 10);
-	uid_t me = ctx->caller.uid;
 	int rc = split_step(ctx, spec, p, r, st);
 
 	if (rc)
 		return rc;
-	if (*end || sid <= 0)
+	if (*end || sid <= 0 || sid > INT32_MAX)
 		return fs_usage_error(ctx, "'%s' is not a session id", sid_s);
 	if (!fs_in_request()) {
 		store_log(STORE_LOG_ERR, "run bind needs the store mounted "
 					 "(artifactfs mount MNT)");
 		return -ENOTCONN;
 	}
-	rc = fs_run_check(ctx, p, r, "run.bind");
-	if (!rc)
-		rc = store_step_get(ctx->store, p, r, st);
-	if (rc == -ENOENT)
-		store_log(STORE_LOG_ERR, "no step %s in run %s/%s", st, p, r);
-	if (rc)
-		return rc;
-	if (me != 0 && session_owner((pid_t)sid) != (long)me) {
-		store_log(STORE_LOG_ERR, "session %ld is not yours", sid);
-		return -EPERM;
-	}
-	return fs_session_bind((pid_t)sid, p, r, st);
+	return fs_run_bind(ctx, p, r, st, (pid_t)sid);
 }
 
 static int run_input(struct fs_ctx *ctx, const char *spec, const char *ref)
 {
 	char p[STORE_NAME_MAX + 1], r[STORE_NAME_MAX + 1],
 	    st[STORE_NAME_MAX + 1];
-	char artifact[STORE_NAME_MAX + 1], vref[STORE_NAME_MAX + 1];
 	struct store_version v;
-	const char *path;
 	int rc = split_step(ctx, spec, p, r, st);
 
 	if (!rc)
-		rc = fs_run_check(ctx, p, r, "run.input");
+		rc = fs_run_input(ctx, p, r, st, ref, &v);
 	if (!rc)
-		rc = store_spec_parse(ref, artifact, vref, &path);
-	if (!rc)
-		rc = fs_authorize_at(ctx, ACL_TRAVERSE, "run.input",
-				     "/artifacts/%s", artifact);
-	if (!rc)
-		rc = store_ref_resolve(ctx->store, artifact, vref, &v);
-	if (!rc)
-		rc = fs_authorize_at(ctx, ACL_READ, "run.input",
-				     "/artifacts/%s/v%u", artifact, v.number);
-	if (!rc)
-		rc = store_step_input_add(ctx->store, &ctx->caller, p, r, st,
-					  artifact, v.number);
-	if (rc == -EROFS)
-		store_log(STORE_LOG_ERR, "run %s/%s is not open", p, r);
-	if (!rc)
-		fprintf(fs_stdout(), "%s: input %s@v%u\n", spec, artifact,
+		fprintf(fs_stdout(), "%s: input %s@v%u\n", spec, v.artifact,
 			v.number);
 	return rc;
 }
@@ -278,9 +186,8 @@ static int run_part(struct fs_ctx *ctx, int argc, char **argv)
 	if (!strcmp(op, "unbind")) {
 		if (argc != 2)
 			return fs_usage_error(ctx, "run unbind SID");
-		rc = fs_in_request() ? fs_session_unbind(atoi(argv[1]))
-				     : -ENOTCONN;
-		return rc == -ENOENT ? 0 : rc;
+		return fs_in_request() ? fs_run_unbind(ctx, atoi(argv[1]))
+				       : -ENOTCONN;
 	}
 	if (argc != (strcmp(op, "note") ? 3 : 4))
 		return fs_usage_error(ctx, "wrong number of arguments");
@@ -289,16 +196,11 @@ static int run_part(struct fs_ctx *ctx, int argc, char **argv)
 	if (!strcmp(op, "input"))
 		return run_input(ctx, argv[1], argv[2]);
 	rc = fs_split_run(ctx, argv[1], p, r);
-	if (!rc)
-		rc = fs_run_check(
-		    ctx, p, r, !strcmp(op, "step") ? "run.step" : "run.note");
 	if (rc)
 		return rc;
 	if (!strcmp(op, "step"))
-		return store_step_create(ctx->store, &ctx->caller, p, r,
-					 argv[2]);
-	return store_run_note_set(ctx->store, &ctx->caller, p, r, argv[2],
-				  argv[3]);
+		return fs_run_step(ctx, p, r, argv[2]);
+	return fs_run_note(ctx, p, r, argv[2], argv[3]);
 }
 
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv)

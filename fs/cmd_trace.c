@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runapi_i.h"
 #include "trace_i.h"
 
 /* The largest payload file a span may carry. */

@@ -16,6 +16,11 @@
  *     'q' request, first frame: JSON {"argv": [strings], "tty": bool}, at
  *         most 1 MiB; its first byte may carry one descriptor (SCM_RIGHTS),
  *         the client's standard input.
+ *     'c' a typed call instead of 'q', first frame: JSON {"call": NAME,
+ *         "args": {...}}, at most 64 KiB, no descriptor; NAME is one of
+ *         the run operations ("run.status", "run.open", "run.step",
+ *         "run.input", "run.note", "run.bind", "run.unbind", "run.end")
+ *         and args holds exactly its typed members (ctl_wire_i.h).
  *     'r' reply to an 'f': JSON {"rc": n, "st": {...}, "data": "hex"};
  *         the reply to a successful open carries the opened descriptor.
  *   daemon -> client
@@ -23,6 +28,9 @@
  *     'f' a file operation: JSON {"op", "path", "path2", "flags", "mode",
  *         "follow", "dir", "len"}, answered by exactly one 'r'
  *     'p' progress: JSON {"label", "done", "total"}; label "" ends it
+ *     'a' the result of a call, after its 'e' lines: JSON {"rc": -errno}
+ *         and, when rc is 0, {"status", "owner"} (run.status) or
+ *         {"artifact", "version"} (run.input)
  *     '!' why the request was refused (text, one line)
  *     'x' the exit status (4 bytes, big-endian), always last
  * Any other descriptor, in any message, is closed and ends the request.
@@ -242,13 +250,16 @@ static ssize_t stream_write(void *cookie, const char *buf, size_t len)
 	return ctl_send_frame(s->c, s->type, buf, len) ? -1 : (ssize_t)len;
 }
 
-/* Runs the handler on a decoded request. */
-static int run(struct fs_ctl_conn *c, struct ctl_request *r, int in)
+/* Runs the handler on a decoded request (or call, with its result). */
+static int run(struct fs_ctl_conn *c, struct ctl_request *r,
+	       const struct ctl_call *call, struct ctl_result *result, int in)
 {
 	struct fs_ctl *ctl = c->ctl;
 	struct fs_ctl_req req = {.caller = c->caller,
 				 .argc = r->argc,
 				 .argv = r->argv,
+				 .call = call,
+				 .result = result,
 				 .in = in,
 				 .tty = r->tty,
 				 .conn = c};
@@ -287,31 +298,80 @@ static int run(struct fs_ctl_conn *c, struct ctl_request *r, int in)
 	return status;
 }
 
-/* Receives, validates and runs one request; always ends with 'x'. */
+/* Why the first frame was refused, for the client. */
+static const char *recv_why(int rc)
+{
+	switch (rc) {
+	case 0:
+	case -ECONNRESET:
+	case -ECANCELED:
+		return NULL;
+	case -ETIMEDOUT:
+		return "the request did not arrive in time";
+	case -EMSGSIZE:
+		return "request too large (over 1 MiB)";
+	case -EBADMSG:
+		return "unexpected descriptors in the request";
+	case -ENOMEM:
+		return "out of memory";
+	default:
+		return "malformed request frame";
+	}
+}
+
+/* Runs a typed call ('c'): the handler fills the result, sent as 'a'
+ * after the handler's error lines. */
+static int serve_call(struct fs_ctl_conn *c, const char *buf, uint32_t len,
+		      const char **why)
+{
+	struct ctl_call call;
+	struct ctl_result res = {.rc = -EIO};
+	struct ctl_request none = {0};
+	char *msg;
+	size_t n;
+	int status, rc = len > CTL_CALL_MAX ? -EMSGSIZE : 0;
+
+	if (!rc)
+		rc = ctl_call_decode(buf, len, &call, why);
+	else
+		*why = "call too large (over 64 KiB)";
+	if (rc)
+		return rc;
+	status = run(c, &none, &call, &res, -1);
+	if (ctl_result_encode(call.op, &res, &msg, &n) == 0) {
+		ctl_send_frame(c, CTL_F_RESULT, msg, n);
+		free(msg);
+	}
+	ctl_call_release(&call);
+	return status;
+}
+
+/* Receives, validates and runs one request or call; always ends with
+ * 'x'. */
 static void serve(struct fs_ctl_conn *c)
 {
 	struct ctl_request r = {0};
-	const char *why = NULL;
+	enum ctl_frame type = CTL_F_REQUEST;
+	const char *why;
 	char *buf = NULL;
 	uint32_t len;
 	int in = -1, status = 2;
-	int rc = ctl_recv_frame(c, CTL_F_REQUEST, CTL_REQ_MAX, c->deadline, &in,
-				&buf, &len);
+	int rc =
+	    ctl_recv_frame(c, (char[]){CTL_F_REQUEST, CTL_F_CALL, 0},
+			   CTL_REQ_MAX, c->deadline, &in, &type, &buf, &len);
 
-	if (rc == -ETIMEDOUT)
-		why = "the request did not arrive in time";
-	else if (rc == -EMSGSIZE)
-		why = "request too large (over 1 MiB)";
-	else if (rc == -EBADMSG)
+	why = recv_why(rc);
+	if (!rc && type == CTL_F_CALL && in >= 0) {
 		why = "unexpected descriptors in the request";
-	else if (rc == -ENOMEM)
-		why = "out of memory";
-	else if (rc && rc != -ECONNRESET && rc != -ECANCELED)
-		why = "malformed request frame";
-	if (!rc) {
+		rc = -EBADMSG;
+	} else if (!rc && type == CTL_F_CALL) {
+		status = serve_call(c, buf, len, &why);
+		rc = status < 0 ? status : 0;
+		status = status < 0 ? 2 : status;
+	} else if (!rc) {
 		rc = ctl_request_decode(buf, len, &r, &why);
 		if (!rc) {
-			status = run(c, &r, check_stdin(in));
+			status = run(c, &r, NULL, NULL, check_stdin(in));
 			in = -1; /* run closed it */
 		}
 	}

@@ -1,11 +1,14 @@
 /*
- * ctl_client.c - the command socket, client side (fs_ctl_forward).
+ * ctl_client.c - the command socket, client side: a command line
+ * (fs_ctl_forward) or a typed call (fs_ctl_call).
  *
  * The client sends its argv with its standard input, then reads frames:
  * output goes to its own stdout and stderr, progress to its terminal, and
  * each file operation the daemon asks for is carried out here, as this
  * process, after ctl_wire.c has checked that it is one of the admitted
- * operations with admitted flags.  The wire format is described in ctl.c.
+ * operations with admitted flags.  A typed call is answered with error
+ * lines, a result and the exit status only: anything else ends it.  The
+ * wire format is described in ctl.c.
  */
 #include "ctl_io_i.h"
 #include "fs_i.h"
@@ -18,7 +21,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define ERROR_MAX 4096 /* an error frame's text */
+#define ERROR_MAX     4096	 /* an error frame's text */
+#define CALL_ERRS_MAX (64 << 10) /* a call's error lines kept */
 
 /* A progress line the daemon drives. */
 struct draw {
@@ -292,13 +296,12 @@ static int relay(int sock, int *status)
 	return rc == 1 ? 0 : rc;
 }
 
-int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
+/* Connects to the daemon of store_dir: the socket, -ENOENT when no
+ * daemon listens, or another -errno. */
+static int connect_daemon(const char *store_dir)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	char *req;
-	size_t len;
-	int sock, rc,
-	    in = fcntl(STDIN_FILENO, F_GETFD) >= 0 ? STDIN_FILENO : -1;
+	int sock, rc;
 
 	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", store_dir,
 			     CTL_SOCK_NAME) >= sizeof(a.sun_path))
@@ -311,6 +314,18 @@ int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
 		close(sock);
 		return rc == -ECONNREFUSED ? -ENOENT : rc;
 	}
+	return sock;
+}
+
+int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
+{
+	char *req;
+	size_t len;
+	int rc, in = fcntl(STDIN_FILENO, F_GETFD) >= 0 ? STDIN_FILENO : -1;
+	int sock = connect_daemon(store_dir);
+
+	if (sock < 0)
+		return sock;
 	rc = ctl_request_encode(argc, argv, isatty(STDERR_FILENO), &req, &len);
 	if (rc) {
 		store_log(STORE_LOG_ERR, "the arguments are not UTF-8 or "
@@ -328,5 +343,94 @@ int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
 	if (rc)
 		store_log(STORE_LOG_ERR, "lost the mount daemon of %s: %s",
 			  store_dir, strerror(-rc));
+	return rc;
+}
+
+/* What a call's answer has brought so far. */
+struct answer {
+	enum ctl_call_op op;
+	struct ctl_result *out;
+	bool got;   /* the result frame came */
+	char *errs; /* its error lines, at most CALL_ERRS_MAX bytes */
+	size_t nerrs;
+};
+
+/* One frame of a call's answer (payload len, at most max for its type);
+ * 1 after the exit frame. */
+static int call_frame(int sock, enum ctl_frame type, uint32_t len,
+		      struct answer *a)
+{
+	size_t max = type == CTL_F_RESULT  ? CTL_CALL_MAX
+		     : type == CTL_F_EXIT  ? 4
+		     : type == CTL_F_ERROR ? ERROR_MAX
+					   : CTL_REPLY_MAX;
+	char *buf;
+	int rc;
+
+	if (len > max || type == CTL_F_FILEOP || type == CTL_F_CALL ||
+	    type == CTL_F_REQUEST || type == CTL_F_REPLY ||
+	    (type == CTL_F_RESULT && a->got))
+		return -EPROTO; /* nothing a call is answered with */
+	buf = malloc((size_t)len + 1);
+	if (!buf)
+		return -ENOMEM;
+	rc = read_all(sock, buf, len);
+	if (!rc && type == CTL_F_STDERR && a->nerrs + len <= CALL_ERRS_MAX) {
+		memcpy(a->errs + a->nerrs, buf, len);
+		a->nerrs += len;
+	} else if (!rc && type == CTL_F_RESULT) {
+		rc = ctl_result_decode(buf, len, a->op, a->out) ? -EPROTO : 0;
+		a->got = !rc;
+	} else if (!rc && type == CTL_F_ERROR) {
+		print_error(buf, len);
+	} else if (!rc && type == CTL_F_EXIT) {
+		rc = len == 4 ? 1 : -EPROTO;
+	}
+	free(buf); /* stdout and progress: a call has none to show */
+	return rc;
+}
+
+int fs_ctl_call(const char *store_dir, const struct ctl_call *call,
+		bool show_errors, struct ctl_result *out)
+{
+	struct answer a = {.op = call->op, .out = out};
+	uint8_t h[CTL_FRAME_HDR];
+	enum ctl_frame type;
+	uint32_t len;
+	char *req;
+	size_t n;
+	int sock, rc = ctl_call_encode(call, &req, &n);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	sock = connect_daemon(store_dir);
+	a.errs = malloc(CALL_ERRS_MAX);
+	rc = sock < 0 ? sock : a.errs ? 0 : -ENOMEM;
+	if (!rc)
+		rc = send_frame(sock, CTL_F_CALL, req, n, -1);
+	free(req);
+	while (!rc) {
+		rc = read_all(sock, h, sizeof(h));
+		if (!rc)
+			rc = ctl_frame_decode(h, &type, &len);
+		if (!rc)
+			rc = call_frame(sock, type, len, &a);
+	}
+	if (sock >= 0)
+		close(sock);
+	if (rc == 1 && !a.got)
+		rc = -EPROTO; /* refused: the '!' line says why */
+	else if (rc == 1)
+		rc = 0;
+	if (rc && rc != -ENOENT && rc != -ENOMEM)
+		store_log(STORE_LOG_ERR, "lost the mount daemon of %s: %s",
+			  store_dir, strerror(-rc));
+	if (!rc && out->rc && show_errors && a.nerrs) {
+		fs_progress_hide();
+		fwrite(a.errs, 1, a.nerrs, stderr);
+		fflush(stderr);
+	}
+	free(a.errs);
 	return rc;
 }

@@ -6,8 +6,10 @@
  * command is carried out by the daemon.  The client (fs_ctl_forward)
  * sends its argv over STORE/daemon.sock; the daemon (fs_ctl_start) runs
  * the handler with a struct fs_ctl_req and streams back stdout, stderr,
- * progress and the exit status.  The wire format is written down at the
- * top of ctl.c; its codec is ctl_wire.c (ctl_wire_i.h).
+ * progress and the exit status.  A program (run exec) asks for one run
+ * operation by name instead (fs_ctl_call) and gets a typed result.  The wire
+ * format is written down at the top of ctl.c; its codec is ctl_wire.c
+ * (ctl_wire_i.h).
  *
  * Invariants:
  *   - The caller is the peer of the socket as the kernel reports it at
@@ -46,6 +48,9 @@ struct fs_ctl;
  * handler returns). */
 struct fs_ctl_conn;
 
+struct ctl_call;
+struct ctl_result;
+
 /** A command from a client of the daemon, as the handler sees it. */
 struct fs_ctl_req {
 	/* From SO_PEERCRED (uid, gid, pid) and SO_PEERGROUPS (groups) read
@@ -53,6 +58,11 @@ struct fs_ctl_req {
 	struct store_caller caller;
 	int argc;
 	char **argv; /* validated UTF-8 strings, owned by the server */
+	/* A typed call ('c' frame; then argc is 0 and argv NULL), decoded
+	 * and validated, owned by the server; the handler fills result
+	 * (never NULL then), which the server sends back.  NULL for argv. */
+	const struct ctl_call *call;
+	struct ctl_result *result;
 	/* The client's stdin if it passed one and it is a pipe, a socket, a
 	 * regular file or a character device opened for reading; else -1.
 	 * Owned by the server (closed after the handler).  Once the client
@@ -93,6 +103,19 @@ void fs_ctl_stop(struct fs_ctl *ctl);
  * no daemon listens; another -errno (logged) when the connection broke.
  */
 int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status);
+
+/**
+ * Client: carries out one typed call (ctl_wire_i.h) through the daemon
+ * of store_dir, as this process (the daemon takes the caller from the
+ * socket).  *out gets the call's result: out->rc is the operation's 0 or
+ * -errno.  The daemon's error lines for the call are written to stderr
+ * when the call failed and show_errors is set, else dropped.  Returns 0
+ * (a result came), -ENOENT when no daemon listens, -EINVAL when call
+ * cannot be encoded, another -errno (logged) when the connection broke
+ * or the daemon refused the call.
+ */
+int fs_ctl_call(const char *store_dir, const struct ctl_call *call,
+		bool show_errors, struct ctl_result *out);
 
 /*
  * The client's file system, for the request's handler.  Each call is

@@ -206,8 +206,9 @@ static int recv_exact(struct fs_ctl_conn *c, void *buf, size_t len,
 	return 0;
 }
 
-int ctl_recv_frame(struct fs_ctl_conn *c, enum ctl_frame want, uint32_t max,
-		   int64_t deadline, int *fd, char **out, uint32_t *len)
+int ctl_recv_frame(struct fs_ctl_conn *c, const char *want, uint32_t max,
+		   int64_t deadline, int *fd, enum ctl_frame *got, char **out,
+		   uint32_t *len)
 {
 	uint8_t h[CTL_FRAME_HDR];
 	enum ctl_frame type;
@@ -216,8 +217,10 @@ int ctl_recv_frame(struct fs_ctl_conn *c, enum ctl_frame want, uint32_t max,
 
 	if (rc)
 		return rc;
-	if (ctl_frame_decode(h, &type, len) || type != want)
+	if (ctl_frame_decode(h, &type, len) || !strchr(want, (char)type))
 		return -EPROTO;
+	if (got)
+		*got = type;
 	if (*len > max)
 		return -EMSGSIZE;
 	buf = malloc((size_t)*len + 1);
@@ -252,9 +255,9 @@ static int fileop(struct fs_ctl_conn *c, const struct ctl_fileop *op,
 	pthread_mutex_lock(&c->op_lock);
 	rc = ctl_send_frame(c, CTL_F_FILEOP, msg, len);
 	if (!rc)
-		rc = ctl_recv_frame(c, CTL_F_REPLY, CTL_REPLY_MAX,
+		rc = ctl_recv_frame(c, (char[]){CTL_F_REPLY, 0}, CTL_REPLY_MAX,
 				    ctl_now_ms() + c->stall_ms,
-				    fd ? &got : NULL, &buf, &rlen);
+				    fd ? &got : NULL, NULL, &buf, &rlen);
 	if (!rc && ctl_reply_decode(buf, rlen, op->op, op->len, rep))
 		rc = -EPROTO;
 	if (!rc && fd && (rep->rc == 0) != (got >= 0))

@@ -66,13 +66,15 @@ void ctl_send_end(struct fs_ctl_conn *c, const char *why, int status);
 void ctl_refuse(int fd, const char *why);
 
 /**
- * Receives one frame of type want, payload at most max bytes, by
- * deadline (ctl_now_ms).  fd NULL: no descriptor may come; else *fd
- * (-1 on entry) gets the one descriptor the frame's first byte carried,
- * owned by the caller even on error.  *out (len bytes and a NUL,
- * malloc'd) belongs to the caller.
+ * Receives one frame of a type in want (a string of frame type bytes),
+ * payload at most max bytes, by deadline (ctl_now_ms); *got (when not
+ * NULL) says which.  fd NULL: no descriptor may come; else *fd (-1 on
+ * entry) gets the one descriptor the frame's first byte carried, owned
+ * by the caller even on error.  *out (len bytes and a NUL, malloc'd)
+ * belongs to the caller.
  */
-int ctl_recv_frame(struct fs_ctl_conn *c, enum ctl_frame want, uint32_t max,
-		   int64_t deadline, int *fd, char **out, uint32_t *len);
+int ctl_recv_frame(struct fs_ctl_conn *c, const char *want, uint32_t max,
+		   int64_t deadline, int *fd, enum ctl_frame *got, char **out,
+		   uint32_t *len);
 
 #endif

@@ -49,6 +49,8 @@ int ctl_frame_decode(const uint8_t h[CTL_FRAME_HDR], enum ctl_frame *type,
 	case CTL_F_FILEOP:
 	case CTL_F_PROGRESS:
 	case CTL_F_ERROR:
+	case CTL_F_CALL:
+	case CTL_F_RESULT:
 		break;
 	default:
 		return -EPROTO;
@@ -59,8 +61,7 @@ int ctl_frame_decode(const uint8_t h[CTL_FRAME_HDR], enum ctl_frame *type,
 	return 0;
 }
 
-/* Dumps root into a malloc'd buffer, refusing one over max bytes. */
-static int dump(json_t *root, size_t max, char **out, size_t *out_len)
+int ctl_json_dump(json_t *root, size_t max, char **out, size_t *out_len)
 {
 	char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
 
@@ -76,9 +77,8 @@ static int dump(json_t *root, size_t max, char **out, size_t *out_len)
 	return 0;
 }
 
-/* Parses a payload into an object, with the reason of a refusal. */
-static int load(const void *buf, size_t len, size_t max, json_t **root,
-		const char **why)
+int ctl_json_load(const void *buf, size_t len, size_t max, json_t **root,
+		  const char **why)
 {
 	json_error_t jerr;
 
@@ -126,8 +126,8 @@ int ctl_request_encode(int argc, char *const *argv, bool tty, char **out,
 			return -EINVAL; /* not UTF-8 */
 		}
 	}
-	return dump(json_pack("{s:o, s:b}", "argv", av, "tty", tty),
-		    CTL_REQ_MAX, out, out_len);
+	return ctl_json_dump(json_pack("{s:o, s:b}", "argv", av, "tty", tty),
+			     CTL_REQ_MAX, out, out_len);
 }
 
 /* Copies the validated strings of av into r. */
@@ -166,7 +166,7 @@ int ctl_request_decode(const void *buf, size_t len, struct ctl_request *out,
 
 	memset(out, 0, sizeof(*out));
 	*why = "malformed request";
-	rc = load(buf, len, CTL_REQ_MAX, &root, why);
+	rc = ctl_json_load(buf, len, CTL_REQ_MAX, &root, why);
 	if (rc)
 		return rc;
 	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:o, s?b}", "argv", &av,
@@ -233,7 +233,7 @@ int ctl_fileop_encode(const struct ctl_fileop *op, char **out, size_t *len)
 		json_decref(o);
 		return -EINVAL;
 	}
-	return dump(o, CTL_REPLY_MAX, out, len);
+	return ctl_json_dump(o, CTL_REPLY_MAX, out, len);
 }
 
 /* A path of 1 to CTL_PATH_MAX bytes without NUL, copied. */
@@ -258,7 +258,7 @@ int ctl_fileop_decode(const void *buf, size_t len, struct ctl_fileop *out)
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	rc = load(buf, len, CTL_REPLY_MAX, &root, &why);
+	rc = ctl_json_load(buf, len, CTL_REPLY_MAX, &root, &why);
 	if (rc)
 		return rc;
 	rc = -EINVAL;
@@ -412,7 +412,7 @@ int ctl_reply_encode(enum ctl_op op, const struct ctl_reply *r, char **out,
 		json_object_set_new(o, "data",
 				    hex_pack(r->data, (size_t)r->rc));
 	}
-	return dump(o, CTL_REPLY_MAX, out, len);
+	return ctl_json_dump(o, CTL_REPLY_MAX, out, len);
 }
 
 int ctl_reply_decode(const void *buf, size_t len, enum ctl_op op, size_t want,
@@ -425,7 +425,7 @@ int ctl_reply_decode(const void *buf, size_t len, enum ctl_op op, size_t want,
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = load(buf, len, CTL_REPLY_MAX, &root, &why);
+	err = ctl_json_load(buf, len, CTL_REPLY_MAX, &root, &why);
 	if (err)
 		return err;
 	err = -EINVAL;
@@ -452,10 +452,11 @@ out_free:
 int ctl_progress_encode(const char *label, uint64_t done, uint64_t total,
 			char **out, size_t *len)
 {
-	return dump(json_pack("{s:s, s:I, s:I}", "label", label ? label : "",
-			      "done", (json_int_t)(done & INT64_MAX), "total",
-			      (json_int_t)(total & INT64_MAX)),
-		    CTL_REPLY_MAX, out, len);
+	return ctl_json_dump(json_pack("{s:s, s:I, s:I}", "label",
+				       label ? label : "", "done",
+				       (json_int_t)(done & INT64_MAX), "total",
+				       (json_int_t)(total & INT64_MAX)),
+			     CTL_REPLY_MAX, out, len);
 }
 
 int ctl_progress_decode(const void *buf, size_t len, char label[64],
@@ -465,7 +466,7 @@ int ctl_progress_decode(const void *buf, size_t len, char label[64],
 	json_error_t jerr;
 	json_int_t d, t;
 	const char *l, *why;
-	int rc = load(buf, len, CTL_REPLY_MAX, &root, &why);
+	int rc = ctl_json_load(buf, len, CTL_REPLY_MAX, &root, &why);
 
 	if (rc)
 		return rc;

@@ -228,11 +228,13 @@ int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv);
  * reads through the mount captured as the step's inputs (cmd_exec.c).
  * Parses its own options: argv[0] is "exec", then [OPTIONS] -- CMD
  * [ARGS...]; global options before it are already in ctx.  Needs the
- * store mounted and runs in the client, never in the daemon (ctx->store
- * must be NULL; the store is not opened).  Loads the configuration
- * itself.  Reports CMD's exit status (128 + signal if killed, 127 if it
- * could not be started) through ctx->forwarded and returns 0; failures of
- * its own return a negative errno as usual.
+ * store mounted and runs in the client, never in a request of the daemon.
+ * The run operations go to the mount daemon as typed calls, or, when
+ * ctx->store is already open in this process, straight to the store (the
+ * store is never opened here).  Loads the configuration itself.  Reports CMD's
+ * exit status (128 + signal if killed, 127 if it could not be started) through
+ * ctx->forwarded and returns 0; failures of its own return a negative errno as
+ * usual.
  */
 int fs_cmd_run_exec(struct fs_ctx *ctx, int argc, char **argv);
 /**

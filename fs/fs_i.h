@@ -195,14 +195,8 @@ void fs_target_release(struct fs_target *t);
 int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 		struct store_dirent **out, size_t *n);
 
-/* ------------------------------------------------------------- cmd_run.c */
-
-/** May the caller change run p/r with op ("seal" and "fail" end it)?  A
- * writer on the run changes its own runs, a promoter also ends others',
- * an admin does anything.  0, or -EACCES (reported and journaled),
- * -ENOENT (no such run: reported), -EIO. */
-int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,
-		 const char *op);
+/* ------------------------------------------------------------- cmd_run.c
+ * The run operations themselves are in runapi.c (runapi_i.h). */
 
 /** Splits "PIPELINE/RUN" into p and r (STORE_NAME_MAX + 1 bytes each);
  * a malformed spec is a usage error (-EINVAL, reported). */

@@ -1,7 +1,8 @@
 /*
  * test_ctl_wire.c - the command socket's codec (fs/ctl_wire.c): valid
- * requests decode, every malformed one is refused with its errno, and
- * frames, file operations, replies and progress survive a round trip.
+ * requests and calls decode, every malformed one is refused with its
+ * errno, and frames, file operations, replies, progress, calls and
+ * results survive a round trip.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -325,6 +326,279 @@ static void test_ctl_progress_round_trip(void **state)
 	free(buf);
 }
 
+static int call_decode_str(const char *s, struct ctl_call *c)
+{
+	const char *why = NULL;
+	int rc = ctl_call_decode(s, strlen(s), c, &why);
+
+	if (rc)
+		assert_non_null(why);
+	return rc;
+}
+
+/* 0 when s decodes as a call; the call is released. */
+static int call_rc(const char *s)
+{
+	struct ctl_call c;
+	int rc = call_decode_str(s, &c);
+
+	ctl_call_release(&c);
+	return rc;
+}
+
+static void test_ctl_call_decode_valid(void **state)
+{
+	struct ctl_call c;
+
+	(void)state;
+	assert_int_equal(
+	    call_decode_str("{\"call\":\"run.open\",\"args\":{\"pipeline\":"
+			    "\"p\",\"run\":\"r1\",\"steps\":[\"a\",\"b\"]}}",
+			    &c),
+	    0);
+	assert_int_equal(c.op, CTL_CALL_RUN_OPEN);
+	assert_string_equal(c.pipeline, "p");
+	assert_string_equal(c.run, "r1");
+	assert_int_equal(c.nsteps, 2);
+	assert_string_equal(c.steps[1], "b");
+	ctl_call_release(&c);
+	assert_null(c.root);
+	assert_int_equal(
+	    call_decode_str("{\"args\":{\"sid\":4242},\"call\":\"run.unbind\"}",
+			    &c),
+	    0);
+	assert_int_equal(c.op, CTL_CALL_RUN_UNBIND);
+	assert_int_equal(c.sid, 4242);
+	assert_null(c.pipeline);
+	ctl_call_release(&c);
+	assert_int_equal(
+	    call_decode_str("{\"call\":\"run.input\",\"args\":{\"pipeline\":"
+			    "\"p\",\"run\":\"r\",\"step\":\"s\",\"spec\":"
+			    "\"a@v1\"}}",
+			    &c),
+	    0);
+	assert_string_equal(c.spec, "a@v1");
+	ctl_call_release(&c);
+	assert_int_equal(call_rc("{\"call\":\"run.end\",\"args\":{\"pipeline\":"
+				 "\"p\",\"run\":\"r\",\"seal\":false}}"),
+			 0);
+	assert_int_equal(
+	    call_rc("{\"call\":\"run.note\",\"args\":{\"pipeline\":"
+		    "\"p\",\"run\":\"r\",\"key\":\"param.lr\","
+		    "\"value\":\"-0.5\"}}"),
+	    0);
+}
+
+static void test_ctl_call_decode_refuses_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"call\":\"run.open\"}",
+	    "{\"call\":\"run.exec\",\"args\":{}}",
+	    "{\"call\":1,\"args\":{}}",
+	    "{\"call\":\"run.status\",\"args\":[]}",
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"p\",\"run\":"
+	    "\"r\"},\"argv\":[\"x\"]}",
+	    /* missing, foreign and unknown members */
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"p\"}}",
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"p\",\"run\":"
+	    "\"r\",\"step\":\"s\"}}",
+	    "{\"call\":\"run.unbind\",\"args\":{\"sid\":1,\"uid\":0}}",
+	    /* types */
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":1,\"run\":\"r\"}}",
+	    "{\"call\":\"run.unbind\",\"args\":{\"sid\":\"1\"}}",
+	    "{\"call\":\"run.unbind\",\"args\":{\"sid\":1.5}}",
+	    "{\"call\":\"run.end\",\"args\":{\"pipeline\":\"p\",\"run\":\"r\","
+	    "\"seal\":1}}",
+	    "{\"call\":\"run.open\",\"args\":{\"pipeline\":\"p\",\"run\":\"r\","
+	    "\"steps\":\"s\"}}",
+	    "{\"call\":\"run.open\",\"args\":{\"pipeline\":\"p\",\"run\":\"r\","
+	    "\"steps\":[1]}}",
+	    /* names, specs and session ids */
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"..\",\"run\":"
+	    "\"r\"}}",
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"a/b\",\"run\":"
+	    "\"r\"}}",
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"\",\"run\":"
+	    "\"r\"}}",
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"p\\u0000x\","
+	    "\"run\":\"r\"}}",
+	    "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"p\\n\",\"run\":"
+	    "\"r\"}}",
+	    "{\"call\":\"run.input\",\"args\":{\"pipeline\":\"p\",\"run\":"
+	    "\"r\","
+	    "\"step\":\"s\",\"spec\":\"a@v1/etc\"}}",
+	    "{\"call\":\"run.input\",\"args\":{\"pipeline\":\"p\",\"run\":"
+	    "\"r\","
+	    "\"step\":\"s\",\"spec\":\"@v1\"}}",
+	    "{\"call\":\"run.unbind\",\"args\":{\"sid\":0}}",
+	    "{\"call\":\"run.unbind\",\"args\":{\"sid\":-1}}",
+	    "{\"call\":\"run.unbind\",\"args\":{\"sid\":2147483648}}",
+	};
+	char big[600];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(call_rc(bad[i]), -EINVAL);
+	memset(big, 'n', sizeof(big));
+	snprintf(big, sizeof(big),
+		 "{\"call\":\"run.status\",\"args\":{\"pipeline\":\"%0300d\","
+		 "\"run\":\"r\"}}",
+		 0);
+	assert_int_equal(call_rc(big), -EINVAL); /* a name over 255 bytes */
+	assert_int_equal(call_rc("{\"call\":\"run.unbind\",\"args\":{\"sid\":"
+				 "\"\xff\"}}"),
+			 -EILSEQ);
+}
+
+static void test_ctl_call_decode_refuses_over_caps(void **state)
+{
+	size_t n = 8192;
+	char *s = malloc(n), *p;
+	int i;
+
+	(void)state;
+	assert_non_null(s);
+	p = s + sprintf(s, "{\"call\":\"run.open\",\"args\":{\"pipeline\":"
+			   "\"p\",\"run\":\"r\",\"steps\":[");
+	for (i = 0; i <= CTL_CALL_STEPS_MAX; i++)
+		p += sprintf(p, "%s\"s%d\"", i ? "," : "", i);
+	strcpy(p, "]}}");
+	assert_int_equal(call_rc(s), -EINVAL); /* 65 steps */
+	p = s + sprintf(s, "{\"call\":\"run.note\",\"args\":{\"pipeline\":"
+			   "\"p\",\"run\":\"r\",\"key\":\"k\",\"value\":\"");
+	memset(p, 'v', CTL_NOTE_MAX + 1);
+	strcpy(p + CTL_NOTE_MAX + 1, "\"}}");
+	assert_int_equal(call_rc(s), -EINVAL); /* a note over 4096 bytes */
+	free(s);
+	s = calloc(1, CTL_CALL_MAX + 2);
+	assert_non_null(s);
+	memset(s, ' ', CTL_CALL_MAX + 1);
+	assert_int_equal(call_rc(s), -EMSGSIZE);
+	free(s);
+}
+
+static void test_ctl_call_encode_round_trip(void **state)
+{
+	struct ctl_call in[] = {
+	    {.op = CTL_CALL_RUN_STATUS, .pipeline = "p", .run = "r"},
+	    {.op = CTL_CALL_RUN_OPEN,
+	     .pipeline = "p",
+	     .run = "r",
+	     .steps = {"s"},
+	     .nsteps = 1},
+	    {.op = CTL_CALL_RUN_STEP, .pipeline = "p", .run = "r", .step = "t"},
+	    {.op = CTL_CALL_RUN_INPUT,
+	     .pipeline = "p",
+	     .run = "r",
+	     .step = "s",
+	     .spec = "caf\xc3\xa9"},
+	    {.op = CTL_CALL_RUN_NOTE,
+	     .pipeline = "p",
+	     .run = "r",
+	     .key = "exit_status",
+	     .value = ""},
+	    {.op = CTL_CALL_RUN_BIND,
+	     .pipeline = "p",
+	     .run = "r",
+	     .step = "s",
+	     .sid = 77},
+	    {.op = CTL_CALL_RUN_UNBIND, .sid = 77},
+	    {.op = CTL_CALL_RUN_END, .pipeline = "p", .run = "r", .seal = true},
+	};
+	struct ctl_call out, bad = {.op = CTL_CALL_RUN_STEP, .pipeline = "p"};
+	const char *why;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		assert_int_equal(ctl_call_encode(&in[i], &buf, &len), 0);
+		assert_int_equal(ctl_call_decode(buf, len, &out, &why), 0);
+		free(buf);
+		assert_int_equal(out.op, in[i].op);
+		assert_int_equal(out.sid, in[i].sid);
+		assert_int_equal(out.seal, in[i].seal);
+		assert_int_equal(out.nsteps, in[i].nsteps);
+		if (in[i].pipeline)
+			assert_string_equal(out.pipeline, in[i].pipeline);
+		if (in[i].spec)
+			assert_string_equal(out.spec, in[i].spec);
+		if (in[i].value)
+			assert_string_equal(out.value, in[i].value);
+		ctl_call_release(&out);
+	}
+	assert_int_equal(ctl_call_encode(&bad, &buf, &len), -EINVAL);
+	bad = (struct ctl_call){.op = CTL_CALL_N};
+	assert_int_equal(ctl_call_encode(&bad, &buf, &len), -EINVAL);
+	assert_null(ctl_call_name(CTL_CALL_N));
+	assert_string_equal(ctl_call_name(CTL_CALL_RUN_END), "run.end");
+}
+
+static void test_ctl_result_round_trip(void **state)
+{
+	struct ctl_result st = {.status = STORE_RUN_SEALED, .owner = 1000};
+	struct ctl_result in = {.artifact = "a", .version = 3}, out;
+	struct ctl_result fail = {.rc = -EACCES};
+	char *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(
+	    ctl_result_encode(CTL_CALL_RUN_STATUS, &st, &buf, &len), 0);
+	assert_int_equal(ctl_result_decode(buf, len, CTL_CALL_RUN_STATUS, &out),
+			 0);
+	free(buf);
+	assert_int_equal(out.status, STORE_RUN_SEALED);
+	assert_int_equal(out.owner, 1000);
+	assert_int_equal(ctl_result_encode(CTL_CALL_RUN_INPUT, &in, &buf, &len),
+			 0);
+	assert_int_equal(ctl_result_decode(buf, len, CTL_CALL_RUN_INPUT, &out),
+			 0);
+	free(buf);
+	assert_string_equal(out.artifact, "a");
+	assert_int_equal(out.version, 3);
+	assert_int_equal(
+	    ctl_result_encode(CTL_CALL_RUN_INPUT, &fail, &buf, &len), 0);
+	assert_int_equal(ctl_result_decode(buf, len, CTL_CALL_RUN_INPUT, &out),
+			 0);
+	free(buf);
+	assert_int_equal(out.rc, -EACCES);
+	assert_string_equal(out.artifact, "");
+	fail.rc = 5;
+	assert_int_equal(ctl_result_encode(CTL_CALL_RUN_END, &fail, &buf, &len),
+			 -EINVAL);
+}
+
+static void test_ctl_result_decode_refuses_bad(void **state)
+{
+	static const struct {
+		enum ctl_call_op op;
+		const char *s;
+	} bad[] = {
+	    {CTL_CALL_RUN_END, "{\"rc\":1}"},
+	    {CTL_CALL_RUN_END, "{\"rc\":-5000}"},
+	    {CTL_CALL_RUN_END, "{\"rc\":\"0\"}"},
+	    {CTL_CALL_RUN_END, "{\"rc\":0,\"status\":\"open\"}"},
+	    {CTL_CALL_RUN_END, "{\"rc\":-2,\"why\":\"x\"}"},
+	    {CTL_CALL_RUN_STATUS, "{\"rc\":0}"},
+	    {CTL_CALL_RUN_STATUS, "{\"rc\":0,\"status\":\"gone\",\"owner\":0}"},
+	    {CTL_CALL_RUN_STATUS,
+	     "{\"rc\":0,\"status\":\"open\",\"owner\":-1}"},
+	    {CTL_CALL_RUN_INPUT,
+	     "{\"rc\":0,\"artifact\":\"a/b\",\"version\":1}"},
+	    {CTL_CALL_RUN_INPUT,
+	     "{\"rc\":0,\"artifact\":\"a\",\"version\":4294967296}"},
+	    {CTL_CALL_N, "{\"rc\":0}"},
+	};
+	struct ctl_result out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ctl_result_decode(bad[i].s, strlen(bad[i].s),
+						   bad[i].op, &out),
+				 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +613,12 @@ int main(void)
 	    cmocka_unit_test(test_ctl_reply_round_trip),
 	    cmocka_unit_test(test_ctl_reply_decode_refuses_bad),
 	    cmocka_unit_test(test_ctl_progress_round_trip),
+	    cmocka_unit_test(test_ctl_call_decode_valid),
+	    cmocka_unit_test(test_ctl_call_decode_refuses_malformed),
+	    cmocka_unit_test(test_ctl_call_decode_refuses_over_caps),
+	    cmocka_unit_test(test_ctl_call_encode_round_trip),
+	    cmocka_unit_test(test_ctl_result_round_trip),
+	    cmocka_unit_test(test_ctl_result_decode_refuses_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
