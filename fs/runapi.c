@@ -28,11 +28,11 @@ int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,
 		rc = store_run_get(ctx->store, p, r, &run);
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR, "no run %s/%s", p, r);
-	if (rc || ctx->caller.uid == run.owner)
+	if (rc)
 		return rc;
-	/* Someone else's run. */
+	/* The same rule as the mount's (acl_decide_run). */
 	snprintf(where, sizeof(where), "/pipelines/%s/runs/%s", p, r);
-	rc = fs_allowed(ctx, end ? ACL_SEAL_OTHERS : ACL_ADMIN, where);
+	rc = acl_decide_run(ctx->store, &ctx->caller, run.owner, end, where);
 	if (rc == -EACCES) {
 		acl_journal_denial(ctx->store, &ctx->caller, op, where, rc);
 		store_log(STORE_LOG_ERR,

@@ -55,24 +55,6 @@ int store_options_check(const struct store_options *o)
 	return 0;
 }
 
-int store_name_check(const char *name, size_t len)
-{
-	if (len == 0)
-		return -EINVAL;
-	if (len > STORE_NAME_MAX)
-		return -ENAMETOOLONG;
-	if ((len == 1 && name[0] == '.') ||
-	    (len == 2 && name[0] == '.' && name[1] == '.'))
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '/' || c < 0x20 || c == 0x7f)
-			return -EINVAL;
-	}
-	return 0;
-}
-
 static char *path_join(const char *dir, const char *name)
 {
 	char *p;
