@@ -152,6 +152,27 @@ hostile "$SOCK" rawcmd "$T/rawcmd.ran"
 [ ! -e "$T/rawcmd.ran" ] || fail "the daemon ran a client's run exec CMD"
 alive "raw commands"
 
+check "(h) a flood of refusals: journaled up to the rate, the rest counted"
+t0=$(date +%s.%N)
+hostile "$SOCK" denials 1500
+t1=$(date +%s.%N)
+sleep 1.1
+hostile "$SOCK" denials 1
+q=$(afs audit query --user "$TUSER" --denied --json)
+read -r rec supp cnt < <(printf '%s' "$q" | "$PY" -c '
+import json, sys
+rs = [r for r in json.load(sys.stdin) if r["path"] == "/artifacts/small"]
+s = [r for r in rs if r["op"] == "denied.suppressed"]
+print(len(rs) - len(s), len(s), sum(r["bytes"] for r in s))')
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a + 1.1 }')
+echo "   1501 refusals in ${secs} s: $rec records, $supp count record(s) of $cnt"
+awk -v r="$rec" -v s="$secs" 'BEGIN { exit !(r <= 100 + 20 * s + 5) }' ||
+	fail "$rec refusal records in $secs s: not rate-limited"
+[ "$supp" -ge 1 ] || fail "no denied.suppressed record"
+[ $((rec + cnt)) -eq 1501 ] ||
+	fail "refusals lost: $rec journaled + $cnt counted != 1501"
+alive "refusal flood"
+
 check "(e) 200 connections sending 1 MiB without an end: bounded memory, busy"
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$DPID/status"; }
 rss0=$(rss)

@@ -162,6 +162,16 @@ def rawcmd(marker):
         print("%s -> %s" % (argv[1], err.decode().strip()))
 
 
+def denials(n):
+    """n refused commands as fast as one connection after another goes."""
+    for _ in range(n):
+        s = connect()
+        s.sendall(req(["artifactfs", "cat", "small"]))
+        read_frames(s)
+        s.close()
+    print("sent %d refused requests" % n)
+
+
 def groups(uid, gid):
     a, b = socket.socketpair()
     pid = os.fork()
@@ -199,6 +209,8 @@ elif cmd == "flood":
     flood(int(sys.argv[3]))
 elif cmd == "rawcmd":
     rawcmd(sys.argv[3])
+elif cmd == "denials":
+    denials(int(sys.argv[3]))
 elif cmd == "groups":
     groups(int(sys.argv[3]), int(sys.argv[4]))
 else:
