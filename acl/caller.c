@@ -23,21 +23,22 @@ struct name_slot {
 
 static struct name_slot names[NAME_SLOTS];
 static unsigned next_slot;
-static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Read for every request, written once per new user. */
+static pthread_rwlock_t names_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 /* Copies uid's name into out; true when it was known. */
 static bool cached(uid_t uid, char out[STORE_CALLER_NAME_MAX])
 {
 	bool hit = false;
 
-	pthread_mutex_lock(&names_lock);
+	pthread_rwlock_rdlock(&names_lock);
 	for (unsigned i = 0; i < NAME_SLOTS && !hit; i++) {
 		if (names[i].used && names[i].uid == uid) {
 			memcpy(out, names[i].name, STORE_CALLER_NAME_MAX);
 			hit = true;
 		}
 	}
-	pthread_mutex_unlock(&names_lock);
+	pthread_rwlock_unlock(&names_lock);
 	return hit;
 }
 
@@ -45,12 +46,12 @@ static void remember(uid_t uid, const char *name)
 {
 	struct name_slot *sl;
 
-	pthread_mutex_lock(&names_lock);
+	pthread_rwlock_wrlock(&names_lock);
 	sl = &names[next_slot++ % NAME_SLOTS];
 	sl->uid = uid;
 	sl->used = true;
 	snprintf(sl->name, sizeof(sl->name), "%s", name);
-	pthread_mutex_unlock(&names_lock);
+	pthread_rwlock_unlock(&names_lock);
 }
 
 void acl_caller_make(uid_t uid, gid_t gid, pid_t pid, const gid_t *groups,
