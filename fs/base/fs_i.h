@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "ctl_i.h"
+#include "daemon.h"
 #include "fs.h"
 
 /* ----------------------------------------------------------- progress.c */

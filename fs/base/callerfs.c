@@ -10,7 +10,7 @@
  * daemon only reads and writes descriptors its client opened.  For the
  * command line without a mount they are plain system calls.
  */
-#include "ctl_i.h"
+#include "daemon.h"
 #include "fs_i.h"
 
 #include <errno.h>

@@ -16,7 +16,7 @@
 #ifndef ARTIFACTFS_FS_CTL_IO_I_H
 #define ARTIFACTFS_FS_CTL_IO_I_H
 
-#include "ctl_i.h"
+#include "daemon.h"
 #include "ctl_wire_i.h"
 
 #include <pthread.h>

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "ctl_i.h"
+#include "daemon.h"
 #include "fs_i.h"
 
 enum cmd_flags {

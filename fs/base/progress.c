@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl_i.h"
+#include "daemon.h"
 #include "fs_i.h"
 
 #define REDRAW_NS 100000000LL /* 0.1 s */

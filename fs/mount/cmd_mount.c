@@ -7,7 +7,7 @@
  * mountpoint) run before, so the user sees them.
  */
 #include "acl.h"
-#include "ctl_i.h"
+#include "daemon.h"
 #include "fs_i.h"
 #include "mnt_i.h"
 #include "runapi_i.h"
