@@ -11,7 +11,7 @@
  * command line without a mount they are plain system calls.
  */
 #include "daemon.h"
-#include "fs_i.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -227,4 +227,21 @@ void fs_file_source(struct fs_ctx *ctx, struct store_source *out)
 				     .readlink = src_readlink,
 				     .cancelled = src_cancelled,
 				     .arg = ctx};
+}
+
+/* Files the mount daemon reads for itself (its checkpoints). */
+static struct fs_ctx own_files;
+
+int fs_file_read_logged(struct fs_ctx *ctx, const char *path, uint64_t cap,
+			char **buf, size_t *len)
+{
+	int rc = fs_file_read_all(ctx ? ctx : &own_files, path, (size_t)cap,
+				  buf, len);
+
+	if (rc == -EFBIG)
+		store_log(STORE_LOG_ERR, "%s: too large", path);
+	else if (rc && rc != -EINVAL)
+		store_log(STORE_LOG_ERR, "cannot read %s: %s", path,
+			  strerror(-rc));
+	return rc;
 }

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fs_i.h"
+#include "base.h"
 
 /* The largest configuration file read (a caller's --config). */
 #define CONFIG_MAX (1 << 20)

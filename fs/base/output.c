@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs_i.h"
+#include "base.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The log's state belongs to the command that logs.  The command line

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "fs_i.h"
+#include "base.h"
 
 #define REDRAW_NS 100000000LL /* 0.1 s */
 #define ERASE	  "\r\033[K"
@@ -177,4 +177,39 @@ void fs_progress_hide(void)
 		shown = false;
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+/* The daemon's progress messages, as fs_ctl_draw calls them. */
+static void relay_show(void *arg, const char *label, uint64_t done,
+		       uint64_t total)
+{
+	struct fs_progress_relay *r = arg;
+
+	if (r->on && (!label[0] || strcmp(label, r->label))) {
+		fs_progress_end(&r->p);
+		r->on = false;
+	}
+	if (!label[0])
+		return;
+	if (!r->on) {
+		snprintf(r->label, sizeof(r->label), "%s", label);
+		fs_progress_init(&r->p, r->label, total, false);
+		r->on = true;
+	}
+	fs_progress_set(&r->p, done, total);
+}
+
+static void relay_hide(void *arg)
+{
+	(void)arg;
+	fs_progress_hide();
+}
+
+void fs_progress_relay_init(struct fs_progress_relay *r)
+{
+	r->on = false;
+	r->label[0] = 0;
+	r->draw.show = relay_show;
+	r->draw.hide = relay_hide;
+	r->draw.arg = r;
 }

@@ -4,7 +4,7 @@
  * is one line on stderr and one journal record.
  */
 #include "acl.h"
-#include "fs_i.h"
+#include "cli_i.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "fs_i.h"
+#include "cli_i.h"
 
 /* ----------------------------------------------------------------- init */
 

@@ -23,35 +23,12 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "fs_i.h"
+#include "cli_i.h"
 
 /* Largest export verified or written (read whole to hash it). */
 #define EXPORT_MAX (1ULL << 30)
-/* Largest checkpoint, OUT.sig or public key file read. */
-#define SMALL_FILE_MAX (64 << 10)
 
 /* ------------------------------------------------------------- helpers */
-
-/* Files the mount daemon reads for itself (its checkpoints). */
-static struct fs_ctx own_files;
-
-/* Reads the regular file path whole into *buf (malloc'd, NUL-terminated,
- * the caller frees) and *len, with the rights of ctx's caller (NULL: this
- * process's own file).  -EFBIG over cap bytes, -EINVAL (not a regular
- * file), -errno, -ENOMEM; logged. */
-static int read_file(struct fs_ctx *ctx, const char *path, uint64_t cap,
-		     char **buf, size_t *len)
-{
-	int rc = fs_file_read_all(ctx ? ctx : &own_files, path, (size_t)cap,
-				  buf, len);
-
-	if (rc == -EFBIG)
-		store_log(STORE_LOG_ERR, "%s: too large", path);
-	else if (rc && rc != -EINVAL)
-		store_log(STORE_LOG_ERR, "cannot read %s: %s", path,
-			  strerror(-rc));
-	return rc;
-}
 
 /* Writes p[0..len) to the caller's file path, replacing it.  -errno,
  * -EIO; logged. */
@@ -251,38 +228,6 @@ static int audit_checkpoint(struct fs_ctx *ctx, const char *out)
 	return rc;
 }
 
-/* The caller's public key file (NULL: none given) into *key; release
- * with free(key->pem). */
-static int pubkey_read(struct fs_ctx *ctx, const char *path,
-		       struct acl_pubkey *key)
-{
-	char *pem = NULL;
-	size_t len = 0;
-	int rc = path ? read_file(ctx, path, SMALL_FILE_MAX, &pem, &len) : 0;
-
-	*key = (struct acl_pubkey){pem, len, path};
-	return rc;
-}
-
-int fs_checkpoint_check(struct fs_ctx *ctx, struct store *s, const char *path,
-			const char *pubkey, uint64_t *checked, uint64_t *seq)
-{
-	struct acl_pubkey key;
-	char *text = NULL;
-	size_t len = 0;
-	int rc = read_file(ctx, path, SMALL_FILE_MAX, &text, &len);
-
-	if (!rc)
-		rc = pubkey_read(ctx, pubkey, &key);
-	if (!rc) {
-		rc = acl_checkpoint_check(s, text, len, path,
-					  pubkey ? &key : NULL, checked, seq);
-		free((void *)key.pem);
-	}
-	free(text);
-	return rc;
-}
-
 /* audit verify --anchor FILE [--pubkey KEY] */
 static int verify_anchor(struct fs_ctx *ctx, const char *file,
 			 const char *pubkey)
@@ -466,11 +411,12 @@ static int verify_export(struct fs_ctx *ctx, struct store *s, const char *out,
 	int rc = sig_path(out, path);
 
 	if (!rc)
-		rc = read_file(ctx, path, SMALL_FILE_MAX, &sig, &sig_len);
+		rc = fs_file_read_logged(ctx, path, FS_SMALL_FILE_MAX, &sig,
+					 &sig_len);
 	if (!rc)
-		rc = read_file(ctx, out, EXPORT_MAX, &buf, &len);
+		rc = fs_file_read_logged(ctx, out, EXPORT_MAX, &buf, &len);
 	if (!rc)
-		rc = pubkey_read(ctx, pubkey, &key);
+		rc = fs_pubkey_read(ctx, pubkey, &key);
 	if (!rc) {
 		rc = acl_export_verify(s, sig, sig_len, path, buf, len, out,
 				       pubkey ? &key : NULL, &records);

@@ -37,7 +37,7 @@
 
 #include "ctl_wire_i.h"
 #include "exec_i.h"
-#include "fs_i.h"
+#include "cli_i.h"
 #include "runapi_i.h"
 
 static const char exec_help[] =
@@ -95,7 +95,11 @@ struct exec {
 static int daemon_call(struct exec *x, const struct ctl_call *c, bool show,
 		       struct ctl_result *out)
 {
-	int rc = fs_ctl_call(x->ctx->store_dir, c, show, out);
+	struct fs_progress_relay pr;
+	int rc;
+
+	fs_progress_relay_init(&pr);
+	rc = fs_ctl_call(x->ctx->store_dir, c, show, &pr.draw, out);
 
 	if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR,

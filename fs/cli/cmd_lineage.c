@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_i.h"
+#include "cli_i.h"
 
 /* A cap on what one lineage query keeps in memory. */
 #define NODES_MAX     100000

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_i.h"
+#include "cli_i.h"
 
 /* ------------------------------------------------------------ artifacts */
 

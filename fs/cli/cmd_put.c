@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs_i.h"
+#include "cli_i.h"
 
 #define STDIN_BUF (1u << 20)
 

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs_i.h"
+#include "cli_i.h"
 
 #define COPY_BUF      (1u << 20)
 #define MAX_LINK_HOPS 16

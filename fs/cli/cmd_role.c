@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "acl.h"
-#include "fs_i.h"
+#include "cli_i.h"
 
 /* Checks ROLE and USER|@GROUP of grant and revoke (usage errors). */
 static int parse_binding(struct fs_ctx *ctx, const char *role, const char *who,

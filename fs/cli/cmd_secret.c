@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "fs_i.h"
+#include "cli_i.h"
 
 /* "/secrets/" + a name + NUL */
 #define SECRET_PATH_MAX (9 + STORE_NAME_MAX + 1)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "exec_i.h"
-#include "fs.h"
+#include "cli_i.h"
 
 static volatile sig_atomic_t child_pid;
 static const int fwd_signals[FS_EXEC_NSIGNALS] = {SIGINT, SIGTERM, SIGHUP,

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "exec_i.h"
-#include "fs.h"
+#include "cli_i.h"
 
 /* Undoes mountinfo's octal escapes (\040 for a space) in place. */
 static void unescape(char *s)

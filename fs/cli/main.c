@@ -18,7 +18,8 @@
 
 #include "acl.h"
 #include "daemon.h"
-#include "fs_i.h"
+#include "runapi_i.h"
+#include "cli_i.h"
 
 enum cmd_flags {
 	CMD_STORE = 1 << 0,   /* runs on the open store */
@@ -37,6 +38,7 @@ struct cmd {
 };
 
 static int cmd_help(struct fs_ctx *ctx, int argc, char **argv);
+static int cmd_mount(struct fs_ctx *ctx, int argc, char **argv);
 
 static const struct cmd cmds[] = {
     {"init", fs_cmd_init, 0, FS_OPT_NO_JOURNAL, 0, 0, "[--no-journal]",
@@ -162,7 +164,7 @@ static const struct cmd cmds[] = {
      "holder of admin there or of any role on /secrets/NAME, and every\n"
      "read is journaled; ls lists the secrets the caller may read.\n"
      "  --json         print JSON (ls)\n"},
-    {"mount", fs_cmd_mount, CMD_RAW, 0, 0, -1,
+    {"mount", cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},
     {"help", cmd_help, 0, 0, 0, 1, "[COMMAND]",
@@ -179,45 +181,6 @@ static const char global_help[] =
     "  -q, --quiet    no progress line\n"
     "  -v, --verbose  log more\n"
     "  -h, --help     show help\n";
-
-enum long_only {
-	OPT_STORE = 256,
-	OPT_CONFIG,
-	OPT_JSON,
-	OPT_RUN,
-	OPT_NAME,
-	OPT_VERSION,
-	OPT_UPSTREAM,
-	OPT_DOWNSTREAM,
-	OPT_DEPTH,
-	OPT_DOT,
-	OPT_OPENLINEAGE,
-	OPT_SCOPE,
-	OPT_NO_JOURNAL,
-};
-
-static const struct option long_opts[] = {
-    {"store", required_argument, NULL, OPT_STORE},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"run", required_argument, NULL, OPT_RUN},
-    {"name", required_argument, NULL, OPT_NAME},
-    {"force", no_argument, NULL, 'f'},
-    {"recursive", no_argument, NULL, 'R'},
-    {"dry-run", no_argument, NULL, 'n'},
-    {"upstream", no_argument, NULL, OPT_UPSTREAM},
-    {"downstream", no_argument, NULL, OPT_DOWNSTREAM},
-    {"depth", required_argument, NULL, OPT_DEPTH},
-    {"dot", no_argument, NULL, OPT_DOT},
-    {"openlineage", no_argument, NULL, OPT_OPENLINEAGE},
-    {"scope", required_argument, NULL, OPT_SCOPE},
-    {"no-journal", no_argument, NULL, OPT_NO_JOURNAL},
-    {NULL, 0, NULL, 0},
-};
 
 static void print_usage(FILE *f)
 {
@@ -264,203 +227,48 @@ static int cmd_help(struct fs_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-int fs_usage_error(struct fs_ctx *ctx, const char *fmt, ...)
+/* Carries out a typed call for the client: the run operation itself
+ * (runapi.c), as the client, its error lines on the client's stderr. */
+static int serve_call(struct store *s, struct fs_ctl_req *req)
 {
-	char msg[512];
-	va_list ap;
+	struct fs_ctx ctx = {.cmd = "run",
+			     .store = s,
+			     .caller = req->caller,
+			     .conn = req->conn,
+			     .forwarded = -1};
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (ctx->cmd)
-		store_log(STORE_LOG_ERR, "%s: %s (see '%s %s --help')",
-			  ctx->cmd, msg, FS_PROG, ctx->cmd);
-	else
-		store_log(STORE_LOG_ERR, "%s (see '%s --help')", msg, FS_PROG);
-	ctx->exit_code = FS_EXIT_USAGE;
-	return -EINVAL;
+	return fs_run_call(&ctx, req->call, req->result) ? 1 : 0;
 }
 
-void fs_ctx_release(struct fs_ctx *ctx)
+/* Runs a client's command line (or typed call) on the mounted store, as
+ * that client: requests run side by side, each on its own worker of
+ * fs/daemon; the mount refreshes what they changed. */
+static int serve_request(void *arg, struct store *s, struct fs_ctl_req *req,
+			 FILE *out, FILE *err)
 {
-	store_close(ctx->store);
-	ctx->store = NULL;
-	free(ctx->store_dir);
-	ctx->store_dir = NULL;
-	free(ctx->checkpoint_dir);
-	ctx->checkpoint_dir = NULL;
+	struct fs_request r = {.store = s,
+			       .caller = &req->caller,
+			       .conn = req->conn,
+			       .tty = req->tty};
+	int status;
+
+	(void)arg;
+
+	fs_request_streams(out, err);
+	fs_request_stdin(req->in);
+	fs_request_client(req->conn, req->tty);
+	status =
+	    req->call ? serve_call(s, req) : fs_main(req->argc, req->argv, &r);
+	fs_request_client(NULL, false);
+	fs_request_stdin(-1);
+	fs_request_streams(NULL, NULL);
+	return status;
 }
 
-/* Applies one option; returns 0, 1 when --help/--version was handled,
- * or -EINVAL for a usage error. */
-static int apply_opt(struct fs_ctx *ctx, const struct cmd *c, int opt,
-		     const char *name)
+/* `mount`: the mount daemon runs clients' commands through fs_main. */
+static int cmd_mount(struct fs_ctx *ctx, int argc, char **argv)
 {
-	unsigned need = 0;
-
-	switch (opt) {
-	case OPT_STORE:
-		ctx->store_arg = optarg;
-		return 0;
-	case OPT_CONFIG:
-		ctx->config_arg = optarg;
-		return 0;
-	case 'q':
-		ctx->quiet = true;
-		return 0;
-	case 'v':
-		ctx->verbose = true;
-		return 0;
-	case 'h':
-		if (c)
-			print_cmd_help(c);
-		else
-			print_usage(fs_stdout());
-		return 1;
-	case OPT_VERSION:
-		fprintf(fs_stdout(), "%s %s (store format %d)\n", FS_PROG,
-			ARTIFACTFS_VERSION, STORE_FORMAT_VERSION);
-		return 1;
-	case OPT_JSON:
-		need = FS_OPT_JSON, ctx->json = true;
-		break;
-	case OPT_RUN:
-		need = FS_OPT_RUN, ctx->run = optarg;
-		break;
-	case OPT_NAME:
-		need = FS_OPT_NAME, ctx->name = optarg;
-		break;
-	case 'f':
-		need = FS_OPT_FORCE, ctx->force = true;
-		break;
-	case 'R':
-		need = FS_OPT_RECURSIVE, ctx->recursive = true;
-		break;
-	case 'n':
-		need = FS_OPT_DRY_RUN, ctx->dry_run = true;
-		break;
-	case OPT_UPSTREAM:
-		need = FS_OPT_LINEAGE, ctx->upstream = true;
-		break;
-	case OPT_DOWNSTREAM:
-		need = FS_OPT_LINEAGE, ctx->downstream = true;
-		break;
-	case OPT_DEPTH:
-		need = FS_OPT_LINEAGE, ctx->depth = optarg;
-		break;
-	case OPT_DOT:
-		need = FS_OPT_LINEAGE, ctx->dot = true;
-		break;
-	case OPT_OPENLINEAGE:
-		need = FS_OPT_LINEAGE, ctx->openlineage = true;
-		break;
-	case OPT_SCOPE:
-		need = FS_OPT_SCOPE, ctx->scope = optarg;
-		break;
-	case OPT_NO_JOURNAL:
-		need = FS_OPT_NO_JOURNAL, ctx->no_journal = true;
-		break;
-	default: /* getopt has printed why */
-		ctx->exit_code = FS_EXIT_USAGE;
-		return -EINVAL;
-	}
-	if (!c || !(c->opts & need))
-		return fs_usage_error(
-		    ctx, "option '%s' does not apply %s", name,
-		    c ? "to this command" : "before the command");
-	return 0;
-}
-
-/* getopt keeps its state in globals (optind, optarg); the daemon runs
- * requests side by side, so every option parse holds this lock.  It is
- * never held across anything that can wait on a client: what a parse
- * prints (a usage line, --help) fits the empty socket buffer of a
- * request that has just begun. */
-static pthread_mutex_t getopt_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void fs_getopt_lock(void)
-{
-	pthread_mutex_lock(&getopt_lock);
-}
-
-void fs_getopt_unlock(void)
-{
-	pthread_mutex_unlock(&getopt_lock);
-}
-
-/* Parses options in argv.  stop_at_operand: global options only (up to
- * the command name).  Returns 0, 1 (help shown) or -EINVAL. */
-static int parse_opts_locked(struct fs_ctx *ctx, const struct cmd *c, int argc,
-			     char **argv, bool stop_at_operand)
-{
-	const char *shorts = stop_at_operand ? "+:qvh" : ":qvhfRn";
-	char name[64];
-	int opt, idx, rc;
-
-	optind = 0; /* full re-initialisation (GNU) */
-	opterr = 0;
-	for (;;) {
-		idx = -1;
-		opt = getopt_long(argc, argv, shorts, long_opts, &idx);
-		if (opt == -1)
-			return 0;
-		if (idx >= 0)
-			snprintf(name, sizeof(name), "--%s",
-				 long_opts[idx].name);
-		else if (opt != '?' && opt != ':')
-			snprintf(name, sizeof(name), "-%c", opt);
-		else if (optopt > 0 && optopt < 256)
-			snprintf(name, sizeof(name), "-%c", optopt);
-		else
-			snprintf(name, sizeof(name), "%s", argv[optind - 1]);
-		if (opt == ':')
-			return fs_usage_error(ctx,
-					      "option '%s' needs an "
-					      "argument",
-					      name);
-		if (opt == '?')
-			return fs_usage_error(ctx, "unknown option '%s'", name);
-		rc = apply_opt(ctx, c, opt, name);
-		if (rc)
-			return rc;
-	}
-}
-
-/* parse_opts_locked under the getopt lock; *ind: the first operand. */
-static int parse_opts(struct fs_ctx *ctx, const struct cmd *c, int argc,
-		      char **argv, bool stop_at_operand, int *ind)
-{
-	int rc;
-
-	fs_getopt_lock();
-	rc = parse_opts_locked(ctx, c, argc, argv, stop_at_operand);
-	*ind = optind;
-	fs_getopt_unlock();
-	return rc;
-}
-
-int fs_open_store(struct fs_ctx *ctx)
-{
-	pid_t holder;
-	int rc;
-
-	if (ctx->store)
-		return 0; /* the daemon's, for a client's command */
-	if (!store_exists(ctx->store_dir)) {
-		store_log(STORE_LOG_ERR,
-			  "no store at %s (create one with '%s init')",
-			  ctx->store_dir, FS_PROG);
-		return -ENOENT;
-	}
-	/* Mounted: the daemon holds the store and runs the command. */
-	holder = store_lock_holder(ctx->store_dir);
-	if (holder > 0 && fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
-					 &ctx->forwarded) == 0)
-		return 1;
-	rc = store_open(ctx->store_dir, &ctx->opt, &ctx->store);
-	if (!rc)
-		rc = acl_journal_open(ctx->store);
-	return rc;
+	return fs_cmd_mount(ctx, argc, argv, serve_request, NULL);
 }
 
 /* Runs command c on argv (argv[0] is the command name). */
@@ -494,7 +302,10 @@ static int run_cmd(struct fs_ctx *ctx, const struct cmd *c, int argc,
 						   "already");
 		return c->run(ctx, argc, argv);
 	}
-	rc = parse_opts(ctx, c, argc, argv, c->flags & CMD_SUBOPTS, &ind);
+	rc = fs_parse_opts(ctx, &c->opts, argc, argv, c->flags & CMD_SUBOPTS,
+			   &ind);
+	if (rc == FS_OPTS_HELP)
+		print_cmd_help(c);
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	nargs = argc - ind;
@@ -542,7 +353,9 @@ static int dispatch(struct fs_ctx *ctx, int argc, char **argv)
 	const struct cmd *c;
 	int rc, ind = argc;
 
-	rc = parse_opts(ctx, NULL, argc, argv, true, &ind);
+	rc = fs_parse_opts(ctx, NULL, argc, argv, true, &ind);
+	if (rc == FS_OPTS_HELP)
+		print_usage(fs_stdout());
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	if (ind >= argc)
@@ -615,9 +428,4 @@ int fs_main(int argc, char **argv, const struct fs_request *req)
 	if (ctx.forwarded >= 0)
 		return ctx.forwarded;
 	return rc == 0 ? 0 : ctx.exit_code ? ctx.exit_code : 1;
-}
-
-int main(int argc, char **argv)
-{
-	return fs_main(argc, argv, NULL);
 }

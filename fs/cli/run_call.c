@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ctl_wire_i.h"
-#include "fs_i.h"
+#include "cli_i.h"
 #include "runapi_i.h"
 
 /* The run operation that call names. */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "acl.h"
-#include "fs_i.h"
+#include "cli_i.h"
 #include "runapi_i.h"
 
 int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,

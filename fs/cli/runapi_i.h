@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "fs.h"
+#include "cli_i.h"
 
 /**
  * May the caller change run p/r with op ("seal" and "fail" end it; any

@@ -24,7 +24,7 @@
 #ifndef ARTIFACTFS_TRACE_I_H
 #define ARTIFACTFS_TRACE_I_H
 
-#include "fs_i.h"
+#include "cli_i.h"
 
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and the NUL */
 #define FS_UUID_STR_LEN 37

@@ -43,7 +43,6 @@
  * keeps one file operation in flight per connection.
  */
 #include "ctl_io_i.h"
-#include "fs_i.h"
 
 #include <errno.h>
 #include <fcntl.h>

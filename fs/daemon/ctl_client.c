@@ -11,7 +11,6 @@
  * wire format is described in ctl.c.
  */
 #include "ctl_io_i.h"
-#include "fs_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +23,11 @@
 #define ERROR_MAX     4096	 /* an error frame's text */
 #define CALL_ERRS_MAX (64 << 10) /* a call's error lines kept */
 
-/* A progress line the daemon drives. */
-struct draw {
-	struct fs_progress p;
-	char label[64];
-	bool on;
-};
+static void hide(const struct fs_ctl_draw *d)
+{
+	if (d)
+		d->hide(d->arg);
+}
 
 static int read_all(int fd, void *buf, size_t len)
 {
@@ -181,31 +179,20 @@ static int answer(int sock, const char *buf, uint32_t len)
 	return rc;
 }
 
-static void progress(struct draw *d, const char *buf, uint32_t len)
+static void progress(const struct fs_ctl_draw *d, const char *buf, uint32_t len)
 {
 	char label[64];
 	uint64_t done, total;
 
-	if (ctl_progress_decode(buf, len, label, &done, &total))
-		return;
-	if (d->on && (!label[0] || strcmp(label, d->label))) {
-		fs_progress_end(&d->p);
-		d->on = false;
-	}
-	if (!label[0])
-		return;
-	if (!d->on) {
-		memcpy(d->label, label, sizeof(label));
-		fs_progress_init(&d->p, d->label, total, false);
-		d->on = true;
-	}
-	fs_progress_set(&d->p, done, total);
+	if (d && !ctl_progress_decode(buf, len, label, &done, &total))
+		d->show(d->arg, label, done, total);
 }
 
 /* Prints an error frame as one line, control characters as '?'. */
-static void print_error(const char *buf, uint32_t len)
+static void print_error(const struct fs_ctl_draw *d, const char *buf,
+			uint32_t len)
 {
-	fs_progress_hide();
+	hide(d);
 	fprintf(stderr, "%s: daemon: ", FS_PROG);
 	for (uint32_t i = 0; i < len; i++)
 		fputc((unsigned char)buf[i] < 0x20 ? '?' : buf[i], stderr);
@@ -213,12 +200,13 @@ static void print_error(const char *buf, uint32_t len)
 }
 
 /* Copies a stream frame's payload to f in pieces. */
-static int relay_bytes(int sock, uint32_t len, FILE *f)
+static int relay_bytes(int sock, uint32_t len, FILE *f,
+		       const struct fs_ctl_draw *d)
 {
 	char buf[65536];
 
 	if (f == stderr)
-		fs_progress_hide();
+		hide(d);
 	while (len) {
 		size_t n = len < sizeof(buf) ? len : sizeof(buf);
 		int rc = read_all(sock, buf, n);
@@ -236,7 +224,7 @@ static int relay_bytes(int sock, uint32_t len, FILE *f)
 /* One frame that is not output: exit, error, progress, file operation.
  * Returns 1 after the exit frame. */
 static int control(int sock, enum ctl_frame type, uint32_t len, int *status,
-		   struct draw *d)
+		   const struct fs_ctl_draw *d)
 {
 	char *buf;
 	int rc;
@@ -258,7 +246,7 @@ static int control(int sock, enum ctl_frame type, uint32_t len, int *status,
 				(uint32_t)b[2] << 8 | b[3]);
 		rc = 1;
 	} else if (!rc && type == CTL_F_ERROR) {
-		print_error(buf, len);
+		print_error(d, buf, len);
 	} else if (!rc && type == CTL_F_PROGRESS) {
 		progress(d, buf, len);
 	} else if (!rc) {
@@ -268,9 +256,8 @@ static int control(int sock, enum ctl_frame type, uint32_t len, int *status,
 	return rc;
 }
 
-static int relay(int sock, int *status)
+static int relay(int sock, const struct fs_ctl_draw *d, int *status)
 {
-	struct draw d = {.on = false};
 	int rc;
 
 	for (;;) {
@@ -284,15 +271,16 @@ static int relay(int sock, int *status)
 		if (rc)
 			break;
 		if (type == CTL_F_STDOUT || type == CTL_F_STDERR)
-			rc = relay_bytes(
-			    sock, len, type == CTL_F_STDOUT ? stdout : stderr);
+			rc = relay_bytes(sock, len,
+					 type == CTL_F_STDOUT ? stdout : stderr,
+					 d);
 		else
-			rc = control(sock, type, len, status, &d);
+			rc = control(sock, type, len, status, d);
 		if (rc)
 			break;
 	}
-	if (d.on)
-		fs_progress_end(&d.p);
+	if (d)
+		d->show(d->arg, "", 0, 0); /* erase the last line */
 	return rc == 1 ? 0 : rc;
 }
 
@@ -317,7 +305,8 @@ static int connect_daemon(const char *store_dir)
 	return sock;
 }
 
-int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
+int fs_ctl_forward(const char *store_dir, int argc, char **argv,
+		   const struct fs_ctl_draw *draw, int *status)
 {
 	char *req;
 	size_t len;
@@ -338,7 +327,7 @@ int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status)
 	free(req);
 	/* A daemon that refused at once has closed: its reason still waits
 	 * to be read. */
-	rc = relay(sock, status);
+	rc = relay(sock, draw, status);
 	close(sock);
 	if (rc)
 		store_log(STORE_LOG_ERR, "lost the mount daemon of %s: %s",
@@ -353,6 +342,7 @@ struct answer {
 	bool got;   /* the result frame came */
 	char *errs; /* its error lines, at most CALL_ERRS_MAX bytes */
 	size_t nerrs;
+	const struct fs_ctl_draw *draw;
 };
 
 /* One frame of a call's answer (payload len, at most max for its type);
@@ -382,7 +372,7 @@ static int call_frame(int sock, enum ctl_frame type, uint32_t len,
 		rc = ctl_result_decode(buf, len, a->op, a->out) ? -EPROTO : 0;
 		a->got = !rc;
 	} else if (!rc && type == CTL_F_ERROR) {
-		print_error(buf, len);
+		print_error(a->draw, buf, len);
 	} else if (!rc && type == CTL_F_EXIT) {
 		rc = len == 4 ? 1 : -EPROTO;
 	}
@@ -391,9 +381,10 @@ static int call_frame(int sock, enum ctl_frame type, uint32_t len,
 }
 
 int fs_ctl_call(const char *store_dir, const struct ctl_call *call,
-		bool show_errors, struct ctl_result *out)
+		bool show_errors, const struct fs_ctl_draw *draw,
+		struct ctl_result *out)
 {
-	struct answer a = {.op = call->op, .out = out};
+	struct answer a = {.op = call->op, .out = out, .draw = draw};
 	uint8_t h[CTL_FRAME_HDR];
 	enum ctl_frame type;
 	uint32_t len;
@@ -427,7 +418,7 @@ int fs_ctl_call(const char *store_dir, const struct ctl_call *call,
 		store_log(STORE_LOG_ERR, "lost the mount daemon of %s: %s",
 			  store_dir, strerror(-rc));
 	if (!rc && out->rc && show_errors && a.nerrs) {
-		fs_progress_hide();
+		hide(draw);
 		fwrite(a.errs, 1, a.nerrs, stderr);
 		fflush(stderr);
 	}

@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+#include "daemon.h"
 #include "store.h"
 
 #define CTL_FRAME_HDR 5		/* type byte + 4-byte big-endian length */
@@ -161,85 +162,5 @@ int ctl_json_load(const void *buf, size_t len, size_t max, json_t **root,
 /** Dumps root (the reference is taken, NULL: -ENOMEM) into a malloc'd
  * *out of *out_len bytes; -EINVAL over max bytes. */
 int ctl_json_dump(json_t *root, size_t max, char **out, size_t *out_len);
-
-/* ------------------------------------------------------- typed calls
- * A client that is not a command line (run exec) asks the daemon for one
- * run operation by name: 'c' {"call": NAME, "args": {...}}, answered by
- * 'e' frames (error lines), one 'a' frame {"rc": -errno, ...} and 'x'.
- */
-
-#define CTL_CALL_MAX	   (64 << 10) /* payload of a call or result frame */
-#define CTL_CALL_STEPS_MAX 64	      /* steps of run.open */
-#define CTL_NOTE_MAX	   4096	      /* a note's value, bytes */
-
-/** The calls, named "run.status", "run.open", ... on the wire. */
-enum ctl_call_op {
-	CTL_CALL_RUN_STATUS, /* pipeline run -> status owner */
-	CTL_CALL_RUN_OPEN,   /* pipeline run steps[] */
-	CTL_CALL_RUN_STEP,   /* pipeline run step */
-	CTL_CALL_RUN_INPUT,  /* pipeline run step spec -> artifact version */
-	CTL_CALL_RUN_NOTE,   /* pipeline run key value */
-	CTL_CALL_RUN_BIND,   /* pipeline run step sid */
-	CTL_CALL_RUN_UNBIND, /* sid */
-	CTL_CALL_RUN_END,    /* pipeline run seal */
-	CTL_CALL_N,
-};
-
-/**
- * One call.  To encode, the caller fills the members op needs with
- * borrowed strings.  A decoded call's strings point into root (owned;
- * ctl_call_release drops it); every name passed store_name_check, spec
- * is "ARTIFACT" or "ARTIFACT@REF" with valid names, value is at most
- * CTL_NOTE_MAX bytes, sid is 1 to INT32_MAX; none holds a NUL.
- */
-struct ctl_call {
-	enum ctl_call_op op;
-	const char *pipeline, *run, *step;
-	const char *steps[CTL_CALL_STEPS_MAX];
-	size_t nsteps;
-	const char *spec;
-	const char *key, *value;
-	int32_t sid;
-	bool seal;
-	json_t *root; /* decoded: owns the strings */
-};
-
-/** The wire name of op ("run.open"), NULL for an unknown op. */
-const char *ctl_call_name(enum ctl_call_op op);
-
-/** Encodes call (checked as the decoder would); *out (malloc'd) belongs
- * to the caller.  0, -EINVAL (a member missing or invalid), -ENOMEM. */
-int ctl_call_encode(const struct ctl_call *call, char **out, size_t *out_len);
-
-/**
- * Decodes and validates a call payload: exactly "call" (a known name)
- * and "args" (an object with exactly the members of that call, each of
- * its type and valid as described above).  On success fills *out
- * (release with ctl_call_release); on failure *why says what is wrong.
- */
-int ctl_call_decode(const void *buf, size_t len, struct ctl_call *out,
-		    const char **why);
-
-/** Drops what ctl_call_decode kept; accepts a zeroed struct. */
-void ctl_call_release(struct ctl_call *call);
-
-/** The result of a call: rc, and what op returns when rc is 0. */
-struct ctl_result {
-	int rc;				   /* 0 or -errno (-1 to -4095) */
-	enum store_run_status status;	   /* run.status */
-	uint32_t owner;			   /* run.status: the run's uid */
-	char artifact[STORE_NAME_MAX + 1]; /* run.input */
-	uint32_t version;		   /* run.input */
-};
-
-/** Encodes r as the result of op: {"rc"} and, when rc is 0, "status"
- * and "owner" (run.status) or "artifact" and "version" (run.input). */
-int ctl_result_encode(enum ctl_call_op op, const struct ctl_result *r,
-		      char **out, size_t *out_len);
-
-/** Decodes and validates the result of op: rc in [-4095, 0], the members
- * of op present exactly when rc is 0, nothing else.  0 or -EINVAL. */
-int ctl_result_decode(const void *buf, size_t len, enum ctl_call_op op,
-		      struct ctl_result *out);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * fs/ctl_i.h - the command socket of a mounted store (never included
- * outside fs/).
+ * fs/daemon/daemon.h - the command socket of a mounted store: its server,
+ * its client and the typed calls.
  *
  * Purpose: while the mount daemon holds the store, every `artifactfs`
  * command is carried out by the daemon.  The client (fs_ctl_forward)
@@ -26,6 +26,10 @@
  * Errors: 0 (or an fd / a length) or -errno.  -ECANCELED or -EPIPE when
  * the client has gone or stalled past the limit.
  *
+ * Layering: the bottom of fs/ (fs/daemon <- fs/base <- fs/mount <- fs/cli):
+ *   calls store/ and jansson only; what runs a request is the handler the
+ *   mount passes in, what draws progress the fs_ctl_draw the client gets.
+ *
  * Threads: requests run concurrently on a bounded pool of worker threads.
  * A struct fs_ctl_conn belongs to one request: the fs_ctl_* calls on it
  * may be made from any thread while the handler runs (file operations are
@@ -36,11 +40,30 @@
 
 #include "store.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/* The program's name, at the start of its messages. */
+#define FS_PROG "artifactfs"
+
+/*
+ * How a client shows the progress lines the daemon sends: show() with
+ * the label of the line (a new label replaces the line; "" erases it),
+ * the bytes done and the total (0: unknown); hide() erases the line for
+ * a moment, before other output to the terminal.  The command line
+ * draws them (fs_progress_relay in fs/base); NULL: none shown.
+ */
+struct fs_ctl_draw {
+	void (*show)(void *arg, const char *label, uint64_t done,
+		     uint64_t total);
+	void (*hide)(void *arg);
+	void *arg;
+};
 
 /* The server: one per mounted store. */
 struct fs_ctl;
@@ -97,25 +120,29 @@ void fs_ctl_stop(struct fs_ctl *ctl);
 
 /**
  * Client: runs argv through the daemon of store_dir, relays its stdout
- * and stderr, answers its file operations as this process and draws its
- * progress lines; *status is the command's exit status (2 when the daemon
- * refused the request, with one line on stderr saying why).  -ENOENT when
- * no daemon listens; another -errno (logged) when the connection broke.
+ * and stderr, answers its file operations as this process and shows its
+ * progress lines through draw (may be NULL); *status is the command's exit
+ * status (2 when the daemon refused the request, with one line on stderr saying
+ * why).  -ENOENT when no daemon listens; another -errno (logged) when the
+ * connection broke.
  */
-int fs_ctl_forward(const char *store_dir, int argc, char **argv, int *status);
+int fs_ctl_forward(const char *store_dir, int argc, char **argv,
+		   const struct fs_ctl_draw *draw, int *status);
 
 /**
- * Client: carries out one typed call (ctl_wire_i.h) through the daemon
+ * Client: carries out one typed call (below) through the daemon
  * of store_dir, as this process (the daemon takes the caller from the
  * socket).  *out gets the call's result: out->rc is the operation's 0 or
  * -errno.  The daemon's error lines for the call are written to stderr
- * when the call failed and show_errors is set, else dropped.  Returns 0
+ * when the call failed and show_errors is set (draw, may be NULL, hides
+ * the progress line first), else dropped.  Returns 0
  * (a result came), -ENOENT when no daemon listens, -EINVAL when call
  * cannot be encoded, another -errno (logged) when the connection broke
  * or the daemon refused the call.
  */
 int fs_ctl_call(const char *store_dir, const struct ctl_call *call,
-		bool show_errors, struct ctl_result *out);
+		bool show_errors, const struct fs_ctl_draw *draw,
+		struct ctl_result *out);
 
 /*
  * The client's file system, for the request's handler.  Each call is
@@ -177,5 +204,85 @@ int fs_ctl_progress(struct fs_ctl_conn *c, const char *label, uint64_t done,
  * -ECANCELED.
  */
 bool fs_ctl_cancelled(struct fs_ctl_conn *c);
+
+/* ------------------------------------------------------- typed calls
+ * A client that is not a command line (run exec) asks the daemon for one
+ * run operation by name: 'c' {"call": NAME, "args": {...}}, answered by
+ * 'e' frames (error lines), one 'a' frame {"rc": -errno, ...} and 'x'.
+ */
+
+#define CTL_CALL_MAX	   (64 << 10) /* payload of a call or result frame */
+#define CTL_CALL_STEPS_MAX 64	      /* steps of run.open */
+#define CTL_NOTE_MAX	   4096	      /* a note's value, bytes */
+
+/** The calls, named "run.status", "run.open", ... on the wire. */
+enum ctl_call_op {
+	CTL_CALL_RUN_STATUS, /* pipeline run -> status owner */
+	CTL_CALL_RUN_OPEN,   /* pipeline run steps[] */
+	CTL_CALL_RUN_STEP,   /* pipeline run step */
+	CTL_CALL_RUN_INPUT,  /* pipeline run step spec -> artifact version */
+	CTL_CALL_RUN_NOTE,   /* pipeline run key value */
+	CTL_CALL_RUN_BIND,   /* pipeline run step sid */
+	CTL_CALL_RUN_UNBIND, /* sid */
+	CTL_CALL_RUN_END,    /* pipeline run seal */
+	CTL_CALL_N,
+};
+
+/**
+ * One call.  To encode, the caller fills the members op needs with
+ * borrowed strings.  A decoded call's strings point into root (owned;
+ * ctl_call_release drops it); every name passed store_name_check, spec
+ * is "ARTIFACT" or "ARTIFACT@REF" with valid names, value is at most
+ * CTL_NOTE_MAX bytes, sid is 1 to INT32_MAX; none holds a NUL.
+ */
+struct ctl_call {
+	enum ctl_call_op op;
+	const char *pipeline, *run, *step;
+	const char *steps[CTL_CALL_STEPS_MAX];
+	size_t nsteps;
+	const char *spec;
+	const char *key, *value;
+	int32_t sid;
+	bool seal;
+	json_t *root; /* decoded: owns the strings */
+};
+
+/** The wire name of op ("run.open"), NULL for an unknown op. */
+const char *ctl_call_name(enum ctl_call_op op);
+
+/** Encodes call (checked as the decoder would); *out (malloc'd) belongs
+ * to the caller.  0, -EINVAL (a member missing or invalid), -ENOMEM. */
+int ctl_call_encode(const struct ctl_call *call, char **out, size_t *out_len);
+
+/**
+ * Decodes and validates a call payload: exactly "call" (a known name)
+ * and "args" (an object with exactly the members of that call, each of
+ * its type and valid as described above).  On success fills *out
+ * (release with ctl_call_release); on failure *why says what is wrong.
+ */
+int ctl_call_decode(const void *buf, size_t len, struct ctl_call *out,
+		    const char **why);
+
+/** Drops what ctl_call_decode kept; accepts a zeroed struct. */
+void ctl_call_release(struct ctl_call *call);
+
+/** The result of a call: rc, and what op returns when rc is 0. */
+struct ctl_result {
+	int rc;				   /* 0 or -errno (-1 to -4095) */
+	enum store_run_status status;	   /* run.status */
+	uint32_t owner;			   /* run.status: the run's uid */
+	char artifact[STORE_NAME_MAX + 1]; /* run.input */
+	uint32_t version;		   /* run.input */
+};
+
+/** Encodes r as the result of op: {"rc"} and, when rc is 0, "status"
+ * and "owner" (run.status) or "artifact" and "version" (run.input). */
+int ctl_result_encode(enum ctl_call_op op, const struct ctl_result *r,
+		      char **out, size_t *out_len);
+
+/** Decodes and validates the result of op: rc in [-4095, 0], the members
+ * of op present exactly when rc is 0, nothing else.  0 or -EINVAL. */
+int ctl_result_decode(const void *buf, size_t len, enum ctl_call_op op,
+		      struct ctl_result *out);
 
 #endif

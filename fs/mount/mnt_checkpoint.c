@@ -30,7 +30,7 @@
  * `audit checkpoint` does); the next mount's thread covers their records.
  */
 #include "acl.h"
-#include "fs_i.h"
+#include "base.h"
 #include "mnt_i.h"
 
 #include <errno.h>

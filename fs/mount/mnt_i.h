@@ -1,5 +1,6 @@
 /*
- * fs/mnt_i.h - internals of the FUSE mount (mnt_*.c), private to fs/.
+ * fs/mount/mnt_i.h - internals of the FUSE mount (mnt_*.c), private to
+ * fs/mount.
  *
  * The tree (DESIGN.md):
  *   /pipelines/<p>/runs/<r>/{run.json,control,env/,steps/<s>/{inputs/,
@@ -28,7 +29,8 @@
 #include <sys/stat.h>
 
 #include "acl.h"
-#include "fs.h"
+#include "base.h"
+#include "mount.h"
 #include "store.h"
 
 enum mnt_kind {
@@ -92,7 +94,10 @@ struct mnt {
 	 * so entries and attributes are not cached at all. */
 	bool shared;
 	uint64_t binding_gen; /* the bindings modes were last shown for */
-	int64_t started;      /* ns: the time shown by namespace directories */
+	/* What runs a client's command (the command line's handler). */
+	fs_mount_handler serve;
+	void *serve_arg;
+	int64_t started; /* ns: the time shown by namespace directories */
 	double sealed_timeout, open_timeout;
 	char *spool_dir;       /* for files written out of order */
 	const char *point;     /* the mountpoint */
@@ -188,9 +193,6 @@ double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
 double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n);
 
 /* ----------------------------------------------------------- mnt_ops.c */
-
-/** Raises the mount's read-ahead once FUSE_INIT is answered. */
-void mnt_raise_ra(struct mnt *m);
 
 /** The low-level operations table. */
 extern const struct fuse_lowlevel_ops mnt_ops;

@@ -8,7 +8,7 @@
  * The table lives in the daemon's memory: a binding ends with `run
  * unbind`, with the run's end, or with the daemon.
  */
-#include "fs_i.h"
+#include "base.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,5 +1,6 @@
 /*
- * cmd_mount.c - `artifactfs mount`: the FUSE daemon.
+ * mnt_serve.c - the FUSE daemon: the session, the command socket beside
+ * it and the serving loop (fs_mount_run).
  *
  * Order matters: the mount is made and the process daemonized (which
  * forks) before the store is opened, since RocksDB does not survive a
@@ -7,14 +8,12 @@
  * mountpoint) run before, so the user sees them.
  */
 #include "acl.h"
+#include "base.h"
 #include "daemon.h"
-#include "fs_i.h"
 #include "mnt_i.h"
-#include "runapi_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,158 +44,6 @@ static void daemon_sink(void *arg, enum store_log_level level, const char *msg)
 		fprintf(stderr, "%s: %s\n", FS_PROG, msg);
 	else if (arg == &starting) /* counted: the failure is explained */
 		fs_log_sink(NULL, level, msg);
-}
-
-/* Carries out a typed call for the client: the run operation itself
- * (runapi.c), as the client, its error lines on the client's stderr. */
-static int serve_call(struct mnt *m, struct fs_ctl_req *req)
-{
-	struct fs_ctx ctx = {.cmd = "run",
-			     .store = m->s,
-			     .caller = req->caller,
-			     .conn = req->conn,
-			     .forwarded = -1};
-
-	return fs_run_call(&ctx, req->call, req->result) ? 1 : 0;
-}
-
-/* Runs a client's command line (or typed call) on the mounted store, as
- * that client: requests run side by side, each on its own worker of
- * ctl.c. */
-static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
-			 FILE *err)
-{
-	struct mnt *m = arg;
-	struct fs_request r = {.store = m->s,
-			       .caller = &req->caller,
-			       .conn = req->conn,
-			       .tty = req->tty};
-	int status;
-
-	fs_request_streams(out, err);
-	fs_request_stdin(req->in);
-	fs_request_client(req->conn, req->tty);
-	status =
-	    req->call ? serve_call(m, req) : fs_main(req->argc, req->argv, &r);
-	fs_request_client(NULL, false);
-	fs_request_stdin(-1);
-	fs_request_streams(NULL, NULL);
-	mnt_aliases_changed(m);	 /* put, alias and run move them */
-	mnt_bindings_changed(m); /* role grant and revoke change modes */
-	return status;
-}
-
-/* Raises the mount's read-ahead (128 KiB by default on FUSE) to 4 MiB,
- * found through mountinfo so that no request reaches our own daemon.  The
- * kernel sets it at FUSE_INIT, so this runs just after (mnt_raise_ra). */
-static void raise_readahead(const char *mnt)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[4096], dev[32], point[PATH_MAX], path[128];
-	unsigned maj, min;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min,
-			   point) != 3 ||
-		    strcmp(point, mnt))
-			continue;
-		snprintf(dev, sizeof(dev), "%u:%u", maj, min);
-		snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb",
-			 dev);
-		FILE *ra = fopen(path, "w");
-
-		if (ra) {
-			fputs("4096", ra);
-			fclose(ra);
-		}
-	}
-	if (f)
-		fclose(f);
-}
-
-static void *ra_thread(void *arg)
-{
-	struct mnt *m = arg;
-
-	/* The INIT reply is on its way when op_init returns. */
-	usleep(200 * 1000);
-	raise_readahead(m->point);
-	return NULL;
-}
-
-void mnt_raise_ra(struct mnt *m)
-{
-	pthread_t t;
-
-	if (m->point && pthread_create(&t, NULL, ra_thread, m) == 0)
-		pthread_detach(t);
-}
-
-struct mount_opts {
-	const char *point;
-	bool foreground, debug, ro, shared;
-	struct fuse_args args;
-};
-
-static int parse(struct fs_ctx *ctx, int argc, char **argv,
-		 struct mount_opts *o)
-{
-	static const struct option longopts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0, 0, 0, 0}};
-	int c;
-
-	optind = 0; /* 0: a full reset of GNU getopt */
-	while ((c = getopt_long(argc, argv, "fdo:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			ctx->store_arg = optarg;
-			break;
-		case 'c':
-			ctx->config_arg = optarg;
-			break;
-		case 'f':
-			o->foreground = true;
-			break;
-		case 'd':
-			o->debug = o->foreground = true;
-			break;
-		case 'o':
-			if (fuse_opt_add_arg(&o->args, "-o") ||
-			    fuse_opt_add_arg(&o->args, optarg))
-				return -ENOMEM;
-			if (!strcmp(optarg, "ro") || strstr(optarg, ",ro") ||
-			    !strncmp(optarg, "ro,", 3))
-				o->ro = true;
-			if (strstr(optarg, "allow_other") ||
-			    strstr(optarg, "allow_root"))
-				o->shared = true;
-			break;
-		case 'h':
-			printf("usage: %s mount [--store DIR] MOUNTPOINT [-f] "
-			       "[-o OPTIONS]\n\n"
-			       "Mounts the store at MOUNTPOINT.  Detaches and "
-			       "logs to syslog unless -f.\n"
-			       "  -f, --foreground  stay in the foreground, "
-			       "log to stderr\n"
-			       "  -d, --debug       -f and FUSE debug output\n"
-			       "  -o OPTIONS        FUSE mount options "
-			       "(allow_other, ro, ...)\n"
-			       "Unmount with fusermount3 -u MOUNTPOINT.\n",
-			       FS_PROG);
-			return 1;
-		default:
-			return fs_usage_error(ctx, "unknown option");
-		}
-	}
-	if (optind != argc - 1)
-		return fs_usage_error(ctx, "give exactly one MOUNTPOINT");
-	o->point = argv[optind];
-	return 0;
 }
 
 static int preflight(struct fs_ctx *ctx, const char *point)
@@ -285,8 +132,21 @@ static void ready(int *ready_fd)
 	*ready_fd = -1;
 }
 
-static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
-		 const char *point)
+/* Runs a client's command line or typed call through the handler of the
+ * command line, on the mounted store; then shows what it changed. */
+static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
+			 FILE *err)
+{
+	struct mnt *m = arg;
+	int status = m->serve(m->serve_arg, m->s, req, out, err);
+
+	mnt_aliases_changed(m);	 /* put, alias and run move them */
+	mnt_bindings_changed(m); /* role grant and revoke change modes */
+	return status;
+}
+
+static int serve(struct fs_ctx *ctx, struct mnt *m,
+		 const struct fs_mount_opts *o, const char *point)
 {
 	struct fuse_loop_config *cfg;
 	struct mnt_checkpoints *cps = NULL;
@@ -340,20 +200,32 @@ static int serve(struct fs_ctx *ctx, struct mnt *m, struct mount_opts *o,
 	return rc < 0 ? rc : 0;
 }
 
-int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv)
+/* The arguments of fuse_session_new: the program, each -o, -d. */
+static int fuse_argv(const struct fs_mount_opts *o, struct fuse_args *args)
 {
-	struct mount_opts o = {.args = FUSE_ARGS_INIT(0, NULL)};
-	struct mnt m = {.sealed_timeout = 3600, .open_timeout = 1};
-	char point[PATH_MAX], fsname[PATH_MAX + 16];
-	int rc = fuse_opt_add_arg(&o.args, FS_PROG) ? -ENOMEM : 0;
+	if (fuse_opt_add_arg(args, FS_PROG))
+		return -ENOMEM;
+	for (size_t i = 0; i < o->nfuse_opts; i++)
+		if (fuse_opt_add_arg(args, "-o") ||
+		    fuse_opt_add_arg(args, o->fuse_opts[i]))
+			return -ENOMEM;
+	return 0;
+}
 
-	if (!rc)
-		rc = parse(ctx, argc, argv, &o);
-	if (!rc)
-		rc = fs_config_load(ctx);
-	if (!rc && !realpath(o.point, point)) {
+int fs_mount_run(struct fs_ctx *ctx, const struct fs_mount_opts *o,
+		 fs_mount_handler fn, void *arg)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct mnt m = {.sealed_timeout = 3600,
+			.open_timeout = 1,
+			.serve = fn,
+			.serve_arg = arg};
+	char point[PATH_MAX], fsname[PATH_MAX + 16];
+	int rc = fuse_argv(o, &args);
+
+	if (!rc && !realpath(o->point, point)) {
 		rc = -errno;
-		store_log(STORE_LOG_ERR, "mountpoint %s: %s", o.point,
+		store_log(STORE_LOG_ERR, "mountpoint %s: %s", o->point,
 			  strerror(errno));
 	}
 	if (rc)
@@ -361,26 +233,26 @@ int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv)
 	rc = preflight(ctx, point);
 	snprintf(fsname, sizeof(fsname), "fsname=%s,subtype=artifactfs",
 		 ctx->store_dir);
-	if (!rc && (fuse_opt_add_arg(&o.args, "-o") ||
-		    fuse_opt_add_arg(&o.args, fsname) ||
-		    (o.debug && fuse_opt_add_arg(&o.args, "-d"))))
+	if (!rc &&
+	    (fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, fsname) ||
+	     (o->debug && fuse_opt_add_arg(&args, "-d"))))
 		rc = -ENOMEM;
 	if (!rc)
 		rc = mnt_nodes_init(&m);
 	if (rc)
 		goto out_args;
 	pthread_mutex_init(&m.wlock, NULL);
-	m.ro = o.ro;
-	m.shared = o.shared;
+	m.ro = o->ro;
+	m.shared = o->shared;
 	m.started = (int64_t)time(NULL) * 1000000000;
-	m.se = fuse_session_new(&o.args, &mnt_ops, sizeof(mnt_ops), &m);
+	m.se = fuse_session_new(&args, &mnt_ops, sizeof(mnt_ops), &m);
 	if (!m.se || fuse_set_signal_handlers(m.se) ||
 	    fuse_session_mount(m.se, point)) {
 		store_log(STORE_LOG_ERR, "cannot mount on %s", point);
 		rc = -EIO;
 		goto out_session;
 	}
-	rc = serve(ctx, &m, &o, point);
+	rc = serve(ctx, &m, o, point);
 	fuse_session_unmount(m.se);
 out_session:
 	if (m.se) {
@@ -391,6 +263,6 @@ out_session:
 	free(m.spool_dir);
 	mnt_nodes_release(&m);
 out_args:
-	fuse_opt_free_args(&o.args);
+	fuse_opt_free_args(&args);
 	return rc > 0 ? 0 : rc;
 }
