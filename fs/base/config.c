@@ -1,5 +1,5 @@
 /*
- * fs/config.c - the configuration file (libconfig) and where the store is.
+ * fs/base/config.c - the configuration file (libconfig) and where the store is.
  *
  * The file is optional: --config FILE must exist, FS_SYSTEM_CONFIG is
  * read only when present.  Every setting is checked for its type, and an

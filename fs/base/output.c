@@ -1,5 +1,5 @@
 /*
- * fs/output.c - what the command line prints: the log sink on stderr,
+ * fs/base/output.c - what the command line prints: the log sink on stderr,
  * and the human and JSON forms of sizes, times, modes and versions.
  *
  * The sink counts the error lines it prints so that main.c can tell

@@ -1,5 +1,5 @@
 /*
- * fs/progress.c - the progress line of put, get and fsck.
+ * fs/base/progress.c - the progress line of put, get and fsck.
  *
  * Drawn on stderr with "\r" and an erase-to-end-of-line, at most ten
  * times a second, only on a terminal.  One lock guards every progress

@@ -1,5 +1,5 @@
 /*
- * fs/cmd_admin.c - looking after the store: `init` (with the roles it
+ * fs/cli/cmd_admin.c - looking after the store: `init` (with the roles it
  * seeds), `alias`, `stats`, `fsck` and `gc`.
  *
  * Each prints one short human summary on stdout, or with --json one

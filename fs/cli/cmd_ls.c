@@ -1,5 +1,5 @@
 /*
- * fs/cmd_ls.c - `artifactfs ls`: artifacts, the versions of one
+ * fs/cli/cmd_ls.c - `artifactfs ls`: artifacts, the versions of one
  * artifact, or the files of one version.
  *
  *     ls                          artifact, versions, latest, size, time

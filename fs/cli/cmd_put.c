@@ -1,5 +1,5 @@
 /*
- * fs/cmd_put.c - `artifactfs put ARTIFACT PATH...`: one new version.
+ * fs/cli/cmd_put.c - `artifactfs put ARTIFACT PATH...`: one new version.
  *
  * A single directory becomes the version's root; a file, or several
  * paths, go in under their base names; "-" streams standard input into a

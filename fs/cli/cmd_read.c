@@ -1,5 +1,5 @@
 /*
- * fs/cmd_read.c - reading versions back: `cat` and `get`, and the spec
+ * fs/cli/cmd_read.c - reading versions back: `cat` and `get`, and the spec
  * resolution ("ARTIFACT@REF[/path]") that ls shares.
  *
  * Content only ever comes from store_reader_pread, which re-hashes every

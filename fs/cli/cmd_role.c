@@ -1,5 +1,5 @@
 /*
- * fs/cmd_role.c - `role grant|revoke|ls`: who holds which role where.
+ * fs/cli/cmd_role.c - `role grant|revoke|ls`: who holds which role where.
  *
  *     artifactfs role grant ROLE USER|@GROUP [--scope PATH]
  *     artifactfs role revoke ROLE USER|@GROUP [--scope PATH]

@@ -1,5 +1,5 @@
 /*
- * fs/cmd_secret.c - `secret set|get|rm|ls`: values kept encrypted by
+ * fs/cli/cmd_secret.c - `secret set|get|rm|ls`: values kept encrypted by
  * acl/ (acl_secret_*), shown in the mount as /secrets/<name>.
  *
  *     artifactfs secret set NAME [FILE|-]    admin on /secrets/NAME

@@ -1,5 +1,5 @@
 /*
- * fs/exec_i.h - the parts of `run exec` (cmd_exec.c) that are not about
+ * fs/cli/exec_i.h - the parts of `run exec` (cmd_exec.c) that are not about
  * the run: finding the mount point (exec_mount.c) and running CMD in a
  * session of its own (exec_child.c).  Never included outside fs/.
  *

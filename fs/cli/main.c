@@ -1,5 +1,5 @@
 /*
- * fs/main.c - `artifactfs`: global options, the subcommand table and the
+ * fs/cli/main.c - `artifactfs`: the subcommand table and the
  * one place that turns a command's result into a message and an exit
  * status.
  *

@@ -1,5 +1,5 @@
 /*
- * fs/runapi_i.h - the run operations (runapi.c), never included outside
+ * fs/cli/runapi_i.h - the run operations (runapi.c), never included outside
  * fs/.
  *
  * Purpose: the one implementation of each thing that can be done to a

@@ -1,5 +1,5 @@
 /*
- * fs/trace_i.h - the spans of step traces, as `trace show` and
+ * fs/cli/trace_i.h - the spans of step traces, as `trace show` and
  * `openlineage` read them (private to fs/: trace.c).
  *
  * A step's trace (store.h, "traces") is a list of JSON lines.  `trace add`

@@ -1,7 +1,7 @@
 /*
- * fs/ctl_io_i.h - one connection of the command socket, as the server
+ * fs/daemon/ctl_io_i.h - one connection of the command socket, as the server
  * sees it (ctl_io.c): frames sent and received with their descriptors,
- * cancellation, and the file operations and progress of fs_ctl_i.h.
+ * cancellation, and the file operations and progress of daemon.h.
  *
  * Used by ctl.c (the server loop); never by the client.
  * Errors: 0 or -errno; a received frame: -ETIMEDOUT (deadline passed),

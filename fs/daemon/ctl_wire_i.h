@@ -1,5 +1,5 @@
 /*
- * fs/ctl_wire_i.h - the codec of the command socket (ctl_wire.c): frame
+ * fs/daemon/ctl_wire_i.h - the codec of the command socket (ctl_wire.c): frame
  * headers, the request, file operations and their replies, progress.
  *
  * Pure functions over byte buffers: no sockets, no descriptors, no global
