@@ -9,7 +9,7 @@
  * fs_ctl_open and prints the byte count), stat PATH, stdin (counts the
  * bytes of the passed standard input), sleep MS.
  */
-#include "fs_i.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +101,11 @@ int main(int argc, char **argv)
 	int sig, status = 1;
 
 	if (argc >= 3 && !strcmp(argv[1], "run")) {
-		if (fs_ctl_forward(argv[2], argc - 2, argv + 2, &status))
+		struct fs_progress_relay pr;
+
+		fs_progress_relay_init(&pr);
+		if (fs_ctl_forward(argv[2], argc - 2, argv + 2, &pr.draw,
+				   &status))
 			return 3;
 		return status;
 	}

@@ -1,5 +1,5 @@
 /*
- * test_ctl_wire.c - the command socket's codec (fs/ctl_wire.c): valid
+ * test_ctl_wire.c - the command socket's codec (fs/daemon/ctl_wire.c): valid
  * requests and calls decode, every malformed one is refused with its
  * errno, and frames, file operations, replies, progress, calls and
  * results survive a round trip.

@@ -1,0 +1,65 @@
+/*
+ * ctx.c - one invocation's context: the usage error that ends it, the
+ * store it runs on (opened here, or the mount daemon's that runs it), and
+ * what it owns.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "acl.h"
+#include "base.h"
+
+int fs_usage_error(struct fs_ctx *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx->cmd)
+		store_log(STORE_LOG_ERR, "%s: %s (see '%s %s --help')",
+			  ctx->cmd, msg, FS_PROG, ctx->cmd);
+	else
+		store_log(STORE_LOG_ERR, "%s (see '%s --help')", msg, FS_PROG);
+	ctx->exit_code = FS_EXIT_USAGE;
+	return -EINVAL;
+}
+
+void fs_ctx_release(struct fs_ctx *ctx)
+{
+	store_close(ctx->store);
+	ctx->store = NULL;
+	free(ctx->store_dir);
+	ctx->store_dir = NULL;
+	free(ctx->checkpoint_dir);
+	ctx->checkpoint_dir = NULL;
+}
+
+int fs_open_store(struct fs_ctx *ctx)
+{
+	struct fs_progress_relay pr;
+	pid_t holder;
+	int rc;
+
+	if (ctx->store)
+		return 0; /* the daemon's, for a client's command */
+	if (!store_exists(ctx->store_dir)) {
+		store_log(STORE_LOG_ERR,
+			  "no store at %s (create one with '%s init')",
+			  ctx->store_dir, FS_PROG);
+		return -ENOENT;
+	}
+	/* Mounted: the daemon holds the store and runs the command. */
+	holder = store_lock_holder(ctx->store_dir);
+	fs_progress_relay_init(&pr);
+	if (holder > 0 && fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
+					 &pr.draw, &ctx->forwarded) == 0)
+		return 1;
+	rc = store_open(ctx->store_dir, &ctx->opt, &ctx->store);
+	if (!rc)
+		rc = acl_journal_open(ctx->store);
+	return rc;
+}

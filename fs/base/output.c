@@ -1,0 +1,367 @@
+/*
+ * fs/base/output.c - what the command line prints: the log sink on stderr,
+ * and the human and JSON forms of sizes, times, modes and versions.
+ *
+ * The sink counts the error lines it prints so that main.c can tell
+ * whether a failing command has already explained itself (one line per
+ * failure, never zero, never two).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base.h"
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The log's state belongs to the command that logs.  The command line
+ * runs one command, whose worker threads log too: one state for the
+ * process.  The daemon runs its clients' commands side by side, each on
+ * its own thread: one state per request thread (reset by
+ * fs_request_streams), and no lock shared across requests, so a client
+ * that stops reading stalls only its own request. */
+struct log_state {
+	unsigned long errors;
+	const char *prefix;
+	char last_err[1024]; /* the previous error line, to drop repeats */
+	bool muted;	     /* a failure was reported: only -v shows more */
+};
+static struct log_state process_log;
+static __thread struct log_state request_log;
+
+/* A command the mount daemon runs for a client writes to the client's
+ * streams: per thread, so the daemon's own threads keep theirs. */
+static __thread FILE *t_out, *t_err;
+static __thread bool t_verbose;
+
+static struct log_state *log_state(void)
+{
+	return t_err ? &request_log : &process_log;
+}
+
+FILE *fs_stdout(void)
+{
+	return t_out ? t_out : stdout;
+}
+
+FILE *fs_stderr(void)
+{
+	return t_err ? t_err : stderr;
+}
+
+static __thread int t_in = -1;
+static __thread struct fs_ctl_conn *t_conn;
+static __thread bool t_tty;
+
+void fs_request_client(struct fs_ctl_conn *conn, bool tty)
+{
+	t_conn = conn;
+	t_tty = tty;
+}
+
+struct fs_ctl_conn *fs_request_conn(bool *tty)
+{
+	*tty = t_tty;
+	return t_conn;
+}
+
+bool fs_in_request(void)
+{
+	return t_err != NULL;
+}
+
+int fs_stdin(void)
+{
+	return fs_in_request() ? t_in : STDIN_FILENO;
+}
+
+void fs_request_stdin(int fd)
+{
+	t_in = fd;
+}
+
+void fs_request_streams(FILE *out, FILE *err)
+{
+	t_out = out;
+	t_err = err;
+	t_verbose = false;
+	memset(&request_log, 0, sizeof(request_log));
+}
+
+void fs_log_sink(void *arg, enum store_log_level level, const char *msg)
+{
+	bool verbose = arg != NULL || t_verbose, shared = !t_err;
+	struct log_state *ls = log_state();
+
+	if ((level > STORE_LOG_WARNING || ls->muted) && !verbose)
+		return;
+	fs_progress_hide();
+	if (shared)
+		pthread_mutex_lock(&log_lock);
+	if (level <= STORE_LOG_ERR && !strcmp(msg, ls->last_err)) {
+		/* The same failure seen again on the way out (say, a flush
+		 * retried by store_close) is not a second failure. */
+		goto out_unlock;
+	}
+	if (level <= STORE_LOG_ERR) {
+		snprintf(ls->last_err, sizeof(ls->last_err), "%s", msg);
+		ls->errors++;
+	}
+	if (ls->prefix)
+		fprintf(fs_stderr(), "%s: %s: %s\n", FS_PROG, ls->prefix, msg);
+	else
+		fprintf(fs_stderr(), "%s: %s\n", FS_PROG, msg);
+	fflush(fs_stderr());
+out_unlock:
+	if (shared)
+		pthread_mutex_unlock(&log_lock);
+}
+
+void fs_log_install(bool verbose)
+{
+	/* The sink only needs one bit: a non-NULL arg means verbose. */
+	static int verbose_tag;
+
+	if (t_err) { /* inside the daemon: the sink stays the daemon's */
+		t_verbose = verbose;
+		return;
+	}
+	store_log_set_sink(fs_log_sink, verbose ? &verbose_tag : NULL);
+}
+
+void fs_log_mute(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_state()->muted = true;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void fs_log_prefix(const char *prefix)
+{
+	pthread_mutex_lock(&log_lock);
+	log_state()->prefix = prefix;
+	pthread_mutex_unlock(&log_lock);
+}
+
+unsigned long fs_log_errors(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&log_lock);
+	n = log_state()->errors;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+void fs_size_human(uint64_t n, char out[FS_SIZE_STR_LEN])
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB",
+					    "TiB", "PiB", "EiB"};
+	double v = (double)n;
+	size_t u = 0;
+
+	if (n < 1024) {
+		snprintf(out, FS_SIZE_STR_LEN, "%llu B", (unsigned long long)n);
+		return;
+	}
+	v /= 1024.0;
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(out, FS_SIZE_STR_LEN, v < 10.0 ? "%.2f %s" : "%.1f %s", v,
+		 units[u]);
+}
+
+void fs_time_iso(int64_t ns, char out[FS_TIME_STR_LEN])
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(out, FS_TIME_STR_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, FS_TIME_STR_LEN, "?");
+}
+
+void fs_mode_string(enum store_kind kind, uint32_t mode,
+		    char out[FS_MODE_STR_LEN])
+{
+	static const char rwx[] = "rwxrwxrwx";
+	int i;
+
+	out[0] = kind == STORE_KIND_DIR	      ? 'd'
+		 : kind == STORE_KIND_SYMLINK ? 'l'
+					      : '-';
+	for (i = 0; i < 9; i++)
+		out[1 + i] = mode & (0400u >> i) ? rwx[i] : '-';
+	if (mode & 04000)
+		out[3] = mode & 0100 ? 's' : 'S';
+	if (mode & 02000)
+		out[6] = mode & 0010 ? 's' : 'S';
+	if (mode & 01000)
+		out[9] = mode & 0001 ? 't' : 'T';
+	out[10] = '\0';
+}
+
+void fs_digest_short(const uint8_t digest[STORE_DIGEST_LEN],
+		     char out[FS_DIGEST_SHORT_LEN])
+{
+	char full[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(digest, full);
+	snprintf(out, FS_DIGEST_SHORT_LEN, "%.19s", full);
+}
+
+json_t *fs_json_str(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+	size_t i;
+
+	if (j)
+		return j;
+	/* json_string refuses invalid UTF-8: names on disk may be any
+	 * bytes, so show the non-ASCII ones as '?' rather than fail. */
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (i = 0; copy[i]; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+json_t *fs_json_digest(const uint8_t digest[STORE_DIGEST_LEN])
+{
+	char hex[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(digest, hex);
+	return json_string(hex);
+}
+
+json_t *fs_json_version(const struct store_version *v)
+{
+	char ref[16], when[FS_TIME_STR_LEN];
+
+	snprintf(ref, sizeof(ref), "v%u", v->number);
+	fs_time_iso(v->created, when);
+	return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:s, s:o?}",
+			 "artifact", fs_json_str(v->artifact), "version",
+			 (json_int_t)v->number, "ref", ref, "digest",
+			 fs_json_digest(v->digest), "size", (json_int_t)v->size,
+			 "files", (json_int_t)v->files, "created", when, "run",
+			 v->run[0] ? fs_json_str(v->run) : NULL);
+}
+
+int fs_json_print(json_t *j)
+{
+	int rc = 0;
+
+	if (!j)
+		return -ENOMEM;
+	if (json_dumpf(j, fs_stdout(), JSON_INDENT(2)) < 0 ||
+	    fputc('\n', fs_stdout()) == EOF)
+		rc = ferror(fs_stdout()) ? -EIO : -ENOMEM;
+	json_decref(j);
+	return rc;
+}
+
+int fs_name_check(const char *what, const char *name)
+{
+	unsigned long before = fs_log_errors();
+	size_t len = strlen(name);
+	int rc = store_name_check(name, len);
+
+	if (rc < 0 && fs_log_errors() == before)
+		store_log(STORE_LOG_ERR, "invalid %s name '%.64s%s': %s", what,
+			  name, len > 64 ? "..." : "",
+			  rc == -ENAMETOOLONG ? "longer than 255 bytes"
+					      : "empty, '.', '..', or holds "
+						"'/' or control characters");
+	return rc;
+}
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Flushes the directory that holds path, so that a rename in it lasts. */
+static void sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int fd;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (snprintf(dir, sizeof(dir), "%.*s",
+			  slash == path ? 1 : (int)(slash - path),
+			  path) >= (int)sizeof(dir))
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int fs_write_file(const char *path, const void *buf, size_t len, unsigned flags)
+{
+	char tmp[PATH_MAX];
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
+	    (int)sizeof(tmp)) {
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
+			  strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_log;
+	}
+	rc = fs_write_all(fd, buf, len);
+	if (!rc && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	/* A link never replaces what is there; a rename always does. */
+	if (!rc && (flags & FS_WRITE_KEEP) && link(tmp, path) < 0)
+		rc = -errno;
+	else if (!rc && !(flags & FS_WRITE_KEEP) && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc || (flags & FS_WRITE_KEEP))
+		unlink(tmp);
+	if (!rc)
+		sync_parent(path);
+	if (rc == -EEXIST && (flags & FS_WRITE_KEEP))
+		return rc;
+out_log:
+	if (rc)
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
+			  strerror(-rc));
+	return rc;
+}

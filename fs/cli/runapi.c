@@ -1,0 +1,174 @@
+/*
+ * runapi.c - the run operations: authorization, then the store's change
+ * as the caller (see runapi_i.h).
+ *
+ * A run belongs to whoever opened it: only that user, a promoter (to end
+ * it) or an admin may change it.  The caller is always ctx->caller: this
+ * process's own on the command line, the socket peer's in the daemon.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "cli_i.h"
+#include "runapi_i.h"
+
+int fs_run_check(struct fs_ctx *ctx, const char *p, const char *r,
+		 const char *op)
+{
+	bool end = !strcmp(op, "seal") || !strcmp(op, "fail");
+	char where[2 * STORE_NAME_MAX + 20];
+	struct store_run run;
+	int rc =
+	    fs_authorize_at(ctx, ACL_WRITE, op, "/pipelines/%s/runs/%s", p, r);
+
+	if (!rc)
+		rc = store_run_get(ctx->store, p, r, &run);
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "no run %s/%s", p, r);
+	if (rc)
+		return rc;
+	/* The same rule as the mount's (acl_decide_run). */
+	snprintf(where, sizeof(where), "/pipelines/%s/runs/%s", p, r);
+	rc = acl_decide_run(ctx->store, &ctx->caller, run.owner, end, where);
+	if (rc == -EACCES) {
+		acl_journal_denial(ctx->store, &ctx->caller, op, where, rc);
+		store_log(STORE_LOG_ERR,
+			  "run %s/%s belongs to uid %u: only its owner, %s "
+			  "may %s it",
+			  p, r, (unsigned)run.owner,
+			  end ? "a promoter or an admin" : "or an admin",
+			  end ? op : "change");
+	}
+	return rc;
+}
+
+int fs_run_status(struct fs_ctx *ctx, const char *p, const char *r,
+		  struct store_run *out)
+{
+	int rc = fs_authorize_at(ctx, ACL_LIST, "run.ls", "/pipelines/%s", p);
+
+	return rc ? rc : store_run_get(ctx->store, p, r, out);
+}
+
+int fs_run_open(struct fs_ctx *ctx, const char *p, const char *r, size_t nsteps,
+		const char *const *steps)
+{
+	int rc = fs_authorize_at(ctx, ACL_WRITE, "run.open",
+				 "/pipelines/%s/runs/%s", p, r);
+
+	if (!rc)
+		rc = store_run_create(ctx->store, &ctx->caller, p, r,
+				      ctx->caller.uid);
+	for (size_t i = 0; !rc && i < nsteps; i++)
+		rc =
+		    store_step_create(ctx->store, &ctx->caller, p, r, steps[i]);
+	return rc;
+}
+
+int fs_run_step(struct fs_ctx *ctx, const char *p, const char *r,
+		const char *step)
+{
+	int rc = fs_run_check(ctx, p, r, "run.step");
+
+	return rc ? rc
+		  : store_step_create(ctx->store, &ctx->caller, p, r, step);
+}
+
+int fs_run_note(struct fs_ctx *ctx, const char *p, const char *r,
+		const char *key, const char *value)
+{
+	int rc = fs_run_check(ctx, p, r, "run.note");
+
+	return rc ? rc
+		  : store_run_note_set(ctx->store, &ctx->caller, p, r, key,
+				       value);
+}
+
+int fs_run_input(struct fs_ctx *ctx, const char *p, const char *r,
+		 const char *s, const char *spec, struct store_version *out)
+{
+	char artifact[STORE_NAME_MAX + 1], vref[STORE_NAME_MAX + 1];
+	const char *path;
+	int rc = fs_run_check(ctx, p, r, "run.input");
+
+	if (!rc)
+		rc = store_spec_parse(spec, artifact, vref, &path);
+	if (!rc)
+		rc = fs_authorize_at(ctx, ACL_TRAVERSE, "run.input",
+				     "/artifacts/%s", artifact);
+	if (!rc)
+		rc = store_ref_resolve(ctx->store, artifact, vref, out);
+	if (!rc)
+		rc =
+		    fs_authorize_at(ctx, ACL_READ, "run.input",
+				    "/artifacts/%s/v%u", artifact, out->number);
+	if (!rc)
+		rc = store_step_input_add(ctx->store, &ctx->caller, p, r, s,
+					  artifact, out->number);
+	if (rc == -EROFS)
+		store_log(STORE_LOG_ERR, "run %s/%s is not open", p, r);
+	return rc;
+}
+
+/* The owner of a session leader, from /proc (a pid that is gone: -1). */
+static long session_owner(pid_t sid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)sid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Uid:", 4))
+			uid = strtol(line + 4, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return uid;
+}
+
+int fs_run_bind(struct fs_ctx *ctx, const char *p, const char *r, const char *s,
+		pid_t sid)
+{
+	uid_t me = ctx->caller.uid;
+	int rc = fs_run_check(ctx, p, r, "run.bind");
+
+	if (!rc)
+		rc = store_step_get(ctx->store, p, r, s);
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "no step %s in run %s/%s", s, p, r);
+	if (rc)
+		return rc;
+	if (me != 0 && session_owner(sid) != (long)me) {
+		store_log(STORE_LOG_ERR, "session %ld is not yours", (long)sid);
+		return -EPERM;
+	}
+	return fs_session_bind(sid, p, r, s);
+}
+
+int fs_run_unbind(struct fs_ctx *ctx, pid_t sid)
+{
+	int rc;
+
+	(void)ctx; /* a binding names no run to check: sid's own */
+	rc = fs_session_unbind(sid);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
+{
+	int rc = fs_run_check(ctx, p, r, seal ? "seal" : "fail");
+
+	if (rc)
+		return rc;
+	rc = seal ? store_run_seal(ctx->store, &ctx->caller, p, r)
+		  : store_run_end(ctx->store, &ctx->caller, p, r,
+				  STORE_RUN_FAILED, NULL, 0);
+	if (!rc)
+		fs_session_unbind_run(p, r);
+	return rc;
+}

@@ -1,0 +1,343 @@
+/*
+ * fs/mount/mnt_i.h - internals of the FUSE mount (mnt_*.c), private to
+ * fs/mount.
+ *
+ * The tree (DESIGN.md):
+ *   /pipelines/<p>/runs/<r>/{run.json,control,env/,steps/<s>/{inputs/,
+ *       outputs/...,env/,trace.jsonl}}
+ *   /artifacts/<a>/{v1/...,latest,<alias>}
+ *   /audit/<yyyy-mm-dd>.jsonl, /secrets/<name>
+ *
+ * Nodes are named by their path in the mount; an inode number is a hash of
+ * that path, so it is the same at every mount.  A node lives from the
+ * first lookup that returns it until the kernel forgets it (nlookup 0).
+ * What a node shows is re-read from the store at every lookup, so
+ * commands that change the store through the daemon show up at once.
+ *
+ * Threads: the session runs multithreaded.  The node table has one lock;
+ * a node's fields other than nlookup are written once at creation or
+ * under the table lock.  An open file handle is used under its own lock.
+ */
+#ifndef ARTIFACTFS_MNT_I_H
+#define ARTIFACTFS_MNT_I_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "acl.h"
+#include "base.h"
+#include "mount.h"
+#include "store.h"
+
+enum mnt_kind {
+	MK_ROOT = 1,
+	MK_PIPELINES, /* /pipelines */
+	MK_PIPELINE,  /* /pipelines/<p> */
+	MK_RUNS,      /* .../runs */
+	MK_RUN,	      /* .../runs/<r> */
+	MK_RUN_JSON,  /* .../runs/<r>/run.json */
+	MK_CONTROL,   /* .../runs/<r>/control: write "seal" or "fail" */
+	MK_RUN_ENV,   /* .../runs/<r>/env */
+	MK_STEPS,     /* .../runs/<r>/steps */
+	MK_STEP,      /* .../steps/<s> */
+	MK_INPUTS,    /* .../steps/<s>/inputs */
+	MK_STEP_ENV,  /* .../steps/<s>/env */
+	MK_TRACE,     /* .../steps/<s>/trace.jsonl */
+	MK_OUT,	      /* .../steps/<s>/outputs[/path] */
+	MK_ARTIFACTS, /* /artifacts */
+	MK_ARTIFACT,  /* /artifacts/<a> */
+	MK_ALIAS,     /* /artifacts/<a>/<alias>: symlink to vN */
+	MK_SEALED,    /* /artifacts/<a>/vN[/path] */
+	MK_INPUT,     /* .../steps/<s>/inputs/<a>@vN: symlink to the version */
+	MK_AUDIT,     /* /audit: the journal by day (auditors, admins) */
+	MK_AUDIT_DAY, /* /audit/<yyyy-mm-dd>.jsonl */
+	MK_SECRETS,   /* /secrets */
+	MK_SECRET,    /* /secrets/<name>: its value, to those bound to it */
+};
+
+/* Path components of a node: pipelines/<p>/runs/<r>/steps/<s>/outputs
+ * or artifacts/<a>/vN, then the rest as one string. */
+enum { C_PIPELINE = 1, C_RUN = 3, C_STEP = 5, C_ARTIFACT = 1, C_VERSION = 2 };
+#define MNT_MAX_COMPS 8
+
+struct mnt_node {
+	uint64_t ino;
+	uint64_t nlookup; /* under the table lock */
+	enum mnt_kind kind;
+	char *path;  /* "/pipelines/p/..." */
+	char *parts; /* path split at '/' */
+	const char *c[MNT_MAX_COMPS];
+	const char *tail; /* MK_OUT, MK_SEALED: path below outputs/ or vN/ */
+	/* Filled by resolution (store facts; see mnt_resolve). */
+	struct store_dirent e;		       /* kind, mode, size, digest */
+	uint32_t version;		       /* MK_SEALED: vN */
+	uint32_t uid;			       /* owner shown */
+	int64_t mtime;			       /* ns */
+	bool sealed;			       /* nothing below can change */
+	struct mnt_node *next_ino, *next_path; /* hash chains */
+};
+
+struct mnt {
+	struct store *s;
+	struct fuse_session *se;
+	pthread_mutex_t lock; /* node table */
+	struct mnt_node **by_ino, **by_path;
+	size_t cap, n;
+	struct mnt_node *root;
+	bool ro;
+	/* Other users reach the mount (allow_other): the kernel may cache
+	 * nothing one user could reach on the strength of another's lookup,
+	 * so entries and attributes are not cached at all. */
+	bool shared;
+	uint64_t binding_gen; /* the bindings modes were last shown for */
+	/* What runs a client's command (the command line's handler). */
+	fs_mount_handler serve;
+	void *serve_arg;
+	int64_t started; /* ns: the time shown by namespace directories */
+	double sealed_timeout, open_timeout;
+	char *spool_dir;       /* for files written out of order */
+	const char *point;     /* the mountpoint */
+	pthread_mutex_t wlock; /* the list of files being written */
+	struct mnt_file *writing;
+};
+
+/* ------------------------------------------------------------ mnt_node.c */
+
+int mnt_nodes_init(struct mnt *m);
+void mnt_nodes_release(struct mnt *m);
+
+/** The node of ino (borrowed: valid while the kernel holds a lookup), or
+ * NULL. */
+struct mnt_node *mnt_node_get(struct mnt *m, fuse_ino_t ino);
+
+/** Finds or makes the node for parent/name with the facts in tmpl (kind,
+ * e, version, uid, mtime, sealed) and counts one lookup.  -ENOMEM. */
+int mnt_node_ref(struct mnt *m, struct mnt_node *parent, const char *name,
+		 const struct mnt_node *tmpl, struct mnt_node **out);
+
+/** Drops n lookups of ino; frees the node at zero. */
+void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t n);
+
+/** Splits path (or, with parent, its parent's path) into a stand-alone
+ * node's path fields, for resolving without the table. */
+int mnt_node_parse(const char *path, bool parent, struct mnt_node *out);
+void mnt_node_parse_release(struct mnt_node *n);
+
+/** Tells the kernel to forget what it cached of every alias symlink
+ * (their targets are cached): after anything that may move an alias. */
+void mnt_aliases_changed(struct mnt *m);
+
+/** Tells the kernel to forget the attributes (and ACLs) it cached of
+ * every node of kind, or of every node (kind 0): after a role binding
+ * changed, which changes modes. */
+void mnt_invalidate(struct mnt *m, enum mnt_kind kind);
+
+/** Inode number a child path would get (for readdir). */
+uint64_t mnt_ino_of(const char *parent_path, const char *name);
+
+/** Detaches the nodes at path and below after an unlink or rmdir. */
+void mnt_node_gone(struct mnt *m, const char *path);
+
+/** Moves a node (and the nodes below it) to a new path after a rename. */
+void mnt_node_moved(struct mnt *m, const char *from, const char *to);
+
+/* --------------------------------------------------------- mnt_resolve.c */
+
+/** Resolves parent/name from the store into out (kind and facts; the
+ * path fields unset).  -ENOENT, -ENAMETOOLONG, -EIO. */
+int mnt_resolve(struct mnt *m, const struct mnt_node *parent, const char *name,
+		struct mnt_node *out);
+
+/** Re-reads the facts of n from the store (for getattr). */
+int mnt_refresh(struct mnt *m, struct mnt_node *n);
+
+/** The mode n's kind and state allow (before roles: mnt_acl_mode). */
+uint32_t mnt_base_mode(const struct mnt_node *n);
+
+/** Fills st for n. */
+void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st);
+
+/** Calls fn for each child of dir n with its name, kind (DT_*) and the
+ * inode it will have. */
+typedef int (*mnt_dir_fn)(void *arg, const char *name, unsigned dtype);
+int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg);
+
+/** Builds run.json of n's run (malloc'd text). */
+int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
+		 size_t *len);
+
+/** The target of input link name ("a@vN") into buf; -EINVAL if the name
+ * is not of that form. */
+int mnt_input_target(const char *name, char *buf, size_t size);
+
+/** Appends {artifact, version, digest} of artifact@v<number> to l->arr
+ * (a store_step_*_each callback; json_t is jansson's). */
+struct mnt_version_list {
+	struct mnt *m;
+	struct json_t *arr;
+};
+int mnt_version_json(void *arg, const char *artifact, uint32_t number);
+
+/** The journal records of day ("2026-11-26") as JSON Lines. */
+int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len);
+
+/** Entry and attribute cache timeout for n, seconds. */
+double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
+
+/** Entry (name) cache timeout for n, seconds: with other users on the
+ * mount (shared), only directories' names are cached. */
+double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n);
+
+/* ----------------------------------------------------------- mnt_ops.c */
+
+/** The low-level operations table. */
+extern const struct fuse_lowlevel_ops mnt_ops;
+
+/** Resolves parent/name and counts a lookup on the node. */
+int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
+		     struct mnt_node **out);
+/** Replies with n's entry (after mnt_lookup_child). */
+void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n);
+
+/* mnt_change.c: operations that open files or change the tree. */
+void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		  off_t off, struct fuse_file_info *fi);
+void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi);
+void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode, struct fuse_file_info *fi);
+void mnt_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode);
+void mnt_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void mnt_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname,
+		   unsigned int flags);
+void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		    const char *name);
+void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		    int to_set, struct fuse_file_info *fi);
+void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
+
+/* --------------------------------------------------------- mnt_write.c */
+
+/** A file being written in an open run's outputs.  Sequential writes
+ * stream through a store writer; the first seek, read or reopen of
+ * existing content moves it to a spool file.  Committed on flush, fsync
+ * and release. */
+struct mnt_file;
+
+/** The shared open-file object of n with one more handle, or NULL when
+ * no handle writes n. */
+struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n);
+/** Opens n (an MK_OUT file) for writing, sharing the object of handles
+ * already open on it; trunc drops its content. */
+int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
+		  struct mnt_file **out);
+ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
+		       off_t off);
+ssize_t mnt_file_read(struct mnt_file *f, char *buf, size_t len, off_t off);
+int mnt_file_truncate(struct mnt_file *f, uint64_t size);
+/** Commits what was written since the last commit (sync: wait for the
+ * disk) as caller c.  also (may be NULL) is a record that rides with the
+ * commit; *rode (may be NULL) is set true when it did (there was
+ * something to commit).  -EIO, -ENOSPC, -EROFS (the run was sealed
+ * meanwhile). */
+int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
+		    const struct store_audit_note *also, bool *rode);
+/** Drops one handle; the last one frees (after its final commit). */
+void mnt_file_close(struct mnt_file *f);
+/** Opens the new file n (no entry in the store yet: the first commit
+ * makes it). */
+int mnt_file_create(struct mnt *m, struct mnt_node *n, struct mnt_file **out);
+/** Whether a created, never committed file is at path; its facts into
+ * out (may be NULL). */
+bool mnt_file_fresh(struct mnt *m, const char *path, struct mnt_node *out);
+/** Commits the fresh file at path, if there is one (before a rename or a
+ * chmod, which need its entry). */
+int mnt_file_commit_fresh(struct mnt *m, const struct store_caller *c,
+			  const char *path);
+/** Calls fn for each fresh file directly in directory dir (a path). */
+
+int mnt_file_fresh_each(struct mnt *m, const char *dir, mnt_dir_fn fn,
+			void *arg);
+/** Size of n while a handle has uncommitted data, or -1. */
+int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n);
+
+/** The caller of a FUSE request: uid, gid and pid from the request, the
+ * supplementary groups when some binding names a group (they cost a
+ * read of /proc by libfuse), the user's name.  Every decision and every
+ * change the request makes is this caller's. */
+void mnt_caller(fuse_req_t req, struct mnt *m, struct store_caller *out);
+
+/* ------------------------------------------------------------ mnt_acl.c
+ * Roles enforced on every operation (acl_decide for the caller of the
+ * request), and the POSIX ACL view of the bindings.
+ */
+
+/** Whether the caller of req may do act on path: 0 or -EACCES (or
+ * acl_decide's errors); nothing journaled. */
+int mnt_allowed(fuse_req_t req, struct mnt *m, enum acl_action act,
+		const char *path);
+
+/** mnt_allowed, journaling a refusal as op on path. */
+int mnt_check(fuse_req_t req, struct mnt *m, enum acl_action act,
+	      const char *path, const char *op);
+
+/** mnt_check on parent/name. */
+int mnt_check_child(fuse_req_t req, struct mnt *m, enum acl_action act,
+		    const struct mnt_node *parent, const char *name,
+		    const char *op);
+
+/** The permission bits of mode (from the node's kind) as the bindings at
+ * n's path give them: user (the owner's), group (the ACL mask), no
+ * other. */
+uint32_t mnt_acl_mode(struct mnt *m, const struct mnt_node *n, uint32_t mode);
+
+/** getxattr of system.posix_acl_access: the value into buf (size bytes,
+ * 0 to ask the length); its length, -ENODATA (no named entry), -ERANGE.
+ */
+int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf,
+		size_t size);
+
+/** setxattr (value) or removexattr (NULL) of system.posix_acl_access by
+ * the caller of req: admins only (-EPERM, journaled); each named entry
+ * added or changed grants its role on n's path, each removed one revokes
+ * the nearest binding.  0, -EPERM, -EINVAL, -EIO, -ENOSPC. */
+int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
+		const char *value, size_t size);
+
+/** After a binding changed (through the mount or a command): drops what
+ * the kernel cached of modes and ACLs. */
+void mnt_bindings_changed(struct mnt *m);
+
+/* ------------------------------------------------------ mnt_checkpoint.c
+ * Signed checkpoints of the audit journal, written by a thread of the
+ * daemon (config: audit.checkpoint_records, _seconds, _dir).
+ */
+struct mnt_checkpoints;
+
+/**
+ * Starts the checkpoint thread for s (borrowed until
+ * mnt_checkpoints_stop) with ctx's settings; *out is NULL, and nothing
+ * runs, when both settings are 0 or the store keeps no journal.  Returns
+ * 0, -ENOMEM, -ENAMETOOLONG or pthread_create's error (logged).
+ */
+int mnt_checkpoints_start(struct store *s, const struct fs_ctx *ctx,
+			  struct mnt_checkpoints **out);
+
+/** Stops the thread, after a last checkpoint when the journal's head
+ * moved since the one before; frees c (NULL is fine).  Call it once
+ * nothing else writes to the store. */
+void mnt_checkpoints_stop(struct mnt_checkpoints *c);
+
+#endif

@@ -1,0 +1,561 @@
+/*
+ * mnt_ops.c - the FUSE low-level operations: lookups, attributes,
+ * listings, reads, xattrs and statfs.  Changes (mkdir, create, write,
+ * rename, ...) are in mnt_change.c.
+ *
+ * Sealed content is immutable, so its entries and attributes get long
+ * timeouts and its pages stay in the kernel's cache (keep_cache).
+ * Attributes are a function of the node, never of the caller.
+ */
+#include "acl.h"
+#include "mnt_i.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <unistd.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+void mnt_caller(fuse_req_t req, struct mnt *m, struct store_caller *out)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	gid_t groups[STORE_CALLER_GROUPS_MAX];
+	int n = acl_needs_groups(m->s);
+
+	if (n > 0)
+		n = fuse_req_getgroups(req, STORE_CALLER_GROUPS_MAX, groups);
+	if (n > STORE_CALLER_GROUPS_MAX)
+		n = STORE_CALLER_GROUPS_MAX;
+	acl_caller_make(c->uid, c->gid, c->pid, groups, n > 0 ? (size_t)n : 0,
+			out);
+}
+
+static struct mnt *M(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
+{
+	struct fuse_entry_param e = {0};
+
+	e.ino = n->ino;
+	e.attr_timeout = mnt_timeout(m, n);
+	e.entry_timeout = mnt_entry_timeout(m, n);
+	mnt_attr(m, n, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
+		     struct mnt_node **out)
+{
+	struct mnt_node facts;
+	int rc = mnt_resolve(m, parent, name, &facts);
+
+	if (rc)
+		return rc;
+	return mnt_node_ref(m, parent, name, &facts, out);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *p = mnt_node_get(m, parent), *n;
+	int rc = p ? mnt_check_child(req, m, ACL_TRAVERSE, p, name, "lookup")
+		   : -ESTALE;
+
+	if (!rc)
+		rc = mnt_lookup_child(m, p, name, &n);
+	if (rc == -ENOENT && p && p->kind == MK_SEALED && !m->shared) {
+		/* Absent from immutable content: cache the answer too. */
+		struct fuse_entry_param e = {0};
+
+		e.entry_timeout = m->sealed_timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	mnt_reply_entry(req, m, n);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	mnt_node_forget(M(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		mnt_node_forget(M(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	struct stat st;
+	int rc =
+	    n ? mnt_check(req, m, ACL_TRAVERSE, n->path, "getattr") : -ESTALE;
+
+	(void)fi;
+	if (!rc)
+		rc = mnt_refresh(m, n);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	mnt_attr(m, n, &st);
+	fuse_reply_attr(req, &st, mnt_timeout(m, n));
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	char buf[4096];
+	int rc = n ? mnt_check(req, m, ACL_READ, n->path, "readlink") : -ESTALE;
+
+	if (!rc)
+		rc = mnt_refresh(m, n);
+	if (!rc && n->kind == MK_ALIAS)
+		snprintf(buf, sizeof(buf), "v%u", n->version);
+	else if (!rc && n->kind == MK_INPUT)
+		rc = mnt_input_target(strrchr(n->path, '/') + 1, buf,
+				      sizeof(buf));
+	else if (!rc && n->e.kind == STORE_KIND_SYMLINK)
+		rc = store_symlink_read(m->s, n->e.digest, buf, sizeof(buf));
+	else if (!rc)
+		rc = -EINVAL;
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+/* ------------------------------------------------------------ readdir */
+
+struct dirbuf {
+	char **names;
+	unsigned char *types;
+	uint64_t *inos;
+	size_t n, cap;
+	const char *path;
+};
+
+static int dir_add(void *arg, const char *name, unsigned dtype)
+{
+	struct dirbuf *d = arg;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 64;
+		char **nn = realloc(d->names, cap * sizeof(*nn));
+		unsigned char *tt;
+		uint64_t *ii;
+
+		if (!nn)
+			return -ENOMEM;
+		d->names = nn;
+		tt = realloc(d->types, cap);
+		if (!tt)
+			return -ENOMEM;
+		d->types = tt;
+		ii = realloc(d->inos, cap * sizeof(*ii));
+		if (!ii)
+			return -ENOMEM;
+		d->inos = ii;
+		d->cap = cap;
+	}
+	d->names[d->n] = strdup(name);
+	if (!d->names[d->n])
+		return -ENOMEM;
+	d->types[d->n] = (unsigned char)dtype;
+	d->inos[d->n] = mnt_ino_of(d->path, name);
+	d->n++;
+	return 0;
+}
+
+static void dir_free(struct dirbuf *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->types);
+	free(d->inos);
+	free(d);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	struct dirbuf *d = calloc(1, sizeof(*d));
+	int rc = !d ? -ENOMEM : n ? 0 : -ESTALE;
+
+	/* /audit asks for the auditor role (acl.h: guarded trees). */
+	if (!rc)
+		rc = mnt_check(req, m, ACL_LIST, n->path, "opendir");
+	if (!rc) { /* a listing is a read: journaled like an open */
+		struct store_caller c;
+
+		mnt_caller(req, m, &c);
+		rc = store_audit_record(m->s, &c, "opendir", n->path, NULL, 0,
+					0);
+	}
+	if (!rc) {
+		d->path = n->path;
+		rc = dir_add(d, ".", DT_DIR);
+		if (!rc)
+			rc = dir_add(d, "..", DT_DIR);
+		if (!rc)
+			rc = mnt_list(m, n, dir_add, d);
+	}
+	if (rc) {
+		dir_free(d);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	d->path = NULL;
+	fi->fh = (uintptr_t)d;
+	if (n->sealed && n->kind == MK_SEALED) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
+	fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	(void)ino;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		struct stat st = {.st_ino = d->inos[i],
+				  .st_mode = (mode_t)d->types[i] << 12};
+		size_t len = fuse_add_direntry(req, buf + used, size - used,
+					       d->names[i], &st, (off_t)i + 1);
+
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	dir_free((struct dirbuf *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ------------------------------------------------------- statfs, xattr */
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct mnt *m = M(req);
+	struct store_stats st;
+	struct statvfs sv;
+
+	(void)ino;
+	if (statvfs(store_dir(m->s), &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	if (store_stats_get(m->s, &st) == 0) {
+		/* Inodes are not a limit here: show plenty free. */
+		sv.f_ffree = sv.f_favail = UINT32_MAX;
+		sv.f_files = st.files + st.versions + sv.f_ffree;
+	}
+	sv.f_namemax = STORE_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static const char *const xattr_names[] = {
+    "user.artifactfs.digest",
+    "user.artifactfs.run",
+    "user.artifactfs.version",
+    "user.artifactfs.lineage",
+};
+#define NXATTRS	  4
+#define ACL_XATTR "system.posix_acl_access"
+#define XATTR_MAX 65536
+
+/* The direct inputs of the step that produced version v, as JSON. */
+static int lineage_value(struct mnt *m, const struct store_version *v,
+			 char *buf, size_t size)
+{
+	char run[sizeof(v->run)], *p = run, *r, *st;
+	struct mnt_version_list l = {m, json_array()};
+	char *text;
+	int rc, n;
+
+	snprintf(run, sizeof(run), "%s", v->run);
+	r = strchr(p, '/');
+	st = r ? strchr(r + 1, '/') : NULL;
+	if (!st) {
+		json_decref(l.arr);
+		return -ENODATA; /* not made by a step */
+	}
+	*r++ = '\0';
+	*st++ = '\0';
+	rc = store_step_input_each(m->s, p, r, st, mnt_version_json, &l);
+	text = rc ? NULL : json_dumps(l.arr, JSON_COMPACT);
+	json_decref(l.arr);
+	if (rc)
+		return rc;
+	if (!text)
+		return -ENOMEM;
+	n = snprintf(buf, size, "%s", text);
+	free(text);
+	return (size_t)n >= size ? -E2BIG : n;
+}
+
+/* The value of xattr idx for n into buf (size bytes); its length. */
+static int xattr_value(struct mnt *m, struct mnt_node *n, int idx, char *buf,
+		       size_t size)
+{
+	struct store_version v;
+	int rc;
+
+	if (idx == 0) {
+		if (n->e.kind == STORE_KIND_SYMLINK || n->kind == MK_ALIAS ||
+		    (n->kind != MK_SEALED && n->kind != MK_OUT) ||
+		    (n->kind == MK_OUT && n->e.kind == STORE_KIND_DIR))
+			return -ENODATA;
+		store_digest_format(n->e.digest, buf);
+		return (int)strlen(buf);
+	}
+	if (n->kind == MK_OUT && idx == 1)
+		return snprintf(buf, size, "%s/%s", n->c[C_PIPELINE],
+				n->c[C_RUN]);
+	if (n->kind != MK_SEALED)
+		return -ENODATA;
+	if (idx == 2)
+		return snprintf(buf, size, "%s@v%u", n->c[C_ARTIFACT],
+				n->version);
+	rc = store_version_get(m->s, n->c[C_ARTIFACT], n->version, &v);
+	if (rc)
+		return rc;
+	if (!v.run[0])
+		return -ENODATA;
+	if (idx == 3)
+		return lineage_value(m, &v, buf, size);
+	return snprintf(buf, size, "%s", v.run);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	char *buf = malloc(XATTR_MAX);
+	int idx = -1, len;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (int i = 0; i < NXATTRS; i++) {
+		if (!strcmp(name, xattr_names[i]))
+			idx = i;
+	}
+	len =
+	    n ? mnt_check(req, m, ACL_TRAVERSE, n->path, "getxattr") : -ESTALE;
+	if (!len && !strcmp(name, ACL_XATTR))
+		len =
+		    mnt_acl_get(m, n, buf, size < XATTR_MAX ? size : XATTR_MAX);
+	else if (!len)
+		len =
+		    idx < 0 ? -ENODATA : xattr_value(m, n, idx, buf, XATTR_MAX);
+	if (len < 0)
+		fuse_reply_err(req, -len);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)len);
+	else if ((size_t)len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)len);
+	free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino);
+	char list[128], *val = malloc(XATTR_MAX);
+	size_t used = 0;
+
+	int rc = !n ? -ESTALE : !val ? -ENOMEM : 0;
+
+	if (!rc)
+		rc = mnt_check(req, m, ACL_TRAVERSE, n->path, "listxattr");
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		free(val);
+		return;
+	}
+	for (int i = 0; i < NXATTRS; i++) {
+		if (xattr_value(m, n, i, val, XATTR_MAX) < 0)
+			continue;
+		memcpy(list + used, xattr_names[i], strlen(xattr_names[i]) + 1);
+		used += strlen(xattr_names[i]) + 1;
+	}
+	free(val);
+	if (size == 0)
+		fuse_reply_xattr(req, used);
+	else if (used > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, list, used);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct mnt_node *n = mnt_node_get(M(req), ino);
+
+	(void)flags;
+	if (n && !strcmp(name, ACL_XATTR)) {
+		/* setfacl: role bindings on n's path (value NULL: setfacl
+		 * -b, removexattr). */
+		fuse_reply_err(req, -mnt_acl_set(req, M(req), n, value, size));
+		return;
+	}
+	fuse_reply_err(req, !n ? ESTALE : n->sealed ? EPERM : ENOTSUP);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	op_setxattr(req, ino, name, NULL, 0, 0);
+}
+
+/* Raises the mount's read-ahead (128 KiB by default on FUSE) to 4 MiB,
+ * found through mountinfo so that no request reaches our own daemon.  The
+ * kernel sets it at FUSE_INIT, so this runs just after (raise_ra). */
+static void raise_readahead(const char *mnt)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], dev[32], point[PATH_MAX], path[128];
+	unsigned maj, min;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min,
+			   point) != 3 ||
+		    strcmp(point, mnt))
+			continue;
+		snprintf(dev, sizeof(dev), "%u:%u", maj, min);
+		snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb",
+			 dev);
+		FILE *ra = fopen(path, "w");
+
+		if (ra) {
+			fputs("4096", ra);
+			fclose(ra);
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static void *ra_thread(void *arg)
+{
+	struct mnt *m = arg;
+
+	/* The INIT reply is on its way when op_init returns. */
+	usleep(200 * 1000);
+	raise_readahead(m->point);
+	return NULL;
+}
+
+static void raise_ra(struct mnt *m)
+{
+	pthread_t t;
+
+	if (m->point && pthread_create(&t, NULL, ra_thread, m) == 0)
+		pthread_detach(t);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	conn->max_write = 1 << 20;
+	conn->max_readahead = 4 << 20;
+	raise_ra(userdata);
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Paths through latest/ would cost a READLINK per component per
+	 * lookup.  Aliases move: whatever may move one (a seal, a command
+	 * run through the daemon) invalidates them (mnt_aliases_changed). */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* Decisions stay in the daemon: no kernel-side POSIX ACLs. */
+	conn->want &= ~FUSE_CAP_POSIX_ACL;
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct mnt_node *p = mnt_node_get(M(req), parent);
+
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	/* Only files, directories and symlinks can be versioned. */
+	fuse_reply_err(req, p && (p->kind == MK_SEALED || p->sealed) ? EROFS
+								     : EPERM);
+}
+
+const struct fuse_lowlevel_ops mnt_ops = {
+    .mknod = op_mknod,
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .readlink = op_readlink,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .releasedir = op_releasedir,
+    .statfs = op_statfs,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .setxattr = op_setxattr,
+    .removexattr = op_removexattr,
+    .open = mnt_op_open,
+    .read = mnt_op_read,
+    .write = mnt_op_write,
+    .flush = mnt_op_flush,
+    .fsync = mnt_op_fsync,
+    .release = mnt_op_release,
+    .create = mnt_op_create,
+    .mkdir = mnt_op_mkdir,
+    .unlink = mnt_op_unlink,
+    .rmdir = mnt_op_rmdir,
+    .rename = mnt_op_rename,
+    .symlink = mnt_op_symlink,
+    .setattr = mnt_op_setattr,
+    .access = mnt_op_access,
+};
