@@ -1,7 +1,8 @@
 /*
  * fs/base/base.h - what the command line (fs/cli) and the mount (fs/mount)
  * both use: one invocation's context (struct fs_ctx), the configuration
- * that fills it (config.c), the log sink and the per-request streams
+ * that fills it (config.c), the per-request streams (request.c), the
+ * human forms of values (format.c), the log sink and JSON forms
  * (output.c), the progress line (progress.c), the files a caller names
  * (callerfs.c) and the check of a signed checkpoint (checkpoint.c).
  *
@@ -107,20 +108,7 @@ void fs_ctx_release(struct fs_ctx *ctx);
 int fs_usage_error(struct fs_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* ------------------------------------------------------------- output.c */
-
-/** Installs the store log sink: "artifactfs: <msg>" on stderr for errors
- * and warnings, and for info and debug lines too when verbose. */
-void fs_log_install(bool verbose);
-
-/** From now on shows errors and warnings only when verbose: called once
- * a failure has been reported, so that what closing the store then says
- * about the same failure does not add lines. */
-void fs_log_mute(void);
-
-/** Puts "<prefix>: " before every following log line (NULL: none); the
- * string is borrowed until the next call. */
-void fs_log_prefix(const char *prefix);
+/* ------------------------------------------------------------ request.c */
 
 /** The streams a command prints to: stdout and stderr, or, for a command
  * the mount daemon runs for a client, that client's (per thread). */
@@ -142,13 +130,29 @@ void fs_request_client(struct fs_ctl_conn *conn, bool tty);
 /** This thread's client connection (NULL outside a request), *tty
  * whether it wants progress lines. */
 struct fs_ctl_conn *fs_request_conn(bool *tty);
+
+/* ------------------------------------------------------------- output.c */
+
+/** Installs the store log sink: "artifactfs: <msg>" on stderr for errors
+ * and warnings, and for info and debug lines too when verbose. */
+void fs_log_install(bool verbose);
+
+/** From now on shows errors and warnings only when verbose: called once
+ * a failure has been reported, so that what closing the store then says
+ * about the same failure does not add lines. */
+void fs_log_mute(void);
+
+/** Puts "<prefix>: " before every following log line (NULL: none); the
+ * string is borrowed until the next call. */
+void fs_log_prefix(const char *prefix);
+
 /** The command line's log sink (for the daemon to call in requests). */
 void fs_log_sink(void *arg, enum store_log_level level, const char *msg);
 
 /** How many error lines the sink has printed so far (any thread). */
 unsigned long fs_log_errors(void);
 
-/* ------------------------------------------------------------- output.c */
+/* ------------------------------------------------------------- format.c */
 
 #define FS_SIZE_STR_LEN 32
 #define FS_TIME_STR_LEN 32
@@ -169,6 +173,8 @@ void fs_mode_string(enum store_kind kind, uint32_t mode,
 /** "sha256:" and the first 12 hex digits. */
 void fs_digest_short(const uint8_t digest[STORE_DIGEST_LEN],
 		     char out[FS_DIGEST_SHORT_LEN]);
+
+/* ------------------------------------------------------------- output.c */
 
 /** A JSON string of s; bytes that are not valid UTF-8 become '?'.
  * NULL only on ENOMEM.  New reference. */

@@ -1,6 +1,6 @@
 /*
  * fs/base/output.c - what the command line prints: the log sink on stderr,
- * and the human and JSON forms of sizes, times, modes and versions.
+ * the JSON forms of names, digests and versions, and whole-file writes.
  *
  * The sink counts the error lines it prints so that main.c can tell
  * whether a failing command has already explained itself (one line per
@@ -14,90 +14,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base.h"
+#include "base_i.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The log's state belongs to the command that logs.  The command line
  * runs one command, whose worker threads log too: one state for the
  * process.  The daemon runs its clients' commands side by side, each on
- * its own thread: one state per request thread (reset by
+ * its own thread: one state per request thread (request.c, reset by
  * fs_request_streams), and no lock shared across requests, so a client
  * that stops reading stalls only its own request. */
-struct log_state {
-	unsigned long errors;
-	const char *prefix;
-	char last_err[1024]; /* the previous error line, to drop repeats */
-	bool muted;	     /* a failure was reported: only -v shows more */
-};
-static struct log_state process_log;
-static __thread struct log_state request_log;
+static struct fs_log_state process_log;
 
-/* A command the mount daemon runs for a client writes to the client's
- * streams: per thread, so the daemon's own threads keep theirs. */
-static __thread FILE *t_out, *t_err;
-static __thread bool t_verbose;
-
-static struct log_state *log_state(void)
+static struct fs_log_state *log_state(void)
 {
-	return t_err ? &request_log : &process_log;
-}
-
-FILE *fs_stdout(void)
-{
-	return t_out ? t_out : stdout;
-}
-
-FILE *fs_stderr(void)
-{
-	return t_err ? t_err : stderr;
-}
-
-static __thread int t_in = -1;
-static __thread struct fs_ctl_conn *t_conn;
-static __thread bool t_tty;
-
-void fs_request_client(struct fs_ctl_conn *conn, bool tty)
-{
-	t_conn = conn;
-	t_tty = tty;
-}
-
-struct fs_ctl_conn *fs_request_conn(bool *tty)
-{
-	*tty = t_tty;
-	return t_conn;
-}
-
-bool fs_in_request(void)
-{
-	return t_err != NULL;
-}
-
-int fs_stdin(void)
-{
-	return fs_in_request() ? t_in : STDIN_FILENO;
-}
-
-void fs_request_stdin(int fd)
-{
-	t_in = fd;
-}
-
-void fs_request_streams(FILE *out, FILE *err)
-{
-	t_out = out;
-	t_err = err;
-	t_verbose = false;
-	memset(&request_log, 0, sizeof(request_log));
+	return fs_in_request() ? fs_request_log() : &process_log;
 }
 
 void fs_log_sink(void *arg, enum store_log_level level, const char *msg)
 {
-	bool verbose = arg != NULL || t_verbose, shared = !t_err;
-	struct log_state *ls = log_state();
+	bool verbose = arg != NULL || fs_request_verbose(),
+	     shared = !fs_in_request();
+	struct fs_log_state *ls = log_state();
 
 	if ((level > STORE_LOG_WARNING || ls->muted) && !verbose)
 		return;
@@ -128,8 +68,9 @@ void fs_log_install(bool verbose)
 	/* The sink only needs one bit: a non-NULL arg means verbose. */
 	static int verbose_tag;
 
-	if (t_err) { /* inside the daemon: the sink stays the daemon's */
-		t_verbose = verbose;
+	/* Inside the daemon: the sink stays the daemon's. */
+	if (fs_in_request()) {
+		fs_request_set_verbose(verbose);
 		return;
 	}
 	store_log_set_sink(fs_log_sink, verbose ? &verbose_tag : NULL);
@@ -157,65 +98,6 @@ unsigned long fs_log_errors(void)
 	n = log_state()->errors;
 	pthread_mutex_unlock(&log_lock);
 	return n;
-}
-
-void fs_size_human(uint64_t n, char out[FS_SIZE_STR_LEN])
-{
-	static const char *const units[] = {"KiB", "MiB", "GiB",
-					    "TiB", "PiB", "EiB"};
-	double v = (double)n;
-	size_t u = 0;
-
-	if (n < 1024) {
-		snprintf(out, FS_SIZE_STR_LEN, "%llu B", (unsigned long long)n);
-		return;
-	}
-	v /= 1024.0;
-	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024.0;
-		u++;
-	}
-	snprintf(out, FS_SIZE_STR_LEN, v < 10.0 ? "%.2f %s" : "%.1f %s", v,
-		 units[u]);
-}
-
-void fs_time_iso(int64_t ns, char out[FS_TIME_STR_LEN])
-{
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) ||
-	    !strftime(out, FS_TIME_STR_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, FS_TIME_STR_LEN, "?");
-}
-
-void fs_mode_string(enum store_kind kind, uint32_t mode,
-		    char out[FS_MODE_STR_LEN])
-{
-	static const char rwx[] = "rwxrwxrwx";
-	int i;
-
-	out[0] = kind == STORE_KIND_DIR	      ? 'd'
-		 : kind == STORE_KIND_SYMLINK ? 'l'
-					      : '-';
-	for (i = 0; i < 9; i++)
-		out[1 + i] = mode & (0400u >> i) ? rwx[i] : '-';
-	if (mode & 04000)
-		out[3] = mode & 0100 ? 's' : 'S';
-	if (mode & 02000)
-		out[6] = mode & 0010 ? 's' : 'S';
-	if (mode & 01000)
-		out[9] = mode & 0001 ? 't' : 'T';
-	out[10] = '\0';
-}
-
-void fs_digest_short(const uint8_t digest[STORE_DIGEST_LEN],
-		     char out[FS_DIGEST_SHORT_LEN])
-{
-	char full[STORE_DIGEST_STR_LEN];
-
-	store_digest_format(digest, full);
-	snprintf(out, FS_DIGEST_SHORT_LEN, "%.19s", full);
 }
 
 json_t *fs_json_str(const char *s)
