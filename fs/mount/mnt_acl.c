@@ -2,6 +2,9 @@
  * mnt_acl.c - roles on every operation of the mount, and the POSIX ACL
  * view of them.
  *
+ * A node's mode is the one its kind and state allow (mnt_base_mode),
+ * with the permission bits the bindings give (mnt_acl_mode).
+ *
  * Every request is decided here for its caller (uid, gid and, when some
  * binding names a group, the supplementary groups of the calling
  * process) with acl_decide; the kernel checks nothing itself (no
@@ -95,6 +98,52 @@ int mnt_check_child(fuse_req_t req, struct mnt *m, enum acl_action act,
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
 	return mnt_check(req, m, act, path, op);
+}
+
+uint32_t mnt_base_mode(const struct mnt_node *n)
+{
+	switch (n->kind) {
+	case MK_ROOT:
+	case MK_ARTIFACTS:
+	case MK_ARTIFACT:
+		return 0755;
+	case MK_AUDIT:
+	case MK_SECRETS:
+		return 0500;
+	case MK_SECRET:
+	case MK_AUDIT_DAY:
+		return 0400;
+	case MK_PIPELINES:
+	case MK_PIPELINE:
+	case MK_RUNS:
+		/* Anyone may open a pipeline or a run here. */
+		return 01777;
+	case MK_RUN:
+	case MK_STEPS:
+	case MK_STEP:
+		return n->sealed ? 0555 : 0755;
+	case MK_RUN_JSON:
+		return 0444;
+	case MK_TRACE: /* the owner appends JSON lines while the run is open */
+		return n->sealed ? 0444 : 0644;
+	case MK_CONTROL:
+		return n->sealed ? 0444 : 0644;
+	case MK_INPUTS:
+		return n->sealed ? 0555 : 0755; /* ln -s declares an input */
+	case MK_RUN_ENV:
+	case MK_STEP_ENV:
+		return 0555;
+	case MK_ALIAS:
+	case MK_INPUT:
+		return 0777;
+	case MK_OUT:
+		if (n->tail[0] == '\0')
+			return n->sealed ? 0555 : 0755;
+		return n->sealed ? n->e.mode & 07555 : n->e.mode;
+	case MK_SEALED:
+		return n->e.mode & 0555;
+	}
+	return 0;
 }
 
 /* The bits a node can have whatever the roles: its kind's owner bits. */

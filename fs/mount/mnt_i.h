@@ -152,15 +152,6 @@ void mnt_node_moved(struct mnt *m, const char *from, const char *to);
 int mnt_resolve(struct mnt *m, const struct mnt_node *parent, const char *name,
 		struct mnt_node *out);
 
-/** Re-reads the facts of n from the store (for getattr). */
-int mnt_refresh(struct mnt *m, struct mnt_node *n);
-
-/** The mode n's kind and state allow (before roles: mnt_acl_mode). */
-uint32_t mnt_base_mode(const struct mnt_node *n);
-
-/** Fills st for n. */
-void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st);
-
 /** Calls fn for each child of dir n with its name, kind (DT_*) and the
  * inode it will have. */
 typedef int (*mnt_dir_fn)(void *arg, const char *name, unsigned dtype);
@@ -185,6 +176,20 @@ int mnt_version_json(void *arg, const char *artifact, uint32_t number);
 /** The journal records of day ("2026-11-26") as JSON Lines. */
 int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len);
 
+/* ----------------------------------------------------------- mnt_attr.c */
+
+/** Resolves parent/name and counts a lookup on the node. */
+int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
+		     struct mnt_node **out);
+/** Replies with n's entry (after mnt_lookup_child). */
+void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n);
+
+/** Re-reads the facts of n from the store (for getattr). */
+int mnt_refresh(struct mnt *m, struct mnt_node *n);
+
+/** Fills st for n. */
+void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st);
+
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
 
@@ -196,12 +201,6 @@ double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n);
 
 /** The low-level operations table. */
 extern const struct fuse_lowlevel_ops mnt_ops;
-
-/** Resolves parent/name and counts a lookup on the node. */
-int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
-		     struct mnt_node **out);
-/** Replies with n's entry (after mnt_lookup_child). */
-void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n);
 
 /* mnt_change.c: operations that open files or change the tree. */
 void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -273,6 +272,8 @@ int mnt_file_fresh_each(struct mnt *m, const char *dir, mnt_dir_fn fn,
 /** Size of n while a handle has uncommitted data, or -1. */
 int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n);
 
+/* --------------------------------------------------------- mnt_caller.c */
+
 /** The caller of a FUSE request: uid, gid and pid from the request, the
  * supplementary groups when some binding names a group (they cost a
  * read of /proc by libfuse), the user's name.  Every decision and every
@@ -302,6 +303,9 @@ int mnt_check_child(fuse_req_t req, struct mnt *m, enum acl_action act,
  * n's path give them: user (the owner's), group (the ACL mask), no
  * other. */
 uint32_t mnt_acl_mode(struct mnt *m, const struct mnt_node *n, uint32_t mode);
+
+/** The mode n's kind and state allow (before roles: mnt_acl_mode). */
+uint32_t mnt_base_mode(const struct mnt_node *n);
 
 /** getxattr of system.posix_acl_access: the value into buf (size bytes,
  * 0 to ask the length); its length, -ENODATA (no named entry), -ERANGE.

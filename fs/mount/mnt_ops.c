@@ -21,45 +21,9 @@
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 
-void mnt_caller(fuse_req_t req, struct mnt *m, struct store_caller *out)
-{
-	const struct fuse_ctx *c = fuse_req_ctx(req);
-	gid_t groups[STORE_CALLER_GROUPS_MAX];
-	int n = acl_needs_groups(m->s);
-
-	if (n > 0)
-		n = fuse_req_getgroups(req, STORE_CALLER_GROUPS_MAX, groups);
-	if (n > STORE_CALLER_GROUPS_MAX)
-		n = STORE_CALLER_GROUPS_MAX;
-	acl_caller_make(c->uid, c->gid, c->pid, groups, n > 0 ? (size_t)n : 0,
-			out);
-}
-
 static struct mnt *M(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
-{
-	struct fuse_entry_param e = {0};
-
-	e.ino = n->ino;
-	e.attr_timeout = mnt_timeout(m, n);
-	e.entry_timeout = mnt_entry_timeout(m, n);
-	mnt_attr(m, n, &e.attr);
-	fuse_reply_entry(req, &e);
-}
-
-int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
-		     struct mnt_node **out)
-{
-	struct mnt_node facts;
-	int rc = mnt_resolve(m, parent, name, &facts);
-
-	if (rc)
-		return rc;
-	return mnt_node_ref(m, parent, name, &facts, out);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -1,7 +1,8 @@
 /*
  * mnt_resolve.c - what each node of the mount is: resolution of a name
- * under a directory, attributes, listings and run.json, all read from the
- * store.  Attributes depend on the node only, never on who asks.
+ * under a directory, listings and run.json, all read from the store.
+ * What the kernel is told of a node (attributes, timeouts) is
+ * mnt_attr.c's.
  */
 #include "mnt_i.h"
 
@@ -481,144 +482,6 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 	out->e.kind = STORE_KIND_DIR;
 	out->e.mode = 0755;
 	return 0;
-}
-
-int mnt_refresh(struct mnt *m, struct mnt_node *n)
-{
-	struct mnt_node parent = {0}, fresh;
-	const char *name = strrchr(n->path, '/') + 1;
-	int rc;
-
-	if (n->kind == MK_ROOT)
-		return 0;
-	if (!strncmp(n->path, "//", 2))
-		return 0; /* unlinked while open: its last facts stand */
-	if (n->kind == MK_SEALED)
-		return 0; /* immutable */
-	rc = mnt_node_parse(n->path, true, &parent);
-	if (rc)
-		return rc;
-	rc = mnt_resolve(m, &parent, name, &fresh);
-	mnt_node_parse_release(&parent);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&m->lock);
-	n->e = fresh.e;
-	n->uid = fresh.uid;
-	n->mtime = fresh.mtime;
-	n->sealed = fresh.sealed;
-	n->version = fresh.version;
-	pthread_mutex_unlock(&m->lock);
-	return 0;
-}
-
-uint32_t mnt_base_mode(const struct mnt_node *n)
-{
-	switch (n->kind) {
-	case MK_ROOT:
-	case MK_ARTIFACTS:
-	case MK_ARTIFACT:
-		return 0755;
-	case MK_AUDIT:
-	case MK_SECRETS:
-		return 0500;
-	case MK_SECRET:
-	case MK_AUDIT_DAY:
-		return 0400;
-	case MK_PIPELINES:
-	case MK_PIPELINE:
-	case MK_RUNS:
-		/* Anyone may open a pipeline or a run here. */
-		return 01777;
-	case MK_RUN:
-	case MK_STEPS:
-	case MK_STEP:
-		return n->sealed ? 0555 : 0755;
-	case MK_RUN_JSON:
-		return 0444;
-	case MK_TRACE: /* the owner appends JSON lines while the run is open */
-		return n->sealed ? 0444 : 0644;
-	case MK_CONTROL:
-		return n->sealed ? 0444 : 0644;
-	case MK_INPUTS:
-		return n->sealed ? 0555 : 0755; /* ln -s declares an input */
-	case MK_RUN_ENV:
-	case MK_STEP_ENV:
-		return 0555;
-	case MK_ALIAS:
-	case MK_INPUT:
-		return 0777;
-	case MK_OUT:
-		if (n->tail[0] == '\0')
-			return n->sealed ? 0555 : 0755;
-		return n->sealed ? n->e.mode & 07555 : n->e.mode;
-	case MK_SEALED:
-		return n->e.mode & 0555;
-	}
-	return 0;
-}
-
-void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st)
-{
-	int64_t wsize =
-	    n->kind == MK_OUT ? mnt_write_size((struct mnt *)m, n) : -1;
-
-	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
-	st->st_uid = n->uid;
-	st->st_gid = 0;
-	st->st_mode = mnt_acl_mode((struct mnt *)m, n, mnt_base_mode(n));
-	switch (n->e.kind) {
-	case STORE_KIND_DIR:
-		st->st_mode |= S_IFDIR;
-		st->st_nlink = 2;
-		st->st_size = 4096;
-		break;
-	case STORE_KIND_SYMLINK:
-		st->st_mode |= S_IFLNK;
-		st->st_nlink = 1;
-		st->st_size = (off_t)n->e.size;
-		break;
-	default:
-		st->st_mode |= S_IFREG;
-		st->st_nlink = 1;
-		st->st_size = wsize >= 0 ? wsize : (off_t)n->e.size;
-		break;
-	}
-	st->st_blocks = (st->st_size + 511) / 512;
-	st->st_blksize = 1 << 20;
-	/* Namespace directories carry no time of their own: the mount's. */
-	st->st_mtim.tv_sec = (n->mtime ? n->mtime : m->started) / 1000000000;
-	st->st_mtim.tv_nsec = (n->mtime ? n->mtime : m->started) % 1000000000;
-	st->st_atim = st->st_mtim;
-	st->st_ctim = st->st_mtim;
-}
-
-/* How long n's facts hold, whoever asks. */
-static double facts_timeout(const struct mnt *m, const struct mnt_node *n)
-{
-	if (n->kind == MK_SEALED)
-		return m->sealed_timeout;
-	return m->open_timeout;
-}
-
-double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n)
-{
-	/* Shared: a directory's name may stay cached, since nothing is done
-	 * to a directory without a request (its attributes are not cached),
-	 * and whoever may reach a path below it may pass through it (the
-	 * traverse rule, acl.h).  Every other name is looked up, and so
-	 * decided, each time it is used. */
-	if (m->shared && n->e.kind != STORE_KIND_DIR)
-		return 0;
-	return facts_timeout(m, n);
-}
-
-double mnt_timeout(const struct mnt *m, const struct mnt_node *n)
-{
-	if (m->shared)
-		return 0; /* every stat reaches the daemon's decision */
-	return facts_timeout(m, n);
 }
 
 /* ------------------------------------------------------------ listings */
