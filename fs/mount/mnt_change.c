@@ -1,8 +1,9 @@
 /*
- * mnt_change.c - FUSE operations that open files or change the tree:
- * pipelines, runs and steps by mkdir; files in open runs' outputs by
- * create, write, rename, unlink; sealing by writing "seal" to a run's
- * control file.  Anything sealed answers EROFS (EPERM for metadata).
+ * mnt_change.c - FUSE operations that change the tree: pipelines, runs
+ * and steps by mkdir; files in open runs' outputs by create, rename,
+ * unlink, setattr; inputs by symlink.  Writing to files, and sealing by
+ * writing "seal" to a run's control file, are mnt_handle.c's.  Anything
+ * sealed answers EROFS (EPERM for metadata).
  *
  * Roles decide (mnt_acl.c): a writer on a path opens pipelines, runs and
  * steps there and changes the runs it owns; a promoter also seals or
@@ -19,26 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-enum fh_kind { FH_READ = 1, FH_TEXT, FH_WRITE, FH_CONTROL, FH_TRACE };
-
-struct fh {
-	enum fh_kind kind;
-	pthread_mutex_t lock;
-	struct mnt_node *n;
-	struct store_reader *r; /* FH_READ */
-	char *text;		/* FH_TEXT */
-	size_t len;
-	struct mnt_file *wf; /* FH_WRITE */
-	/* For the journal's record at release (under lock). */
-	uint64_t nreads, nwrites, rbytes, wbytes;
-	/* Who opened it: what it writes, and its close, are theirs. */
-	struct store_caller caller;
-	/* The totals a close record already carried (it rode with the
-	 * commit of the last flush); release adds none unless they moved. */
-	bool closed;
-	uint64_t c_reads, c_writes, c_bytes;
-};
 
 /* Journals an operation on node n (and name below it, or NULL) that was
  * refused; anything else is journaled by the change itself. */
@@ -57,58 +38,14 @@ static void journal_denied(fuse_req_t req, struct mnt *m, const char *op,
 	acl_journal_denial(m->s, &c, op, path, rc);
 }
 
-/* The record of an open: who opened what (the digest of sealed content),
- * for reading or writing. */
-static void journal_open(struct mnt *m, const struct store_caller *c,
-			 const struct mnt_node *n, int flags, int rc)
-{
-	char digest[STORE_DIGEST_STR_LEN] = "";
-
-	if (rc == -EACCES || rc == -EPERM || rc == -EROFS) {
-		acl_journal_denial(m->s, c,
-				   (flags & O_ACCMODE) == O_RDONLY
-				       ? "open.read"
-				       : "open.write",
-				   n->path, rc);
-		return;
-	}
-	if (n->kind == MK_SEALED || n->kind == MK_OUT)
-		store_digest_format(n->e.digest, digest);
-	store_audit_record(m->s, c,
-			   (flags & O_ACCMODE) == O_RDONLY ? "open.read"
-							   : "open.write",
-			   n->path, digest, 0, rc);
-}
-
 static struct mnt *M(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
-static struct fh *FH(struct fuse_file_info *fi)
+static struct mnt_fh *FH(struct fuse_file_info *fi)
 {
-	return (struct fh *)(uintptr_t)fi->fh;
-}
-
-/* May the caller change things in n (an open run's node)?  A writer
- * there changes its own runs; ending someone else's run (the control
- * file) needs a promoter, anything else of theirs an admin. */
-static int writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
-{
-	struct store_caller c;
-	int rc = mnt_refresh(m, n);
-
-	if (rc)
-		return rc;
-	if (n->kind == MK_SEALED || n->kind == MK_ARTIFACT ||
-	    n->kind == MK_ALIAS || n->sealed)
-		return -EROFS;
-	if (!strncmp(n->path, "//gone/", 7))
-		return 0; /* reached through a handle its opener was allowed */
-	mnt_caller(req, m, &c);
-	rc = acl_decide_run(m->s, &c, n->uid, n->kind == MK_CONTROL, n->path);
-	/* A path the bindings cannot name is no one's (mnt_allowed). */
-	return rc == -EINVAL ? -EACCES : rc;
+	return (struct mnt_fh *)(uintptr_t)fi->fh;
 }
 
 static int out_path(const struct mnt_node *dir, const char *name, char *buf,
@@ -122,450 +59,15 @@ static int out_path(const struct mnt_node *dir, const char *name, char *buf,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static struct fh *fh_new(enum fh_kind kind, struct mnt_node *n)
-{
-	struct fh *h = calloc(1, sizeof(*h));
-
-	if (h) {
-		h->kind = kind;
-		h->n = n;
-		pthread_mutex_init(&h->lock, NULL);
-	}
-	return h;
-}
-
-static void fh_free(struct fh *h)
-{
-	if (!h)
-		return;
-	store_reader_close(h->r);
-	mnt_file_close(h->wf);
-	if (h->text && h->n->kind == MK_SECRET)
-		explicit_bzero(h->text, h->len); /* no value left in the heap */
-	free(h->text);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
-}
-
-static int control_text(struct mnt *m, struct mnt_node *n, char **out,
-			size_t *len)
-{
-	static const char *const status[] = {"", "open", "sealed", "failed"};
-	struct store_run r;
-	int rc = store_run_get(m->s, n->c[C_PIPELINE], n->c[C_RUN], &r);
-
-	if (rc)
-		return rc;
-	if (asprintf(out, "%s\n", status[r.status]) < 0)
-		return -ENOMEM;
-	*len = strlen(*out);
-	return 0;
-}
-
-struct text {
-	char *p;
-	size_t len, cap;
-};
-
-static int text_line(void *arg, uint64_t seq, const char *line, size_t len)
-{
-	struct text *t = arg;
-
-	(void)seq;
-	if (t->len + len + 2 > t->cap) {
-		size_t cap = (t->cap ? 2 * t->cap : 4096) + len;
-		char *p = realloc(t->p, cap);
-
-		if (!p)
-			return -ENOMEM;
-		t->p = p;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, line, len);
-	t->len += len;
-	t->p[t->len++] = '\n';
-	t->p[t->len] = '\0';
-	return 0;
-}
-
-/* A step's trace as the text of trace.jsonl. */
-static int trace_text(struct mnt *m, struct mnt_node *n, char **out,
-		      size_t *len)
-{
-	struct text t = {0};
-	int rc = store_trace_each(m->s, n->c[C_PIPELINE], n->c[C_RUN],
-				  n->c[C_STEP], text_line, &t);
-
-	if (rc) {
-		free(t.p);
-		return rc;
-	}
-	*out = t.p ? t.p : strdup("");
-	*len = t.len;
-	return *out ? 0 : -ENOMEM;
-}
-
-/* Appends the whole lines of buf to n's trace, each checked to be one
- * JSON object; a malformed line is refused (EINVAL) and nothing of it is
- * stored.  A line must arrive whole in one write. */
-static int trace_write(struct mnt *m, const struct store_caller *c,
-		       struct mnt_node *n, const char *buf, size_t size)
-{
-	const char *p = buf, *end = buf + size;
-
-	if (size == 0 || buf[size - 1] != '\n')
-		return -EINVAL;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		json_error_t jerr;
-		json_t *j = json_loadb(p, (size_t)(nl - p), 0, &jerr);
-		bool ok = json_is_object(j);
-		int rc;
-
-		json_decref(j);
-		if (!ok) {
-			store_log(STORE_LOG_WARNING,
-				  "%s: not a JSON object line: %s", n->path,
-				  jerr.text);
-			return -EINVAL;
-		}
-		rc =
-		    store_trace_append(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
-				       n->c[C_STEP], p, (size_t)(nl - p), NULL);
-		if (rc)
-			return rc;
-		p = nl + 1;
-	}
-	return 0;
-}
-
-/* The journal of one day (open checked the auditor role). */
-static int audit_day(struct mnt *m, struct mnt_node *n, char **out, size_t *len)
-{
-	char day[11];
-
-	snprintf(day, sizeof(day), "%.10s", strrchr(n->path, '/') + 1);
-	return mnt_audit_text(m, day, out, len);
-}
-
-/* A secret's value (open checked the caller's role on it). */
-static int secret_text(struct mnt_node *n, struct mnt *m, char **out,
-		       size_t *len)
-{
-	uint8_t *val = NULL;
-	int rc = acl_secret_read(m->s, strrchr(n->path, '/') + 1, &val, len);
-
-	if (rc)
-		return rc;
-	*out = malloc(*len + 1);
-	if (*out) {
-		memcpy(*out, val, *len);
-		(*out)[*len] = '\0';
-	}
-	explicit_bzero(val, *len);
-	free(val);
-	return *out ? 0 : -ENOMEM;
-}
-
-/* Opens what n is for reading or writing into *out. */
-static int open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n,
-		     int flags, struct fuse_file_info *fi, struct fh **out)
-{
-	bool wr = (flags & O_ACCMODE) != O_RDONLY;
-	struct fh *h = NULL;
-	int rc = 0;
-
-	if (n->e.kind == STORE_KIND_DIR)
-		return -EISDIR;
-	/* Reading asks for the reader role (the auditor's under /audit, a
-	 * binding on the secret under /secrets); writing, writable(). */
-	if (!wr && (rc = mnt_allowed(req, m, ACL_READ, n->path)))
-		return rc;
-	if (wr && n->kind == MK_TRACE) {
-		rc = writable(m, n, req);
-		/* Append-only, even for the owner: no truncation, no
-		 * writes anywhere but at the end. */
-		if (!rc && (!(flags & O_APPEND) || (flags & O_TRUNC)))
-			rc = -EPERM;
-		if (rc)
-			return rc;
-		h = fh_new(FH_TRACE, n);
-		fi->direct_io = 1;
-	} else if (wr && (n->kind == MK_OUT || n->kind == MK_CONTROL)) {
-		rc = writable(m, n, req);
-		if (rc)
-			return rc;
-		h = fh_new(n->kind == MK_OUT ? FH_WRITE : FH_CONTROL, n);
-		if (h && n->kind == MK_OUT)
-			rc = mnt_file_open(m, n, flags & O_TRUNC, &h->wf);
-		fi->direct_io = n->kind == MK_CONTROL;
-	} else if (wr) {
-		return n->kind == MK_SEALED || n->sealed ? -EROFS : -EACCES;
-	} else if (n->kind == MK_OUT && (h = fh_new(FH_WRITE, n)) &&
-		   (h->wf = mnt_file_find(m, n))) {
-		/* Being written: read what the writers wrote so far. */
-	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
-		if (n->kind == MK_SEALED) {
-			struct store_caller c;
-
-			/* Lineage: a bound session read this version. */
-			mnt_caller(req, m, &c);
-			fs_session_read(m->s, &c, n->c[C_ARTIFACT], n->version);
-		}
-		if (!h)
-			h = fh_new(FH_READ, n);
-		if (h) {
-			h->kind = FH_READ;
-			rc = store_reader_open(m->s, n->e.digest, &h->r);
-		}
-		fi->keep_cache = n->kind == MK_SEALED;
-	} else {
-		h = fh_new(FH_TEXT, n);
-		if (h && n->kind == MK_RUN_JSON)
-			rc = mnt_run_json(m, n, &h->text, &h->len);
-		else if (h && n->kind == MK_TRACE)
-			rc = trace_text(m, n, &h->text, &h->len);
-		else if (h && n->kind == MK_AUDIT_DAY)
-			rc = audit_day(m, n, &h->text, &h->len);
-		else if (h && n->kind == MK_SECRET)
-			rc = secret_text(n, m, &h->text, &h->len);
-		else if (h && n->kind == MK_CONTROL)
-			rc = control_text(m, n, &h->text, &h->len);
-		fi->direct_io = 1;
-	}
-	if (!h)
-		return -ENOMEM;
-	if (rc) {
-		fh_free(h);
-		return rc;
-	}
-	*out = h;
-	return 0;
-}
-
-void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
-	struct store_caller c;
-	struct fh *h;
-	int rc = n ? mnt_refresh(m, n) : -ESTALE;
-
-	mnt_caller(req, m, &c);
-	if (!rc)
-		rc = open_node(req, m, n, fi->flags, fi, &h);
-	if (n && rc != -ESTALE && rc != -ENOENT)
-		journal_open(m, &c, n, fi->flags, rc);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	h->caller = c;
-	fi->fh = (uintptr_t)h;
-	fuse_reply_open(req, fi);
-}
-
-void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi)
-{
-	struct fh *h = FH(fi);
-	char *buf = malloc(size ? size : 1);
-	ssize_t n = 0;
-
-	(void)ino;
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pthread_mutex_lock(&h->lock);
-	if (h->kind == FH_READ)
-		n = store_reader_pread(h->r, buf, size, (uint64_t)off);
-	else if (h->kind == FH_WRITE)
-		n = mnt_file_read(h->wf, buf, size, off);
-	else if (h->text && (size_t)off < h->len)
-		memcpy(buf, h->text + off,
-		       n = (ssize_t)(h->len - (size_t)off < size
-					 ? h->len - (size_t)off
-					 : size));
-	if (n > 0) {
-		h->nreads++;
-		h->rbytes += (uint64_t)n;
-	}
-	pthread_mutex_unlock(&h->lock);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
-}
-
-/* Acts on "seal" or "fail" written to a run's control file. */
-static int control_write(struct mnt *m, const struct store_caller *c,
-			 struct mnt_node *n, const char *buf, size_t size)
-{
-	char cmd[16];
-	size_t len = size < sizeof(cmd) - 1 ? size : sizeof(cmd) - 1;
-	int rc;
-
-	memcpy(cmd, buf, len);
-	cmd[len] = '\0';
-	cmd[strcspn(cmd, " \t\r\n")] = '\0';
-	if (!strcmp(cmd, "seal"))
-		rc = store_run_seal(m->s, c, n->c[C_PIPELINE], n->c[C_RUN]);
-	else if (!strcmp(cmd, "fail"))
-		rc = store_run_end(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
-				   STORE_RUN_FAILED, NULL, 0);
-	else {
-		store_log(STORE_LOG_WARNING,
-			  "%s: write 'seal' or 'fail' to the control file",
-			  n->path);
-		return -EINVAL;
-	}
-	if (!rc)
-		store_log(STORE_LOG_INFO, "run %s/%s %s", n->c[C_PIPELINE],
-			  n->c[C_RUN], cmd[0] == 's' ? "sealed" : "failed");
-	if (!rc && cmd[0] == 's')
-		mnt_aliases_changed(m);
-	if (!rc)
-		fs_session_unbind_run(n->c[C_PIPELINE], n->c[C_RUN]);
-	return rc;
-}
-
-void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-		  off_t off, struct fuse_file_info *fi)
-{
-	struct fh *h = FH(fi);
-	ssize_t rc;
-
-	(void)ino;
-	/* What it changes is the opener's (h->caller). */
-	if (h->kind == FH_CONTROL) {
-		rc = control_write(M(req), &h->caller, h->n, buf, size);
-		rc = rc ? rc : (ssize_t)size;
-	} else if (h->kind == FH_TRACE) {
-		rc = trace_write(M(req), &h->caller, h->n, buf, size);
-		rc = rc ? rc : (ssize_t)size;
-	} else if (h->kind == FH_WRITE) {
-		rc = mnt_file_write(h->wf, buf, size, off);
-	} else {
-		rc = -EBADF;
-	}
-	if (rc > 0) {
-		pthread_mutex_lock(&h->lock);
-		h->nwrites++;
-		h->wbytes += (uint64_t)rc;
-		pthread_mutex_unlock(&h->lock);
-	}
-	if (rc < 0)
-		fuse_reply_err(req, (int)-rc);
-	else
-		fuse_reply_write(req, (size_t)rc);
-}
-
-/* Commits what h wrote, as its opener; also (may be NULL) rides with the
- * commit, *rode (may be NULL) says whether it did. */
-static int commit(struct fh *h, bool sync, const struct store_audit_note *also,
-		  bool *rode)
-{
-	if (rode)
-		*rode = false;
-	return h->kind == FH_WRITE
-		   ? mnt_file_commit(h->wf, &h->caller, sync, also, rode)
-		   : 0;
-}
-
-/* The handle's close record: op (64 bytes) and bytes. */
-static uint64_t close_op(struct fh *h, char *op)
-{
-	snprintf(op, 64, "close reads=%llu writes=%llu",
-		 (unsigned long long)h->nreads, (unsigned long long)h->nwrites);
-	return h->rbytes + h->wbytes;
-}
-
-/* Whether the close record already written holds h's totals. */
-static bool close_journaled(const struct fh *h)
-{
-	return h->closed && h->c_reads == h->nreads &&
-	       h->c_writes == h->nwrites && h->c_bytes == h->rbytes + h->wbytes;
-}
-
-void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fh *h = FH(fi);
-	struct store_audit_note note;
-	bool rode;
-	char op[64];
-	int rc;
-
-	(void)ino;
-	if (h->kind != FH_WRITE) {
-		fuse_reply_err(req, -commit(h, false, NULL, NULL));
-		return;
-	}
-	/* close(2) of a file written: most often the last one, so the
-	 * handle's close record rides with this commit (one write to the
-	 * store per file, not two); release adds one only if more I/O
-	 * came after. */
-	pthread_mutex_lock(&h->lock);
-	h->c_bytes = close_op(h, op);
-	h->c_reads = h->nreads;
-	h->c_writes = h->nwrites;
-	pthread_mutex_unlock(&h->lock);
-	note = (struct store_audit_note){op, h->n->path, h->c_bytes};
-	rc = commit(h, false, &note, &rode);
-	h->closed = !rc && rode;
-	fuse_reply_err(req, -rc);
-}
-
-void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-		  struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)datasync;
-	fuse_reply_err(req, -commit(FH(fi), true, NULL, NULL));
-}
-
-void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fh *h = FH(fi);
-	struct mnt *m = M(req);
-	char op[64];
-	int rc;
-
-	(void)ino;
-	/* One record per handle: how many reads and writes, how many bytes
-	 * (read plus written), as the opener; it rides with the commit of
-	 * what the handle wrote when there is one. */
-	if (close_journaled(h)) {
-		/* nothing new: no record either */
-		rc = commit(h, false, NULL, NULL);
-	} else {
-		uint64_t bytes = close_op(h, op);
-		struct store_audit_note note = {op, h->n->path, bytes};
-		bool rode;
-
-		rc = commit(h, false, &note, &rode);
-		if (!rode)
-			store_audit_record(m->s, &h->caller, op, h->n->path,
-					   NULL, bytes, -rc);
-	}
-	if (rc)
-		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
-			  h->n->path, strerror(-rc));
-	fh_free(h);
-	fuse_reply_err(req, 0);
-}
-
-/* ------------------------------------------------------ tree changes */
-
 /* A new file that the store learns of at its first commit (close or
  * fsync): until then it lives in the open-file object only. */
 static int create_fresh(struct mnt *m, struct mnt_node *p, const char *name,
-			mode_t mode, struct mnt_node **out, struct fh **out_h)
+			mode_t mode, struct mnt_node **out,
+			struct mnt_fh **out_h)
 {
 	struct mnt_node tmpl = {.kind = MK_OUT, .uid = p->uid};
 	struct timespec ts;
-	struct fh *h;
+	struct mnt_fh *h;
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -577,10 +79,10 @@ static int create_fresh(struct mnt *m, struct mnt_node *p, const char *name,
 		rc = mnt_node_ref(m, p, name, &tmpl, out);
 	if (rc)
 		return rc;
-	h = fh_new(FH_WRITE, *out);
+	h = mnt_fh_new(FH_WRITE, *out);
 	rc = h ? mnt_file_create(m, *out, &h->wf) : -ENOMEM;
 	if (rc) {
-		fh_free(h);
+		mnt_fh_free(h);
 		mnt_node_forget(m, (*out)->ino, 1);
 		return rc;
 	}
@@ -594,9 +96,9 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mnt *m = M(req);
 	struct mnt_node *p = mnt_node_get(m, parent), *n = NULL, probe;
 	struct fuse_entry_param e = {0};
-	struct fh *h = NULL;
+	struct mnt_fh *h = NULL;
 	char path[4096];
-	int rc = p ? writable(m, p, req) : -ESTALE;
+	int rc = p ? mnt_writable(m, p, req) : -ESTALE;
 	struct store_caller c;
 
 	mnt_caller(req, m, &c);
@@ -609,7 +111,8 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = (fi->flags & O_EXCL) ? -EEXIST
 					  : mnt_lookup_child(m, p, name, &n);
 		if (!rc)
-			rc = open_node(req, m, n, fi->flags | O_TRUNC, fi, &h);
+			rc = mnt_open_node(req, m, n, fi->flags | O_TRUNC, fi,
+					   &h);
 		if (rc && n)
 			mnt_node_forget(m, n->ino, 1);
 	} else if (!rc) {
@@ -653,12 +156,12 @@ static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 			  : store_run_create(m->s, &c, p->c[C_PIPELINE], name,
 					     c.uid);
 	case MK_STEPS:
-		rc = writable(m, p, req);
+		rc = mnt_writable(m, p, req);
 		return rc ? rc
 			  : store_step_create(m->s, &c, p->c[C_PIPELINE],
 					      p->c[C_RUN], name);
 	case MK_OUT:
-		rc = writable(m, p, req);
+		rc = mnt_writable(m, p, req);
 		if (!rc)
 			rc = out_path(p, name, path, sizeof(path));
 		return rc ? rc
@@ -720,7 +223,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc && (p->kind != MK_OUT || probe.kind != MK_OUT))
 		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
 	if (!rc)
-		rc = writable(m, p, req);
+		rc = mnt_writable(m, p, req);
 	if (!rc)
 		rc = out_path(p, name, path, sizeof(path));
 	if (!rc && asprintf(&full, "%s/%s", p->path, name) < 0)
@@ -775,7 +278,7 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc && !same_step(p, np))
 		rc = p->kind == MK_OUT && np->kind == MK_OUT ? -EXDEV : -EPERM;
 	if (!rc)
-		rc = writable(m, p, req);
+		rc = mnt_writable(m, p, req);
 	if (!rc && (flags & RENAME_NOREPLACE) &&
 	    mnt_resolve(m, np, newname, &probe) == 0)
 		rc = -EEXIST;
@@ -848,7 +351,7 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	struct store_writer *w;
 	struct store_file f;
 	char path[4096];
-	int rc = p ? writable(m, p, req) : -ESTALE;
+	int rc = p ? mnt_writable(m, p, req) : -ESTALE;
 
 	if (!rc && p->kind == MK_INPUTS) {
 		struct fuse_entry_param e = {0};
@@ -915,7 +418,7 @@ static int truncate_path(struct mnt *m, const struct store_caller *c,
 static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
-	int rc = writable(m, n, req);
+	int rc = mnt_writable(m, n, req);
 	struct store_caller c;
 
 	mnt_caller(req, m, &c);

@@ -202,7 +202,48 @@ double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n);
 /** The low-level operations table. */
 extern const struct fuse_lowlevel_ops mnt_ops;
 
-/* mnt_change.c: operations that open files or change the tree. */
+/* ------------------------------------------------------- mnt_handle.c
+ * Operations on open files, and what mnt_change.c's create shares.
+ */
+
+enum mnt_fh_kind { FH_READ = 1, FH_TEXT, FH_WRITE, FH_CONTROL, FH_TRACE };
+
+/** An open file handle (fi->fh, owned by it until release); its counters
+ * are used under its lock. */
+struct mnt_fh {
+	enum mnt_fh_kind kind;
+	pthread_mutex_t lock;
+	struct mnt_node *n;
+	struct store_reader *r; /* FH_READ */
+	char *text;		/* FH_TEXT */
+	size_t len;
+	struct mnt_file *wf; /* FH_WRITE */
+	/* For the journal's record at release (under lock). */
+	uint64_t nreads, nwrites, rbytes, wbytes;
+	/* Who opened it: what it writes, and its close, are theirs. */
+	struct store_caller caller;
+	/* The totals a close record already carried (it rode with the
+	 * commit of the last flush); release adds none unless they moved. */
+	bool closed;
+	uint64_t c_reads, c_writes, c_bytes;
+};
+
+/** May the caller of req change things in n (an open run's node)?  0,
+ * -EROFS (sealed), -EACCES, or mnt_refresh's errors. */
+int mnt_writable(struct mnt *m, struct mnt_node *n, fuse_req_t req);
+
+/** A new handle of kind on n, or NULL (ENOMEM). */
+struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n);
+
+/** Frees h and what it holds (NULL is fine). */
+void mnt_fh_free(struct mnt_fh *h);
+
+/** Opens what n is for reading or writing (open flags) into *out, with
+ * the caller's roles; sets fi's caching.  -EISDIR, -EACCES, -EROFS,
+ * -EPERM, -ENOMEM, or the store's errors. */
+int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
+		  struct fuse_file_info *fi, struct mnt_fh **out);
+
 void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi);
@@ -212,6 +253,10 @@ void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mnt_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		  struct fuse_file_info *fi);
 void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* ------------------------------------------------------- mnt_change.c
+ * Operations that change the tree.
+ */
 void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   mode_t mode, struct fuse_file_info *fi);
 void mnt_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
