@@ -173,7 +173,28 @@ struct mnt_version_list {
 };
 int mnt_version_json(void *arg, const char *artifact, uint32_t number);
 
-/** The journal records of day ("2026-11-26") as JSON Lines. */
+/* -------------------------------------------------------- mnt_guarded.c
+ * /secrets and /audit, for mnt_resolve.c, mnt_list and the open of a day.
+ */
+
+/** The node of secret name under /secrets into out (kind, owner; its
+ * size is not known before the open).  -ENOENT, or the store's errors. */
+int mnt_resolve_secret(struct mnt *m, const char *name, struct mnt_node *out);
+
+/** Calls fn for each secret's name (DT_REG). */
+int mnt_list_secrets(struct mnt *m, mnt_dir_fn fn, void *arg);
+
+/** The node of name ("<yyyy-mm-dd>.jsonl", a day with records) under
+ * /audit into out.  -ENOENT, -ENOMEM, or the store's errors. */
+int mnt_resolve_audit_day(struct mnt *m, const char *name,
+			  struct mnt_node *out);
+
+/** Calls fn for each day of the journal ("<yyyy-mm-dd>.jsonl", DT_REG),
+ * oldest first.  -ENOMEM, the store's errors, or fn's. */
+int mnt_list_audit(struct mnt *m, mnt_dir_fn fn, void *arg);
+
+/** The journal records of day ("2026-11-26") as JSON Lines (malloc'd
+ * into *out, the caller's).  -ENOMEM, or the store's errors. */
 int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len);
 
 /* ----------------------------------------------------------- mnt_attr.c */
