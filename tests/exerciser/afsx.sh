@@ -13,15 +13,16 @@
 #   AFSX_USERS   users, one run each            (2)
 #   AFSX_PROCS   afsx processes per user        (2)
 #   AFSX_SEED    base seed; user u gets SEED + 1000 * u  (from the clock)
-#   AFSX_ARGS    more afsx options, e.g. "-L -m 1048576"
+#   AFSX_ARGS    afsx options (-m 65536), e.g. "-L -m 1048576"
 # Prints, last: ops, processes, seconds, mismatches.
+# shellcheck source=../mount/lib.sh
 source "$(dirname "$0")/../mount/lib.sh" "$@"
 AFSX=$(realpath "${2:?usage: $0 path/to/artifactfs path/to/afsx}")
 OPS=${AFSX_OPS:-20000}
 NUSERS=${AFSX_USERS:-2}
 PROCS=${AFSX_PROCS:-2}
 SEED=${AFSX_SEED:-$(date +%s)}
-read -r -a EXTRA <<<"${AFSX_ARGS:-}"
+read -r -a EXTRA <<<"${AFSX_ARGS:--m 65536}"
 command -v setpriv >/dev/null || skip "no setpriv"
 command -v useradd >/dev/null || skip "no useradd"
 
@@ -83,7 +84,7 @@ stop_daemon
 check "fsck of the store after the exercise"
 afs fsck >"$T/fsck.out" 2>&1 || defect "fsck: $(head -c 500 "$T/fsck.out")"
 
-TOTAL=$(cat "$T"/afsx-*.out | awk '/ ops, / {s += $4} END {print s + 0}')
+TOTAL=$(cat "$T"/afsx-*.out | awk '/ checks, / {s += $4} END {print s + 0}')
 BAD=$(cat "$T"/afsx-*.err | grep -c MISMATCH || true)
 echo "afsx figures: ops $TOTAL, processes $((NUSERS * PROCS)) ($NUSERS users), seconds $SECS, mismatches $BAD, seed $SEED"
 finish
