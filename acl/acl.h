@@ -140,6 +140,36 @@ struct acl_pubkey {
  * *checked: records verified. */
 int acl_journal_verify(struct store *s, uint64_t *checked);
 
+/* What acl_journal_verify_default found. */
+struct acl_journal_verdict {
+	uint64_t checked;		/* records verified */
+	uint64_t anchor_seq;		/* the checkpoint's record; 0: none */
+	char anchor[ACL_PATH_MAX + 32]; /* the checkpoint file, "" if none */
+	/* One line for whoever asked, no newline: "journal intact: 8
+	 * records verified, extending checkpoint F (record 8)", "journal
+	 * intact: 8 records verified; no checkpoint found in D: ...", or on
+	 * a failure the problem ("journal cut off: ..."), as logged. */
+	char summary[ACL_PATH_MAX + 512];
+};
+
+/**
+ * Verifies s's journal with no anchor given: walks the whole chain
+ * (acl_journal_verify) and checks that the journal still extends the
+ * newest signed checkpoint in dir (NULL: the mount daemon's default,
+ * <keydir>/<store id>.checkpoints): DIR/latest.checkpoint, else the
+ * highest DIR/<seq>.checkpoint.  So a tail cut off with the head
+ * rewritten, or a journal deleted, is caught with no flag.  With no such
+ * directory (never mounted) or no checkpoint in it, only the chain is
+ * checked and the summary says so.  The checkpoint is read with this
+ * process's rights and checked with the store's own public key.
+ * Returns 0 (out->summary says what was checked), -EBADMSG (the journal
+ * or the checkpoint was tampered with: out->summary names the problem),
+ * -ENOKEY (no journal), -EINVAL (not a checkpoint of this store),
+ * -errno (unreadable), -EIO; every problem logged.  Thread-safe.
+ */
+int acl_journal_verify_default(struct store *s, const char *dir,
+			       struct acl_journal_verdict *out);
+
 /**
  * Signs the head seq/hash of s's journal, as store_audit_head read it,
  * once record seq is checked to still have that hash, and renders the

@@ -31,4 +31,18 @@ int key_create(const char *path, const char *what);
  * KEY_LEN bytes: logged). */
 int key_read(const char *path, uint8_t key[KEY_LEN], const char *what);
 
+/* Longest problem a verification reports (a path and a sentence). */
+#define ACL_WHY_MAX (ACL_PATH_MAX + 256)
+
+/** acl_journal_verify, with the problem found (the line logged) also
+ * written into why (size bytes; may be NULL) when why is still empty.
+ * (signed.c) */
+int journal_verify(struct store *s, uint64_t *checked, char *why, size_t size);
+
+/** acl_checkpoint_check, with the problem found written into why as
+ * journal_verify does.  (signed.c) */
+int checkpoint_check(struct store *s, const char *text, size_t len,
+		     const char *name, const struct acl_pubkey *key,
+		     uint64_t *checked, uint64_t *seq, char *why, size_t size);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +60,27 @@ static int parse(const char *text, size_t len, const char *name, json_t **out)
 	return -EINVAL;
 }
 
-/* Checks sig over msg with key, or with s's own public key. */
+/* Logs a problem found and, when why is not NULL and still empty, keeps
+ * its text there too (what a verification tells its caller). */
+__attribute__((format(printf, 3, 4))) static void
+problem(char *why, size_t size, const char *fmt, ...)
+{
+	char line[ACL_WHY_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	store_log(STORE_LOG_ERR, "%s", line);
+	if (why && size && !*why)
+		snprintf(why, size, "%s", line);
+}
+
+/* Checks sig over msg with key, or with s's own public key; a mismatch
+ * goes to why (may be NULL). */
 static int verify(struct store *s, const struct acl_pubkey *key,
 		  const char *name, const char *msg,
-		  const uint8_t sig[STORE_SIG_LEN])
+		  const uint8_t sig[STORE_SIG_LEN], char *why, size_t size)
 {
 	char priv[ACL_PATH_MAX], pub[ACL_PATH_MAX];
 	int rc;
@@ -75,22 +93,27 @@ static int verify(struct store *s, const struct acl_pubkey *key,
 	else if (!(rc = acl_sign_key(s, false, priv, pub)))
 		rc = store_sign_verify(pub, msg, strlen(msg), sig);
 	if (rc == -EBADMSG)
-		store_log(STORE_LOG_ERR, "%s: signature does not match %s",
-			  name, key ? key->name : pub);
+		problem(why, size, "%s: signature does not match %s", name,
+			key ? key->name : pub);
+	return rc;
+}
+
+int journal_verify(struct store *s, uint64_t *checked, char *why, size_t size)
+{
+	uint64_t bad = 0;
+	char what[128] = "";
+	int rc = store_audit_verify(s, checked, &bad, what);
+
+	if (rc == -ENOKEY)
+		problem(why, size, "this store keeps no audit journal");
+	else if (rc == -EBADMSG)
+		problem(why, size, "journal broken: %s", what);
 	return rc;
 }
 
 int acl_journal_verify(struct store *s, uint64_t *checked)
 {
-	uint64_t bad = 0;
-	char why[128] = "";
-	int rc = store_audit_verify(s, checked, &bad, why);
-
-	if (rc == -ENOKEY)
-		store_log(STORE_LOG_ERR, "this store keeps no audit journal");
-	else if (rc == -EBADMSG)
-		store_log(STORE_LOG_ERR, "journal broken at %s", why);
-	return rc;
+	return journal_verify(s, checked, NULL, 0);
 }
 
 /* ------------------------------------------------------- checkpoints */
@@ -197,7 +220,7 @@ static int checkpoint_parse(json_t *root, const char *name,
 /* The journal must still hold the checkpoint's record with its hash: a
  * journal cut off before it, or rewritten, does not. */
 static int anchor_check(struct store *s, const char *name,
-			const struct checkpoint *c)
+			const struct checkpoint *c, char *why, size_t size)
 {
 	uint8_t h[STORE_DIGEST_LEN];
 	uint64_t last = 0;
@@ -206,25 +229,25 @@ static int anchor_check(struct store *s, const char *name,
 	if (rc == -ENOENT) {
 		rc = store_audit_head(s, &last, h);
 		if (!rc)
-			store_log(STORE_LOG_ERR,
-				  "journal cut off: %s names record %llu, the "
-				  "journal ends at record %llu",
-				  name, (unsigned long long)c->seq,
-				  (unsigned long long)last);
+			problem(why, size,
+				"journal cut off: %s names record %llu, the "
+				"journal ends at record %llu",
+				name, (unsigned long long)c->seq,
+				(unsigned long long)last);
 		return rc ? rc : -EBADMSG;
 	}
 	if (!rc && memcmp(h, c->hash, sizeof(h)) != 0) {
-		store_log(STORE_LOG_ERR,
-			  "journal rewritten: record %llu differs from %s",
-			  (unsigned long long)c->seq, name);
+		problem(why, size,
+			"journal rewritten: record %llu differs from %s",
+			(unsigned long long)c->seq, name);
 		rc = -EBADMSG;
 	}
 	return rc;
 }
 
-int acl_checkpoint_check(struct store *s, const char *text, size_t len,
-			 const char *name, const struct acl_pubkey *key,
-			 uint64_t *checked, uint64_t *seq)
+int checkpoint_check(struct store *s, const char *text, size_t len,
+		     const char *name, const struct acl_pubkey *key,
+		     uint64_t *checked, uint64_t *seq, char *why, size_t size)
 {
 	char msg[MSG_MAX];
 	struct checkpoint c;
@@ -234,24 +257,30 @@ int acl_checkpoint_check(struct store *s, const char *text, size_t len,
 	if (!rc)
 		rc = checkpoint_parse(root, name, &c);
 	if (!rc && strcmp(c.store, store_id(s)) != 0) {
-		store_log(
-		    STORE_LOG_ERR,
-		    "%s is a checkpoint of store %s, not of this one (%s)",
-		    name, c.store, store_id(s));
+		problem(why, size,
+			"%s is a checkpoint of store %s, not of this one (%s)",
+			name, c.store, store_id(s));
 		rc = -EINVAL;
 	}
 	if (!rc) {
 		checkpoint_msg(c.store, c.seq, c.hash, msg);
-		rc = verify(s, key, name, msg, c.sig);
+		rc = verify(s, key, name, msg, c.sig, why, size);
 	}
 	if (!rc && checked)
-		rc = acl_journal_verify(s, checked);
+		rc = journal_verify(s, checked, why, size);
 	if (!rc)
-		rc = anchor_check(s, name, &c);
+		rc = anchor_check(s, name, &c, why, size);
 	if (!rc && seq)
 		*seq = c.seq;
 	json_decref(root);
 	return rc;
+}
+
+int acl_checkpoint_check(struct store *s, const char *text, size_t len,
+			 const char *name, const struct acl_pubkey *key,
+			 uint64_t *checked, uint64_t *seq)
+{
+	return checkpoint_check(s, text, len, name, key, checked, seq, NULL, 0);
 }
 
 /* ------------------------------------------------------------ exports */
@@ -336,7 +365,7 @@ int acl_export_verify(struct store *s, const char *sig_text, size_t sig_len,
 	}
 	if (!rc) {
 		snprintf(msg, sizeof(msg), "artifactfs-export v1 %s", sha);
-		rc = verify(s, key, sig_name, msg, sig);
+		rc = verify(s, key, sig_name, msg, sig, NULL, 0);
 	}
 	if (!rc)
 		rc = export_content(sha, n, data, len, name, records);

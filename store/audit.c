@@ -219,19 +219,52 @@ bad(struct audit_verdict *out, uint64_t seq, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-/* Checks one record against the chain so far (a db_scan callback). */
+/* Writes key, cut to 16 bytes, into out with anything unprintable as
+ * \xNN (out holds at least 4 * 16 + 4 bytes). */
+static void key_show(const uint8_t *key, size_t klen, char *out)
+{
+	size_t n = klen < 16 ? klen : 16;
+	char *p = out;
+
+	for (size_t i = 0; i < n; i++) {
+		if (key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' &&
+		    key[i] != '\\')
+			*p++ = (char)key[i];
+		else
+			p += sprintf(p, "\\x%02x", key[i]);
+	}
+	strcpy(p, n < klen ? "..." : "");
+}
+
+/* Sorts a key of the audit cf found by the walk: 1 for the head (not
+ * part of the chain), 0 for a record key, else a stray key (named). */
+static int walk_key(struct walk *w, const uint8_t *key, size_t klen)
+{
+	char shown[4 * 16 + 4];
+
+	if (klen == KEY_AUDIT_HEAD_LEN &&
+	    !memcmp(key, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN))
+		return 1;
+	if (klen == KEY_AUDIT_REC_LEN && key[0] == KEY_AUDIT_REC)
+		return 0;
+	key_show(key, klen, shown);
+	return bad(w->out, w->expect,
+		   "stray key \"%s\" in the journal (inserted)", shown);
+}
+
+/* Checks one record against the chain so far (a db_scan callback over
+ * the whole audit cf: a key that is neither a record nor the head is
+ * stray). */
 static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
 		    size_t vlen)
 {
 	struct walk *w = arg;
 	uint8_t h[AUDIT_HASH_LEN];
 	uint64_t seq;
-	int rc;
+	int rc = walk_key(w, key, klen);
 
-	if (klen != KEY_AUDIT_REC_LEN)
-		return bad(w->out, w->expect,
-			   "record %" PRIu64 ": a stray key (inserted)",
-			   w->expect);
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	seq = key_audit_seq(key);
 	if (!w->anchoring && seq < w->from)
 		return 0;
@@ -310,7 +343,10 @@ static int walk_end(struct store *s, struct walk *w, const struct head *h0)
 
 	if (h0->seq > last)
 		return bad(w->out, last + 1,
-			   "record %" PRIu64 " missing (removed)", last + 1);
+			   "record %" PRIu64 " missing (removed): the head "
+			   "names record %" PRIu64 ", the journal ends at "
+			   "record %" PRIu64,
+			   last + 1, h0->seq, last);
 	if (h0->seq && !w->head_found) {
 		rc = walk_one(s, w, h0->seq); /* a record before from */
 		if (rc)
@@ -364,11 +400,9 @@ int audit_verify(struct store *s, const uint8_t *key, size_t klen,
 		w->from = from;
 		rc = walk_one(s, w, from - 1);
 	}
-	if (!rc) {
-		uint8_t tag = KEY_AUDIT_REC;
-
-		rc = db_scan(s->db, CF_AUDIT, &tag, 1, walk_rec, w);
-	}
+	/* The whole cf, not only the records: a stray key is named. */
+	if (!rc)
+		rc = db_scan(s->db, CF_AUDIT, NULL, 0, walk_rec, w);
 	if (!rc)
 		rc = walk_end(s, w, &h);
 	free(w);

@@ -107,6 +107,15 @@ int store_audit_verify(struct store *s, uint64_t *checked, uint64_t *bad_seq,
 	if (!s->audit_key)
 		return -ENOKEY;
 	rc = audit_verify(s, s->audit_key, s->audit_klen, 0, &v);
+	/* A store that keeps a journal gets its first record with its first
+	 * change (the admin's binding at init): none at all is a deletion,
+	 * not an empty journal. */
+	if (!rc && !v.checked && store_audit_required(s)) {
+		snprintf(v.why, sizeof(v.why),
+			 "the journal is missing: this store keeps one and it "
+			 "holds no record (deleted)");
+		rc = -EBADMSG;
+	}
 	*checked = v.checked;
 	*bad_seq = v.bad_seq;
 	snprintf(why, 128, "%s", v.why);

@@ -708,7 +708,12 @@ int store_audit_each(struct store *s, uint64_t from,
 /**
  * Walks the whole chain with the enabled key.  Returns 0 when intact,
  * -EBADMSG with *bad_seq and why ("record 7: hmac mismatch (changed)")
- * naming the first bad record, -ENOKEY when the journal is off, -EIO.
+ * naming the first bad record, a key of the journal's cf that is neither
+ * a record nor the head ("stray key ... in the journal"), or a journal
+ * with no record at all on a store marked as keeping one
+ * (store_audit_required: "the journal is missing"); -ENOKEY when the
+ * journal is off, -EIO.  A tail cut off with the head rewritten does not
+ * show here: check a signed checkpoint too (acl_journal_verify_default).
  */
 int store_audit_verify(struct store *s, uint64_t *checked, uint64_t *bad_seq,
 		       char why[128]);

@@ -554,9 +554,11 @@ struct audit_verdict {
  * records' seqs run 1, 2, 3... in key order with no gap, each key's seq
  * is its record's, each prev is the SHA-256 of the record before, each
  * hmac verifies under key, and the head names a record of the journal
- * with its hash, and no record lies beyond it.  Returns 0 when intact,
- * -EBADMSG with out->bad_seq and out->why naming the first bad record,
- * -EINVAL (klen 0), -ENOMEM, -EIO (read or OpenSSL failure: logged).
+ * with its hash, and no record lies beyond it; the cf holds no key but
+ * the records and the head (another is "stray key ... in the journal").
+ * Returns 0 when intact, -EBADMSG with out->bad_seq and out->why naming
+ * the first bad record, -EINVAL (klen 0), -ENOMEM, -EIO (read or OpenSSL
+ * failure: logged).
  * A from past the head checks nothing and returns 0.
  */
 int audit_verify(struct store *s, const uint8_t *key, size_t klen,
