@@ -86,6 +86,9 @@ struct fs_ctx {
 	/* For the daemon's client: the connection through which the files it
 	 * names are reached (fs_file_*), or NULL for this process's own. */
 	struct fs_ctl_conn *conn;
+	/* For the daemon's client: the daemon's checkpoint directory
+	 * (borrowed), which a client's --config may not replace. */
+	const char *daemon_checkpoint_dir;
 	int exit_code; /* FS_EXIT_USAGE after a usage error */
 	int argc;      /* the whole command line, to forward it */
 	char **argv;

@@ -33,6 +33,10 @@ struct fs_request {
 	const struct store_caller *caller;
 	struct fs_ctl_conn *conn;
 	bool tty; /* the client's stderr is a terminal */
+	/* Where the daemon writes its checkpoints (its configuration's, not
+	 * the client's: the daemon reads them with its own rights), or NULL
+	 * for the default. */
+	const char *checkpoint_dir;
 };
 
 /**

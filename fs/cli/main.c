@@ -246,13 +246,13 @@ static int serve_call(struct store *s, struct fs_ctl_req *req)
 static int serve_request(void *arg, struct store *s, struct fs_ctl_req *req,
 			 FILE *out, FILE *err)
 {
+	const struct fs_ctx *daemon = arg; /* the mount's own */
 	struct fs_request r = {.store = s,
 			       .caller = &req->caller,
 			       .conn = req->conn,
-			       .tty = req->tty};
+			       .tty = req->tty,
+			       .checkpoint_dir = daemon->checkpoint_dir};
 	int status;
-
-	(void)arg;
 
 	fs_request_streams(out, err);
 	fs_request_stdin(req->in);
@@ -268,7 +268,7 @@ static int serve_request(void *arg, struct store *s, struct fs_ctl_req *req,
 /* `mount`: the mount daemon runs clients' commands through fs_main. */
 static int cmd_mount(struct fs_ctx *ctx, int argc, char **argv)
 {
-	return fs_cmd_mount(ctx, argc, argv, serve_request, NULL);
+	return fs_cmd_mount(ctx, argc, argv, serve_request, ctx);
 }
 
 /* Runs command c on argv (argv[0] is the command name). */
@@ -405,6 +405,7 @@ int fs_main(int argc, char **argv, const struct fs_request *req)
 		ctx.store_arg = store_dir(s);
 		ctx.caller = *req->caller;
 		ctx.conn = req->conn;
+		ctx.daemon_checkpoint_dir = req->checkpoint_dir;
 	} else {
 		self_caller(&ctx.caller);
 	}

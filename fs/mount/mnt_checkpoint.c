@@ -82,9 +82,8 @@ static void cp_path(const struct mnt_checkpoints *c, const char *name,
  * during this mount. */
 static int start_check(struct mnt_checkpoints *c)
 {
-	char latest[CP_PATH_MAX], when[64];
-	uint64_t checked = 0;
-	bool anchored;
+	struct acl_journal_verdict jv;
+	char when[64];
 	int rc;
 
 	if (c->records && c->seconds)
@@ -94,25 +93,20 @@ static int start_check(struct mnt_checkpoints *c)
 		snprintf(when, sizeof(when), "%u records", c->records);
 	else
 		snprintf(when, sizeof(when), "%u s", c->seconds);
-	cp_path(c, "latest", latest);
-	/* No directory yet, or none in it: the first checkpoint is to come. */
-	anchored =
-	    access(latest, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR);
-	if (anchored)
-		rc = fs_checkpoint_check(NULL, c->s, latest, NULL, &checked,
-					 &c->last_seq);
-	else
-		rc = acl_journal_verify(c->s, &checked);
+	/* The chain, and the newest checkpoint in DIR if there is one (the
+	 * first is to come otherwise). */
+	rc = acl_journal_verify_default(c->s, c->dir, &jv);
+	c->last_seq = jv.anchor_seq;
 	if (rc)
 		store_log(STORE_LOG_ERR,
 			  "automatic audit checkpoints are off for this "
 			  "mount: the journal does not verify%s%s",
-			  anchored ? " against " : "", anchored ? latest : "");
+			  jv.anchor[0] ? " against " : "", jv.anchor);
 	else
 		store_log(STORE_LOG_INFO,
 			  "audit journal verified (%llu records); a signed "
 			  "checkpoint every %s goes to %s",
-			  (unsigned long long)checked, when, c->dir);
+			  (unsigned long long)jv.checked, when, c->dir);
 	return rc;
 }
 
