@@ -94,8 +94,7 @@ static void cur_copy(struct cursor *c, uint8_t *out, size_t n)
 		memset(out, 0, n);
 }
 
-/* Decodes a record value; -EIO (not logged) when it is malformed. */
-static int rec_decode(const void *val, size_t len, struct audit_rec *r)
+int audit_rec_decode(const void *val, size_t len, struct audit_rec *r)
 {
 	struct cursor c = {val, (const uint8_t *)val + len, false};
 	uint64_t uid, pid, result;
@@ -276,7 +275,7 @@ static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
 			   "record %" PRIu64 ": preceded by a record %" PRIu64
 			   " (inserted)",
 			   w->expect, seq);
-	if (rec_decode(val, vlen, &w->r))
+	if (audit_rec_decode(val, vlen, &w->r))
 		return bad(w->out, seq,
 			   "record %" PRIu64 ": malformed (changed)", seq);
 	if (w->r.seq != seq)
@@ -431,7 +430,7 @@ static int each_rec(void *arg, const void *key, size_t klen, const void *val,
 	seq = key_audit_seq(key);
 	if (seq < e->from)
 		return 0;
-	if (rec_decode(val, vlen, &e->r)) {
+	if (audit_rec_decode(val, vlen, &e->r)) {
 		store_log(STORE_LOG_ERR,
 			  "audit journal: record %" PRIu64 " is malformed",
 			  seq);

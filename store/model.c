@@ -22,8 +22,8 @@ static int check_name(const char *what, const char *name)
 
 /* --------------------------------------------------------- versions */
 
-static int version_decode(const char *artifact, uint32_t number,
-			  const void *val, size_t len, struct store_version *v)
+int version_decode(const char *artifact, uint32_t number, const void *val,
+		   size_t len, struct store_version *v)
 {
 	struct cursor c = {val, (const uint8_t *)val + len, false};
 	const uint8_t *dg;

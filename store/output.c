@@ -588,9 +588,17 @@ int store_run_seal(struct store *s, const struct store_caller *c,
 
 	if (rc)
 		return rc;
+	/* The puts below take gc_lock shared with the commit lock held; gc
+	 * takes gc_lock, then the commit lock.  Taking gc_lock first here
+	 * keeps one order (gc_lock, then commit lock): otherwise a gc
+	 * beside a seal deadlocks.  The puts' own shared holds nest in
+	 * this one (a reader-preferring lock, the default). */
+	pthread_rwlock_rdlock(&s->gc_lock);
 	rc = commit_begin(s, c, &t);
-	if (rc)
+	if (rc) {
+		pthread_rwlock_unlock(&s->gc_lock);
 		return rc;
+	}
 	z.skip = key_names(k, KEY_NS_OUTPUT, pipeline, run, "");
 	rc = db_scan(s->db, CF_NAMESPACE, k, z.skip, seal_entry, &z);
 	if (rc) {
@@ -603,5 +611,6 @@ int store_run_seal(struct store *s, const struct store_caller *c,
 	}
 	free(z.puts);
 	free(z.names);
+	pthread_rwlock_unlock(&s->gc_lock);
 	return rc;
 }

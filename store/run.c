@@ -53,7 +53,7 @@ static void run_encode(struct buf *x, const struct store_run *r)
 	buf_varint(x, (uint64_t)r->ended);
 }
 
-static int run_decode(const void *val, size_t len, struct store_run *r)
+int run_decode(const void *val, size_t len, struct store_run *r)
 {
 	struct cursor c = {val, (const uint8_t *)val + len, false};
 

@@ -473,6 +473,15 @@ int output_entry_decode(const void *val, size_t len, const char *path,
 int put_add(struct store_put *p, const char *dest, enum store_kind kind,
 	    uint32_t mode, const struct store_file *f);
 
+/** Decodes a version record (namespace value) of artifact's version
+ * number into v.  -EIO (not logged) when it is malformed. */
+int version_decode(const char *artifact, uint32_t number, const void *val,
+		   size_t len, struct store_version *v);
+
+/** Decodes a run record's value into r (its names are the caller's to
+ * fill).  -EIO (not logged) when it is malformed. */
+int run_decode(const void *val, size_t len, struct store_run *r);
+
 /** Store counters (meta "stats") read/written inside a batch. */
 int stats_decode(const void *val, size_t len, struct store_stats *out);
 int stats_load(struct db_batch *b, struct store_stats *out);
@@ -540,6 +549,10 @@ struct audit_rec {
  */
 int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 		size_t klen, struct audit_rec *r);
+
+/** Decodes a journal record value into r (not verified: audit_verify
+ * does that).  -EIO (not logged) when it is malformed. */
+int audit_rec_decode(const void *val, size_t len, struct audit_rec *r);
 
 /* The outcome of audit_verify. */
 struct audit_verdict {

@@ -293,6 +293,12 @@ int dir_decode(const void *buf, size_t len, struct dirlist *out)
 			memcpy(e->digest, dg, STORE_DIGEST_LEN);
 		if (e->kind < STORE_KIND_FILE || e->kind > STORE_KIND_SYMLINK)
 			c.bad = true;
+		/* Names as a put makes them, sorted and distinct: readers
+		 * bisect, and a name like ".." or "a/b" must not reach a
+		 * directory read. */
+		if (!c.bad && (store_name_check(e->name, strlen(e->name)) ||
+			       (i && strcmp(e[-1].name, e->name) >= 0)))
+			c.bad = true;
 	}
 	if (c.bad || c.p != c.end) {
 		dir_release(out);

@@ -22,7 +22,7 @@ command -v useradd >/dev/null || skip "no useradd"
 command -v timeout >/dev/null || skip "no timeout (coreutils)"
 
 BIG_MB=${AFS_MULTIUSER_BIG_MB:-256}
-STALL_S=30 # how long the streaming user's pipe stays full at most
+STALL_S=${AFS_STALL_S:-30} # how long the streaming user's pipe stays full at most
 CMD_T=20   # each command's timeout
 PHASE_S=40 # the concurrent phase ends this long after it starts
 PROBE_MAX_MS=2000
