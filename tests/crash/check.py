@@ -30,6 +30,7 @@ import random
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from writer import content  # noqa: E402
 
@@ -205,11 +206,11 @@ class Check:
                 self.check_version(run, art, files, full)
             if ev.get("input") and j is not None:
                 a, v, _ = ev["input"]
-                ins = json.dumps([s["inputs"] for s in j["steps"]])
-                if '"%s@v%d"' % (a, v) not in ins and \
-                        not ('"%s"' % a in ins and '"version": %d' % v in ins):
+                ins = [(i["artifact"], i["version"])
+                       for s in j["steps"] for i in s["inputs"]]
+                if (a, v) not in ins:
                     self.problem("run exec %s read %s@v%d, inputs are %s"
-                                 % (run, a, v, ins[:200]))
+                                 % (run, a, v, ins))
             self.seen.add(run)
         # Sealed runs the ledgers know nothing about (none expected).
         for run, st in self.status.items():

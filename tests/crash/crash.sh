@@ -70,11 +70,11 @@ start_writers() {
 			--ledger "$T/w$i/ledger.jsonl" --work "$T/w$i"
 			--stop "$T/stop" --seed "$RANDOM$RANDOM-$e-$i")
 		case $i in
-		1) "$PY" "${args[@]}" --alias 2>>"$T/w$i/stderr" & ;;
+		1) "$PY" "${args[@]}" --alias 2>"$T/w$i/stderr" & ;;
 		2) (cd / && exec setpriv --reuid="$TUID" --regid="$TGID" \
 			--clear-groups env HOME=/ PATH=/usr/local/bin:/usr/bin:/bin \
-			LC_ALL=C "$PY" "${args[@]}") 2>>"$T/w$i/stderr" & ;;
-		3) "$PY" "${args[@]}" --exec 2>>"$T/w$i/stderr" & ;;
+			LC_ALL=C "$PY" "${args[@]}") 2>"$T/w$i/stderr" & ;;
+		3) "$PY" "${args[@]}" --exec 2>"$T/w$i/stderr" & ;;
 		esac
 		WPIDS+=($!)
 	done
@@ -167,6 +167,7 @@ for p in j["problems"]:
 	NVER=$((NVER + nv))
 	NFSYNC=$((NFSYNC + nf))
 	NCAT=$((NCAT + nc))
+	[ -z "$WFAIL" ] || probs+=("$WFAIL")
 	nprob=${#probs[@]}
 	PROBLEMS=$((PROBLEMS + nprob))
 	line="kill $n at $ms ms: checked $nv versions, $nf fsync'd files"
@@ -192,8 +193,8 @@ for n in $(seq "$KILLS"); do
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null || true
 	DPID=""
-	stop_writers || echo "   kill $n: a writer did not end by itself" \
-		"or failed: $(tail -n 2 "$T"/w*/stderr | tr '\n' ' ')" >&2
+	WFAIL=""
+	stop_writers || WFAIL="a writer did not end by itself or failed: $(tail -q -n 2 "$T"/w?/stderr | tr '\n' ' ')"
 	unmount_dead
 	start_daemon
 	report "$n" "$ms"
@@ -205,7 +206,13 @@ want=$("$PY" "$HERE/check.py" --mount "$M" --afs "$AFS" --conf "$T/empty.conf" \
 "$PY" "$HERE/check.py" --mount "$M" --afs "$AFS" --conf "$T/empty.conf" \
 	--store "$S" --state "$T/plant.state" --full \
 	"$T"/w*/ledger.jsonl "$T/planted.jsonl" >"$T/plant.out"
-got=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["problems"]))' "$T/plant.out")
+# Each planted promise must be named: the run that never was, and each
+# wrong digest.
+got=$("$PY" -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["problems"]
+print(sum("w9-never" in x for x in p) + sum("0" * 64 in x for x in p))
+' "$T/plant.out")
 if [ "$got" -lt "$want" ]; then
 	echo "the checker found $got of $want planted problems: $(cat "$T/plant.out")"
 	PROBLEMS=$((PROBLEMS + 1))
