@@ -6,8 +6,8 @@
 # sealed and compared.  Prints the figures: ops, processes, seconds,
 # mismatches.  Needs root and /dev/fuse.
 #   AFSX_OPS, AFSX_USERS, AFSX_PROCS, AFSX_SEED, AFSX_ARGS as for afsx.sh
-#   (AFSX_ARGS default "-m 65536 -c 1000"; add -G -1 to step around the
-#   open bugs named in afsx.c, -L for hard links).
+#   (AFSX_ARGS default "-m 65536 -c 1000"; -L adds hard links, -G and -1
+#   narrow a mismatch down: see afsx.c).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AFS=${1:-$ROOT/build/fs/artifactfs}

@@ -415,6 +415,28 @@ static int truncate_path(struct mnt *m, const struct store_caller *c,
 	return rc;
 }
 
+/* setattr of a file unlinked (or renamed over) while open, through a
+ * handle: its size is its open-file object's, its mode is kept on the
+ * node alone; nothing reaches the store. */
+static int set_gone_attrs(struct mnt *m, struct mnt_node *n, struct stat *attr,
+			  int to_set, struct fuse_file_info *fi)
+{
+	int rc = 0;
+
+	if (n->kind != MK_OUT || n->e.kind != STORE_KIND_FILE)
+		return -EPERM;
+	if ((to_set & FUSE_SET_ATTR_SIZE) && !(fi && FH(fi)->wf))
+		return -EBADF; /* no name reaches it: only its handles */
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		rc = mnt_file_truncate(FH(fi)->wf, (uint64_t)attr->st_size);
+	if (!rc && (to_set & FUSE_SET_ATTR_MODE)) {
+		pthread_mutex_lock(&m->lock);
+		n->e.mode = attr->st_mode & 07777;
+		pthread_mutex_unlock(&m->lock);
+	}
+	return rc;
+}
+
 static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
@@ -426,6 +448,8 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		return -EPERM; /* metadata of sealed things */
 	if (rc)
 		return rc;
+	if (!strncmp(n->path, "//gone/", 7))
+		return set_gone_attrs(m, n, attr, to_set, fi);
 	if (n->kind != MK_OUT || !*n->tail)
 		return -EPERM;
 	if (to_set & FUSE_SET_ATTR_SIZE) {

@@ -250,9 +250,12 @@ int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 		fi->direct_io = n->kind == MK_CONTROL;
 	} else if (wr) {
 		return n->kind == MK_SEALED || n->sealed ? -EROFS : -EACCES;
-	} else if (n->kind == MK_OUT && (h = mnt_fh_new(FH_WRITE, n)) &&
-		   (h->wf = mnt_file_find(m, n))) {
-		/* Being written: read what the writers wrote so far. */
+	} else if (n->kind == MK_OUT && !n->sealed) {
+		/* In an open run every handle reads the file's one open-file
+		 * object, so it sees each write whichever handle made it;
+		 * and the kernel keeps none of its pages from before. */
+		h = mnt_fh_new(FH_READ, n);
+		rc = h ? mnt_file_open(m, n, false, &h->wf) : 0;
 	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
 		if (n->kind == MK_SEALED) {
 			struct store_caller c;
@@ -261,12 +264,9 @@ int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 			mnt_caller(req, m, &c);
 			fs_session_read(m->s, &c, n->c[C_ARTIFACT], n->version);
 		}
-		if (!h)
-			h = mnt_fh_new(FH_READ, n);
-		if (h) {
-			h->kind = FH_READ;
+		h = mnt_fh_new(FH_READ, n);
+		if (h)
 			rc = store_reader_open(m->s, n->e.digest, &h->r);
-		}
 		fi->keep_cache = n->kind == MK_SEALED;
 	} else {
 		h = mnt_fh_new(FH_TEXT, n);
@@ -327,10 +327,10 @@ void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	if (h->kind == FH_READ)
-		n = store_reader_pread(h->r, buf, size, (uint64_t)off);
-	else if (h->kind == FH_WRITE)
+	if (h->wf) /* a file of an open run, FH_WRITE or FH_READ */
 		n = mnt_file_read(h->wf, buf, size, off);
+	else if (h->kind == FH_READ)
+		n = store_reader_pread(h->r, buf, size, (uint64_t)off);
 	else if (h->text && (size_t)off < h->len)
 		memcpy(buf, h->text + off,
 		       n = (ssize_t)(h->len - (size_t)off < size

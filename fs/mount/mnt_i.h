@@ -295,17 +295,17 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 
 /* --------------------------------------------------------- mnt_write.c */
 
-/** A file being written in an open run's outputs.  Sequential writes
- * stream through a store writer; the first seek, read or reopen of
- * existing content moves it to a spool file.  Committed on flush, fsync
- * and release. */
+/** A file open in an open run's outputs, one object shared by all its
+ * handles (readers too): the truth while any handle is open.  Sequential
+ * writes stream through a store writer; the first seek, read of what
+ * streamed or write into existing content moves it to a spool file.
+ * Committed on flush, fsync and release of a writing handle; once
+ * unlinked or renamed over, kept for its handles, never stored. */
 struct mnt_file;
 
-/** The shared open-file object of n with one more handle, or NULL when
- * no handle writes n. */
-struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n);
-/** Opens n (an MK_OUT file) for writing, sharing the object of handles
- * already open on it; trunc drops its content. */
+/** Opens n (an MK_OUT file of an open run) for its handle, sharing the
+ * object of handles already open on it; trunc drops its content.
+ * -ENOMEM, or mnt_file_truncate's errors. */
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out);
 ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,

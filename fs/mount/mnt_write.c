@@ -3,11 +3,19 @@
  *
  * A new or truncated file streams through a store writer while writes
  * arrive in order, so a checkpoint is chunked and stored as it is written
- * and never staged on disk.  A write out of order, a read, or a write into
- * existing content moves the file to a spool file (an O_TMPFILE next to
- * the store) holding its whole content.  flush, fsync and release commit:
- * the content is finished as a stored file and the run's output entry
- * points at it, in one batch (synced for fsync).
+ * and never staged on disk.  A write out of order, a read of what is
+ * streaming, or a write into existing content moves the file to a spool
+ * file (an O_TMPFILE next to the store) holding its whole content.  flush,
+ * fsync and release commit: the content is finished as a stored file and
+ * the run's output entry points at it, in one batch (synced for fsync).
+ *
+ * Every handle of a file in an open run, readers too, shares its one
+ * object, which holds the truth while any handle is open: a reader sees
+ * each write at once, whichever handle made it.  Content neither
+ * streaming nor spooled is the committed file, read through a store
+ * reader.  A file unlinked or renamed over while open keeps its content
+ * here for its handles; commits then store nothing, and the last close
+ * drops it.
  */
 #include "mnt_i.h"
 
@@ -36,6 +44,10 @@ struct mnt_file {
 	struct store_writer *w; /* streaming */
 	uint64_t woff;		/* next in-order offset while streaming */
 	int spool;		/* fd, or -1 */
+	/* Neither streaming nor spooled: the committed content (n->e), read
+	 * through r, opened on the digest rd. */
+	struct store_reader *r;
+	uint8_t rd[STORE_DIGEST_LEN];
 	uint64_t size;
 	bool dirty;
 	unsigned refs;	       /* handles sharing it (under m->wlock) */
@@ -109,11 +121,13 @@ static int to_spool(struct mnt_file *f)
 		return rc;
 	}
 	f->spool = fd;
+	store_reader_close(f->r); /* the spool holds the content now */
+	f->r = NULL;
 	return 0;
 }
 
 /* The open-file object of n, with one more handle on it, or NULL. */
-struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n)
+static struct mnt_file *file_find(struct mnt *m, const struct mnt_node *n)
 {
 	struct mnt_file *f;
 
@@ -131,7 +145,7 @@ struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n)
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out)
 {
-	struct mnt_file *f = mnt_file_find(m, n);
+	struct mnt_file *f = file_find(m, n);
 	int rc = 0;
 
 	if (f) {
@@ -150,16 +164,9 @@ int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 	f->spool = -1;
 	f->refs = 1;
 	pthread_mutex_init(&f->lock, NULL);
-	if (trunc || n->e.size == 0) {
-		rc = store_writer_new(m->s, &f->w);
-		f->dirty = trunc && n->e.size != 0;
-	} else {
-		f->size = n->e.size;
-	}
-	if (rc) {
-		free(f);
-		return rc;
-	}
+	/* A writer starts at the first write at 0 into an empty file. */
+	f->size = trunc ? 0 : n->e.size;
+	f->dirty = trunc && n->e.size != 0;
 	pthread_mutex_lock(&m->wlock);
 	f->next = m->writing;
 	m->writing = f;
@@ -177,6 +184,12 @@ ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
 	if (f->err) {
 		rc = f->err;
 		goto out_done;
+	}
+	if (!f->w && f->spool < 0 && f->size == 0 && off == 0) {
+		rc = store_writer_new(f->m->s, &f->w);
+		f->woff = 0;
+		if (rc)
+			goto out_done;
 	}
 	if (f->w && (uint64_t)off == f->woff) {
 		rc = store_writer_write(f->w, buf, len);
@@ -202,18 +215,54 @@ out_done:
 	return rc;
 }
 
+/* Reads committed content (neither streaming nor spooled), through a
+ * reader of the digest the node has now: a commit moves it. */
+static ssize_t read_stored(struct mnt_file *f, char *buf, size_t len, off_t off)
+{
+	uint8_t d[STORE_DIGEST_LEN];
+	ssize_t rc;
+
+	if ((uint64_t)off >= f->size)
+		return 0;
+	if (len > f->size - (uint64_t)off)
+		len = (size_t)(f->size - (uint64_t)off);
+	pthread_mutex_lock(&f->m->lock);
+	memcpy(d, f->n->e.digest, sizeof(d));
+	pthread_mutex_unlock(&f->m->lock);
+	if (f->r && memcmp(d, f->rd, sizeof(d))) {
+		store_reader_close(f->r);
+		f->r = NULL;
+	}
+	if (!f->r) {
+		rc = store_reader_open(f->m->s, d, &f->r);
+		if (rc)
+			return rc;
+		memcpy(f->rd, d, sizeof(d));
+	}
+	return store_reader_pread(f->r, buf, len, (uint64_t)off);
+}
+
 ssize_t mnt_file_read(struct mnt_file *f, char *buf, size_t len, off_t off)
 {
 	ssize_t rc = 0;
 
 	pthread_mutex_lock(&f->lock);
-	if (f->spool < 0 && (f->w || f->size))
-		rc = to_spool(f);
+	if (f->err) { /* what it held is lost */
+		rc = f->err;
+		goto out_unlock;
+	}
+	if (f->spool < 0 && !f->w) {
+		rc = read_stored(f, buf, len, off);
+		goto out_unlock;
+	}
+	if (f->spool < 0 && f->woff)
+		rc = to_spool(f); /* what streamed is readable once stored */
 	if (!rc && f->spool >= 0) {
 		rc = pread(f->spool, buf, len, off);
 		if (rc < 0)
 			rc = -errno;
 	}
+out_unlock:
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
@@ -226,9 +275,8 @@ int mnt_file_truncate(struct mnt_file *f, uint64_t size)
 	if (size == f->size)
 		goto out_unlock;
 	if (size == 0 && f->spool < 0) {
-		store_writer_abort(f->w);
+		store_writer_abort(f->w); /* the next write starts one */
 		f->w = NULL;
-		rc = store_writer_new(f->m->s, &f->w);
 		f->woff = 0;
 	} else {
 		rc = f->spool < 0 ? to_spool(f) : 0;
@@ -274,49 +322,62 @@ static int ingest_spool(struct mnt_file *f, struct store_file *out)
 	return store_writer_finish(w, out);
 }
 
+/* Finishes f's content as a stored file into *out. */
+static int finish(struct mnt_file *f, struct store_file *out)
+{
+	int rc;
+
+	if (f->spool >= 0)
+		return ingest_spool(f, out);
+	if (!f->w) { /* emptied, and nothing written since */
+		rc = store_writer_new(f->m->s, &f->w);
+		if (rc)
+			return rc;
+	}
+	rc = store_writer_finish(f->w, out);
+	f->w = NULL; /* later writes go to a spool */
+	if (rc)	     /* the streamed bytes are gone with the writer */
+		f->err = rc;
+	return rc;
+}
+
 int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 		    const struct store_audit_note *also, bool *rode)
 {
 	struct mnt_node path = {0};
 	struct store_file sf;
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&f->lock);
 	rc = f->err;
 	if (rc || !f->dirty)
 		goto out_unlock;
-	if (f->spool >= 0) {
-		rc = ingest_spool(f, &sf);
-	} else {
-		rc = store_writer_finish(f->w, &sf);
-		f->w = NULL; /* later writes go to a spool */
-		if (rc)	     /* the streamed bytes are gone with the writer */
-			f->err = rc;
-	}
-	if (!rc) {
-		pthread_mutex_lock(&f->m->lock); /* renames move n->path */
-		rc = mnt_node_parse(f->n->path, false, &path);
-		pthread_mutex_unlock(&f->m->lock);
-	}
-	if (!rc && !path.c[C_STEP])
-		f->dirty = false; /* unlinked or replaced while open */
-	else if (!rc)
+	pthread_mutex_lock(&f->m->lock); /* renames move n->path */
+	rc = mnt_node_parse(f->n->path, false, &path);
+	pthread_mutex_unlock(&f->m->lock);
+	/* Unlinked or renamed over while open: the content stays here for
+	 * the handles until the last close, and nothing is stored. */
+	if (rc || !path.c[C_STEP])
+		goto out_release;
+	rc = finish(f, &sf);
+	if (!rc)
 		rc = store_output_set(f->m->s, c, path.c[C_PIPELINE],
 				      path.c[C_RUN], path.c[C_STEP], path.tail,
 				      STORE_KIND_FILE, f->n->e.mode, &sf,
 				      sync ? STORE_OUTPUT_SYNC : 0, also);
-	if (!rc && path.c[C_STEP] && also && rode)
+	if (rc)
+		goto out_release;
+	if (also && rode)
 		*rode = true;
+	f->fresh = false;
+	pthread_mutex_lock(&f->m->lock);
+	f->n->e.size = sf.size;
+	memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);
+	f->n->mtime = now_ns();
+	pthread_mutex_unlock(&f->m->lock);
+	f->dirty = false;
+out_release:
 	mnt_node_parse_release(&path);
-	if (!rc && f->dirty) {
-		f->fresh = false;
-		pthread_mutex_lock(&f->m->lock);
-		f->n->e.size = sf.size;
-		memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);
-		f->n->mtime = now_ns();
-		pthread_mutex_unlock(&f->m->lock);
-		f->dirty = false;
-	}
 out_unlock:
 	pthread_mutex_unlock(&f->lock);
 	return rc;
@@ -339,6 +400,7 @@ void mnt_file_close(struct mnt_file *f)
 		*pp = f->next;
 	pthread_mutex_unlock(&f->m->wlock);
 	store_writer_abort(f->w);
+	store_reader_close(f->r);
 	if (f->spool >= 0)
 		close(f->spool);
 	pthread_mutex_destroy(&f->lock);

@@ -116,6 +116,79 @@ open(d + '/tr', 'w').write('short')
 assert open(d + '/tr').read() == 'short'
 print('ok')"
 
+check "every handle of a file sees the latest write, whichever made it"
+py "handles share a file" "
+import mmap
+p = d + '/shared'
+for warm in (False, True):
+    open(p, 'w').write('aaaaaaaaaa')
+    r = os.open(p, os.O_RDONLY); w = os.open(p, os.O_RDWR)
+    if warm:  # the kernel holds the old pages before the write
+        assert os.pread(r, 100, 0) == b'a' * 10
+        assert os.pread(w, 100, 0) == b'a' * 10
+    os.pwrite(w, b'BBBB', 2)
+    want = b'aaBBBBaaaa'
+    assert os.pread(r, 100, 0) == want, ('reader', warm, os.pread(r, 100, 0))
+    assert os.pread(w, 100, 0) == want, ('writer', warm, os.pread(w, 100, 0))
+    late = os.open(p, os.O_RDONLY)
+    assert os.pread(late, 100, 0) == want, ('late', warm)
+    with mmap.mmap(r, 0, prot=mmap.PROT_READ) as mm:
+        assert mm[:] == want, ('mmap', warm, mm[:])
+    os.ftruncate(w, 3)
+    assert os.pread(r, 100, 0) == b'aaB', ('truncated', warm)
+    os.pwrite(w, b'CC', 3)
+    os.close(w)
+    assert os.pread(r, 100, 0) == b'aaBCC', ('after close', warm)
+    assert os.fstat(r).st_size == 5, os.fstat(r)
+    os.close(r); os.close(late)
+    assert open(p, 'rb').read() == b'aaBCC'
+print('ok: readers, writers, late openers and maps agree')"
+
+check "a file unlinked or renamed over while open keeps working for its handles"
+mkdir -p "$R/h/steps/s/outputs/held"
+rc=0
+"$PY" - "$R/h/steps/s/outputs/held" <<'EOF' || rc=$?
+import os, sys
+d = sys.argv[1]
+for how in ('unlink', 'rename', 'unlink-synced', 'rename-synced'):
+    p = d + '/' + how
+    fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o644)
+    os.pwrite(fd, b'x' * 10000, 0)
+    if how.endswith('synced'):
+        os.fsync(fd)  # its content is in the store before the unlink
+    if how.startswith('unlink'):
+        os.unlink(p)
+    else:
+        open(p + '.new', 'w').write('replacement')
+        os.rename(p + '.new', p)
+    assert os.fstat(fd).st_size == 10000, (how, os.fstat(fd))
+    assert os.pread(fd, 20000, 0) == b'x' * 10000, how
+    os.ftruncate(fd, 5)
+    os.pwrite(fd, b'tail', 8)
+    os.fsync(fd)
+    want = b'xxxxx\0\0\0tail'
+    assert os.fstat(fd).st_size == len(want), (how, os.fstat(fd))
+    assert os.pread(fd, 100, 0) == want, (how, os.pread(fd, 100, 0))
+    r = os.open('/proc/self/fd/%d' % fd, os.O_RDONLY)
+    assert os.pread(r, 100, 0) == want, (how, 'second handle')
+    os.close(fd)
+    assert os.pread(r, 100, 0) == want, (how, 'after the writer closed')
+    os.close(r)
+names = sorted(os.listdir(d))
+assert names == ['rename', 'rename-synced'], names
+for n in names:
+    assert open(d + '/' + n).read() == 'replacement', n
+print('   ok: ftruncate, write, fsync, fstat and read on held files')
+EOF
+[ "$rc" -eq 0 ] || defect "a handle of an unlinked or replaced file misbehaved"
+alive "held files"
+echo seal >"$R/h/control"
+got=$(cd "$M/artifacts/held/v1" 2>/dev/null && ls | tr '\n' ' ')
+[ "$got" = "rename rename-synced " ] ||
+	defect "held@v1 holds '$got', want only the replaced files"
+[ "$(cat "$M/artifacts/held/v1/rename")" = replacement ] ||
+	defect "held@v1/rename is not the replacement"
+
 check "seal while a writer holds uncommitted data: its close says EROFS"
 mkdir -p "$R/w/steps/s/outputs"
 W=$R/w/steps/s/outputs
