@@ -22,9 +22,7 @@ OPS=${AFSX_OPS:-20000}
 NUSERS=${AFSX_USERS:-2}
 PROCS=${AFSX_PROCS:-2}
 SEED=${AFSX_SEED:-$(date +%s)}
-# -G and -1 step around two known bugs of open runs (a handle of an
-# unlinked file; stale reads through a second handle) until they are fixed.
-read -r -a EXTRA <<<"${AFSX_ARGS:--m 65536 -G -1}"
+read -r -a EXTRA <<<"${AFSX_ARGS:--m 65536}"
 command -v setpriv >/dev/null || skip "no setpriv"
 command -v useradd >/dev/null || skip "no useradd"
 
