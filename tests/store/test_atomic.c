@@ -11,6 +11,7 @@
  * next commit must work.
  */
 #include "helpers.h"
+#include "wrap.h"
 
 #include <errno.h>
 #include <rocksdb/c.h>
@@ -20,27 +21,6 @@
 
 static atomic_int fail_batch, fail_chunk_put, fail_flush;
 static atomic_int batch_failures, chunk_failures, flush_failures;
-
-void __real_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
-void __wrap_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
-void __real_rocksdb_put_cf(rocksdb_t *db, const rocksdb_writeoptions_t *o,
-			   rocksdb_column_family_handle_t *cf, const char *key,
-			   size_t klen, const char *val, size_t vlen,
-			   char **errptr);
-void __wrap_rocksdb_put_cf(rocksdb_t *db, const rocksdb_writeoptions_t *o,
-			   rocksdb_column_family_handle_t *cf, const char *key,
-			   size_t klen, const char *val, size_t vlen,
-			   char **errptr);
-void __real_rocksdb_flush_cf(rocksdb_t *db, const rocksdb_flushoptions_t *o,
-			     rocksdb_column_family_handle_t *cf, char **errptr);
-void __wrap_rocksdb_flush_cf(rocksdb_t *db, const rocksdb_flushoptions_t *o,
-			     rocksdb_column_family_handle_t *cf, char **errptr);
 
 void __wrap_rocksdb_write_writebatch_wi(rocksdb_t *db,
 					const rocksdb_writeoptions_t *o,

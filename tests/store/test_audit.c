@@ -9,6 +9,7 @@
  * was, and the next record must take the seq the failed one would have.
  */
 #include "helpers.h"
+#include "wrap.h"
 #include "store_i.h"
 
 #include <errno.h>
@@ -19,15 +20,6 @@
 #include <string.h>
 
 static atomic_int fail_batch, batch_failures;
-
-void __real_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
-void __wrap_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
 
 void __wrap_rocksdb_write_writebatch_wi(rocksdb_t *db,
 					const rocksdb_writeoptions_t *o,

@@ -11,6 +11,7 @@
  * disk.
  */
 #include "helpers.h"
+#include "wrap.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,15 +22,6 @@
 #include <string.h>
 
 static atomic_int fail_batch, batches;
-
-void __real_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
-void __wrap_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
 
 void __wrap_rocksdb_write_writebatch_wi(rocksdb_t *db,
 					const rocksdb_writeoptions_t *o,

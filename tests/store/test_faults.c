@@ -23,6 +23,7 @@
  * a reopen, and take the same operation once the fault is gone.
  */
 #include "helpers.h"
+#include "wrap.h"
 #include "store_i.h"
 
 #include <errno.h>
@@ -70,26 +71,6 @@ static char *rocks_error(void)
 			    "Input/output error (injected)");
 }
 
-void __real_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
-void __wrap_rocksdb_write_writebatch_wi(rocksdb_t *db,
-					const rocksdb_writeoptions_t *o,
-					rocksdb_writebatch_wi_t *wb,
-					char **errptr);
-void __real_rocksdb_put_cf(rocksdb_t *db, const rocksdb_writeoptions_t *o,
-			   rocksdb_column_family_handle_t *cf, const char *key,
-			   size_t klen, const char *val, size_t vlen,
-			   char **errptr);
-void __wrap_rocksdb_put_cf(rocksdb_t *db, const rocksdb_writeoptions_t *o,
-			   rocksdb_column_family_handle_t *cf, const char *key,
-			   size_t klen, const char *val, size_t vlen,
-			   char **errptr);
-void __real_rocksdb_flush_cf(rocksdb_t *db, const rocksdb_flushoptions_t *o,
-			     rocksdb_column_family_handle_t *cf, char **errptr);
-void __wrap_rocksdb_flush_cf(rocksdb_t *db, const rocksdb_flushoptions_t *o,
-			     rocksdb_column_family_handle_t *cf, char **errptr);
 ssize_t __real_read(int fd, void *buf, size_t len);
 ssize_t __wrap_read(int fd, void *buf, size_t len);
 ssize_t __real_pread(int fd, void *buf, size_t len, off_t off);
