@@ -49,7 +49,7 @@ fi
 
 start=$(date +%s)
 rc=0
-bash "$ROOT/tests/limits/limits.sh" "$WORK/artifactfs" --long | tee "$WORK/out.txt" || rc=$?
+bash "$ROOT/tests/limits/limits.sh" "$WORK/artifactfs" --long 2>&1 | tee "$WORK/out.txt" || rc=$?
 secs=$(($(date +%s) - start))
 echo
 echo "== limits_long: $secs s in all (exit $rc)"
