@@ -387,6 +387,21 @@ static int read_roles(struct fs_ctx *ctx, const config_t *cfg, const char *path,
 	return 0;
 }
 
+/* Checks the parsed cfg (from path) into ctx->opt and ctx->checkpoint_*;
+ * *store_out gets its `store`. */
+static int decode(struct fs_ctx *ctx, const config_t *cfg, const char *path,
+		  char **store_out)
+{
+	int rc = check_known(ctx, cfg, path);
+
+	if (rc < 0)
+		return rc;
+	rc = read_settings(ctx, cfg, path, store_out);
+	if (!rc)
+		rc = read_roles(ctx, cfg, path, NULL, NULL);
+	return rc;
+}
+
 /* Reads the file at path into ctx->opt; *store_out gets its `store`. */
 static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
 {
@@ -395,16 +410,28 @@ static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
 
 	config_init(&cfg);
 	rc = read_config(ctx, &cfg, path);
-	if (rc < 0)
-		goto out_destroy;
-	rc = check_known(ctx, &cfg, path);
-	if (rc < 0)
-		goto out_destroy;
-	rc = read_settings(ctx, &cfg, path, store_out);
 	if (!rc)
-		rc = read_roles(ctx, &cfg, path, NULL, NULL);
-out_destroy:
+		rc = decode(ctx, &cfg, path, store_out);
 	config_destroy(&cfg);
+	return rc;
+}
+
+int fs_config_parse_text(struct fs_ctx *ctx, const char *text, const char *name,
+			 char **store_out)
+{
+	config_t cfg;
+	int rc;
+
+	*store_out = NULL;
+	config_init(&cfg);
+	rc = config_read_string(&cfg, text) ? 0 : read_error(ctx, &cfg, name);
+	if (!rc)
+		rc = decode(ctx, &cfg, name, store_out);
+	config_destroy(&cfg);
+	if (rc < 0) {
+		free(*store_out);
+		*store_out = NULL;
+	}
 	return rc;
 }
 
