@@ -15,7 +15,7 @@ BUILD=${BUILD:-$ROOT/build-debug}
 MIN=${1:-10}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tree record names store acl ctl_request)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tree record names store acl config xattr ctl_request)
 
 bin_of() {
 	case $1 in
@@ -29,6 +29,9 @@ seeds_of() {
 	*) echo "$ROOT/tests/fuzz/corpus/$1" ;;
 	esac
 }
+
+# Leaks inside libraries that are not ours to fix (lsan.supp says which).
+export LSAN_OPTIONS=suppressions=$ROOT/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 
 OUT=$BUILD/fuzz-long
 mkdir -p "$OUT"

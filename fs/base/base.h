@@ -346,6 +346,18 @@ bool fs_cancelled(const struct fs_ctx *ctx);
  */
 int fs_config_load(struct fs_ctx *ctx);
 
+/**
+ * Decodes configuration text (NUL-terminated, the contents of a file)
+ * into ctx->opt and ctx->checkpoint_* as fs_config_load does with a file,
+ * without the defaults first and without store_options_check; name is
+ * the file that error lines name.  Like a --config file, the text may
+ * not @include another file.  *store_out (the caller's to free)
+ * gets the `store` setting, or NULL.  Returns 0, -EINVAL (reported with
+ * name and line; exit_code set; *store_out NULL) or -ENOMEM.
+ */
+int fs_config_parse_text(struct fs_ctx *ctx, const char *text, const char *name,
+			 char **store_out);
+
 /* ------------------------------------------------------------- config.c: the
  * roles it seeds */
 

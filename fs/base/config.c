@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -72,9 +73,37 @@ static int read_error(struct fs_ctx *ctx, const config_t *cfg, const char *path)
 	    config_error_line(cfg), "%s", config_error_text(cfg));
 }
 
+/* Refuses an @include directive in text that a caller gave: libconfig
+ * would open the named file itself, with this process's rights (the
+ * mount daemon's, for a client), not the caller's, and would block on a
+ * FIFO or read /dev/zero without end.  libconfig takes the directive at
+ * the start of a line, after blanks; this looks there, in any case. */
+static int refuse_include(struct fs_ctx *ctx, const char *text,
+			  const char *path)
+{
+	const char *p = text;
+	int line = 1;
+
+	while (*p) {
+		p += strspn(p, " \t\r\f\v");
+		if (!strncasecmp(p, "@include", 8))
+			return config_fail(ctx, path, line, "%s",
+					   "@include is not allowed in a "
+					   "configuration file given with "
+					   "--config");
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+		line++;
+	}
+	return 0;
+}
+
 /* Parses the file at path into cfg: a file the caller named (--config)
- * is read with the caller's rights (fs_file_read_all), the system file
- * by this process.  Returns 0 or what read_error says. */
+ * is read with the caller's rights (fs_file_read_all) and may include
+ * nothing, the system file by this process.  Returns 0 or what
+ * read_error says. */
 static int read_config(struct fs_ctx *ctx, config_t *cfg, const char *path)
 {
 	size_t len;
@@ -93,7 +122,10 @@ static int read_config(struct fs_ctx *ctx, config_t *cfg, const char *path)
 		ctx->exit_code = FS_EXIT_USAGE;
 		return -EINVAL;
 	}
-	rc = config_read_string(cfg, text) ? 0 : read_error(ctx, cfg, path);
+	rc = refuse_include(ctx, text, path);
+	if (!rc)
+		rc = config_read_string(cfg, text) ? 0
+						   : read_error(ctx, cfg, path);
 	free(text);
 	return rc;
 }
@@ -387,6 +419,21 @@ static int read_roles(struct fs_ctx *ctx, const config_t *cfg, const char *path,
 	return 0;
 }
 
+/* Checks the parsed cfg (from path) into ctx->opt and ctx->checkpoint_*;
+ * *store_out gets its `store`. */
+static int decode(struct fs_ctx *ctx, const config_t *cfg, const char *path,
+		  char **store_out)
+{
+	int rc = check_known(ctx, cfg, path);
+
+	if (rc < 0)
+		return rc;
+	rc = read_settings(ctx, cfg, path, store_out);
+	if (!rc)
+		rc = read_roles(ctx, cfg, path, NULL, NULL);
+	return rc;
+}
+
 /* Reads the file at path into ctx->opt; *store_out gets its `store`. */
 static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
 {
@@ -395,16 +442,32 @@ static int load_file(struct fs_ctx *ctx, const char *path, char **store_out)
 
 	config_init(&cfg);
 	rc = read_config(ctx, &cfg, path);
-	if (rc < 0)
-		goto out_destroy;
-	rc = check_known(ctx, &cfg, path);
-	if (rc < 0)
-		goto out_destroy;
-	rc = read_settings(ctx, &cfg, path, store_out);
 	if (!rc)
-		rc = read_roles(ctx, &cfg, path, NULL, NULL);
-out_destroy:
+		rc = decode(ctx, &cfg, path, store_out);
 	config_destroy(&cfg);
+	return rc;
+}
+
+int fs_config_parse_text(struct fs_ctx *ctx, const char *text, const char *name,
+			 char **store_out)
+{
+	config_t cfg;
+	int rc;
+
+	*store_out = NULL;
+	config_init(&cfg);
+	rc = refuse_include(ctx, text, name);
+	if (!rc)
+		rc = config_read_string(&cfg, text)
+			 ? 0
+			 : read_error(ctx, &cfg, name);
+	if (!rc)
+		rc = decode(ctx, &cfg, name, store_out);
+	config_destroy(&cfg);
+	if (rc < 0) {
+		free(*store_out);
+		*store_out = NULL;
+	}
 	return rc;
 }
 

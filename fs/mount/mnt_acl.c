@@ -17,9 +17,7 @@
  * entry into a binding on the node's path (r-x: reader, rwx: writer) and
  * each removed entry into the revocation of the nearest binding.
  *
- * Wire format of system.posix_acl_access (linux/posix_acl_xattr.h): a
- * little-endian u32 version (2), then entries of u16 tag, u16 perm, u32
- * id, sorted by tag and then id.
+ * The wire format of system.posix_acl_access is mnt_xacl.c's.
  */
 #include "acl.h"
 #include "mnt_i.h"
@@ -29,17 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define XACL_VERSION  2
-#define TAG_USER_OBJ  0x01
-#define TAG_USER      0x02
-#define TAG_GROUP_OBJ 0x04
-#define TAG_GROUP     0x08
-#define TAG_MASK      0x10
-#define TAG_OTHER     0x20
-#define NO_ID	      0xffffffffu
-#define XACL_HDR      4
-#define XACL_ENTRY    8
 
 static int decide(fuse_req_t req, struct mnt *m, enum acl_action act,
 		  const char *path)
@@ -166,19 +153,9 @@ uint32_t mnt_acl_mode(struct mnt *m, const struct mnt_node *n, uint32_t mode)
 	       (uint32_t)((v.mask & cap) << 3);
 }
 
-static void put_entry(char *p, unsigned tag, unsigned perm, uint32_t id)
-{
-	uint16_t t = htole16((uint16_t)tag), pm = htole16((uint16_t)perm);
-	uint32_t i = htole32(id);
-
-	memcpy(p, &t, 2);
-	memcpy(p + 2, &pm, 2);
-	memcpy(p + 4, &i, 4);
-}
-
 int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf, size_t size)
 {
-	uint32_t ver = htole32(XACL_VERSION);
+	uint32_t ver = htole32(MNT_XACL_VERSION);
 	int cap = cap_of(mnt_base_mode(n)), rc;
 	struct acl_view v;
 	size_t len, nu = 0;
@@ -193,77 +170,35 @@ int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf, size_t size)
 		acl_view_release(&v);
 		return -ENODATA; /* the mode says it all */
 	}
-	len = XACL_HDR + XACL_ENTRY * (v.n + 4);
+	len = MNT_XACL_HDR + MNT_XACL_ENTRY * (v.n + 4);
 	if (size == 0 || size < len) {
 		acl_view_release(&v);
 		return size == 0 ? (int)len : -ERANGE;
 	}
 	memcpy(buf, &ver, 4);
-	p = buf + XACL_HDR;
-	put_entry(p, TAG_USER_OBJ, (unsigned)(v.user_bits & cap), NO_ID);
-	p += XACL_ENTRY;
+	p = buf + MNT_XACL_HDR;
+	mnt_xacl_put(p, MNT_XACL_USER_OBJ, (unsigned)(v.user_bits & cap),
+		     MNT_XACL_NO_ID);
+	p += MNT_XACL_ENTRY;
 	for (size_t i = 0; i < v.n && v.named[i].tag == 'u'; i++, nu++) {
-		put_entry(p, TAG_USER, (unsigned)(v.named[i].bits & cap),
-			  v.named[i].id);
-		p += XACL_ENTRY;
+		mnt_xacl_put(p, MNT_XACL_USER,
+			     (unsigned)(v.named[i].bits & cap), v.named[i].id);
+		p += MNT_XACL_ENTRY;
 	}
-	put_entry(p, TAG_GROUP_OBJ, (unsigned)(v.group_bits & cap), NO_ID);
-	p += XACL_ENTRY;
+	mnt_xacl_put(p, MNT_XACL_GROUP_OBJ, (unsigned)(v.group_bits & cap),
+		     MNT_XACL_NO_ID);
+	p += MNT_XACL_ENTRY;
 	for (size_t i = nu; i < v.n; i++) {
-		put_entry(p, TAG_GROUP, (unsigned)(v.named[i].bits & cap),
-			  v.named[i].id);
-		p += XACL_ENTRY;
+		mnt_xacl_put(p, MNT_XACL_GROUP,
+			     (unsigned)(v.named[i].bits & cap), v.named[i].id);
+		p += MNT_XACL_ENTRY;
 	}
-	put_entry(p, TAG_MASK, (unsigned)(v.mask & cap), NO_ID);
-	p += XACL_ENTRY;
-	put_entry(p, TAG_OTHER, 0, NO_ID);
+	mnt_xacl_put(p, MNT_XACL_MASK, (unsigned)(v.mask & cap),
+		     MNT_XACL_NO_ID);
+	p += MNT_XACL_ENTRY;
+	mnt_xacl_put(p, MNT_XACL_OTHER, 0, MNT_XACL_NO_ID);
 	acl_view_release(&v);
 	return (int)len;
-}
-
-/* One named entry of an ACL being set. */
-struct named {
-	char tag;
-	uint32_t id;
-	int bits;
-};
-
-/* Parses the named entries of an ACL xattr into *out (malloc'd). */
-static int parse_named(const char *value, size_t size, struct named **out,
-		       size_t *n)
-{
-	uint32_t ver;
-	size_t cnt;
-
-	*out = NULL;
-	*n = 0;
-	if (size < XACL_HDR || (size - XACL_HDR) % XACL_ENTRY)
-		return -EINVAL;
-	memcpy(&ver, value, 4);
-	if (le32toh(ver) != XACL_VERSION)
-		return -EINVAL;
-	cnt = (size - XACL_HDR) / XACL_ENTRY;
-	*out = calloc(cnt ? cnt : 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < cnt; i++) {
-		const char *p = value + XACL_HDR + i * XACL_ENTRY;
-		uint16_t tag, perm;
-		uint32_t id;
-
-		memcpy(&tag, p, 2);
-		memcpy(&perm, p + 2, 2);
-		memcpy(&id, p + 4, 4);
-		tag = le16toh(tag);
-		if (tag != TAG_USER && tag != TAG_GROUP)
-			continue; /* the base entries follow the bindings */
-		(*out)[(*n)++] = (struct named){
-		    .tag = tag == TAG_USER ? 'u' : 'g',
-		    .id = le32toh(id),
-		    .bits = le16toh(perm) & 7,
-		};
-	}
-	return 0;
 }
 
 static void principal_of(char tag, uint32_t id, char out[16])
@@ -273,7 +208,7 @@ static void principal_of(char tag, uint32_t id, char out[16])
 
 /* Applies one added or changed entry: its role on path, or none. */
 static int grant(struct mnt *m, const struct store_caller *c, const char *path,
-		 const struct named *e)
+		 const struct mnt_xacl_named *e)
 {
 	const char *role = acl_bits_role(e->bits);
 	char who[16];
@@ -301,7 +236,7 @@ static int revoke(struct mnt *m, const struct store_caller *c, const char *path,
 }
 
 static int apply(struct mnt *m, const struct store_caller *c,
-		 const struct mnt_node *n, const struct named *want,
+		 const struct mnt_node *n, const struct mnt_xacl_named *want,
 		 size_t nwant)
 {
 	int cap = cap_of(mnt_base_mode(n)), rc;
@@ -334,7 +269,7 @@ static int apply(struct mnt *m, const struct store_caller *c,
 int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
 		const char *value, size_t size)
 {
-	struct named *want = NULL;
+	struct mnt_xacl_named *want = NULL;
 	size_t nwant = 0;
 	int rc = mnt_allowed(req, m, ACL_ADMIN, n->path);
 	struct store_caller c;
@@ -347,7 +282,7 @@ int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
 		return -EPERM;
 	}
 	if (!rc && value)
-		rc = parse_named(value, size, &want, &nwant);
+		rc = mnt_xacl_parse(value, size, &want, &nwant);
 	if (!rc)
 		rc = apply(m, &c, n, want, nwant);
 	free(want);

@@ -390,6 +390,42 @@ int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
  * the kernel cached of modes and ACLs. */
 void mnt_bindings_changed(struct mnt *m);
 
+/* ------------------------------------------------------------ mnt_xacl.c
+ * The wire format of system.posix_acl_access: a little-endian u32
+ * version, then entries of u16 tag, u16 perm, u32 id.
+ */
+#define MNT_XACL_VERSION   2
+#define MNT_XACL_USER_OBJ  0x01
+#define MNT_XACL_USER	   0x02
+#define MNT_XACL_GROUP_OBJ 0x04
+#define MNT_XACL_GROUP	   0x08
+#define MNT_XACL_MASK	   0x10
+#define MNT_XACL_OTHER	   0x20
+#define MNT_XACL_NO_ID	   0xffffffffu /* the id of the base entries */
+#define MNT_XACL_HDR	   4
+#define MNT_XACL_ENTRY	   8
+
+/* One named entry (user or group) of an ACL being set. */
+struct mnt_xacl_named {
+	char tag; /* 'u' or 'g' */
+	uint32_t id;
+	int bits; /* rwx, 0..7 */
+};
+
+/** Writes one entry (MNT_XACL_ENTRY bytes) at p. */
+void mnt_xacl_put(char *p, unsigned tag, unsigned perm, uint32_t id);
+
+/**
+ * Decodes the named entries of an ACL xattr value[0..size) into *out
+ * (malloc'd, the caller's to free; also on error, then NULL) and their
+ * count into *n, in the order they come; base entries (user::, group::,
+ * mask::, other::) and unknown tags are skipped.  Returns 0, -EINVAL (a
+ * size that is not a header and whole entries, a version other than 2)
+ * or -ENOMEM.
+ */
+int mnt_xacl_parse(const char *value, size_t size, struct mnt_xacl_named **out,
+		   size_t *n);
+
 /* ------------------------------------------------------ mnt_checkpoint.c
  * Signed checkpoints of the audit journal, written by a thread of the
  * daemon (config: audit.checkpoint_records, _seconds, _dir).

@@ -103,6 +103,12 @@ expect_fail 2 "$AFS" --config "$T/neg.conf" ls
 expect_fail 2 "$AFS" --config "$T/missing.conf" ls
 expect_err_has "$T/missing.conf"
 
+check "a --config file may not @include another (read with the daemon's rights)"
+printf 'threads = 1;\n' >"$T/inc-target.conf"
+printf 'zstd_level = 3;\n  @include "%s"\n' "$T/inc-target.conf" >"$T/inc.conf"
+expect_fail 2 "$AFS" --config "$T/inc.conf" ls
+expect_err_has "$T/inc.conf:2: @include is not allowed"
+
 check "without HOME the default comes from the password database"
 home=$(getent passwd "$(id -u)" | cut -d: -f6)
 if [ -n "$home" ] && [ ! -e "$home/.local/share/artifactfs" ]; then
