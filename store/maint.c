@@ -282,7 +282,7 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	pthread_rwlock_wrlock(&s->gc_lock);
+	gate_close(&s->gc_gate);
 	rc = store_artifact_each(s, fsck_artifact, &f);
 	/* Files in runs' outputs trees hold references too. */
 	if (!rc)
@@ -308,7 +308,7 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	}
 	if (!rc)
 		fsck_totals(&f);
-	pthread_rwlock_unlock(&s->gc_lock);
+	gate_open(&s->gc_gate);
 	free(f.want.t);
 	if (rc)
 		return rc;
@@ -379,7 +379,7 @@ int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	pthread_rwlock_wrlock(&s->gc_lock);
+	gate_close(&s->gc_gate);
 	pthread_mutex_lock(&s->commit_lock);
 	/* Make unflushed chunks visible to the scan as on-disk state. */
 	rc = db_flush_chunks(s->db);
@@ -393,7 +393,7 @@ int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
 	}
 	chunk_set_clear(s->pending);
 	pthread_mutex_unlock(&s->commit_lock);
-	pthread_rwlock_unlock(&s->gc_lock);
+	gate_open(&s->gc_gate);
 	if (!rc && !dry_run)
 		rc = store_audit_record(s, c, "gc", "", NULL, out->bytes, 0);
 	return rc;

@@ -341,7 +341,7 @@ static int store_setup(struct store *s, const struct store_options *o)
 	if (s->opt.threads == 0)
 		s->opt.threads = ncpu > 0 ? (unsigned)ncpu : 2;
 	pthread_mutex_init(&s->commit_lock, NULL);
-	pthread_rwlock_init(&s->gc_lock, NULL);
+	gate_init(&s->gc_gate);
 	s->pending = chunk_set_new();
 	if (!s->pending)
 		return -ENOMEM;
@@ -412,7 +412,7 @@ void store_close(struct store *s)
 	lock_drop(s->lock_fd);
 	if (s->pending) {
 		pthread_mutex_destroy(&s->commit_lock);
-		pthread_rwlock_destroy(&s->gc_lock);
+		gate_release(&s->gc_gate);
 	}
 	free(s->dir);
 	free(s);

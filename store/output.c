@@ -588,15 +588,15 @@ int store_run_seal(struct store *s, const struct store_caller *c,
 
 	if (rc)
 		return rc;
-	/* The puts below take gc_lock shared with the commit lock held; gc
-	 * takes gc_lock, then the commit lock.  Taking gc_lock first here
-	 * keeps one order (gc_lock, then commit lock): otherwise a gc
-	 * beside a seal deadlocks.  The puts' own shared holds nest in
-	 * this one (a reader-preferring lock, the default). */
-	pthread_rwlock_rdlock(&s->gc_lock);
+	/* The puts below share the gc gate with the commit lock held; gc
+	 * closes the gate, then takes the commit lock.  Sharing the gate
+	 * first here keeps one order (gate, then commit lock): otherwise a
+	 * gc beside a seal deadlocks.  The puts' own shares nest in this
+	 * one (shares are granted while gc only waits). */
+	gate_share(&s->gc_gate);
 	rc = commit_begin(s, c, &t);
 	if (rc) {
-		pthread_rwlock_unlock(&s->gc_lock);
+		gate_unshare(&s->gc_gate);
 		return rc;
 	}
 	z.skip = key_names(k, KEY_NS_OUTPUT, pipeline, run, "");
@@ -611,6 +611,6 @@ int store_run_seal(struct store *s, const struct store_caller *c,
 	}
 	free(z.puts);
 	free(z.names);
-	pthread_rwlock_unlock(&s->gc_lock);
+	gate_unshare(&s->gc_gate);
 	return rc;
 }

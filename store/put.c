@@ -188,7 +188,7 @@ int store_put_begin(struct store *s, const struct store_caller *c,
 	p->root.e.mode = 0755;
 	p->progress = progress;
 	p->progress_arg = progress_arg;
-	pthread_rwlock_rdlock(&s->gc_lock);
+	gate_share(&s->gc_gate);
 	*out = p;
 	return 0;
 }
@@ -423,7 +423,7 @@ void store_put_abort(struct store_put *p)
 		return;
 	node_free(&p->root);
 	free(p->block);
-	pthread_rwlock_unlock(&p->s->gc_lock);
+	gate_unshare(&p->s->gc_gate);
 	free(p);
 }
 

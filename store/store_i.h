@@ -41,6 +41,31 @@ struct chunk_set;
 struct chunk_cache;
 struct dir_cache;
 
+/* ------------------------------------------------------------ gate.c
+ * Ingest shared, gc exclusive: a writer or put holds a share from its
+ * start to its finish or abort (across calls and threads); gc and fsck
+ * close the gate, waiting for every share to end.  Shares are granted
+ * while gc only waits, so they nest.  The mutex is held only to count:
+ * nothing stays locked between calls.
+ */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned shared;
+	bool exclusive;
+};
+
+void gate_init(struct gate *g);
+void gate_release(struct gate *g);
+/** Takes a share; waits while the gate is closed. */
+void gate_share(struct gate *g);
+/** Drops a share (any thread may drop it). */
+void gate_unshare(struct gate *g);
+/** Closes the gate: waits until no share is held, then holds it alone. */
+void gate_close(struct gate *g);
+/** Opens the gate closed by gate_close. */
+void gate_open(struct gate *g);
+
 struct store {
 	char *dir;
 	char id[33];
@@ -55,7 +80,7 @@ struct store {
 	uint8_t *audit_key; /* journal on: every change carries a record */
 	size_t audit_klen;
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
-	pthread_rwlock_t gc_lock;    /* ingest shared, gc exclusive */
+	struct gate gc_gate;	     /* ingest shared, gc exclusive */
 	uint64_t binding_gen; /* bumped by each binding change (atomic) */
 	bool read_only;	      /* on read-only media: every change -EROFS */
 };

@@ -137,7 +137,7 @@ int store_writer_new(struct store *s, struct store_writer **out)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	w->max_inflight = MAX_INFLIGHT_PER_THREAD * s->opt.threads;
-	pthread_rwlock_rdlock(&s->gc_lock);
+	gate_share(&s->gc_gate);
 	*out = w;
 	return 0;
 }
@@ -245,7 +245,7 @@ static void writer_free(struct store_writer *w)
 	EVP_MD_CTX_free(w->md);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
-	pthread_rwlock_unlock(&w->s->gc_lock);
+	gate_unshare(&w->s->gc_gate);
 	free(w);
 }
 

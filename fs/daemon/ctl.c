@@ -242,11 +242,14 @@ struct stream {
 	enum ctl_frame type;
 };
 
+/* A cookie write returns what it wrote, 0 on error: glibc takes a
+ * negative return for a count (fopencookie(3)), and a client gone
+ * mid-stream then had fwrite read far past the caller's buffer. */
 static ssize_t stream_write(void *cookie, const char *buf, size_t len)
 {
 	struct stream *s = cookie;
 
-	return ctl_send_frame(s->c, s->type, buf, len) ? -1 : (ssize_t)len;
+	return ctl_send_frame(s->c, s->type, buf, len) ? 0 : (ssize_t)len;
 }
 
 /* Runs the handler on a decoded request (or call, with its result). */

@@ -8,45 +8,63 @@
 
 #include <string.h>
 
+static void fill_attr(struct mnt *m, const struct mnt_node *node,
+		      const struct mnt_node *n, struct stat *st);
+
 void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 {
 	struct fuse_entry_param e = {0};
+	struct mnt_node snap;
+	int rc = mnt_node_snap(m, n, &snap);
 
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	e.ino = n->ino;
-	e.attr_timeout = mnt_timeout(m, n);
-	e.entry_timeout = mnt_entry_timeout(m, n);
-	mnt_attr(m, n, &e.attr);
+	e.attr_timeout = mnt_timeout(m, &snap);
+	e.entry_timeout = mnt_entry_timeout(m, &snap);
+	fill_attr(m, n, &snap, &e.attr);
+	mnt_node_parse_release(&snap);
 	fuse_reply_entry(req, &e);
 }
 
 int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
 		     struct mnt_node **out)
 {
-	struct mnt_node facts;
-	int rc = mnt_resolve(m, parent, name, &facts);
+	struct mnt_node p, facts;
+	int rc = mnt_node_snap(m, parent, &p);
 
 	if (rc)
 		return rc;
-	return mnt_node_ref(m, parent, name, &facts, out);
+	rc = mnt_resolve(m, &p, name, &facts);
+	if (!rc)
+		rc = mnt_node_ref(m, &p, name, &facts, out);
+	mnt_node_parse_release(&p);
+	return rc;
 }
 
 int mnt_refresh(struct mnt *m, struct mnt_node *n)
 {
-	struct mnt_node parent = {0}, fresh;
-	const char *name = strrchr(n->path, '/') + 1;
+	struct mnt_node self, parent = {0}, fresh;
 	int rc;
 
-	if (n->kind == MK_ROOT)
-		return 0;
-	if (!strncmp(n->path, "//", 2))
-		return 0; /* unlinked while open: its last facts stand */
-	if (n->kind == MK_SEALED)
-		return 0; /* immutable */
-	rc = mnt_node_parse(n->path, true, &parent);
+	if (n->kind == MK_ROOT || n->kind == MK_SEALED)
+		return 0; /* the root's facts are fixed; sealed is immutable */
+	rc = mnt_node_snap(m, n, &self);
 	if (rc)
 		return rc;
-	rc = mnt_resolve(m, &parent, name, &fresh);
+	if (!strncmp(self.path, "//", 2)) {
+		/* unlinked while open: its last facts stand */
+		mnt_node_parse_release(&self);
+		return 0;
+	}
+	rc = mnt_node_parse(self.path, true, &parent);
+	if (!rc)
+		rc = mnt_resolve(m, &parent, strrchr(self.path, '/') + 1,
+				 &fresh);
 	mnt_node_parse_release(&parent);
+	mnt_node_parse_release(&self);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&m->lock);
@@ -59,16 +77,17 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n)
 	return 0;
 }
 
-void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st)
+/* Fills st from n, a copy of node (mnt_node_snap). */
+static void fill_attr(struct mnt *m, const struct mnt_node *node,
+		      const struct mnt_node *n, struct stat *st)
 {
-	int64_t wsize =
-	    n->kind == MK_OUT ? mnt_write_size((struct mnt *)m, n) : -1;
+	int64_t wsize = n->kind == MK_OUT ? mnt_write_size(m, node) : -1;
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_uid = n->uid;
 	st->st_gid = 0;
-	st->st_mode = mnt_acl_mode((struct mnt *)m, n, mnt_base_mode(n));
+	st->st_mode = mnt_acl_mode(m, n, mnt_base_mode(n));
 	switch (n->e.kind) {
 	case STORE_KIND_DIR:
 		st->st_mode |= S_IFDIR;
@@ -93,6 +112,18 @@ void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st)
 	st->st_mtim.tv_nsec = (n->mtime ? n->mtime : m->started) % 1000000000;
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
+}
+
+int mnt_attr(struct mnt *m, const struct mnt_node *n, struct stat *st)
+{
+	struct mnt_node snap;
+	int rc = mnt_node_snap(m, n, &snap);
+
+	if (rc)
+		return rc;
+	fill_attr(m, n, &snap, st);
+	mnt_node_parse_release(&snap);
+	return 0;
 }
 
 /* How long n's facts hold, whoever asks. */

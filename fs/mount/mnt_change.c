@@ -128,7 +128,8 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e.ino = n->ino;
 	e.attr_timeout = mnt_timeout(m, n);
 	e.entry_timeout = mnt_entry_timeout(m, n);
-	mnt_attr(m, n, &e.attr);
+	if (mnt_attr(m, n, &e.attr)) /* ENOMEM: the file is open; no cache */
+		e.attr_timeout = e.entry_timeout = 0;
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -364,8 +365,11 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		/* The link shows as A@vN, not under the name given: let the
 		 * kernel keep no entry for that name. */
 		e.ino = n->ino;
-		mnt_attr(m, n, &e.attr);
-		fuse_reply_entry(req, &e);
+		rc = mnt_attr(m, n, &e.attr);
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_entry(req, &e);
 		return;
 	}
 	if (!rc && p->kind != MK_OUT)
@@ -488,8 +492,11 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	mnt_attr(m, n, &st);
-	fuse_reply_attr(req, &st, mnt_timeout(m, n));
+	rc = mnt_attr(m, n, &st);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, mnt_timeout(m, n));
 }
 
 void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)

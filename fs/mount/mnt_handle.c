@@ -56,19 +56,26 @@ static struct mnt_fh *FH(struct fuse_file_info *fi)
 int mnt_writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
 {
 	struct store_caller c;
+	struct mnt_node f;
 	int rc = mnt_refresh(m, n);
 
+	if (!rc)
+		rc = mnt_node_snap(m, n, &f);
 	if (rc)
 		return rc;
-	if (n->kind == MK_SEALED || n->kind == MK_ARTIFACT ||
-	    n->kind == MK_ALIAS || n->sealed)
-		return -EROFS;
-	if (!strncmp(n->path, "//gone/", 7))
-		return 0; /* reached through a handle its opener was allowed */
-	mnt_caller(req, m, &c);
-	rc = acl_decide_run(m->s, &c, n->uid, n->kind == MK_CONTROL, n->path);
-	/* A path the bindings cannot name is no one's (mnt_allowed). */
-	return rc == -EINVAL ? -EACCES : rc;
+	if (f.kind == MK_SEALED || f.kind == MK_ARTIFACT ||
+	    f.kind == MK_ALIAS || f.sealed) {
+		rc = -EROFS;
+	} else if (strncmp(f.path, "//gone/", 7)) {
+		mnt_caller(req, m, &c);
+		rc = acl_decide_run(m->s, &c, f.uid, f.kind == MK_CONTROL,
+				    f.path);
+		/* A path the bindings cannot name is no one's (mnt_allowed). */
+		if (rc == -EINVAL)
+			rc = -EACCES;
+	} /* else reached through a handle its opener was allowed */
+	mnt_node_parse_release(&f);
+	return rc;
 }
 
 struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n)
@@ -96,7 +103,7 @@ void mnt_fh_free(struct mnt_fh *h)
 	free(h);
 }
 
-static int control_text(struct mnt *m, struct mnt_node *n, char **out,
+static int control_text(struct mnt *m, const struct mnt_node *n, char **out,
 			size_t *len)
 {
 	static const char *const status[] = {"", "open", "sealed", "failed"};
@@ -138,7 +145,7 @@ static int text_line(void *arg, uint64_t seq, const char *line, size_t len)
 }
 
 /* A step's trace as the text of trace.jsonl. */
-static int trace_text(struct mnt *m, struct mnt_node *n, char **out,
+static int trace_text(struct mnt *m, const struct mnt_node *n, char **out,
 		      size_t *len)
 {
 	struct text t = {0};
@@ -189,7 +196,8 @@ static int trace_write(struct mnt *m, const struct store_caller *c,
 }
 
 /* The journal of one day (open checked the auditor role). */
-static int audit_day(struct mnt *m, struct mnt_node *n, char **out, size_t *len)
+static int audit_day(struct mnt *m, const struct mnt_node *n, char **out,
+		     size_t *len)
 {
 	char day[11];
 
@@ -198,7 +206,7 @@ static int audit_day(struct mnt *m, struct mnt_node *n, char **out, size_t *len)
 }
 
 /* A secret's value (open checked the caller's role on it). */
-static int secret_text(struct mnt_node *n, struct mnt *m, char **out,
+static int secret_text(const struct mnt_node *n, struct mnt *m, char **out,
 		       size_t *len)
 {
 	uint8_t *val = NULL;
@@ -216,9 +224,11 @@ static int secret_text(struct mnt_node *n, struct mnt *m, char **out,
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Opens what n is for reading or writing into *out. */
-int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
-		  struct fuse_file_info *fi, struct mnt_fh **out)
+/* Opens what node is for reading or writing into *out; n is its copy
+ * (mnt_node_snap), read for what it is. */
+static int open_snap(fuse_req_t req, struct mnt *m, struct mnt_node *node,
+		     const struct mnt_node *n, int flags,
+		     struct fuse_file_info *fi, struct mnt_fh **out)
 {
 	bool wr = (flags & O_ACCMODE) != O_RDONLY;
 	struct mnt_fh *h = NULL;
@@ -231,22 +241,22 @@ int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 	if (!wr && (rc = mnt_allowed(req, m, ACL_READ, n->path)))
 		return rc;
 	if (wr && n->kind == MK_TRACE) {
-		rc = mnt_writable(m, n, req);
+		rc = mnt_writable(m, node, req);
 		/* Append-only, even for the owner: no truncation, no
 		 * writes anywhere but at the end. */
 		if (!rc && (!(flags & O_APPEND) || (flags & O_TRUNC)))
 			rc = -EPERM;
 		if (rc)
 			return rc;
-		h = mnt_fh_new(FH_TRACE, n);
+		h = mnt_fh_new(FH_TRACE, node);
 		fi->direct_io = 1;
 	} else if (wr && (n->kind == MK_OUT || n->kind == MK_CONTROL)) {
-		rc = mnt_writable(m, n, req);
+		rc = mnt_writable(m, node, req);
 		if (rc)
 			return rc;
-		h = mnt_fh_new(n->kind == MK_OUT ? FH_WRITE : FH_CONTROL, n);
+		h = mnt_fh_new(n->kind == MK_OUT ? FH_WRITE : FH_CONTROL, node);
 		if (h && n->kind == MK_OUT)
-			rc = mnt_file_open(m, n, flags & O_TRUNC, &h->wf);
+			rc = mnt_file_open(m, node, flags & O_TRUNC, &h->wf);
 		fi->direct_io = n->kind == MK_CONTROL;
 	} else if (wr) {
 		return n->kind == MK_SEALED || n->sealed ? -EROFS : -EACCES;
@@ -254,8 +264,8 @@ int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 		/* In an open run every handle reads the file's one open-file
 		 * object, so it sees each write whichever handle made it;
 		 * and the kernel keeps none of its pages from before. */
-		h = mnt_fh_new(FH_READ, n);
-		rc = h ? mnt_file_open(m, n, false, &h->wf) : 0;
+		h = mnt_fh_new(FH_READ, node);
+		rc = h ? mnt_file_open(m, node, false, &h->wf) : 0;
 	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
 		if (n->kind == MK_SEALED) {
 			struct store_caller c;
@@ -264,12 +274,12 @@ int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 			mnt_caller(req, m, &c);
 			fs_session_read(m->s, &c, n->c[C_ARTIFACT], n->version);
 		}
-		h = mnt_fh_new(FH_READ, n);
+		h = mnt_fh_new(FH_READ, node);
 		if (h)
 			rc = store_reader_open(m->s, n->e.digest, &h->r);
 		fi->keep_cache = n->kind == MK_SEALED;
 	} else {
-		h = mnt_fh_new(FH_TEXT, n);
+		h = mnt_fh_new(FH_TEXT, node);
 		if (h && n->kind == MK_RUN_JSON)
 			rc = mnt_run_json(m, n, &h->text, &h->len);
 		else if (h && n->kind == MK_TRACE)
@@ -292,6 +302,19 @@ int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 	return 0;
 }
 
+int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
+		  struct fuse_file_info *fi, struct mnt_fh **out)
+{
+	struct mnt_node snap;
+	int rc = mnt_node_snap(m, n, &snap);
+
+	if (rc)
+		return rc;
+	rc = open_snap(req, m, n, &snap, flags, fi, out);
+	mnt_node_parse_release(&snap);
+	return rc;
+}
+
 void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
@@ -303,8 +326,14 @@ void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	mnt_caller(req, m, &c);
 	if (!rc)
 		rc = mnt_open_node(req, m, n, fi->flags, fi, &h);
-	if (n && rc != -ESTALE && rc != -ENOENT)
-		journal_open(m, &c, n, fi->flags, rc);
+	if (n && rc != -ESTALE && rc != -ENOENT) {
+		struct mnt_node snap;
+
+		if (!mnt_node_snap(m, n, &snap)) {
+			journal_open(m, &c, &snap, fi->flags, rc);
+			mnt_node_parse_release(&snap);
+		}
+	}
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;

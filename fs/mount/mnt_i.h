@@ -14,9 +14,19 @@
  * What a node shows is re-read from the store at every lookup, so
  * commands that change the store through the daemon show up at once.
  *
- * Threads: the session runs multithreaded.  The node table has one lock;
- * a node's fields other than nlookup are written once at creation or
- * under the table lock.  An open file handle is used under its own lock.
+ * Threads: the session runs multithreaded.  The node table has one lock
+ * (m->lock).  A node's ino and kind are written once, at creation; its
+ * path (renames), facts (lookups, refreshes, commits) and nlookup are
+ * written and read under the table lock only, so a request reads a node
+ * through a copy (mnt_node_snap) or with the lock held.  An open file
+ * handle is used under its own lock, a shared open file (mnt_write.c)
+ * under its own.
+ *
+ * Lock order, outermost first; a thread holding one takes only those
+ * after it:
+ *   handle lock (mnt_fh) -> file lock (mnt_file) -> m->wlock -> m->lock
+ * The store's locks come after the file lock and are never taken with
+ * m->wlock or m->lock held; nothing stays locked between requests.
  */
 #ifndef ARTIFACTFS_MNT_I_H
 #define ARTIFACTFS_MNT_I_H
@@ -119,6 +129,13 @@ struct mnt_node *mnt_node_get(struct mnt *m, fuse_ino_t ino);
 int mnt_node_ref(struct mnt *m, struct mnt_node *parent, const char *name,
 		 const struct mnt_node *tmpl, struct mnt_node **out);
 
+/** Copies n (its path, components and facts) under the table lock into
+ * out, a stand-alone node that no rename or refresh changes: what a
+ * request reads of a node it reads from such a copy.  Release it with
+ * mnt_node_parse_release.  -ENOMEM. */
+int mnt_node_snap(struct mnt *m, const struct mnt_node *n,
+		  struct mnt_node *out);
+
 /** Drops n lookups of ino; frees the node at zero. */
 void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t n);
 
@@ -208,8 +225,8 @@ void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n);
 /** Re-reads the facts of n from the store (for getattr). */
 int mnt_refresh(struct mnt *m, struct mnt_node *n);
 
-/** Fills st for n. */
-void mnt_attr(const struct mnt *m, const struct mnt_node *n, struct stat *st);
+/** Fills st for n (read under the table lock).  -ENOMEM. */
+int mnt_attr(struct mnt *m, const struct mnt_node *n, struct stat *st);
 
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);

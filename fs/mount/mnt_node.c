@@ -204,9 +204,9 @@ struct mnt_node *mnt_node_get(struct mnt *m, fuse_ino_t ino)
 	return n;
 }
 
+/* Table lock held.  The kind is the path's, set at creation only. */
 static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 {
-	n->kind = t->kind;
 	n->e = t->e;
 	n->version = t->version;
 	n->uid = t->uid;
@@ -248,6 +248,7 @@ int mnt_node_ref(struct mnt *m, struct mnt_node *parent, const char *name,
 		rc = -ENOMEM;
 		goto out_unlock;
 	}
+	n->kind = tmpl->kind;
 	insert(m, n);
 out_found:
 	copy_facts(n, tmpl);
@@ -256,6 +257,22 @@ out_found:
 out_unlock:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
+}
+
+int mnt_node_snap(struct mnt *m, const struct mnt_node *n, struct mnt_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&m->lock);
+	out->path = strdup(n->path);
+	out->ino = n->ino;
+	out->kind = n->kind;
+	copy_facts(out, n);
+	pthread_mutex_unlock(&m->lock);
+	if (!out->path || node_split(out)) {
+		mnt_node_parse_release(out);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t nl)

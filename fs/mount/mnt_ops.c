@@ -76,11 +76,12 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	(void)fi;
 	if (!rc)
 		rc = mnt_refresh(m, n);
+	if (!rc)
+		rc = mnt_attr(m, n, &st);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	mnt_attr(m, n, &st);
 	fuse_reply_attr(req, &st, mnt_timeout(m, n));
 }
 

@@ -50,24 +50,11 @@ struct mnt_file {
 	uint8_t rd[STORE_DIGEST_LEN];
 	uint64_t size;
 	bool dirty;
-	unsigned refs;	       /* handles sharing it (under m->wlock) */
-	int err;	       /* a failed commit lost the data: sticky */
-	bool fresh;	       /* created and never committed yet */
+	unsigned refs; /* handles sharing it (under m->wlock) */
+	int err;       /* a failed commit lost the data: sticky */
+	bool fresh;    /* created and never committed yet (under m->wlock) */
 	struct mnt_file *next; /* m->writing */
 };
-
-int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n)
-{
-	int64_t size = -1;
-
-	pthread_mutex_lock(&m->wlock);
-	for (struct mnt_file *f = m->writing; f; f = f->next) {
-		if (f->n == n && f->dirty)
-			size = (int64_t)f->size;
-	}
-	pthread_mutex_unlock(&m->wlock);
-	return size;
-}
 
 /* Copies stored content into the spool fd. */
 static int copy_stored(struct mnt *m, const uint8_t *digest, int fd)
@@ -114,7 +101,12 @@ static int to_spool(struct mnt_file *f)
 		if (!rc)
 			rc = copy_stored(f->m, sf.digest, fd);
 	} else if (f->size) {
-		rc = copy_stored(f->m, f->n->e.digest, fd);
+		uint8_t d[STORE_DIGEST_LEN];
+
+		pthread_mutex_lock(&f->m->lock); /* refreshes move n->e */
+		memcpy(d, f->n->e.digest, sizeof(d));
+		pthread_mutex_unlock(&f->m->lock);
+		rc = copy_stored(f->m, d, fd);
 	}
 	if (rc) {
 		close(fd);
@@ -140,12 +132,28 @@ static struct mnt_file *file_find(struct mnt *m, const struct mnt_node *n)
 	return f;
 }
 
+int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n)
+{
+	struct mnt_file *f = file_find(m, n);
+	int64_t size = -1;
+
+	if (!f)
+		return -1;
+	pthread_mutex_lock(&f->lock); /* size and dirty are the file's */
+	if (f->dirty)
+		size = (int64_t)f->size;
+	pthread_mutex_unlock(&f->lock);
+	mnt_file_close(f);
+	return size;
+}
+
 /* All handles of one file share one object, so that readers see what
  * writers wrote and two writers do not each keep a copy. */
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out)
 {
 	struct mnt_file *f = file_find(m, n);
+	uint64_t size;
 	int rc = 0;
 
 	if (f) {
@@ -164,9 +172,12 @@ int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 	f->spool = -1;
 	f->refs = 1;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_lock(&m->lock);
+	size = n->e.size;
+	pthread_mutex_unlock(&m->lock);
 	/* A writer starts at the first write at 0 into an empty file. */
-	f->size = trunc ? 0 : n->e.size;
-	f->dirty = trunc && n->e.size != 0;
+	f->size = trunc ? 0 : size;
+	f->dirty = trunc && size != 0;
 	pthread_mutex_lock(&m->wlock);
 	f->next = m->writing;
 	m->writing = f;
@@ -346,6 +357,7 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 {
 	struct mnt_node path = {0};
 	struct store_file sf;
+	uint32_t mode;
 	int rc;
 
 	pthread_mutex_lock(&f->lock);
@@ -354,6 +366,7 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 		goto out_unlock;
 	pthread_mutex_lock(&f->m->lock); /* renames move n->path */
 	rc = mnt_node_parse(f->n->path, false, &path);
+	mode = f->n->e.mode; /* chmod sets it */
 	pthread_mutex_unlock(&f->m->lock);
 	/* Unlinked or renamed over while open: the content stays here for
 	 * the handles until the last close, and nothing is stored. */
@@ -363,13 +376,15 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 	if (!rc)
 		rc = store_output_set(f->m->s, c, path.c[C_PIPELINE],
 				      path.c[C_RUN], path.c[C_STEP], path.tail,
-				      STORE_KIND_FILE, f->n->e.mode, &sf,
+				      STORE_KIND_FILE, mode, &sf,
 				      sync ? STORE_OUTPUT_SYNC : 0, also);
 	if (rc)
 		goto out_release;
 	if (also && rode)
 		*rode = true;
+	pthread_mutex_lock(&f->m->wlock);
 	f->fresh = false;
+	pthread_mutex_unlock(&f->m->wlock);
 	pthread_mutex_lock(&f->m->lock);
 	f->n->e.size = sf.size;
 	memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);
@@ -419,9 +434,11 @@ int mnt_file_create(struct mnt *m, struct mnt_node *n, struct mnt_file **out)
 
 	if (!rc) {
 		pthread_mutex_lock(&(*out)->lock);
-		(*out)->fresh = true;
 		(*out)->dirty = true;
 		pthread_mutex_unlock(&(*out)->lock);
+		pthread_mutex_lock(&m->wlock);
+		(*out)->fresh = true;
+		pthread_mutex_unlock(&m->wlock);
 	}
 	return rc;
 }
