@@ -42,12 +42,13 @@
  * connection's running/in; conn->send_lock keeps frames whole; conn->op_lock
  * keeps one file operation in flight per connection.
  */
+#include "acl.h"
 #include "ctl_io_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -109,8 +110,8 @@ static int peer_caller(int fd, struct store_caller *caller)
 			rc = -errno;
 	}
 	if (!rc)
-		store_caller_set(caller, cr.uid, cr.gid, cr.pid, groups,
-				 len / sizeof(gid_t), NULL);
+		acl_caller_make(cr.uid, cr.gid, cr.pid, groups,
+				len / sizeof(gid_t), caller);
 	if (groups != small)
 		free(groups);
 	return rc;
@@ -267,15 +268,9 @@ static int run(struct fs_ctl_conn *c, struct ctl_request *r,
 				 .conn = c};
 	struct stream so = {c, CTL_F_STDOUT}, se = {c, CTL_F_STDERR};
 	cookie_io_functions_t io = {.write = stream_write};
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
 	FILE *out = fopencookie(&so, "w", io), *err = fopencookie(&se, "w", io);
 	int status = 1;
 
-	if (getpwuid_r(c->caller.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
-	    res)
-		snprintf(req.caller.user, sizeof(req.caller.user), "%s",
-			 pw.pw_name);
 	c->tty = r->tty;
 	pthread_mutex_lock(&ctl->lock);
 	c->in = in;

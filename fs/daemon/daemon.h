@@ -77,7 +77,8 @@ struct ctl_result;
 /** A command from a client of the daemon, as the handler sees it. */
 struct fs_ctl_req {
 	/* From SO_PEERCRED (uid, gid, pid) and SO_PEERGROUPS (groups) read
-	 * at accept time; user name by getpwuid_r (uid in decimal if none). */
+	 * at accept time; user name by acl_caller_make (cached; uid in decimal
+	 * if none). */
 	struct store_caller caller;
 	int argc;
 	char **argv; /* validated UTF-8 strings, owned by the server */

@@ -79,14 +79,15 @@ alive "descriptor flood"
 
 check "(d) groups come from the socket (SO_PEERGROUPS), never /proc"
 if command -v strace >/dev/null; then
-	strace -f -qq -p "$DPID" -e trace=open,openat -o "$T/strace.log" &
+	strace -f -qq -p "$DPID" -e trace=open,openat,getsockopt \
+		-o "$T/strace.log" &
 	SPID=$!
 	sleep 1
 	afs_user ls >/dev/null 2>&1 || true
 	timeout 10 "$AFS" --config "$T/empty.conf" --store "$S" ls >/dev/null
 	kill -INT "$SPID"
 	wait "$SPID" 2>/dev/null || true
-	grep -q 'openat' "$T/strace.log" || fail "strace saw nothing"
+	grep -q SO_PEERCRED "$T/strace.log" || fail "strace saw no request"
 	! grep -E '/proc/[0-9]+/status' "$T/strace.log" ||
 		fail "the daemon read a caller's /proc/PID/status"
 	echo "   no /proc/PID/status read while serving"
