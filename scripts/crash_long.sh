@@ -20,21 +20,9 @@ KILLS=${1:-200}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/afs-crash-long.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-if [[ -n ${ARTIFACTFS_BIN:-} ]]; then
-  [[ -x $ARTIFACTFS_BIN ]] || { echo "ARTIFACTFS_BIN=$ARTIFACTFS_BIN is not executable" >&2; exit 2; }
-  cp "$ARTIFACTFS_BIN" "$WORK/artifactfs"
-else
-  BDIR=${BUILD_DIR:-$ROOT/build-release}
-  echo "building artifactfs (Release) in $BDIR" >&2
-  if [[ ! -f $BDIR/CMakeCache.txt ]]; then
-    cmake -S "$ROOT" -B "$BDIR" -DCMAKE_BUILD_TYPE=Release >"$WORK/build.log" 2>&1 ||
-      { tail -n 20 "$WORK/build.log" >&2; echo "cmake configure failed" >&2; exit 1; }
-  fi
-  cmake --build "$BDIR" -j"$(nproc)" >>"$WORK/build.log" 2>&1 ||
-    { grep -E 'error|Error' "$WORK/build.log" | head -n 20 >&2; echo "build failed" >&2; exit 1; }
-  cp "$BDIR/fs/artifactfs" "$WORK/artifactfs"
-fi
-chmod 0755 "$WORK"
+# shellcheck source=release_bin.sh
+. "$ROOT/scripts/release_bin.sh"
+release_bin "$WORK"
 
 export CRASH_FULL_EVERY=${CRASH_FULL_EVERY:-25}
 export CRASH_SAMPLE=${CRASH_SAMPLE:-0.05}
