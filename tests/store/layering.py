@@ -3,8 +3,8 @@
 
 Reads `nm` of the library: each member's defined (T/D/B/R) and undefined
 (U) symbols; an edge a -> b when a uses a symbol b defines.  Reports every
-pair that calls both ways and every larger cycle (strongly connected
-component), and exits 1 if there is any.
+cycle (a strongly connected component: two files calling each other, or
+more), and exits 1 if there is any.
 """
 import subprocess
 import sys
@@ -29,31 +29,25 @@ def members(lib):
     return defs, uses
 
 
-def main():
-    defs, uses = members(sys.argv[1])
+def cycles(defs, uses):
+    """Every cycle among the members (strongly connected components of
+    the a -> b "uses a symbol b defines" graph), each sorted."""
     owner = {sym: m for m, ds in defs.items() for sym in ds}
-    edges = {m: {} for m in defs}
+    edges = {m: set() for m in defs}
     for m, us in uses.items():
         for sym in us:
             o = owner.get(sym)
             if o and o != m:
-                edges[m].setdefault(o, []).append(sym)
-    bad = 0
-    for a in sorted(edges):
-        for b in sorted(edges[a]):
-            if a < b and a in edges.get(b, {}):
-                bad += 1
-                print(f"cycle: {a} -> {b} ({', '.join(sorted(edges[a][b]))})"
-                      f"; {b} -> {a} ({', '.join(sorted(edges[b][a]))})")
-    # Tarjan for larger cycles.
-    index, low, stack, on, sccs, n = {}, {}, [], set(), [], [0]
+                edges[m].add(o)
+    out = []
+    index, low, stack, on, n = {}, {}, [], set(), [0]
 
     def visit(v):
         index[v] = low[v] = n[0]
         n[0] += 1
         stack.append(v)
         on.add(v)
-        for w in edges[v]:
+        for w in sorted(edges[v]):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -68,19 +62,23 @@ def main():
                 if w == v:
                     break
             if len(c) > 1:
-                sccs.append(sorted(c))
+                out.append(sorted(c))
 
     sys.setrecursionlimit(10000)
     for v in sorted(edges):
         if v not in index:
             visit(v)
-    for c in sccs:
-        if len(c) > 2:
-            bad += 1
-            print("cycle among: " + " ".join(c))
-    if not bad:
-        print(f"no cycles among {len(edges)} files")
-    return 1 if bad else 0
+    return out
+
+
+def main():
+    defs, uses = members(sys.argv[1])
+    cs = cycles(defs, uses)
+    for c in cs:
+        print("cycle among: " + " ".join(c))
+    if not cs:
+        print(f"no cycles among {len(defs)} files")
+    return 1 if cs else 0
 
 
 if __name__ == "__main__":
