@@ -330,9 +330,12 @@ int store_output_set(struct store *s, const struct store_caller *c,
 	return commit_end_nosync(&t, rc);
 }
 
-int store_output_chmod(struct store *s, const struct store_caller *c,
-		       const char *pipeline, const char *run, const char *step,
-		       const char *path, uint32_t mode)
+/* Changes the mode (mode NULL: kept) or the times (STORE_TIME_KEEP:
+ * kept) of an entry, journaled as op. */
+static int set_attr(struct store *s, const struct store_caller *c,
+		    const char *pipeline, const char *run, const char *step,
+		    const char *path, const uint32_t *mode, int64_t atime,
+		    int64_t mtime, const char *op)
 {
 	struct store_output e;
 	struct commit t;
@@ -349,13 +352,24 @@ int store_output_chmod(struct store *s, const struct store_caller *c,
 	if (!rc)
 		rc = entry_read(s, t.b, &o, &e);
 	if (!rc) {
-		e.e.mode = mode & 07777;
+		e.e.mode = mode ? *mode & 07777 : e.e.mode;
+		e.mtime = mtime != STORE_TIME_KEEP ? mtime : e.mtime;
+		e.atime = atime != STORE_TIME_KEEP ? atime : e.atime;
 		rc = put_entry(t.b, &o, &e);
 	}
-	commit_note(&t, "output.chmod", NULL,
-		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
-		    step, path);
-	return commit_end(&t, rc);
+	commit_note(&t, op, NULL, "/pipelines/%s/runs/%s/steps/%s/outputs/%s",
+		    pipeline, run, step, path);
+	/* Times, like a close without fsync: ordered, atomic, not waited
+	 * for. */
+	return mode ? commit_end(&t, rc) : commit_end_nosync(&t, rc);
+}
+
+int store_output_chmod(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *step,
+		       const char *path, uint32_t mode)
+{
+	return set_attr(s, c, pipeline, run, step, path, &mode, STORE_TIME_KEEP,
+			STORE_TIME_KEEP, "output.chmod");
 }
 
 int store_output_utimens(struct store *s, const struct store_caller *c,
@@ -363,32 +377,8 @@ int store_output_utimens(struct store *s, const struct store_caller *c,
 			 const char *step, const char *path, int64_t atime,
 			 int64_t mtime)
 {
-	struct store_output e;
-	struct commit t;
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, false);
-
-	if (rc)
-		return rc;
-	okey_init(&o, pipeline, run, step, path);
-	rc = commit_begin(s, c, &t);
-	if (rc)
-		return rc;
-	rc = step_writable(s, t.b, pipeline, run, step);
-	if (!rc)
-		rc = entry_read(s, t.b, &o, &e);
-	if (!rc) {
-		if (mtime != STORE_TIME_KEEP)
-			e.mtime = mtime;
-		if (atime != STORE_TIME_KEEP)
-			e.atime = atime;
-		rc = put_entry(t.b, &o, &e);
-	}
-	commit_note(&t, "output.utimens", NULL,
-		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
-		    step, path);
-	/* Like a close without fsync: ordered, atomic, not waited for. */
-	return commit_end_nosync(&t, rc);
+	return set_attr(s, c, pipeline, run, step, path, NULL, atime, mtime,
+			"output.utimens");
 }
 
 static int has_any(void *arg, const void *key, size_t klen, const void *val,
@@ -537,4 +527,69 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s -> %s", pipeline,
 		    run, step, from, to);
 	return commit_end(&tx, rc);
+}
+
+/* ------------------------------------------------------------- copying */
+
+struct copy {
+	struct store *s;
+	struct db_batch *b;
+	size_t skip; /* the source step's prefix */
+	struct okey to;
+	size_t n;
+};
+
+static int copy_one(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct copy *x = arg;
+	char path[OUT_PATH_MAX + 1];
+	struct store_output e;
+	size_t plen = klen - x->skip;
+
+	if (plen == 0 || plen > OUT_PATH_MAX)
+		return -EIO;
+	memcpy(path, (const char *)key + x->skip, plen);
+	path[plen] = '\0';
+	if (output_entry_decode(val, vlen, path, &e))
+		return -EIO;
+	x->to.len = x->to.base + plen;
+	memcpy(x->to.k + x->to.base, path, plen);
+	x->n++;
+	return swap_entry(x->s, x->b, &x->to, NULL, &e);
+}
+
+int store_output_copy(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step,
+		      const char *src_p, const char *src_r,
+		      const char *src_step)
+{
+	struct copy x = {.s = s};
+	struct okey from;
+	struct commit t;
+	int rc = args_check(pipeline, run, step, "", true);
+
+	if (!rc)
+		rc = args_check(src_p, src_r, src_step, "", true);
+	if (rc)
+		return rc;
+	okey_init(&from, src_p, src_r, src_step, "");
+	okey_init(&x.to, pipeline, run, step, "");
+	x.skip = from.base;
+	rc = commit_begin(s, c, &t);
+	if (rc)
+		return rc;
+	x.b = t.b;
+	rc = step_writable(s, t.b, pipeline, run, step);
+	if (!rc &&
+	    db_scan(s->db, CF_NAMESPACE, x.to.k, x.to.base, has_any, NULL) == 1)
+		rc = -EEXIST;
+	if (!rc)
+		rc = db_scan(s->db, CF_NAMESPACE, from.k, from.base, copy_one,
+			     &x);
+	commit_note(&t, "output.copy", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs <- "
+		    "/pipelines/%s/runs/%s/steps/%s/outputs",
+		    pipeline, run, step, src_p, src_r, src_step);
+	return commit_end(&t, rc);
 }
