@@ -628,3 +628,68 @@ int store_run_seal(struct store *s, const struct store_caller *c,
 	gate_unshare(&s->gc_gate);
 	return rc;
 }
+
+/* ------------------------------------------------------------- copying */
+
+struct copy {
+	struct store *s;
+	struct db_batch *b;
+	size_t skip; /* the source step's prefix */
+	struct okey to;
+	size_t n;
+};
+
+static int copy_one(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct copy *x = arg;
+	char path[OUT_PATH_MAX + 1];
+	struct store_output e;
+	size_t plen = klen - x->skip;
+
+	if (plen == 0 || plen > OUT_PATH_MAX)
+		return -EIO;
+	memcpy(path, (const char *)key + x->skip, plen);
+	path[plen] = '\0';
+	if (output_entry_decode(val, vlen, path, &e))
+		return -EIO;
+	x->to.len = x->to.base + plen;
+	memcpy(x->to.k + x->to.base, path, plen);
+	x->n++;
+	return swap_entry(x->s, x->b, &x->to, NULL, &e);
+}
+
+int store_output_copy(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step,
+		      const char *src_p, const char *src_r,
+		      const char *src_step)
+{
+	struct copy x = {.s = s};
+	struct okey from;
+	struct commit t;
+	int rc = args_check(pipeline, run, step, "", true);
+
+	if (!rc)
+		rc = args_check(src_p, src_r, src_step, "", true);
+	if (rc)
+		return rc;
+	okey_init(&from, src_p, src_r, src_step, "");
+	okey_init(&x.to, pipeline, run, step, "");
+	x.skip = from.base;
+	rc = commit_begin(s, c, &t);
+	if (rc)
+		return rc;
+	x.b = t.b;
+	rc = step_writable(s, t.b, pipeline, run, step);
+	if (!rc &&
+	    db_scan(s->db, CF_NAMESPACE, x.to.k, x.to.base, has_any, NULL) == 1)
+		rc = -EEXIST;
+	if (!rc)
+		rc = db_scan(s->db, CF_NAMESPACE, from.k, from.base, copy_one,
+			     &x);
+	commit_note(&t, "output.copy", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs <- "
+		    "/pipelines/%s/runs/%s/steps/%s/outputs",
+		    pipeline, run, step, src_p, src_r, src_step);
+	return commit_end(&t, rc);
+}

@@ -674,6 +674,94 @@ int store_trace_each(struct store *s, const char *pipeline, const char *run,
 int store_trace_size(struct store *s, const char *pipeline, const char *run,
 		     const char *step, uint64_t *out);
 
+/* ----------------------------------------------- environment snapshots
+ *
+ * What a step ran in: a few small text files (packages.txt, code.txt,
+ * image.txt, system.txt, environ.txt; what goes in them is the caller's)
+ * stored as content, like a version's tree: a listing of files whose
+ * digest is the environment's digest.  Identical environments share
+ * every object.  The step's record holds a reference, so gc keeps it.
+ */
+
+/* Largest file of a snapshot that store_env_read returns. */
+#define STORE_ENV_FILE_MAX (16u << 20)
+
+/** One file of a snapshot: name (store_name_check) and bytes, borrowed. */
+struct store_env_file {
+	const char *name;
+	const void *data;
+	size_t len;
+};
+
+/**
+ * Stores files[0..n) as the environment of step (of an open run),
+ * replacing an earlier one, in one commit journaled "env.set" with the
+ * snapshot's digest; *out (may be NULL) gets that digest.  -ENOENT (no
+ * such step), -EROFS (the run has ended), -EINVAL (a bad or repeated
+ * name), -EIO, -ENOSPC, -ENOMEM.
+ */
+int store_env_set(struct store *s, const struct store_caller *c,
+		  const char *pipeline, const char *run, const char *step,
+		  const struct store_env_file *files, size_t n,
+		  uint8_t out[STORE_DIGEST_LEN]);
+
+/** The digest of step's environment (a directory: store_tree_each lists
+ * it).  -ENOENT (none recorded: quietly), -EIO. */
+int store_env_get(struct store *s, const char *pipeline, const char *run,
+		  const char *step, uint8_t out[STORE_DIGEST_LEN]);
+
+/** Reads file name of the environment env into a malloc'd, NUL-ended
+ * *out (the caller frees it) of *len bytes.  -ENOENT, -EFBIG (over
+ * STORE_ENV_FILE_MAX), -EIO, -ENOMEM. */
+int store_env_read(struct store *s, const uint8_t env[STORE_DIGEST_LEN],
+		   const char *name, char **out, size_t *len);
+
+/* ------------------------------------------------------------ step cache
+ *
+ * An entry maps a cache key (a digest the caller computes from what
+ * decides a step's outputs) to the step that produced them.  Entries hold
+ * no reference; the versions they lead to are that step's outputs.
+ */
+
+struct store_cache {
+	uint8_t key[STORE_DIGEST_LEN];
+	char pipeline[STORE_NAME_MAX + 1];
+	char run[STORE_NAME_MAX + 1];
+	char step[STORE_NAME_MAX + 1];
+	int64_t created; /* ns */
+};
+
+/** Records (or replaces) the entry of key: step of run produced its
+ * outputs.  Journaled "cache.set".  -EINVAL, -EIO, -ENOSPC. */
+int store_cache_set(struct store *s, const struct store_caller *c,
+		    const uint8_t key[STORE_DIGEST_LEN], const char *pipeline,
+		    const char *run, const char *step);
+
+/** Reads the entry of key.  -ENOENT (quietly), -EIO. */
+int store_cache_get(struct store *s, const uint8_t key[STORE_DIGEST_LEN],
+		    struct store_cache *out);
+
+/** Calls fn for each entry (by key); a non-zero return stops and is
+ * returned.  -EIO on a malformed entry. */
+int store_cache_each(struct store *s,
+		     int (*fn)(void *arg, const struct store_cache *e),
+		     void *arg);
+
+/** Whether a cache entry leads to artifact@v<number> (an output of the
+ * step it names): gc must keep such a version. */
+bool store_cache_refers(struct store *s, const char *artifact, uint32_t number);
+
+/**
+ * Copies the outputs tree of step src_step of run src_p/src_r (kept after
+ * its run sealed) into step of open run pipeline/run, entry by entry,
+ * sharing all content, in one commit journaled "output.copy".  The
+ * step's tree must be empty (-EEXIST).  -ENOENT, -EROFS, -EIO, -ENOSPC.
+ */
+int store_output_copy(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step,
+		      const char *src_p, const char *src_r,
+		      const char *src_step);
+
 /* -------------------------------------------------------- audit journal
  *
  * With the journal on, every change (a version, an alias move, a run, a
