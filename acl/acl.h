@@ -445,11 +445,12 @@ int acl_secret_rotate_key(struct store *s, const struct store_caller *c,
 /* ------------------------------------------------------------ redact.c
  * Secret values taken out of what is stored or logged.  Every version of
  * every secret is searched for, as its raw bytes and as it appears
- * escaped inside a JSON string; each occurrence becomes
- * ACL_REDACT_MARKER.  Values shorter than ACL_REDACT_MIN bytes are left
- * alone (a two-letter value would blank out half of any text).  The
- * opened values are cached in the process and made again after any
- * change of the secrets (store_secret_gen).
+ * escaped inside a JSON string; each occurrence becomes the marker
+ * "[secret NAME]" (a '"' or '\\' of the name shown as '_', so that the
+ * marker inside a JSON string keeps it valid).  Values shorter than
+ * ACL_REDACT_MIN bytes are left alone (a two-letter value would blank out half
+ * of any text).  The opened values are cached in the process and made again
+ * after any change of the secrets (store_secret_gen).
  *
  * What is redacted before it is stored: run notes (params, anything a
  * step notes), trace lines (written through the mount or `trace`),
@@ -458,18 +459,20 @@ int acl_secret_rotate_key(struct store *s, const struct store_caller *c,
  * Threads: safe from any thread.
  */
 
-#define ACL_REDACT_MARKER "[redacted]"
-#define ACL_REDACT_MIN	  4
+/* Values shorter than this are not searched for (they would match
+ * everywhere and say nothing). */
+#define ACL_REDACT_MIN 4
 
 /**
  * Copies in[0..len) into *out (malloc'd, NUL after *out_len bytes; the
- * caller frees it) with every secret value in it replaced by
- * ACL_REDACT_MARKER.  Returns 0, -ENOMEM, or an error opening a stored
- * value (-EIO, -ENOKEY, -EPERM: logged).  On an error nothing comes
- * back: the caller must then not store in (fail closed).
+ * caller frees it) with every secret value in it replaced by its
+ * marker; *hits (may be NULL) counts the replacements.  Journals
+ * nothing.  Returns 0, -ENOMEM, or an error opening a stored value
+ * (-EIO, -ENOKEY, -EPERM: logged).  On an error nothing comes back: the
+ * caller must then not store in (fail closed).
  */
-int acl_redact(struct store *s, const void *in, size_t len, char **out,
-	       size_t *out_len);
+int acl_redact(struct store *s, const char *in, size_t len, char **out,
+	       size_t *out_len, unsigned *hits);
 
 /**
  * With s: filters every log line of the process (store_log_set_filter)

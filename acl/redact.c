@@ -6,7 +6,9 @@
  * each, opened here), each value of ACL_REDACT_MIN bytes or more, as its
  * raw bytes and as a JSON string would escape it (a value with a quote or
  * a newline inside a JSON trace line).  Longer values are tried first, so
- * a value that holds another is replaced whole.
+ * a value that holds another is replaced whole.  The marker names the
+ * secret, "[secret NAME]", with any '"' or '\\' of the name as '_': a
+ * marker put inside a JSON string leaves it valid.
  *
  * The opened values are kept in one set per process, made again when the
  * secrets change (store_secret_gen).  A set is built without any lock
@@ -24,6 +26,8 @@
 struct pattern {
 	uint8_t *p;
 	size_t len;
+	char *marker; /* "[secret NAME]" */
+	size_t mlen;
 };
 
 struct redact_set {
@@ -44,13 +48,28 @@ static void set_free(struct redact_set *rs)
 	for (size_t i = 0; i < rs->n; i++) {
 		explicit_bzero(rs->pats[i].p, rs->pats[i].len);
 		free(rs->pats[i].p);
+		free(rs->pats[i].marker);
 	}
 	free(rs->pats);
 	free(rs);
 }
 
-/* Adds p[0..len) (copied) unless it is already there. */
-static int add(struct redact_set *rs, const uint8_t *p, size_t len)
+/* "[secret NAME]" for name, malloc'd; NULL on ENOMEM. */
+static char *marker_of(const char *name)
+{
+	char *m = NULL;
+
+	if (asprintf(&m, "[secret %s]", name) < 0)
+		return NULL;
+	for (char *c = m; *c; c++)
+		if (*c == '"' || *c == '\\')
+			*c = '_';
+	return m;
+}
+
+/* Adds p[0..len) (copied) for secret name unless it is already there. */
+static int add(struct redact_set *rs, const char *name, const uint8_t *p,
+	       size_t len)
 {
 	struct pattern *np;
 
@@ -66,11 +85,18 @@ static int add(struct redact_set *rs, const uint8_t *p, size_t len)
 		rs->pats = np;
 		rs->cap = cap;
 	}
-	rs->pats[rs->n].p = malloc(len);
-	if (!rs->pats[rs->n].p)
+	np = &rs->pats[rs->n];
+	np->p = malloc(len);
+	np->marker = marker_of(name);
+	if (!np->p || !np->marker) {
+		free(np->p);
+		free(np->marker);
 		return -ENOMEM;
-	memcpy(rs->pats[rs->n].p, p, len);
-	rs->pats[rs->n++].len = len;
+	}
+	memcpy(np->p, p, len);
+	np->len = len;
+	np->mlen = strlen(np->marker);
+	rs->n++;
 	return 0;
 }
 
@@ -136,11 +162,11 @@ static int load_one(void *arg, const char *name, uint32_t version,
 	if (rc)
 		return rc;
 	if (len >= ACL_REDACT_MIN) {
-		rc = add(l->rs, val, len);
+		rc = add(l->rs, name, val, len);
 		if (!rc)
 			rc = json_escaped(val, len, &esc, &elen);
 		if (!rc && esc)
-			rc = add(l->rs, esc, elen);
+			rc = add(l->rs, name, esc, elen);
 	}
 	if (esc)
 		explicit_bzero(esc, elen);
@@ -209,28 +235,52 @@ static const struct pattern *match(const struct redact_set *rs,
 	return NULL;
 }
 
-/* in[0..len) with the set's values replaced into a malloc'd *out (NUL
- * after *out_len bytes).  -ENOMEM. */
-static int apply(const struct redact_set *rs, const uint8_t *in, size_t len,
-		 char **out, size_t *out_len)
+/* Appends p[0..n) to the growing *o (*cap bytes, *used of them). */
+static int put(char **o, size_t *cap, size_t *used, const void *p, size_t n)
 {
-	const size_t mlen = sizeof(ACL_REDACT_MARKER) - 1;
-	/* Each match takes ACL_REDACT_MIN bytes or more and gives mlen. */
-	size_t cap = len + len / ACL_REDACT_MIN * mlen + 1, n = 0;
-	char *o = malloc(cap);
+	if (*used + n + 1 > *cap) {
+		size_t ncap = 2 * (*used + n + 1);
+		char *no = realloc(*o, ncap);
 
-	if (!o)
-		return -ENOMEM;
-	for (size_t i = 0; i < len;) {
+		if (!no)
+			return -ENOMEM;
+		*o = no;
+		*cap = ncap;
+	}
+	memcpy(*o + *used, p, n);
+	*used += n;
+	return 0;
+}
+
+/* in[0..len) with the set's values replaced into a malloc'd *out (NUL
+ * after *out_len bytes); *hits counts them.  -ENOMEM. */
+static int apply(const struct redact_set *rs, const uint8_t *in, size_t len,
+		 char **out, size_t *out_len, unsigned *hits)
+{
+	size_t cap = len + 1, n = 0, i = 0, run = 0;
+	char *o = malloc(cap);
+	int rc = o ? 0 : -ENOMEM;
+
+	*hits = 0;
+	while (!rc && i < len) {
 		const struct pattern *p = rs ? match(rs, in, len, i) : NULL;
 
-		if (p) {
-			memcpy(o + n, ACL_REDACT_MARKER, mlen);
-			n += mlen;
-			i += p->len;
-		} else {
-			o[n++] = (char)in[i++];
+		if (!p) {
+			i++;
+			continue;
 		}
+		rc = put(&o, &cap, &n, in + run, i - run);
+		if (!rc)
+			rc = put(&o, &cap, &n, p->marker, p->mlen);
+		i += p->len;
+		run = i;
+		(*hits)++;
+	}
+	if (!rc)
+		rc = put(&o, &cap, &n, in + run, len - run);
+	if (rc) {
+		free(o);
+		return rc;
 	}
 	o[n] = '\0';
 	*out = o;
@@ -238,29 +288,33 @@ static int apply(const struct redact_set *rs, const uint8_t *in, size_t len,
 	return 0;
 }
 
-int acl_redact(struct store *s, const void *in, size_t len, char **out,
-	       size_t *out_len)
+int acl_redact(struct store *s, const char *in, size_t len, char **out,
+	       size_t *out_len, unsigned *hits)
 {
+	unsigned n = 0;
 	int rc = refresh(s);
 
 	if (rc)
 		return rc;
 	pthread_rwlock_rdlock(&set_lock);
-	rc = apply(cur, in, len, out, out_len);
+	rc = apply(cur, (const uint8_t *)in, len, out, out_len, &n);
 	pthread_rwlock_unlock(&set_lock);
+	if (!rc && hits)
+		*hits = n;
 	return rc;
 }
 
 /* The log filter: the set as it is (never made here: making it logs). */
 static void filter_log(void *arg, char *msg, size_t size)
 {
+	unsigned hits = 0;
 	size_t n = 0;
 	char *o;
 
 	(void)arg;
 	pthread_rwlock_rdlock(&set_lock);
 	if (cur && cur->n &&
-	    !apply(cur, (const uint8_t *)msg, strlen(msg), &o, &n)) {
+	    !apply(cur, (const uint8_t *)msg, strlen(msg), &o, &n, &hits)) {
 		if (n >= size)
 			n = size - 1;
 		memcpy(msg, o, n);

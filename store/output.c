@@ -512,9 +512,10 @@ struct seal {
 };
 
 /* The put for outputs/<name> of step: entries come in step order, so a
- * name that two steps write becomes two versions, in step order. */
+ * name that two steps write becomes two versions, in step order.  NULL
+ * with *rc set on failure (a name no artifact may have: logged). */
 static struct store_put *seal_put_for(struct seal *z, const char *step,
-				      const char *name)
+				      const char *name, int *rc)
 {
 	if (strcmp(z->last_step, step)) {
 		snprintf(z->last_step, sizeof(z->last_step), "%s", step);
@@ -524,6 +525,7 @@ static struct store_put *seal_put_for(struct seal *z, const char *step,
 		if (!strcmp(z->names[i], name))
 			return z->puts[i];
 	}
+	*rc = -ENOMEM;
 	if (z->n == z->cap) {
 		size_t cap = z->cap ? 2 * z->cap : 8;
 		void *p = realloc(z->puts, cap * sizeof(*z->puts));
@@ -537,7 +539,18 @@ static struct store_put *seal_put_for(struct seal *z, const char *step,
 		z->names = p;
 		z->cap = cap;
 	}
-	if (store_put_begin(z->s, z->caller, name, NULL, NULL, &z->puts[z->n]))
+	*rc = store_name_require(STORE_NAME_ENTITY, "artifact", name);
+	if (*rc) {
+		store_log(
+		    STORE_LOG_ERR,
+		    "cannot seal: output '%.64s' of step %s cannot become "
+		    "an artifact; rename it",
+		    name, step);
+		return NULL;
+	}
+	*rc =
+	    store_put_begin(z->s, z->caller, name, NULL, NULL, &z->puts[z->n]);
+	if (*rc)
 		return NULL;
 	put_set_step(z->puts[z->n], step);
 	strcpy(z->names[z->n], name);
@@ -556,6 +569,7 @@ static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
 	struct store_put *p;
 	const char *sub;
 	size_t nlen;
+	int rc = 0;
 
 	if (slen + 1 >= rest || rest - slen - 1 > OUT_PATH_MAX)
 		return -EIO;
@@ -567,9 +581,9 @@ static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
 	memcpy(name, path, nlen);
 	name[nlen] = '\0';
 	sub = path[nlen] ? path + nlen + 1 : NULL;
-	p = seal_put_for(z, k, name);
+	p = seal_put_for(z, k, name, &rc);
 	if (!p)
-		return -ENOMEM;
+		return rc;
 	if (!sub && o.e.kind == STORE_KIND_DIR)
 		return 0; /* outputs/<name>/ is the version's root */
 	memcpy(f.digest, o.e.digest, STORE_DIGEST_LEN);
@@ -613,4 +627,69 @@ int store_run_seal(struct store *s, const struct store_caller *c,
 	free(z.names);
 	gate_unshare(&s->gc_gate);
 	return rc;
+}
+
+/* ------------------------------------------------------------- copying */
+
+struct copy {
+	struct store *s;
+	struct db_batch *b;
+	size_t skip; /* the source step's prefix */
+	struct okey to;
+	size_t n;
+};
+
+static int copy_one(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct copy *x = arg;
+	char path[OUT_PATH_MAX + 1];
+	struct store_output e;
+	size_t plen = klen - x->skip;
+
+	if (plen == 0 || plen > OUT_PATH_MAX)
+		return -EIO;
+	memcpy(path, (const char *)key + x->skip, plen);
+	path[plen] = '\0';
+	if (output_entry_decode(val, vlen, path, &e))
+		return -EIO;
+	x->to.len = x->to.base + plen;
+	memcpy(x->to.k + x->to.base, path, plen);
+	x->n++;
+	return swap_entry(x->s, x->b, &x->to, NULL, &e);
+}
+
+int store_output_copy(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step,
+		      const char *src_p, const char *src_r,
+		      const char *src_step)
+{
+	struct copy x = {.s = s};
+	struct okey from;
+	struct commit t;
+	int rc = args_check(pipeline, run, step, "", true);
+
+	if (!rc)
+		rc = args_check(src_p, src_r, src_step, "", true);
+	if (rc)
+		return rc;
+	okey_init(&from, src_p, src_r, src_step, "");
+	okey_init(&x.to, pipeline, run, step, "");
+	x.skip = from.base;
+	rc = commit_begin(s, c, &t);
+	if (rc)
+		return rc;
+	x.b = t.b;
+	rc = step_writable(s, t.b, pipeline, run, step);
+	if (!rc &&
+	    db_scan(s->db, CF_NAMESPACE, x.to.k, x.to.base, has_any, NULL) == 1)
+		rc = -EEXIST;
+	if (!rc)
+		rc = db_scan(s->db, CF_NAMESPACE, from.k, from.base, copy_one,
+			     &x);
+	commit_note(&t, "output.copy", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs <- "
+		    "/pipelines/%s/runs/%s/steps/%s/outputs",
+		    pipeline, run, step, src_p, src_r, src_step);
+	return commit_end(&t, rc);
 }

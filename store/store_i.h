@@ -366,6 +366,8 @@ enum key_tag {
 	KEY_NS_OUTPUT = 'o',   /* pipeline NUL run NUL step NUL path */
 	KEY_NS_NOTE = 'n',     /* pipeline NUL run NUL key */
 	KEY_NS_BINDING = 'B',  /* scope NUL principal */
+	KEY_NS_ENV = 'e',      /* pipeline NUL run NUL step */
+	KEY_NS_CACHE = 'k',    /* cache key digest */
 	/* manifests */
 	KEY_MF_FILE = 'F', /* file digest */
 	KEY_MF_DIR = 'D',  /* dir digest */

@@ -456,7 +456,8 @@ static int redact_line(struct fs_ctx *ctx, char **line)
 {
 	char *clean = NULL;
 	size_t len;
-	int rc = acl_redact(ctx->store, *line, strlen(*line), &clean, &len);
+	int rc =
+	    acl_redact(ctx->store, *line, strlen(*line), &clean, &len, NULL);
 
 	if (rc)
 		return rc;

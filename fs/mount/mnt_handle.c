@@ -188,7 +188,7 @@ static int trace_write(struct mnt *m, const struct store_caller *c,
 			return -EINVAL;
 		}
 		/* A secret's value never reaches the store. */
-		rc = acl_redact(m->s, p, (size_t)(nl - p), &clean, &len);
+		rc = acl_redact(m->s, p, (size_t)(nl - p), &clean, &len, NULL);
 		if (!rc)
 			rc = store_trace_append(m->s, c, n->c[C_PIPELINE],
 						n->c[C_RUN], n->c[C_STEP],
