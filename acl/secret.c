@@ -170,6 +170,25 @@ int acl_secret_write(struct store *s, const struct store_caller *c,
 	return rc;
 }
 
+int acl_secret_size(struct store *s, const char *name, uint64_t *out)
+{
+	size_t total;
+	void *stored;
+	int rc = store_secret_get(s, name, 0, &stored, &total, NULL);
+
+	if (rc)
+		return rc;
+	if (total < ENVELOPE_EXTRA ||
+	    ((uint8_t *)stored)[0] != ENVELOPE_FORMAT) {
+		store_log(STORE_LOG_ERR, "secret %s: damaged envelope", name);
+		rc = -EIO;
+	} else {
+		*out = total - ENVELOPE_EXTRA;
+	}
+	free(stored);
+	return rc;
+}
+
 int acl_secret_open(struct store *s, const char *name, const void *env,
 		    size_t total, uint8_t **val, size_t *len)
 {
