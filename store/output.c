@@ -512,9 +512,10 @@ struct seal {
 };
 
 /* The put for outputs/<name> of step: entries come in step order, so a
- * name that two steps write becomes two versions, in step order. */
+ * name that two steps write becomes two versions, in step order.  NULL
+ * with *rc set on failure (a name no artifact may have: logged). */
 static struct store_put *seal_put_for(struct seal *z, const char *step,
-				      const char *name)
+				      const char *name, int *rc)
 {
 	if (strcmp(z->last_step, step)) {
 		snprintf(z->last_step, sizeof(z->last_step), "%s", step);
@@ -524,6 +525,7 @@ static struct store_put *seal_put_for(struct seal *z, const char *step,
 		if (!strcmp(z->names[i], name))
 			return z->puts[i];
 	}
+	*rc = -ENOMEM;
 	if (z->n == z->cap) {
 		size_t cap = z->cap ? 2 * z->cap : 8;
 		void *p = realloc(z->puts, cap * sizeof(*z->puts));
@@ -537,7 +539,18 @@ static struct store_put *seal_put_for(struct seal *z, const char *step,
 		z->names = p;
 		z->cap = cap;
 	}
-	if (store_put_begin(z->s, z->caller, name, NULL, NULL, &z->puts[z->n]))
+	*rc = store_name_require(STORE_NAME_ENTITY, "artifact", name);
+	if (*rc) {
+		store_log(
+		    STORE_LOG_ERR,
+		    "cannot seal: output '%.64s' of step %s cannot become "
+		    "an artifact; rename it",
+		    name, step);
+		return NULL;
+	}
+	*rc =
+	    store_put_begin(z->s, z->caller, name, NULL, NULL, &z->puts[z->n]);
+	if (*rc)
 		return NULL;
 	put_set_step(z->puts[z->n], step);
 	strcpy(z->names[z->n], name);
@@ -556,6 +569,7 @@ static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
 	struct store_put *p;
 	const char *sub;
 	size_t nlen;
+	int rc = 0;
 
 	if (slen + 1 >= rest || rest - slen - 1 > OUT_PATH_MAX)
 		return -EIO;
@@ -567,9 +581,9 @@ static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
 	memcpy(name, path, nlen);
 	name[nlen] = '\0';
 	sub = path[nlen] ? path + nlen + 1 : NULL;
-	p = seal_put_for(z, k, name);
+	p = seal_put_for(z, k, name, &rc);
 	if (!p)
-		return -ENOMEM;
+		return rc;
 	if (!sub && o.e.kind == STORE_KIND_DIR)
 		return 0; /* outputs/<name>/ is the version's root */
 	memcpy(f.digest, o.e.digest, STORE_DIGEST_LEN);

@@ -158,14 +158,10 @@ int store_put_begin(struct store *s, const struct store_caller *c,
 		    void *progress_arg, struct store_put **out)
 {
 	struct store_put *p;
-	int rc = store_name_check(artifact, strlen(artifact));
+	int rc = store_name_require(STORE_NAME_ENTITY, "artifact", artifact);
 
-	if (rc) {
-		store_log(STORE_LOG_ERR, "invalid artifact name '%.64s'%s",
-			  artifact,
-			  rc == -ENAMETOOLONG ? ": over 255 bytes" : "");
+	if (rc)
 		return rc;
-	}
 	if (s->read_only) {
 		store_log(STORE_LOG_ERR,
 			  "store %s is on read-only media: nothing can change",

@@ -198,14 +198,40 @@ void store_caller_set(struct store_caller *c, uid_t uid, gid_t gid, pid_t pid,
 
 /* ------------------------------------------------------------------ names */
 
+/** What a name names: the rules differ (store_name_valid). */
+enum store_name_kind {
+	STORE_NAME_FILE,   /* a file or directory in a tree, a secret, a key */
+	STORE_NAME_ENTITY, /* an artifact, alias, pipeline, run or step */
+};
+
 /**
- * Checks one path component used as an artifact, alias, pipeline, run,
- * step or file name: non-empty, not "." or "..", no '/', no NUL, no control
- * characters, at most STORE_NAME_MAX bytes.  len is the byte length given
- * (so an embedded NUL is caught).
+ * The one validator of names, used by the store, the command line and the
+ * mount alike.  Every name: non-empty, at most STORE_NAME_MAX bytes, not
+ * "." or "..", no '/', no NUL, newline or other control byte.  An entity
+ * name besides: no '@' (it separates NAME@REF), not of the form v<digits>
+ * and not "latest" (both are refs).  len is the byte length given (so an
+ * embedded NUL is caught).  On a refusal *why (may be NULL) gets a static
+ * phrase saying what is wrong ("it holds '@', ...").
  * Returns 0, -EINVAL or -ENAMETOOLONG.
  */
+int store_name_valid(enum store_name_kind kind, const char *name, size_t len,
+		     const char **why);
+
+/** store_name_valid, and on a refusal one logged line: "invalid <what>
+ * name '<name>': <why>".  Same returns. */
+int store_name_require(enum store_name_kind kind, const char *what,
+		       const char *name);
+
+/** store_name_valid(STORE_NAME_FILE, ...): one path component. */
 int store_name_check(const char *name, size_t len);
+
+/**
+ * Parses a version ref "v<N>", N in 1..UINT32_MAX written without leading
+ * zeros.  Returns 1 and *number for a version, 0 for a name that is not
+ * of the form v<digits> (an alias, "latest"), -EINVAL for v<digits> that
+ * names no version ("v0", "v01", too large).
+ */
+int store_ref_number(const char *ref, uint32_t *number);
 
 /* ----------------------------------------------------- writing a file */
 

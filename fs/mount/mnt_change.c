@@ -59,6 +59,18 @@ static int out_path(const struct mnt_node *dir, const char *name, char *buf,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* out_path for a name being made: outputs/<name> becomes artifact <name>
+ * at seal, so it obeys the artifact name rules from the start. */
+static int out_new(const struct mnt_node *dir, const char *name, char *buf,
+		   size_t size)
+{
+	int rc = *dir->tail
+		     ? 0
+		     : store_name_require(STORE_NAME_ENTITY, "output", name);
+
+	return rc ? rc : out_path(dir, name, buf, size);
+}
+
 /* A new file that the store learns of at its first commit (close or
  * fsync): until then it lives in the open-file object only. */
 static int create_fresh(struct mnt *m, struct mnt_node *p, const char *name,
@@ -105,7 +117,7 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc && p->kind != MK_OUT)
 		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
 	if (!rc)
-		rc = out_path(p, name, path, sizeof(path));
+		rc = out_new(p, name, path, sizeof(path));
 	if (!rc && mnt_resolve(m, p, name, &probe) == 0) {
 		/* It exists after all (a race with another create). */
 		rc = (fi->flags & O_EXCL) ? -EEXIST
@@ -164,7 +176,7 @@ static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 	case MK_OUT:
 		rc = mnt_writable(m, p, req);
 		if (!rc)
-			rc = out_path(p, name, path, sizeof(path));
+			rc = out_new(p, name, path, sizeof(path));
 		return rc ? rc
 			  : store_output_set(m->s, &c, p->c[C_PIPELINE],
 					     p->c[C_RUN], p->c[C_STEP], path,
@@ -286,7 +298,7 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc)
 		rc = out_path(p, name, from, sizeof(from));
 	if (!rc)
-		rc = out_path(np, newname, to, sizeof(to));
+		rc = out_new(np, newname, to, sizeof(to));
 	if (!rc && asprintf(&f, "%s/%s", p->path, name) < 0)
 		rc = -ENOMEM;
 	mnt_caller(req, m, &c);
@@ -375,7 +387,7 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	if (!rc && p->kind != MK_OUT)
 		rc = -EPERM;
 	if (!rc)
-		rc = out_path(p, name, path, sizeof(path));
+		rc = out_new(p, name, path, sizeof(path));
 	if (!rc)
 		rc = store_writer_new(m->s, &w);
 	if (!rc) {

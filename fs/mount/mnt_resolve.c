@@ -164,15 +164,12 @@ static int resolve_artifact_child(struct mnt *m, const struct mnt_node *p,
 {
 	struct store_version v;
 	uint32_t num;
-	char *end;
-	int rc;
+	int rc = store_ref_number(name, &num);
 
-	if (name[0] == 'v' && name[1] >= '1' && name[1] <= '9') {
-		unsigned long x = strtoul(name + 1, &end, 10);
-
-		if (*end || x > UINT32_MAX)
-			return -ENOENT;
-		rc = store_version_get(m->s, p->c[C_ARTIFACT], (uint32_t)x, &v);
+	if (rc < 0)
+		return -ENOENT; /* v0, v01: as the command line refuses them */
+	if (rc == 1) {
+		rc = store_version_get(m->s, p->c[C_ARTIFACT], num, &v);
 		if (rc)
 			return rc;
 		out->kind = MK_SEALED;
