@@ -32,7 +32,7 @@ static void journal_open(struct mnt *m, const struct store_caller *c,
 				   n->path, rc);
 		return;
 	}
-	if (n->kind == MK_SEALED || n->kind == MK_OUT)
+	if (n->kind == MK_SEALED || n->kind == MK_OUT || n->kind == MK_ENV_FILE)
 		store_digest_format(n->e.digest, digest);
 	store_audit_record(m->s, c,
 			   (flags & O_ACCMODE) == O_RDONLY ? "open.read"
@@ -273,7 +273,8 @@ static int open_snap(fuse_req_t req, struct mnt *m, struct mnt_node *node,
 		 * and the kernel keeps none of its pages from before. */
 		h = mnt_fh_new(FH_READ, node);
 		rc = h ? mnt_file_open(m, node, false, &h->wf) : 0;
-	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
+	} else if (n->kind == MK_SEALED || n->kind == MK_OUT ||
+		   n->kind == MK_ENV_FILE) {
 		if (n->kind == MK_SEALED) {
 			struct store_caller c;
 
