@@ -107,8 +107,10 @@ static int no_fallocate(struct db *d)
 	char *err = NULL;
 
 	rocksdb_get_options_from_string(
-	    d->opt, "allow_fallocate=false;avoid_flush_during_shutdown=true", o,
-	    &err);
+	    d->opt,
+	    "allow_fallocate=false;avoid_flush_during_shutdown=true;"
+	    "avoid_flush_during_recovery=true",
+	    o, &err);
 	if (err) {
 		rocksdb_options_destroy(o);
 		return db_err(err, "cannot set the store's options");

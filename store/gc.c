@@ -149,6 +149,13 @@ static int gc_remove(struct gc *g, const struct store_caller *c)
 int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
 	     struct store_gc_result *out)
 {
+	return store_gc_retain(s, c, NULL, dry_run, NULL, NULL, out);
+}
+
+int store_gc_retain(struct store *s, const struct store_caller *c,
+		    const struct store_retain *r, bool dry_run,
+		    store_gc_item_fn fn, void *arg, struct store_gc_result *out)
+{
 	struct gc g = {.s = s, .out = out};
 	int rc;
 
@@ -157,6 +164,10 @@ int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
 		return -EROFS;
 	if (!dry_run && space_low(s->dir))
 		space_reserve_release(s->dir, "for gc");
+	/* Versions first (their own commits), then what they held. */
+	rc = retain_apply(s, c, r, dry_run, fn, arg, out);
+	if (rc)
+		return rc;
 	gate_close(&s->gc_gate);
 	pthread_mutex_lock(&s->commit_lock);
 	/* Make unflushed chunks visible to the scan as on-disk state (a dry
@@ -177,7 +188,7 @@ int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
 	free(g.keys);
 	if (!rc && !dry_run)
 		rc = store_audit_record(s, c, "gc", "", NULL, out->bytes, 0);
-	if (!dry_run)
-		space_reserve_make(s->dir);
+	if (!dry_run && !space_reserve_held(s->dir))
+		space_reserve_make_wait(s->dir);
 	return rc;
 }

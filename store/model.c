@@ -43,7 +43,7 @@ int version_decode(const char *artifact, uint32_t number, const void *val,
 	return c.bad ? -EIO : 0;
 }
 
-static size_t version_key(uint8_t *k, const char *artifact, uint32_t number)
+size_t version_key(uint8_t *k, const char *artifact, uint32_t number)
 {
 	size_t n = key_names(k, KEY_NS_VERSION, artifact, "", NULL);
 

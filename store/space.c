@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPACE_RESERVE  (8ull << 20)
@@ -80,6 +81,20 @@ static int reserve_fill(int fd, uint64_t size)
 		done += (uint64_t)w;
 	}
 	return fsync(fd) < 0 ? -errno : 0;
+}
+
+void space_reserve_make_wait(const char *dir)
+{
+	uint64_t avail, total;
+	struct timespec ts = {0, 100 * 1000 * 1000};
+
+	/* RocksDB deletes the files a compaction made obsolete a moment
+	 * later, in its own threads. */
+	for (int i = 0; i < 30 && !space_free(dir, &avail, &total) &&
+			avail < reserve_size(total) + 2 * SPACE_HEADROOM;
+	     i++)
+		nanosleep(&ts, NULL);
+	space_reserve_make(dir);
 }
 
 void space_reserve_make(const char *dir)

@@ -893,12 +893,55 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 struct store_gc_result {
 	uint64_t chunks, bytes; /* chunks (and stored bytes) removed */
 	uint64_t files;		/* unreferenced manifests removed */
+	uint64_t versions;	/* versions retention deleted */
 };
 
 /** Removes chunks and manifests that no version references (with dry_run,
  * only counts them).  Takes the store exclusively while it runs. */
 int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
 	     struct store_gc_result *out);
+
+/*
+ * Retention.  A rule covers versions by scope: "/" or "/artifacts" (all),
+ * "/artifacts/NAME" (one artifact), "/pipelines/NAME" (what that
+ * pipeline's runs produced).  It keeps the newest keep_last versions of
+ * each artifact in its scope and those younger than keep_younger; a
+ * covered version no rule keeps goes, unless an alias (latest included),
+ * an open run that read it, a cache entry or the lineage of a version
+ * that stays (upstream, any depth) pins it.  Versions no rule covers stay.
+ */
+#define STORE_RETAIN_SCOPE_MAX 511
+struct store_retain_rule {
+	char scope[STORE_RETAIN_SCOPE_MAX + 1];
+	uint32_t keep_last;   /* 0: none kept by count */
+	int64_t keep_younger; /* ns; 0: none kept by age */
+};
+struct store_retain {
+	const struct store_retain_rule *rules;
+	size_t n;
+	int64_t now; /* ns since the epoch */
+};
+
+/* One version retention deletes (removed) or keeps against a rule. */
+struct store_gc_item {
+	const char *artifact;
+	uint32_t number;
+	bool removed;
+	const char *why; /* the rule it fell out of, or what pins it */
+	uint64_t size;
+};
+typedef int (*store_gc_item_fn)(void *arg, const struct store_gc_item *it);
+
+/**
+ * gc with retention: deletes the versions r lets go (each in its own
+ * commit with a "version.delete" tombstone record), calling fn for each
+ * and for each a pin keeps, then removes what nothing references, like
+ * store_gc.  r may be NULL (store_gc).  With dry_run nothing changes.
+ */
+int store_gc_retain(struct store *s, const struct store_caller *c,
+		    const struct store_retain *r, bool dry_run,
+		    store_gc_item_fn fn, void *arg,
+		    struct store_gc_result *out);
 
 /* ------------------------------------------------------------- signatures
  *

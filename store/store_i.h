@@ -170,6 +170,9 @@ bool space_low(const char *dir);
 bool space_reserve_held(const char *dir);
 /** Makes dir's reserve file when there is room and it is missing. */
 void space_reserve_make(const char *dir);
+/** Like space_reserve_make, waiting up to 3 s for the room that files
+ * being deleted give back (after gc). */
+void space_reserve_make_wait(const char *dir);
 /** Gives the reserve's space back (logged with why).  Whether it did. */
 bool space_reserve_release(const char *dir, const char *why);
 
@@ -498,6 +501,16 @@ int version_stage(struct store *s, struct db_batch *b, struct store_stats *st,
  * the latest alias to b.  Frees nothing. */
 int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
 	      const struct store_version_meta *m, struct store_version *out);
+
+/** Builds the key of artifact's version number (KEY_MAX bytes). */
+size_t version_key(uint8_t *k, const char *artifact, uint32_t number);
+
+/** Deletes (dry_run: only lists) the versions that retention rules r let
+ * go and nothing pins (retain.c), calling fn for each and for each
+ * version a pin keeps; counts them in out->versions. */
+int retain_apply(struct store *s, const struct store_caller *c,
+		 const struct store_retain *r, bool dry_run,
+		 store_gc_item_fn fn, void *arg, struct store_gc_result *out);
 
 /** Reads a run record through b (may be NULL). */
 int run_read(struct store *s, struct db_batch *b, const char *pipeline,

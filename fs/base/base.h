@@ -78,6 +78,9 @@ struct fs_ctx {
 	uint32_t checkpoint_records; /* every N records; 0: never */
 	uint32_t checkpoint_seconds; /* or T seconds; 0: never */
 	char *checkpoint_dir;
+	/* The retention rules of the config file (owned), for gc. */
+	struct store_retain_rule *retain;
+	size_t nretain;
 	struct store *store; /* open while a command that needs it runs */
 	/* Who runs the command: this process, or the daemon's client (made
 	 * once, from the socket's credentials).  Every decision and change

@@ -21,6 +21,13 @@
  *     audit: { checkpoint_records = 1000; checkpoint_seconds = 300;
  *              checkpoint_dir = "/var/lib/artifactfs-checkpoints"; };
  *
+ *     retention = ( { scope = "/artifacts/model"; keep_last = 5;
+ *                     keep_younger = "30d"; },
+ *                   { artifact = "dataset"; keep_last = 2; } );
+ *
+ * `retention` rules go to ctx->retain, for gc (store_gc_retain); a
+ * duration is a number with s, m, h, d or w.
+ *
  * No libconfig type leaves this file.
  */
 #include <errno.h>
@@ -182,8 +189,8 @@ static int check_known(struct fs_ctx *ctx, const config_t *cfg,
 		       const char *path)
 {
 	static const char *const top[] = {
-	    "store",	      "chunk", "zstd_level", "threads",
-	    "min_saving_pct", "audit", "roles",	     NULL};
+	    "store", "chunk", "zstd_level", "threads", "min_saving_pct",
+	    "audit", "roles", "retention",  NULL};
 	config_setting_t *root = config_root_setting(cfg);
 	int i, n, rc = 0;
 	size_t k;
@@ -419,6 +426,137 @@ static int read_roles(struct fs_ctx *ctx, const config_t *cfg, const char *path,
 	return 0;
 }
 
+/* ------------------------------------------------------------ retention */
+
+/* "30d" into ns; -1 when malformed. */
+static int64_t duration_ns(const char *t)
+{
+	static const struct {
+		char c;
+		int64_t s;
+	} units[] = {
+	    {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+	char *end;
+	long long n = strtoll(t, &end, 10);
+
+	if (end == t || n <= 0 || n > 100000 || end[0] == '\0' || end[1])
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (units[i].c == end[0])
+			return (int64_t)n * units[i].s * 1000000000;
+	}
+	return -1;
+}
+
+/* The scopes a rule may name: "/", "/artifacts[/NAME]", "/pipelines/NAME". */
+static bool retain_scope_ok(const char *sc)
+{
+	const char *name = NULL;
+
+	if (store_binding_scope_check(sc) ||
+	    strlen(sc) > STORE_RETAIN_SCOPE_MAX)
+		return false;
+	if (!strcmp(sc, "/") || !strcmp(sc, "/artifacts"))
+		return true;
+	if (!strncmp(sc, "/artifacts/", 11) || !strncmp(sc, "/pipelines/", 11))
+		name = sc + 11;
+	return name && !strchr(name, '/');
+}
+
+/* One entry of `retention` into *r. */
+static int retain_entry(struct fs_ctx *ctx, const char *path,
+			config_setting_t *e, struct store_retain_rule *r)
+{
+	static const char *const keys[] = {"scope", "artifact", "keep_last",
+					   "keep_younger", NULL};
+	int line = config_setting_source_line(e), last = 0;
+	const char *scope = NULL, *art = NULL, *young = NULL;
+
+	if (!config_setting_is_group(e))
+		return config_fail(
+		    ctx, path, line, "%s",
+		    "retention: each entry is a group { scope = "
+		    "...; keep_last = N; keep_younger = \"30d\"; }");
+	for (int i = 0; i < config_setting_length(e); i++) {
+		const char *k =
+		    config_setting_name(config_setting_get_elem(e, i));
+
+		if (!known(keys, k))
+			return config_fail(ctx, path, line,
+					   "retention: unknown setting '%s' "
+					   "(scope, artifact, keep_last, "
+					   "keep_younger)",
+					   k);
+	}
+	config_setting_lookup_string(e, "scope", &scope);
+	config_setting_lookup_string(e, "artifact", &art);
+	config_setting_lookup_string(e, "keep_younger", &young);
+	if (config_setting_lookup(e, "keep_last") &&
+	    (!config_setting_lookup_int(e, "keep_last", &last) || last < 0))
+		return config_fail(
+		    ctx, path, line, "%s",
+		    "retention: keep_last must be a number >= 0");
+	if (!scope == !art)
+		return config_fail(ctx, path, line, "%s",
+				   "retention: an entry names either a 'scope' "
+				   "or an 'artifact'");
+	if (art && store_name_check(art, strlen(art)))
+		return config_fail(ctx, path, line,
+				   "retention: bad artifact name '%.200s'",
+				   art);
+	if (scope && !retain_scope_ok(scope))
+		return config_fail(ctx, path, line,
+				   "retention: bad scope '%.200s' (\"/\", "
+				   "/artifacts[/NAME] or /pipelines/NAME)",
+				   scope);
+	r->keep_younger = young ? duration_ns(young) : 0;
+	if (r->keep_younger < 0)
+		return config_fail(ctx, path, line,
+				   "retention: bad keep_younger '%.100s' (a "
+				   "number with s, m, h, d or w: \"30d\")",
+				   young);
+	if (!last && !young)
+		return config_fail(ctx, path, line, "%s",
+				   "retention: an entry keeps something: "
+				   "keep_last, keep_younger or both");
+	r->keep_last = (uint32_t)last;
+	snprintf(r->scope, sizeof(r->scope), "%s%s", art ? "/artifacts/" : "",
+		 art ? art : scope);
+	return 0;
+}
+
+/* Checks `retention` into ctx->retain (replacing what was there). */
+static int read_retention(struct fs_ctx *ctx, const config_t *cfg,
+			  const char *path)
+{
+	config_setting_t *list = config_lookup(cfg, "retention");
+	struct store_retain_rule *r;
+	int n, rc = 0;
+
+	if (!list)
+		return 0;
+	if (!config_setting_is_list(list))
+		return config_fail(ctx, path, config_setting_source_line(list),
+				   "%s",
+				   "'retention' must be a list ( { scope = "
+				   "...; keep_last = N; }, ... )");
+	n = config_setting_length(list);
+	r = calloc((size_t)n + 1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	for (int i = 0; i < n && !rc; i++)
+		rc = retain_entry(ctx, path, config_setting_get_elem(list, i),
+				  &r[i]);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	free(ctx->retain);
+	ctx->retain = r;
+	ctx->nretain = (size_t)n;
+	return 0;
+}
+
 /* Checks the parsed cfg (from path) into ctx->opt and ctx->checkpoint_*;
  * *store_out gets its `store`. */
 static int decode(struct fs_ctx *ctx, const config_t *cfg, const char *path,
@@ -431,6 +569,8 @@ static int decode(struct fs_ctx *ctx, const config_t *cfg, const char *path,
 	rc = read_settings(ctx, cfg, path, store_out);
 	if (!rc)
 		rc = read_roles(ctx, cfg, path, NULL, NULL);
+	if (!rc)
+		rc = read_retention(ctx, cfg, path);
 	return rc;
 }
 

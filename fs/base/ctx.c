@@ -36,6 +36,9 @@ void fs_ctx_release(struct fs_ctx *ctx)
 	ctx->store_dir = NULL;
 	free(ctx->checkpoint_dir);
 	ctx->checkpoint_dir = NULL;
+	free(ctx->retain);
+	ctx->retain = NULL;
+	ctx->nretain = 0;
 }
 
 int fs_open_store(struct fs_ctx *ctx)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -420,23 +421,63 @@ int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+struct gc_out {
+	struct fs_ctx *ctx;
+	json_t *list; /* with --json */
+};
+
+/* One version retention deletes or keeps: a line, or a JSON entry. */
+static int gc_item(void *arg, const struct store_gc_item *it)
+{
+	struct fs_ctx *ctx = ((struct gc_out *)arg)->ctx;
+	json_t *list = ((struct gc_out *)arg)->list;
+	char h[FS_SIZE_STR_LEN];
+
+	if (list)
+		return json_array_append_new(
+			   list, json_pack("{s:s, s:I, s:b, s:s}", "artifact",
+					   it->artifact, "version",
+					   (json_int_t)it->number, "removed",
+					   it->removed, "why", it->why))
+			   ? -ENOMEM
+			   : 0;
+	fs_size_human(it->size, h);
+	fprintf(fs_stdout(), "%s %s@v%u (%s): %s\n",
+		!it->removed   ? "keep"
+		: ctx->dry_run ? "would delete"
+			       : "deleted",
+		it->artifact, it->number, h, it->why);
+	return 0;
+}
+
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 {
 	struct store_gc_result res = {0};
+	struct store_retain r = {ctx->retain, ctx->nretain, 0};
+	json_t *list = ctx->json ? json_array() : NULL;
+	struct gc_out arg = {ctx, list};
 	char h[FS_SIZE_STR_LEN];
+	struct timespec now;
 	int rc;
 
 	(void)argc, (void)argv;
+	clock_gettime(CLOCK_REALTIME, &now);
+	r.now = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	rc = fs_authorize(ctx, ACL_ADMIN, "/", "gc");
 	if (!rc)
-		rc = store_gc(ctx->store, &ctx->caller, ctx->dry_run, &res);
-	if (rc < 0)
+		rc = store_gc_retain(ctx->store, &ctx->caller, &r, ctx->dry_run,
+				     gc_item, &arg, &res);
+	if (rc < 0) {
+		json_decref(list);
 		return rc;
+	}
 	if (ctx->json)
-		return fs_json_print(json_pack(
-		    "{s:b, s:I, s:I, s:I}", "dry_run", ctx->dry_run, "chunks",
-		    (json_int_t)res.chunks, "bytes", (json_int_t)res.bytes,
-		    "files", (json_int_t)res.files));
+		return fs_json_print(
+		    json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "dry_run",
+			      ctx->dry_run, "chunks", (json_int_t)res.chunks,
+			      "bytes", (json_int_t)res.bytes, "files",
+			      (json_int_t)res.files, "versions_removed",
+			      (json_int_t)res.versions, "versions", list));
 	fs_size_human(res.bytes, h);
 	fprintf(fs_stdout(), "%s %llu chunks (%s) and %llu file%s\n",
 		ctx->dry_run ? "would remove" : "removed",

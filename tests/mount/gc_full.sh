@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # gc on a full disk: a store on a 64 MiB tmpfs, filled through the mount
 # until writes fail with ENOSPC (and the rest of the disk by another
-# file).  Mounted and full, 'gc --dry-run' works through the daemon;
-# unmounted, no command aborts (ls, fsck, gc), gc journals what it
-# removes and frees space, and fsck and audit verify are clean after.
+# file).  Mounted and full, 'gc --dry-run' and gc with retention rules
+# work through the daemon; unmounted, no command aborts (ls, fsck, gc),
+# gc journals what it removes and frees space, and fsck and audit verify
+# are clean after.
 source "$(dirname "$0")/lib.sh" "$@"
 
 mkdir -p "$T/small"
@@ -68,6 +69,23 @@ check "mounted and full: the daemon is up, gc --dry-run works"
 	defect "the sealed version changed"
 afs gc --dry-run >"$T/dry.out" 2>&1 || defect "gc --dry-run failed: $(cat "$T/dry.out")"
 grep -q '^would remove' "$T/dry.out" || defect "gc --dry-run said: $(cat "$T/dry.out")"
+
+check "mounted and full: gc with retention deletes versions and frees space"
+printf 'retention = ( { artifact = "junk"; keep_last = %s; } );\n' 8 \
+	>"$T/ret8.conf"
+printf 'retention = ( { artifact = "junk"; keep_last = %s; } );\n' 3 \
+	>"$T/ret3.conf"
+before=$(df -k --output=avail "$T/small" | tail -n1)
+"$AFS" --config "$T/ret8.conf" --store "$S" gc >"$T/gc1.out" 2>&1 ||
+	defect "gc through the daemon failed: $(cat "$T/gc1.out")"
+grep -c '^deleted junk@' "$T/gc1.out" | sed 's/^/   versions deleted: /'
+after=$(df -k --output=avail "$T/small" | tail -n1)
+echo "   free before gc: ${before} KiB, after: ${after} KiB"
+[ "$after" -gt "$before" ] || defect "gc through the daemon freed nothing"
+[ "$(sha "$M/artifacts/model/v1/ok.bin")" = "$(sha "$T/ok.bin")" ] ||
+	defect "the sealed version changed"
+# The disk full again for what follows.
+head -c $((64 << 20)) /dev/zero >"$T/small/filler2" 2>/dev/null || true
 stop_daemon
 
 check "unmounted and full: ls, fsck, gc --dry-run do not abort"
@@ -77,14 +95,17 @@ no_abort afs gc --dry-run
 before=$(df -k --output=avail "$T/small" | tail -n1)
 
 check "gc runs, journals its deletions and frees space"
-no_abort afs gc
+no_abort "$AFS" --config "$T/ret3.conf" --store "$S" gc
 grep -q '^removed' "$T/.out" || defect "gc said: $(cat "$T/.out" "$T/.err")"
 after=$(df -k --output=avail "$T/small" | tail -n1)
 echo "   free before gc: ${before} KiB, after: ${after} KiB"
 [ "$after" -gt "$before" ] || defect "gc freed nothing"
-n=$(afs audit query --op gc.remove --json | "$PY" -c \
-	'import json,sys; print(len(json.load(sys.stdin)))' || echo 0)
-[ "$n" -ge 1 ] || defect "no gc.remove record in the journal"
+for op in gc.remove version.delete; do
+	n=$(afs audit query --op $op --json | "$PY" -c \
+		'import json,sys; print(len(json.load(sys.stdin)))' || echo 0)
+	echo "   $op records: $n"
+	[ "$n" -ge 1 ] || defect "no $op record in the journal"
+done
 
 check "fsck and audit verify are clean, the sealed version intact"
 afs fsck >"$T/fsck.out" 2>&1 || defect "fsck: $(cat "$T/fsck.out")"
@@ -93,7 +114,7 @@ afs audit verify >"$T/av.out" 2>&1 || defect "audit verify: $(cat "$T/av.out")"
 	"$(sha "$T/ok.bin")" ] || defect "model@v1 changed"
 
 check "with the filler gone the reserve comes back and writes work"
-rm -f "$T/small/filler"
+rm -f "$T/small/filler" "$T/small/filler2"
 afs gc >/dev/null 2>&1 || defect "gc after freeing the disk"
 [ -f "$S/reserve" ] || defect "the reserve was not made again"
 mkrandom "$T/again.bin" $((1 << 20))
