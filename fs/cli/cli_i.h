@@ -81,6 +81,10 @@ int fs_cmd_role(struct fs_ctx *ctx, int argc, char **argv);
  * the names the caller may read.
  */
 int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv);
+/** The N of a secret spec "NAME@vN" (N 1 to 4294967295; *base_len gets
+ * the length of NAME), else 0 (the spec is a plain name: *base_len is
+ * left alone).  (cmd_secret.c) */
+uint32_t fs_secret_version(const char *name, size_t *base_len);
 /** The FUSE daemon; parses its own options (argv[0] is "mount") and
  * serves each client's command through fn with arg (cmd_mount.c). */
 int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv, fs_mount_handler fn,
