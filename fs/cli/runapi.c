@@ -87,10 +87,18 @@ int fs_run_note(struct fs_ctx *ctx, const char *p, const char *r,
 		const char *key, const char *value)
 {
 	int rc = fs_run_check(ctx, p, r, "run.note");
+	char *clean = NULL;
+	size_t len;
 
-	return rc ? rc
-		  : store_run_note_set(ctx->store, &ctx->caller, p, r, key,
-				       value);
+	/* A param may carry a secret's value: only the marker is kept. */
+	if (!rc)
+		rc = acl_redact(ctx->store, value, strlen(value), &clean, &len,
+				NULL);
+	if (!rc)
+		rc = store_run_note_set(ctx->store, &ctx->caller, p, r, key,
+					clean);
+	free(clean);
+	return rc;
 }
 
 int fs_run_input(struct fs_ctx *ctx, const char *p, const char *r,
