@@ -316,7 +316,8 @@ void store_put_set_source(struct store_put *p, const struct store_source *src);
  * Adds the file, symlink or directory tree at src (through the put's
  * source, by default the local file system).  dest is its path inside the
  * version ("a/b.bin"); for a directory, "" puts its contents at the version's
- * root.  Modes are kept (permission bits only); owners and times are not.
+ * root.  Modes (permission bits only) and mtimes are kept; owners are
+ * not.
  * Special files are refused with -EINVAL.  An unreadable source is -EACCES (or
  * its errno) with a message naming it; the version is then not created.
  */
@@ -378,6 +379,16 @@ int store_artifact_each(struct store *s, int (*fn)(void *arg, const char *name),
 int store_version_each(struct store *s, const char *artifact,
 		       int (*fn)(void *arg, const struct store_version *v),
 		       void *arg);
+
+/**
+ * The mtime (ns) recorded for path ("" the root, '/'-separated) in
+ * artifact's version number: the source's mtime for a put, the entry's
+ * in the run's outputs for a sealed run.  Times are kept beside the
+ * version, not in its digest.  -ENOENT (quietly) when none is recorded
+ * (versions made before times were kept, files added by digest), -EIO.
+ */
+int store_version_mtime(struct store *s, const char *artifact, uint32_t number,
+			const char *path, int64_t *out);
 
 /** Reads version number of artifact.  -ENOENT if absent. */
 int store_version_get(struct store *s, const char *artifact, uint32_t number,
@@ -532,10 +543,11 @@ void store_reader_close(struct store_reader *r);
  * when the run or step does not exist.
  */
 
-/** One entry of an outputs tree; mtime in ns. */
+/** One entry of an outputs tree; times in ns. */
 struct store_output {
 	struct store_dirent e; /* e.name: the last path component */
 	int64_t mtime;
+	int64_t atime; /* the mtime unless set apart (utimens) */
 };
 
 /** Reads the entry at path ("" is the outputs directory itself). */
@@ -572,6 +584,14 @@ int store_output_set(struct store *s, const struct store_caller *c,
 int store_output_chmod(struct store *s, const struct store_caller *c,
 		       const char *pipeline, const char *run, const char *step,
 		       const char *path, uint32_t mode);
+
+/** Sets the times (ns) of an entry; STORE_TIME_KEEP leaves one as it is.
+ * Content written later moves the mtime to the time of that commit. */
+#define STORE_TIME_KEEP INT64_MIN
+int store_output_utimens(struct store *s, const struct store_caller *c,
+			 const char *pipeline, const char *run,
+			 const char *step, const char *path, int64_t atime,
+			 int64_t mtime);
 
 /** Removes a file, symlink or empty directory (-ENOTEMPTY otherwise). */
 int store_output_delete(struct store *s, const struct store_caller *c,

@@ -71,10 +71,24 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n)
 	n->e = fresh.e;
 	n->uid = fresh.uid;
 	n->mtime = fresh.mtime;
+	n->atime = fresh.atime;
 	n->sealed = fresh.sealed;
 	n->version = fresh.version;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
+}
+
+/* ns since the epoch (before it too) as a timespec. */
+static struct timespec ns_time(int64_t ns)
+{
+	struct timespec ts = {.tv_sec = ns / 1000000000,
+			      .tv_nsec = ns % 1000000000};
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return ts;
 }
 
 /* Fills st from n, a copy of node (mnt_node_snap). */
@@ -108,9 +122,8 @@ static void fill_attr(struct mnt *m, const struct mnt_node *node,
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_blksize = 1 << 20;
 	/* Namespace directories carry no time of their own: the mount's. */
-	st->st_mtim.tv_sec = (n->mtime ? n->mtime : m->started) / 1000000000;
-	st->st_mtim.tv_nsec = (n->mtime ? n->mtime : m->started) % 1000000000;
-	st->st_atim = st->st_mtim;
+	st->st_mtim = ns_time(n->mtime ? n->mtime : m->started);
+	st->st_atim = n->atime ? ns_time(n->atime) : st->st_mtim;
 	st->st_ctim = st->st_mtim;
 }
 

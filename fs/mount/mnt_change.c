@@ -466,6 +466,40 @@ static bool chown_to_self(const struct store_caller *c,
 	return c->uid == n->uid && uid_ok && gid_ok;
 }
 
+#define SET_TIMES                                                              \
+	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
+	 FUSE_SET_ATTR_MTIME_NOW)
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* utimensat, touch, cp -p, tar -x, rsync -a: the times of an entry of
+ * the outputs.  What a handle wrote is committed first, so that its
+ * close does not move the mtime set here. */
+static int set_times(struct mnt *m, const struct store_caller *c,
+		     struct mnt_node *n, const struct stat *attr, int to_set)
+{
+	int64_t at = STORE_TIME_KEEP, mt = STORE_TIME_KEEP;
+	struct timespec now;
+	int rc = mnt_file_commit_node(m, c, n);
+
+	if (rc)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		at = ts_ns(&now);
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		at = ts_ns(&attr->st_atim);
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		mt = ts_ns(&now);
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		mt = ts_ns(&attr->st_mtim);
+	return store_output_utimens(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
+				    n->c[C_STEP], n->tail, at, mt);
+}
+
 static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
@@ -496,9 +530,11 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		rc = store_output_chmod(m->s, &c, n->c[C_PIPELINE], n->c[C_RUN],
 					n->c[C_STEP], n->tail,
 					attr->st_mode & 07777);
-	/* Owners and times of a run's files are the run's: accepted for
-	 * tools that copy them (cp -p, rsync -a), not stored; a change of
-	 * owner takes an admin, a chown to what is there does not. */
+	if (!rc && (to_set & SET_TIMES))
+		rc = set_times(m, &c, n, attr, to_set);
+	/* Owners of a run's files are the run's: accepted for tools that
+	 * copy them (cp -p, rsync -a), not stored; a change of owner takes
+	 * an admin, a chown to what is there does not. */
 	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    !chown_to_self(&c, n, attr, to_set) &&
 	    mnt_allowed(req, m, ACL_ADMIN, n->path))

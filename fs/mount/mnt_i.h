@@ -87,6 +87,7 @@ struct mnt_node {
 	uint32_t version;		       /* MK_SEALED: vN */
 	uint32_t uid;			       /* owner shown */
 	int64_t mtime;			       /* ns */
+	int64_t atime;			       /* ns; 0: the mtime */
 	bool sealed;			       /* nothing below can change */
 	struct mnt_node *next_ino, *next_path; /* hash chains */
 };
@@ -341,6 +342,10 @@ int mnt_file_truncate(struct mnt_file *f, uint64_t size);
  * meanwhile). */
 int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 		    const struct store_audit_note *also, bool *rode);
+/** Commits what a handle wrote to n and has not committed yet, if any
+ * (before a change of times that a later commit must not undo). */
+int mnt_file_commit_node(struct mnt *m, const struct store_caller *c,
+			 const struct mnt_node *n);
 /** Drops one handle; the last one frees (after its final commit). */
 void mnt_file_close(struct mnt_file *f);
 /** Opens the new file n (no entry in the store yet: the first commit

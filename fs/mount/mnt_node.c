@@ -211,6 +211,7 @@ static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 	n->version = t->version;
 	n->uid = t->uid;
 	n->mtime = t->mtime;
+	n->atime = t->atime;
 	n->sealed = t->sealed;
 }
 

@@ -389,12 +389,26 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 	f->n->e.size = sf.size;
 	memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);
 	f->n->mtime = now_ns();
+	f->n->atime = 0; /* the mtime, as the entry now holds */
 	pthread_mutex_unlock(&f->m->lock);
 	f->dirty = false;
 out_release:
 	mnt_node_parse_release(&path);
 out_unlock:
 	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int mnt_file_commit_node(struct mnt *m, const struct store_caller *c,
+			 const struct mnt_node *n)
+{
+	struct mnt_file *f = file_find(m, n);
+	int rc;
+
+	if (!f)
+		return 0;
+	rc = mnt_file_commit(f, c, false, NULL, NULL);
+	mnt_file_close(f);
 	return rc;
 }
 
