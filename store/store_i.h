@@ -82,6 +82,7 @@ struct store {
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
 	struct gate gc_gate;	     /* ingest shared, gc exclusive */
 	uint64_t binding_gen; /* bumped by each binding change (atomic) */
+	uint64_t secret_gen;  /* bumped by each secret change (atomic) */
 	bool read_only;	      /* on read-only media: every change -EROFS */
 };
 
@@ -384,7 +385,8 @@ enum key_tag {
 	/* audit */
 	KEY_AUDIT_REC = 'r', /* be64 seq */
 	/* secrets */
-	KEY_SECRET = 's', /* name */
+	KEY_SECRET = 's',     /* name: the current version */
+	KEY_SECRET_OLD = 'S', /* name NUL be32 version: an earlier one */
 };
 
 /* Keys that are fixed names, not tag + parts. */
