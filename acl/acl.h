@@ -411,4 +411,25 @@ int acl_secret_read(struct store *s, const char *name, uint8_t **val,
 int acl_secret_each(struct store *s, int (*fn)(void *arg, const char *name),
 		    void *arg);
 
+/* ------------------------------------------------------------ redact.c
+ * Text that the store keeps (an environment snapshot, a trace line, a
+ * note) must not carry a secret's value: acl_redact replaces each
+ * occurrence of any stored secret's value by "[secret NAME]".
+ */
+
+/* Values shorter than this are not searched for (they would match
+ * everywhere and say nothing). */
+#define ACL_REDACT_MIN 4
+
+/**
+ * Copies in[0..len) into a malloc'd, NUL-ended *out (*out_len bytes; the
+ * caller frees it) with every stored secret's value replaced by
+ * "[secret NAME]"; *hits (may be NULL) counts the replacements.  Opens
+ * each secret (nothing journaled, nothing logged but failures).  Returns
+ * 0, -EIO (a secret cannot be opened: nothing is returned then, so
+ * unredacted text is never kept by mistake), -ENOMEM.
+ */
+int acl_redact(struct store *s, const char *in, size_t len, char **out,
+	       size_t *out_len, unsigned *hits);
+
 #endif

@@ -1,10 +1,12 @@
 /*
- * log.c - the process-wide log sink of store/ and the layers above.
+ * log.c - the process-wide log sink of store/ and the layers above, and
+ * the one message for a refused name.
  */
 #include "store.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 static store_log_fn sink_fn;
 static void *sink_arg;
@@ -40,4 +42,26 @@ void store_log(enum store_log_level level, const char *fmt, ...)
 	}
 	if (level <= STORE_LOG_WARNING)
 		fprintf(stderr, "artifactfs: %s\n", msg);
+}
+
+int store_name_require(enum store_name_kind kind, const char *what,
+		       const char *name)
+{
+	const char *why = "";
+	size_t len = strlen(name), shown = len > 64 ? 64 : len;
+	char safe[65];
+	int rc = store_name_valid(kind, name, len, &why);
+
+	if (!rc)
+		return 0;
+	/* The message stays one line whatever bytes the name holds. */
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		safe[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	safe[shown] = '\0';
+	store_log(STORE_LOG_ERR, "invalid %s name '%s%s': %s", what, safe,
+		  len > shown ? "..." : "", why);
+	return rc;
 }

@@ -187,6 +187,23 @@ static int fsck_output(void *arg, const void *key, size_t klen, const void *val,
 	return expect(f, o.e.kind, o.e.digest);
 }
 
+/* A step's environment snapshot references its listing. */
+static int fsck_env(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct fsck *f = arg;
+	const uint8_t *v = val;
+
+	(void)key;
+	(void)klen;
+	if (vlen != 1 + STORE_DIGEST_LEN || v[0] != RECORD_FORMAT) {
+		store_log(STORE_LOG_ERR, "fsck: corrupt environment record");
+		f->out->problems++;
+		return 0;
+	}
+	return expect(f, STORE_KIND_DIR, v + 1);
+}
+
 /* Each stored refcount must match what the versions imply. */
 static int fsck_refcount(void *arg, const void *key, size_t klen,
 			 const void *val, size_t vlen)
@@ -287,6 +304,8 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	/* Files in runs' outputs trees hold references too. */
 	if (!rc)
 		rc = db_scan(s->db, CF_NAMESPACE, "o", 1, fsck_output, &f);
+	if (!rc)
+		rc = db_scan(s->db, CF_NAMESPACE, "e", 1, fsck_env, &f);
 	if (!rc)
 		rc = db_scan(s->db, CF_REFCOUNTS, NULL, 0, fsck_refcount, &f);
 	if (!rc) {

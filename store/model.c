@@ -216,21 +216,6 @@ int store_version_each(struct store *s, const char *artifact,
 
 /* --------------------------------------------------------- refs, aliases */
 
-static bool is_version_name(const char *ref, uint32_t *number)
-{
-	char *end;
-	unsigned long n;
-
-	if (ref[0] != 'v' || ref[1] < '0' || ref[1] > '9')
-		return false;
-	errno = 0;
-	n = strtoul(ref + 1, &end, 10);
-	if (*end || errno || n > UINT32_MAX)
-		return false;
-	*number = (uint32_t)n;
-	return true;
-}
-
 static int alias_get(struct store *s, const char *artifact, const char *alias,
 		     uint32_t *number)
 {
@@ -273,7 +258,15 @@ int store_ref_resolve(struct store *s, const char *artifact, const char *ref,
 		store_log(STORE_LOG_ERR, "no artifact named '%s'", artifact);
 		return -ENOENT;
 	}
-	if (!is_version_name(ref, &number)) {
+	rc = store_ref_number(ref, &number);
+	if (rc < 0) {
+		store_log(STORE_LOG_ERR,
+			  "%s@%s: '%s' names no version (versions are v1, v2, "
+			  "... without leading zeros)",
+			  artifact, ref, ref);
+		return rc;
+	}
+	if (rc == 0) {
 		rc = alias_get(s, artifact, ref, &number);
 		if (rc == -ENOENT)
 			store_log(STORE_LOG_ERR,
@@ -326,18 +319,7 @@ out_bad:
 
 static int alias_name_check(const char *alias)
 {
-	uint32_t n;
-	int rc = check_name("alias", alias);
-
-	if (rc)
-		return rc;
-	if (!strcmp(alias, "latest") || is_version_name(alias, &n)) {
-		store_log(STORE_LOG_ERR,
-			  "'%s' is reserved: latest and vN are not aliases",
-			  alias);
-		return -EINVAL;
-	}
-	return 0;
+	return store_name_require(STORE_NAME_ENTITY, "alias", alias);
 }
 
 /* Commits a one-key namespace change (set or delete) as t's. */

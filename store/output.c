@@ -62,6 +62,8 @@ static void entry_encode(struct buf *x, const struct store_output *o)
 	buf_varint(x, o->e.size);
 	buf_bytes(x, o->e.digest, STORE_DIGEST_LEN);
 	buf_varint(x, (uint64_t)o->mtime);
+	if (o->atime != o->mtime)
+		buf_varint(x, (uint64_t)o->atime);
 }
 
 int output_entry_decode(const void *val, size_t len, const char *path,
@@ -82,6 +84,8 @@ int output_entry_decode(const void *val, size_t len, const char *path,
 	if (dg)
 		memcpy(o->e.digest, dg, STORE_DIGEST_LEN);
 	o->mtime = (int64_t)cur_varint(&c);
+	/* The atime is there only when set apart from the mtime. */
+	o->atime = c.p < c.end ? (int64_t)cur_varint(&c) : o->mtime;
 	if (o->e.kind < STORE_KIND_FILE || o->e.kind > STORE_KIND_SYMLINK)
 		c.bad = true;
 	return c.bad ? -EIO : 0;
@@ -277,6 +281,8 @@ int store_output_set(struct store *s, const struct store_caller *c,
 {
 	struct store_output old,
 	    e = {.e.kind = kind, .e.mode = mode & 07777, .mtime = now_ns()};
+
+	e.atime = e.mtime;
 	struct commit t;
 	struct okey o;
 	bool had;
@@ -324,9 +330,12 @@ int store_output_set(struct store *s, const struct store_caller *c,
 	return commit_end_nosync(&t, rc);
 }
 
-int store_output_chmod(struct store *s, const struct store_caller *c,
-		       const char *pipeline, const char *run, const char *step,
-		       const char *path, uint32_t mode)
+/* Changes the mode (mode NULL: kept) or the times (STORE_TIME_KEEP:
+ * kept) of an entry, journaled as op. */
+static int set_attr(struct store *s, const struct store_caller *c,
+		    const char *pipeline, const char *run, const char *step,
+		    const char *path, const uint32_t *mode, int64_t atime,
+		    int64_t mtime, const char *op)
 {
 	struct store_output e;
 	struct commit t;
@@ -343,13 +352,33 @@ int store_output_chmod(struct store *s, const struct store_caller *c,
 	if (!rc)
 		rc = entry_read(s, t.b, &o, &e);
 	if (!rc) {
-		e.e.mode = mode & 07777;
+		e.e.mode = mode ? *mode & 07777 : e.e.mode;
+		e.mtime = mtime != STORE_TIME_KEEP ? mtime : e.mtime;
+		e.atime = atime != STORE_TIME_KEEP ? atime : e.atime;
 		rc = put_entry(t.b, &o, &e);
 	}
-	commit_note(&t, "output.chmod", NULL,
-		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
-		    step, path);
-	return commit_end(&t, rc);
+	commit_note(&t, op, NULL, "/pipelines/%s/runs/%s/steps/%s/outputs/%s",
+		    pipeline, run, step, path);
+	/* Times, like a close without fsync: ordered, atomic, not waited
+	 * for. */
+	return mode ? commit_end(&t, rc) : commit_end_nosync(&t, rc);
+}
+
+int store_output_chmod(struct store *s, const struct store_caller *c,
+		       const char *pipeline, const char *run, const char *step,
+		       const char *path, uint32_t mode)
+{
+	return set_attr(s, c, pipeline, run, step, path, &mode, STORE_TIME_KEEP,
+			STORE_TIME_KEEP, "output.chmod");
+}
+
+int store_output_utimens(struct store *s, const struct store_caller *c,
+			 const char *pipeline, const char *run,
+			 const char *step, const char *path, int64_t atime,
+			 int64_t mtime)
+{
+	return set_attr(s, c, pipeline, run, step, path, NULL, atime, mtime,
+			"output.utimens");
 }
 
 static int has_any(void *arg, const void *key, size_t klen, const void *val,
@@ -489,7 +518,8 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 		t.len--;
 	}
 	if (!rc) {
-		src.mtime = now_ns();
+		/* A rename keeps the times (rsync renames its copies into
+		 * place after setting them). */
 		rc = put_entry(tx.b, &t, &src);
 		db_batch_delete(tx.b, CF_NAMESPACE, f.k, f.len);
 	}
@@ -499,118 +529,67 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 	return commit_end(&tx, rc);
 }
 
-/* ------------------------------------------------------------- sealing */
+/* ------------------------------------------------------------- copying */
 
-struct seal {
+struct copy {
 	struct store *s;
-	const struct store_caller *caller;
-	size_t skip; /* KEY_NS_OUTPUT pipeline NUL run NUL */
-	struct store_put **puts;
-	char (*names)[STORE_NAME_MAX + 1];
-	char last_step[STORE_NAME_MAX + 1]; /* step of the newest put */
-	size_t n, cap, n_step; /* puts; the first of the current step */
+	struct db_batch *b;
+	size_t skip; /* the source step's prefix */
+	struct okey to;
+	size_t n;
 };
 
-/* The put for outputs/<name> of step: entries come in step order, so a
- * name that two steps write becomes two versions, in step order. */
-static struct store_put *seal_put_for(struct seal *z, const char *step,
-				      const char *name)
+static int copy_one(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
 {
-	if (strcmp(z->last_step, step)) {
-		snprintf(z->last_step, sizeof(z->last_step), "%s", step);
-		z->n_step = z->n; /* puts of earlier steps are complete */
-	}
-	for (size_t i = z->n_step; i < z->n; i++) {
-		if (!strcmp(z->names[i], name))
-			return z->puts[i];
-	}
-	if (z->n == z->cap) {
-		size_t cap = z->cap ? 2 * z->cap : 8;
-		void *p = realloc(z->puts, cap * sizeof(*z->puts));
+	struct copy *x = arg;
+	char path[OUT_PATH_MAX + 1];
+	struct store_output e;
+	size_t plen = klen - x->skip;
 
-		if (!p)
-			return NULL;
-		z->puts = p;
-		p = realloc(z->names, cap * sizeof(*z->names));
-		if (!p)
-			return NULL;
-		z->names = p;
-		z->cap = cap;
-	}
-	if (store_put_begin(z->s, z->caller, name, NULL, NULL, &z->puts[z->n]))
-		return NULL;
-	put_set_step(z->puts[z->n], step);
-	strcpy(z->names[z->n], name);
-	return z->puts[z->n++];
+	if (plen == 0 || plen > OUT_PATH_MAX)
+		return -EIO;
+	memcpy(path, (const char *)key + x->skip, plen);
+	path[plen] = '\0';
+	if (output_entry_decode(val, vlen, path, &e))
+		return -EIO;
+	x->to.len = x->to.base + plen;
+	memcpy(x->to.k + x->to.base, path, plen);
+	x->n++;
+	return swap_entry(x->s, x->b, &x->to, NULL, &e);
 }
 
-static int seal_entry(void *arg, const void *key, size_t klen, const void *val,
-		      size_t vlen)
+int store_output_copy(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step,
+		      const char *src_p, const char *src_r,
+		      const char *src_step)
 {
-	struct seal *z = arg;
-	const char *k = (const char *)key + z->skip;
-	size_t rest = klen - z->skip, slen = strnlen(k, rest);
-	char path[OUT_PATH_MAX + 1], name[STORE_NAME_MAX + 1];
-	struct store_output o;
-	struct store_file f = {0};
-	struct store_put *p;
-	const char *sub;
-	size_t nlen;
-
-	if (slen + 1 >= rest || rest - slen - 1 > OUT_PATH_MAX)
-		return -EIO;
-	memcpy(path, k + slen + 1, rest - slen - 1);
-	path[rest - slen - 1] = '\0';
-	nlen = strcspn(path, "/");
-	if (nlen > STORE_NAME_MAX || output_entry_decode(val, vlen, path, &o))
-		return -EIO;
-	memcpy(name, path, nlen);
-	name[nlen] = '\0';
-	sub = path[nlen] ? path + nlen + 1 : NULL;
-	p = seal_put_for(z, k, name);
-	if (!p)
-		return -ENOMEM;
-	if (!sub && o.e.kind == STORE_KIND_DIR)
-		return 0; /* outputs/<name>/ is the version's root */
-	memcpy(f.digest, o.e.digest, STORE_DIGEST_LEN);
-	f.size = o.e.size;
-	return put_add(p, sub ? sub : name, o.e.kind, o.e.mode,
-		       o.e.kind == STORE_KIND_DIR ? NULL : &f);
-}
-
-int store_run_seal(struct store *s, const struct store_caller *c,
-		   const char *pipeline, const char *run)
-{
-	uint8_t k[KEY_MAX];
-	struct seal z = {.s = s, .caller = c};
+	struct copy x = {.s = s};
+	struct okey from;
 	struct commit t;
-	int rc = args_check(pipeline, run, "x", "", true);
+	int rc = args_check(pipeline, run, step, "", true);
 
+	if (!rc)
+		rc = args_check(src_p, src_r, src_step, "", true);
 	if (rc)
 		return rc;
-	/* The puts below share the gc gate with the commit lock held; gc
-	 * closes the gate, then takes the commit lock.  Sharing the gate
-	 * first here keeps one order (gate, then commit lock): otherwise a
-	 * gc beside a seal deadlocks.  The puts' own shares nest in this
-	 * one (shares are granted while gc only waits). */
-	gate_share(&s->gc_gate);
+	okey_init(&from, src_p, src_r, src_step, "");
+	okey_init(&x.to, pipeline, run, step, "");
+	x.skip = from.base;
 	rc = commit_begin(s, c, &t);
-	if (rc) {
-		gate_unshare(&s->gc_gate);
+	if (rc)
 		return rc;
-	}
-	z.skip = key_names(k, KEY_NS_OUTPUT, pipeline, run, "");
-	rc = db_scan(s->db, CF_NAMESPACE, k, z.skip, seal_entry, &z);
-	if (rc) {
-		for (size_t i = 0; i < z.n; i++)
-			store_put_abort(z.puts[i]);
-		rc = commit_end(&t, rc);
-	} else {
-		rc = run_end_locked(&t, pipeline, run, STORE_RUN_SEALED, z.puts,
-				    z.n);
-	}
-	free(z.puts);
-	free(z.names);
-	gate_unshare(&s->gc_gate);
-	return rc;
+	x.b = t.b;
+	rc = step_writable(s, t.b, pipeline, run, step);
+	if (!rc &&
+	    db_scan(s->db, CF_NAMESPACE, x.to.k, x.to.base, has_any, NULL) == 1)
+		rc = -EEXIST;
+	if (!rc)
+		rc = db_scan(s->db, CF_NAMESPACE, from.k, from.base, copy_one,
+			     &x);
+	commit_note(&t, "output.copy", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs <- "
+		    "/pipelines/%s/runs/%s/steps/%s/outputs",
+		    pipeline, run, step, src_p, src_r, src_step);
+	return commit_end(&t, rc);
 }

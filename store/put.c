@@ -21,6 +21,7 @@
 
 struct node {
 	struct store_dirent e; /* name, kind, mode, size, digest */
+	int64_t mtime;	       /* ns; 0: none known (not recorded) */
 	struct node **kids;
 	size_t nkids, cap;
 };
@@ -158,14 +159,10 @@ int store_put_begin(struct store *s, const struct store_caller *c,
 		    void *progress_arg, struct store_put **out)
 {
 	struct store_put *p;
-	int rc = store_name_check(artifact, strlen(artifact));
+	int rc = store_name_require(STORE_NAME_ENTITY, "artifact", artifact);
 
-	if (rc) {
-		store_log(STORE_LOG_ERR, "invalid artifact name '%.64s'%s",
-			  artifact,
-			  rc == -ENAMETOOLONG ? ": over 255 bytes" : "");
+	if (rc)
 		return rc;
-	}
 	if (s->read_only) {
 		store_log(STORE_LOG_ERR,
 			  "store %s is on read-only media: nothing can change",
@@ -198,8 +195,13 @@ uint64_t store_put_bytes(const struct store_put *p)
 	return p->bytes;
 }
 
+void put_set_root_mtime(struct store_put *p, int64_t mtime)
+{
+	p->root.mtime = mtime;
+}
+
 int put_add(struct store_put *p, const char *dest, enum store_kind kind,
-	    uint32_t mode, const struct store_file *f)
+	    uint32_t mode, const struct store_file *f, int64_t mtime)
 {
 	struct node *n;
 	int rc = node_at(p, dest, &n);
@@ -217,6 +219,7 @@ int put_add(struct store_put *p, const char *dest, enum store_kind kind,
 	}
 	n->e.kind = kind;
 	n->e.mode = mode & 07777;
+	n->mtime = mtime;
 	if (f) {
 		memcpy(n->e.digest, f->digest, STORE_DIGEST_LEN);
 		n->e.size = f->size;
@@ -227,12 +230,12 @@ int put_add(struct store_put *p, const char *dest, enum store_kind kind,
 int store_put_file(struct store_put *p, const char *dest,
 		   const struct store_file *f, uint32_t mode)
 {
-	return put_add(p, dest, STORE_KIND_FILE, mode, f);
+	return put_add(p, dest, STORE_KIND_FILE, mode, f, 0);
 }
 
 int store_put_dir(struct store_put *p, const char *dest, uint32_t mode)
 {
-	return put_add(p, dest, STORE_KIND_DIR, mode, NULL);
+	return put_add(p, dest, STORE_KIND_DIR, mode, NULL, 0);
 }
 
 /* Streams the open fd through a writer. */
@@ -290,8 +293,13 @@ static int open_kind(struct store_put *p, const char *src, int flags,
 	return fd;
 }
 
+static int64_t st_mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
 static int put_regular(struct store_put *p, const char *src, const char *dest,
-		       mode_t mode)
+		       const struct stat *st)
 {
 	struct store_file f;
 	int fd = open_kind(p, src, O_RDONLY, S_IFREG);
@@ -302,11 +310,13 @@ static int put_regular(struct store_put *p, const char *src, const char *dest,
 	rc = ingest_fd(p, fd, src, &f);
 	close(fd);
 	if (!rc)
-		rc = put_add(p, dest, STORE_KIND_FILE, mode, &f);
+		rc = put_add(p, dest, STORE_KIND_FILE, st->st_mode, &f,
+			     st_mtime_ns(st));
 	return rc;
 }
 
-static int put_symlink(struct store_put *p, const char *src, const char *dest)
+static int put_symlink(struct store_put *p, const char *src, const char *dest,
+		       const struct stat *st)
 {
 	char target[4096];
 	struct store_writer *w;
@@ -330,12 +340,13 @@ static int put_symlink(struct store_put *p, const char *src, const char *dest)
 	}
 	rc = store_writer_finish(w, &f);
 	if (!rc)
-		rc = put_add(p, dest, STORE_KIND_SYMLINK, 0777, &f);
+		rc = put_add(p, dest, STORE_KIND_SYMLINK, 0777, &f,
+			     st_mtime_ns(st));
 	return rc;
 }
 
 static int put_dir(struct store_put *p, const char *src, const char *dest,
-		   mode_t mode);
+		   const struct stat *st);
 
 static int put_any(struct store_put *p, const char *src, const char *dest)
 {
@@ -350,11 +361,11 @@ static int put_any(struct store_put *p, const char *src, const char *dest)
 	if (cancelled(p))
 		return -ECANCELED;
 	if (S_ISREG(st.st_mode))
-		return put_regular(p, src, dest, st.st_mode);
+		return put_regular(p, src, dest, &st);
 	if (S_ISLNK(st.st_mode))
-		return put_symlink(p, src, dest);
+		return put_symlink(p, src, dest, &st);
 	if (S_ISDIR(st.st_mode))
-		return put_dir(p, src, dest, st.st_mode);
+		return put_dir(p, src, dest, &st);
 	store_log(STORE_LOG_ERR, "%s is a special file (not stored)", src);
 	return -EINVAL;
 }
@@ -377,13 +388,14 @@ static int put_child(struct store_put *p, const char *src, const char *dest,
 }
 
 static int put_dir(struct store_put *p, const char *src, const char *dest,
-		   mode_t mode)
+		   const struct stat *st)
 {
 	struct dirent *d;
 	DIR *dir;
 	int fd, rc;
 
-	rc = put_add(p, dest, STORE_KIND_DIR, mode, NULL);
+	rc = put_add(p, dest, STORE_KIND_DIR, st->st_mode, NULL,
+		     st_mtime_ns(st));
 	if (rc)
 		return rc;
 	fd = open_kind(p, src, O_RDONLY | O_DIRECTORY, S_IFDIR);
@@ -478,6 +490,27 @@ static int seal_dir(struct store_put *p, struct db_batch *b, struct node *n)
 	return rc;
 }
 
+/* Stages the mtime of n (at path in the version) and of everything
+ * below it beside version v: times stay out of the digests. */
+static int stage_times(struct db_batch *b, const struct store_version *v,
+		       const struct node *n, const char *path)
+{
+	int rc = 0;
+
+	if (n->mtime)
+		rc = times_stage(b, v->artifact, v->number, path, n->mtime);
+	for (size_t i = 0; i < n->nkids && !rc; i++) {
+		char *sub;
+
+		if (asprintf(&sub, "%s%s%s", path, *path ? "/" : "",
+			     n->kids[i]->e.name) < 0)
+			return -ENOMEM;
+		rc = stage_times(b, v, n->kids[i], sub);
+		free(sub);
+	}
+	return rc;
+}
+
 int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
 	      const struct store_version_meta *m, struct store_version *out)
 {
@@ -500,6 +533,8 @@ int put_stage(struct store_put *p, struct db_batch *b, struct store_stats *st,
 	rc = ref_entry(p->s, b, st, STORE_KIND_DIR, v.digest);
 	if (!rc)
 		rc = version_stage(p->s, b, st, &v);
+	if (!rc)
+		rc = stage_times(b, &v, &p->root, "");
 	if (!rc && out)
 		*out = v;
 	return rc;

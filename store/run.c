@@ -44,6 +44,23 @@ static int names_ok(const char *pipeline, const char *run, const char *step)
 	return 0;
 }
 
+/* Names of new pipelines, runs and steps: the entity rules, logged. */
+static int names_new(const char *pipeline, const char *run, const char *step)
+{
+	const char *what[3] = {"pipeline", "run", "step"};
+	const char *v[3] = {pipeline, run, step};
+
+	for (int i = 0; i < 3; i++) {
+		int rc =
+		    v[i] ? store_name_require(STORE_NAME_ENTITY, what[i], v[i])
+			 : 0;
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static void run_encode(struct buf *x, const struct store_run *r)
 {
 	buf_u8(x, RECORD_FORMAT);
@@ -112,7 +129,7 @@ int store_pipeline_create(struct store *s, const struct store_caller *c,
 			  const char *pipeline)
 {
 	struct commit t;
-	int rc = names_ok(pipeline, NULL, NULL);
+	int rc = names_new(pipeline, NULL, NULL);
 
 	if (!rc)
 		rc = commit_begin(s, c, &t);
@@ -160,7 +177,7 @@ int store_run_create(struct store *s, const struct store_caller *c,
 	struct commit t;
 	struct db_batch *b;
 	bool made = false;
-	int rc = names_ok(pipeline, run, NULL);
+	int rc = names_new(pipeline, run, NULL);
 
 	if (!rc)
 		rc = commit_begin(s, c, &t);
@@ -225,7 +242,7 @@ int store_step_create(struct store *s, const struct store_caller *c,
 	struct commit t;
 	struct db_batch *b;
 	bool made;
-	int rc = names_ok(pipeline, run, step);
+	int rc = names_new(pipeline, run, step);
 
 	if (!rc)
 		rc = commit_begin(s, c, &t);

@@ -198,14 +198,40 @@ void store_caller_set(struct store_caller *c, uid_t uid, gid_t gid, pid_t pid,
 
 /* ------------------------------------------------------------------ names */
 
+/** What a name names: the rules differ (store_name_valid). */
+enum store_name_kind {
+	STORE_NAME_FILE,   /* a file or directory in a tree, a secret, a key */
+	STORE_NAME_ENTITY, /* an artifact, alias, pipeline, run or step */
+};
+
 /**
- * Checks one path component used as an artifact, alias, pipeline, run,
- * step or file name: non-empty, not "." or "..", no '/', no NUL, no control
- * characters, at most STORE_NAME_MAX bytes.  len is the byte length given
- * (so an embedded NUL is caught).
+ * The one validator of names, used by the store, the command line and the
+ * mount alike.  Every name: non-empty, at most STORE_NAME_MAX bytes, not
+ * "." or "..", no '/', no NUL, newline or other control byte.  An entity
+ * name besides: no '@' (it separates NAME@REF), not of the form v<digits>
+ * and not "latest" (both are refs).  len is the byte length given (so an
+ * embedded NUL is caught).  On a refusal *why (may be NULL) gets a static
+ * phrase saying what is wrong ("it holds '@', ...").
  * Returns 0, -EINVAL or -ENAMETOOLONG.
  */
+int store_name_valid(enum store_name_kind kind, const char *name, size_t len,
+		     const char **why);
+
+/** store_name_valid, and on a refusal one logged line: "invalid <what>
+ * name '<name>': <why>".  Same returns. */
+int store_name_require(enum store_name_kind kind, const char *what,
+		       const char *name);
+
+/** store_name_valid(STORE_NAME_FILE, ...): one path component. */
 int store_name_check(const char *name, size_t len);
+
+/**
+ * Parses a version ref "v<N>", N in 1..UINT32_MAX written without leading
+ * zeros.  Returns 1 and *number for a version, 0 for a name that is not
+ * of the form v<digits> (an alias, "latest"), -EINVAL for v<digits> that
+ * names no version ("v0", "v01", too large).
+ */
+int store_ref_number(const char *ref, uint32_t *number);
 
 /* ----------------------------------------------------- writing a file */
 
@@ -290,7 +316,8 @@ void store_put_set_source(struct store_put *p, const struct store_source *src);
  * Adds the file, symlink or directory tree at src (through the put's
  * source, by default the local file system).  dest is its path inside the
  * version ("a/b.bin"); for a directory, "" puts its contents at the version's
- * root.  Modes are kept (permission bits only); owners and times are not.
+ * root.  Modes (permission bits only) and mtimes are kept; owners are
+ * not.
  * Special files are refused with -EINVAL.  An unreadable source is -EACCES (or
  * its errno) with a message naming it; the version is then not created.
  */
@@ -352,6 +379,16 @@ int store_artifact_each(struct store *s, int (*fn)(void *arg, const char *name),
 int store_version_each(struct store *s, const char *artifact,
 		       int (*fn)(void *arg, const struct store_version *v),
 		       void *arg);
+
+/**
+ * The mtime (ns) recorded for path ("" the root, '/'-separated) in
+ * artifact's version number: the source's mtime for a put, the entry's
+ * in the run's outputs for a sealed run.  Times are kept beside the
+ * version, not in its digest.  -ENOENT (quietly) when none is recorded
+ * (versions made before times were kept, files added by digest), -EIO.
+ */
+int store_version_mtime(struct store *s, const char *artifact, uint32_t number,
+			const char *path, int64_t *out);
 
 /** Reads version number of artifact.  -ENOENT if absent. */
 int store_version_get(struct store *s, const char *artifact, uint32_t number,
@@ -506,10 +543,11 @@ void store_reader_close(struct store_reader *r);
  * when the run or step does not exist.
  */
 
-/** One entry of an outputs tree; mtime in ns. */
+/** One entry of an outputs tree; times in ns. */
 struct store_output {
 	struct store_dirent e; /* e.name: the last path component */
 	int64_t mtime;
+	int64_t atime; /* the mtime unless set apart (utimens) */
 };
 
 /** Reads the entry at path ("" is the outputs directory itself). */
@@ -546,6 +584,14 @@ int store_output_set(struct store *s, const struct store_caller *c,
 int store_output_chmod(struct store *s, const struct store_caller *c,
 		       const char *pipeline, const char *run, const char *step,
 		       const char *path, uint32_t mode);
+
+/** Sets the times (ns) of an entry; STORE_TIME_KEEP leaves one as it is.
+ * Content written later moves the mtime to the time of that commit. */
+#define STORE_TIME_KEEP INT64_MIN
+int store_output_utimens(struct store *s, const struct store_caller *c,
+			 const char *pipeline, const char *run,
+			 const char *step, const char *path, int64_t atime,
+			 int64_t mtime);
 
 /** Removes a file, symlink or empty directory (-ENOTEMPTY otherwise). */
 int store_output_delete(struct store *s, const struct store_caller *c,
@@ -647,6 +693,94 @@ int store_trace_each(struct store *s, const char *pipeline, const char *run,
  * newline). */
 int store_trace_size(struct store *s, const char *pipeline, const char *run,
 		     const char *step, uint64_t *out);
+
+/* ----------------------------------------------- environment snapshots
+ *
+ * What a step ran in: a few small text files (packages.txt, code.txt,
+ * image.txt, system.txt, environ.txt; what goes in them is the caller's)
+ * stored as content, like a version's tree: a listing of files whose
+ * digest is the environment's digest.  Identical environments share
+ * every object.  The step's record holds a reference, so gc keeps it.
+ */
+
+/* Largest file of a snapshot that store_env_read returns. */
+#define STORE_ENV_FILE_MAX (16u << 20)
+
+/** One file of a snapshot: name (store_name_check) and bytes, borrowed. */
+struct store_env_file {
+	const char *name;
+	const void *data;
+	size_t len;
+};
+
+/**
+ * Stores files[0..n) as the environment of step (of an open run),
+ * replacing an earlier one, in one commit journaled "env.set" with the
+ * snapshot's digest; *out (may be NULL) gets that digest.  -ENOENT (no
+ * such step), -EROFS (the run has ended), -EINVAL (a bad or repeated
+ * name), -EIO, -ENOSPC, -ENOMEM.
+ */
+int store_env_set(struct store *s, const struct store_caller *c,
+		  const char *pipeline, const char *run, const char *step,
+		  const struct store_env_file *files, size_t n,
+		  uint8_t out[STORE_DIGEST_LEN]);
+
+/** The digest of step's environment (a directory: store_tree_each lists
+ * it).  -ENOENT (none recorded: quietly), -EIO. */
+int store_env_get(struct store *s, const char *pipeline, const char *run,
+		  const char *step, uint8_t out[STORE_DIGEST_LEN]);
+
+/** Reads file name of the environment env into a malloc'd, NUL-ended
+ * *out (the caller frees it) of *len bytes.  -ENOENT, -EFBIG (over
+ * STORE_ENV_FILE_MAX), -EIO, -ENOMEM. */
+int store_env_read(struct store *s, const uint8_t env[STORE_DIGEST_LEN],
+		   const char *name, char **out, size_t *len);
+
+/* ------------------------------------------------------------ step cache
+ *
+ * An entry maps a cache key (a digest the caller computes from what
+ * decides a step's outputs) to the step that produced them.  Entries hold
+ * no reference; the versions they lead to are that step's outputs.
+ */
+
+struct store_cache {
+	uint8_t key[STORE_DIGEST_LEN];
+	char pipeline[STORE_NAME_MAX + 1];
+	char run[STORE_NAME_MAX + 1];
+	char step[STORE_NAME_MAX + 1];
+	int64_t created; /* ns */
+};
+
+/** Records (or replaces) the entry of key: step of run produced its
+ * outputs.  Journaled "cache.set".  -EINVAL, -EIO, -ENOSPC. */
+int store_cache_set(struct store *s, const struct store_caller *c,
+		    const uint8_t key[STORE_DIGEST_LEN], const char *pipeline,
+		    const char *run, const char *step);
+
+/** Reads the entry of key.  -ENOENT (quietly), -EIO. */
+int store_cache_get(struct store *s, const uint8_t key[STORE_DIGEST_LEN],
+		    struct store_cache *out);
+
+/** Calls fn for each entry (by key); a non-zero return stops and is
+ * returned.  -EIO on a malformed entry. */
+int store_cache_each(struct store *s,
+		     int (*fn)(void *arg, const struct store_cache *e),
+		     void *arg);
+
+/** Whether a cache entry leads to artifact@v<number> (an output of the
+ * step it names): gc must keep such a version. */
+bool store_cache_refers(struct store *s, const char *artifact, uint32_t number);
+
+/**
+ * Copies the outputs tree of step src_step of run src_p/src_r (kept after
+ * its run sealed) into step of open run pipeline/run, entry by entry,
+ * sharing all content, in one commit journaled "output.copy".  The
+ * step's tree must be empty (-EEXIST).  -ENOENT, -EROFS, -EIO, -ENOSPC.
+ */
+int store_output_copy(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step,
+		      const char *src_p, const char *src_r,
+		      const char *src_step);
 
 /* -------------------------------------------------------- audit journal
  *

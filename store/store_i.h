@@ -365,6 +365,9 @@ enum key_tag {
 	KEY_NS_OUTPUT = 'o',   /* pipeline NUL run NUL step NUL path */
 	KEY_NS_NOTE = 'n',     /* pipeline NUL run NUL key */
 	KEY_NS_BINDING = 'B',  /* scope NUL principal */
+	KEY_NS_MTIME = 'm',    /* artifact NUL be32 number path */
+	KEY_NS_ENV = 'e',      /* pipeline NUL run NUL step */
+	KEY_NS_CACHE = 'k',    /* cache key digest */
 	/* manifests */
 	KEY_MF_FILE = 'F', /* file digest */
 	KEY_MF_DIR = 'D',  /* dir digest */
@@ -494,9 +497,19 @@ int output_entry_decode(const void *val, size_t len, const char *path,
 			struct store_output *o);
 
 /** Adds an entry of any kind to a version being assembled (f NULL for a
- * directory). */
+ * directory); mtime in ns, 0 when not known (none is recorded). */
 int put_add(struct store_put *p, const char *dest, enum store_kind kind,
-	    uint32_t mode, const struct store_file *f);
+	    uint32_t mode, const struct store_file *f, int64_t mtime);
+
+/** The mtime of the version's root directory (ns, 0: none). */
+void put_set_root_mtime(struct store_put *p, int64_t mtime);
+
+/* ------------------------------------------------------------ times.c */
+
+/** Stages the mtime (ns) of path ("" the root) in artifact's version
+ * number into b (FORMAT.md, "Times").  -ENAMETOOLONG, -ENOMEM. */
+int times_stage(struct db_batch *b, const char *artifact, uint32_t number,
+		const char *path, int64_t mtime);
 
 /** Decodes a version record (namespace value) of artifact's version
  * number into v.  -EIO (not logged) when it is malformed. */

@@ -197,8 +197,9 @@ json_t *fs_json_version(const struct store_version *v);
 int fs_json_print(json_t *j);
 
 /**
- * Checks a name with store_name_check and makes sure one line says what
- * is wrong with it ("invalid <what> name ...") when it is refused.
+ * Checks an artifact, alias, pipeline, run or step name by the store's
+ * rules (store_name_require, STORE_NAME_ENTITY): one line says what is
+ * wrong with it ("invalid <what> name '...': it holds '@', ...").
  * Returns 0, -EINVAL or -ENAMETOOLONG.
  */
 int fs_name_check(const char *what, const char *name);

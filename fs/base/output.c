@@ -158,17 +158,7 @@ int fs_json_print(json_t *j)
 
 int fs_name_check(const char *what, const char *name)
 {
-	unsigned long before = fs_log_errors();
-	size_t len = strlen(name);
-	int rc = store_name_check(name, len);
-
-	if (rc < 0 && fs_log_errors() == before)
-		store_log(STORE_LOG_ERR, "invalid %s name '%.64s%s': %s", what,
-			  name, len > 64 ? "..." : "",
-			  rc == -ENAMETOOLONG ? "longer than 255 bytes"
-					      : "empty, '.', '..', or holds "
-						"'/' or control characters");
-	return rc;
+	return store_name_require(STORE_NAME_ENTITY, what, name);
 }
 
 int fs_write_all(int fd, const void *buf, size_t len)

@@ -115,6 +115,17 @@ void fs_target_release(struct fs_target *t);
 int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 		struct store_dirent **out, size_t *n);
 
+/* ----------------------------------------------------------- get_times.c */
+
+/**
+ * Gives fd (what get made for the entry at path below t's path, "" for
+ * t's own entry) the mtime the version kept for it, if it kept one.
+ * dest names it in an error.  Returns 0, or -errno of the store or of
+ * futimens (logged).
+ */
+int fs_get_keep_mtime(struct fs_ctx *ctx, const struct fs_target *t,
+		      const char *path, int fd, const char *dest);
+
 /* ------------------------------------------------------------- cmd_run.c
  * The run operations themselves are in runapi.c (runapi_i.h). */
 

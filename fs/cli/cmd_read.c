@@ -312,7 +312,19 @@ struct get {
 	/* The version's root: it has no mode of its own, so it gets what
 	 * mkdir gives under the caller's umask (no chmod). */
 	const struct store_dirent *root;
+	const struct fs_target *t;
+	const char *top; /* where t's own entry is being made */
 };
+
+/* Gives what get made at dest its mtime from the version. */
+static int keep_mtime(struct get *g, const char *dest, int fd)
+{
+	size_t n = strlen(g->top);
+	const char *below = strncmp(dest, g->top, n) ? "" : dest + n;
+
+	return fs_get_keep_mtime(g->ctx, g->t, below + (*below == '/'), fd,
+				 dest);
+}
 
 static int refuse_existing(struct get *g, const char *dest)
 {
@@ -372,6 +384,8 @@ static int get_file(struct get *g, const struct store_dirent *e,
 	rc = copy_out(g->ctx->store, e->digest, fd, dest, &g->prog);
 	if (rc == 0 && fchmod(fd, e->mode & 07777) < 0)
 		rc = sys_fail(-errno, "cannot chmod", dest);
+	if (rc == 0)
+		rc = keep_mtime(g, dest, fd);
 	if (close(fd) < 0 && rc == 0)
 		rc = sys_fail(-errno, "cannot write", dest);
 	if (rc == 0) {
@@ -435,19 +449,20 @@ static int get_dir_contents(struct get *g, const struct store_dirent *e,
 	return rc;
 }
 
-/* Gives the directory dest the mode of e (the root keeps mkdir's). */
+/* Gives the directory dest the mode of e (the root keeps mkdir's) and
+ * its mtime, once it is full. */
 static int dir_mode(struct get *g, const struct store_dirent *e,
 		    const char *dest)
 {
 	int fd, rc = 0;
 
-	if (e == g->root)
-		return 0;
 	fd = fs_file_open(g->ctx, dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return sys_fail(fd, "cannot chmod", dest);
-	if (fchmod(fd, e->mode & 07777) < 0)
+	if (e != g->root && fchmod(fd, e->mode & 07777) < 0)
 		rc = sys_fail(-errno, "cannot chmod", dest);
+	if (rc == 0)
+		rc = keep_mtime(g, dest, fd);
 	close(fd);
 	return rc;
 }
@@ -527,6 +542,7 @@ static int get_new_tree(struct get *g, const struct store_dirent *root,
 		rc = sys_fail(rc, "cannot create", dest);
 		goto out_free_tmp;
 	}
+	g->top = tmp;
 	rc = get_dir_contents(g, root, tmp);
 	if (rc == 0)
 		rc = dir_mode(g, root, tmp);
@@ -572,6 +588,7 @@ static int get_target(struct get *g, struct fs_target *t, const char *dest)
 			return -ENOMEM;
 		dest = into;
 	}
+	g->top = dest;
 	if (t->e.kind == STORE_KIND_DIR) {
 		rc = refuse_existing(g, dest);
 		if (rc == 0 && fs_file_stat(g->ctx, dest, false, &st) == 0)
@@ -587,8 +604,8 @@ static int get_target(struct get *g, struct fs_target *t, const char *dest)
 
 int fs_cmd_get(struct fs_ctx *ctx, int argc, char **argv)
 {
-	struct get g = {ctx, {0}, NULL};
 	struct fs_target t;
+	struct get g = {ctx, {0}, NULL, &t, ""};
 	uint64_t total;
 	int rc;
 

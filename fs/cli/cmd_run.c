@@ -24,11 +24,20 @@ int fs_split_run(struct fs_ctx *ctx, const char *spec, char *p, char *r)
 	const char *slash = strchr(spec, '/');
 	size_t plen = slash ? (size_t)(slash - spec) : 0;
 
-	if (!slash || store_name_check(spec, plen) ||
-	    store_name_check(slash + 1, strlen(slash + 1)))
+	if (!slash || strchr(slash + 1, '/'))
 		return fs_usage_error(ctx, "'%s' is not PIPELINE/RUN", spec);
+	if (plen > STORE_NAME_MAX) {
+		store_log(STORE_LOG_ERR,
+			  "invalid pipeline name '%.64s...': it is longer "
+			  "than 255 bytes",
+			  spec);
+		return -ENAMETOOLONG;
+	}
 	memcpy(p, spec, plen);
 	p[plen] = '\0';
+	if (store_name_require(STORE_NAME_FILE, "pipeline", p) ||
+	    store_name_require(STORE_NAME_FILE, "run", slash + 1))
+		return -EINVAL;
 	strcpy(r, slash + 1);
 	ctx->subject = spec;
 	return 0;

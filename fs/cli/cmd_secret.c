@@ -231,7 +231,7 @@ int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv)
 	if (argc == 1)
 		return secret_ls(ctx);
 	ctx->subject = argv[1];
-	rc = fs_name_check("secret", argv[1]);
+	rc = store_name_require(STORE_NAME_FILE, "secret", argv[1]);
 	if (rc)
 		return rc;
 	if (!strcmp(op, "set"))

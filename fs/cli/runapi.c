@@ -56,9 +56,15 @@ int fs_run_status(struct fs_ctx *ctx, const char *p, const char *r,
 int fs_run_open(struct fs_ctx *ctx, const char *p, const char *r, size_t nsteps,
 		const char *const *steps)
 {
-	int rc = fs_authorize_at(ctx, ACL_WRITE, "run.open",
-				 "/pipelines/%s/runs/%s", p, r);
+	int rc = fs_name_check("pipeline", p);
 
+	if (!rc)
+		rc = fs_name_check("run", r);
+	for (size_t i = 0; !rc && i < nsteps; i++) /* before anything exists */
+		rc = fs_name_check("step", steps[i]);
+	if (!rc)
+		rc = fs_authorize_at(ctx, ACL_WRITE, "run.open",
+				     "/pipelines/%s/runs/%s", p, r);
 	if (!rc)
 		rc = store_run_create(ctx->store, &ctx->caller, p, r,
 				      ctx->caller.uid);

@@ -72,6 +72,7 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n, struct mnt_node *snap)
 	n->e = fresh.e;
 	n->uid = fresh.uid;
 	n->mtime = fresh.mtime;
+	n->atime = fresh.atime;
 	n->sealed = fresh.sealed;
 	n->version = fresh.version;
 	pthread_mutex_unlock(&m->lock);
@@ -83,6 +84,19 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n, struct mnt_node *snap)
 		snap->version = fresh.version;
 	}
 	return 0;
+}
+
+/* ns since the epoch (before it too) as a timespec. */
+static struct timespec ns_time(int64_t ns)
+{
+	struct timespec ts = {.tv_sec = ns / 1000000000,
+			      .tv_nsec = ns % 1000000000};
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return ts;
 }
 
 void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
@@ -115,9 +129,8 @@ void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_blksize = 1 << 20;
 	/* Namespace directories carry no time of their own: the mount's. */
-	st->st_mtim.tv_sec = (n->mtime ? n->mtime : m->started) / 1000000000;
-	st->st_mtim.tv_nsec = (n->mtime ? n->mtime : m->started) % 1000000000;
-	st->st_atim = st->st_mtim;
+	st->st_mtim = ns_time(n->mtime ? n->mtime : m->started);
+	st->st_atim = n->atime ? ns_time(n->atime) : st->st_mtim;
 	st->st_ctim = st->st_mtim;
 }
 

@@ -60,6 +60,18 @@ static int out_path(const struct mnt_node *dir, const char *name, char *buf,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* out_path for a name being made: outputs/<name> becomes artifact <name>
+ * at seal, so it obeys the artifact name rules from the start. */
+static int out_new(const struct mnt_node *dir, const char *name, char *buf,
+		   size_t size)
+{
+	int rc = *dir->tail
+		     ? 0
+		     : store_name_require(STORE_NAME_ENTITY, "output", name);
+
+	return rc ? rc : out_path(dir, name, buf, size);
+}
+
 /* A new file that the store learns of at its first commit (close or
  * fsync): until then it lives in the open-file object only. */
 static int create_fresh(struct mnt *m, const struct mnt_node *p,
@@ -108,7 +120,7 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc && p.kind != MK_OUT)
 		rc = p.kind == MK_SEALED ? -EROFS : -EPERM;
 	if (!rc)
-		rc = out_path(&p, name, path, sizeof(path));
+		rc = out_new(&p, name, path, sizeof(path));
 	if (!rc && mnt_resolve(m, &p, name, &probe) == 0) {
 		/* It exists after all (a race with another create). */
 		rc = (fi->flags & O_EXCL) ? -EEXIST
@@ -172,7 +184,7 @@ static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *pn,
 	case MK_OUT:
 		rc = mnt_writable(m, pn, p, req);
 		if (!rc)
-			rc = out_path(p, name, path, sizeof(path));
+			rc = out_new(p, name, path, sizeof(path));
 		return rc ? rc
 			  : store_output_set(m->s, &c, p->c[C_PIPELINE],
 					     p->c[C_RUN], p->c[C_STEP], path,
@@ -299,7 +311,7 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc)
 		rc = out_path(&p, name, from, sizeof(from));
 	if (!rc)
-		rc = out_path(&np, newname, to, sizeof(to));
+		rc = out_new(&np, newname, to, sizeof(to));
 	if (!rc && asprintf(&f, "%s/%s", p.path, name) < 0)
 		rc = -ENOMEM;
 	mnt_caller(req, m, &c);
@@ -387,7 +399,7 @@ static int symlink_out(fuse_req_t req, struct mnt *m, const struct mnt_node *p,
 	int rc = p->kind == MK_OUT ? 0 : -EPERM;
 
 	if (!rc)
-		rc = out_path(p, name, path, sizeof(path));
+		rc = out_new(p, name, path, sizeof(path));
 	if (!rc)
 		rc = store_writer_new(m->s, &w);
 	if (!rc) {
@@ -474,6 +486,41 @@ static int set_gone_attrs(struct mnt *m, struct mnt_node *n,
 	return rc;
 }
 
+#define SET_TIMES                                                              \
+	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
+	 FUSE_SET_ATTR_MTIME_NOW)
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* utimensat, touch, cp -p, tar -x, rsync -a: the times of an entry of
+ * the outputs.  What a handle wrote is committed first, so that its
+ * close does not move the mtime set here. */
+static int set_times(struct mnt *m, const struct store_caller *c,
+		     struct mnt_node *n, const struct mnt_node *s,
+		     const struct stat *attr, int to_set)
+{
+	int64_t at = STORE_TIME_KEEP, mt = STORE_TIME_KEEP;
+	struct timespec now;
+	int rc = mnt_file_commit_node(m, c, n);
+
+	if (rc)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		at = ts_ns(&now);
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		at = ts_ns(&attr->st_atim);
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		mt = ts_ns(&now);
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		mt = ts_ns(&attr->st_mtim);
+	return store_output_utimens(m->s, c, s->c[C_PIPELINE], s->c[C_RUN],
+				    s->c[C_STEP], s->tail, at, mt);
+}
+
 /* setattr of n (s: its copy). */
 static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		     struct mnt_node *s, struct stat *attr, int to_set,
@@ -506,8 +553,10 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		rc = store_output_chmod(m->s, &c, s->c[C_PIPELINE], s->c[C_RUN],
 					s->c[C_STEP], s->tail,
 					attr->st_mode & 07777);
-	/* Owners and times of a run's files are the run's: accepted for
-	 * tools that copy them (cp -p, rsync -a), not stored. */
+	if (!rc && (to_set & SET_TIMES))
+		rc = set_times(m, &c, n, s, attr, to_set);
+	/* Owners of a run's files are the run's: accepted for tools that
+	 * copy them (cp -p, rsync -a), not stored. */
 	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    mnt_allowed(req, m, ACL_ADMIN, s->path))
 		rc = -EPERM;

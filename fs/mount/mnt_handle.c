@@ -386,12 +386,17 @@ static int control_write(struct mnt *m, const struct store_caller *c,
 	memcpy(cmd, buf, len);
 	cmd[len] = '\0';
 	cmd[strcspn(cmd, " \t\r\n")] = '\0';
-	if (!strcmp(cmd, "seal"))
-		rc = store_run_seal(m->s, c, n->c[C_PIPELINE], n->c[C_RUN]);
-	else if (!strcmp(cmd, "fail"))
+	if (!strcmp(cmd, "seal")) {
+		/* A writer that has not closed or fsync'd keeps the run
+		 * open: half a file is never published. */
+		rc = mnt_run_busy(m, n->c[C_PIPELINE], n->c[C_RUN]);
+		if (!rc)
+			rc = store_run_seal(m->s, c, n->c[C_PIPELINE],
+					    n->c[C_RUN]);
+	} else if (!strcmp(cmd, "fail")) {
 		rc = store_run_end(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
 				   STORE_RUN_FAILED, NULL, 0);
-	else {
+	} else {
 		store_log(STORE_LOG_WARNING,
 			  "%s: write 'seal' or 'fail' to the control file",
 			  n->path);

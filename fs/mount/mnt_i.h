@@ -88,6 +88,7 @@ struct mnt_node {
 	uint32_t version;		       /* MK_SEALED: vN */
 	uint32_t uid;			       /* owner shown */
 	int64_t mtime;			       /* ns */
+	int64_t atime;			       /* ns; 0: the mtime */
 	bool sealed;			       /* nothing below can change */
 	struct mnt_node *next_ino, *next_path; /* hash chains */
 };
@@ -329,7 +330,7 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		    int to_set, struct fuse_file_info *fi);
 void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 
-/* --------------------------------------------------------- mnt_write.c */
+/* ------------------------------------------------- mnt_write.c, mnt_files.c */
 
 /** A file open in an open run's outputs, one object shared by all its
  * handles (readers too): the truth while any handle is open.  Sequential
@@ -337,7 +338,28 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
  * streamed or write into existing content moves it to a spool file.
  * Committed on flush, fsync and release of a writing handle; once
  * unlinked or renamed over, kept for its handles, never stored. */
-struct mnt_file;
+struct mnt_file {
+	struct mnt *m;
+	struct mnt_node *n; /* pinned: the kernel holds a lookup while open */
+	pthread_mutex_t lock;
+	struct store_writer *w; /* streaming */
+	uint64_t woff;		/* next in-order offset while streaming */
+	int spool;		/* fd, or -1 */
+	/* Neither streaming nor spooled: the committed content (n->e), read
+	 * through r, opened on the digest rd. */
+	struct store_reader *r;
+	uint8_t rd[STORE_DIGEST_LEN];
+	uint64_t size;
+	bool dirty;
+	unsigned refs; /* handles sharing it (under m->wlock) */
+	int err;       /* a failed commit lost the data: sticky */
+	bool fresh;    /* created and never committed yet (under m->wlock) */
+	struct mnt_file *next; /* m->writing */
+};
+
+/** The open-file object of n, with one more handle on it (drop it with
+ * mnt_file_close), or NULL. */
+struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n);
 
 /** Opens n (an MK_OUT file of an open run) for its handle, sharing the
  * object of handles already open on it; trunc drops its content.
@@ -355,6 +377,14 @@ int mnt_file_truncate(struct mnt_file *f, uint64_t size);
  * meanwhile). */
 int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 		    const struct store_audit_note *also, bool *rode);
+/** Whether files open in the run pipeline/run hold writes that are not
+ * committed (neither closed nor fsync'd): -EBUSY, with one line naming
+ * them logged, or 0 (or -ENOMEM).  A seal must not publish them. */
+int mnt_run_busy(struct mnt *m, const char *pipeline, const char *run);
+/** Commits what a handle wrote to n and has not committed yet, if any
+ * (before a change of times that a later commit must not undo). */
+int mnt_file_commit_node(struct mnt *m, const struct store_caller *c,
+			 const struct mnt_node *n);
 /** Drops one handle; the last one frees (after its final commit). */
 void mnt_file_close(struct mnt_file *f);
 /** Opens the new file n (no entry in the store yet: the first commit

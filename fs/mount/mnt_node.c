@@ -199,6 +199,7 @@ static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 	n->version = t->version;
 	n->uid = t->uid;
 	n->mtime = t->mtime;
+	n->atime = t->atime;
 	n->sealed = t->sealed;
 }
 
@@ -417,7 +418,9 @@ static enum mnt_kind kind_of(const struct mnt_node *n)
 	if (!strcmp(n->c[0], "artifacts")) {
 		if (depth < 3)
 			return depth == 1 ? MK_ARTIFACTS : MK_ARTIFACT;
-		return n->c[2][0] == 'v' ? MK_SEALED : MK_ALIAS;
+		return store_ref_number(n->c[2], &(uint32_t){0}) == 1
+			   ? MK_SEALED
+			   : MK_ALIAS;
 	}
 	if (!strcmp(n->c[0], "audit"))
 		return depth == 1 ? MK_AUDIT : MK_AUDIT_DAY;

@@ -105,6 +105,7 @@ static int resolve_output(struct mnt *m, const struct mnt_node *parent,
 	out->kind = MK_OUT;
 	out->e = o.e;
 	out->mtime = o.mtime;
+	out->atime = o.atime;
 	return 0;
 }
 
@@ -158,20 +159,28 @@ static int resolve_input(struct mnt *m, const struct mnt_node *p,
 	return 0;
 }
 
+/* The mtime kept for path in a version, when one was kept (out->mtime
+ * stays the version's time otherwise). */
+static void sealed_mtime(struct mnt *m, const char *artifact, uint32_t number,
+			 const char *path, struct mnt_node *out)
+{
+	int64_t t;
+
+	if (store_version_mtime(m->s, artifact, number, path, &t) == 0)
+		out->mtime = t;
+}
+
 static int resolve_artifact_child(struct mnt *m, const struct mnt_node *p,
 				  const char *name, struct mnt_node *out)
 {
 	struct store_version v;
 	uint32_t num;
-	char *end;
-	int rc;
+	int rc = store_ref_number(name, &num);
 
-	if (name[0] == 'v' && name[1] >= '1' && name[1] <= '9') {
-		unsigned long x = strtoul(name + 1, &end, 10);
-
-		if (*end || x > UINT32_MAX)
-			return -ENOENT;
-		rc = store_version_get(m->s, p->c[C_ARTIFACT], (uint32_t)x, &v);
+	if (rc < 0)
+		return -ENOENT; /* v0, v01: as the command line refuses them */
+	if (rc == 1) {
+		rc = store_version_get(m->s, p->c[C_ARTIFACT], num, &v);
 		if (rc)
 			return rc;
 		out->kind = MK_SEALED;
@@ -182,6 +191,7 @@ static int resolve_artifact_child(struct mnt *m, const struct mnt_node *p,
 		memcpy(out->e.digest, v.digest, STORE_DIGEST_LEN);
 		out->mtime = v.created;
 		out->sealed = true;
+		sealed_mtime(m, p->c[C_ARTIFACT], v.number, "", out);
 		return 0;
 	}
 	rc = store_alias_get(m->s, p->c[C_ARTIFACT], name, &num);
@@ -201,6 +211,8 @@ static int resolve_artifact_child(struct mnt *m, const struct mnt_node *p,
 static int resolve_sealed(struct mnt *m, const struct mnt_node *p,
 			  const char *name, struct mnt_node *out)
 {
+	struct store_version v;
+	char path[4096];
 	int rc;
 
 	if (p->e.kind != STORE_KIND_DIR)
@@ -210,9 +222,15 @@ static int resolve_sealed(struct mnt *m, const struct mnt_node *p,
 		return rc;
 	out->kind = MK_SEALED;
 	out->version = p->version;
-	out->mtime = p->mtime;
 	out->sealed = true;
 	out->e.mode &= 0555;
+	rc = join(path, sizeof(path), p->tail, name);
+	if (!rc)
+		rc = store_version_get(m->s, p->c[C_ARTIFACT], p->version, &v);
+	if (rc)
+		return rc;
+	out->mtime = v.created;
+	sealed_mtime(m, p->c[C_ARTIFACT], p->version, path, out);
 	return 0;
 }
 

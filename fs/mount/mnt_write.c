@@ -37,25 +37,6 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-struct mnt_file {
-	struct mnt *m;
-	struct mnt_node *n; /* pinned: the kernel holds a lookup while open */
-	pthread_mutex_t lock;
-	struct store_writer *w; /* streaming */
-	uint64_t woff;		/* next in-order offset while streaming */
-	int spool;		/* fd, or -1 */
-	/* Neither streaming nor spooled: the committed content (n->e), read
-	 * through r, opened on the digest rd. */
-	struct store_reader *r;
-	uint8_t rd[STORE_DIGEST_LEN];
-	uint64_t size;
-	bool dirty;
-	unsigned refs; /* handles sharing it (under m->wlock) */
-	int err;       /* a failed commit lost the data: sticky */
-	bool fresh;    /* created and never committed yet (under m->wlock) */
-	struct mnt_file *next; /* m->writing */
-};
-
 /* Copies stored content into the spool fd. */
 static int copy_stored(struct mnt *m, const uint8_t *digest, int fd)
 {
@@ -118,8 +99,7 @@ static int to_spool(struct mnt_file *f)
 	return 0;
 }
 
-/* The open-file object of n, with one more handle on it, or NULL. */
-static struct mnt_file *file_find(struct mnt *m, const struct mnt_node *n)
+struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n)
 {
 	struct mnt_file *f;
 
@@ -134,7 +114,7 @@ static struct mnt_file *file_find(struct mnt *m, const struct mnt_node *n)
 
 int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n)
 {
-	struct mnt_file *f = file_find(m, n);
+	struct mnt_file *f = mnt_file_find(m, n);
 	int64_t size = -1;
 
 	if (!f)
@@ -152,7 +132,7 @@ int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n)
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out)
 {
-	struct mnt_file *f = file_find(m, n);
+	struct mnt_file *f = mnt_file_find(m, n);
 	uint64_t size;
 	int rc = 0;
 
@@ -389,6 +369,7 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 	f->n->e.size = sf.size;
 	memcpy(f->n->e.digest, sf.digest, STORE_DIGEST_LEN);
 	f->n->mtime = now_ns();
+	f->n->atime = 0; /* the mtime, as the entry now holds */
 	pthread_mutex_unlock(&f->m->lock);
 	f->dirty = false;
 out_release:
@@ -420,110 +401,4 @@ void mnt_file_close(struct mnt_file *f)
 		close(f->spool);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
-}
-
-/* ------------------------------------------------------- fresh files
- * A file made by create exists only here until its first commit (a close
- * or an fsync): creating it costs no commit of its own.  Lookups,
- * listings, unlink and rename see it through these.
- */
-
-int mnt_file_create(struct mnt *m, struct mnt_node *n, struct mnt_file **out)
-{
-	int rc = mnt_file_open(m, n, true, out);
-
-	if (!rc) {
-		pthread_mutex_lock(&(*out)->lock);
-		(*out)->dirty = true;
-		pthread_mutex_unlock(&(*out)->lock);
-		pthread_mutex_lock(&m->wlock);
-		(*out)->fresh = true;
-		pthread_mutex_unlock(&m->wlock);
-	}
-	return rc;
-}
-
-/* The fresh file at path, with one more handle, or NULL. */
-static struct mnt_file *fresh_find(struct mnt *m, const char *path)
-{
-	struct mnt_file *f;
-
-	pthread_mutex_lock(&m->wlock);
-	pthread_mutex_lock(&m->lock); /* node paths move on rename */
-	for (f = m->writing; f && !(f->fresh && !strcmp(f->n->path, path));
-	     f = f->next)
-		;
-	if (f)
-		f->refs++;
-	pthread_mutex_unlock(&m->lock);
-	pthread_mutex_unlock(&m->wlock);
-	return f;
-}
-
-bool mnt_file_fresh(struct mnt *m, const char *path, struct mnt_node *out)
-{
-	struct mnt_file *f = fresh_find(m, path);
-
-	if (!f)
-		return false;
-	if (out) {
-		pthread_mutex_lock(&m->lock);
-		out->kind = MK_OUT;
-		out->e = f->n->e;
-		out->mtime = f->n->mtime;
-		pthread_mutex_unlock(&m->lock);
-	}
-	mnt_file_close(f);
-	return true;
-}
-
-int mnt_file_commit_fresh(struct mnt *m, const struct store_caller *c,
-			  const char *path)
-{
-	struct mnt_file *f = fresh_find(m, path);
-	int rc;
-
-	if (!f)
-		return 0;
-	rc = mnt_file_commit(f, c, false, NULL, NULL);
-	mnt_file_close(f);
-	return rc;
-}
-
-int mnt_file_fresh_each(struct mnt *m, const char *dir, mnt_dir_fn fn,
-			void *arg)
-{
-	size_t dl = strlen(dir), n = 0, cap = 0;
-	char **names = NULL;
-	int rc = 0;
-
-	pthread_mutex_lock(&m->wlock);
-	pthread_mutex_lock(&m->lock);
-	for (struct mnt_file *f = m->writing; f; f = f->next) {
-		const char *p = f->n->path;
-
-		if (!f->fresh || strncmp(p, dir, dl) || p[dl] != '/' ||
-		    strchr(p + dl + 1, '/'))
-			continue;
-		if (n == cap) {
-			char **v = realloc(names, (cap = cap ? 2 * cap : 8) *
-						      sizeof(*v));
-
-			if (!v)
-				break;
-			names = v;
-		}
-		names[n] = strdup(p + dl + 1);
-		if (names[n])
-			n++;
-	}
-	pthread_mutex_unlock(&m->lock);
-	pthread_mutex_unlock(&m->wlock);
-	for (size_t i = 0; i < n; i++) {
-		if (!rc)
-			rc = fn(arg, names[i], DT_REG);
-		free(names[i]);
-	}
-	free(names);
-	return rc;
 }
