@@ -405,6 +405,11 @@ int acl_secret_write(struct store *s, const struct store_caller *c,
 int acl_secret_read(struct store *s, const char *name, uint8_t **val,
 		    size_t *len);
 
+/** The length of secret name's value, read from its stored envelope
+ * without opening it.  Returns 0, -ENOENT (quietly), -EIO (a damaged
+ * envelope), -EINVAL or -ENAMETOOLONG, -ENOMEM. */
+int acl_secret_size(struct store *s, const char *name, uint64_t *out);
+
 /** Calls fn with each secret's name (byte order; the name lives only
  * during fn).  fn returns non-zero to stop (returned).  No value is
  * opened.  -EIO on a malformed record. */

@@ -96,6 +96,25 @@ out_free:
 	return rc;
 }
 
+int acl_secret_size(struct store *s, const char *name, uint64_t *out)
+{
+	size_t total;
+	void *stored;
+	int rc = store_secret_get(s, name, &stored, &total);
+
+	if (rc)
+		return rc;
+	if (total < ENVELOPE_EXTRA ||
+	    ((uint8_t *)stored)[0] != ENVELOPE_FORMAT) {
+		store_log(STORE_LOG_ERR, "secret %s: damaged envelope", name);
+		rc = -EIO;
+	} else {
+		*out = total - ENVELOPE_EXTRA;
+	}
+	free(stored);
+	return rc;
+}
+
 int acl_secret_read(struct store *s, const char *name, uint8_t **val,
 		    size_t *len)
 {

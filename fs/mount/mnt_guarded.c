@@ -36,7 +36,7 @@ static int secret_one(void *arg, const char *name)
 }
 
 /* A secret's node: its value is read at open (to whom the roles let);
- * the size is not known before (0, read with direct I/O). */
+ * its size is known without opening it. */
 int mnt_resolve_secret(struct mnt *m, const char *name, struct mnt_node *out)
 {
 	struct secret_find f = {.want = name};
@@ -49,7 +49,7 @@ int mnt_resolve_secret(struct mnt *m, const char *name, struct mnt_node *out)
 	out->kind = MK_SECRET;
 	out->e.kind = STORE_KIND_FILE;
 	out->uid = m->root->uid; /* the daemon's user */
-	return 0;
+	return acl_secret_size(m->s, name, &out->e.size);
 }
 
 int mnt_list_secrets(struct mnt *m, mnt_dir_fn fn, void *arg)
@@ -102,6 +102,19 @@ static int add_day(void *arg, const struct store_audit_entry *e)
 	return 0;
 }
 
+/* The size of day's file: the length of the text an open gives now (a
+ * day still being written grows). */
+static int day_size(struct mnt *m, const char *day, struct mnt_node *out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = mnt_audit_text(m, day, &text, &len);
+
+	free(text);
+	out->e.size = len;
+	return rc;
+}
+
 int mnt_resolve_audit_day(struct mnt *m, const char *name, struct mnt_node *out)
 {
 	char day[11];
@@ -120,7 +133,7 @@ int mnt_resolve_audit_day(struct mnt *m, const char *name, struct mnt_node *out)
 	out->kind = MK_AUDIT_DAY;
 	out->e.kind = STORE_KIND_FILE;
 	out->uid = m->root->uid; /* the daemon's user */
-	return 0;
+	return day_size(m, day, out);
 }
 
 struct day_text {

@@ -234,6 +234,46 @@ static int resolve_sealed(struct mnt *m, const struct mnt_node *p,
 	return 0;
 }
 
+/* The size of run.json or control (run's node p): the length of the
+ * text an open gives. */
+static int run_text_size(struct mnt *m, const struct mnt_node *p,
+			 struct mnt_node *out)
+{
+	struct store_run r;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (out->kind == MK_CONTROL) {
+		rc = store_run_get(m->s, p->c[C_PIPELINE], p->c[C_RUN], &r);
+		/* "open\n", "sealed\n", "failed\n" */
+		out->e.size = r.status == STORE_RUN_OPEN ? 5 : 7;
+		return rc;
+	}
+	if (out->kind != MK_RUN_JSON)
+		return 0;
+	rc = mnt_run_json(m, p, &text, &len);
+	free(text);
+	out->e.size = len;
+	return rc;
+}
+
+/* An artifact's directory changes when a version is added: its mtime is
+ * its newest version's. */
+static int newest_version_time(struct mnt *m, const char *artifact,
+			       struct mnt_node *out)
+{
+	struct store_version v;
+	uint32_t num;
+	int rc = store_alias_get(m->s, artifact, "latest", &num);
+
+	if (!rc)
+		rc = store_version_get(m->s, artifact, num, &v);
+	if (!rc)
+		out->mtime = v.created;
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		struct mnt_node *out)
 {
@@ -275,7 +315,7 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		rc = fixed_child(run_kids, NFIXED(run_kids), name, out);
 		if (!rc && out->kind == MK_CONTROL)
 			out->e.mode = 0644;
-		return rc;
+		return rc ? rc : run_text_size(m, p, out);
 	case MK_STEPS:
 		rc = store_step_get(m->s, p->c[C_PIPELINE], p->c[C_RUN], name);
 		out->kind = MK_STEP;
@@ -301,6 +341,8 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		rc = store_artifact_get(m->s, name);
 		out->kind = MK_ARTIFACT;
 		out->uid = m->root->uid; /* the daemon's user */
+		if (!rc)
+			rc = newest_version_time(m, name, out);
 		break;
 	case MK_ARTIFACT:
 		return resolve_artifact_child(m, p, name, out);
