@@ -486,6 +486,19 @@ static int set_gone_attrs(struct mnt *m, struct mnt_node *n,
 	return rc;
 }
 
+/* A chown by the owner to itself: its uid, the group shown (0) or its
+ * own primary group. */
+static bool chown_to_self(const struct store_caller *c,
+			  const struct mnt_node *n, const struct stat *attr,
+			  int to_set)
+{
+	bool uid_ok = !(to_set & FUSE_SET_ATTR_UID) || attr->st_uid == n->uid;
+	bool gid_ok = !(to_set & FUSE_SET_ATTR_GID) || attr->st_gid == 0 ||
+		      attr->st_gid == c->gid;
+
+	return c->uid == n->uid && uid_ok && gid_ok;
+}
+
 #define SET_TIMES                                                              \
 	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
 	 FUSE_SET_ATTR_MTIME_NOW)
@@ -556,11 +569,34 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 	if (!rc && (to_set & SET_TIMES))
 		rc = set_times(m, &c, n, s, attr, to_set);
 	/* Owners of a run's files are the run's: accepted for tools that
-	 * copy them (cp -p, rsync -a), not stored. */
+	 * copy them (cp -p, rsync -a), not stored; a change of owner takes
+	 * an admin, a chown to what is there does not. */
 	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    !chown_to_self(&c, s, attr, to_set) &&
 	    mnt_allowed(req, m, ACL_ADMIN, s->path))
 		rc = -EPERM;
 	return rc ? rc : mnt_refresh(m, n, s);
+}
+
+int mnt_chmod(fuse_req_t req, struct mnt *m, struct mnt_node *n, uint32_t mode)
+{
+	struct mnt_node s;
+	struct stat st;
+	int rc = mnt_node_snap(m, n, &s);
+
+	if (!rc)
+		rc = mnt_refresh(m, n, &s);
+	if (!rc) {
+		mnt_attr_of(m, n, &s, &st);
+		if (s.kind == MK_OUT && *s.tail)
+			st.st_mode = (s.e.mode & 07000) | (mode & 0777);
+		else if ((st.st_mode & 0777) == (mode & 0777))
+			rc = 1; /* the mode it shows: nothing to change */
+	}
+	if (!rc)
+		rc = set_attrs(req, m, n, &s, &st, FUSE_SET_ATTR_MODE, NULL);
+	mnt_node_parse_release(&s);
+	return rc == 1 ? 0 : rc;
 }
 
 void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
