@@ -623,6 +623,35 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_attr(req, &st, mnt_timeout(m, n));
 }
 
+/* What W_OK says: what opening n for writing (or creating in it) would
+ * decide, by the same calls: inside a run mnt_writable (the run's rule),
+ * elsewhere the writer role; then what n's kind can be (its base mode).
+ * s is n's copy. */
+static int access_write(fuse_req_t req, struct mnt *m, struct mnt_node *n,
+			struct mnt_node *s)
+{
+	struct store_caller c;
+	int rc;
+
+	if (mnt_view_rule(s) == ACL_VIEW_PLAIN) {
+		rc = mnt_check(req, m, ACL_WRITE, s->path, "access");
+		if (!rc && (s->kind == MK_ARTIFACT || s->kind == MK_ALIAS ||
+			    s->kind == MK_SEALED || s->sealed))
+			rc = -EROFS;
+		if (!rc && !(mnt_base_mode(s) & 0200))
+			rc = -EACCES;
+		return rc;
+	}
+	rc = mnt_writable(m, n, s, req);
+	if (rc == -EACCES) {
+		mnt_caller(req, m, &c);
+		acl_journal_denial(m->s, &c, "access", s->path, rc);
+	}
+	if (!rc && !(mnt_base_mode(s) & 0200))
+		rc = -EACCES; /* run.json, env/: nobody writes them */
+	return rc;
+}
+
 void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct mnt *m = M(req);
@@ -636,14 +665,10 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		rc = mnt_check(req, m,
 			       s.e.kind == STORE_KIND_DIR ? ACL_LIST : ACL_READ,
 			       s.path, "access");
-	if (!rc && (mask & W_OK))
-		rc = mnt_check(req, m, ACL_WRITE, s.path, "access");
 	if (!rc)
 		rc = mnt_check(req, m, ACL_TRAVERSE, s.path, "access");
-	if (!rc && (mask & W_OK) &&
-	    (s.kind == MK_SEALED || s.sealed || s.kind == MK_ARTIFACT ||
-	     s.kind == MK_ALIAS || s.kind == MK_RUN_JSON || s.kind == MK_TRACE))
-		rc = -EROFS;
+	if (!rc && (mask & W_OK))
+		rc = access_write(req, m, n, &s);
 	mnt_node_parse_release(&s);
 	fuse_reply_err(req, -rc);
 }

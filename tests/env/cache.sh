@@ -76,6 +76,19 @@ grep -q '"artifactfs_environment"' "$T/ol.json" ||
 grep -q '"cachedFrom": *"p/r1/train"' "$T/ol.json" ||
 	fail "the export does not say where the cached step came from"
 
+check "a run that read an undeclared input does not stand in for another"
+cat >"$T/reads.sh" <<'X'
+cat "$ARTIFACTFS_MOUNT"/artifacts/data/latest/* >/dev/null
+echo read >"$ARTIFACTFS_OUTPUTS/summary"
+echo ran >>"$1/ran"
+X
+afs run exec --pipeline q --step s --run q1 -- sh "$T/reads.sh" "$T" 2>"$T/err"
+n=$(runs_done)
+afs run exec --pipeline q --step s --run q2 -- sh "$T/reads.sh" "$T" 2>"$T/err"
+[ "$(runs_done)" -eq $((n + 1)) ] || fail "a step that read an undeclared input was cached"
+grep -q "cache miss: q/q1 read data@v2 without declaring it" "$T/err" ||
+	fail "the miss does not name the undeclared input: $(cat "$T/err")"
+
 check "a stored secret's value in the environment is not kept"
 printf 'Zq9-envcache-distinctive-4711' | afs secret set tok - >/dev/null
 PLAIN_LOOKING=Zq9-envcache-distinctive-4711 step p r8 --param lr=0.3 \
@@ -83,6 +96,13 @@ PLAIN_LOOKING=Zq9-envcache-distinctive-4711 step p r8 --param lr=0.3 \
 grep -q "^PLAIN_LOOKING=\[secret tok\]$" \
 	"$M/pipelines/p/runs/r8/steps/train/env/environ.txt" ||
 	fail "environ.txt does not show the marker: $(grep PLAIN "$M/pipelines/p/runs/r8/steps/train/env/environ.txt")"
+check "the names of the secrets a run uses are in the key"
+step z z1 --secret tok=TOKVAR
+step z z2 --secret tok=TOKVAR
+grep -q "cache hit: outputs of z/z1" "$T/err" || fail "same secret: no hit: $(cat "$T/err")"
+step z z3
+grep -q "cache miss against z/z2: secret -tok" "$T/err" ||
+	fail "the miss does not name the secret: $(cat "$T/err")"
 API_TOKEN=abc123 step p r9 --param lr=0.3 --input data@v2 --no-cache
 grep -q "^API_TOKEN=\[removed\]$" \
 	"$M/pipelines/p/runs/r9/steps/train/env/environ.txt" ||
