@@ -503,24 +503,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_POSIX_ACL;
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
-{
-	struct mnt_node *p, s;
-	int rc = mnt_node_take(M(req), parent, &p, &s);
-
-	(void)name;
-	(void)mode;
-	(void)rdev;
-	/* Only files, directories and symlinks can be versioned. */
-	if (!rc)
-		rc = s.kind == MK_SEALED || s.sealed ? -EROFS : -EPERM;
-	mnt_node_parse_release(&s);
-	fuse_reply_err(req, -rc);
-}
-
 const struct fuse_lowlevel_ops mnt_ops = {
-    .mknod = op_mknod,
+    .mknod = mnt_op_mknod,
     .init = op_init,
     .lookup = op_lookup,
     .forget = op_forget,
