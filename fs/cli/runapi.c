@@ -154,10 +154,6 @@ int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 				  STORE_RUN_FAILED, NULL, 0);
 	if (!rc)
 		fs_session_unbind_run(p, r);
-	/* A cache that cannot learn this run does not undo its seal. */
-	if (!rc && seal && fs_run_cache_record(ctx, p, r))
-		store_log(STORE_LOG_WARNING,
-			  "run %s/%s: its cache keys were not recorded", p, r);
 	return rc;
 }
 

@@ -114,8 +114,13 @@ int fs_run_cache(struct fs_ctx *ctx, const char *p, const char *r,
 		 const char *s, bool use, bool *hit, char *text, size_t size);
 
 /** Records the noted cache key of each step of sealed run p/r as leading
- * to that step (run_env.c; called when a run seals). */
+ * to that step (run_env.c; a failure is logged as a warning). */
 int fs_run_cache_record(struct fs_ctx *ctx, const char *p, const char *r);
+
+/** fs_run_end, then, when the run sealed, fs_run_cache_record: how the
+ * command line and the typed call end a run (run_env.c). */
+int fs_run_end_cached(struct fs_ctx *ctx, const char *p, const char *r,
+		      bool seal);
 
 /**
  * Hands the value of secret spec ("NAME" or "NAME@vN") to step s of open
