@@ -127,7 +127,8 @@ int fs_run_end_cached(struct fs_ctx *ctx, const char *p, const char *r,
  * run p/r: the caller must be allowed to change the run (fs_run_check)
  * and to read the secret (ACL_SECRET on /secrets/NAME).  The read is
  * journaled ("secret.read", path /secrets/NAME, its byte count; the
- * value is not shown without its record) and the run notes
+ * value is not shown without its record), so is its use ("secret.use",
+ * path "/pipelines/P/runs/R/steps/S (NAME vN)"), and the run notes
  * "secret.NAME" = "vN", the version given (the name, never the value:
  * the step cache keys on these notes; the last step to use a secret sets
  * its version).  *val (malloc'd, *len bytes and a NUL; the caller wipes
