@@ -14,15 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUT_PATH_MAX 4095
-#define OUT_KEY_MAX  (KEY_MAX + OUT_PATH_MAX + 2)
-
-struct okey {
-	uint8_t k[OUT_KEY_MAX];
-	size_t base; /* length of the step prefix, NUL included */
-	size_t len;
-};
-
 /* Checks every component of path ("" allowed when root_ok). */
 static int path_check(const char *path, bool root_ok)
 {
@@ -45,8 +36,8 @@ static int path_check(const char *path, bool root_ok)
 	return 0;
 }
 
-static void okey_init(struct okey *o, const char *pipeline, const char *run,
-		      const char *step, const char *path)
+void out_key_init(struct out_key *o, const char *pipeline, const char *run,
+		  const char *step, const char *path)
 {
 	o->base = key_add_nul(
 	    o->k, key_names(o->k, KEY_NS_OUTPUT, pipeline, run, step));
@@ -62,8 +53,10 @@ static void entry_encode(struct buf *x, const struct store_output *o)
 	buf_varint(x, o->e.size);
 	buf_bytes(x, o->e.digest, STORE_DIGEST_LEN);
 	buf_varint(x, (uint64_t)o->mtime);
-	if (o->atime != o->mtime)
+	if (o->atime != o->mtime || o->link)
 		buf_varint(x, (uint64_t)o->atime);
+	if (o->link)
+		buf_varint(x, o->link);
 }
 
 int output_entry_decode(const void *val, size_t len, const char *path,
@@ -86,14 +79,16 @@ int output_entry_decode(const void *val, size_t len, const char *path,
 	o->mtime = (int64_t)cur_varint(&c);
 	/* The atime is there only when set apart from the mtime. */
 	o->atime = c.p < c.end ? (int64_t)cur_varint(&c) : o->mtime;
+	o->link = c.p < c.end ? cur_varint(&c) : 0; /* a file of many names */
+	o->nlink = 1;
 	if (o->e.kind < STORE_KIND_FILE || o->e.kind > STORE_KIND_SYMLINK)
 		c.bad = true;
 	return c.bad ? -EIO : 0;
 }
 
 /* Reads the entry under key (through b when given). */
-static int entry_read(struct store *s, struct db_batch *b, const struct okey *o,
-		      struct store_output *out)
+int out_entry_read(struct store *s, struct db_batch *b, const struct out_key *o,
+		   struct store_output *out)
 {
 	char path[OUT_PATH_MAX + 1];
 	void *val;
@@ -120,9 +115,8 @@ static int entry_read(struct store *s, struct db_batch *b, const struct okey *o,
 }
 
 /* The run must be open and the step present; for writes. */
-static int step_writable(struct store *s, struct db_batch *b,
-			 const char *pipeline, const char *run,
-			 const char *step)
+int out_step_writable(struct store *s, struct db_batch *b, const char *pipeline,
+		      const char *run, const char *step)
 {
 	uint8_t k[KEY_MAX];
 	struct store_run r;
@@ -142,8 +136,8 @@ static int step_writable(struct store *s, struct db_batch *b,
 	return rc;
 }
 
-static int args_check(const char *pipeline, const char *run, const char *step,
-		      const char *path, bool root_ok)
+int out_args_check(const char *pipeline, const char *run, const char *step,
+		   const char *path, bool root_ok)
 {
 	const char *names[3] = {pipeline, run, step};
 
@@ -160,13 +154,16 @@ int store_output_get(struct store *s, const char *pipeline, const char *run,
 		     const char *step, const char *path,
 		     struct store_output *out)
 {
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, true);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, true);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
-	return entry_read(s, NULL, &o, out);
+	out_key_init(&o, pipeline, run, step, path);
+	rc = out_entry_read(s, NULL, &o, out);
+	if (!rc && out->link)
+		rc = out_links_count(s, &o, out->link, &out->nlink);
+	return rc;
 }
 
 struct each_out {
@@ -199,12 +196,12 @@ int store_output_each(struct store *s, const char *pipeline, const char *run,
 		      void *arg)
 {
 	struct each_out c = {.fn = fn, .arg = arg};
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, true);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, true);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	if (o.len > o.base)
 		o.k[o.len++] = '/';
 	c.skip = o.len;
@@ -212,10 +209,10 @@ int store_output_each(struct store *s, const char *pipeline, const char *run,
 }
 
 /* The parent of o's path must be a directory. */
-static int parent_check(struct store *s, struct db_batch *b,
-			const struct okey *o)
+int out_parent_check(struct store *s, struct db_batch *b,
+		     const struct out_key *o)
 {
-	struct okey parent = *o;
+	struct out_key parent = *o;
 	struct store_output pe;
 	int rc;
 
@@ -223,14 +220,14 @@ static int parent_check(struct store *s, struct db_batch *b,
 		parent.len--;
 	if (parent.len > parent.base)
 		parent.len--; /* drop the '/' */
-	rc = entry_read(s, b, &parent, &pe);
+	rc = out_entry_read(s, b, &parent, &pe);
 	if (rc)
 		return rc;
 	return pe.e.kind == STORE_KIND_DIR ? 0 : -ENOTDIR;
 }
 
-static int put_entry(struct db_batch *b, const struct okey *o,
-		     const struct store_output *e)
+int out_entry_put(struct db_batch *b, const struct out_key *o,
+		  const struct store_output *e)
 {
 	struct buf x = {0};
 
@@ -244,9 +241,8 @@ static int put_entry(struct db_batch *b, const struct okey *o,
 
 /* Replaces what o holds (old, may be absent) by e (NULL: delete), moving
  * content references and counters. */
-static int swap_entry(struct store *s, struct db_batch *b, const struct okey *o,
-		      const struct store_output *old,
-		      const struct store_output *e)
+int out_entry_swap(struct store *s, struct db_batch *b, const struct out_key *o,
+		   const struct store_output *old, const struct store_output *e)
 {
 	struct store_stats st;
 	int rc = stats_load(b, &st);
@@ -259,7 +255,7 @@ static int swap_entry(struct store *s, struct db_batch *b, const struct okey *o,
 		return rc;
 	stats_save(b, &st);
 	if (e)
-		return put_entry(b, o, e);
+		return out_entry_put(b, o, e);
 	db_batch_delete(b, CF_NAMESPACE, o->k, o->len);
 	return 0;
 }
@@ -284,9 +280,9 @@ int store_output_set(struct store *s, const struct store_caller *c,
 
 	e.atime = e.mtime;
 	struct commit t;
-	struct okey o;
+	struct out_key o;
 	bool had;
-	int rc = args_check(pipeline, run, step, path, false);
+	int rc = out_args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
@@ -296,7 +292,7 @@ int store_output_set(struct store *s, const struct store_caller *c,
 		memcpy(e.e.digest, f->digest, STORE_DIGEST_LEN);
 		e.e.size = f->size;
 	}
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
@@ -306,18 +302,23 @@ int store_output_set(struct store *s, const struct store_caller *c,
 		chunk_set_clear(s->pending);
 	}
 	if (!rc)
-		rc = step_writable(s, t.b, pipeline, run, step);
+		rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = parent_check(s, t.b, &o);
+		rc = out_parent_check(s, t.b, &o);
 	if (!rc) {
-		rc = entry_read(s, t.b, &o, &old);
+		rc = out_entry_read(s, t.b, &o, &old);
 		had = rc == 0;
 		rc = rc == -ENOENT ? 0 : rc;
 		if (!rc && had)
 			rc = kind_clash(&old, kind);
 	}
+	/* New content of a file of many names is every name's. */
+	if (!rc && had && kind == STORE_KIND_FILE && old.e.kind == kind)
+		e.link = old.link;
 	if (!rc)
-		rc = swap_entry(s, t.b, &o, had ? &old : NULL, &e);
+		rc = out_entry_swap(s, t.b, &o, had ? &old : NULL, &e);
+	if (!rc)
+		rc = out_links_update(s, t.b, &o, &e);
 	commit_note(&t,
 		    kind == STORE_KIND_DIR	 ? "output.mkdir"
 		    : kind == STORE_KIND_SYMLINK ? "output.symlink"
@@ -339,24 +340,26 @@ static int set_attr(struct store *s, const struct store_caller *c,
 {
 	struct store_output e;
 	struct commit t;
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, false);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = step_writable(s, t.b, pipeline, run, step);
+	rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, t.b, &o, &e);
+		rc = out_entry_read(s, t.b, &o, &e);
 	if (!rc) {
 		e.e.mode = mode ? *mode & 07777 : e.e.mode;
 		e.mtime = mtime != STORE_TIME_KEEP ? mtime : e.mtime;
 		e.atime = atime != STORE_TIME_KEEP ? atime : e.atime;
-		rc = put_entry(t.b, &o, &e);
+		rc = out_entry_put(t.b, &o, &e);
 	}
+	if (!rc)
+		rc = out_links_update(s, t.b, &o, &e);
 	commit_note(&t, op, NULL, "/pipelines/%s/runs/%s/steps/%s/outputs/%s",
 		    pipeline, run, step, path);
 	/* Times, like a close without fsync: ordered, atomic, not waited
@@ -393,9 +396,9 @@ static int has_any(void *arg, const void *key, size_t klen, const void *val,
 }
 
 /* Whether directory o has any entry below it. */
-static bool dir_has_children(struct store *s, const struct okey *o)
+static bool dir_has_children(struct store *s, const struct out_key *o)
 {
-	struct okey p = *o;
+	struct out_key p = *o;
 
 	p.k[p.len++] = '/';
 	return db_scan(s->db, CF_NAMESPACE, p.k, p.len, has_any, NULL) == 1;
@@ -407,22 +410,22 @@ int store_output_delete(struct store *s, const struct store_caller *c,
 {
 	struct store_output old;
 	struct commit t;
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, false);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = step_writable(s, t.b, pipeline, run, step);
+	rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, t.b, &o, &old);
+		rc = out_entry_read(s, t.b, &o, &old);
 	if (!rc && old.e.kind == STORE_KIND_DIR && dir_has_children(s, &o))
 		rc = -ENOTEMPTY;
 	if (!rc)
-		rc = swap_entry(s, t.b, &o, &old, NULL);
+		rc = out_entry_swap(s, t.b, &o, &old, NULL);
 	commit_note(&t, "output.delete", NULL,
 		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
 		    step, path);
@@ -432,7 +435,7 @@ int store_output_delete(struct store *s, const struct store_caller *c,
 struct move {
 	struct db_batch *b;
 	size_t from_len; /* key length of the source path */
-	const struct okey *to;
+	const struct out_key *to;
 	int err;
 };
 
@@ -441,7 +444,7 @@ static int move_one(void *arg, const void *key, size_t klen, const void *val,
 		    size_t vlen)
 {
 	struct move *m = arg;
-	struct okey n = *m->to;
+	struct out_key n = *m->to;
 	size_t tail = klen - m->from_len;
 
 	if (n.len + tail > sizeof(n.k))
@@ -454,11 +457,11 @@ static int move_one(void *arg, const void *key, size_t klen, const void *val,
 }
 
 static int rename_check(struct store *s, struct db_batch *b,
-			const struct okey *f, const struct okey *t,
+			const struct out_key *f, const struct out_key *t,
 			const struct store_output *src,
 			struct store_output *dst, bool *had)
 {
-	int rc = parent_check(s, b, t);
+	int rc = out_parent_check(s, b, t);
 
 	if (rc)
 		return rc;
@@ -466,7 +469,7 @@ static int rename_check(struct store *s, struct db_batch *b,
 	if (src->e.kind == STORE_KIND_DIR && t->len > f->len &&
 	    !memcmp(t->k, f->k, f->len) && t->k[f->len] == '/')
 		return -EINVAL;
-	rc = entry_read(s, b, t, dst);
+	rc = out_entry_read(s, b, t, dst);
 	*had = rc == 0;
 	if (rc == -ENOENT)
 		return 0;
@@ -485,11 +488,11 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 			const char *from, const char *to)
 {
 	struct store_output src, dst;
-	struct okey f, t, fp;
+	struct out_key f, t, fp;
 	struct move m;
 	struct commit tx;
 	bool had = false;
-	int rc = args_check(pipeline, run, step, from, false);
+	int rc = out_args_check(pipeline, run, step, from, false);
 
 	if (!rc)
 		rc = path_check(to, false);
@@ -497,18 +500,20 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 		return rc;
 	if (!strcmp(from, to))
 		return 0;
-	okey_init(&f, pipeline, run, step, from);
-	okey_init(&t, pipeline, run, step, to);
+	out_key_init(&f, pipeline, run, step, from);
+	out_key_init(&t, pipeline, run, step, to);
 	rc = commit_begin(s, c, &tx);
 	if (rc)
 		return rc;
-	rc = step_writable(s, tx.b, pipeline, run, step);
+	rc = out_step_writable(s, tx.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, tx.b, &f, &src);
+		rc = out_entry_read(s, tx.b, &f, &src);
 	if (!rc)
 		rc = rename_check(s, tx.b, &f, &t, &src, &dst, &had);
+	if (!rc && had && src.link && src.link == dst.link)
+		return commit_end(&tx, 0); /* two names of one file */
 	if (!rc && had)
-		rc = swap_entry(s, tx.b, &t, &dst, NULL);
+		rc = out_entry_swap(s, tx.b, &t, &dst, NULL);
 	if (!rc && src.e.kind == STORE_KIND_DIR) {
 		fp = f;
 		fp.k[fp.len++] = '/';
@@ -520,7 +525,7 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 	if (!rc) {
 		/* A rename keeps the times (rsync renames its copies into
 		 * place after setting them). */
-		rc = put_entry(tx.b, &t, &src);
+		rc = out_entry_put(tx.b, &t, &src);
 		db_batch_delete(tx.b, CF_NAMESPACE, f.k, f.len);
 	}
 	commit_note(&tx, "output.rename", NULL,
@@ -535,7 +540,7 @@ struct copy {
 	struct store *s;
 	struct db_batch *b;
 	size_t skip; /* the source step's prefix */
-	struct okey to;
+	struct out_key to;
 	size_t n;
 };
 
@@ -556,7 +561,7 @@ static int copy_one(void *arg, const void *key, size_t klen, const void *val,
 	x->to.len = x->to.base + plen;
 	memcpy(x->to.k + x->to.base, path, plen);
 	x->n++;
-	return swap_entry(x->s, x->b, &x->to, NULL, &e);
+	return out_entry_swap(x->s, x->b, &x->to, NULL, &e);
 }
 
 int store_output_copy(struct store *s, const struct store_caller *c,
@@ -565,22 +570,22 @@ int store_output_copy(struct store *s, const struct store_caller *c,
 		      const char *src_step)
 {
 	struct copy x = {.s = s};
-	struct okey from;
+	struct out_key from;
 	struct commit t;
-	int rc = args_check(pipeline, run, step, "", true);
+	int rc = out_args_check(pipeline, run, step, "", true);
 
 	if (!rc)
-		rc = args_check(src_p, src_r, src_step, "", true);
+		rc = out_args_check(src_p, src_r, src_step, "", true);
 	if (rc)
 		return rc;
-	okey_init(&from, src_p, src_r, src_step, "");
-	okey_init(&x.to, pipeline, run, step, "");
+	out_key_init(&from, src_p, src_r, src_step, "");
+	out_key_init(&x.to, pipeline, run, step, "");
 	x.skip = from.base;
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
 	x.b = t.b;
-	rc = step_writable(s, t.b, pipeline, run, step);
+	rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc &&
 	    db_scan(s->db, CF_NAMESPACE, x.to.k, x.to.base, has_any, NULL) == 1)
 		rc = -EEXIST;

@@ -212,6 +212,8 @@ static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 	n->uid = t->uid;
 	n->mtime = t->mtime;
 	n->atime = t->atime;
+	n->link = t->link;
+	n->nlink = t->nlink;
 	n->sealed = t->sealed;
 }
 
@@ -290,6 +292,23 @@ void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t nl)
 			unlink_node(m, n);
 			node_free(n);
 		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_node_pin(struct mnt *m, struct mnt_node *n)
+{
+	pthread_mutex_lock(&m->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_node_unpin(struct mnt *m, struct mnt_node *n)
+{
+	pthread_mutex_lock(&m->lock);
+	if (n->nlookup && --n->nlookup == 0) {
+		unlink_node(m, n);
+		node_free(n);
 	}
 	pthread_mutex_unlock(&m->lock);
 }

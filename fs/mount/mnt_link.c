@@ -1,0 +1,206 @@
+/*
+ * mnt_link.c - hard links in the outputs of open runs.
+ *
+ * A file of several names is one entry per name in the store, sharing a
+ * link id (store.h, store_output_link): a write, chmod or utimens
+ * through one name reaches every name, and each name is a file of the
+ * sealed version.  To the kernel each name is a node of its own; stat
+ * shows them one inode number (the link id) and the count of names, and
+ * their handles share one open-file object (mnt_file_find), so what one
+ * name's handle wrote the other name reads at once.
+ *
+ * Only within one step's outputs: a link across steps, runs or into a
+ * version is EXDEV, of a directory EPERM, into anything sealed EROFS.
+ */
+#include "acl.h"
+#include "mnt_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct mnt *M(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Whether the two nodes are in one step's outputs of one run. */
+static bool same_step(const struct mnt_node *a, const struct mnt_node *b)
+{
+	for (int i = C_PIPELINE; i <= C_STEP; i += 2)
+		if (!a->c[i] || !b->c[i] || strcmp(a->c[i], b->c[i]))
+			return false;
+	return true;
+}
+
+/* What link(n, p/name) may do, before the store decides the rest. */
+static int link_check(const struct mnt_node *n, const struct mnt_node *p,
+		      const char *name, char *to, size_t size)
+{
+	int len;
+
+	if (p->kind == MK_SEALED || p->sealed)
+		return -EROFS;
+	if (n->kind != MK_OUT || p->kind != MK_OUT || !same_step(n, p) ||
+	    !strncmp(n->path, "//gone/", 7))
+		return n->kind == MK_SEALED && p->kind != MK_OUT ? -EROFS
+								 : -EXDEV;
+	if (n->e.kind == STORE_KIND_DIR)
+		return -EPERM;
+	if (n->sealed)
+		return -EROFS;
+	if (strlen(name) > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	len = snprintf(to, size, "%s%s%s", p->tail, *p->tail ? "/" : "", name);
+	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+}
+
+static int do_link(fuse_req_t req, struct mnt *m, struct mnt_node *node,
+		   struct mnt_node *parent, const char *name,
+		   struct mnt_node **out)
+{
+	struct mnt_node n, p;
+	struct store_caller c;
+	char to[4096];
+	int rc = mnt_writable(m, parent, req);
+
+	if (rc && rc != -EROFS)
+		return rc;
+	if (mnt_node_snap(m, node, &n))
+		return -ENOMEM;
+	if (mnt_node_snap(m, parent, &p)) {
+		mnt_node_parse_release(&n);
+		return -ENOMEM;
+	}
+	rc = link_check(&n, &p, name, to, sizeof(to));
+	mnt_caller(req, m, &c);
+	/* The store links entries: what a handle holds goes in first. */
+	if (!rc)
+		rc = mnt_file_commit_node(m, &c, node);
+	if (!rc)
+		rc = store_output_link(m->s, &c, n.c[C_PIPELINE], n.c[C_RUN],
+				       n.c[C_STEP], n.tail, to);
+	if (!rc)
+		rc = mnt_refresh(m, node);
+	if (!rc)
+		rc = mnt_lookup_child(m, parent, name, out);
+	if (rc == -EACCES || rc == -EPERM || rc == -EROFS || rc == -EXDEV) {
+		char path[4352];
+
+		snprintf(path, sizeof(path), "%s/%s", p.path, name);
+		acl_journal_denial(m->s, &c, "link", path, rc);
+	}
+	mnt_node_parse_release(&n);
+	mnt_node_parse_release(&p);
+	return rc;
+}
+
+void mnt_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		 const char *newname)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *n = mnt_node_get(m, ino),
+			*p = mnt_node_get(m, newparent), *out = NULL;
+	int rc = n && p ? do_link(req, m, n, p, newname, &out) : -ESTALE;
+
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		mnt_reply_entry(req, m, out);
+}
+
+bool mnt_link_same_file(struct mnt *m, const struct mnt_node *p,
+			const char *name, const struct mnt_node *np,
+			const char *newname)
+{
+	struct mnt_node a, b;
+
+	if (p->kind != MK_OUT || np->kind != MK_OUT ||
+	    mnt_resolve(m, p, name, &a) || mnt_resolve(m, np, newname, &b))
+		return false;
+	return a.link && a.link == b.link;
+}
+
+struct other {
+	uint64_t link;
+	char *out;
+	size_t size;
+	bool found;
+};
+
+static int other_one(void *arg, const char *path, uint64_t link)
+{
+	struct other *o = arg;
+
+	if (link != o->link)
+		return 0;
+	snprintf(o->out, o->size, "%s", path);
+	o->found = true;
+	return 1;
+}
+
+int mnt_link_other_name(struct mnt *m, const char *stepdir, uint64_t link,
+			char *out, size_t size)
+{
+	struct other o = {link, NULL, 0, false};
+	struct mnt_node d;
+	char rel[4096];
+	int rc = mnt_node_parse(stepdir, false, &d);
+
+	if (rc)
+		return rc;
+	o.out = rel;
+	o.size = sizeof(rel);
+	rc = d.c[C_STEP]
+		 ? store_output_links_each(m->s, d.c[C_PIPELINE], d.c[C_RUN],
+					   d.c[C_STEP], other_one, &o)
+		 : -ENOENT;
+	mnt_node_parse_release(&d);
+	if (rc < 0)
+		return rc;
+	if (!o.found)
+		return -ENOENT;
+	rc = snprintf(out, size, "%s/%s", stepdir, rel);
+	return rc < 0 || (size_t)rc >= size ? -ENAMETOOLONG : 0;
+}
+
+void mnt_link_changed(struct mnt *m, const struct mnt_node *n)
+{
+	uint64_t *inos = NULL, link;
+	size_t k = 0, cap = 0;
+
+	pthread_mutex_lock(&m->lock);
+	link = n->link;
+	for (size_t i = 0; link && i < m->cap; i++) {
+		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
+			if (x == n || x->link != link)
+				continue;
+			if (k == cap) {
+				uint64_t *p =
+				    realloc(inos, (cap = cap ? 2 * cap : 8) *
+						      sizeof(*p));
+
+				if (!p)
+					break;
+				inos = p;
+			}
+			inos[k++] = x->ino;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	/* Outside the table lock: the kernel may call back into us. */
+	for (size_t i = 0; i < k && m->se; i++)
+		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
+	free(inos);
+}
+
+uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n)
+{
+	uint64_t link;
+
+	pthread_mutex_lock(&m->lock);
+	link = n->link;
+	pthread_mutex_unlock(&m->lock);
+	return link;
+}
