@@ -83,6 +83,14 @@ int acl_journal_open(struct store *s);
 #define ACL_PATH_MAX 4200
 
 /**
+ * Checks the mode of every key file of s that exists (journal, secrets,
+ * signing): group or other bits are refused, each such file logged with
+ * what to do.  Returns 0 or -EPERM.  (Every read of a key checks its own
+ * file too; this is for a daemon that should not start at all.)
+ */
+int acl_keys_check(struct store *s);
+
+/**
  * The paths of s's signing key pair (Ed25519, PEM), beside the journal
  * key: <keydir>/<store id>.sign.key (private) and .sign.pub (public).
  * With create, makes the pair when the private key is missing (and the
@@ -384,26 +392,37 @@ int acl_binding_nearest(struct store *s, char tag, uint32_t id,
 #define ACL_SECRET_MAX 65536
 
 /**
- * Seals val[0..len) and stores it as secret name (replacing an earlier
- * value; journaled "secret.set").  Makes the secrets key first if the
- * store has none.  Returns 0, -EFBIG (over ACL_SECRET_MAX), -EINVAL or
- * -ENAMETOOLONG (a bad name), -EIO, -ENOSPC, -ENOMEM, or the key file's
- * -errno; all logged.
+ * Seals val[0..len) and stores it as the next version of secret name (1
+ * for a new one; journaled "secret.set"); earlier versions stay readable
+ * by number.  *out_version (may be NULL) gets the new number.  Makes the
+ * secrets key first if the store has none.  Returns 0, -EFBIG (over
+ * ACL_SECRET_MAX), -EINVAL or -ENAMETOOLONG (a bad name), -EPERM (the
+ * key file's mode lets others in), -EIO, -ENOSPC, -ENOMEM, or the key
+ * file's -errno; all logged.
  */
 int acl_secret_write(struct store *s, const struct store_caller *c,
-		     const char *name, const void *val, size_t len);
+		     const char *name, const void *val, size_t len,
+		     uint32_t *out_version);
 
 /**
- * Opens secret name into *val (malloc'd, *len bytes and one NUL after
- * them; the caller frees it, best after wiping it).  Returns 0, -ENOENT
- * (no such secret: quietly), -EIO (the stored value fails authentication
- * or is damaged: logged, nothing returned), -ENOKEY (the secrets key is
- * missing: logged), -EINVAL or -ENAMETOOLONG (a bad name), -ENOMEM.
- * Journals nothing: a read is journaled by the caller, who knows who asked
- * and why (store_audit_record "secret.read").
+ * Opens version (0: the current one) of secret name into *val (malloc'd,
+ * *len bytes and one NUL after them; the caller frees it, best after
+ * wiping it); *out_version (may be NULL) gets its number.  Returns 0,
+ * -ENOENT (no such secret or version: quietly), -EIO (the stored value
+ * fails authentication or is damaged: logged, nothing returned),
+ * -ENOKEY (the secrets key is missing: logged), -EPERM (the key file's
+ * mode lets others in: logged), -EINVAL or -ENAMETOOLONG (a bad name),
+ * -ENOMEM.  Journals nothing: a read is journaled by the caller, who
+ * knows who asked and why (store_audit_record "secret.read").
  */
-int acl_secret_read(struct store *s, const char *name, uint8_t **val,
-		    size_t *len);
+int acl_secret_read(struct store *s, const char *name, uint32_t version,
+		    uint8_t **val, size_t *len, uint32_t *out_version);
+
+/** Opens the stored envelope env[0..total) of secret name (as
+ * store_secret_get or store_secret_stored_each gave it): what
+ * acl_secret_read does after reading the store. */
+int acl_secret_open(struct store *s, const char *name, const void *env,
+		    size_t total, uint8_t **val, size_t *len);
 
 /** The length of secret name's value, read from its stored envelope
  * without opening it.  Returns 0, -ENOENT (quietly), -EIO (a damaged
@@ -416,10 +435,33 @@ int acl_secret_size(struct store *s, const char *name, uint64_t *out);
 int acl_secret_each(struct store *s, int (*fn)(void *arg, const char *name),
 		    void *arg);
 
+/**
+ * Seals every stored value (each version of each secret) again under a
+ * new secrets key, in one commit journaled "secret.rotate-key" (path
+ * "/secrets"), then puts the new key in place of the old one (FORMAT.md,
+ * secrets cf, says how a rotation cut short is finished).  *out_count
+ * (may be NULL) gets the number of values sealed again.  Returns 0,
+ * -EIO (a value that does not open: nothing changed), -EPERM (a key
+ * file's mode), -ENOKEY, -ENOSPC, -ENOMEM, -errno; all logged.
+ */
+int acl_secret_rotate_key(struct store *s, const struct store_caller *c,
+			  uint64_t *out_count);
+
 /* ------------------------------------------------------------ redact.c
- * Text that the store keeps (an environment snapshot, a trace line, a
- * note) must not carry a secret's value: acl_redact replaces each
- * occurrence of any stored secret's value by "[secret NAME]".
+ * Secret values taken out of what is stored or logged.  Every version of
+ * every secret is searched for, as its raw bytes and as it appears
+ * escaped inside a JSON string; each occurrence becomes the marker
+ * "[secret NAME]" (a '"' or '\\' of the name shown as '_', so that the
+ * marker inside a JSON string keeps it valid).  Values shorter than
+ * ACL_REDACT_MIN bytes are left alone (a two-letter value would blank out half
+ * of any text).  The opened values are cached in the process and made again
+ * after any change of the secrets (store_secret_gen).
+ *
+ * What is redacted before it is stored: run notes (params, anything a
+ * step notes), trace lines (written through the mount or `trace`),
+ * environment snapshots (the caller of acl_redact: each "K=V" of an
+ * environ is one call); the daemon's log lines through acl_redact_log.
+ * Threads: safe from any thread.
  */
 
 /* Values shorter than this are not searched for (they would match
@@ -427,14 +469,22 @@ int acl_secret_each(struct store *s, int (*fn)(void *arg, const char *name),
 #define ACL_REDACT_MIN 4
 
 /**
- * Copies in[0..len) into a malloc'd, NUL-ended *out (*out_len bytes; the
- * caller frees it) with every stored secret's value replaced by
- * "[secret NAME]"; *hits (may be NULL) counts the replacements.  Opens
- * each secret (nothing journaled, nothing logged but failures).  Returns
- * 0, -EIO (a secret cannot be opened: nothing is returned then, so
- * unredacted text is never kept by mistake), -ENOMEM.
+ * Copies in[0..len) into *out (malloc'd, NUL after *out_len bytes; the
+ * caller frees it) with every secret value in it replaced by its
+ * marker; *hits (may be NULL) counts the replacements.  Journals
+ * nothing.  Returns 0, -ENOMEM, or an error opening a stored value
+ * (-EIO, -ENOKEY, -EPERM: logged).  On an error nothing comes back: the
+ * caller must then not store in (fail closed).
  */
 int acl_redact(struct store *s, const char *in, size_t len, char **out,
 	       size_t *out_len, unsigned *hits);
+
+/**
+ * With s: filters every log line of the process (store_log_set_filter)
+ * through the values of s's secrets, kept current as secrets are written
+ * through acl_secret_write; returns 0 or acl_redact's errors (no filter
+ * then).  With NULL: removes the filter and drops the cached values.
+ */
+int acl_redact_log(struct store *s);
 
 #endif

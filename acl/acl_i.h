@@ -28,7 +28,8 @@ int key_create(const char *path, const char *what);
 
 /** Reads the key file path into key.  0, -ENOENT (quietly), -EACCES and
  * other -errno (quietly: the caller says what it means), -EINVAL (not
- * KEY_LEN bytes: logged). */
+ * KEY_LEN bytes: logged), -EPERM (group or other bits in its mode:
+ * logged, with what to do). */
 int key_read(const char *path, uint8_t key[KEY_LEN], const char *what);
 
 /* Longest problem a verification reports (a path and a sentence). */
@@ -44,5 +45,9 @@ int journal_verify(struct store *s, uint64_t *checked, char *why, size_t size);
 int checkpoint_check(struct store *s, const char *text, size_t len,
 		     const char *name, const struct acl_pubkey *key,
 		     uint64_t *checked, uint64_t *seq, char *why, size_t size);
+
+/** After a secret changed: makes the log filter's set again when the
+ * filter is installed (acl_redact_log).  (redact.c) */
+void redact_changed(struct store *s);
 
 #endif

@@ -85,10 +85,26 @@ out_wipe:
 int key_read(const char *path, uint8_t key[KEY_LEN], const char *what)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -EIO;
+	}
+	/* A key anyone else may read or change is no secret any more:
+	 * refused, whoever owns it, before a byte of it is used. */
+	if (st.st_mode & 077) {
+		close(fd);
+		store_log(STORE_LOG_ERR,
+			  "the %s %s has mode %04o: a key must be readable "
+			  "and writable by its owner only (chmod 600 it); "
+			  "not used",
+			  what, path, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
 	n = read(fd, key, KEY_LEN);
 	close(fd);
 	if (n != KEY_LEN) {
@@ -137,6 +153,28 @@ int acl_journal_open(struct store *s)
 	if (!rc)
 		rc = store_audit_enable(s, key, sizeof(key));
 	memset(key, 0, sizeof(key));
+	return rc;
+}
+
+int acl_keys_check(struct store *s)
+{
+	static const char *const suffixes[] = {".journal.key", ".secret.key",
+					       ".secret.key.next", ".sign.key"};
+	char path[ACL_PATH_MAX];
+	struct stat st;
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		if (key_path(store_dir(s), store_id(s), suffixes[i], path,
+			     sizeof(path), false) ||
+		    stat(path, &st) < 0 || !(st.st_mode & 077))
+			continue;
+		store_log(STORE_LOG_ERR,
+			  "the key %s has mode %04o: a key must be readable "
+			  "and writable by its owner only (chmod 600 it)",
+			  path, (unsigned)(st.st_mode & 07777));
+		rc = -EPERM;
+	}
 	return rc;
 }
 

@@ -88,9 +88,10 @@ int cas_put(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	/* Small chunks (small files, file tails) ride the WAL so that a
 	 * commit of a small file needs no flush; big ones are written once. */
 	*unflushed = len >= SMALL_CHUNK;
-	if (*unflushed)
+	rc = space_check(s, n + 1);
+	if (!rc && *unflushed)
 		rc = db_chunk_put(s->db, id, val, n + 1);
-	else
+	else if (!rc)
 		rc = db_chunk_put_wal(s->db, id, val, n + 1);
 	free(val);
 	if (rc == 0) {

@@ -12,6 +12,7 @@
 #include <rocksdb/c.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 static const char *const cf_names[CF_COUNT] = {
     "default",	 "chunks", "manifests", "namespace", "lineage",
@@ -28,7 +29,27 @@ struct db {
 	rocksdb_readoptions_t *ro_chunk; /* no CRC: we re-hash every chunk */
 	rocksdb_flushoptions_t *fo;
 	bool read_only; /* opened for reading only: never flushed */
+	char *path;
 };
+
+/* RocksDB aborts (an assertion in its file writer) on some writes that
+ * fail for want of space: no write starts without this much room beyond
+ * what it writes. */
+#define DB_MIN_FREE (512u << 10)
+
+static int db_room(struct db *d, uint64_t need, const char *what)
+{
+	struct statvfs v;
+	uint64_t avail;
+
+	if (statvfs(d->path, &v) < 0)
+		return 0; /* cannot tell: let the write say */
+	avail = (uint64_t)v.f_bavail * v.f_frsize;
+	if (avail >= need + DB_MIN_FREE)
+		return 0;
+	store_log(STORE_LOG_ERR, "%s: no space left on the store's disk", what);
+	return -ENOSPC;
+}
 
 struct db_batch {
 	struct db *db;
@@ -74,6 +95,29 @@ static rocksdb_options_t *cf_options(enum db_cf cf)
 	return o;
 }
 
+/* RocksDB preallocates each new file (fallocate) to about its write
+ * buffer: on a small disk a flush then fails with tens of MiB still free.
+ * And it flushes what the WAL does not hold when it closes, where a full
+ * disk makes it abort: store_close flushes first, when there is room
+ * (what is left unflushed is referenced by nothing).  The C API has no
+ * setters for these two options. */
+static int no_fallocate(struct db *d)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+	char *err = NULL;
+
+	rocksdb_get_options_from_string(
+	    d->opt, "allow_fallocate=false;avoid_flush_during_shutdown=true", o,
+	    &err);
+	if (err) {
+		rocksdb_options_destroy(o);
+		return db_err(err, "cannot set the store's options");
+	}
+	rocksdb_options_destroy(d->opt);
+	d->opt = o;
+	return 0;
+}
+
 static void db_free(struct db *d)
 {
 	for (int i = 0; i < CF_COUNT; i++) {
@@ -100,6 +144,7 @@ static void db_free(struct db *d)
 		rocksdb_readoptions_destroy(d->ro_chunk);
 	if (d->fo)
 		rocksdb_flushoptions_destroy(d->fo);
+	free(d->path);
 	free(d);
 }
 
@@ -112,12 +157,17 @@ int db_open(const char *path, bool create, bool read_only, struct db **out)
 
 	if (!d)
 		return -ENOMEM;
+	d->path = strdup(path);
 	d->opt = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(d->opt, create);
 	rocksdb_options_set_create_missing_column_families(d->opt, 1);
 	rocksdb_options_increase_parallelism(d->opt, 2);
 	rocksdb_options_set_max_background_jobs(d->opt, 2);
 	rocksdb_options_set_keep_log_file_num(d->opt, 3);
+	/* RocksDB's own log (db/LOG) takes only its header and fatal errors:
+	 * a line it cannot write for want of space makes it abort on the
+	 * next (at close), and errors reach us as statuses anyway. */
+	rocksdb_options_set_info_log_level(d->opt, 4 /* FATAL_LEVEL */);
 	/* A file's chunks lie in order in a blob file: let the kernel read
 	 * ahead (RocksDB would advise random access). */
 	rocksdb_options_set_advise_random_on_open(d->opt, 0);
@@ -125,6 +175,11 @@ int db_open(const char *path, bool create, bool read_only, struct db **out)
 	 * store on a small disk fails late (at a real write), not at open. */
 	rocksdb_options_set_write_buffer_size(d->opt, 8 << 20);
 	rocksdb_options_set_manifest_preallocation_size(d->opt, 64 << 10);
+	rc = no_fallocate(d);
+	if (rc) {
+		db_free(d);
+		return rc;
+	}
 	for (int i = 0; i < CF_COUNT; i++) {
 		d->cf_opt[i] = cf_options(i);
 		cfo[i] = d->cf_opt[i];
@@ -161,19 +216,8 @@ int db_open(const char *path, bool create, bool read_only, struct db **out)
 
 void db_close(struct db *d)
 {
-	char *err = NULL;
-
-	if (!d)
-		return;
-	/* A failed flush here was already reported by the commit that
-	 * met it; the chunks are then garbage anyway. */
-	if (!d->read_only)
-		rocksdb_flush_cf(d->db, d->fo, d->cf[CF_CHUNKS], &err);
-	if (err) {
-		store_log(STORE_LOG_DEBUG, "flush at close: %s", err);
-		rocksdb_free(err);
-	}
-	db_free(d);
+	if (d)
+		db_free(d);
 }
 
 int db_get(struct db *d, enum db_cf cf, const void *key, size_t klen,
@@ -215,7 +259,10 @@ int db_chunk_put(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
 		 const void *val, size_t len)
 {
 	char *err = NULL;
+	int rc = db_room(d, len, "cannot store chunk");
 
+	if (rc)
+		return rc;
 	rocksdb_put_cf(d->db, d->wo_nowal, d->cf[CF_CHUNKS], (const char *)id,
 		       STORE_DIGEST_LEN, val, len, &err);
 	return db_err(err, "cannot store chunk");
@@ -225,7 +272,10 @@ int db_chunk_put_wal(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
 		     const void *val, size_t len)
 {
 	char *err = NULL;
+	int rc = db_room(d, len, "cannot store chunk");
 
+	if (rc)
+		return rc;
 	rocksdb_put_cf(d->db, d->wo_plain, d->cf[CF_CHUNKS], (const char *)id,
 		       STORE_DIGEST_LEN, val, len, &err);
 	return db_err(err, "cannot store chunk");
@@ -234,7 +284,11 @@ int db_chunk_put_wal(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
 int db_flush_chunks(struct db *d)
 {
 	char *err = NULL;
+	int rc =
+	    db_room(d, db_memtable_bytes(d), "cannot flush chunks to disk");
 
+	if (rc)
+		return rc;
 	rocksdb_flush_cf(d->db, d->fo, d->cf[CF_CHUNKS], &err);
 	return db_err(err, "cannot flush chunks to disk");
 }
@@ -243,7 +297,10 @@ int db_put(struct db *d, enum db_cf cf, const void *key, size_t klen,
 	   const void *val, size_t len)
 {
 	char *err = NULL;
+	int rc = db_room(d, klen + len, "write failed");
 
+	if (rc)
+		return rc;
 	rocksdb_put_cf(d->db, d->wo_plain, d->cf[cf], key, klen, val, len,
 		       &err);
 	return db_err(err, "write failed");
@@ -252,7 +309,10 @@ int db_put(struct db *d, enum db_cf cf, const void *key, size_t klen,
 int db_delete(struct db *d, enum db_cf cf, const void *key, size_t klen)
 {
 	char *err = NULL;
+	int rc = db_room(d, klen, "delete failed");
 
+	if (rc)
+		return rc;
 	rocksdb_delete_cf(d->db, d->wo_plain, d->cf[cf], key, klen, &err);
 	return db_err(err, "delete failed");
 }
@@ -303,10 +363,22 @@ int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
 	return 0;
 }
 
+static uint64_t batch_size(struct db_batch *b)
+{
+	size_t n = 0;
+
+	rocksdb_writebatch_wi_data(b->wb, &n);
+	return n;
+}
+
 int db_batch_commit(struct db_batch *b)
 {
 	char *err = NULL;
+	int rc =
+	    db_room(b->db, batch_size(b), "commit failed, nothing changed");
 
+	if (rc)
+		return rc;
 	rocksdb_write_writebatch_wi(b->db->db, b->db->wo_sync, b->wb, &err);
 	return db_err(err, "commit failed, nothing was changed");
 }
@@ -314,7 +386,11 @@ int db_batch_commit(struct db_batch *b)
 int db_batch_commit_nosync(struct db_batch *b)
 {
 	char *err = NULL;
+	int rc =
+	    db_room(b->db, batch_size(b), "commit failed, nothing changed");
 
+	if (rc)
+		return rc;
 	rocksdb_write_writebatch_wi(b->db->db, b->db->wo_plain, b->wb, &err);
 	return db_err(err, "commit failed, nothing was changed");
 }
@@ -372,6 +448,16 @@ uint64_t db_disk_size(struct db *d)
 	return total;
 }
 
+uint64_t db_memtable_bytes(struct db *d)
+{
+	uint64_t n = 0;
+
+	if (rocksdb_property_int_cf(d->db, d->cf[CF_CHUNKS],
+				    "rocksdb.cur-size-all-mem-tables", &n))
+		return 0;
+	return n;
+}
+
 static int blob_gc(struct db *d, enum db_cf cf, bool on)
 {
 	const char *keys[] = {"enable_blob_garbage_collection",
@@ -383,12 +469,23 @@ static int blob_gc(struct db *d, enum db_cf cf, bool on)
 	return db_err(err, "cannot switch blob garbage collection");
 }
 
-int db_compact(struct db *d, enum db_cf cf)
+int db_compact(struct db *d, enum db_cf cf, bool blobs)
 {
-	int rc = blob_gc(d, cf, true);
+	int rc = blobs ? blob_gc(d, cf, true) : 0;
 
 	if (!rc)
 		rocksdb_compact_range_cf(d->db, d->cf[cf], NULL, 0, NULL, 0);
-	blob_gc(d, cf, false);
+	if (blobs)
+		blob_gc(d, cf, false);
 	return rc;
+}
+
+uint64_t db_blob_bytes(struct db *d, enum db_cf cf)
+{
+	uint64_t n = 0;
+
+	if (rocksdb_property_int_cf(d->db, d->cf[cf],
+				    "rocksdb.live-blob-file-size", &n))
+		return 0;
+	return n;
 }

@@ -10,7 +10,17 @@
 
 static store_log_fn sink_fn;
 static void *sink_arg;
+static store_log_filter_fn filter_fn;
+static void *filter_arg;
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void store_log_set_filter(store_log_filter_fn fn, void *arg)
+{
+	pthread_mutex_lock(&sink_lock);
+	filter_fn = fn;
+	filter_arg = arg;
+	pthread_mutex_unlock(&sink_lock);
+}
 
 void store_log_set_sink(store_log_fn fn, void *arg)
 {
@@ -25,7 +35,8 @@ void store_log(enum store_log_level level, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 	store_log_fn fn;
-	void *arg;
+	store_log_filter_fn filter;
+	void *arg, *farg;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -34,7 +45,12 @@ void store_log(enum store_log_level level, const char *fmt, ...)
 	pthread_mutex_lock(&sink_lock);
 	fn = sink_fn;
 	arg = sink_arg;
+	filter = filter_fn;
+	farg = filter_arg;
 	pthread_mutex_unlock(&sink_lock);
+
+	if (filter)
+		filter(farg, msg, sizeof(msg));
 
 	if (fn) {
 		fn(arg, level, msg);

@@ -1,6 +1,6 @@
 /*
- * maint.c - fsck (re-verify everything, recount every reference) and gc
- * (remove what no version references).
+ * maint.c - fsck: re-verify everything, recount every reference (gc.c
+ * removes what no version references).
  *
  * fsck recomputes the reference counts from the versions down, in memory,
  * and compares them with the refcounts column family and the counters;
@@ -332,88 +332,4 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	if (rc)
 		return rc;
 	return out->problems ? -EUCLEAN : 0;
-}
-
-/* --------------------------------------------------------------- gc */
-
-struct gc {
-	struct store *s;
-	bool dry_run;
-	struct store_gc_result *out;
-	int err;
-};
-
-static bool has_ref(struct store *s, enum key_tag tag, const void *digest)
-{
-	uint8_t key[KEY_DIGEST_LEN];
-	void *v;
-	size_t len;
-
-	key_digest(key, tag, digest);
-	if (db_get(s->db, CF_REFCOUNTS, key, sizeof(key), &v, &len))
-		return false;
-	free(v);
-	return true;
-}
-
-static int gc_chunk(void *arg, const void *key, size_t klen, const void *val,
-		    size_t vlen)
-{
-	struct gc *g = arg;
-
-	(void)val;
-	if (klen != STORE_DIGEST_LEN || has_ref(g->s, KEY_REF_CHUNK, key))
-		return 0;
-	g->out->chunks++;
-	g->out->bytes += vlen;
-	if (!g->dry_run)
-		return db_delete(g->s->db, CF_CHUNKS, key, klen);
-	return 0;
-}
-
-static int gc_object(void *arg, const void *key, size_t klen, const void *val,
-		     size_t vlen)
-{
-	struct gc *g = arg;
-	const uint8_t *k = key;
-
-	(void)val;
-	(void)vlen;
-	/* A manifest's refcount key is its own key in the other family. */
-	_Static_assert(KEY_MF_FILE == KEY_REF_FILE && KEY_MF_DIR == KEY_REF_DIR,
-		       "manifest and refcount tags differ");
-	if (klen != KEY_DIGEST_LEN || has_ref(g->s, (enum key_tag)k[0], k + 1))
-		return 0;
-	if (k[0] == KEY_MF_FILE)
-		g->out->files++;
-	if (!g->dry_run)
-		return db_delete(g->s->db, CF_MANIFESTS, key, klen);
-	return 0;
-}
-
-int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
-	     struct store_gc_result *out)
-{
-	struct gc g = {.s = s, .dry_run = dry_run, .out = out};
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	gate_close(&s->gc_gate);
-	pthread_mutex_lock(&s->commit_lock);
-	/* Make unflushed chunks visible to the scan as on-disk state. */
-	rc = db_flush_chunks(s->db);
-	if (!rc)
-		rc = db_scan(s->db, CF_MANIFESTS, NULL, 0, gc_object, &g);
-	if (!rc)
-		rc = db_scan(s->db, CF_CHUNKS, NULL, 0, gc_chunk, &g);
-	if (!rc && !dry_run && out->chunks) {
-		rc = db_flush_chunks(s->db);
-		db_compact(s->db, CF_CHUNKS);
-	}
-	chunk_set_clear(s->pending);
-	pthread_mutex_unlock(&s->commit_lock);
-	gate_open(&s->gc_gate);
-	if (!rc && !dry_run)
-		rc = store_audit_record(s, c, "gc", "", NULL, out->bytes, 0);
-	return rc;
 }

@@ -317,6 +317,8 @@ int store_init(const char *dir, const struct store_options *o)
 			rc = meta_create(db);
 		db_close(db);
 	}
+	if (!rc)
+		space_reserve_make(dir);
 	lock_drop(fd);
 	return rc;
 }
@@ -353,6 +355,24 @@ static int store_setup(struct store *s, const struct store_options *o)
 	return rc ? rc : pool_new(s->opt.threads, &s->pool);
 }
 
+/* Opening the database writes a little (its log, a new manifest), and
+ * RocksDB aborts when that fails for want of space: on a full disk the
+ * reserve goes first, and without one the store opens for reading. */
+static void full_disk(struct store *s)
+{
+	if (!space_low(s->dir))
+		return;
+	space_reserve_release(s->dir,
+			      "to open it: make room with 'artifactfs gc'");
+	if (!space_low(s->dir))
+		return;
+	store_log(STORE_LOG_WARNING,
+		  "the disk of store %s is full and it holds no reserve: "
+		  "opened for reading only; free some space on that disk",
+		  s->dir);
+	s->read_only = true;
+}
+
 int store_open(const char *dir, const struct store_options *o,
 	       struct store **out)
 {
@@ -380,11 +400,15 @@ int store_open(const char *dir, const struct store_options *o,
 		rc = lock_take(dir, &s->lock_fd, &s->read_only);
 	if (rc)
 		goto out_close;
+	if (!s->read_only)
+		full_disk(s);
 	dbp = path_join(dir, "db");
 	rc = dbp ? db_open(dbp, false, s->read_only, &s->db) : -ENOMEM;
 	free(dbp);
 	if (!rc)
 		rc = meta_check(s->db, dir, s->id);
+	if (!rc && !s->read_only)
+		space_reserve_make(dir);
 	if (rc == -ENOENT) {
 		store_log(STORE_LOG_ERR, "store %s has no format record", dir);
 		rc = -EINVAL;
@@ -404,6 +428,12 @@ void store_close(struct store *s)
 		return;
 	pool_free(s->pool);
 	pool_free(s->io_pool);
+	/* Committed content is flushed or in the WAL already: what a flush
+	 * here writes is garbage of failed writes, written only if it fits
+	 * (a flush that fails for want of space makes RocksDB abort). */
+	if (s->db && !s->read_only &&
+	    space_room(s->dir, db_memtable_bytes(s->db)))
+		db_flush_chunks(s->db);
 	db_close(s->db);
 	cache_free(s->cache);
 	free(s->audit_key);

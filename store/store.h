@@ -85,6 +85,15 @@ typedef void (*store_log_fn)(void *arg, enum store_log_level level,
  * errors and warnings only). */
 void store_log_set_sink(store_log_fn fn, void *arg);
 
+/** Edits a log line in place before any sink sees it (msg holds size
+ * bytes, NUL-terminated; the result must stay so).  Must be thread-safe
+ * and must not log. */
+typedef void (*store_log_filter_fn)(void *arg, char *msg, size_t size);
+
+/** Sets the process-wide log filter (acl/ removes secret values with
+ * it); NULL removes it. */
+void store_log_set_filter(store_log_filter_fn fn, void *arg);
+
 /** Logs one line through the sink, printf-style. */
 void store_log(enum store_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -1020,30 +1029,38 @@ int store_binding_each(struct store *s,
  * Named values in their own column family (FORMAT.md, secrets cf), kept
  * as opaque bytes: acl/ seals a value (store_aead_encrypt) before it comes
  * here, so the store only ever holds, journals and returns ciphertext.
- *   name   one path component (store_name_check); the secret shows in the
- *          mount as /secrets/<name>.
- *   value  at most STORE_SECRET_MAX bytes as stored.
+ *   name     one path component (store_name_check); the secret shows in
+ *            the mount as /secrets/<name>.
+ *   value    at most STORE_SECRET_MAX bytes as stored.
+ *   version  every set makes the next version (1, 2, ...); the earlier
+ *            ones stay readable by number until the secret is removed.
  * Each change is one commit carrying its journal record ("secret.set",
- * "secret.rm"; path "/secrets/<name>"; never the value).
+ * "secret.rm", "secret.rotate-key"; path "/secrets/<name>" or "/secrets";
+ * never the value).
  */
 
 /* Longest stored value: 64 KiB of plaintext and acl/'s envelope. */
 #define STORE_SECRET_MAX (65536 + 64)
 
-/** Stores val[0..len) as secret name, replacing an earlier value.
- * Returns 0, -EINVAL or -ENAMETOOLONG (a bad name: logged), -EFBIG (over
- * STORE_SECRET_MAX: logged), -EIO, -ENOSPC, -ENOMEM. */
+/** Stores val[0..len) as the next version of secret name (1 for a new
+ * one); the version it replaces stays readable by number.  *out_version
+ * (may be NULL) gets the new number.  Returns 0, -EINVAL or
+ * -ENAMETOOLONG (a bad name: logged), -EFBIG (over STORE_SECRET_MAX:
+ * logged), -EOVERFLOW (no version number left), -EIO, -ENOSPC, -ENOMEM. */
 int store_secret_set(struct store *s, const struct store_caller *c,
-		     const char *name, const void *val, size_t len);
+		     const char *name, const void *val, size_t len,
+		     uint32_t *out_version);
 
-/** Reads secret name into a malloc'd *val (the caller frees it) and *len.
- * Returns 0, -ENOENT (no such secret: quietly), -EINVAL or -ENAMETOOLONG
- * (a bad name: logged), -EIO (a malformed record: logged), -ENOMEM. */
-int store_secret_get(struct store *s, const char *name, void **val,
-		     size_t *len);
+/** Reads version (0: the current one) of secret name into a malloc'd
+ * *val (the caller frees it) and *len; *out_version (may be NULL) gets
+ * its number.  Returns 0, -ENOENT (no such secret or version: quietly),
+ * -EINVAL or -ENAMETOOLONG (a bad name: logged), -EIO (a malformed
+ * record: logged), -ENOMEM. */
+int store_secret_get(struct store *s, const char *name, uint32_t version,
+		     void **val, size_t *len, uint32_t *out_version);
 
-/** Removes secret name.  Returns 0, -ENOENT (none, nothing journaled),
- * -EINVAL or -ENAMETOOLONG (logged), -EIO, -ENOSPC. */
+/** Removes secret name with every version.  Returns 0, -ENOENT (none,
+ * nothing journaled), -EINVAL or -ENAMETOOLONG (logged), -EIO, -ENOSPC. */
 int store_secret_delete(struct store *s, const struct store_caller *c,
 			const char *name);
 
@@ -1052,6 +1069,41 @@ int store_secret_delete(struct store *s, const struct store_caller *c,
  * malformed record (logged). */
 int store_secret_each(struct store *s, int (*fn)(void *arg, const char *name),
 		      void *arg);
+
+/** Called with each stored value: every version of every secret; the
+ * bytes live only during the call.  Non-zero stops (returned). */
+typedef int (*store_secret_stored_fn)(void *arg, const char *name,
+				      uint32_t version, const void *val,
+				      size_t len);
+
+/** Calls fn for every version of every secret (current and earlier
+ * ones), in key order.  -EIO on a malformed record (logged). */
+int store_secret_stored_each(struct store *s, store_secret_stored_fn fn,
+			     void *arg);
+
+/** Gives each stored value in[0..inlen) and takes its replacement in a
+ * malloc'd *out (*outlen bytes, at most STORE_SECRET_MAX; freed here).
+ * Non-zero stops and is returned. */
+typedef int (*store_secret_rewrite_fn)(void *arg, const char *name,
+				       uint32_t version, const void *in,
+				       size_t inlen, void **out,
+				       size_t *outlen);
+
+/**
+ * Replaces every stored value (each version of each secret) by what fn
+ * makes of it, in one commit journaled "secret.rotate-key" (path "/secrets"):
+ * all of them or none.  Versions keep their numbers.  *out_count (may be
+ * NULL) gets the number of values rewritten.  Returns 0, fn's error
+ * (nothing changed), -EFBIG, -EIO, -ENOSPC, -ENOMEM.
+ */
+int store_secret_rewrite(struct store *s, const struct store_caller *c,
+			 store_secret_rewrite_fn fn, void *arg,
+			 uint64_t *out_count);
+
+/** A number that changes with every change of the secrets made through
+ * this process (a set, a removal, a rewrite); unique in the process
+ * across stores, so a cache keyed by it never mixes two stores. */
+uint64_t store_secret_gen(struct store *s);
 
 /* ------------------------------------------- authenticated encryption
  *

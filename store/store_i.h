@@ -82,6 +82,7 @@ struct store {
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
 	struct gate gc_gate;	     /* ingest shared, gc exclusive */
 	uint64_t binding_gen; /* bumped by each binding change (atomic) */
+	uint64_t secret_gen;  /* bumped by each secret change (atomic) */
 	bool read_only;	      /* on read-only media: every change -EROFS */
 };
 
@@ -114,7 +115,8 @@ int db_chunk_put_wal(struct db *db, const uint8_t id[STORE_DIGEST_LEN],
 		     const void *val, size_t len);
 #define SMALL_CHUNK (64 << 10)
 
-/** Flushes the chunks column family to disk and waits. */
+/** Flushes the chunks column family to disk and waits (db_close does
+ * not: chunks put without the WAL and not flushed are dropped). */
 int db_flush_chunks(struct db *db);
 
 /** Put of one key through the WAL, not synced by itself: the next
@@ -150,6 +152,26 @@ int db_delete(struct db *db, enum db_cf cf, const void *key, size_t klen);
 
 /** Approximate on-disk size of the whole database in bytes. */
 uint64_t db_disk_size(struct db *db);
+
+/** Bytes of chunks held in memory, not yet written to disk. */
+uint64_t db_memtable_bytes(struct db *db);
+
+/* --------------------------------------------------------- space.c
+ * The margins that keep a store on a full disk usable (space.c). */
+
+/** -ENOSPC when writing need more bytes (plus what memory still holds)
+ * would leave less than the headroom free; 0 otherwise. */
+int space_check(struct store *s, uint64_t need);
+/** Whether need bytes fit on dir's disk besides the headroom. */
+bool space_room(const char *dir, uint64_t need);
+/** Whether less than the headroom is free on dir's disk. */
+bool space_low(const char *dir);
+/** Whether dir holds its reserve file. */
+bool space_reserve_held(const char *dir);
+/** Makes dir's reserve file when there is room and it is missing. */
+void space_reserve_make(const char *dir);
+/** Gives the reserve's space back (logged with why).  Whether it did. */
+bool space_reserve_release(const char *dir, const char *why);
 
 /* ------------------------------------------------------- chunker.c */
 
@@ -384,7 +406,8 @@ enum key_tag {
 	/* audit */
 	KEY_AUDIT_REC = 'r', /* be64 seq */
 	/* secrets */
-	KEY_SECRET = 's', /* name */
+	KEY_SECRET = 's',     /* name: the current version */
+	KEY_SECRET_OLD = 'S', /* name NUL be32 version: an earlier one */
 };
 
 /* Keys that are fixed names, not tag + parts. */
@@ -576,8 +599,13 @@ void stats_save(struct db_batch *b, const struct store_stats *st);
 int cas_verify(const uint8_t id[STORE_DIGEST_LEN], const void *val, size_t len,
 	       uint64_t *plain);
 
-/** Compacts a column family so deleted values leave the disk. */
-int db_compact(struct db *db, enum db_cf cf);
+/** Compacts a column family so deleted keys leave the disk, and with
+ * blobs their values too (live values in the same blob files are
+ * rewritten: that needs room for them).  Blob files holding nothing live
+ * go either way. */
+int db_compact(struct db *db, enum db_cf cf, bool blobs);
+/** Bytes in cf's live blob files. */
+uint64_t db_blob_bytes(struct db *db, enum db_cf cf);
 
 /* ============================================================ audit.c
  * The audit journal (FORMAT.md, "Audit journal").  Records in CF_AUDIT,

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "ctl_wire_i.h"
+#include "envsnap_i.h"
 #include "exec_i.h"
 #include "cli_i.h"
 #include "runapi_i.h"
@@ -59,6 +60,13 @@ static const char exec_help[] =
     "  --mount MNT        the mount point (default: found in mountinfo)\n"
     "  --no-seal          leave the run open when CMD succeeds (more\n"
     "                     steps to come; seal it with 'run seal P/R')\n"
+    "  --no-cache         run CMD even when an earlier run of the step had\n"
+    "                     the same code, inputs, environment and params\n"
+    "The step's environment (code, packages, image, system, environment\n"
+    "variables without credentials) is recorded under its env/.  When an\n"
+    "earlier sealed run of the step had the same cache key, CMD does not\n"
+    "run: its outputs become this step's, and one line says so; otherwise\n"
+    "one line names what changed against the latest run of the step.\n"
     "CMD's environment also has ARTIFACTFS_RUN=P/R, ARTIFACTFS_STEP=S,\n"
     "ARTIFACTFS_OUTPUTS, ARTIFACTFS_MOUNT and ARTIFACTFS_STORE.\n"
     "\n"
@@ -81,7 +89,9 @@ struct exec {
 	const char *pipeline, *step, *run_arg, *mount_arg;
 	char **params, **inputs; /* "K=V", "[NAME=]A@REF", borrowed */
 	size_t nparams, ninputs;
-	bool no_seal;
+	bool no_seal, no_cache;
+	bool cached; /* the step's outputs came from the cache */
+	struct envsnap snap;
 	char **cmd; /* CMD and its arguments, NULL-terminated, borrowed */
 	char run[STORE_NAME_MAX + 1];
 	char pr[2 * (STORE_NAME_MAX + 1)]; /* "P/R" */
@@ -303,6 +313,42 @@ static int set_env(struct exec *x)
 	return 0;
 }
 
+/* ------------------------------------------- environment and cache */
+
+/* Sends the captured environment, then asks the cache.  A failure here
+ * is reported and CMD runs anyway: the run loses its snapshot (and its
+ * cache), never its command.  Returns true on a hit. */
+static bool env_and_cache(struct exec *x)
+{
+	struct ctl_call c = {.op = CTL_CALL_RUN_ENV, .step = x->step};
+	struct ctl_result res;
+	char *bundle = NULL;
+	int rc = fs_envsnap_encode(&x->snap, &bundle);
+
+	c.value = bundle;
+	if (!rc)
+		rc = op(x, &c, 0, &res);
+	free(bundle);
+	if (rc) {
+		store_log(STORE_LOG_WARNING,
+			  "%s/%s: environment not recorded; the cache is not "
+			  "used",
+			  x->pr, x->step);
+		return false;
+	}
+	if (x->ctx->verbose)
+		fprintf(fs_stdout(), "%s/%s: env %s\n", x->pr, x->step,
+			res.text);
+	c = (struct ctl_call){
+	    .op = CTL_CALL_RUN_CACHE, .step = x->step, .seal = !x->no_cache};
+	if (op(x, &c, 0, &res))
+		return false;
+	if (!x->ctx->quiet && !x->no_cache)
+		fprintf(fs_stderr(), "%s: %s\n", x->pr, res.text);
+	x->cached = res.hit;
+	return res.hit;
+}
+
 /* ----------------------------------------------------- running CMD */
 
 /*
@@ -368,7 +414,10 @@ static int finish(struct exec *x, int status)
 		how = rc ? "failed, but marking the run failed did not work"
 			 : "failed (nothing published)";
 	}
-	if (!x->ctx->quiet)
+	if (!x->ctx->quiet && x->cached)
+		fprintf(fs_stderr(), "%s: step %s cached; %s\n", x->pr, x->step,
+			how);
+	else if (!x->ctx->quiet)
 		fprintf(fs_stderr(), "%s: step %s exited %d; %s\n", x->pr,
 			x->step, status, how);
 	if (status)
@@ -386,6 +435,7 @@ enum exec_opt {
 	OPT_INPUT,
 	OPT_MOUNT,
 	OPT_NO_SEAL,
+	OPT_NO_CACHE,
 	OPT_STORE,
 	OPT_CONFIG,
 };
@@ -398,6 +448,7 @@ static const struct option exec_opts[] = {
     {"input", required_argument, NULL, OPT_INPUT},
     {"mount", required_argument, NULL, OPT_MOUNT},
     {"no-seal", no_argument, NULL, OPT_NO_SEAL},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"store", required_argument, NULL, OPT_STORE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
@@ -430,6 +481,9 @@ static int apply(struct exec *x, int opt)
 		break;
 	case OPT_NO_SEAL:
 		x->no_seal = true;
+		break;
+	case OPT_NO_CACHE:
+		x->no_cache = true;
 		break;
 	case OPT_STORE:
 		x->ctx->store_arg = optarg;
@@ -512,6 +566,23 @@ static int check(struct exec *x)
 	return rc;
 }
 
+/* What CMD is about to run in, before anything of the run is set in
+ * our environment. */
+static int capture(struct exec *x)
+{
+	struct timespec a, b;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = fs_envsnap_capture(x->cmd, NULL, &x->snap);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (!rc && x->ctx->verbose)
+		fprintf(fs_stderr(), "environment captured in %.1f ms\n",
+			(double)(b.tv_sec - a.tv_sec) * 1e3 +
+			    (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+	return rc;
+}
+
 /* Everything after the options: returns 0, a negative errno, or a
  * positive exit status (already reported). */
 static int exec_run(struct exec *x)
@@ -529,7 +600,9 @@ static int exec_run(struct exec *x)
 	if (rc)
 		return rc;
 	x->be = x->ctx->store ? &direct_backend : &daemon_backend;
-	rc = open_or_join(x);
+	rc = capture(x);
+	if (!rc)
+		rc = open_or_join(x);
 	if (rc)
 		return rc;
 	if (x->ctx->verbose)
@@ -538,6 +611,8 @@ static int exec_run(struct exec *x)
 	rc = set_env(x);
 	if (!rc)
 		rc = record_setup(x);
+	if (!rc && env_and_cache(x))
+		return finish(x, 0);
 	if (!rc)
 		rc = run_child(x, &ran);
 	if (!rc || (rc > 0 && ran))
@@ -572,6 +647,7 @@ int fs_cmd_run_exec(struct fs_ctx *ctx, int argc, char **argv)
 		rc = fs_config_load(ctx);
 	if (!rc)
 		rc = exec_run(&x);
+	fs_envsnap_release(&x.snap);
 	free(x.params);
 	free(x.inputs);
 	if (rc > 0) {

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envsnap_i.h"
 #include "trace_i.h"
 
 #define PRODUCER                                                               \
@@ -53,6 +54,9 @@
 	FACETS_URL "ArtifactfsRunFacet.json#/$defs/ArtifactfsRunFacet"
 #define SPAN_FACET_SCHEMA                                                      \
 	FACETS_URL "ArtifactfsSpanFacet.json#/$defs/ArtifactfsSpanFacet"
+#define ENV_FACET_SCHEMA                                                       \
+	FACETS_URL "ArtifactfsEnvironmentFacet.json"                           \
+		   "#/$defs/ArtifactfsEnvironmentFacet"
 
 #define NS_LEN	 (sizeof("artifactfs://") + 64)
 #define PATH_LEN (3 * (STORE_NAME_MAX + 1))
@@ -340,6 +344,24 @@ static json_t *run_facets(const struct ol *o, const char *step,
 	return f;
 }
 
+/* The step's artifactfs_environment facet, when it has a snapshot. */
+static int env_facet(const struct ol *o, const char *step, json_t *facets)
+{
+	json_t *f;
+	int rc =
+	    fs_envsnap_facet(o->s, o->run->pipeline, o->run->run, step, &f);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	f = facet(ENV_FACET_SCHEMA, f);
+	if (!f || !facets ||
+	    json_object_set_new(facets, "artifactfs_environment", f))
+		return -ENOMEM;
+	return 0;
+}
+
 /* One event of a step's run; the end event carries its outputs. */
 static int step_event(const struct ol *o, const char *step, const char *id,
 		      const char *job, bool end)
@@ -358,7 +380,15 @@ static int step_event(const struct ol *o, const char *step, const char *id,
 		return rc;
 	}
 	e.run_facets = run_facets(o, step, o->run_id, r->pipeline);
+	rc = env_facet(o, step, e.run_facets);
 	e.job_facets = json_pack("{s:o}", "jobType", job_type("STEP"));
+	if (rc) {
+		json_decref(e.inputs);
+		json_decref(e.outputs);
+		json_decref(e.run_facets);
+		json_decref(e.job_facets);
+		return rc;
+	}
 	return emit(o, &e);
 }
 

@@ -3,9 +3,13 @@
  * acl/ (acl_secret_*), shown in the mount as /secrets/<name>.
  *
  *     artifactfs secret set NAME [FILE|-]    admin on /secrets/NAME
- *     artifactfs secret get NAME             a role that reads it
+ *     artifactfs secret get NAME[@vN]        a role that reads it
  *     artifactfs secret rm NAME              admin on /secrets/NAME
  *     artifactfs secret ls [--json]          the names the caller may read
+ *     artifactfs secret rotate-key           admin on /secrets
+ *
+ * Every set makes the next version of the secret; get reads the current
+ * one, or version N with NAME@vN (so a name may not end in "@v<digits>").
  *
  * A value never goes to a log line, an error message or the journal: set
  * and rm are journaled by the store with the secret's path, and every get
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acl.h"
@@ -100,43 +105,75 @@ static int read_value(struct fs_ctx *ctx, const char *name, const char *src,
 	return 0;
 }
 
+/* The N of a name ending in "@vN" (N 1 to 4294967295), else 0. */
+static uint32_t version_suffix(const char *name, size_t *base_len)
+{
+	const char *at = strrchr(name, '@');
+	unsigned long long v = 0;
+	const char *p;
+
+	if (!at || at[1] != 'v' || !at[2] || at[2] == '0')
+		return 0;
+	for (p = at + 2; *p >= '0' && *p <= '9' && v <= UINT32_MAX; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (*p || v > UINT32_MAX || at == name)
+		return 0;
+	*base_len = (size_t)(at - name);
+	return (uint32_t)v;
+}
+
 static int secret_set(struct fs_ctx *ctx, const char *name, const char *src)
 {
 	char path[SECRET_PATH_MAX];
 	uint8_t *val = NULL;
+	uint32_t version = 0;
 	size_t len = 0;
 	int rc;
 
 	secret_path(name, path);
+	if (version_suffix(name, &len)) {
+		store_log(STORE_LOG_ERR,
+			  "secret set: '%s' ends like a version (NAME@vN)",
+			  name);
+		return -EINVAL;
+	}
 	rc = fs_authorize(ctx, ACL_ADMIN, path, "secret.set");
 	if (!rc)
 		rc = read_value(ctx, name, src, &val, &len);
 	if (!rc)
-		rc = acl_secret_write(ctx->store, &ctx->caller, name, val, len);
+		rc = acl_secret_write(ctx->store, &ctx->caller, name, val, len,
+				      &version);
 	if (val)
 		wipe_free(val, ACL_SECRET_MAX + 1);
 	if (!rc)
-		fprintf(fs_stdout(), "secret %s set (%zu bytes)\n", name, len);
+		fprintf(fs_stdout(), "secret %s set (%zu bytes, v%u)\n", name,
+			len, version);
 	return rc;
 }
 
-static int secret_get(struct fs_ctx *ctx, const char *name)
+static int secret_get(struct fs_ctx *ctx, const char *spec)
 {
-	char path[SECRET_PATH_MAX];
+	char path[SECRET_PATH_MAX], name[STORE_NAME_MAX + 1];
 	uint8_t *val = NULL;
-	size_t len = 0;
+	size_t len = strlen(spec);
+	uint32_t version = version_suffix(spec, &len);
 	int rc, jrc;
 
+	snprintf(name, sizeof(name), "%.*s", (int)len, spec);
 	secret_path(name, path);
 	rc = fs_authorize(ctx, ACL_SECRET, path, "secret.read");
 	if (rc)
 		return rc;
-	rc = acl_secret_read(ctx->store, name, &val, &len);
+	len = 0;
+	rc = acl_secret_read(ctx->store, name, version, &val, &len, NULL);
 	/* Every allowed read is journaled, whatever came of it; without its
 	 * record the value is not shown. */
 	jrc = store_audit_record(ctx->store, &ctx->caller, "secret.read", path,
 				 NULL, rc ? 0 : len, rc);
-	if (rc == -ENOENT)
+	if (rc == -ENOENT && version)
+		store_log(STORE_LOG_ERR, "secret get: no secret '%s' v%u", name,
+			  version);
+	else if (rc == -ENOENT)
 		store_log(STORE_LOG_ERR, "secret get: no secret '%s'", name);
 	if (!rc && jrc) {
 		store_log(STORE_LOG_ERR,
@@ -208,6 +245,28 @@ static int secret_ls(struct fs_ctx *ctx)
 	return rc;
 }
 
+/* Seals every secret again under a new key (admin on /secrets). */
+static int secret_rotate_key(struct fs_ctx *ctx)
+{
+	struct timespec t0, t1;
+	uint64_t n = 0;
+	int rc = fs_authorize(ctx, ACL_ADMIN, "/secrets", "secret.rotate-key");
+
+	if (rc)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = acl_secret_rotate_key(ctx->store, &ctx->caller, &n);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!rc)
+		fprintf(fs_stdout(),
+			"secrets key rotated: %llu values sealed again in "
+			"%.0f ms\n",
+			(unsigned long long)n,
+			(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return rc;
+}
+
 int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv)
 {
 	const char *op = argv[0];
@@ -216,11 +275,12 @@ int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv)
 	min = max = 2;
 	if (!strcmp(op, "set"))
 		max = 3;
-	else if (!strcmp(op, "ls"))
+	else if (!strcmp(op, "ls") || !strcmp(op, "rotate-key"))
 		min = max = 1;
 	else if (strcmp(op, "get") && strcmp(op, "rm"))
 		return fs_usage_error(
-		    ctx, "unknown action '%s' (set, get, rm, ls)", op);
+		    ctx, "unknown action '%s' (set, get, rm, ls, rotate-key)",
+		    op);
 	if (argc < min || argc > max)
 		return fs_usage_error(ctx,
 				      "wrong number of arguments for 'secret "
@@ -228,15 +288,17 @@ int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv)
 				      op);
 	if (ctx->json && strcmp(op, "ls"))
 		return fs_usage_error(ctx, "--json applies to 'secret ls'");
+	if (!strcmp(op, "rotate-key"))
+		return secret_rotate_key(ctx);
 	if (argc == 1)
 		return secret_ls(ctx);
 	ctx->subject = argv[1];
 	rc = store_name_require(STORE_NAME_FILE, "secret", argv[1]);
+	if (!rc && !strcmp(op, "get"))
+		return secret_get(ctx, argv[1]);
 	if (rc)
 		return rc;
 	if (!strcmp(op, "set"))
 		return secret_set(ctx, argv[1], argc == 3 ? argv[2] : NULL);
-	if (!strcmp(op, "get"))
-		return secret_get(ctx, argv[1]);
 	return secret_rm(ctx, argv[1]);
 }

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "runapi_i.h"
 #include "trace_i.h"
 
@@ -450,6 +451,21 @@ static int add_file(struct fs_ctx *ctx, const char *path, json_t *arr)
 		   : 0;
 }
 
+/* *line (malloc'd) with every secret's value replaced by the marker. */
+static int redact_line(struct fs_ctx *ctx, char **line)
+{
+	char *clean = NULL;
+	size_t len;
+	int rc =
+	    acl_redact(ctx->store, *line, strlen(*line), &clean, &len, NULL);
+
+	if (rc)
+		return rc;
+	free(*line);
+	*line = clean;
+	return 0;
+}
+
 /* The span as one compact JSON line; *out is malloc'd. */
 static int add_line(struct fs_ctx *ctx, struct add_args *a, const char *id,
 		    char **out)
@@ -506,6 +522,8 @@ static int trace_add(struct fs_ctx *ctx, int argc, char **argv)
 		rc = fs_uuid_random(id);
 	if (!rc)
 		rc = add_line(ctx, &a, a.id ? a.id : id, &line);
+	if (!rc)
+		rc = redact_line(ctx, &line);
 	if (!rc) {
 		rc = store_trace_append(ctx->store, &ctx->caller, a.p, a.r,
 					a.step, line, strlen(line), NULL);

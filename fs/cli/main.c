@@ -156,13 +156,16 @@ static const struct cmd cmds[] = {
      "                 that apply to PATH\n"
      "  --json         print JSON (ls)\n"},
     {"secret", fs_cmd_secret, CMD_STORE, FS_OPT_JSON, 1, 3,
-     "set NAME [FILE|-] | get NAME | rm NAME | ls [--json]",
+     "set NAME [FILE|-] | get NAME[@vN] | rm NAME | ls [--json] | "
+     "rotate-key",
      "Keeps secrets, encrypted at rest (AES-256-GCM under a key kept\n"
      "outside the store), named as in the mount: /secrets/NAME.  set reads\n"
-     "the value (at most 64 KiB) from FILE or standard input and needs the\n"
-     "admin role on /secrets/NAME, as rm does; get prints the value to a\n"
-     "holder of admin there or of any role on /secrets/NAME, and every\n"
-     "read is journaled; ls lists the secrets the caller may read.\n"
+     "the value (at most 64 KiB) from FILE or standard input, makes it the\n"
+     "next version and needs the admin role on /secrets/NAME, as rm does;\n"
+     "get prints the current value (NAME@vN: version N) to a holder of\n"
+     "admin there or of any role on /secrets/NAME, and every read is\n"
+     "journaled; ls lists the secrets the caller may read; rotate-key\n"
+     "(admin on /secrets) seals every value again under a new key.\n"
      "  --json         print JSON (ls)\n"},
     {"mount", cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",

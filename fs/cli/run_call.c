@@ -51,6 +51,12 @@ static int dispatch(struct fs_ctx *ctx, const struct ctl_call *c,
 		return fs_run_unbind(ctx, (pid_t)c->sid);
 	case CTL_CALL_RUN_END:
 		return fs_run_end(ctx, c->pipeline, c->run, c->seal);
+	case CTL_CALL_RUN_ENV:
+		return fs_run_env(ctx, c->pipeline, c->run, c->step, c->value,
+				  out->text, sizeof(out->text));
+	case CTL_CALL_RUN_CACHE:
+		return fs_run_cache(ctx, c->pipeline, c->run, c->step, c->seal,
+				    &out->hit, out->text, sizeof(out->text));
 	default:
 		return -EINVAL;
 	}
@@ -71,7 +77,8 @@ int fs_run_call(struct fs_ctx *ctx, const struct ctl_call *call,
 	if (!rc || (rc == -ENOENT && call->op == CTL_CALL_RUN_STATUS) ||
 	    fs_log_errors() != errors)
 		return rc;
-	if (call->op == CTL_CALL_RUN_INPUT || call->op == CTL_CALL_RUN_BIND)
+	if (call->op == CTL_CALL_RUN_INPUT || call->op == CTL_CALL_RUN_BIND ||
+	    call->op == CTL_CALL_RUN_ENV || call->op == CTL_CALL_RUN_CACHE)
 		snprintf(subject, sizeof(subject), "%s/%s/%s: ", call->pipeline,
 			 call->run, call->step);
 	else if (call->pipeline)

@@ -87,10 +87,18 @@ int fs_run_note(struct fs_ctx *ctx, const char *p, const char *r,
 		const char *key, const char *value)
 {
 	int rc = fs_run_check(ctx, p, r, "run.note");
+	char *clean = NULL;
+	size_t len;
 
-	return rc ? rc
-		  : store_run_note_set(ctx->store, &ctx->caller, p, r, key,
-				       value);
+	/* A param may carry a secret's value: only the marker is kept. */
+	if (!rc)
+		rc = acl_redact(ctx->store, value, strlen(value), &clean, &len,
+				NULL);
+	if (!rc)
+		rc = store_run_note_set(ctx->store, &ctx->caller, p, r, key,
+					clean);
+	free(clean);
+	return rc;
 }
 
 int fs_run_input(struct fs_ctx *ctx, const char *p, const char *r,
@@ -176,5 +184,9 @@ int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 				  STORE_RUN_FAILED, NULL, 0);
 	if (!rc)
 		fs_session_unbind_run(p, r);
+	/* A cache that cannot learn this run does not undo its seal. */
+	if (!rc && seal && fs_run_cache_record(ctx, p, r))
+		store_log(STORE_LOG_WARNING,
+			  "run %s/%s: its cache keys were not recorded", p, r);
 	return rc;
 }

@@ -89,6 +89,34 @@ int fs_run_unbind(struct fs_ctx *ctx, pid_t sid);
  * is not open; see fs_run_check. */
 int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal);
 
+/**
+ * Stores bundle (an environment snapshot as run exec sends it,
+ * envsnap_i.h) as the environment of step s of open run p/r, every
+ * stored secret's value removed first (acl_redact); its digest
+ * ("sha256:...") into digest (size bytes).  -EINVAL (a malformed
+ * bundle), -EIO (a secret could not be opened: nothing kept), see
+ * fs_run_check and store_env_set (run_env.c).
+ */
+int fs_run_env(struct fs_ctx *ctx, const char *p, const char *r, const char *s,
+	       const char *bundle, char *digest, size_t size);
+
+/**
+ * Computes the cache key of step s of open run p/r (from its stored
+ * environment, declared inputs, params and secret names) and notes it
+ * as cache_key.<s>.  When use is set and a sealed run readable by the
+ * caller produced outputs under that key, they become this step's
+ * (store_output_copy), noted as cached.<s>, and *hit is set.  text
+ * (size bytes) gets the one line to show: the hit, or what changed
+ * against the latest sealed run of the same step.  -ENOENT (no
+ * environment recorded for the step: reported).
+ */
+int fs_run_cache(struct fs_ctx *ctx, const char *p, const char *r,
+		 const char *s, bool use, bool *hit, char *text, size_t size);
+
+/** Records the noted cache key of each step of sealed run p/r as leading
+ * to that step (run_env.c; called when a run seals). */
+int fs_run_cache_record(struct fs_ctx *ctx, const char *p, const char *r);
+
 struct ctl_call;
 struct ctl_result;
 

@@ -45,6 +45,8 @@ static const struct {
     [CTL_CALL_RUN_BIND] = {"run.bind", M_PIPELINE | M_RUN | M_STEP | M_SID},
     [CTL_CALL_RUN_UNBIND] = {"run.unbind", M_SID},
     [CTL_CALL_RUN_END] = {"run.end", M_PIPELINE | M_RUN | M_SEAL},
+    [CTL_CALL_RUN_ENV] = {"run.env", M_PIPELINE | M_RUN | M_STEP | M_VALUE},
+    [CTL_CALL_RUN_CACHE] = {"run.cache", M_PIPELINE | M_RUN | M_STEP | M_SEAL},
 };
 
 static const char *const status_names[] = {
@@ -88,7 +90,10 @@ static bool call_ok(const struct ctl_call *c)
 	    (m & M_STEP && !name_ok(c->step)) ||
 	    (m & M_SPEC && !spec_ok(c->spec)) ||
 	    (m & M_KEY && !name_ok(c->key)) ||
-	    (m & M_VALUE && (!c->value || strlen(c->value) > CTL_NOTE_MAX)) ||
+	    (m & M_VALUE &&
+	     (!c->value ||
+	      strlen(c->value) >
+		  (c->op == CTL_CALL_RUN_ENV ? CTL_ENV_MAX : CTL_NOTE_MAX))) ||
 	    (m & M_SID && c->sid <= 0) || c->nsteps > CTL_CALL_STEPS_MAX)
 		return false;
 	for (size_t i = 0; m & M_STEPS && i < c->nsteps; i++)
@@ -288,11 +293,37 @@ int ctl_result_encode(enum ctl_call_op op, const struct ctl_result *r,
 				    r->artifact, "version",
 				    (json_int_t)r->version)
 			: NULL;
+	else if (op == CTL_CALL_RUN_ENV)
+		o = json_pack("{s:i, s:s}", "rc", 0, "text", r->text);
+	else if (op == CTL_CALL_RUN_CACHE)
+		o = json_pack("{s:i, s:b, s:s}", "rc", 0, "hit", r->hit, "text",
+			      r->text);
 	else
 		o = json_pack("{s:i}", "rc", 0);
 	if (!o)
 		return -EINVAL;
 	return ctl_json_dump(o, CTL_CALL_MAX, out, out_len);
+}
+
+/* The text (and hit) of run.env and run.cache. */
+static int take_text(json_t *root, enum ctl_call_op op, struct ctl_result *out)
+{
+	json_error_t jerr;
+	const char *s = NULL;
+	json_int_t rc;
+	int hit = 0;
+
+	if (op == CTL_CALL_RUN_ENV
+		? json_unpack_ex(root, &jerr, JSON_STRICT, "{s:I, s:s}", "rc",
+				 &rc, "text", &s)
+		: json_unpack_ex(root, &jerr, JSON_STRICT, "{s:I, s:b, s:s}",
+				 "rc", &rc, "hit", &hit, "text", &s))
+		return -EINVAL;
+	if (strlen(s) >= sizeof(out->text))
+		return -EINVAL;
+	strcpy(out->text, s);
+	out->hit = hit;
+	return 0;
 }
 
 /* The members of a successful result of op. */
@@ -326,6 +357,8 @@ static int take_result(json_t *root, enum ctl_call_op op,
 		out->version = (uint32_t)n;
 		return 0;
 	}
+	if (op == CTL_CALL_RUN_ENV || op == CTL_CALL_RUN_CACHE)
+		return take_text(root, op, out);
 	return json_unpack_ex(root, &jerr, JSON_STRICT, "{s:I}", "rc", &rc)
 		   ? -EINVAL
 		   : 0;

@@ -212,9 +212,11 @@ bool fs_ctl_cancelled(struct fs_ctl_conn *c);
  * 'e' frames (error lines), one 'a' frame {"rc": -errno, ...} and 'x'.
  */
 
-#define CTL_CALL_MAX	   (64 << 10) /* payload of a call or result frame */
-#define CTL_CALL_STEPS_MAX 64	      /* steps of run.open */
-#define CTL_NOTE_MAX	   4096	      /* a note's value, bytes */
+#define CTL_CALL_MAX	   (1 << 20)   /* payload of a call or result frame */
+#define CTL_CALL_STEPS_MAX 64	       /* steps of run.open */
+#define CTL_NOTE_MAX	   4096	       /* a note's value, bytes */
+#define CTL_ENV_MAX	   (640 << 10) /* run.env's value (a bundle), bytes */
+#define CTL_TEXT_MAX	   1024	       /* a result's text, with its NUL */
 
 /** The calls, named "run.status", "run.open", ... on the wire. */
 enum ctl_call_op {
@@ -226,6 +228,8 @@ enum ctl_call_op {
 	CTL_CALL_RUN_BIND,   /* pipeline run step sid */
 	CTL_CALL_RUN_UNBIND, /* sid */
 	CTL_CALL_RUN_END,    /* pipeline run seal */
+	CTL_CALL_RUN_ENV,    /* pipeline run step value -> text (digest) */
+	CTL_CALL_RUN_CACHE,  /* pipeline run step seal (use) -> hit text */
 	CTL_CALL_N,
 };
 
@@ -234,7 +238,9 @@ enum ctl_call_op {
  * borrowed strings.  A decoded call's strings point into root (owned;
  * ctl_call_release drops it); every name passed store_name_check, spec
  * is "ARTIFACT" or "ARTIFACT@REF" with valid names, value is at most
- * CTL_NOTE_MAX bytes, sid is 1 to INT32_MAX; none holds a NUL.
+ * CTL_NOTE_MAX bytes (run.env: CTL_ENV_MAX, an environment bundle), sid
+ * is 1 to INT32_MAX; none holds a NUL.  run.cache's seal says whether
+ * the cache may be used (false: --no-cache).
  */
 struct ctl_call {
 	enum ctl_call_op op;
@@ -274,10 +280,14 @@ struct ctl_result {
 	uint32_t owner;			   /* run.status: the run's uid */
 	char artifact[STORE_NAME_MAX + 1]; /* run.input */
 	uint32_t version;		   /* run.input */
+	bool hit;			   /* run.cache: outputs came cached */
+	char text[CTL_TEXT_MAX];	   /* run.env: the env digest;
+					      run.cache: the line to show */
 };
 
 /** Encodes r as the result of op: {"rc"} and, when rc is 0, "status"
- * and "owner" (run.status) or "artifact" and "version" (run.input). */
+ * and "owner" (run.status), "artifact" and "version" (run.input), "text"
+ * (run.env) or "hit" and "text" (run.cache). */
 int ctl_result_encode(enum ctl_call_op op, const struct ctl_result *r,
 		      char **out, size_t *out_len);
 

@@ -100,6 +100,8 @@ uint32_t mnt_base_mode(const struct mnt_node *n)
 	case MK_SECRET:
 	case MK_AUDIT_DAY:
 		return 0400;
+	case MK_ENV_FILE:
+		return 0444;
 	case MK_PIPELINES:
 	case MK_PIPELINE:
 	case MK_RUNS:

@@ -32,7 +32,7 @@ static void journal_open(struct mnt *m, const struct store_caller *c,
 				   n->path, rc);
 		return;
 	}
-	if (n->kind == MK_SEALED || n->kind == MK_OUT)
+	if (n->kind == MK_SEALED || n->kind == MK_OUT || n->kind == MK_ENV_FILE)
 		store_digest_format(n->e.digest, digest);
 	store_audit_record(m->s, c,
 			   (flags & O_ACCMODE) == O_RDONLY ? "open.read"
@@ -176,6 +176,8 @@ static int trace_write(struct mnt *m, const struct store_caller *c,
 		json_error_t jerr;
 		json_t *j = json_loadb(p, (size_t)(nl - p), 0, &jerr);
 		bool ok = json_is_object(j);
+		char *clean = NULL;
+		size_t len = 0;
 		int rc;
 
 		json_decref(j);
@@ -185,9 +187,13 @@ static int trace_write(struct mnt *m, const struct store_caller *c,
 				  jerr.text);
 			return -EINVAL;
 		}
-		rc =
-		    store_trace_append(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
-				       n->c[C_STEP], p, (size_t)(nl - p), NULL);
+		/* A secret's value never reaches the store. */
+		rc = acl_redact(m->s, p, (size_t)(nl - p), &clean, &len, NULL);
+		if (!rc)
+			rc = store_trace_append(m->s, c, n->c[C_PIPELINE],
+						n->c[C_RUN], n->c[C_STEP],
+						clean, len, NULL);
+		free(clean);
 		if (rc)
 			return rc;
 		p = nl + 1;
@@ -210,7 +216,8 @@ static int secret_text(const struct mnt_node *n, struct mnt *m, char **out,
 		       size_t *len)
 {
 	uint8_t *val = NULL;
-	int rc = acl_secret_read(m->s, strrchr(n->path, '/') + 1, &val, len);
+	int rc = acl_secret_read(m->s, strrchr(n->path, '/') + 1, 0, &val, len,
+				 NULL);
 
 	if (rc)
 		return rc;
@@ -270,7 +277,8 @@ static int open_snap(fuse_req_t req, struct mnt *m, struct mnt_node *node,
 		 * and the kernel keeps none of its pages from before. */
 		h = mnt_fh_new(FH_READ, node);
 		rc = h ? mnt_file_open(m, node, false, &h->wf) : 0;
-	} else if (n->kind == MK_SEALED || n->kind == MK_OUT) {
+	} else if (n->kind == MK_SEALED || n->kind == MK_OUT ||
+		   n->kind == MK_ENV_FILE) {
 		if (n->kind == MK_SEALED) {
 			struct store_caller c;
 

@@ -67,6 +67,7 @@ enum mnt_kind {
 	MK_AUDIT_DAY, /* /audit/<yyyy-mm-dd>.jsonl */
 	MK_SECRETS,   /* /secrets */
 	MK_SECRET,    /* /secrets/<name>: its value, to those bound to it */
+	MK_ENV_FILE,  /* .../steps/<s>/env/<file>: the step's snapshot */
 };
 
 /* Path components of a node: pipelines/<p>/runs/<r>/steps/<s>/outputs

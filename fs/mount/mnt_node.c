@@ -431,6 +431,8 @@ static enum mnt_kind kind_of(const struct mnt_node *n)
 		return MK_STEP;
 	if (depth == 7)
 		return kind_at(n->c[6], step_n, step_k, 4);
+	if (!strcmp(n->c[6], "env"))
+		return MK_ENV_FILE;
 	return !strcmp(n->c[6], "inputs") ? MK_INPUT : MK_OUT;
 }
 

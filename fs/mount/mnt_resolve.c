@@ -40,7 +40,8 @@ static const struct fixed step_kids[] = {{"inputs", MK_INPUTS},
 static bool is_dir_kind(enum mnt_kind k)
 {
 	return k != MK_RUN_JSON && k != MK_CONTROL && k != MK_TRACE &&
-	       k != MK_ALIAS && k != MK_AUDIT_DAY && k != MK_SECRET;
+	       k != MK_ALIAS && k != MK_AUDIT_DAY && k != MK_SECRET &&
+	       k != MK_ENV_FILE;
 }
 
 static int fixed_child(const struct fixed *f, size_t n, const char *name,
@@ -236,6 +237,26 @@ static int resolve_sealed(struct mnt *m, const struct mnt_node *p,
 	return 0;
 }
 
+/* A file of a step's environment snapshot: immutable content. */
+static int resolve_env(struct mnt *m, const struct mnt_node *p,
+		       const char *name, struct mnt_node *out)
+{
+	uint8_t dg[STORE_DIGEST_LEN];
+	int rc = store_env_get(m->s, p->c[C_PIPELINE], p->c[C_RUN],
+			       p->c[C_STEP], dg);
+
+	if (!rc)
+		rc = store_tree_lookup(m->s, dg, name, &out->e);
+	if (!rc && out->e.kind != STORE_KIND_FILE)
+		rc = -ENOENT;
+	if (rc)
+		return rc;
+	out->kind = MK_ENV_FILE;
+	out->e.mode = 0444;
+	out->sealed = true;
+	return 0;
+}
+
 /* The size of run.json or control (run's node p): the length of the
  * text an open gives. */
 static int run_text_size(struct mnt *m, const struct mnt_node *p,
@@ -350,6 +371,8 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		return resolve_artifact_child(m, p, name, out);
 	case MK_SEALED:
 		return resolve_sealed(m, p, name, out);
+	case MK_STEP_ENV:
+		return resolve_env(m, p, name, out);
 	default:
 		return -ENOTDIR;
 	}
@@ -478,8 +501,16 @@ int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg)
 					     n->c[C_RUN], n->c[C_STEP],
 					     list_input, &l);
 	case MK_RUN_ENV:
-	case MK_STEP_ENV:
 		return 0;
+	case MK_STEP_ENV: {
+		uint8_t dg[STORE_DIGEST_LEN];
+
+		rc = store_env_get(m->s, n->c[C_PIPELINE], n->c[C_RUN],
+				   n->c[C_STEP], dg);
+		if (rc)
+			return rc == -ENOENT ? 0 : rc;
+		return store_tree_each(m->s, dg, list_entry, &l);
+	}
 	default:
 		return -ENOTDIR;
 	}
@@ -504,6 +535,7 @@ struct json_ctx {
 	struct mnt *m;
 	json_t *arr;
 	const char *pipeline, *run;
+	char env[STORE_DIGEST_STR_LEN]; /* the first step's env digest */
 };
 
 int mnt_version_json(void *arg, const char *artifact, uint32_t number)
@@ -522,7 +554,22 @@ int mnt_version_json(void *arg, const char *artifact, uint32_t number)
 		   : 0;
 }
 
-/* A step with the versions it read and produced. */
+/* The digest of a step's environment, or null; the first one found is
+ * also the run's. */
+static json_t *env_json(struct json_ctx *j, const char *step)
+{
+	uint8_t dg[STORE_DIGEST_LEN];
+	char text[STORE_DIGEST_STR_LEN];
+
+	if (store_env_get(j->m->s, j->pipeline, j->run, step, dg))
+		return json_null();
+	store_digest_format(dg, text);
+	if (!j->env[0])
+		snprintf(j->env, sizeof(j->env), "%s", text);
+	return json_string(text);
+}
+
+/* A step with its environment and the versions it read and produced. */
 static int add_step(void *arg, const char *name)
 {
 	struct json_ctx *j = arg;
@@ -540,7 +587,8 @@ static int add_step(void *arg, const char *name)
 		return rc;
 	}
 	return json_array_append_new(j->arr,
-				     json_pack("{s:s, s:o, s:o}", "name", name,
+				     json_pack("{s:s, s:o, s:o, s:o}", "name",
+					       name, "env", env_json(j, name),
 					       "inputs", in, "outputs", outv))
 		   ? -ENOMEM
 		   : 0;
@@ -572,9 +620,12 @@ int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
 		      iso_time(r.ended), "steps", steps);
 	if (!o)
 		return -ENOMEM;
-	struct json_ctx j = {m, steps, r.pipeline, r.run};
+	struct json_ctx j = {m, steps, r.pipeline, r.run, ""};
 
 	rc = store_step_each(m->s, r.pipeline, r.run, add_step, &j);
+	if (!rc)
+		json_object_set_new(
+		    o, "env", j.env[0] ? json_string(j.env) : json_null());
 	if (!rc) {
 		json_t *notes = json_object();
 

@@ -170,9 +170,18 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 			  point);
 		return rc;
 	}
-	rc = acl_journal_open(m->s);
-	if (rc)
+	rc = acl_keys_check(m->s);
+	if (!rc)
+		rc = acl_journal_open(m->s);
+	/* From here no log line carries a secret's value. */
+	if (!rc)
+		rc = acl_redact_log(m->s);
+	if (rc) {
+		store_log(STORE_LOG_ERR, "mount of %s refused: %s", point,
+			  rc == -EPERM ? "a key file is open to others"
+				       : strerror(-rc));
 		return rc;
+	}
 	m->binding_gen = store_binding_gen(m->s);
 	rc = fs_ctl_start(ctx->store_dir, serve_request, m, &ctl);
 	if (rc)
@@ -197,6 +206,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
 	/* Nothing writes any more: the last checkpoint sees the last record. */
 	mnt_checkpoints_stop(cps);
+	acl_redact_log(NULL);
 	return rc < 0 ? rc : 0;
 }
 

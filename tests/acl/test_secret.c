@@ -46,7 +46,7 @@ static void assert_value(struct store *s, const char *name, const void *want,
 	uint8_t *val = NULL;
 	size_t len = 0;
 
-	assert_int_equal(acl_secret_read(s, name, &val, &len), 0);
+	assert_int_equal(acl_secret_read(s, name, 0, &val, &len, NULL), 0);
 	assert_int_equal(len, want_len);
 	if (want_len)
 		assert_memory_equal(val, want, want_len);
@@ -59,7 +59,7 @@ static uint8_t *stored(struct store *s, const char *name, size_t *len)
 {
 	void *v = NULL;
 
-	assert_int_equal(store_secret_get(s, name, &v, len), 0);
+	assert_int_equal(store_secret_get(s, name, 0, &v, len, NULL), 0);
 	return v;
 }
 
@@ -77,13 +77,13 @@ static void test_acl_secret_write_read_round_trip(void **state)
 	size_t len;
 
 	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value,
-					  sizeof(value) - 1),
-			 0);
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "empty", "", 0),
+					  sizeof(value) - 1, NULL),
 			 0);
 	assert_int_equal(
-	    acl_secret_write(f->s, test_caller(), "big", big, ACL_SECRET_MAX),
-	    0);
+	    acl_secret_write(f->s, test_caller(), "empty", "", 0, NULL), 0);
+	assert_int_equal(acl_secret_write(f->s, test_caller(), "big", big,
+					  ACL_SECRET_MAX, NULL),
+			 0);
 	assert_value(f->s, "db", value, sizeof(value) - 1);
 	assert_value(f->s, "empty", "", 0);
 	assert_value(f->s, "big", big, ACL_SECRET_MAX);
@@ -115,11 +115,11 @@ static void test_acl_secret_write_fresh_nonce(void **state)
 	uint8_t *a, *b;
 	size_t la, lb;
 
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "x", value, 5),
-			 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "x", value, 5, NULL), 0);
 	a = stored(f->s, "x", &la);
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "x", value, 5),
-			 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "x", value, 5, NULL), 0);
 	b = stored(f->s, "x", &lb);
 	assert_int_equal(la, lb);
 	/* Same value, same key: another nonce, so other bytes. */
@@ -137,10 +137,12 @@ static void test_acl_secret_read_missing_enoent(void **state)
 	size_t len = 0;
 
 	/* No key yet, no secret: absent, and the key is not needed. */
-	assert_int_equal(acl_secret_read(f->s, "nope", &val, &len), -ENOENT);
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, 3),
-			 0);
-	assert_int_equal(acl_secret_read(f->s, "nope", &val, &len), -ENOENT);
+	assert_int_equal(acl_secret_read(f->s, "nope", 0, &val, &len, NULL),
+			 -ENOENT);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "db", value, 3, NULL), 0);
+	assert_int_equal(acl_secret_read(f->s, "nope", 0, &val, &len, NULL),
+			 -ENOENT);
 	assert_null(val);
 }
 
@@ -151,12 +153,14 @@ static void test_acl_secret_read_wrong_key_eio(void **state)
 	char *kf = key_file(f);
 	size_t len = 0;
 
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, 10),
-			 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "db", value, 10, NULL), 0);
 	assert_int_equal(unlink(kf), 0);
 	assert_int_equal(write_file(kf, other, 32), 0);
+	assert_int_equal(chmod(kf, 0600), 0);
 	log_capture_start();
-	assert_int_equal(acl_secret_read(f->s, "db", &val, &len), -EIO);
+	assert_int_equal(acl_secret_read(f->s, "db", 0, &val, &len, NULL),
+			 -EIO);
 	assert_null(val);
 	assert_true(log_captured("secret db"));
 	assert_true(log_captured("fails authentication"));
@@ -173,11 +177,12 @@ static void test_acl_secret_read_missing_key_enokey(void **state)
 	char *kf = key_file(f);
 	size_t len = 0;
 
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, 10),
-			 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "db", value, 10, NULL), 0);
 	assert_int_equal(unlink(kf), 0);
 	log_capture_start();
-	assert_int_equal(acl_secret_read(f->s, "db", &val, &len), -ENOKEY);
+	assert_int_equal(acl_secret_read(f->s, "db", 0, &val, &len, NULL),
+			 -ENOKEY);
 	assert_true(log_captured("is missing"));
 	log_capture_stop();
 	free(kf);
@@ -191,7 +196,8 @@ static void flip_stored(struct store *s, const char *name, size_t i)
 
 	assert_true(i < len);
 	env[i] ^= 0x01;
-	assert_int_equal(store_secret_set(s, test_caller(), name, env, len), 0);
+	assert_int_equal(
+	    store_secret_set(s, test_caller(), name, env, len, NULL), 0);
 	free(env);
 }
 
@@ -203,15 +209,16 @@ static void test_acl_secret_read_flipped_byte_eio(void **state)
 	const size_t at[] = {
 	    1, 12, 13, 13 + n / 2, 12 + n, 13 + n, n + OVERHEAD - 1};
 
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value, n),
-			 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "db", value, n, NULL), 0);
 	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
 		uint8_t *val = NULL;
 		size_t len = 0;
 
 		flip_stored(f->s, "db", at[k]);
 		log_capture_start();
-		assert_int_equal(acl_secret_read(f->s, "db", &val, &len), -EIO);
+		assert_int_equal(
+		    acl_secret_read(f->s, "db", 0, &val, &len, NULL), -EIO);
 		assert_null(val);
 		assert_true(log_captured("fails authentication"));
 		log_capture_stop();
@@ -225,7 +232,8 @@ static void test_acl_secret_read_flipped_byte_eio(void **state)
 		uint8_t *val = NULL;
 		size_t len = 0;
 
-		assert_int_equal(acl_secret_read(f->s, "db", &val, &len), -EIO);
+		assert_int_equal(
+		    acl_secret_read(f->s, "db", 0, &val, &len, NULL), -EIO);
 	}
 }
 
@@ -238,12 +246,13 @@ static void test_acl_secret_read_moved_value_eio(void **state)
 	/* The name is the associated data: a value copied under another
 	 * name (as someone with the store's files could) does not open. */
 	assert_int_equal(
-	    acl_secret_write(f->s, test_caller(), "prod", value, 10), 0);
+	    acl_secret_write(f->s, test_caller(), "prod", value, 10, NULL), 0);
 	env = stored(f->s, "prod", &len);
-	assert_int_equal(store_secret_set(f->s, test_caller(), "dev", env, len),
-			 0);
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "dev", env, len, NULL), 0);
 	free(env);
-	assert_int_equal(acl_secret_read(f->s, "dev", &val, &vlen), -EIO);
+	assert_int_equal(acl_secret_read(f->s, "dev", 0, &val, &vlen, NULL),
+			 -EIO);
 	assert_value(f->s, "prod", value, 10);
 }
 
@@ -254,11 +263,13 @@ static void test_acl_secret_write_over_cap_efbig(void **state)
 	size_t len;
 
 	assert_int_equal(acl_secret_write(f->s, test_caller(), "big", big,
-					  ACL_SECRET_MAX + 1),
+					  ACL_SECRET_MAX + 1, NULL),
 			 -EFBIG);
-	assert_int_equal(acl_secret_read(f->s, "big", &val, &len), -ENOENT);
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "a/b", big, 1),
-			 -EINVAL);
+	assert_int_equal(acl_secret_read(f->s, "big", 0, &val, &len, NULL),
+			 -ENOENT);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "a/b", big, 1, NULL),
+	    -EINVAL);
 	free(big);
 }
 
@@ -301,10 +312,10 @@ static void test_acl_secret_journaled_by_name(void **state)
 	assert_int_equal(acl_journal_open(f->s), 0);
 	assert_true(store_audit_enabled(f->s));
 	assert_int_equal(acl_secret_write(f->s, test_caller(), "db", value,
-					  sizeof(value) - 1),
+					  sizeof(value) - 1, NULL),
 			 0);
-	assert_int_equal(acl_secret_write(f->s, test_caller(), "api", value, 3),
-			 0);
+	assert_int_equal(
+	    acl_secret_write(f->s, test_caller(), "api", value, 3, NULL), 0);
 	assert_int_equal(store_secret_delete(f->s, test_caller(), "db"), 0);
 	assert_int_equal(store_audit_each(f->s, 0, scan_rec, &sc), 0);
 	assert_int_equal(sc.records, 3);

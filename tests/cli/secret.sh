@@ -25,7 +25,7 @@ ID=$(basename "$(ls "$KEYDIR"/*.journal.key)" .journal.key)
 
 check "set from a file and from standard input; get returns the bytes"
 out=$(afs secret set db-password "$T/value")
-[ "$out" = "secret db-password set (${#VALUE} bytes)" ] || fail "set said: $out"
+[ "$out" = "secret db-password set (${#VALUE} bytes, v1)" ] || fail "set said: $out"
 afs secret set blob - <"$T/binary" >/dev/null
 afs secret set token </dev/null >/dev/null # no FILE: standard input, empty
 [ "$(afs secret get db-password)" = "$VALUE" ] || fail "get returned other bytes"
@@ -113,6 +113,47 @@ expect_err_has "secrets key"
 expect_err_has "missing"
 cp "$T/key.saved" "$KEYDIR/$ID.secret.key"
 
+check "versions: every set is the next one; NAME@vN reads an earlier one"
+printf 'first-value' | afs secret set rot - | grep -qx "secret rot set (11 bytes, v1)" ||
+	fail "first set"
+printf 'second-value' | afs secret set rot - | grep -qx "secret rot set (12 bytes, v2)" ||
+	fail "second set"
+[ "$(afs secret get rot)" = second-value ] || fail "current version"
+[ "$(afs secret get rot@v1)" = first-value ] || fail "rot@v1"
+[ "$(afs secret get rot@v2)" = second-value ] || fail "rot@v2"
+expect_fail 1 afs secret get rot@v3
+expect_err_has "no secret 'rot' v3"
+expect_fail 1 afs secret set x@v2 "$T/value"
+expect_err_has "ends like a version"
+
+check "rotate-key: every version of every secret kept, the old key opens nothing"
+cp "$KEYDIR/$ID.secret.key" "$T/key.old"
+out=$(afs secret rotate-key) || fail "rotate-key failed"
+echo "$out" | grep -q "^secrets key rotated: [0-9]* values sealed again" ||
+	fail "rotate-key said: $out"
+cmp -s "$T/key.old" "$KEYDIR/$ID.secret.key" && fail "the key did not change"
+[ "$(stat -c %a "$KEYDIR/$ID.secret.key")" = 600 ] || fail "new key mode"
+[ "$(afs secret get rot@v1)" = first-value ] || fail "rot@v1 after rotation"
+[ "$(afs secret get db-password)" = v2 ] || fail "db-password after rotation"
+[ "$(journal secret.rotate-key | json_eval "[r['path'] for r in j]")" = \
+	"['/secrets']" ] || fail "rotate-key records: $(journal secret.rotate-key)"
+cp "$KEYDIR/$ID.secret.key" "$T/key.new"
+cp "$T/key.old" "$KEYDIR/$ID.secret.key"
+expect_fail 1 afs secret get rot
+expect_err_has "fails authentication"
+cp "$T/key.new" "$KEYDIR/$ID.secret.key"
+
+check "a key file open to others is refused, with what to do"
+chmod 0640 "$KEYDIR/$ID.secret.key"
+expect_fail 1 afs secret get rot
+expect_err_has "mode 0640"
+expect_err_has "chmod 600"
+[ -z "$OUT" ] || fail "bytes printed with a key open to others"
+expect_fail 1 afs secret rotate-key
+chmod 0600 "$KEYDIR/$ID.secret.key"
+[ "$(afs secret get rot)" = second-value ] || fail "the key back at 0600"
+afs secret rm rot >/dev/null
+
 # ---------------------------------------------------- as another user
 if ! daemon_possible; then
 	echo "   (mounted part skipped: needs root, /dev/fuse, setpriv, useradd)"
@@ -128,7 +169,7 @@ start_daemon
 chmod 0644 "$T/value"
 afs role grant admin "$TUSER" --scope /secrets/app >/dev/null
 out=$(afs_user secret set app "$T/value") || fail "the admin of /secrets/app cannot set it"
-[ "$out" = "secret app set (${#VALUE} bytes)" ] || fail "set said: $out"
+[ "$out" = "secret app set (${#VALUE} bytes, v1)" ] || fail "set said: $out"
 [ "$(stat -c '%u %a' "$KEYDIR/$ID.secret.key")" = "0 600" ] ||
 	fail "the secrets key is not the daemon's"
 [ "$(afs_user secret get app)" = "$VALUE" ] || fail "the user's admin cannot read"

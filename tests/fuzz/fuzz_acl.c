@@ -58,7 +58,7 @@ static void secret(struct store *s, const uint8_t *p, size_t n)
 	if (db_get(s->db, CF_SECRETS, k, sizeof(k), &old, &olen))
 		abort(); /* the throwaway store has secret "k" */
 	db_put(s->db, CF_SECRETS, k, sizeof(k), p, n);
-	if (acl_secret_read(s, "k", &val, &len) == 0) {
+	if (acl_secret_read(s, "k", 0, &val, &len, NULL) == 0) {
 		if (val[len] != '\0')
 			abort();
 		free(val);

@@ -134,7 +134,7 @@ struct store *fuzz_store(void)
 	if (rc < 0)
 		die("keys", rc);
 	populate(shared);
-	rc = acl_secret_write(shared, &caller, "k", "fuzz", 4);
+	rc = acl_secret_write(shared, &caller, "k", "fuzz", 4, NULL);
 	if (rc)
 		die("secret", rc);
 	free(dir);

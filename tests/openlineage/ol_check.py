@@ -19,8 +19,8 @@ Every event, whatever is asked:
   - a parent facet names a run and job that the output also has;
   - a runId always has the same job, and no event of it comes after its
     COMPLETE/FAIL/ABORT; a START comes first when there is one;
-  - the artifactfs_run and artifactfs_span facets validate against the
-    schemas in facets/ (when python3-jsonschema is installed).
+  - the artifactfs_run, artifactfs_span and artifactfs_environment
+    facets validate against the schemas in facets/ (when python3-jsonschema is installed).
 
 Assertions (JOB is a job name, e.g. "ml.fit"):
   --count N          exactly N events
@@ -137,12 +137,14 @@ def check_schemas(events):
     except ImportError:
         print("(python3-jsonschema missing: custom facets not validated)")
         return
-    for name in ("ArtifactfsRunFacet", "ArtifactfsSpanFacet"):
+    for name, facet in (("ArtifactfsRunFacet", "artifactfs_run"),
+                        ("ArtifactfsSpanFacet", "artifactfs_span"),
+                        ("ArtifactfsEnvironmentFacet",
+                         "artifactfs_environment")):
         with open(os.path.join(HERE, "facets", name + ".json")) as f:
             schema = json.load(f)
         sub = dict(schema["$defs"][name])
         sub["$defs"] = schema["$defs"]
-        facet = "artifactfs_run" if name == "ArtifactfsRunFacet" else "artifactfs_span"
         for n, e in enumerate(events, 1):
             f = e.get("run", {}).get("facets", {}).get(facet)
             if f is None:

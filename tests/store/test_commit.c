@@ -275,7 +275,8 @@ static void test_commit_actor_is_caller(void **state)
 			 0);
 	assert_int_equal(assert_new_by(f->s, &last, &c[3], "role.grant"), 1);
 
-	assert_int_equal(store_secret_set(f->s, &c[4], "db", "s3cr3t", 6), 0);
+	assert_int_equal(store_secret_set(f->s, &c[4], "db", "s3cr3t", 6, NULL),
+			 0);
 	assert_int_equal(assert_new_by(f->s, &last, &c[4], "secret.set"), 1);
 
 	assert_int_equal(store_step_create(f->s, &c[5], "train", "r1", "fit"),

@@ -21,7 +21,7 @@ static void assert_secret(struct store *s, const char *name, const void *want,
 	void *val = NULL;
 	size_t len = 0;
 
-	assert_int_equal(store_secret_get(s, name, &val, &len), 0);
+	assert_int_equal(store_secret_get(s, name, 0, &val, &len, NULL), 0);
 	assert_int_equal(len, want_len);
 	if (want_len)
 		assert_memory_equal(val, want, want_len);
@@ -34,20 +34,21 @@ static void test_store_secret_set_get_round_trip(void **state)
 	const uint8_t bin[] = {0, 1, 2, 0, 0xff, '\n', 0};
 	uint8_t *big = rand_buf(7, STORE_SECRET_MAX);
 
-	assert_int_equal(
-	    store_secret_set(f->s, test_caller(), "bin", bin, sizeof(bin)), 0);
-	assert_int_equal(store_secret_set(f->s, test_caller(), "empty", "", 0),
+	assert_int_equal(store_secret_set(f->s, test_caller(), "bin", bin,
+					  sizeof(bin), NULL),
 			 0);
 	assert_int_equal(
-	    store_secret_set(f->s, test_caller(), "big", big, STORE_SECRET_MAX),
-	    0);
+	    store_secret_set(f->s, test_caller(), "empty", "", 0, NULL), 0);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "big", big,
+					  STORE_SECRET_MAX, NULL),
+			 0);
 	assert_secret(f->s, "bin", bin, sizeof(bin));
 	assert_secret(f->s, "empty", "", 0);
 	assert_secret(f->s, "big", big, STORE_SECRET_MAX);
 
 	/* A second set replaces the value; both survive a reopen. */
-	assert_int_equal(store_secret_set(f->s, test_caller(), "bin", "v2", 2),
-			 0);
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "bin", "v2", 2, NULL), 0);
 	fx_reopen(f);
 	assert_secret(f->s, "bin", "v2", 2);
 	assert_secret(f->s, "big", big, STORE_SECRET_MAX);
@@ -60,7 +61,8 @@ static void test_store_secret_get_missing_enoent(void **state)
 	void *val = NULL;
 	size_t len = 0;
 
-	assert_int_equal(store_secret_get(f->s, "nope", &val, &len), -ENOENT);
+	assert_int_equal(store_secret_get(f->s, "nope", 0, &val, &len, NULL),
+			 -ENOENT);
 	assert_null(val);
 	assert_int_equal(store_secret_delete(f->s, test_caller(), "nope"),
 			 -ENOENT);
@@ -72,10 +74,13 @@ static void test_store_secret_delete_removes(void **state)
 	void *val = NULL;
 	size_t len;
 
-	assert_int_equal(store_secret_set(f->s, test_caller(), "a", "x", 1), 0);
-	assert_int_equal(store_secret_set(f->s, test_caller(), "b", "y", 1), 0);
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "a", "x", 1, NULL), 0);
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "b", "y", 1, NULL), 0);
 	assert_int_equal(store_secret_delete(f->s, test_caller(), "a"), 0);
-	assert_int_equal(store_secret_get(f->s, "a", &val, &len), -ENOENT);
+	assert_int_equal(store_secret_get(f->s, "a", 0, &val, &len, NULL),
+			 -ENOENT);
 	assert_int_equal(store_secret_delete(f->s, test_caller(), "a"),
 			 -ENOENT);
 	assert_secret(f->s, "b", "y", 1);
@@ -105,8 +110,9 @@ static void test_store_secret_each_in_byte_order(void **state)
 	const char *names[] = {"zeta", "Alpha", "db-password", "a.b", "a"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		assert_int_equal(
-		    store_secret_set(f->s, test_caller(), names[i], "v", 1), 0);
+		assert_int_equal(store_secret_set(f->s, test_caller(), names[i],
+						  "v", 1, NULL),
+				 0);
 	assert_int_equal(store_secret_each(f->s, add_name, &nm), 0);
 	assert_string_equal(nm.list, "Alpha,a,a.b,db-password,zeta");
 
@@ -127,16 +133,16 @@ static void test_store_secret_set_bad_input(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(
-		    store_secret_set(f->s, test_caller(), bad[i], "v", 1),
+		    store_secret_set(f->s, test_caller(), bad[i], "v", 1, NULL),
 		    -EINVAL);
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(
-	    store_secret_set(f->s, test_caller(), longname, "v", 1),
+	    store_secret_set(f->s, test_caller(), longname, "v", 1, NULL),
 	    -ENAMETOOLONG);
 	log_capture_start();
 	assert_int_equal(store_secret_set(f->s, test_caller(), "big", big,
-					  STORE_SECRET_MAX + 1),
+					  STORE_SECRET_MAX + 1, NULL),
 			 -EFBIG);
 	free(big);
 	assert_true(log_captured("secret big"));
@@ -182,15 +188,16 @@ static void test_store_secret_changes_are_journaled(void **state)
 	char why[128];
 
 	assert_int_equal(store_audit_enable(f->s, jkey, sizeof(jkey) - 1), 0);
-	assert_int_equal(
-	    store_secret_set(f->s, test_caller(), "db", value, strlen(value)),
-	    0);
+	assert_int_equal(store_secret_set(f->s, test_caller(), "db", value,
+					  strlen(value), NULL),
+			 0);
 	assert_int_equal(store_secret_delete(f->s, test_caller(), "db"), 0);
 	/* A refused change journals nothing. */
 	assert_int_equal(store_secret_delete(f->s, test_caller(), "db"),
 			 -ENOENT);
-	assert_int_equal(store_secret_set(f->s, test_caller(), "a/b", value, 3),
-			 -EINVAL);
+	assert_int_equal(
+	    store_secret_set(f->s, test_caller(), "a/b", value, 3, NULL),
+	    -EINVAL);
 
 	assert_int_equal(store_audit_each(f->s, 0, collect, &r), 0);
 	assert_int_equal(r.n, 2);

@@ -1,0 +1,183 @@
+/*
+ * gc.c - removes the chunks and manifests that nothing references.
+ *
+ * gc closes the gate (no writer runs) and holds the commit lock while it
+ * works: it lists the garbage first, then deletes it in batches, each
+ * batch committed with its journal record ("gc.remove": how many objects
+ * and bytes), so the journal tells what went even when gc stops halfway.
+ * Then it compacts the chunks so the space goes back to the disk.
+ *
+ * On a full disk gc gives back the store's reserve (space.c) before it
+ * writes anything, and makes it again at the end when there is room.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Objects deleted per batch (and per journal record). */
+#define GC_BATCH 1024
+
+struct gc_key {
+	uint8_t k[KEY_DIGEST_LEN];
+	uint8_t len;
+	uint8_t cf;
+	uint32_t stored;
+};
+
+struct gc {
+	struct store *s;
+	struct store_gc_result *out;
+	struct gc_key *keys;
+	size_t n, cap;
+};
+
+static bool has_ref(struct store *s, enum key_tag tag, const void *digest)
+{
+	uint8_t key[KEY_DIGEST_LEN];
+	void *v;
+	size_t len;
+
+	key_digest(key, tag, digest);
+	if (db_get(s->db, CF_REFCOUNTS, key, sizeof(key), &v, &len))
+		return false;
+	free(v);
+	return true;
+}
+
+static int gc_add(struct gc *g, enum db_cf cf, const void *key, size_t klen,
+		  size_t stored)
+{
+	struct gc_key *e;
+
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 1024;
+
+		e = realloc(g->keys, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		g->keys = e;
+		g->cap = cap;
+	}
+	e = &g->keys[g->n++];
+	memcpy(e->k, key, klen);
+	e->len = (uint8_t)klen;
+	e->cf = (uint8_t)cf;
+	e->stored = (uint32_t)stored;
+	return 0;
+}
+
+static int gc_chunk(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct gc *g = arg;
+
+	(void)val;
+	if (klen != STORE_DIGEST_LEN || has_ref(g->s, KEY_REF_CHUNK, key))
+		return 0;
+	g->out->chunks++;
+	g->out->bytes += vlen;
+	return gc_add(g, CF_CHUNKS, key, klen, vlen);
+}
+
+static int gc_object(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	struct gc *g = arg;
+	const uint8_t *k = key;
+
+	(void)val;
+	/* A manifest's refcount key is its own key in the other family. */
+	_Static_assert(KEY_MF_FILE == KEY_REF_FILE && KEY_MF_DIR == KEY_REF_DIR,
+		       "manifest and refcount tags differ");
+	if (klen != KEY_DIGEST_LEN || has_ref(g->s, (enum key_tag)k[0], k + 1))
+		return 0;
+	if (k[0] == KEY_MF_FILE)
+		g->out->files++;
+	return gc_add(g, CF_MANIFESTS, key, klen, vlen);
+}
+
+/* Deletes keys [from, to) with their journal record, in one commit. */
+static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
+		    size_t to)
+{
+	struct commit t = {.s = g->s, .caller = c};
+	uint64_t chunks = 0, bytes = 0;
+	int rc;
+
+	t.b = db_batch_new(g->s->db);
+	if (!t.b)
+		return -ENOMEM;
+	for (size_t i = from; i < to; i++) {
+		const struct gc_key *e = &g->keys[i];
+
+		db_batch_delete(t.b, e->cf, e->k, e->len);
+		chunks += e->cf == CF_CHUNKS;
+		bytes += e->stored;
+	}
+	commit_note(&t, "gc.remove", NULL, "chunks=%llu objects=%zu bytes=%llu",
+		    (unsigned long long)chunks, to - from,
+		    (unsigned long long)bytes);
+	rc = commit_stage_note(&t);
+	if (!rc)
+		rc = db_batch_commit(t.b);
+	db_batch_free(t.b);
+	return rc;
+}
+
+static int gc_remove(struct gc *g, const struct store_caller *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < g->n && !rc; i += GC_BATCH)
+		rc = gc_batch(g, c, i,
+			      i + GC_BATCH < g->n ? i + GC_BATCH : g->n);
+	if (rc || !g->out->chunks)
+		return rc;
+	rc = db_flush_chunks(g->s->db);
+	/* Blob files with nothing live go first; rewriting the live values
+	 * of the others needs room for them (not there on a full disk: a
+	 * later gc returns that space). */
+	if (!rc && space_room(g->s->dir, 0))
+		db_compact(g->s->db, CF_CHUNKS, false);
+	if (!rc && space_room(g->s->dir, db_blob_bytes(g->s->db, CF_CHUNKS)))
+		db_compact(g->s->db, CF_CHUNKS, true);
+	return rc;
+}
+
+int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
+	     struct store_gc_result *out)
+{
+	struct gc g = {.s = s, .out = out};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s->read_only)
+		return -EROFS;
+	if (!dry_run && space_low(s->dir))
+		space_reserve_release(s->dir, "for gc");
+	gate_close(&s->gc_gate);
+	pthread_mutex_lock(&s->commit_lock);
+	/* Make unflushed chunks visible to the scan as on-disk state (a dry
+	 * run on a full disk counts them without). */
+	if (!dry_run || space_room(s->dir, db_memtable_bytes(s->db)))
+		rc = db_flush_chunks(s->db);
+	if (dry_run)
+		rc = 0;
+	if (!rc)
+		rc = db_scan(s->db, CF_MANIFESTS, NULL, 0, gc_object, &g);
+	if (!rc)
+		rc = db_scan(s->db, CF_CHUNKS, NULL, 0, gc_chunk, &g);
+	if (!rc && !dry_run)
+		rc = gc_remove(&g, c);
+	chunk_set_clear(s->pending);
+	pthread_mutex_unlock(&s->commit_lock);
+	gate_open(&s->gc_gate);
+	free(g.keys);
+	if (!rc && !dry_run)
+		rc = store_audit_record(s, c, "gc", "", NULL, out->bytes, 0);
+	if (!dry_run)
+		space_reserve_make(s->dir);
+	return rc;
+}
