@@ -514,7 +514,7 @@ int run_end_locked(struct commit *t, const char *pipeline, const char *run,
 void put_set_step(struct store_put *p, const char *step);
 const char *put_step(const struct store_put *p);
 
-/* ------------------------------------------------- output.c, links.c */
+/* --------------------------------------- outentry.c, output.c, links.c */
 
 #define OUT_PATH_MAX 4095
 #define OUT_KEY_MAX  (KEY_MAX + OUT_PATH_MAX + 2)

@@ -163,6 +163,14 @@ void mnt_aliases_changed(struct mnt *m);
  * changed, which changes modes. */
 void mnt_invalidate(struct mnt *m, enum mnt_kind kind);
 
+/** n's link id (read under the table lock), 0 for a file of one name. */
+uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n);
+
+/** After the content or attributes of n changed: the kernel forgets
+ * what it cached (pages, attributes) of n's other names, which are
+ * other inodes to it. */
+void mnt_link_changed(struct mnt *m, const struct mnt_node *n);
+
 /** Inode number a child path would get (for readdir). */
 uint64_t mnt_ino_of(const char *parent_path, const char *name);
 
@@ -331,25 +339,11 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void mnt_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		 const char *newname);
 
-/** n's link id (read under the table lock), 0 for a file of one name. */
-uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n);
-
-/** After the content or attributes of n changed: the kernel forgets
- * what it cached (pages, attributes) of n's other names, which are
- * other inodes to it. */
-void mnt_link_changed(struct mnt *m, const struct mnt_node *n);
-
 /** Whether p/name and np/newname are two names of one file (hard links
  * of each other), which a rename leaves as they are. */
 bool mnt_link_same_file(struct mnt *m, const struct mnt_node *p,
 			const char *name, const struct mnt_node *np,
 			const char *newname);
-
-/** The path of a name of the file with link id link in the outputs
- * directory stepdir ("/pipelines/p/runs/r/steps/s/outputs") into out,
- * after the name it was opened by went.  -ENOENT when none is left. */
-int mnt_link_other_name(struct mnt *m, const char *stepdir, uint64_t link,
-			char *out, size_t size);
 
 /* ------------------------------------------------- mnt_write.c, mnt_files.c */
 

@@ -496,3 +496,43 @@ void mnt_invalidate(struct mnt *m, enum mnt_kind kind)
 		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
 	free(inos);
 }
+
+void mnt_link_changed(struct mnt *m, const struct mnt_node *n)
+{
+	uint64_t *inos = NULL, link;
+	size_t k = 0, cap = 0;
+
+	pthread_mutex_lock(&m->lock);
+	link = n->link;
+	for (size_t i = 0; link && i < m->cap; i++) {
+		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
+			if (x == n || x->link != link)
+				continue;
+			if (k == cap) {
+				uint64_t *p =
+				    realloc(inos, (cap = cap ? 2 * cap : 8) *
+						      sizeof(*p));
+
+				if (!p)
+					break;
+				inos = p;
+			}
+			inos[k++] = x->ino;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	/* Outside the table lock: the kernel may call back into us. */
+	for (size_t i = 0; i < k && m->se; i++)
+		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
+	free(inos);
+}
+
+uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n)
+{
+	uint64_t link;
+
+	pthread_mutex_lock(&m->lock);
+	link = n->link;
+	pthread_mutex_unlock(&m->lock);
+	return link;
+}

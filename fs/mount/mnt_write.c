@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -354,6 +355,52 @@ static int finish(struct mnt_file *f, struct store_file *out)
 	return rc;
 }
 
+/* The path of a name of the file with link id link in the outputs
+ * directory stepdir ("/pipelines/p/runs/r/steps/s/outputs") into out,
+ * after the name it was opened by went.  -ENOENT when none is left. */
+struct other {
+	uint64_t link;
+	char *out;
+	size_t size;
+	bool found;
+};
+
+static int other_one(void *arg, const char *path, uint64_t link)
+{
+	struct other *o = arg;
+
+	if (link != o->link)
+		return 0;
+	snprintf(o->out, o->size, "%s", path);
+	o->found = true;
+	return 1;
+}
+
+static int link_other_name(struct mnt *m, const char *stepdir, uint64_t link,
+			   char *out, size_t size)
+{
+	struct other o = {link, NULL, 0, false};
+	struct mnt_node d;
+	char rel[4096];
+	int rc = mnt_node_parse(stepdir, false, &d);
+
+	if (rc)
+		return rc;
+	o.out = rel;
+	o.size = sizeof(rel);
+	rc = d.c[C_STEP]
+		 ? store_output_links_each(m->s, d.c[C_PIPELINE], d.c[C_RUN],
+					   d.c[C_STEP], other_one, &o)
+		 : -ENOENT;
+	mnt_node_parse_release(&d);
+	if (rc < 0)
+		return rc;
+	if (!o.found)
+		return -ENOENT;
+	rc = snprintf(out, size, "%s/%s", stepdir, rel);
+	return rc < 0 || (size_t)rc >= size ? -ENAMETOOLONG : 0;
+}
+
 /* The name it was opened by went: a file of many names is committed
  * through one of the others, if one is left. */
 static int other_name(struct mnt_file *f, uint64_t link, struct mnt_node *out)
@@ -363,7 +410,7 @@ static int other_name(struct mnt_file *f, uint64_t link, struct mnt_node *out)
 
 	mnt_node_parse_release(out);
 	memset(out, 0, sizeof(*out));
-	rc = mnt_link_other_name(f->m, f->stepdir, link, path, sizeof(path));
+	rc = link_other_name(f->m, f->stepdir, link, path, sizeof(path));
 	if (!rc)
 		rc = mnt_node_parse(path, false, out);
 	return rc == -ENOENT ? 0 : rc; /* none: stored nowhere */
