@@ -69,6 +69,8 @@ struct fs_ctx {
 	const char *depth; /* lineage --depth N, unparsed */
 	const char *scope; /* role --scope PATH */
 	bool no_journal;   /* init --no-journal */
+	const char *step;  /* diff --step S */
+	bool requirements; /* env show --requirements */
 
 	char *store_dir;	  /* resolved by fs_config_load */
 	struct store_options opt; /* defaults, then the config file */

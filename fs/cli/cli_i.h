@@ -21,7 +21,9 @@ enum fs_opt_flags {
 	FS_OPT_DRY_RUN = 1 << 5,
 	FS_OPT_LINEAGE = 1 << 6, /* --upstream, --downstream, --depth, --dot */
 	FS_OPT_SCOPE = 1 << 7,	 /* --scope PATH (role) */
-	FS_OPT_NO_JOURNAL = 1 << 8, /* init --no-journal */
+	FS_OPT_NO_JOURNAL = 1 << 8,    /* init --no-journal */
+	FS_OPT_STEP = 1 << 9,	       /* diff --step S */
+	FS_OPT_REQUIREMENTS = 1 << 10, /* env show --requirements */
 };
 
 /* ---------------------------------------------------------- commands
@@ -81,6 +83,12 @@ int fs_cmd_role(struct fs_ctx *ctx, int argc, char **argv);
  * the names the caller may read.
  */
 int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv);
+/** What differs between two runs or two versions (cmd_diff.c). */
+int fs_cmd_diff(struct fs_ctx *ctx, int argc, char **argv);
+/** Moves an alias back to an older version (cmd_diff.c). */
+int fs_cmd_rollback(struct fs_ctx *ctx, int argc, char **argv);
+/** The environment that produced a version (cmd_diff.c). */
+int fs_cmd_env(struct fs_ctx *ctx, int argc, char **argv);
 /** The FUSE daemon; parses its own options (argv[0] is "mount") and
  * serves each client's command through fn with arg (cmd_mount.c). */
 int fs_cmd_mount(struct fs_ctx *ctx, int argc, char **argv, fs_mount_handler fn,

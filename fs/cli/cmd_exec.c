@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -566,20 +567,40 @@ static int check(struct exec *x)
 	return rc;
 }
 
+/* CPU time of this process and its reaped children, in ms. */
+static double cpu_ms(void)
+{
+	struct rusage self, kids;
+	double ms = 0;
+
+	if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids))
+		return 0;
+	ms += (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec +
+		       kids.ru_utime.tv_sec + kids.ru_stime.tv_sec) *
+	      1e3;
+	ms += (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec +
+		       kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) /
+	      1e3;
+	return ms;
+}
+
 /* What CMD is about to run in, before anything of the run is set in
  * our environment. */
 static int capture(struct exec *x)
 {
 	struct timespec a, b;
+	double cpu = cpu_ms();
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	rc = fs_envsnap_capture(x->cmd, NULL, &x->snap);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (!rc && x->ctx->verbose)
-		fprintf(fs_stderr(), "environment captured in %.1f ms\n",
+		fprintf(fs_stderr(),
+			"environment captured in %.1f ms (%.1f ms of CPU)\n",
 			(double)(b.tv_sec - a.tv_sec) * 1e3 +
-			    (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+			    (double)(b.tv_nsec - a.tv_nsec) / 1e6,
+			cpu_ms() - cpu);
 	return rc;
 }
 

@@ -4,10 +4,11 @@
  * the five text files of the step's env/ (envsnap_i.h).
  *
  * Cheap by design (scripts/bench/env_capture.sh measures it): one
- * python3 for every distribution (importlib.metadata), dpkg's status
- * file read directly, git only inside a git work tree, nvidia-smi only
- * when it is on PATH.  Nothing here fails a run: what cannot be found is
- * written as "none" or "unknown".
+ * python3 for every distribution (found where importlib.metadata finds
+ * them), started first so that it runs while the rest is read; dpkg's
+ * status file read directly; git only inside a git work tree;
+ * nvidia-smi only when it is on PATH.  Nothing here fails a run: what cannot be
+ * found is written as "none" or "unknown".
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,25 +28,27 @@ extern char **environ;
 
 /* ------------------------------------------------------------ helpers */
 
-/* Runs argv (PATH searched) with stdin from /dev/null and stderr dropped;
- * its stdout (at most max bytes) into a malloc'd *out.  Returns its exit
- * status, or -errno when it could not run. */
-static int run_capture(char *const argv[], size_t max, struct envsnap_buf *out)
-{
-	int fds[2], status;
+/* A helper command started by spawn, read by reap. */
+struct helper {
 	pid_t pid;
-	char buf[8192];
-	ssize_t n;
+	int fd; /* its stdout */
+};
+
+/* Starts argv (PATH searched) with stdin from /dev/null and stderr
+ * dropped.  0 or -errno. */
+static int spawn(char *const argv[], struct helper *h)
+{
+	int fds[2];
 
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
+	h->pid = fork();
+	if (h->pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
 		return -errno;
 	}
-	if (pid == 0) {
+	if (h->pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
 		dup2(null, 0);
@@ -55,14 +58,35 @@ static int run_capture(char *const argv[], size_t max, struct envsnap_buf *out)
 		_exit(127);
 	}
 	close(fds[1]);
-	while ((n = read(fds[0], buf, sizeof(buf))) > 0 ||
+	h->fd = fds[0];
+	return 0;
+}
+
+/* Reads h's stdout (at most max bytes kept) into out and waits for it.
+ * Returns its exit status. */
+static int reap(struct helper *h, size_t max, struct envsnap_buf *out)
+{
+	char buf[8192];
+	ssize_t n;
+	int status;
+
+	while ((n = read(h->fd, buf, sizeof(buf))) > 0 ||
 	       (n < 0 && errno == EINTR))
 		if (n > 0 && out->len + (size_t)n <= max)
 			envsnap_add(out, buf, (size_t)n);
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	close(h->fd);
+	while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* Runs argv and keeps its stdout in out.  Its exit status, or -errno. */
+static int run_capture(char *const argv[], size_t max, struct envsnap_buf *out)
+{
+	struct helper h;
+	int rc = spawn(argv, &h);
+
+	return rc ? rc : reap(&h, max, out);
 }
 
 /* Whether an executable named name is on PATH (or name is a path). */
@@ -202,16 +226,43 @@ static void capture_code(char **cmd, struct envsnap_buf *o)
 
 /* ---------------------------------------------------------- packages */
 
+/* What importlib.metadata.distributions() finds, read the way its finder
+ * does (a NAME-VERSION.dist-info or .egg-info directory on sys.path, the
+ * first of a name winning) but without parsing every METADATA file:
+ * that parse was most of the capture's time.  A directory name without
+ * a version falls back to the file's Version: line. */
 static const char py_script[] =
-    "import sys\n"
-    "from importlib import metadata as m\n"
+    "import os, sys\n"
     "print('interpreter python', sys.version.split()[0])\n"
     "seen = set()\n"
-    "for d in m.distributions():\n"
-    "    n = d.metadata['Name']\n"
-    "    if n and n.lower() not in seen:\n"
-    "        seen.add(n.lower())\n"
-    "        print('python', n, d.version)\n";
+    "for p in sys.path:\n"
+    "    try:\n"
+    "        it = os.scandir(p or '.')\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    for e in sorted(it, key=lambda e: e.name):\n"
+    "        n = e.name\n"
+    "        if n.endswith('.dist-info'):\n"
+    "            base, meta = n[:-10], 'METADATA'\n"
+    "        elif n.endswith('.egg-info'):\n"
+    "            base, meta = n[:-9], 'PKG-INFO'\n"
+    "        else:\n"
+    "            continue\n"
+    "        name, _, ver = base.partition('-')\n"
+    "        ver = ver.split('-')[0]\n"
+    "        if not ver:\n"
+    "            try:\n"
+    "                with open(os.path.join(e.path, meta)) as f:\n"
+    "                    for line in f:\n"
+    "                        if line.startswith('Version:'):\n"
+    "                            ver = line[8:].strip()\n"
+    "                            break\n"
+    "            except OSError:\n"
+    "                pass\n"
+    "        k = name.lower().replace('-', '_').replace('.', '_')\n"
+    "        if k not in seen:\n"
+    "            seen.add(k)\n"
+    "            print('python', name, ver or 'unknown')\n";
 
 /* The interpreter CMD runs when it is a Python, else python3. */
 static const char *python_of(char **cmd)
@@ -287,20 +338,27 @@ static void sort_lines(struct envsnap_buf *b)
 	*b = out;
 }
 
-static void capture_packages(char **cmd, struct envsnap_buf *o)
+/* Starts the Python of CMD listing its distributions (h->pid 0: none). */
+static void start_python(char **cmd, struct helper *h)
 {
 	const char *py = python_of(cmd);
+	/* The interpreter as CMD will start it: same PYTHONPATH, same user
+	 * site; -B writes no bytecode. */
+	char *argv[] = {(char *)py, "-B", "-c", (char *)py_script, NULL};
+
+	h->pid = 0;
+	if (py && spawn(argv, h))
+		h->pid = 0;
+}
+
+/* Python's list (from h, started first so that it runs while the rest is
+ * read) and dpkg's, sorted. */
+static void capture_packages(struct helper *py, struct envsnap_buf *o)
+{
 	struct envsnap_buf b = {0};
 
-	if (py) {
-		char *argv[] = {(char *)py, "-I", "-c", (char *)py_script,
-				NULL};
-
-		/* -I would drop PYTHONPATH: keep it, as CMD will see it. */
-		if (getenv("PYTHONPATH"))
-			argv[1] = "-s";
-		run_capture(argv, ENVSNAP_FILE_MAX, &b);
-	}
+	if (py->pid > 0)
+		reap(py, ENVSNAP_FILE_MAX, &b);
 	capture_dpkg(ENVSNAP_DPKG_STATUS, &b);
 	sort_lines(&b);
 	if (b.len)
@@ -433,12 +491,15 @@ static void capture_environ(const char *const *drop, struct envsnap_buf *o)
 
 int fs_envsnap_capture(char **cmd, const char *const *drop, struct envsnap *out)
 {
+	struct helper py;
+
 	memset(out, 0, sizeof(*out));
+	start_python(cmd, &py);
 	capture_code(cmd, &out->f[ENVSNAP_CODE]);
-	capture_packages(cmd, &out->f[ENVSNAP_PACKAGES]);
 	capture_image(&out->f[ENVSNAP_IMAGE]);
 	capture_system(&out->f[ENVSNAP_SYSTEM]);
 	capture_environ(drop, &out->f[ENVSNAP_ENVIRON]);
+	capture_packages(&py, &out->f[ENVSNAP_PACKAGES]);
 	for (int i = 0; i < ENVSNAP_N; i++) {
 		envsnap_clean(&out->f[i]);
 		if (out->f[i].oom) {

@@ -167,6 +167,26 @@ static const struct cmd cmds[] = {
      "journaled; ls lists the secrets the caller may read; rotate-key\n"
      "(admin on /secrets) seals every value again under a new key.\n"
      "  --json         print JSON (ls)\n"},
+    {"diff", fs_cmd_diff, CMD_STORE, FS_OPT_JSON | FS_OPT_STEP, 2, 2,
+     "P/R1 P/R2 [--step S] [--json] | ARTIFACT@A ARTIFACT@B [--json]",
+     "Compares two runs step by step: code, params, packages (added,\n"
+     "removed, changed old -> new), image, system, and the versions read\n"
+     "and produced, by digest; or two versions of an artifact file by file\n"
+     "(added, removed, changed, sizes, modes) with their producing runs.\n"
+     "Exit status 0 when equal, 1 when different, 2 on an error.\n"
+     "  --step S       only step S of each run\n"
+     "  --json         print JSON\n"},
+    {"rollback", fs_cmd_rollback, CMD_STORE, 0, 3, 3, "ARTIFACT ALIAS vK",
+     "Moves ALIAS of ARTIFACT back to the older version vK (a promoter's\n"
+     "right), journaled as alias.rollback; 'env show ARTIFACT@vK\n"
+     "--requirements' then says how to rebuild what produced it.\n"},
+    {"env", fs_cmd_env, CMD_STORE, FS_OPT_JSON | FS_OPT_REQUIREMENTS, 2, 2,
+     "show ARTIFACT@REF [--requirements] [--json]",
+     "Shows the environment of the step that produced a version: code,\n"
+     "image, system and packages.\n"
+     "  --requirements print what rebuilds it: a pip requirements file,\n"
+     "                 with the dpkg packages as comments\n"
+     "  --json         print the snapshot's files as JSON\n"},
     {"mount", cmd_mount, CMD_RAW, 0, 0, -1,
      "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
      "Mounts the store as a file system (see README: The mount).\n"},

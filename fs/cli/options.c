@@ -23,6 +23,8 @@ enum long_only {
 	OPT_OPENLINEAGE,
 	OPT_SCOPE,
 	OPT_NO_JOURNAL,
+	OPT_STEP,
+	OPT_REQUIREMENTS,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +47,8 @@ static const struct option long_opts[] = {
     {"openlineage", no_argument, NULL, OPT_OPENLINEAGE},
     {"scope", required_argument, NULL, OPT_SCOPE},
     {"no-journal", no_argument, NULL, OPT_NO_JOURNAL},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"requirements", no_argument, NULL, OPT_REQUIREMENTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -113,6 +117,12 @@ static int apply_opt(struct fs_ctx *ctx, const unsigned *opts, int opt,
 		break;
 	case OPT_NO_JOURNAL:
 		need = FS_OPT_NO_JOURNAL, ctx->no_journal = true;
+		break;
+	case OPT_STEP:
+		need = FS_OPT_STEP, ctx->step = optarg;
+		break;
+	case OPT_REQUIREMENTS:
+		need = FS_OPT_REQUIREMENTS, ctx->requirements = true;
 		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;

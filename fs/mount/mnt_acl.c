@@ -15,7 +15,11 @@
  * and mask:: entries, capped by what the node can be (a sealed file is
  * never writable).  setfacl by an admin turns each added or changed named
  * entry into a binding on the node's path (r-x: reader, rwx: writer) and
- * each removed entry into the revocation of the nearest binding.
+ * each removed entry into the revocation of the nearest binding.  What
+ * tools write when they copy a mode (a minimal ACL, or the named entries
+ * the view already shows) is a chmod for anyone, on outputs always; an
+ * ACL that would change bindings is EOPNOTSUPP for a non-admin, as on a
+ * file system without ACLs, and no attempt at governance.
  *
  * The wire format of system.posix_acl_access is mnt_xacl.c's.
  */
@@ -268,27 +272,89 @@ static int apply(struct mnt *m, const struct store_caller *c,
 	return rc;
 }
 
+/* Whether the named entries of want are those getfacl shows at n (bits
+ * capped by the node's cap now, or by newcap: the owner bits of the mode
+ * being set), so that setting them changes no binding.  -errno if the
+ * view cannot be read. */
+static int same_as_view(struct mnt *m, const struct mnt_node *n,
+			const struct mnt_xacl_named *want, size_t nwant,
+			int newcap)
+{
+	int cap = cap_of(mnt_base_mode(n)), rc;
+	struct acl_view v;
+	bool same;
+
+	rc = acl_view_get(m->s, n->path, n->uid, 0, true, &v);
+	if (rc)
+		return rc == -EINVAL ? 0 : rc;
+	same = v.n == nwant;
+	for (size_t i = 0; same && i < nwant; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < v.n; k++) {
+			const struct acl_entry *e = &v.named[k];
+
+			found |= e->tag == want[i].tag && e->id == want[i].id &&
+				 ((e->bits & cap) == want[i].bits ||
+				  (e->bits & newcap) == want[i].bits);
+		}
+		same = found;
+	}
+	acl_view_release(&v);
+	return same;
+}
+
+/* Whether an ACL being set is what tools write when they copy a mode
+ * (cp -p, sed -i, mv, rsync -A): a minimal ACL without a mask, or the
+ * same named entries getfacl shows.  1, 0 or -errno. */
+static int tool_acl(struct mnt *m, const struct mnt_node *n,
+		    const struct mnt_xacl_base *b,
+		    const struct mnt_xacl_named *want, size_t nwant)
+{
+	if (nwant == 0)
+		return !b->has_mask;
+	return same_as_view(m, n, want, nwant, b->user);
+}
+
 int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
-		const char *value, size_t size)
+		const char *value, size_t size, uint32_t *chmod_out)
 {
 	struct mnt_xacl_named *want = NULL;
+	struct mnt_xacl_base b;
 	size_t nwant = 0;
-	int rc = mnt_allowed(req, m, ACL_ADMIN, n->path);
+	int rc = mnt_allowed(req, m, ACL_ADMIN, n->path), tool = 0;
+	bool admin = rc == 0, output = n->kind == MK_OUT && *n->tail;
 	struct store_caller c;
 
 	mnt_caller(req, m, &c); /* changes and refusal are the caller's */
-	if (rc == -EACCES) {
-		/* Bindings are an admin's: a refused setfacl is EPERM, as
-		 * for a file one does not own. */
-		acl_journal_denial(m->s, &c, "setfacl", n->path, -EPERM);
-		return -EPERM;
+	if (rc && rc != -EACCES)
+		return rc;
+	rc = 0;
+	if (value) {
+		rc = mnt_xacl_base(value, size, &b);
+		if (!rc)
+			rc = mnt_xacl_parse(value, size, &want, &nwant);
+		if (!rc)
+			tool = rc = tool_acl(m, n, &b, want, nwant);
 	}
-	if (!rc && value)
-		rc = mnt_xacl_parse(value, size, &want, &nwant);
-	if (!rc)
+	if (rc >= 0 && tool && (output || !admin)) {
+		*chmod_out = mnt_xacl_mode(&b);
+		rc = 1; /* a chmod, whoever asks */
+	} else if (rc >= 0 && !admin && value) {
+		/* Named entries are bindings, an admin's: refused as by a
+		 * file system without ACLs, and no attempt at governance
+		 * (what tools copy was taken above). */
+		rc = -EOPNOTSUPP;
+	} else if (rc >= 0 && !admin) {
+		/* Removing the ACL revokes bindings: refused as for a file
+		 * one does not own. */
+		acl_journal_denial(m->s, &c, "setfacl", n->path, -EPERM);
+		rc = -EPERM;
+	} else if (rc >= 0) {
 		rc = apply(m, &c, n, want, nwant);
+		mnt_bindings_changed(m);
+	}
 	free(want);
-	mnt_bindings_changed(m);
 	return rc;
 }
 

@@ -458,6 +458,19 @@ static int set_gone_attrs(struct mnt *m, struct mnt_node *n, struct stat *attr,
 	return rc;
 }
 
+/* A chown by the owner to itself: its uid, the group shown (0) or its
+ * own primary group. */
+static bool chown_to_self(const struct store_caller *c,
+			  const struct mnt_node *n, const struct stat *attr,
+			  int to_set)
+{
+	bool uid_ok = !(to_set & FUSE_SET_ATTR_UID) || attr->st_uid == n->uid;
+	bool gid_ok = !(to_set & FUSE_SET_ATTR_GID) || attr->st_gid == 0 ||
+		      attr->st_gid == c->gid;
+
+	return c->uid == n->uid && uid_ok && gid_ok;
+}
+
 #define SET_TIMES                                                              \
 	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
 	 FUSE_SET_ATTR_MTIME_NOW)
@@ -527,11 +540,30 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 	if (!rc)
 		mnt_link_changed(m, n);
 	/* Owners of a run's files are the run's: accepted for tools that
-	 * copy them (cp -p, rsync -a), not stored. */
+	 * copy them (cp -p, rsync -a), not stored; a change of owner takes
+	 * an admin, a chown to what is there does not. */
 	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    !chown_to_self(&c, n, attr, to_set) &&
 	    mnt_allowed(req, m, ACL_ADMIN, n->path))
 		rc = -EPERM;
 	return rc ? rc : mnt_refresh(m, n);
+}
+
+int mnt_chmod(fuse_req_t req, struct mnt *m, struct mnt_node *n, uint32_t mode)
+{
+	struct stat st;
+	int rc = mnt_refresh(m, n);
+
+	if (!rc)
+		rc = mnt_attr(m, n, &st);
+	if (rc)
+		return rc;
+	if (n->kind == MK_OUT && *n->tail) {
+		st.st_mode = (n->e.mode & 07000) | (mode & 0777);
+	} else if ((st.st_mode & 0777) == (mode & 0777)) {
+		return 0; /* the mode it shows: nothing to change */
+	}
+	return set_attrs(req, m, n, &st, FUSE_SET_ATTR_MODE, NULL);
 }
 
 void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,

@@ -328,6 +328,11 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   unsigned int flags);
 void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		    const char *name);
+/** chmod of n to the permission bits mode (its other bits kept) by the
+ * caller of req, as setattr decides it; a mode n already shows is 0
+ * whatever n is.  0, -EPERM, -EROFS, -EACCES, -EIO. */
+int mnt_chmod(fuse_req_t req, struct mnt *m, struct mnt_node *n, uint32_t mode);
+
 void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		    int to_set, struct fuse_file_info *fi);
 void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
@@ -464,12 +469,20 @@ uint32_t mnt_base_mode(const struct mnt_node *n);
 int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf,
 		size_t size);
 
-/** setxattr (value) or removexattr (NULL) of system.posix_acl_access by
- * the caller of req: admins only (-EPERM, journaled); each named entry
- * added or changed grants its role on n's path, each removed one revokes
- * the nearest binding.  0, -EPERM, -EINVAL, -EIO, -ENOSPC. */
+/**
+ * setxattr (value) or removexattr (NULL) of system.posix_acl_access by
+ * the caller of req.  What tools write when they copy a mode (a minimal
+ * ACL without mask::, or the named entries getfacl shows there) is a
+ * chmod: 1 and *chmod_out (the permission bits) for the caller to apply,
+ * always on an output below outputs/, elsewhere for a non-admin.  Else
+ * an admin's ACL maps to bindings: each named entry added or changed
+ * grants its role on n's path, each removed one revokes the nearest
+ * binding (0).  A non-admin's ACL is -EOPNOTSUPP (not journaled), a
+ * non-admin's removexattr -EPERM (journaled).  Also -EINVAL, -EIO,
+ * -ENOSPC.
+ */
 int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
-		const char *value, size_t size);
+		const char *value, size_t size, uint32_t *chmod_out);
 
 /** After a binding changed (through the mount or a command): drops what
  * the kernel cached of modes and ACLs. */
@@ -510,6 +523,21 @@ void mnt_xacl_put(char *p, unsigned tag, unsigned perm, uint32_t id);
  */
 int mnt_xacl_parse(const char *value, size_t size, struct mnt_xacl_named **out,
 		   size_t *n);
+
+/* The base entries of an ACL being set, and how many named ones. */
+struct mnt_xacl_base {
+	int user, group, mask, other; /* rwx, 0..7 */
+	bool has_mask;
+	size_t named; /* user: and group: entries */
+};
+
+/** Decodes the base entries of an ACL xattr value[0..size) into *out.
+ * Returns 0 or -EINVAL (as mnt_xacl_parse). */
+int mnt_xacl_base(const char *value, size_t size, struct mnt_xacl_base *out);
+
+/** The permission bits chmod(2) would give for b (group: the mask's when
+ * there is one). */
+uint32_t mnt_xacl_mode(const struct mnt_xacl_base *b);
 
 /* ------------------------------------------------------ mnt_checkpoint.c
  * Signed checkpoints of the audit journal, written by a thread of the

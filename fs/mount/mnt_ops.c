@@ -265,9 +265,10 @@ static const char *const xattr_names[] = {
     "user.artifactfs.version",
     "user.artifactfs.lineage",
 };
-#define NXATTRS	  4
-#define ACL_XATTR "system.posix_acl_access"
-#define XATTR_MAX 65536
+#define NXATTRS		  4
+#define ACL_XATTR	  "system.posix_acl_access"
+#define ACL_DEFAULT_XATTR "system.posix_acl_default"
+#define XATTR_MAX	  65536
 
 /* The direct inputs of the step that produced version v, as JSON. */
 static int lineage_value(struct mnt *m, const struct store_version *v,
@@ -402,12 +403,25 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
 	struct mnt_node *n = mnt_node_get(M(req), ino);
+	uint32_t mode = 0;
+	int rc;
 
 	(void)flags;
 	if (n && !strcmp(name, ACL_XATTR)) {
-		/* setfacl: role bindings on n's path (value NULL: setfacl
-		 * -b, removexattr). */
-		fuse_reply_err(req, -mnt_acl_set(req, M(req), n, value, size));
+		/* setfacl: role bindings on n's path (value NULL:
+		 * removexattr); what cp -p and the like write: a chmod. */
+		rc = mnt_acl_set(req, M(req), n, value, size, &mode);
+		if (rc == 1)
+			rc = mnt_chmod(req, M(req), n, mode);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (n && !strcmp(name, ACL_DEFAULT_XATTR)) {
+		/* No directory has a default ACL: removing none (cp -a of a
+		 * directory does) finds nothing, an empty one is none. */
+		fuse_reply_err(req, !value		   ? ENODATA
+				    : size == MNT_XACL_HDR ? 0
+							   : EOPNOTSUPP);
 		return;
 	}
 	fuse_reply_err(req, !n ? ESTALE : n->sealed ? EPERM : ENOTSUP);

@@ -59,3 +59,42 @@ int mnt_xacl_parse(const char *value, size_t size, struct mnt_xacl_named **out,
 	}
 	return 0;
 }
+
+int mnt_xacl_base(const char *value, size_t size, struct mnt_xacl_base *out)
+{
+	uint32_t ver;
+
+	*out = (struct mnt_xacl_base){0};
+	if (size < MNT_XACL_HDR || (size - MNT_XACL_HDR) % MNT_XACL_ENTRY)
+		return -EINVAL;
+	memcpy(&ver, value, 4);
+	if (le32toh(ver) != MNT_XACL_VERSION)
+		return -EINVAL;
+	for (size_t off = MNT_XACL_HDR; off < size; off += MNT_XACL_ENTRY) {
+		uint16_t tag, perm;
+
+		memcpy(&tag, value + off, 2);
+		memcpy(&perm, value + off + 2, 2);
+		tag = le16toh(tag);
+		perm = le16toh(perm) & 7;
+		if (tag == MNT_XACL_USER_OBJ)
+			out->user = perm;
+		else if (tag == MNT_XACL_GROUP_OBJ)
+			out->group = perm;
+		else if (tag == MNT_XACL_OTHER)
+			out->other = perm;
+		else if (tag == MNT_XACL_MASK)
+			out->mask = perm, out->has_mask = true;
+		else if (tag == MNT_XACL_USER || tag == MNT_XACL_GROUP)
+			out->named++;
+	}
+	return 0;
+}
+
+uint32_t mnt_xacl_mode(const struct mnt_xacl_base *b)
+{
+	/* As chmod(2) sees an ACL: the group bits are the mask's. */
+	int group = b->has_mask ? b->mask : b->group;
+
+	return (uint32_t)(b->user << 6 | group << 3 | b->other);
+}

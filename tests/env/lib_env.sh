@@ -30,6 +30,11 @@ echo ran >>"$1/ran"
 X
 }
 
+# json_eval EXPR: EXPR evaluated with j = the JSON on stdin, printed.
+json_eval() {
+	"$PY" -c "import json, sys; j = json.load(sys.stdin); print($1)"
+}
+
 runs_done() {
 	[ -e "$T/ran" ] && wc -l <"$T/ran" || echo 0
 }
