@@ -481,9 +481,12 @@ int acl_redact(struct store *s, const char *in, size_t len, char **out,
 
 /**
  * With s: filters every log line of the process (store_log_set_filter)
- * through the values of s's secrets, kept current as secrets are written
- * through acl_secret_write; returns 0 or acl_redact's errors (no filter
- * then).  With NULL: removes the filter and drops the cached values.
+ * and the path of every journal record of s (store_audit_set_filter: a
+ * path a user typed may hold a value) through the values of s's secrets,
+ * kept current as secrets are written through acl_secret_write; returns
+ * 0 or acl_redact's errors (no filter then).  Call it before s is shared
+ * between threads.  With NULL: removes the log filter and drops the
+ * cached values (the store's filter goes with the store).
  */
 int acl_redact_log(struct store *s);
 

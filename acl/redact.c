@@ -304,7 +304,8 @@ int acl_redact(struct store *s, const char *in, size_t len, char **out,
 	return rc;
 }
 
-/* The log filter: the set as it is (never made here: making it logs). */
+/* The log and journal filter: the set as it is (never made here: making
+ * it logs and reads the store). */
 static void filter_log(void *arg, char *msg, size_t size)
 {
 	unsigned hits = 0;
@@ -333,6 +334,7 @@ int acl_redact_log(struct store *s)
 		rc = refresh(s);
 		if (!rc) {
 			store_log_set_filter(filter_log, NULL);
+			store_audit_set_filter(s, filter_log, NULL);
 			__atomic_store_n(&log_on, true, __ATOMIC_RELEASE);
 		}
 		return rc;

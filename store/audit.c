@@ -174,6 +174,8 @@ int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 		return rc;
 	r->seq = h.seq + 1;
 	memcpy(r->prev, h.hash, AUDIT_HASH_LEN);
+	if (s->audit_filter) /* before the hash: the chain covers it */
+		s->audit_filter(s->audit_filter_arg, r->path, sizeof(r->path));
 	rc = rec_encode(key, klen, r, &v);
 	if (!rc)
 		rc = store_digest_buf(v.p, v.len, h.hash);
@@ -454,4 +456,10 @@ int audit_each(struct store *s, uint64_t from,
 	rc = db_scan(s->db, CF_AUDIT, &tag, 1, each_rec, e);
 	free(e);
 	return rc;
+}
+
+void store_audit_set_filter(struct store *s, store_log_filter_fn fn, void *arg)
+{
+	s->audit_filter = fn;
+	s->audit_filter_arg = arg;
 }

@@ -835,6 +835,11 @@ struct store_audit_note {
  * to the store).  -EINVAL for a short key. */
 int store_audit_enable(struct store *s, const uint8_t *key, size_t klen);
 
+/** Sets the filter that edits the path of every journal record of s
+ * before it is staged (acl/ takes secret values out of paths with it);
+ * NULL removes it.  Set it before s is shared between threads. */
+void store_audit_set_filter(struct store *s, store_log_filter_fn fn, void *arg);
+
 /** Records in the store that it keeps a journal, so that opening it
  * without the key can be refused (store_audit_required). */
 int store_audit_mark(struct store *s);

@@ -83,7 +83,11 @@ struct store {
 	struct gate gc_gate;	     /* ingest shared, gc exclusive */
 	uint64_t binding_gen; /* bumped by each binding change (atomic) */
 	uint64_t secret_gen;  /* bumped by each secret change (atomic) */
-	bool read_only;	      /* on read-only media: every change -EROFS */
+	/* Edits each journal record's path before it is staged (set
+	 * before the store is shared: read without a lock). */
+	store_log_filter_fn audit_filter;
+	void *audit_filter_arg;
+	bool read_only; /* on read-only media: every change -EROFS */
 };
 
 /* ------------------------------------------------------------- db.c */

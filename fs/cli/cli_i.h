@@ -83,6 +83,10 @@ int fs_cmd_role(struct fs_ctx *ctx, int argc, char **argv);
  * the names the caller may read.
  */
 int fs_cmd_secret(struct fs_ctx *ctx, int argc, char **argv);
+/** The N of a secret spec "NAME@vN" (N 1 to 4294967295; *base_len gets
+ * the length of NAME), else 0 (the spec is a plain name: *base_len is
+ * left alone).  (cmd_secret.c) */
+uint32_t fs_secret_version(const char *name, size_t *base_len);
 /** What differs between two runs or two versions (cmd_diff.c). */
 int fs_cmd_diff(struct fs_ctx *ctx, int argc, char **argv);
 /** Moves an alias back to an older version (cmd_diff.c). */

@@ -58,6 +58,11 @@ static const char exec_help[] =
     "  --param K=V        note param.K=V on the run (repeatable)\n"
     "  --input NAME=A@REF declare version A@REF an input; CMD finds it at\n"
     "                     $ARTIFACTFS_INPUT_<NAME> (repeatable)\n"
+    "  --secret NAME[@vN][=VAR]\n"
+    "                     put secret NAME (its current version, or vN) in\n"
+    "                     CMD's environment as VAR (default: NAME); needs\n"
+    "                     a role that reads /secrets/NAME; the run notes\n"
+    "                     secret.NAME=vN, never the value (repeatable)\n"
     "  --mount MNT        the mount point (default: found in mountinfo)\n"
     "  --no-seal          leave the run open when CMD succeeds (more\n"
     "                     steps to come; seal it with 'run seal P/R')\n"
@@ -89,7 +94,8 @@ struct exec {
 	const struct backend *be;
 	const char *pipeline, *step, *run_arg, *mount_arg;
 	char **params, **inputs; /* "K=V", "[NAME=]A@REF", borrowed */
-	size_t nparams, ninputs;
+	char **secrets;		 /* "NAME[@vN][=VAR]", borrowed */
+	size_t nparams, ninputs, nsecrets;
 	bool no_seal, no_cache;
 	bool cached; /* the step's outputs came from the cache */
 	struct envsnap snap;
@@ -277,7 +283,38 @@ static int note(struct exec *x, const char *key, const char *value)
 	return op(x, &c, 0, NULL);
 }
 
-/* Notes the parameters and declares the inputs. */
+/* Puts the value of secret spec "NAME[@vN][=VAR]" in CMD's environment;
+ * the daemon checks the caller's role, journals the read and notes the
+ * version on the run. */
+static int inject_secret(struct exec *x, const char *arg)
+{
+	char spec[STORE_NAME_MAX + 16], var[STORE_NAME_MAX + 16];
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+	struct ctl_call c = {.op = CTL_CALL_RUN_SECRET, .step = x->step};
+	struct ctl_result res;
+	int rc;
+
+	snprintf(spec, sizeof(spec), "%.*s", (int)n, arg);
+	snprintf(var, sizeof(var), "%s", eq ? eq + 1 : spec);
+	if (!eq) { /* VAR defaults to NAME, without @vN */
+		size_t base = strlen(var);
+
+		fs_secret_version(var, &base);
+		var[base] = '\0';
+	}
+	c.key = spec;
+	rc = op(x, &c, 0, &res);
+	if (!rc && setenv(var, (const char *)res.secret, 1))
+		rc = -errno;
+	if (!rc && x->ctx->verbose)
+		fprintf(fs_stdout(), "%s/%s: secret %s v%u as $%s\n", x->pr,
+			x->step, spec, res.version, var);
+	ctl_result_release(&res);
+	return rc;
+}
+
+/* Notes the parameters, declares the inputs and hands over the secrets. */
 static int record_setup(struct exec *x)
 {
 	char key[STORE_NAME_MAX + 1];
@@ -292,6 +329,8 @@ static int record_setup(struct exec *x)
 	}
 	for (size_t i = 0; !rc && i < x->ninputs; i++)
 		rc = declare_input(x, x->inputs[i]);
+	for (size_t i = 0; !rc && i < x->nsecrets; i++)
+		rc = inject_secret(x, x->secrets[i]);
 	return rc;
 }
 
@@ -434,6 +473,7 @@ enum exec_opt {
 	OPT_RUN,
 	OPT_PARAM,
 	OPT_INPUT,
+	OPT_SECRET,
 	OPT_MOUNT,
 	OPT_NO_SEAL,
 	OPT_NO_CACHE,
@@ -447,6 +487,7 @@ static const struct option exec_opts[] = {
     {"run", required_argument, NULL, OPT_RUN},
     {"param", required_argument, NULL, OPT_PARAM},
     {"input", required_argument, NULL, OPT_INPUT},
+    {"secret", required_argument, NULL, OPT_SECRET},
     {"mount", required_argument, NULL, OPT_MOUNT},
     {"no-seal", no_argument, NULL, OPT_NO_SEAL},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
@@ -476,6 +517,9 @@ static int apply(struct exec *x, int opt)
 		break;
 	case OPT_INPUT:
 		x->inputs[x->ninputs++] = optarg;
+		break;
+	case OPT_SECRET:
+		x->secrets[x->nsecrets++] = optarg;
 		break;
 	case OPT_MOUNT:
 		x->mount_arg = optarg;
@@ -528,6 +572,20 @@ static int parse(struct exec *x, int argc, char **argv)
 	return 0;
 }
 
+/* "NAME[@vN][=VAR]": a secret's name (and version), a variable name. */
+static int check_secret(struct exec *x, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	fs_secret_version(arg, &n); /* n shrinks to NAME's length */
+	if (n > STORE_NAME_MAX || store_name_check(arg, n) ||
+	    (eq && (!eq[1] || strlen(eq + 1) > STORE_NAME_MAX)))
+		return fs_usage_error(
+		    x->ctx, "--secret '%s' is not NAME[@vN][=VAR]", arg);
+	return 0;
+}
+
 /* Checks the options before anything is done. */
 static int check(struct exec *x)
 {
@@ -564,6 +622,8 @@ static int check(struct exec *x)
 					    "[NAME=]ARTIFACT@REF",
 					    x->inputs[i]);
 	}
+	for (size_t i = 0; !rc && i < x->nsecrets; i++)
+		rc = check_secret(x, x->secrets[i]);
 	return rc;
 }
 
@@ -656,10 +716,13 @@ int fs_cmd_run_exec(struct fs_ctx *ctx, int argc, char **argv)
 					   "client's side, not in the daemon");
 	x.params = calloc((size_t)argc + 1, sizeof(char *));
 	x.inputs = calloc((size_t)argc + 1, sizeof(char *));
-	rc = x.params && x.inputs ? parse(&x, argc, argv) : -ENOMEM;
+	x.secrets = calloc((size_t)argc + 1, sizeof(char *));
+	rc =
+	    x.params && x.inputs && x.secrets ? parse(&x, argc, argv) : -ENOMEM;
 	if (rc == 1) { /* --help */
 		free(x.params);
 		free(x.inputs);
+		free(x.secrets);
 		return 0;
 	}
 	if (!rc)
@@ -671,6 +734,7 @@ int fs_cmd_run_exec(struct fs_ctx *ctx, int argc, char **argv)
 	fs_envsnap_release(&x.snap);
 	free(x.params);
 	free(x.inputs);
+	free(x.secrets);
 	if (rc > 0) {
 		ctx->forwarded = rc; /* CMD's or a failed command's status */
 		return 0;

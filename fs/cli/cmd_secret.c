@@ -105,8 +105,7 @@ static int read_value(struct fs_ctx *ctx, const char *name, const char *src,
 	return 0;
 }
 
-/* The N of a name ending in "@vN" (N 1 to 4294967295), else 0. */
-static uint32_t version_suffix(const char *name, size_t *base_len)
+uint32_t fs_secret_version(const char *name, size_t *base_len)
 {
 	const char *at = strrchr(name, '@');
 	unsigned long long v = 0;
@@ -131,7 +130,7 @@ static int secret_set(struct fs_ctx *ctx, const char *name, const char *src)
 	int rc;
 
 	secret_path(name, path);
-	if (version_suffix(name, &len)) {
+	if (fs_secret_version(name, &len)) {
 		store_log(STORE_LOG_ERR,
 			  "secret set: '%s' ends like a version (NAME@vN)",
 			  name);
@@ -156,7 +155,7 @@ static int secret_get(struct fs_ctx *ctx, const char *spec)
 	char path[SECRET_PATH_MAX], name[STORE_NAME_MAX + 1];
 	uint8_t *val = NULL;
 	size_t len = strlen(spec);
-	uint32_t version = version_suffix(spec, &len);
+	uint32_t version = fs_secret_version(spec, &len);
 	int rc, jrc;
 
 	snprintf(name, sizeof(name), "%.*s", (int)len, spec);

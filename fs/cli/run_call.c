@@ -57,6 +57,10 @@ static int dispatch(struct fs_ctx *ctx, const struct ctl_call *c,
 	case CTL_CALL_RUN_CACHE:
 		return fs_run_cache(ctx, c->pipeline, c->run, c->step, c->seal,
 				    &out->hit, out->text, sizeof(out->text));
+	case CTL_CALL_RUN_SECRET:
+		return fs_run_secret(ctx, c->pipeline, c->run, c->step, c->key,
+				     &out->secret, &out->secret_len,
+				     &out->version);
 	default:
 		return -EINVAL;
 	}

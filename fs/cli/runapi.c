@@ -190,3 +190,68 @@ int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 			  "run %s/%s: its cache keys were not recorded", p, r);
 	return rc;
 }
+
+/* Notes secret.NAME = "vN" on run p/r. */
+static int note_secret(struct fs_ctx *ctx, const char *p, const char *r,
+		       const char *name, uint32_t version)
+{
+	char key[STORE_NAME_MAX + 16], v[16];
+
+	if (snprintf(key, sizeof(key), "secret.%s", name) > STORE_NAME_MAX) {
+		store_log(STORE_LOG_ERR,
+			  "secret %s: the name is too long to be noted on a "
+			  "run (at most %d bytes)",
+			  name, STORE_NAME_MAX - 7);
+		return -ENAMETOOLONG;
+	}
+	snprintf(v, sizeof(v), "v%u", version);
+	return store_run_note_set(ctx->store, &ctx->caller, p, r, key, v);
+}
+
+static void wipe(uint8_t **val, size_t len)
+{
+	explicit_bzero(*val, len);
+	free(*val);
+	*val = NULL;
+}
+
+int fs_run_secret(struct fs_ctx *ctx, const char *p, const char *r,
+		  const char *s, const char *spec, uint8_t **val, size_t *len,
+		  uint32_t *version)
+{
+	char name[STORE_NAME_MAX + 1], path[STORE_NAME_MAX + 16];
+	size_t n = strlen(spec);
+	uint32_t want = fs_secret_version(spec, &n);
+	int rc = fs_run_check(ctx, p, r, "run.secret"), jrc;
+
+	(void)s;
+	snprintf(name, sizeof(name), "%.*s", (int)n, spec);
+	snprintf(path, sizeof(path), "/secrets/%s", name);
+	if (!rc)
+		rc = fs_authorize(ctx, ACL_SECRET, path, "secret.read");
+	if (rc)
+		return rc;
+	*val = NULL;
+	rc = acl_secret_read(ctx->store, name, want, val, len, version);
+	if (rc == -ENOENT)
+		store_log(STORE_LOG_ERR, "no secret '%s'", spec);
+	if (!rc && memchr(*val, '\0', *len)) {
+		store_log(STORE_LOG_ERR,
+			  "secret %s holds a NUL byte: it cannot be an "
+			  "environment variable",
+			  spec);
+		wipe(val, *len);
+		rc = -EINVAL;
+	}
+	/* As `secret get`: every allowed read is journaled, and without its
+	 * record the value is not handed out. */
+	jrc = store_audit_record(ctx->store, &ctx->caller, "secret.read", path,
+				 NULL, rc ? 0 : *len, rc);
+	if (!rc && !jrc)
+		jrc = note_secret(ctx, p, r, name, *version);
+	if (!rc && jrc) {
+		wipe(val, *len);
+		rc = jrc;
+	}
+	return rc;
+}

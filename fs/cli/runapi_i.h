@@ -117,6 +117,23 @@ int fs_run_cache(struct fs_ctx *ctx, const char *p, const char *r,
  * to that step (run_env.c; called when a run seals). */
 int fs_run_cache_record(struct fs_ctx *ctx, const char *p, const char *r);
 
+/**
+ * Hands the value of secret spec ("NAME" or "NAME@vN") to step s of open
+ * run p/r: the caller must be allowed to change the run (fs_run_check)
+ * and to read the secret (ACL_SECRET on /secrets/NAME).  The read is
+ * journaled ("secret.read", path /secrets/NAME, its byte count; the
+ * value is not shown without its record) and the run notes
+ * "secret.NAME" = "vN", the version given (the name, never the value:
+ * the step cache keys on these notes; the last step to use a secret sets
+ * its version).  *val (malloc'd, *len bytes and a NUL; the caller wipes
+ * and frees it), *version its version.  -EACCES, -ENOENT (no such
+ * secret or version), -EINVAL (the value holds a NUL byte: it cannot be
+ * an environment variable), acl_secret_read's errors; each reported.
+ */
+int fs_run_secret(struct fs_ctx *ctx, const char *p, const char *r,
+		  const char *s, const char *spec, uint8_t **val, size_t *len,
+		  uint32_t *version);
+
 struct ctl_call;
 struct ctl_result;
 

@@ -337,8 +337,10 @@ static int serve_call(struct fs_ctl_conn *c, const char *buf, uint32_t len,
 	status = run(c, &none, &call, &res, -1);
 	if (ctl_result_encode(call.op, &res, &msg, &n) == 0) {
 		ctl_send_frame(c, CTL_F_RESULT, msg, n);
+		explicit_bzero(msg, n); /* run.secret: a value in hex */
 		free(msg);
 	}
+	ctl_result_release(&res);
 	ctl_call_release(&call);
 	return status;
 }

@@ -376,6 +376,8 @@ static int call_frame(int sock, enum ctl_frame type, uint32_t len,
 	} else if (!rc && type == CTL_F_EXIT) {
 		rc = len == 4 ? 1 : -EPROTO;
 	}
+	if (type == CTL_F_RESULT)
+		explicit_bzero(buf, len); /* run.secret: a value in hex */
 	free(buf); /* stdout and progress: a call has none to show */
 	return rc;
 }

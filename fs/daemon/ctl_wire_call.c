@@ -47,6 +47,7 @@ static const struct {
     [CTL_CALL_RUN_END] = {"run.end", M_PIPELINE | M_RUN | M_SEAL},
     [CTL_CALL_RUN_ENV] = {"run.env", M_PIPELINE | M_RUN | M_STEP | M_VALUE},
     [CTL_CALL_RUN_CACHE] = {"run.cache", M_PIPELINE | M_RUN | M_STEP | M_SEAL},
+    [CTL_CALL_RUN_SECRET] = {"run.secret", M_PIPELINE | M_RUN | M_STEP | M_KEY},
 };
 
 static const char *const status_names[] = {
@@ -272,6 +273,81 @@ void ctl_call_release(struct ctl_call *call)
 	memset(call, 0, sizeof(*call));
 }
 
+void ctl_result_release(struct ctl_result *r)
+{
+	if (r->secret) {
+		explicit_bzero(r->secret, r->secret_len);
+		free(r->secret);
+	}
+	r->secret = NULL;
+	r->secret_len = 0;
+}
+
+/* run.secret's result: the value in hex (wiped before it is freed). */
+static json_t *secret_result(const struct ctl_result *r)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = r->secret_len;
+	char *h;
+	json_t *o;
+
+	if (n > CTL_SECRET_MAX || (n && !r->secret))
+		return NULL;
+	h = malloc(2 * n + 1);
+	if (!h)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		h[2 * i] = hex[r->secret[i] >> 4];
+		h[2 * i + 1] = hex[r->secret[i] & 15];
+	}
+	h[2 * n] = '\0';
+	o = json_pack("{s:i, s:s, s:I}", "rc", 0, "value", h, "version",
+		      (json_int_t)r->version);
+	explicit_bzero(h, 2 * n);
+	free(h);
+	return o;
+}
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				      : -1;
+}
+
+/* Takes run.secret's value and version into out. */
+static int take_secret(json_t *root, struct ctl_result *out)
+{
+	json_error_t jerr;
+	const char *h = NULL;
+	json_int_t rc, n;
+	size_t len;
+
+	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:I, s:s, s:I}", "rc",
+			   &rc, "value", &h, "version", &n) ||
+	    n < 1 || n > UINT32_MAX)
+		return -EINVAL;
+	len = strlen(h);
+	if (len % 2 || len / 2 > CTL_SECRET_MAX)
+		return -EINVAL;
+	out->secret = malloc(len / 2 + 1);
+	if (!out->secret)
+		return -ENOMEM;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = unhex(h[2 * i]), lo = unhex(h[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			ctl_result_release(out);
+			return -EINVAL;
+		}
+		out->secret[i] = (uint8_t)(hi << 4 | lo);
+	}
+	out->secret_len = len / 2;
+	out->secret[len / 2] = 0;
+	out->version = (uint32_t)n;
+	return 0;
+}
+
 int ctl_result_encode(enum ctl_call_op op, const struct ctl_result *r,
 		      char **out, size_t *out_len)
 {
@@ -298,6 +374,8 @@ int ctl_result_encode(enum ctl_call_op op, const struct ctl_result *r,
 	else if (op == CTL_CALL_RUN_CACHE)
 		o = json_pack("{s:i, s:b, s:s}", "rc", 0, "hit", r->hit, "text",
 			      r->text);
+	else if (op == CTL_CALL_RUN_SECRET)
+		o = secret_result(r);
 	else
 		o = json_pack("{s:i}", "rc", 0);
 	if (!o)
@@ -359,6 +437,8 @@ static int take_result(json_t *root, enum ctl_call_op op,
 	}
 	if (op == CTL_CALL_RUN_ENV || op == CTL_CALL_RUN_CACHE)
 		return take_text(root, op, out);
+	if (op == CTL_CALL_RUN_SECRET)
+		return take_secret(root, out);
 	return json_unpack_ex(root, &jerr, JSON_STRICT, "{s:I}", "rc", &rc)
 		   ? -EINVAL
 		   : 0;

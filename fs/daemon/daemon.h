@@ -213,6 +213,7 @@ bool fs_ctl_cancelled(struct fs_ctl_conn *c);
  */
 
 #define CTL_CALL_MAX	   (1 << 20)   /* payload of a call or result frame */
+#define CTL_SECRET_MAX	   65536       /* run.secret: a value, bytes */
 #define CTL_CALL_STEPS_MAX 64	       /* steps of run.open */
 #define CTL_NOTE_MAX	   4096	       /* a note's value, bytes */
 #define CTL_ENV_MAX	   (640 << 10) /* run.env's value (a bundle), bytes */
@@ -230,6 +231,8 @@ enum ctl_call_op {
 	CTL_CALL_RUN_END,    /* pipeline run seal */
 	CTL_CALL_RUN_ENV,    /* pipeline run step value -> text (digest) */
 	CTL_CALL_RUN_CACHE,  /* pipeline run step seal (use) -> hit text */
+	CTL_CALL_RUN_SECRET, /* pipeline run step key (NAME[@vN]) -> secret
+				version */
 	CTL_CALL_N,
 };
 
@@ -283,11 +286,20 @@ struct ctl_result {
 	bool hit;			   /* run.cache: outputs came cached */
 	char text[CTL_TEXT_MAX];	   /* run.env: the env digest;
 					      run.cache: the line to show */
+	/* run.secret: the value (and its version in version), malloc'd;
+	 * wiped and freed by ctl_result_release. */
+	uint8_t *secret;
+	size_t secret_len;
 };
+
+/** Wipes and frees what a result holds (run.secret's value); accepts a
+ * zeroed result. */
+void ctl_result_release(struct ctl_result *r);
 
 /** Encodes r as the result of op: {"rc"} and, when rc is 0, "status"
  * and "owner" (run.status), "artifact" and "version" (run.input), "text"
- * (run.env) or "hit" and "text" (run.cache). */
+ * (run.env), "hit" and "text" (run.cache) or "value" (the secret's bytes
+ * in hex) and "version" (run.secret). */
 int ctl_result_encode(enum ctl_call_op op, const struct ctl_result *r,
 		      char **out, size_t *out_len);
 

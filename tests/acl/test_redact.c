@@ -178,6 +178,33 @@ static void test_acl_redact_log_filter(void **state)
 	log_capture_stop();
 }
 
+static int find_path(void *arg, const struct store_audit_entry *e)
+{
+	char *want = arg;
+
+	if (!strcmp(e->op, "mkdir") && !strcmp(e->path, want))
+		want[0] = '\0'; /* found */
+	return 0;
+}
+
+static void test_acl_redact_log_journal_paths(void **state)
+{
+	struct fx *f = *state;
+	char want[] = "/x/[secret db]/y";
+
+	assert_int_equal(acl_journal_create(f->s), 0);
+	assert_int_equal(acl_journal_open(f->s), 0);
+	put(f->s, "db", "typed-in-a-path");
+	assert_int_equal(acl_redact_log(f->s), 0);
+	assert_int_equal(store_audit_record(f->s, test_caller(), "mkdir",
+					    "/x/typed-in-a-path/y", NULL, 0,
+					    EPERM),
+			 0);
+	assert_int_equal(store_audit_each(f->s, 0, find_path, want), 0);
+	assert_string_equal(want, "");
+	assert_int_equal(acl_redact_log(NULL), 0);
+}
+
 static void test_acl_redact_unopenable_fails_closed(void **state)
 {
 	struct fx *f = *state;
@@ -211,6 +238,7 @@ int main(void)
 	    T(test_acl_redact_follows_changes),
 	    T(test_acl_redact_binary_and_nul),
 	    T(test_acl_redact_log_filter),
+	    T(test_acl_redact_log_journal_paths),
 	    T(test_acl_redact_unopenable_fails_closed),
 	};
 #undef T

@@ -599,6 +599,70 @@ static void test_ctl_result_decode_refuses_bad(void **state)
 				 -EINVAL);
 }
 
+/* run.env carries an environment bundle far over a note's cap (up to
+ * CTL_ENV_MAX); run.cache a flag; both results carry text. */
+static void test_ctl_env_cache_calls_round_trip(void **state)
+{
+	struct ctl_call in = {.op = CTL_CALL_RUN_ENV,
+			      .pipeline = "p",
+			      .run = "r",
+			      .step = "s"},
+			out;
+	struct ctl_result env = {.text = "sha256:00"},
+			  hit = {.hit = true, .text = "step s: cache hit"}, res;
+	char *big = malloc(CTL_ENV_MAX + 2), *buf;
+	const char *why;
+	size_t len;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'e', CTL_ENV_MAX);
+	big[CTL_ENV_MAX] = '\0';
+	in.value = big;
+	assert_int_equal(ctl_call_encode(&in, &buf, &len), 0);
+	assert_int_equal(ctl_call_decode(buf, len, &out, &why), 0);
+	free(buf);
+	assert_int_equal(strlen(out.value), CTL_ENV_MAX);
+	ctl_call_release(&out);
+	strcpy(big + CTL_ENV_MAX, "e");
+	assert_int_equal(ctl_call_encode(&in, &buf, &len), -EINVAL);
+	in.op = CTL_CALL_RUN_NOTE; /* a note keeps its own cap */
+	in.step = NULL;
+	in.key = "k";
+	big[CTL_NOTE_MAX + 1] = '\0';
+	assert_int_equal(ctl_call_encode(&in, &buf, &len), -EINVAL);
+	free(big);
+
+	in = (struct ctl_call){.op = CTL_CALL_RUN_CACHE,
+			       .pipeline = "p",
+			       .run = "r",
+			       .step = "s",
+			       .seal = false};
+	assert_int_equal(ctl_call_encode(&in, &buf, &len), 0);
+	assert_int_equal(ctl_call_decode(buf, len, &out, &why), 0);
+	free(buf);
+	assert_false(out.seal);
+	assert_string_equal(ctl_call_name(out.op), "run.cache");
+	ctl_call_release(&out);
+
+	assert_int_equal(ctl_result_encode(CTL_CALL_RUN_ENV, &env, &buf, &len),
+			 0);
+	assert_int_equal(ctl_result_decode(buf, len, CTL_CALL_RUN_ENV, &res),
+			 0);
+	free(buf);
+	assert_string_equal(res.text, "sha256:00");
+	assert_int_equal(
+	    ctl_result_encode(CTL_CALL_RUN_CACHE, &hit, &buf, &len), 0);
+	assert_int_equal(ctl_result_decode(buf, len, CTL_CALL_RUN_CACHE, &res),
+			 0);
+	free(buf);
+	assert_true(res.hit);
+	assert_string_equal(res.text, "step s: cache hit");
+	assert_int_equal(
+	    ctl_result_decode("{\"rc\":0}", 8, CTL_CALL_RUN_CACHE, &res),
+	    -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -619,6 +683,7 @@ int main(void)
 	    cmocka_unit_test(test_ctl_call_encode_round_trip),
 	    cmocka_unit_test(test_ctl_result_round_trip),
 	    cmocka_unit_test(test_ctl_result_decode_refuses_bad),
+	    cmocka_unit_test(test_ctl_env_cache_calls_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,6 +76,23 @@ grep -q '"artifactfs_environment"' "$T/ol.json" ||
 grep -q '"cachedFrom": *"p/r1/train"' "$T/ol.json" ||
 	fail "the export does not say where the cached step came from"
 
+check "a stored secret's value in the environment is not kept"
+printf 'Zq9-envcache-distinctive-4711' | afs secret set tok - >/dev/null
+PLAIN_LOOKING=Zq9-envcache-distinctive-4711 step p r8 --param lr=0.3 \
+	--input data@v2 --no-cache
+grep -q "^PLAIN_LOOKING=\[secret tok\]$" \
+	"$M/pipelines/p/runs/r8/steps/train/env/environ.txt" ||
+	fail "environ.txt does not show the marker: $(grep PLAIN "$M/pipelines/p/runs/r8/steps/train/env/environ.txt")"
+API_TOKEN=abc123 step p r9 --param lr=0.3 --input data@v2 --no-cache
+grep -q "^API_TOKEN=\[removed\]$" \
+	"$M/pipelines/p/runs/r9/steps/train/env/environ.txt" ||
+	fail "a credential's value was kept"
+stop_daemon
+if grep -rqa "Zq9-envcache-distinctive-4711" "$S"; then
+	fail "the secret's value is in the store directory"
+fi
+start_daemon
+
 check "identical environments cost nothing; fsck is clean"
 afs fsck >/dev/null || fail "fsck found problems"
 stop_daemon
