@@ -247,6 +247,36 @@ static int replay(struct fs_ctx *ctx, const char *p, const char *r,
 	return rc;
 }
 
+struct undeclared {
+	struct store *s;
+	const char *p, *r, *step; /* this step */
+	char first[STORE_NAME_MAX + 16];
+	size_t n;
+};
+
+static int is_same(void *arg, const char *artifact, uint32_t number)
+{
+	const struct store_version *v = arg;
+
+	return !strcmp(artifact, v->artifact) && number == v->number;
+}
+
+/* Counts a version the source step read that this step does not
+ * declare: it is not in the key, so the outputs may depend on it. */
+static int check_read(void *arg, const char *artifact, uint32_t number)
+{
+	struct undeclared *u = arg;
+	struct store_version v = {.number = number};
+
+	snprintf(v.artifact, sizeof(v.artifact), "%s", artifact);
+	if (store_step_input_each(u->s, u->p, u->r, u->step, is_same, &v) == 1)
+		return 0;
+	if (!u->n++)
+		snprintf(u->first, sizeof(u->first), "%s@v%u", artifact,
+			 number);
+	return 0;
+}
+
 /* Whether entry e can serve a hit for the caller: its run sealed, not
  * this one, and readable. */
 static bool usable(struct fs_ctx *ctx, const char *r,
@@ -293,6 +323,23 @@ int fs_run_cache(struct fs_ctx *ctx, const char *p, const char *r,
 		return rc;
 	}
 	rc = store_cache_get(ctx->store, dg, &e);
+	if (!rc && usable(ctx, r, &e)) {
+		struct undeclared u = {ctx->store, p, r, step, "", 0};
+
+		/* The key holds the declared inputs only: an earlier run
+		 * that read anything else may not stand in for this one. */
+		rc = store_step_input_each(ctx->store, e.pipeline, e.run,
+					   e.step, check_read, &u);
+		if (!rc && u.n) {
+			snprintf(text, size,
+				 "step %s: cache miss: %s/%s read %s%s without "
+				 "declaring it (declare what a step reads with "
+				 "--input to cache it)",
+				 step, e.pipeline, e.run, u.first,
+				 u.n > 1 ? " and more" : "");
+			return 0;
+		}
+	}
 	if (!rc && usable(ctx, r, &e)) {
 		rc = replay(ctx, p, r, step, &e);
 		*hit = rc == 0;

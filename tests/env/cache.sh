@@ -76,6 +76,19 @@ grep -q '"artifactfs_environment"' "$T/ol.json" ||
 grep -q '"cachedFrom": *"p/r1/train"' "$T/ol.json" ||
 	fail "the export does not say where the cached step came from"
 
+check "a run that read an undeclared input does not stand in for another"
+cat >"$T/reads.sh" <<'X'
+cat "$ARTIFACTFS_MOUNT"/artifacts/data/latest/* >/dev/null
+echo read >"$ARTIFACTFS_OUTPUTS/summary"
+echo ran >>"$1/ran"
+X
+afs run exec --pipeline q --step s --run q1 -- sh "$T/reads.sh" "$T" 2>"$T/err"
+n=$(runs_done)
+afs run exec --pipeline q --step s --run q2 -- sh "$T/reads.sh" "$T" 2>"$T/err"
+[ "$(runs_done)" -eq $((n + 1)) ] || fail "a step that read an undeclared input was cached"
+grep -q "cache miss: q/q1 read data@v2 without declaring it" "$T/err" ||
+	fail "the miss does not name the undeclared input: $(cat "$T/err")"
+
 check "a stored secret's value in the environment is not kept"
 printf 'Zq9-envcache-distinctive-4711' | afs secret set tok - >/dev/null
 PLAIN_LOOKING=Zq9-envcache-distinctive-4711 step p r8 --param lr=0.3 \
