@@ -345,6 +345,14 @@ struct acl_entry {
 	int bits; /* ACL_BIT_* */
 };
 
+/* Which rule decides w at a node: the roles alone, or inside a run the
+ * rule for changing it (acl_decide_run; _END: seal or fail it). */
+enum acl_view_rule {
+	ACL_VIEW_PLAIN,
+	ACL_VIEW_RUN,
+	ACL_VIEW_RUN_END,
+};
+
 struct acl_view {
 	int user_bits, group_bits, mask;
 	size_t n;		 /* named entries, users then groups */
@@ -353,11 +361,14 @@ struct acl_view {
 
 /**
  * The view at path for a node owned by owner:group; with named false
- * only the bits are computed (no allocation: for every stat).  Returns
- * 0, -EINVAL (a malformed path), -ENOMEM, -EIO.
+ * only the bits are computed (no allocation: for every stat).  rule:
+ * inside a run (owner: the run's), each principal's w is what
+ * acl_decide_run would decide for it, so that getfacl, ls -l and
+ * access(2) say what writing will do.  Returns 0, -EINVAL (a malformed
+ * path), -ENOMEM, -EIO.
  */
 int acl_view_get(struct store *s, const char *path, uid_t owner, gid_t group,
-		 bool named, struct acl_view *out);
+		 enum acl_view_rule rule, bool named, struct acl_view *out);
 void acl_view_release(struct acl_view *v);
 
 /** The role a setfacl entry's bits ask for: "writer" with w, "reader"

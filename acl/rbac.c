@@ -285,14 +285,37 @@ int acl_decide(struct store *s, const struct store_caller *who,
 	return allowed(&g, act) ? 0 : -EACCES;
 }
 
+/* The rule for changing a run, on what the rules give one principal:
+ * its own runs for a writer, others' for a promoter to end, an admin
+ * otherwise.  acl_decide_run and the view's w bits both ask it. */
+static bool run_change_ok(const struct gather *g, bool owner,
+			  enum acl_view_rule rule)
+{
+	if (!allowed(g, ACL_WRITE))
+		return false;
+	return owner || allowed(g, rule == ACL_VIEW_RUN_END ? ACL_SEAL_OTHERS
+							    : ACL_ADMIN);
+}
+
 int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
 		   bool end, const char *path)
 {
-	int rc = acl_decide(s, who, ACL_WRITE, path);
+	struct match mt = {.who = who};
+	struct gather g;
+	struct snap *sn;
+	int rc;
 
-	if (rc || who->uid == owner)
+	if (store_binding_scope_check(path))
+		return -EINVAL;
+	rc = snap_get(s, &sn);
+	if (rc)
 		return rc;
-	return acl_decide(s, who, end ? ACL_SEAL_OTHERS : ACL_ADMIN, path);
+	gather(sn, &mt, path, strlen(path), &g);
+	snap_put(sn);
+	return run_change_ok(&g, who->uid == owner,
+			     end ? ACL_VIEW_RUN_END : ACL_VIEW_RUN)
+		   ? 0
+		   : -EACCES;
 }
 
 int acl_role_bits(struct store *s, const struct store_caller *who,
@@ -345,18 +368,26 @@ static bool listed(const struct acl_view *v, char tag, uint32_t id)
 	return false;
 }
 
+/* The bits of principal tag:id at path; inside a run (rule) w only where
+ * the run rule lets it change the run (owner: the run's). */
 static int principal_bits(const struct snap *sn, char tag, uint32_t id,
-			  const char *path, size_t plen)
+			  const char *path, size_t plen,
+			  enum acl_view_rule rule, uid_t owner)
 {
 	struct match mt = {.tag = tag, .id = id};
 	struct gather g;
+	int bits;
 
 	gather(sn, &mt, path, plen, &g);
-	return bits_of(&g);
+	bits = bits_of(&g);
+	if (rule != ACL_VIEW_PLAIN &&
+	    !run_change_ok(&g, tag == 'u' && id == (uint32_t)owner, rule))
+		bits &= ~ACL_BIT_W;
+	return bits;
 }
 
 int acl_view_get(struct store *s, const char *path, uid_t owner, gid_t group,
-		 bool named, struct acl_view *out)
+		 enum acl_view_rule rule, bool named, struct acl_view *out)
 {
 	size_t plen = strlen(path);
 	struct snap *sn;
@@ -368,8 +399,10 @@ int acl_view_get(struct store *s, const char *path, uid_t owner, gid_t group,
 	rc = snap_get(s, &sn);
 	if (rc)
 		return rc;
-	out->user_bits = principal_bits(sn, 'u', (uint32_t)owner, path, plen);
-	out->group_bits = principal_bits(sn, 'g', (uint32_t)group, path, plen);
+	out->user_bits =
+	    principal_bits(sn, 'u', (uint32_t)owner, path, plen, rule, owner);
+	out->group_bits =
+	    principal_bits(sn, 'g', (uint32_t)group, path, plen, rule, owner);
 	out->mask = out->group_bits;
 	for (size_t i = 0; i < sn->n; i++) {
 		const struct rule *r = &sn->r[i];
@@ -382,7 +415,8 @@ int acl_view_get(struct store *s, const char *path, uid_t owner, gid_t group,
 			continue; /* shown as the owner's and group's */
 		if (named && listed(out, r->tag, r->id))
 			continue;
-		bits = principal_bits(sn, r->tag, r->id, path, plen);
+		bits =
+		    principal_bits(sn, r->tag, r->id, path, plen, rule, owner);
 		out->mask |= bits;
 		if (!named)
 			continue;

@@ -12,8 +12,8 @@
 #include "envdiff_i.h"
 
 const char *const envdiff_sections[ED_N] = {
-    "steps", "code",   "param",	 "packages",
-    "image", "system", "inputs", "outputs",
+    "steps",  "code",	"param",   "packages", "image",
+    "system", "inputs", "outputs", "secret",
 };
 
 static int item_add(struct envdiff *d, enum envdiff_section sec,
@@ -197,22 +197,35 @@ int envdiff_text(struct envdiff *d, enum envdiff_section sec, const char *a,
 
 /* ------------------------------------------------ params and versions */
 
-static int note_param(void *arg, const char *key, const char *value)
-{
-	struct envsnap_buf *b = arg;
+struct notes_text {
+	const char *prefix;
+	struct envsnap_buf *b;
+};
 
-	if (!strncmp(key, "param.", 6))
-		envsnap_printf(b, "%s: %s\n", key + 6, value);
+static int note_line(void *arg, const char *key, const char *value)
+{
+	struct notes_text *n = arg;
+	size_t len = strlen(n->prefix);
+
+	if (!strncmp(key, n->prefix, len))
+		envsnap_printf(n->b, "%s: %s\n", key + len, value);
 	return 0;
 }
 
-/* The params of a run as "name: value" lines. */
+/* The notes of a run under prefix as "name: value" lines. */
+static int notes_text(struct store *s, const char *p, const char *r,
+		      const char *prefix, struct envsnap_buf *out)
+{
+	struct notes_text n = {prefix, out};
+	int rc = store_run_note_each(s, p, r, note_line, &n);
+
+	return rc ? rc : out->oom ? -ENOMEM : 0;
+}
+
 int envdiff_params_text(struct store *s, const char *p, const char *r,
 			struct envsnap_buf *out)
 {
-	int rc = store_run_note_each(s, p, r, note_param, out);
-
-	return rc ? rc : out->oom ? -ENOMEM : 0;
+	return notes_text(s, p, r, "param.", out);
 }
 
 struct edges {
@@ -274,16 +287,22 @@ int envdiff_steps(struct store *s, const struct envdiff_side *a,
 	};
 	struct envsnap ea = {0}, eb = {0};
 	struct envsnap_buf pa = {0}, pb = {0}, ia = {0}, ib = {0}, oa = {0},
-			   ob = {0};
+			   ob = {0}, sa = {0}, sb = {0};
 	int rc = step_sides(s, a, &ea, &pa, &ia, &oa);
 
 	if (!rc)
 		rc = step_sides(s, b, &eb, &pb, &ib, &ob);
+	if (!rc)
+		rc = notes_text(s, a->pipeline, a->run, "secret.", &sa);
+	if (!rc)
+		rc = notes_text(s, b->pipeline, b->run, "secret.", &sb);
 	for (int i = 0; !rc && i < ENVSNAP_N; i++)
 		if (snap_sec[i] != ED_N)
 			rc = envdiff_text(d, snap_sec[i], ea.f[i].p, eb.f[i].p);
 	if (!rc)
 		rc = envdiff_text(d, ED_PARAMS, pa.p, pb.p);
+	if (!rc)
+		rc = envdiff_text(d, ED_SECRETS, sa.p, sb.p);
 	if (!rc)
 		rc = envdiff_text(d, ED_INPUTS, ia.p, ib.p);
 	if (!rc)
@@ -296,6 +315,8 @@ int envdiff_steps(struct store *s, const struct envdiff_side *a,
 	free(ib.p);
 	free(oa.p);
 	free(ob.p);
+	free(sa.p);
+	free(sb.p);
 	return rc;
 }
 

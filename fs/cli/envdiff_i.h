@@ -19,6 +19,7 @@ enum envdiff_section {
 	ED_SYSTEM,
 	ED_INPUTS,
 	ED_OUTPUTS,
+	ED_SECRETS, /* the names (and versions) of the secrets a run used */
 	ED_N,
 };
 

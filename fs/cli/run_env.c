@@ -200,7 +200,8 @@ static int miss_line(struct fs_ctx *ctx, const char *p, const char *r,
 {
 	const unsigned keyed = 1u << ED_CODE | 1u << ED_PARAMS |
 			       1u << ED_PACKAGES | 1u << ED_IMAGE |
-			       1u << ED_SYSTEM | 1u << ED_INPUTS;
+			       1u << ED_SYSTEM | 1u << ED_INPUTS |
+			       1u << ED_SECRETS;
 	struct latest l = {.s = ctx->store, .run = r, .step = step};
 	struct envdiff d = {0};
 	char what[768];

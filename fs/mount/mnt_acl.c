@@ -139,6 +139,28 @@ uint32_t mnt_base_mode(const struct mnt_node *n)
 	return 0;
 }
 
+enum acl_view_rule mnt_view_rule(const struct mnt_node *n)
+{
+	switch (n->kind) {
+	case MK_RUN:
+	case MK_RUN_JSON:
+	case MK_RUN_ENV:
+	case MK_STEPS:
+	case MK_STEP:
+	case MK_INPUTS:
+	case MK_STEP_ENV:
+	case MK_TRACE:
+	case MK_OUT:
+	case MK_INPUT:
+	case MK_ENV_FILE:
+		return ACL_VIEW_RUN; /* mnt_writable decides: the run's rule */
+	case MK_CONTROL:
+		return ACL_VIEW_RUN_END;
+	default:
+		return ACL_VIEW_PLAIN;
+	}
+}
+
 /* The bits a node can have whatever the roles: its kind's owner bits. */
 static int cap_of(uint32_t mode)
 {
@@ -152,7 +174,7 @@ uint32_t mnt_acl_mode(struct mnt *m, const struct mnt_node *n, uint32_t mode)
 
 	if (n->e.kind == STORE_KIND_SYMLINK)
 		return mode; /* links have no permissions of their own */
-	if (acl_view_get(m->s, n->path, n->uid, 0, false, &v))
+	if (acl_view_get(m->s, n->path, n->uid, 0, mnt_view_rule(n), false, &v))
 		return mode & 07000 & ~(uint32_t)S_ISVTX;
 	return (mode & 07000 & ~(uint32_t)S_ISVTX) |
 	       (uint32_t)((v.user_bits & cap) << 6) |
@@ -169,7 +191,7 @@ int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf, size_t size)
 
 	if (n->e.kind == STORE_KIND_SYMLINK)
 		return -ENODATA;
-	rc = acl_view_get(m->s, n->path, n->uid, 0, true, &v);
+	rc = acl_view_get(m->s, n->path, n->uid, 0, mnt_view_rule(n), true, &v);
 	if (rc)
 		return rc == -EINVAL ? -ENODATA : rc;
 	if (!v.n) {
@@ -248,7 +270,7 @@ static int apply(struct mnt *m, const struct store_caller *c,
 	int cap = cap_of(mnt_base_mode(n)), rc;
 	struct acl_view v;
 
-	rc = acl_view_get(m->s, n->path, n->uid, 0, true, &v);
+	rc = acl_view_get(m->s, n->path, n->uid, 0, mnt_view_rule(n), true, &v);
 	for (size_t i = 0; !rc && i < nwant; i++) {
 		const struct acl_entry *cur = NULL;
 
@@ -284,7 +306,7 @@ static int same_as_view(struct mnt *m, const struct mnt_node *n,
 	struct acl_view v;
 	bool same;
 
-	rc = acl_view_get(m->s, n->path, n->uid, 0, true, &v);
+	rc = acl_view_get(m->s, n->path, n->uid, 0, mnt_view_rule(n), true, &v);
 	if (rc)
 		return rc == -EINVAL ? 0 : rc;
 	same = v.n == nwant;

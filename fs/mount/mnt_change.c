@@ -586,6 +586,33 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_attr(req, &st, mnt_timeout(m, n));
 }
 
+/* What W_OK says: what opening n for writing (or creating in it) would
+ * decide, by the same calls: inside a run mnt_writable (the run's rule),
+ * elsewhere the writer role; then what n's kind can be (its base mode). */
+static int access_write(fuse_req_t req, struct mnt *m, struct mnt_node *n)
+{
+	struct store_caller c;
+	int rc;
+
+	if (mnt_view_rule(n) == ACL_VIEW_PLAIN) {
+		rc = mnt_check(req, m, ACL_WRITE, n->path, "access");
+		if (!rc && (n->kind == MK_ARTIFACT || n->kind == MK_ALIAS ||
+			    n->kind == MK_SEALED || n->sealed))
+			rc = -EROFS;
+		if (!rc && !(mnt_base_mode(n) & 0200))
+			rc = -EACCES;
+		return rc;
+	}
+	rc = mnt_writable(m, n, req);
+	if (rc == -EACCES) {
+		mnt_caller(req, m, &c);
+		acl_journal_denial(m->s, &c, "access", n->path, rc);
+	}
+	if (!rc && !(mnt_base_mode(n) & 0200))
+		rc = -EACCES; /* run.json, env/: nobody writes them */
+	return rc;
+}
+
 void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct mnt *m = M(req);
@@ -597,14 +624,9 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		rc = mnt_check(
 		    req, m, n->e.kind == STORE_KIND_DIR ? ACL_LIST : ACL_READ,
 		    n->path, "access");
-	if (!rc && (mask & W_OK))
-		rc = mnt_check(req, m, ACL_WRITE, n->path, "access");
 	if (!rc)
 		rc = mnt_check(req, m, ACL_TRAVERSE, n->path, "access");
-	if (!rc && (mask & W_OK) &&
-	    (n->kind == MK_SEALED || n->sealed || n->kind == MK_ARTIFACT ||
-	     n->kind == MK_ALIAS || n->kind == MK_RUN_JSON ||
-	     n->kind == MK_TRACE))
-		rc = -EROFS;
+	if (!rc && (mask & W_OK))
+		rc = access_write(req, m, n);
 	fuse_reply_err(req, -rc);
 }

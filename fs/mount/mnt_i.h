@@ -460,6 +460,10 @@ int mnt_check_child(fuse_req_t req, struct mnt *m, enum acl_action act,
  * other. */
 uint32_t mnt_acl_mode(struct mnt *m, const struct mnt_node *n, uint32_t mode);
 
+/** The rule for w at n: inside a run, the rule for changing it (as
+ * mnt_writable decides), elsewhere the roles alone. */
+enum acl_view_rule mnt_view_rule(const struct mnt_node *n);
+
 /** The mode n's kind and state allow (before roles: mnt_acl_mode). */
 uint32_t mnt_base_mode(const struct mnt_node *n);
 

@@ -96,6 +96,13 @@ PLAIN_LOOKING=Zq9-envcache-distinctive-4711 step p r8 --param lr=0.3 \
 grep -q "^PLAIN_LOOKING=\[secret tok\]$" \
 	"$M/pipelines/p/runs/r8/steps/train/env/environ.txt" ||
 	fail "environ.txt does not show the marker: $(grep PLAIN "$M/pipelines/p/runs/r8/steps/train/env/environ.txt")"
+check "the names of the secrets a run uses are in the key"
+step z z1 --secret tok=TOKVAR
+step z z2 --secret tok=TOKVAR
+grep -q "cache hit: outputs of z/z1" "$T/err" || fail "same secret: no hit: $(cat "$T/err")"
+step z z3
+grep -q "cache miss against z/z2: secret -tok" "$T/err" ||
+	fail "the miss does not name the secret: $(cat "$T/err")"
 API_TOKEN=abc123 step p r9 --param lr=0.3 --input data@v2 --no-cache
 grep -q "^API_TOKEN=\[removed\]$" \
 	"$M/pipelines/p/runs/r9/steps/train/env/environ.txt" ||
