@@ -3,8 +3,10 @@
 # command line alone (no mount) come out as OpenLineage 2-0-2 RunEvents
 # that ol_check.py validates: a sealed run gives START/COMPLETE pairs, a
 # failed one START/FAIL, an open one START only; steps nest under their
-# pipeline run, spans under their step or parent span; declared inputs
-# appear as datasets with their digests.
+# pipeline run, spans under their step or parent span (each with a START
+# and a COMPLETE); declared inputs appear as datasets named by their
+# artifact, with vN and the digest in facets.  (fidelity.sh: what a
+# consumer such as Marquez relies on.)
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/../cli/lib.sh" "$@"
 CHECK=$(dirname "$0")/ol_check.py
@@ -42,12 +44,12 @@ afs run open ml/r3 fit >/dev/null
 
 afs lineage export --openlineage >"$T/all.jsonl"
 cat "$T/all.jsonl"
-# ml/r1: 2 pipeline + 2x2 steps + 5 spans; ml/r2: 2 + 2 + 1; ml/r3: 1 + 1
-python3 "$CHECK" "$T/all.jsonl" --count 18 \
+# ml/r1: 2 pipeline + 2x2 steps + 5x2 spans; ml/r2: 2 + 2 + 2; ml/r3: 1 + 1
+python3 "$CHECK" "$T/all.jsonl" --count 24 \
 	--runs ml=START,COMPLETE --runs ml=START,FAIL --runs ml=START \
 	--runs ml.fit=START,COMPLETE --runs ml.prep=START,COMPLETE \
 	--runs ml.fit=START,FAIL --runs ml.fit=START \
-	--runs ml.fit.agent_turn.plan=COMPLETE \
+	--runs ml.fit.agent_turn.plan=START,COMPLETE \
 	--parent ml.fit=ml --parent ml.prep=ml \
 	--parent ml.fit.agent_turn.plan=ml.fit \
 	--parent ml.fit.llm_call.chat=ml.fit.agent_turn.plan \
@@ -55,7 +57,7 @@ python3 "$CHECK" "$T/all.jsonl" --count 18 \
 	--parent ml.fit.retrieval.read=ml.fit.tool_call.grep \
 	--parent ml.prep.other.clean=ml.prep \
 	--parent ml.fit.tool_call.crash=ml.fit \
-	--input ml.fit=data@v1 --input ml.prep=config@v1 \
+	--input ml.fit=data --input ml.prep=config \
 	--input ml.fit.llm_call.chat=ml/r1/fit/trace/config.yaml ||
 	fail "ol_check"
 
@@ -67,12 +69,20 @@ fit = [e for e in ev if e["job"]["name"] == "ml.fit"
        and e["run"]["facets"]["artifactfs_run"]["run"] == "r1"]
 assert [e["eventType"] for e in fit] == ["START", "COMPLETE"], fit
 assert fit[0]["run"]["runId"] == fit[1]["run"]["runId"]
-plan = [e for e in ev if e["job"]["name"] == "ml.fit.agent_turn.plan"][0]
-assert plan["run"]["runId"] == sys.argv[2]
-assert plan["eventTime"] == "2024-05-01T12:00:05.000Z", plan["eventTime"]
+plan = [e for e in ev if e["job"]["name"] == "ml.fit.agent_turn.plan"]
+assert [e["eventType"] for e in plan] == ["START", "COMPLETE"], plan
+assert plan[0]["run"]["runId"] == plan[1]["run"]["runId"] == sys.argv[2]
+# Its line says 2024, before its run was made: kept inside its step's
+# times, the line's own times in its facet.
+assert plan[0]["eventTime"] >= fit[0]["eventTime"], plan[0]["eventTime"]
+span = plan[1]["run"]["facets"]["artifactfs_span"]
+assert span["start"] == "2024-05-01T12:00:00.000Z", span
 notes = fit[1]["run"]["facets"]["artifactfs_run"]["notes"]
 assert notes == {"lr": "0.1", "exit_status": "0"}, notes
-digest = fit[1]["inputs"][0]["facets"]["version"]["datasetVersion"]
+d = fit[1]["inputs"][0]
+assert d["name"] == "data", d
+assert d["facets"]["version"]["datasetVersion"] == "v1", d
+digest = d["facets"]["artifactfs_version"]["digest"]
 assert digest.startswith("sha256:") and len(digest) == 71, digest
 ns = {e["job"]["namespace"] for e in ev}
 assert len(ns) == 1 and ns.pop().startswith("artifactfs://"), ns
@@ -83,7 +93,7 @@ afs lineage export --openlineage | cmp - "$T/all.jsonl" || fail "export not dete
 
 check "--run limits the export; a failed run gives FAIL"
 afs lineage export --openlineage --run ml/r2 >"$T/r2.jsonl"
-python3 "$CHECK" "$T/r2.jsonl" --count 5 --runs ml=START,FAIL \
+python3 "$CHECK" "$T/r2.jsonl" --count 6 --runs ml=START,FAIL \
 	--runs ml.fit=START,FAIL --parent ml.fit.tool_call.crash=ml.fit ||
 	fail "ol_check --run ml/r2"
 afs lineage export --openlineage --run ml/r3 >"$T/r3.jsonl"

@@ -53,8 +53,8 @@ mkdir -p "$M/pipelines/ml/runs/m1/steps/fit/outputs/model"
 echo weights >"$M/pipelines/ml/runs/m1/steps/fit/outputs/model/w.bin"
 afs run seal ml/m1 >/dev/null || fail "run seal"
 afs lineage export --openlineage >"$T/ev.jsonl" || fail "openlineage through the daemon"
-"$PY" "$CHECK" "$T/ev.jsonl" --count 5 --runs ml=START,COMPLETE \
-	--runs ml.fit=START,COMPLETE --output ml.fit=model@v1 \
+"$PY" "$CHECK" "$T/ev.jsonl" --count 6 --runs ml=START,COMPLETE \
+	--runs ml.fit=START,COMPLETE --output ml.fit=model \
 	--parent ml.fit.llm_call.chat=ml.fit ||
 	defect "the export through the daemon"
 

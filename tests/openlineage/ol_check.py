@@ -17,10 +17,18 @@ Every event, whatever is asked:
   - every facet (run, job, dataset) is an object with _producer and
     _schemaURL (absolute URIs), and no facet name starts with '_';
   - a parent facet names a run and job that the output also has;
-  - a runId always has the same job, and no event of it comes after its
-    COMPLETE/FAIL/ABORT; a START comes first when there is one;
-  - the artifactfs_run, artifactfs_span and artifactfs_environment
-    facets validate against the schemas in facets/ (when python3-jsonschema is installed).
+  - a runId always has the same job, starts with its START (the spec asks
+    for one START and one terminal event per run), and no event of it
+    comes after its COMPLETE/FAIL/ABORT; a FAIL carries errorMessage;
+  - events are ordered by eventTime;
+  - a dataset of an artifact has its version "vN" in the version facet
+    and its digest in artifactfs_version; a trace payload's version is its
+    sha256 digest;
+  - every _schemaURL is at a fixed, versioned place (no branch);
+  - with python3-jsonschema: every event validates against the RunEvent
+    of the OpenLineage 2-0-2 schema (spec/OpenLineage.json, from the
+    OpenLineage repository) and every facet against the schema its
+    _schemaURL names (spec/facets/ for OpenLineage's, facets/ for ours).
 
 Assertions (JOB is a job name, e.g. "ml.fit"):
   --count N          exactly N events
@@ -36,6 +44,7 @@ Exit status 0 when all holds; otherwise each problem is printed.
 import argparse
 import json
 import os
+import re
 import sys
 import uuid
 from datetime import datetime
@@ -72,6 +81,8 @@ def check_facets(where, facets):
         for key in ("_producer", "_schemaURL"):
             if not is_uri(f.get(key)):
                 bad(w, f"{key} is missing or not a URI: {f.get(key)!r}")
+        if is_uri(f.get("_schemaURL")) and not VERSIONED.match(f["_schemaURL"]):
+            bad(w, f"_schemaURL {f['_schemaURL']!r} is not versioned")
 
 
 def check_uuid(where, s):
@@ -80,6 +91,12 @@ def check_uuid(where, s):
             bad(where, f"runId {s!r} is not in canonical form")
     except (ValueError, TypeError, AttributeError):
         bad(where, f"runId {s!r} is not a UUID")
+
+
+VERSIONED = re.compile(
+    r"^https://openlineage\.io/spec/(facets/)?\d+-\d+-\d+/[A-Za-z]+\.json#"
+    r"|^https://github\.com/artifactfs/artifactfs/blob/\d+\.\d+\.\d+/"
+    r"docs/facets/[A-Za-z]+\.json#")
 
 
 def check_datasets(where, arr):
@@ -92,9 +109,19 @@ def check_datasets(where, arr):
             if not isinstance(d.get(key), str) or not d.get(key):
                 bad(w, f"{key} missing")
         check_facets(f"{w}.facets", d.get("facets", {}))
-        v = d.get("facets", {}).get("version", {})
-        if not str(v.get("datasetVersion", "")).startswith("sha256:"):
-            bad(w, "version facet without a sha256 datasetVersion")
+        facets = d.get("facets", {})
+        v = str(facets.get("version", {}).get("datasetVersion", ""))
+        if "/trace/" in d.get("name", ""):
+            if not v.startswith("sha256:"):
+                bad(w, "a payload's version is not its sha256 digest")
+            continue
+        av = facets.get("artifactfs_version", {})
+        if "@" in d.get("name", ""):
+            bad(w, f"dataset name {d['name']!r} carries a version")
+        if not re.fullmatch(r"v[1-9][0-9]*", v) or v != f"v{av.get('version')}":
+            bad(w, f"version facet {v!r} is not vN of artifactfs_version")
+        if not str(av.get("digest", "")).startswith("sha256:"):
+            bad(w, "artifactfs_version without a digest")
 
 
 def check_event(n, e):
@@ -131,28 +158,73 @@ def check_event(n, e):
             bad(w, "parent facet without job namespace and name")
 
 
+def schema_store():
+    """Every schema the events may name, by $id."""
+    store = {}
+    for d in (os.path.join(HERE, "spec"), os.path.join(HERE, "spec", "facets"),
+              os.path.join(HERE, "facets")):
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".json"):
+                with open(os.path.join(d, name)) as f:
+                    doc = json.load(f)
+                store[doc["$id"]] = doc
+    return store
+
+
+def validator(jsonschema, store, ref):
+    """A Draft 2020-12 validator of {"$ref": ref}, refs resolved in store
+    (referencing with jsonschema >= 4.18, RefResolver before)."""
+    sub = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+           "$ref": ref}
+    try:
+        from referencing import Registry, Resource
+    except ImportError:
+        resolver = jsonschema.RefResolver.from_schema(sub, store=store)
+        return jsonschema.Draft202012Validator(sub, resolver=resolver)
+    reg = Registry().with_resources(
+        (uri, Resource.from_contents(doc)) for uri, doc in store.items())
+    return jsonschema.Draft202012Validator(sub, registry=reg)
+
+
+def all_facets(e):
+    run, job = e.get("run", {}), e.get("job", {})
+    for where, facets in (("run", run.get("facets", {})),
+                          ("job", job.get("facets", {}))):
+        for name, f in facets.items():
+            yield f"{where}.{name}", f
+    for key in ("inputs", "outputs"):
+        for i, d in enumerate(e.get(key, [])):
+            for name, f in d.get("facets", {}).items():
+                yield f"{key}[{i}].{name}", f
+
+
 def check_schemas(events):
     try:
         import jsonschema
     except ImportError:
-        print("(python3-jsonschema missing: custom facets not validated)")
-        return
-    for name, facet in (("ArtifactfsRunFacet", "artifactfs_run"),
-                        ("ArtifactfsSpanFacet", "artifactfs_span"),
-                        ("ArtifactfsEnvironmentFacet",
-                         "artifactfs_environment")):
-        with open(os.path.join(HERE, "facets", name + ".json")) as f:
-            schema = json.load(f)
-        sub = dict(schema["$defs"][name])
-        sub["$defs"] = schema["$defs"]
-        for n, e in enumerate(events, 1):
-            f = e.get("run", {}).get("facets", {}).get(facet)
-            if f is None:
-                continue
-            try:
-                jsonschema.validate(f, sub)
-            except jsonschema.ValidationError as err:
-                bad(f"event {n} {facet}", err.message)
+        print("(python3-jsonschema missing: events and facets not "
+              "validated against their schemas)")
+        return 0
+    store = schema_store()
+    cache = {}
+
+    def check(where, ref, obj):
+        if ref.split("#")[0] not in store:
+            bad(where, f"no schema {ref} to check against")
+            return
+        if ref not in cache:
+            cache[ref] = validator(jsonschema, store, ref)
+        for err in cache[ref].iter_errors(obj):
+            bad(where, f"{err.message} (at {list(err.absolute_path)})")
+
+    n_facets = 0
+    for n, e in enumerate(events, 1):
+        check(f"event {n}", RUN_EVENT, e)
+        for where, f in all_facets(e):
+            if isinstance(f, dict) and isinstance(f.get("_schemaURL"), str):
+                check(f"event {n} {where}", f["_schemaURL"], f)
+                n_facets += 1
+    return n_facets
 
 
 def check_runs(events):
@@ -168,7 +240,17 @@ def check_runs(events):
             bad(f"event {n}", f"runId {rid} has an event after its end")
         if e.get("eventType") == "START" and r["types"]:
             bad(f"event {n}", f"runId {rid}: START is not first")
+        if not r["types"] and e.get("eventType") != "START":
+            bad(f"event {n}", f"runId {rid} has no START before it")
+        if e.get("eventType") == "FAIL" and "errorMessage" not in \
+                e.get("run", {}).get("facets", {}):
+            bad(f"event {n}", "a FAIL without the errorMessage facet")
         r["types"].append(e.get("eventType"))
+    times = [e.get("eventTime", "") for e in events]
+    for n in range(1, len(times)):
+        if times[n] < times[n - 1]:
+            bad(f"event {n + 1}", f"eventTime {times[n]} comes after "
+                f"{times[n - 1]}: not ordered by time")
     for n, e in enumerate(events, 1):
         p = e.get("run", {}).get("facets", {}).get("parent")
         if p is None:
@@ -239,12 +321,13 @@ def main():
             events.append(e)
             check_event(n, e)
     runs = check_runs(events)
-    check_schemas(events)
+    n_facets = check_schemas(events)
     if not problems:
         assertions(args, events, runs)
     for p in problems:
         print("PROBLEM:", p, file=sys.stderr)
-    print(f"{len(events)} events, {len(runs)} runs: "
+    print(f"{len(events)} events, {len(runs)} runs, {n_facets} facets "
+          f"checked against their schemas: "
           f"{'ok' if not problems else f'{len(problems)} problems'}")
     return 1 if problems else 0
 
