@@ -280,6 +280,35 @@ static int check_read(void *arg, const char *artifact, uint32_t number)
 
 /* Whether entry e can serve a hit for the caller: its run sealed, not
  * this one, and readable. */
+static int count_edge(void *arg, const char *artifact, uint32_t number)
+{
+	(void)artifact;
+	(void)number;
+	++*(size_t *)arg;
+	return 0;
+}
+
+static int count_entry(void *arg, const struct store_output *o)
+{
+	(void)o;
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* Whether the outputs tree of e's step is still there to copy: a step
+ * that produced versions must show at least one entry. */
+static bool outputs_kept(struct fs_ctx *ctx, const struct store_cache *e)
+{
+	size_t edges = 0, entries = 0;
+
+	if (store_step_output_each(ctx->store, e->pipeline, e->run, e->step,
+				   count_edge, &edges) ||
+	    store_output_each(ctx->store, e->pipeline, e->run, e->step, "",
+			      count_entry, &entries))
+		return false;
+	return edges == 0 || entries > 0;
+}
+
 static bool usable(struct fs_ctx *ctx, const char *r,
 		   const struct store_cache *e)
 {
@@ -291,7 +320,7 @@ static bool usable(struct fs_ctx *ctx, const char *r,
 	return strcmp(e->run, r) &&
 	       !store_run_get(ctx->store, e->pipeline, e->run, &run) &&
 	       run.status == STORE_RUN_SEALED &&
-	       !fs_allowed(ctx, ACL_READ, where);
+	       !fs_allowed(ctx, ACL_READ, where) && outputs_kept(ctx, e);
 }
 
 int fs_run_cache(struct fs_ctx *ctx, const char *p, const char *r,

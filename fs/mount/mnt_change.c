@@ -361,6 +361,54 @@ static int declare_input(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 	return rc ? rc : mnt_lookup_child(m, p, name, out);
 }
 
+/* mknod of a regular file: an empty file, committed at once. */
+static int mknod_file(fuse_req_t req, struct mnt *m, struct mnt_node *p,
+		      const char *name, mode_t mode)
+{
+	struct store_caller c;
+	struct store_writer *w;
+	struct store_file f;
+	struct mnt_node probe;
+	char path[4096];
+	int rc = out_new(p, name, path, sizeof(path));
+
+	if (!rc && mnt_resolve(m, p, name, &probe) == 0)
+		rc = -EEXIST;
+	if (!rc)
+		rc = store_writer_new(m->s, &w);
+	if (!rc)
+		rc = store_writer_finish(w, &f);
+	mnt_caller(req, m, &c);
+	if (!rc)
+		rc = store_output_set(m->s, &c, p->c[C_PIPELINE], p->c[C_RUN],
+				      p->c[C_STEP], path, STORE_KIND_FILE,
+				      mode & 07777, &f, 0, NULL);
+	return rc;
+}
+
+void mnt_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, dev_t rdev)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *p = mnt_node_get(m, parent), *n = NULL;
+	int rc = p ? mnt_writable(m, p, req) : -ESTALE;
+
+	(void)rdev;
+	/* Only files, directories and symlinks can be versioned. */
+	if (!rc && (!S_ISREG(mode) || p->kind != MK_OUT))
+		rc = -EPERM;
+	if (!rc)
+		rc = mknod_file(req, m, p, name, mode);
+	if (!rc)
+		rc = mnt_lookup_child(m, p, name, &n);
+	if (rc) {
+		journal_denied(req, m, "mknod", p, name, rc);
+		fuse_reply_err(req, -rc);
+	} else {
+		mnt_reply_entry(req, m, n);
+	}
+}
+
 void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		    const char *name)
 {

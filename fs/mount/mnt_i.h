@@ -326,6 +326,10 @@ void mnt_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   fuse_ino_t newparent, const char *newname,
 		   unsigned int flags);
+/** mknod: a regular file is an empty file (as creat); a FIFO, socket or
+ * device cannot be versioned: EPERM (EROFS once sealed). */
+void mnt_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, dev_t rdev);
 void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		    const char *name);
 /** chmod of n to the permission bits mode (its other bits kept) by the

@@ -494,21 +494,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_POSIX_ACL;
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
-{
-	struct mnt_node *p = mnt_node_get(M(req), parent);
-
-	(void)name;
-	(void)mode;
-	(void)rdev;
-	/* Only files, directories and symlinks can be versioned. */
-	fuse_reply_err(req, p && (p->kind == MK_SEALED || p->sealed) ? EROFS
-								     : EPERM);
-}
-
 const struct fuse_lowlevel_ops mnt_ops = {
-    .mknod = op_mknod,
+    .mknod = mnt_op_mknod,
     .init = op_init,
     .lookup = op_lookup,
     .forget = op_forget,

@@ -11,6 +11,12 @@ command -v setfacl >/dev/null || skip "no setfacl (package acl)"
 
 afs init >/dev/null
 start_daemon
+# Right after the mount the command socket may not answer yet (the store
+# then reads as in use): wait for it.
+for ((i = 0; i < 100; i++)); do
+	afs role ls >/dev/null 2>&1 && break
+	sleep 0.1
+done
 afs role grant writer "$TUSER" --scope /pipelines >/dev/null ||
 	fail "role grant writer"
 R=$M/pipelines/p/runs/r1

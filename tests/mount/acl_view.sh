@@ -28,6 +28,12 @@ afs init >/dev/null
 printf 'hello\n' >"$T/a.txt"
 afs put model "$T/a.txt" >/dev/null
 start_daemon
+# Right after the mount the command socket may not answer yet (the store
+# then reads as in use): wait for it.
+for ((i = 0; i < 100; i++)); do
+	afs role ls >/dev/null 2>&1 && break
+	sleep 0.1
+done
 for r in reader writer promoter auditor admin; do
 	afs role grant "$r" "afs-t-$r" >/dev/null || fail "role grant $r"
 done
