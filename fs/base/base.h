@@ -206,6 +206,14 @@ int fs_json_print(json_t *j);
  */
 int fs_name_check(const char *what, const char *name);
 
+/** The columns s takes on a terminal (wcswidth in the LC_CTYPE locale:
+ * an accented letter is 1, a CJK character 2); its byte length when s is
+ * not text in that locale. */
+int fs_text_width(const char *s);
+
+/** Writes s to f, then blanks up to width columns (fs_text_width). */
+void fs_put_padded(FILE *f, const char *s, int width);
+
 /** Writes all of buf to fd, retrying on EINTR.  Returns 0 or -errno. */
 int fs_write_all(int fd, const void *buf, size_t len);
 

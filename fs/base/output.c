@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "base.h"
 #include "base_i.h"
@@ -236,4 +237,30 @@ out_log:
 		store_log(STORE_LOG_ERR, "cannot write %s: %s", path,
 			  strerror(-rc));
 	return rc;
+}
+
+int fs_text_width(const char *s)
+{
+	size_t n = mbstowcs(NULL, s, 0);
+	wchar_t *w;
+	int width;
+
+	if (n == (size_t)-1 || n > 4096)
+		return (int)strlen(s); /* not text in this locale: its bytes */
+	w = malloc((n + 1) * sizeof(*w));
+	if (!w)
+		return (int)strlen(s);
+	mbstowcs(w, s, n + 1);
+	width = wcswidth(w, n);
+	free(w);
+	return width < 0 ? (int)strlen(s) : width;
+}
+
+void fs_put_padded(FILE *f, const char *s, int width)
+{
+	int pad = width - fs_text_width(s);
+
+	fputs(s, f);
+	if (pad > 0)
+		fprintf(f, "%*s", pad, "");
 }

@@ -94,9 +94,9 @@ static void artifact_line(const struct newest *nw, int width, bool *header)
 	fs_size_human(nw->latest.size, size);
 	fs_time_iso(nw->latest.created, when);
 	snprintf(ref, sizeof(ref), "v%u", nw->latest.number);
-	fprintf(fs_stdout(), "%-*s  %8llu  %-6s  %10s  %s\n", width,
-		nw->latest.artifact, (unsigned long long)nw->count, ref, size,
-		when);
+	fs_put_padded(fs_stdout(), nw->latest.artifact, width);
+	fprintf(fs_stdout(), "  %8llu  %-6s  %10s  %s\n",
+		(unsigned long long)nw->count, ref, size, when);
 }
 
 static int ls_artifacts(struct fs_ctx *ctx)
@@ -110,9 +110,12 @@ static int ls_artifacts(struct fs_ctx *ctx)
 	if (ctx->json && !arr)
 		return -ENOMEM;
 	rc = store_artifact_each(ctx->store, names_add, &a);
-	for (i = 0; rc == 0 && i < a.n; i++)
-		if ((int)strlen(a.v[i]) > width)
-			width = strlen(a.v[i]) > 40 ? 40 : (int)strlen(a.v[i]);
+	for (i = 0; rc == 0 && i < a.n; i++) {
+		int w = fs_text_width(a.v[i]);
+
+		if (w > width)
+			width = w > 40 ? 40 : w;
+	}
 	for (i = 0; rc == 0 && i < a.n; i++) {
 		struct newest nw = {0};
 		char where[STORE_NAME_MAX + 12];

@@ -191,6 +191,15 @@ static int single_file(struct fs_ctx *ctx, struct fs_target *t)
 	return 0;
 }
 
+/* A link that leaves the version (absolute, or up past its root). */
+static int link_outside(struct fs_ctx *ctx, const char *target)
+{
+	store_log(STORE_LOG_ERR,
+		  "%s: %s is a symbolic link to '%s' outside the version",
+		  ctx->cmd, ctx->subject, target);
+	return -ELOOP;
+}
+
 /* Follows symlinks that stay inside the version. */
 static int follow_links(struct fs_ctx *ctx, struct fs_target *t)
 {
@@ -202,18 +211,15 @@ static int follow_links(struct fs_ctx *ctx, struct fs_target *t)
 					sizeof(target));
 		if (rc < 0)
 			return rc;
-		if (hops == MAX_LINK_HOPS || target[0] == '/') {
-			store_log(STORE_LOG_ERR,
-				  "%s: %s is a symbolic link to "
-				  "'%s' outside the version",
-				  ctx->cmd, ctx->subject, target);
-			return -ELOOP;
-		}
+		if (hops == MAX_LINK_HOPS || target[0] == '/')
+			return link_outside(ctx, target);
 		dir = t->path;
 		slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';
 		rc = path_join(slash ? dir : "", target, &next);
+		if (rc == -EINVAL)
+			return link_outside(ctx, target);
 		if (rc < 0)
 			return rc;
 		free(t->path);
@@ -330,7 +336,19 @@ static int refuse_existing(struct get *g, const char *dest)
 {
 	struct stat st;
 
-	if (g->ctx->force || fs_file_stat(g->ctx, dest, false, &st) < 0)
+	if (fs_file_stat(g->ctx, dest, false, &st) < 0)
+		return 0;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		/* A device, FIFO or socket is never replaced, --force or
+		 * not: get /dev/full would leave a regular file there. */
+		store_log(STORE_LOG_ERR,
+			  "get: %s exists and is not a regular file or a "
+			  "directory: not replaced",
+			  dest);
+		return -EEXIST;
+	}
+	if (g->ctx->force)
 		return 0;
 	store_log(STORE_LOG_ERR, "get: %s exists (use --force to overwrite)",
 		  dest);

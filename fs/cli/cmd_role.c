@@ -253,17 +253,20 @@ static void print_table(const struct role_ls *ls)
 	int ws = (int)strlen("SCOPE"), wp = (int)strlen("PRINCIPAL");
 
 	for (size_t i = 0; i < ls->n; i++) {
-		int a = (int)strlen(ls->rows[i].scope);
-		int b = (int)strlen(ls->rows[i].name);
+		int a = fs_text_width(ls->rows[i].scope);
+		int b = fs_text_width(ls->rows[i].name);
 
 		ws = a > ws ? a : ws;
 		wp = b > wp ? b : wp;
 	}
 	fprintf(fs_stdout(), "%-*s  %-*s  %s\n", ws, "SCOPE", wp, "PRINCIPAL",
 		"ROLE");
-	for (size_t i = 0; i < ls->n; i++)
-		fprintf(fs_stdout(), "%-*s  %-*s  %s\n", ws, ls->rows[i].scope,
-			wp, ls->rows[i].name, ls->rows[i].role);
+	for (size_t i = 0; i < ls->n; i++) {
+		fs_put_padded(fs_stdout(), ls->rows[i].scope, ws);
+		fputs("  ", fs_stdout());
+		fs_put_padded(fs_stdout(), ls->rows[i].name, wp);
+		fprintf(fs_stdout(), "  %s\n", ls->rows[i].role);
+	}
 }
 
 static int role_list(struct fs_ctx *ctx)

@@ -56,7 +56,7 @@ static int run_open(struct fs_ctx *ctx, const char *p, const char *r,
 
 static int run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 {
-	int rc = fs_run_end(ctx, p, r, seal);
+	int rc = fs_run_end_cached(ctx, p, r, seal);
 
 	if (!rc)
 		fprintf(fs_stdout(), "%s/%s %s\n", p, r,

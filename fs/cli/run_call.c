@@ -50,7 +50,7 @@ static int dispatch(struct fs_ctx *ctx, const struct ctl_call *c,
 	case CTL_CALL_RUN_UNBIND:
 		return fs_run_unbind(ctx, (pid_t)c->sid);
 	case CTL_CALL_RUN_END:
-		return fs_run_end(ctx, c->pipeline, c->run, c->seal);
+		return fs_run_end_cached(ctx, c->pipeline, c->run, c->seal);
 	case CTL_CALL_RUN_ENV:
 		return fs_run_env(ctx, c->pipeline, c->run, c->step, c->value,
 				  out->text, sizeof(out->text));

@@ -412,5 +412,21 @@ int fs_run_cache_record(struct fs_ctx *ctx, const char *p, const char *r)
 	struct recorder x = {ctx, p, r, 0};
 	int rc = store_run_note_each(ctx->store, p, r, record_key, &x);
 
-	return rc == 1 ? x.rc : rc;
+	if (rc == 1)
+		rc = x.rc;
+	/* A cache that cannot learn this run does not undo its seal. */
+	if (rc)
+		store_log(STORE_LOG_WARNING,
+			  "run %s/%s: its cache keys were not recorded", p, r);
+	return rc;
+}
+
+int fs_run_end_cached(struct fs_ctx *ctx, const char *p, const char *r,
+		      bool seal)
+{
+	int rc = fs_run_end(ctx, p, r, seal);
+
+	if (!rc && seal)
+		fs_run_cache_record(ctx, p, r);
+	return rc;
 }

@@ -184,10 +184,6 @@ int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 				  STORE_RUN_FAILED, NULL, 0);
 	if (!rc)
 		fs_session_unbind_run(p, r);
-	/* A cache that cannot learn this run does not undo its seal. */
-	if (!rc && seal && fs_run_cache_record(ctx, p, r))
-		store_log(STORE_LOG_WARNING,
-			  "run %s/%s: its cache keys were not recorded", p, r);
 	return rc;
 }
 
@@ -208,6 +204,19 @@ static int note_secret(struct fs_ctx *ctx, const char *p, const char *r,
 	return store_run_note_set(ctx->store, &ctx->caller, p, r, key, v);
 }
 
+/* Journals that step s of p/r was handed version v of secret name:
+ * "secret.use", path "/pipelines/P/runs/R/steps/S (NAME vN)". */
+static int journal_use(struct fs_ctx *ctx, const char *p, const char *r,
+		       const char *s, const char *name, uint32_t v)
+{
+	char path[4 * (STORE_NAME_MAX + 1) + 64];
+
+	snprintf(path, sizeof(path), "/pipelines/%s/runs/%s/steps/%s (%s v%u)",
+		 p, r, s, name, v);
+	return store_audit_record(ctx->store, &ctx->caller, "secret.use", path,
+				  NULL, 0, 0);
+}
+
 static void wipe(uint8_t **val, size_t len)
 {
 	explicit_bzero(*val, len);
@@ -224,7 +233,6 @@ int fs_run_secret(struct fs_ctx *ctx, const char *p, const char *r,
 	uint32_t want = fs_secret_version(spec, &n);
 	int rc = fs_run_check(ctx, p, r, "run.secret"), jrc;
 
-	(void)s;
 	snprintf(name, sizeof(name), "%.*s", (int)n, spec);
 	snprintf(path, sizeof(path), "/secrets/%s", name);
 	if (!rc)
@@ -249,6 +257,8 @@ int fs_run_secret(struct fs_ctx *ctx, const char *p, const char *r,
 				 NULL, rc ? 0 : *len, rc);
 	if (!rc && !jrc)
 		jrc = note_secret(ctx, p, r, name, *version);
+	if (!rc && !jrc)
+		jrc = journal_use(ctx, p, r, s, name, *version);
 	if (!rc && jrc) {
 		wipe(val, *len);
 		rc = jrc;

@@ -114,15 +114,21 @@ int fs_run_cache(struct fs_ctx *ctx, const char *p, const char *r,
 		 const char *s, bool use, bool *hit, char *text, size_t size);
 
 /** Records the noted cache key of each step of sealed run p/r as leading
- * to that step (run_env.c; called when a run seals). */
+ * to that step (run_env.c; a failure is logged as a warning). */
 int fs_run_cache_record(struct fs_ctx *ctx, const char *p, const char *r);
+
+/** fs_run_end, then, when the run sealed, fs_run_cache_record: how the
+ * command line and the typed call end a run (run_env.c). */
+int fs_run_end_cached(struct fs_ctx *ctx, const char *p, const char *r,
+		      bool seal);
 
 /**
  * Hands the value of secret spec ("NAME" or "NAME@vN") to step s of open
  * run p/r: the caller must be allowed to change the run (fs_run_check)
  * and to read the secret (ACL_SECRET on /secrets/NAME).  The read is
  * journaled ("secret.read", path /secrets/NAME, its byte count; the
- * value is not shown without its record) and the run notes
+ * value is not shown without its record), so is its use ("secret.use",
+ * path "/pipelines/P/runs/R/steps/S (NAME vN)"), and the run notes
  * "secret.NAME" = "vN", the version given (the name, never the value:
  * the step cache keys on these notes; the last step to use a secret sets
  * its version).  *val (malloc'd, *len bytes and a NUL; the caller wipes

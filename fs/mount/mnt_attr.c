@@ -8,9 +8,6 @@
 
 #include <string.h>
 
-static void fill_attr(struct mnt *m, const struct mnt_node *node,
-		      const struct mnt_node *n, struct stat *st);
-
 void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 {
 	struct fuse_entry_param e = {0};
@@ -24,48 +21,52 @@ void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 	e.ino = n->ino;
 	e.attr_timeout = mnt_timeout(m, &snap);
 	e.entry_timeout = mnt_entry_timeout(m, &snap);
-	fill_attr(m, n, &snap, &e.attr);
+	mnt_attr_of(m, n, &snap, &e.attr);
 	mnt_node_parse_release(&snap);
 	fuse_reply_entry(req, &e);
 }
 
-int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
-		     struct mnt_node **out)
+int mnt_lookup_child(struct mnt *m, const struct mnt_node *parent,
+		     const char *name, struct mnt_node **out)
 {
-	struct mnt_node p, facts;
-	int rc = mnt_node_snap(m, parent, &p);
+	struct mnt_node facts;
+	int rc = mnt_resolve(m, parent, name, &facts);
 
-	if (rc)
-		return rc;
-	rc = mnt_resolve(m, &p, name, &facts);
+	return rc ? rc : mnt_node_ref(m, parent, name, &facts, out);
+}
+
+/* Resolves the facts of the node at self's path into fresh. */
+static int resolve_self(struct mnt *m, const struct mnt_node *self,
+			struct mnt_node *fresh)
+{
+	struct mnt_node parent = {0};
+	int rc = mnt_node_parse(self->path, true, &parent);
+
 	if (!rc)
-		rc = mnt_node_ref(m, &p, name, &facts, out);
-	mnt_node_parse_release(&p);
+		rc = mnt_resolve(m, &parent, strrchr(self->path, '/') + 1,
+				 fresh);
+	mnt_node_parse_release(&parent);
 	return rc;
 }
 
-int mnt_refresh(struct mnt *m, struct mnt_node *n)
+int mnt_refresh(struct mnt *m, struct mnt_node *n, struct mnt_node *snap)
 {
-	struct mnt_node self, parent = {0}, fresh;
-	int rc;
+	struct mnt_node self = {0}, fresh;
+	bool gone;
+	int rc = 0;
 
 	if (n->kind == MK_ROOT || n->kind == MK_SEALED)
 		return 0; /* the root's facts are fixed; sealed is immutable */
-	rc = mnt_node_snap(m, n, &self);
+	if (!snap)
+		rc = mnt_node_snap(m, n, &self);
 	if (rc)
 		return rc;
-	if (!strncmp(self.path, "//", 2)) {
-		/* unlinked while open: its last facts stand */
-		mnt_node_parse_release(&self);
-		return 0;
-	}
-	rc = mnt_node_parse(self.path, true, &parent);
-	if (!rc)
-		rc = mnt_resolve(m, &parent, strrchr(self.path, '/') + 1,
-				 &fresh);
-	mnt_node_parse_release(&parent);
+	/* Unlinked while open ("//gone/"): its last facts stand. */
+	gone = !strncmp((snap ? snap : &self)->path, "//", 2);
+	if (!gone)
+		rc = resolve_self(m, snap ? snap : &self, &fresh);
 	mnt_node_parse_release(&self);
-	if (rc)
+	if (rc || gone)
 		return rc;
 	pthread_mutex_lock(&m->lock);
 	n->e = fresh.e;
@@ -77,6 +78,13 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n)
 	n->sealed = fresh.sealed;
 	n->version = fresh.version;
 	pthread_mutex_unlock(&m->lock);
+	if (snap) {
+		snap->e = fresh.e;
+		snap->uid = fresh.uid;
+		snap->mtime = fresh.mtime;
+		snap->sealed = fresh.sealed;
+		snap->version = fresh.version;
+	}
 	return 0;
 }
 
@@ -93,9 +101,8 @@ static struct timespec ns_time(int64_t ns)
 	return ts;
 }
 
-/* Fills st from n, a copy of node (mnt_node_snap). */
-static void fill_attr(struct mnt *m, const struct mnt_node *node,
-		      const struct mnt_node *n, struct stat *st)
+void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
+		 const struct mnt_node *n, struct stat *st)
 {
 	int64_t wsize = n->kind == MK_OUT ? mnt_write_size(m, node) : -1;
 
@@ -138,7 +145,7 @@ int mnt_attr(struct mnt *m, const struct mnt_node *n, struct stat *st)
 
 	if (rc)
 		return rc;
-	fill_attr(m, n, &snap, st);
+	mnt_attr_of(m, n, &snap, st);
 	mnt_node_parse_release(&snap);
 	return 0;
 }

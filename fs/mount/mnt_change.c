@@ -21,10 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-/* Journals an operation on node n (and name below it, or NULL) that was
- * refused; anything else is journaled by the change itself. */
+/* Journals an operation on the node at dir (a copy's path; NULL if
+ * none), and name below it (or NULL), that was refused; anything else is
+ * journaled by the change itself. */
 static void journal_denied(fuse_req_t req, struct mnt *m, const char *op,
-			   const struct mnt_node *n, const char *name, int rc)
+			   const char *dir, const char *name, int rc)
 {
 	struct store_caller c;
 	char path[4352];
@@ -32,8 +33,8 @@ static void journal_denied(fuse_req_t req, struct mnt *m, const char *op,
 	if (rc != -EACCES && rc != -EPERM && rc != -EROFS)
 		return;
 	snprintf(path, sizeof(path), "%s%s%s",
-		 n && strcmp(n->path, "/") ? n->path : "",
-		 name || !n ? "/" : "", name ? name : "");
+		 dir && strcmp(dir, "/") ? dir : "", name || !dir ? "/" : "",
+		 name ? name : "");
 	mnt_caller(req, m, &c);
 	acl_journal_denial(m->s, &c, op, path, rc);
 }
@@ -73,8 +74,8 @@ static int out_new(const struct mnt_node *dir, const char *name, char *buf,
 
 /* A new file that the store learns of at its first commit (close or
  * fsync): until then it lives in the open-file object only. */
-static int create_fresh(struct mnt *m, struct mnt_node *p, const char *name,
-			mode_t mode, struct mnt_node **out,
+static int create_fresh(struct mnt *m, const struct mnt_node *p,
+			const char *name, mode_t mode, struct mnt_node **out,
 			struct mnt_fh **out_h)
 {
 	struct mnt_node tmpl = {.kind = MK_OUT, .uid = p->uid};
@@ -106,32 +107,36 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   mode_t mode, struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent), *n = NULL, probe;
+	struct mnt_node *pn, p, *n = NULL, probe, s = {0};
 	struct fuse_entry_param e = {0};
 	struct mnt_fh *h = NULL;
 	char path[4096];
-	int rc = p ? mnt_writable(m, p, req) : -ESTALE;
+	int rc = mnt_node_take(m, parent, &pn, &p);
 	struct store_caller c;
 
-	mnt_caller(req, m, &c);
-	if (!rc && p->kind != MK_OUT)
-		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
 	if (!rc)
-		rc = out_new(p, name, path, sizeof(path));
-	if (!rc && mnt_resolve(m, p, name, &probe) == 0) {
+		rc = mnt_writable(m, pn, &p, req);
+	mnt_caller(req, m, &c);
+	if (!rc && p.kind != MK_OUT)
+		rc = p.kind == MK_SEALED ? -EROFS : -EPERM;
+	if (!rc)
+		rc = out_new(&p, name, path, sizeof(path));
+	if (!rc && mnt_resolve(m, &p, name, &probe) == 0) {
 		/* It exists after all (a race with another create). */
 		rc = (fi->flags & O_EXCL) ? -EEXIST
-					  : mnt_lookup_child(m, p, name, &n);
+					  : mnt_lookup_child(m, &p, name, &n);
 		if (!rc)
 			rc = mnt_open_node(req, m, n, fi->flags | O_TRUNC, fi,
 					   &h);
 		if (rc && n)
 			mnt_node_forget(m, n->ino, 1);
 	} else if (!rc) {
-		rc = create_fresh(m, p, name, mode, &n, &h);
+		rc = create_fresh(m, &p, name, mode, &n, &h);
 	}
+	if (rc)
+		journal_denied(req, m, "create", p.path, name, rc);
+	mnt_node_parse_release(&p);
 	if (rc) {
-		journal_denied(req, m, "create", p, name, rc);
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -139,15 +144,18 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	h->append = fi->flags & O_APPEND;
 	fi->fh = (uintptr_t)h;
 	e.ino = n->ino;
-	e.attr_timeout = mnt_timeout(m, n);
-	e.entry_timeout = mnt_entry_timeout(m, n);
-	if (mnt_attr(m, n, &e.attr)) /* ENOMEM: the file is open; no cache */
-		e.attr_timeout = e.entry_timeout = 0;
+	if (!mnt_node_snap(m, n, &s)) {
+		e.attr_timeout = mnt_timeout(m, &s);
+		e.entry_timeout = mnt_entry_timeout(m, &s);
+		mnt_attr_of(m, n, &s, &e.attr);
+	} /* else ENOMEM: the file is open; nothing cached */
+	mnt_node_parse_release(&s);
 	fuse_reply_create(req, &e, fi);
 }
 
-static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
-		    const char *name, mode_t mode)
+/* mkdir of name in pn (p: its copy). */
+static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *pn,
+		    struct mnt_node *p, const char *name, mode_t mode)
 {
 	struct store_caller c;
 	char path[4096];
@@ -170,12 +178,12 @@ static int mkdir_in(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 			  : store_run_create(m->s, &c, p->c[C_PIPELINE], name,
 					     c.uid);
 	case MK_STEPS:
-		rc = mnt_writable(m, p, req);
+		rc = mnt_writable(m, pn, p, req);
 		return rc ? rc
 			  : store_step_create(m->s, &c, p->c[C_PIPELINE],
 					      p->c[C_RUN], name);
 	case MK_OUT:
-		rc = mnt_writable(m, p, req);
+		rc = mnt_writable(m, pn, p, req);
 		if (!rc)
 			rc = out_new(p, name, path, sizeof(path));
 		return rc ? rc
@@ -202,20 +210,22 @@ void mnt_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent), *n;
+	struct mnt_node *pn, p, *n;
 	struct mnt_node probe;
-	int rc = p ? 0 : -ESTALE;
+	int rc = mnt_node_take(m, parent, &pn, &p);
 
 	if (!rc && strlen(name) > STORE_NAME_MAX)
 		rc = -ENAMETOOLONG;
-	if (!rc && mnt_resolve(m, p, name, &probe) == 0)
+	if (!rc && mnt_resolve(m, &p, name, &probe) == 0)
 		rc = -EEXIST;
 	if (!rc)
-		rc = mkdir_in(req, m, p, name, mode);
+		rc = mkdir_in(req, m, pn, &p, name, mode);
 	if (!rc)
-		rc = mnt_lookup_child(m, p, name, &n);
+		rc = mnt_lookup_child(m, &p, name, &n);
+	if (rc)
+		journal_denied(req, m, "mkdir", p.path, name, rc);
+	mnt_node_parse_release(&p);
 	if (rc) {
-		journal_denied(req, m, "mkdir", p, name, rc);
 		fuse_reply_err(req, -rc);
 	} else {
 		mnt_reply_entry(req, m, n);
@@ -226,32 +236,34 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 bool dir)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent);
-	struct mnt_node probe;
+	struct mnt_node *pn, p, probe;
 	char path[4096], *full = NULL;
-	int rc = p ? mnt_resolve(m, p, name, &probe) : -ESTALE;
+	int rc = mnt_node_take(m, parent, &pn, &p);
 	struct store_caller c;
 
+	if (!rc)
+		rc = mnt_resolve(m, &p, name, &probe);
 	if (!rc && dir != (probe.e.kind == STORE_KIND_DIR))
 		rc = dir ? -ENOTDIR : -EISDIR;
-	if (!rc && (p->kind != MK_OUT || probe.kind != MK_OUT))
-		rc = p->kind == MK_SEALED ? -EROFS : -EPERM;
+	if (!rc && (p.kind != MK_OUT || probe.kind != MK_OUT))
+		rc = p.kind == MK_SEALED ? -EROFS : -EPERM;
 	if (!rc)
-		rc = mnt_writable(m, p, req);
+		rc = mnt_writable(m, pn, &p, req);
 	if (!rc)
-		rc = out_path(p, name, path, sizeof(path));
-	if (!rc && asprintf(&full, "%s/%s", p->path, name) < 0)
+		rc = out_path(&p, name, path, sizeof(path));
+	if (!rc && asprintf(&full, "%s/%s", p.path, name) < 0)
 		rc = -ENOMEM;
 	mnt_caller(req, m, &c);
 	if (!rc)
-		rc = store_output_delete(m->s, &c, p->c[C_PIPELINE],
-					 p->c[C_RUN], p->c[C_STEP], path);
-	if (rc == -ENOENT && mnt_file_fresh(m, full, NULL))
+		rc = store_output_delete(m->s, &c, p.c[C_PIPELINE], p.c[C_RUN],
+					 p.c[C_STEP], path);
+	if (rc == -ENOENT && full && mnt_file_fresh(m, full, NULL))
 		rc = 0; /* never committed: forgetting it is enough */
 	if (!rc)
 		mnt_node_gone(m, full);
 	free(full);
-	journal_denied(req, m, dir ? "rmdir" : "unlink", p, name, rc);
+	journal_denied(req, m, dir ? "rmdir" : "unlink", p.path, name, rc);
+	mnt_node_parse_release(&p);
 	fuse_reply_err(req, -rc);
 }
 
@@ -278,52 +290,56 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   unsigned int flags)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent);
-	struct mnt_node *np = mnt_node_get(m, newparent), probe;
+	struct mnt_node *pn, p, *npn, np = {0}, probe;
 	char from[4096], to[4096], *f = NULL, *t = NULL;
-	int rc = p && np ? 0 : -ESTALE;
+	int rc = mnt_node_take(m, parent, &pn, &p);
 	struct store_caller c;
 
+	if (!rc)
+		rc = mnt_node_take(m, newparent, &npn, &np);
 	if (!rc && (flags & RENAME_EXCHANGE))
 		rc = -EINVAL;
-	if (!rc && (p->sealed || np->sealed || p->kind == MK_SEALED ||
-		    np->kind == MK_SEALED))
+	if (!rc && (p.sealed || np.sealed || p.kind == MK_SEALED ||
+		    np.kind == MK_SEALED))
 		rc = -EROFS;
-	if (!rc && !same_step(p, np))
-		rc = p->kind == MK_OUT && np->kind == MK_OUT ? -EXDEV : -EPERM;
+	if (!rc && !same_step(&p, &np))
+		rc = p.kind == MK_OUT && np.kind == MK_OUT ? -EXDEV : -EPERM;
 	if (!rc)
-		rc = mnt_writable(m, p, req);
+		rc = mnt_writable(m, pn, &p, req);
 	if (!rc && (flags & RENAME_NOREPLACE) &&
-	    mnt_resolve(m, np, newname, &probe) == 0)
+	    mnt_resolve(m, &np, newname, &probe) == 0)
 		rc = -EEXIST;
 	if (!rc)
-		rc = out_path(p, name, from, sizeof(from));
+		rc = out_path(&p, name, from, sizeof(from));
 	if (!rc)
-		rc = out_new(np, newname, to, sizeof(to));
-	if (!rc && asprintf(&f, "%s/%s", p->path, name) < 0)
+		rc = out_new(&np, newname, to, sizeof(to));
+	if (!rc && asprintf(&f, "%s/%s", p.path, name) < 0)
 		rc = -ENOMEM;
 	mnt_caller(req, m, &c);
 	if (!rc) /* a created file gets its entry before it moves */
 		rc = mnt_file_commit_fresh(m, &c, f);
 	/* Two names of one file: rename(2) does nothing. */
-	if (!rc && mnt_link_same_file(m, p, name, np, newname))
+	if (!rc && mnt_link_same_file(m, &p, name, &np, newname))
 		goto out_reply;
 	if (!rc)
-		rc = store_output_rename(m->s, &c, p->c[C_PIPELINE],
-					 p->c[C_RUN], p->c[C_STEP], from, to);
-	if (!rc && asprintf(&t, "%s/%s", np->path, newname) > 0)
+		rc = store_output_rename(m->s, &c, p.c[C_PIPELINE], p.c[C_RUN],
+					 p.c[C_STEP], from, to);
+	if (!rc && asprintf(&t, "%s/%s", np.path, newname) > 0)
 		mnt_node_moved(m, f, t);
 out_reply:
 	free(f);
 	free(t);
-	journal_denied(req, m, "rename", p, name, rc);
+	journal_denied(req, m, "rename", p.path, name, rc);
+	mnt_node_parse_release(&p);
+	mnt_node_parse_release(&np);
 	fuse_reply_err(req, -rc);
 }
 
 /* `ln -s .../artifacts/A/REF inputs/ANY` declares that the step reads
  * A@REF: the input is recorded and shows as inputs/A@vN. */
-static int declare_input(fuse_req_t req, struct mnt *m, struct mnt_node *p,
-			 const char *link, struct mnt_node **out)
+static int declare_input(fuse_req_t req, struct mnt *m,
+			 const struct mnt_node *p, const char *link,
+			 struct mnt_node **out)
 {
 	const char *a = strstr(link, "artifacts/");
 	char artifact[STORE_NAME_MAX + 1], ref[STORE_NAME_MAX + 1];
@@ -361,8 +377,9 @@ static int declare_input(fuse_req_t req, struct mnt *m, struct mnt_node *p,
 	return rc ? rc : mnt_lookup_child(m, p, name, out);
 }
 
-/* mknod of a regular file: an empty file, committed at once. */
-static int mknod_file(fuse_req_t req, struct mnt *m, struct mnt_node *p,
+/* mknod of a regular file: an empty file, committed at once.  p is a
+ * copy. */
+static int mknod_file(fuse_req_t req, struct mnt *m, const struct mnt_node *p,
 		      const char *name, mode_t mode)
 {
 	struct store_caller c;
@@ -390,55 +407,54 @@ void mnt_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, dev_t rdev)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent), *n = NULL;
-	int rc = p ? mnt_writable(m, p, req) : -ESTALE;
+	struct mnt_node *pn, p, *n = NULL;
+	int rc = mnt_node_take(m, parent, &pn, &p);
 
 	(void)rdev;
+	if (!rc)
+		rc = mnt_writable(m, pn, &p, req);
 	/* Only files, directories and symlinks can be versioned. */
-	if (!rc && (!S_ISREG(mode) || p->kind != MK_OUT))
+	if (!rc && (!S_ISREG(mode) || p.kind != MK_OUT))
 		rc = -EPERM;
 	if (!rc)
-		rc = mknod_file(req, m, p, name, mode);
+		rc = mknod_file(req, m, &p, name, mode);
 	if (!rc)
-		rc = mnt_lookup_child(m, p, name, &n);
-	if (rc) {
-		journal_denied(req, m, "mknod", p, name, rc);
+		rc = mnt_lookup_child(m, &p, name, &n);
+	if (rc)
+		journal_denied(req, m, "mknod", p.path, name, rc);
+	mnt_node_parse_release(&p);
+	if (rc)
 		fuse_reply_err(req, -rc);
-	} else {
+	else
 		mnt_reply_entry(req, m, n);
-	}
 }
 
-void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		    const char *name)
+/* The link input n shows as A@vN, not under the name given: the kernel
+ * keeps no entry for that name. */
+static void reply_input(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 {
-	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent), *n;
+	struct fuse_entry_param e = {0};
+	int rc;
+
+	e.ino = n->ino;
+	rc = mnt_attr(m, n, &e.attr);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* A symlink name to link in outputs directory p (a copy) into *out. */
+static int symlink_out(fuse_req_t req, struct mnt *m, const struct mnt_node *p,
+		       const char *link, const char *name,
+		       struct mnt_node **out)
+{
+	struct store_caller c;
 	struct store_writer *w;
 	struct store_file f;
 	char path[4096];
-	int rc = p ? mnt_writable(m, p, req) : -ESTALE;
+	int rc = p->kind == MK_OUT ? 0 : -EPERM;
 
-	if (!rc && p->kind == MK_INPUTS) {
-		struct fuse_entry_param e = {0};
-
-		rc = declare_input(req, m, p, link, &n);
-		if (rc) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		/* The link shows as A@vN, not under the name given: let the
-		 * kernel keep no entry for that name. */
-		e.ino = n->ino;
-		rc = mnt_attr(m, n, &e.attr);
-		if (rc)
-			fuse_reply_err(req, -rc);
-		else
-			fuse_reply_entry(req, &e);
-		return;
-	}
-	if (!rc && p->kind != MK_OUT)
-		rc = -EPERM;
 	if (!rc)
 		rc = out_new(p, name, path, sizeof(path));
 	if (!rc)
@@ -451,17 +467,37 @@ void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 			rc = store_writer_finish(w, &f);
 	}
 	if (!rc) {
-		struct store_caller c;
-
 		mnt_caller(req, m, &c);
 		rc = store_output_set(m->s, &c, p->c[C_PIPELINE], p->c[C_RUN],
 				      p->c[C_STEP], path, STORE_KIND_SYMLINK,
 				      0777, &f, 0, NULL);
 	}
+	return rc ? rc : mnt_lookup_child(m, p, name, out);
+}
+
+void mnt_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		    const char *name)
+{
+	struct mnt *m = M(req);
+	struct mnt_node *pn, p, *n;
+	int rc = mnt_node_take(m, parent, &pn, &p);
+
 	if (!rc)
-		rc = mnt_lookup_child(m, p, name, &n);
+		rc = mnt_writable(m, pn, &p, req);
+	if (!rc && p.kind == MK_INPUTS) {
+		rc = declare_input(req, m, &p, link, &n);
+		mnt_node_parse_release(&p);
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			reply_input(req, m, n);
+		return;
+	}
+	if (!rc)
+		rc = symlink_out(req, m, &p, link, name, &n);
 	if (rc)
-		journal_denied(req, m, "symlink", p, name, rc);
+		journal_denied(req, m, "symlink", p.path, name, rc);
+	mnt_node_parse_release(&p);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -487,12 +523,13 @@ static int truncate_path(struct mnt *m, const struct store_caller *c,
 /* setattr of a file unlinked (or renamed over) while open, through a
  * handle: its size is its open-file object's, its mode is kept on the
  * node alone; nothing reaches the store. */
-static int set_gone_attrs(struct mnt *m, struct mnt_node *n, struct stat *attr,
+static int set_gone_attrs(struct mnt *m, struct mnt_node *n,
+			  const struct mnt_node *s, struct stat *attr,
 			  int to_set, struct fuse_file_info *fi)
 {
 	int rc = 0;
 
-	if (n->kind != MK_OUT || n->e.kind != STORE_KIND_FILE)
+	if (s->kind != MK_OUT || s->e.kind != STORE_KIND_FILE)
 		return -EPERM;
 	if ((to_set & FUSE_SET_ATTR_SIZE) && !(fi && FH(fi)->wf))
 		return -EBADF; /* no name reaches it: only its handles */
@@ -532,7 +569,8 @@ static int64_t ts_ns(const struct timespec *ts)
  * the outputs.  What a handle wrote is committed first, so that its
  * close does not move the mtime set here. */
 static int set_times(struct mnt *m, const struct store_caller *c,
-		     struct mnt_node *n, const struct stat *attr, int to_set)
+		     struct mnt_node *n, const struct mnt_node *s,
+		     const struct stat *attr, int to_set)
 {
 	int64_t at = STORE_TIME_KEEP, mt = STORE_TIME_KEEP;
 	struct timespec now;
@@ -549,14 +587,16 @@ static int set_times(struct mnt *m, const struct store_caller *c,
 		mt = ts_ns(&now);
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		mt = ts_ns(&attr->st_mtim);
-	return store_output_utimens(m->s, c, n->c[C_PIPELINE], n->c[C_RUN],
-				    n->c[C_STEP], n->tail, at, mt);
+	return store_output_utimens(m->s, c, s->c[C_PIPELINE], s->c[C_RUN],
+				    s->c[C_STEP], s->tail, at, mt);
 }
 
+/* setattr of n (s: its copy). */
 static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
-		     struct stat *attr, int to_set, struct fuse_file_info *fi)
+		     struct mnt_node *s, struct stat *attr, int to_set,
+		     struct fuse_file_info *fi)
 {
-	int rc = mnt_writable(m, n, req);
+	int rc = mnt_writable(m, n, s, req);
 	struct store_caller c;
 
 	mnt_caller(req, m, &c);
@@ -564,12 +604,12 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		return -EPERM; /* metadata of sealed things */
 	if (rc)
 		return rc;
-	if (!strncmp(n->path, "//gone/", 7))
-		return set_gone_attrs(m, n, attr, to_set, fi);
-	if (n->kind != MK_OUT || !*n->tail)
+	if (!strncmp(s->path, "//gone/", 7))
+		return set_gone_attrs(m, n, s, attr, to_set, fi);
+	if (s->kind != MK_OUT || !*s->tail)
 		return -EPERM;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		if (n->e.kind != STORE_KIND_FILE)
+		if (s->e.kind != STORE_KIND_FILE)
 			return -EISDIR;
 		if (fi && FH(fi)->kind == FH_WRITE)
 			rc = mnt_file_truncate(FH(fi)->wf,
@@ -578,52 +618,60 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 			rc = truncate_path(m, &c, n, (uint64_t)attr->st_size);
 	}
 	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
-		rc = mnt_file_commit_fresh(m, &c, n->path);
+		rc = mnt_file_commit_fresh(m, &c, s->path);
 	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
-		rc = store_output_chmod(m->s, &c, n->c[C_PIPELINE], n->c[C_RUN],
-					n->c[C_STEP], n->tail,
+		rc = store_output_chmod(m->s, &c, s->c[C_PIPELINE], s->c[C_RUN],
+					s->c[C_STEP], s->tail,
 					attr->st_mode & 07777);
 	if (!rc && (to_set & SET_TIMES))
-		rc = set_times(m, &c, n, attr, to_set);
+		rc = set_times(m, &c, n, s, attr, to_set);
 	if (!rc)
 		mnt_link_changed(m, n);
 	/* Owners of a run's files are the run's: accepted for tools that
 	 * copy them (cp -p, rsync -a), not stored; a change of owner takes
 	 * an admin, a chown to what is there does not. */
 	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
-	    !chown_to_self(&c, n, attr, to_set) &&
-	    mnt_allowed(req, m, ACL_ADMIN, n->path))
+	    !chown_to_self(&c, s, attr, to_set) &&
+	    mnt_allowed(req, m, ACL_ADMIN, s->path))
 		rc = -EPERM;
-	return rc ? rc : mnt_refresh(m, n);
+	return rc ? rc : mnt_refresh(m, n, s);
 }
 
 int mnt_chmod(fuse_req_t req, struct mnt *m, struct mnt_node *n, uint32_t mode)
 {
+	struct mnt_node s;
 	struct stat st;
-	int rc = mnt_refresh(m, n);
+	int rc = mnt_node_snap(m, n, &s);
 
 	if (!rc)
-		rc = mnt_attr(m, n, &st);
-	if (rc)
-		return rc;
-	if (n->kind == MK_OUT && *n->tail) {
-		st.st_mode = (n->e.mode & 07000) | (mode & 0777);
-	} else if ((st.st_mode & 0777) == (mode & 0777)) {
-		return 0; /* the mode it shows: nothing to change */
+		rc = mnt_refresh(m, n, &s);
+	if (!rc) {
+		mnt_attr_of(m, n, &s, &st);
+		if (s.kind == MK_OUT && *s.tail)
+			st.st_mode = (s.e.mode & 07000) | (mode & 0777);
+		else if ((st.st_mode & 0777) == (mode & 0777))
+			rc = 1; /* the mode it shows: nothing to change */
 	}
-	return set_attrs(req, m, n, &st, FUSE_SET_ATTR_MODE, NULL);
+	if (!rc)
+		rc = set_attrs(req, m, n, &s, &st, FUSE_SET_ATTR_MODE, NULL);
+	mnt_node_parse_release(&s);
+	return rc == 1 ? 0 : rc;
 }
 
 void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		    int to_set, struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
+	struct mnt_node *n, s;
 	struct stat st;
-	int rc = n ? set_attrs(req, m, n, attr, to_set, fi) : -ESTALE;
+	int rc = mnt_node_take(m, ino, &n, &s);
 
+	if (!rc)
+		rc = set_attrs(req, m, n, &s, attr, to_set, fi);
+	if (rc)
+		journal_denied(req, m, "setattr", s.path, NULL, rc);
+	mnt_node_parse_release(&s);
 	if (rc) {
-		journal_denied(req, m, "setattr", n, NULL, rc);
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -636,27 +684,29 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /* What W_OK says: what opening n for writing (or creating in it) would
  * decide, by the same calls: inside a run mnt_writable (the run's rule),
- * elsewhere the writer role; then what n's kind can be (its base mode). */
-static int access_write(fuse_req_t req, struct mnt *m, struct mnt_node *n)
+ * elsewhere the writer role; then what n's kind can be (its base mode).
+ * s is n's copy. */
+static int access_write(fuse_req_t req, struct mnt *m, struct mnt_node *n,
+			struct mnt_node *s)
 {
 	struct store_caller c;
 	int rc;
 
-	if (mnt_view_rule(n) == ACL_VIEW_PLAIN) {
-		rc = mnt_check(req, m, ACL_WRITE, n->path, "access");
-		if (!rc && (n->kind == MK_ARTIFACT || n->kind == MK_ALIAS ||
-			    n->kind == MK_SEALED || n->sealed))
+	if (mnt_view_rule(s) == ACL_VIEW_PLAIN) {
+		rc = mnt_check(req, m, ACL_WRITE, s->path, "access");
+		if (!rc && (s->kind == MK_ARTIFACT || s->kind == MK_ALIAS ||
+			    s->kind == MK_SEALED || s->sealed))
 			rc = -EROFS;
-		if (!rc && !(mnt_base_mode(n) & 0200))
+		if (!rc && !(mnt_base_mode(s) & 0200))
 			rc = -EACCES;
 		return rc;
 	}
-	rc = mnt_writable(m, n, req);
+	rc = mnt_writable(m, n, s, req);
 	if (rc == -EACCES) {
 		mnt_caller(req, m, &c);
-		acl_journal_denial(m->s, &c, "access", n->path, rc);
+		acl_journal_denial(m->s, &c, "access", s->path, rc);
 	}
-	if (!rc && !(mnt_base_mode(n) & 0200))
+	if (!rc && !(mnt_base_mode(s) & 0200))
 		rc = -EACCES; /* run.json, env/: nobody writes them */
 	return rc;
 }
@@ -664,17 +714,20 @@ static int access_write(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
-	int rc = n ? mnt_refresh(m, n) : -ESTALE;
+	struct mnt_node *n, s;
+	int rc = mnt_node_take(m, ino, &n, &s);
 
+	if (!rc)
+		rc = mnt_refresh(m, n, &s);
 	/* access(2) and chdir ask the same roles the operations do. */
 	if (!rc && (mask & R_OK))
-		rc = mnt_check(
-		    req, m, n->e.kind == STORE_KIND_DIR ? ACL_LIST : ACL_READ,
-		    n->path, "access");
+		rc = mnt_check(req, m,
+			       s.e.kind == STORE_KIND_DIR ? ACL_LIST : ACL_READ,
+			       s.path, "access");
 	if (!rc)
-		rc = mnt_check(req, m, ACL_TRAVERSE, n->path, "access");
+		rc = mnt_check(req, m, ACL_TRAVERSE, s.path, "access");
 	if (!rc && (mask & W_OK))
-		rc = access_write(req, m, n);
+		rc = access_write(req, m, n, &s);
+	mnt_node_parse_release(&s);
 	fuse_reply_err(req, -rc);
 }

@@ -53,28 +53,29 @@ static struct mnt_fh *FH(struct fuse_file_info *fi)
 /* May the caller change things in n (an open run's node)?  A writer
  * there changes its own runs; ending someone else's run (the control
  * file) needs a promoter, anything else of theirs an admin. */
-int mnt_writable(struct mnt *m, struct mnt_node *n, fuse_req_t req)
+int mnt_writable(struct mnt *m, struct mnt_node *n, struct mnt_node *snap,
+		 fuse_req_t req)
 {
 	struct store_caller c;
-	struct mnt_node f;
-	int rc = mnt_refresh(m, n);
+	struct mnt_node own = {0}, *f = snap ? snap : &own;
+	int rc = snap ? 0 : mnt_node_snap(m, n, &own);
 
 	if (!rc)
-		rc = mnt_node_snap(m, n, &f);
-	if (rc)
-		return rc;
-	if (f.kind == MK_SEALED || f.kind == MK_ARTIFACT ||
-	    f.kind == MK_ALIAS || f.sealed) {
+		rc = mnt_refresh(m, n, f);
+	if (rc) {
+		/* nothing to decide */
+	} else if (f->kind == MK_SEALED || f->kind == MK_ARTIFACT ||
+		   f->kind == MK_ALIAS || f->sealed) {
 		rc = -EROFS;
-	} else if (strncmp(f.path, "//gone/", 7)) {
+	} else if (strncmp(f->path, "//gone/", 7)) {
 		mnt_caller(req, m, &c);
-		rc = acl_decide_run(m->s, &c, f.uid, f.kind == MK_CONTROL,
-				    f.path);
+		rc = acl_decide_run(m->s, &c, f->uid, f->kind == MK_CONTROL,
+				    f->path);
 		/* A path the bindings cannot name is no one's (mnt_allowed). */
 		if (rc == -EINVAL)
 			rc = -EACCES;
 	} /* else reached through a handle its opener was allowed */
-	mnt_node_parse_release(&f);
+	mnt_node_parse_release(&own);
 	return rc;
 }
 
@@ -248,7 +249,7 @@ static int open_snap(fuse_req_t req, struct mnt *m, struct mnt_node *node,
 	if (!wr && (rc = mnt_allowed(req, m, ACL_READ, n->path)))
 		return rc;
 	if (wr && n->kind == MK_TRACE) {
-		rc = mnt_writable(m, node, req);
+		rc = mnt_writable(m, node, NULL, req);
 		/* Append-only, even for the owner: no truncation, no
 		 * writes anywhere but at the end. */
 		if (!rc && (!(flags & O_APPEND) || (flags & O_TRUNC)))
@@ -258,7 +259,7 @@ static int open_snap(fuse_req_t req, struct mnt *m, struct mnt_node *node,
 		h = mnt_fh_new(FH_TRACE, node);
 		fi->direct_io = 1;
 	} else if (wr && (n->kind == MK_OUT || n->kind == MK_CONTROL)) {
-		rc = mnt_writable(m, node, req);
+		rc = mnt_writable(m, node, NULL, req);
 		if (rc)
 			return rc;
 		h = mnt_fh_new(n->kind == MK_OUT ? FH_WRITE : FH_CONTROL, node);
@@ -330,22 +331,19 @@ int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
+	struct mnt_node *n, s;
 	struct store_caller c;
 	struct mnt_fh *h;
-	int rc = n ? mnt_refresh(m, n) : -ESTALE;
+	int rc = mnt_node_take(m, ino, &n, &s);
 
+	if (!rc)
+		rc = mnt_refresh(m, n, &s);
 	mnt_caller(req, m, &c);
 	if (!rc)
-		rc = mnt_open_node(req, m, n, fi->flags, fi, &h);
-	if (n && rc != -ESTALE && rc != -ENOENT) {
-		struct mnt_node snap;
-
-		if (!mnt_node_snap(m, n, &snap)) {
-			journal_open(m, &c, &snap, fi->flags, rc);
-			mnt_node_parse_release(&snap);
-		}
-	}
+		rc = open_snap(req, m, n, &s, fi->flags, fi, &h);
+	if (s.path && rc != -ESTALE && rc != -ENOENT)
+		journal_open(m, &c, &s, fi->flags, rc);
+	mnt_node_parse_release(&s);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -431,15 +429,20 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 {
 	struct mnt_fh *h = FH(fi);
 	struct mnt *m = M(req);
+	struct mnt_node s;
 	bool stale = false;
 	ssize_t rc;
 
 	/* What it changes is the opener's (h->caller). */
-	if (h->kind == FH_CONTROL) {
-		rc = control_write(M(req), &h->caller, h->n, buf, size);
-		rc = rc ? rc : (ssize_t)size;
-	} else if (h->kind == FH_TRACE) {
-		rc = trace_write(M(req), &h->caller, h->n, buf, size);
+	if (h->kind == FH_CONTROL || h->kind == FH_TRACE) {
+		rc = mnt_node_snap(M(req), h->n, &s);
+		if (!rc)
+			rc = h->kind == FH_CONTROL
+				 ? control_write(M(req), &h->caller, &s, buf,
+						 size)
+				 : trace_write(M(req), &h->caller, &s, buf,
+					       size);
+		mnt_node_parse_release(&s);
 		rc = rc ? rc : (ssize_t)size;
 	} else if (h->kind == FH_WRITE) {
 		rc = mnt_file_write(h->wf, buf, size, h->append ? -1 : off);
@@ -500,7 +503,7 @@ void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct mnt_fh *h = FH(fi);
 	struct store_audit_note note;
 	bool rode;
-	char op[64];
+	char op[64], *path;
 	int rc;
 
 	(void)ino;
@@ -517,8 +520,10 @@ void mnt_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->c_reads = h->nreads;
 	h->c_writes = h->nwrites;
 	pthread_mutex_unlock(&h->lock);
-	note = (struct store_audit_note){op, h->n->path, h->c_bytes};
+	path = mnt_node_path(M(req), h->n);
+	note = (struct store_audit_note){op, path ? path : "?", h->c_bytes};
 	rc = commit(h, false, &note, &rode);
+	free(path);
 	h->closed = !rc && rode;
 	fuse_reply_err(req, -rc);
 }
@@ -535,7 +540,8 @@ void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mnt_fh *h = FH(fi);
 	struct mnt *m = M(req);
-	char op[64];
+	char op[64], *path = mnt_node_path(m, h->n);
+	const char *at = path ? path : "?";
 	int rc;
 
 	(void)ino;
@@ -547,17 +553,18 @@ void mnt_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = commit(h, false, NULL, NULL);
 	} else {
 		uint64_t bytes = close_op(h, op);
-		struct store_audit_note note = {op, h->n->path, bytes};
+		struct store_audit_note note = {op, at, bytes};
 		bool rode;
 
 		rc = commit(h, false, &note, &rode);
 		if (!rode)
-			store_audit_record(m->s, &h->caller, op, h->n->path,
-					   NULL, bytes, -rc);
+			store_audit_record(m->s, &h->caller, op, at, NULL,
+					   bytes, -rc);
 	}
 	if (rc)
-		store_log(STORE_LOG_ERR, "%s: not committed at close: %s",
-			  h->n->path, strerror(-rc));
+		store_log(STORE_LOG_ERR, "%s: not committed at close: %s", at,
+			  strerror(-rc));
+	free(path);
 	mnt_fh_free(h);
 	fuse_reply_err(req, 0);
 }

@@ -17,8 +17,9 @@
  * Threads: the session runs multithreaded.  The node table has one lock
  * (m->lock).  A node's ino and kind are written once, at creation; its
  * path (renames), facts (lookups, refreshes, commits) and nlookup are
- * written and read under the table lock only, so a request reads a node
- * through a copy (mnt_node_snap) or with the lock held.  An open file
+ * written and read under the table lock only.  So a request takes its
+ * node with a copy (mnt_node_take) and reads the copy, never the node;
+ * mnt_refresh brings both up to date.  An open file
  * handle is used under its own lock, a shared open file (mnt_write.c)
  * under its own.
  *
@@ -124,13 +125,10 @@ struct mnt {
 int mnt_nodes_init(struct mnt *m);
 void mnt_nodes_release(struct mnt *m);
 
-/** The node of ino (borrowed: valid while the kernel holds a lookup), or
- * NULL. */
-struct mnt_node *mnt_node_get(struct mnt *m, fuse_ino_t ino);
-
-/** Finds or makes the node for parent/name with the facts in tmpl (kind,
- * e, version, uid, mtime, sealed) and counts one lookup.  -ENOMEM. */
-int mnt_node_ref(struct mnt *m, struct mnt_node *parent, const char *name,
+/** Finds or makes the node for parent/name (parent a copy, mnt_node_take)
+ * with the facts in tmpl (kind, e, version, uid, mtime, sealed) and
+ * counts one lookup.  -ENOMEM. */
+int mnt_node_ref(struct mnt *m, const struct mnt_node *parent, const char *name,
 		 const struct mnt_node *tmpl, struct mnt_node **out);
 
 /** Copies n (its path, components and facts) under the table lock into
@@ -145,6 +143,18 @@ int mnt_node_snap(struct mnt *m, const struct mnt_node *n,
  * drops it (and frees the node at zero). */
 void mnt_node_pin(struct mnt *m, struct mnt_node *n);
 void mnt_node_unpin(struct mnt *m, struct mnt_node *n);
+
+/** A copy of n's path now (renames move it), malloc'd; NULL: ENOMEM. */
+char *mnt_node_path(struct mnt *m, const struct mnt_node *n);
+
+/** What a request works on: the node of ino into *node, and a copy of it
+ * (mnt_node_snap) into snap, both under one hold of the table lock.
+ * Read the copy; the node itself is for mnt_refresh, open files and
+ * handles, and only its ino and kind may be read unlocked.  Release snap
+ * with mnt_node_parse_release (also after an error).  -ESTALE (no such
+ * node), -ENOMEM. */
+int mnt_node_take(struct mnt *m, fuse_ino_t ino, struct mnt_node **node,
+		  struct mnt_node *snap);
 
 /** Drops n lookups of ino; frees the node at zero. */
 void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t n);
@@ -234,17 +244,24 @@ int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len);
 
 /* ----------------------------------------------------------- mnt_attr.c */
 
-/** Resolves parent/name and counts a lookup on the node. */
-int mnt_lookup_child(struct mnt *m, struct mnt_node *parent, const char *name,
-		     struct mnt_node **out);
+/** Resolves parent/name (parent a copy, mnt_node_take) and counts a
+ * lookup on the node. */
+int mnt_lookup_child(struct mnt *m, const struct mnt_node *parent,
+		     const char *name, struct mnt_node **out);
 /** Replies with n's entry (after mnt_lookup_child). */
 void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n);
 
-/** Re-reads the facts of n from the store (for getattr). */
-int mnt_refresh(struct mnt *m, struct mnt_node *n);
+/** Re-reads the facts of n from the store (for getattr).  snap (may be
+ * NULL) is the request's copy of n: its facts are brought up to date
+ * too. */
+int mnt_refresh(struct mnt *m, struct mnt_node *n, struct mnt_node *snap);
 
 /** Fills st for n (read under the table lock).  -ENOMEM. */
 int mnt_attr(struct mnt *m, const struct mnt_node *n, struct stat *st);
+
+/** Fills st for node from n, the request's copy of it. */
+void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
+		 const struct mnt_node *n, struct stat *st);
 
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
@@ -289,8 +306,10 @@ struct mnt_fh {
 };
 
 /** May the caller of req change things in n (an open run's node)?  0,
- * -EROFS (sealed), -EACCES, or mnt_refresh's errors. */
-int mnt_writable(struct mnt *m, struct mnt_node *n, fuse_req_t req);
+ * -EROFS (sealed), -EACCES, or mnt_refresh's errors.  snap (may be NULL)
+ * is the request's copy of n, refreshed with it. */
+int mnt_writable(struct mnt *m, struct mnt_node *n, struct mnt_node *snap,
+		 fuse_req_t req);
 
 /** A new handle of kind on n, or NULL (ENOMEM). */
 struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n);

@@ -56,43 +56,35 @@ static int link_check(const struct mnt_node *n, const struct mnt_node *p,
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
 }
 
+/* link(node, parent/name); n and p are the request's copies of them. */
 static int do_link(fuse_req_t req, struct mnt *m, struct mnt_node *node,
-		   struct mnt_node *parent, const char *name,
-		   struct mnt_node **out)
+		   struct mnt_node *n, struct mnt_node *parent,
+		   struct mnt_node *p, const char *name, struct mnt_node **out)
 {
-	struct mnt_node n, p;
 	struct store_caller c;
 	char to[4096];
-	int rc = mnt_writable(m, parent, req);
+	int rc = mnt_writable(m, parent, p, req);
 
 	if (rc && rc != -EROFS)
 		return rc;
-	if (mnt_node_snap(m, node, &n))
-		return -ENOMEM;
-	if (mnt_node_snap(m, parent, &p)) {
-		mnt_node_parse_release(&n);
-		return -ENOMEM;
-	}
-	rc = link_check(&n, &p, name, to, sizeof(to));
+	rc = link_check(n, p, name, to, sizeof(to));
 	mnt_caller(req, m, &c);
 	/* The store links entries: what a handle holds goes in first. */
 	if (!rc)
 		rc = mnt_file_commit_node(m, &c, node);
 	if (!rc)
-		rc = store_output_link(m->s, &c, n.c[C_PIPELINE], n.c[C_RUN],
-				       n.c[C_STEP], n.tail, to);
+		rc = store_output_link(m->s, &c, n->c[C_PIPELINE], n->c[C_RUN],
+				       n->c[C_STEP], n->tail, to);
 	if (!rc)
-		rc = mnt_refresh(m, node);
+		rc = mnt_refresh(m, node, NULL);
 	if (!rc)
-		rc = mnt_lookup_child(m, parent, name, out);
+		rc = mnt_lookup_child(m, p, name, out);
 	if (rc == -EACCES || rc == -EPERM || rc == -EROFS || rc == -EXDEV) {
 		char path[4352];
 
-		snprintf(path, sizeof(path), "%s/%s", p.path, name);
+		snprintf(path, sizeof(path), "%s/%s", p->path, name);
 		acl_journal_denial(m->s, &c, "link", path, rc);
 	}
-	mnt_node_parse_release(&n);
-	mnt_node_parse_release(&p);
 	return rc;
 }
 
@@ -100,10 +92,15 @@ void mnt_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		 const char *newname)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino),
-			*p = mnt_node_get(m, newparent), *out = NULL;
-	int rc = n && p ? do_link(req, m, n, p, newname, &out) : -ESTALE;
+	struct mnt_node *node, *parent, n = {0}, p = {0}, *out = NULL;
+	int rc = mnt_node_take(m, ino, &node, &n);
 
+	if (!rc)
+		rc = mnt_node_take(m, newparent, &parent, &p);
+	if (!rc)
+		rc = do_link(req, m, node, &n, parent, &p, newname, &out);
+	mnt_node_parse_release(&n);
+	mnt_node_parse_release(&p);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else

@@ -192,18 +192,6 @@ static struct mnt_node *find_path(struct mnt *m, const char *path)
 	return n;
 }
 
-struct mnt_node *mnt_node_get(struct mnt *m, fuse_ino_t ino)
-{
-	struct mnt_node *n;
-
-	if (ino == FUSE_ROOT_ID)
-		return m->root;
-	pthread_mutex_lock(&m->lock);
-	n = find_ino(m, ino);
-	pthread_mutex_unlock(&m->lock);
-	return n;
-}
-
 /* Table lock held.  The kind is the path's, set at creation only. */
 static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 {
@@ -217,7 +205,7 @@ static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 	n->sealed = t->sealed;
 }
 
-int mnt_node_ref(struct mnt *m, struct mnt_node *parent, const char *name,
+int mnt_node_ref(struct mnt *m, const struct mnt_node *parent, const char *name,
 		 const struct mnt_node *tmpl, struct mnt_node **out)
 {
 	struct mnt_node *n;
@@ -262,20 +250,56 @@ out_unlock:
 	return rc;
 }
 
-int mnt_node_snap(struct mnt *m, const struct mnt_node *n, struct mnt_node *out)
+/* Copies n into out (table lock held); the split is the caller's. */
+static void snap_locked(const struct mnt_node *n, struct mnt_node *out)
 {
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&m->lock);
 	out->path = strdup(n->path);
 	out->ino = n->ino;
 	out->kind = n->kind;
 	copy_facts(out, n);
-	pthread_mutex_unlock(&m->lock);
+}
+
+static int snap_split(struct mnt_node *out)
+{
 	if (!out->path || node_split(out)) {
 		mnt_node_parse_release(out);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int mnt_node_snap(struct mnt *m, const struct mnt_node *n, struct mnt_node *out)
+{
+	pthread_mutex_lock(&m->lock);
+	snap_locked(n, out);
+	pthread_mutex_unlock(&m->lock);
+	return snap_split(out);
+}
+
+char *mnt_node_path(struct mnt *m, const struct mnt_node *n)
+{
+	char *path;
+
+	pthread_mutex_lock(&m->lock);
+	path = strdup(n->path);
+	pthread_mutex_unlock(&m->lock);
+	return path;
+}
+
+int mnt_node_take(struct mnt *m, fuse_ino_t ino, struct mnt_node **node,
+		  struct mnt_node *snap)
+{
+	struct mnt_node *n;
+
+	memset(snap, 0, sizeof(*snap));
+	pthread_mutex_lock(&m->lock);
+	n = ino == FUSE_ROOT_ID ? m->root : find_ino(m, ino);
+	if (n)
+		snap_locked(n, snap);
+	pthread_mutex_unlock(&m->lock);
+	*node = n;
+	return n ? snap_split(snap) : -ESTALE;
 }
 
 void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t nl)

@@ -29,13 +29,15 @@ static struct mnt *M(fuse_req_t req)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *p = mnt_node_get(m, parent), *n;
-	int rc = p ? mnt_check_child(req, m, ACL_TRAVERSE, p, name, "lookup")
-		   : -ESTALE;
+	struct mnt_node *pn, p, *n;
+	int rc = mnt_node_take(m, parent, &pn, &p);
 
 	if (!rc)
-		rc = mnt_lookup_child(m, p, name, &n);
-	if (rc == -ENOENT && p && p->kind == MK_SEALED && !m->shared) {
+		rc = mnt_check_child(req, m, ACL_TRAVERSE, &p, name, "lookup");
+	if (!rc)
+		rc = mnt_lookup_child(m, &p, name, &n);
+	mnt_node_parse_release(&p);
+	if (rc == -ENOENT && pn && pn->kind == MK_SEALED && !m->shared) {
 		/* Absent from immutable content: cache the answer too. */
 		struct fuse_entry_param e = {0};
 
@@ -68,16 +70,18 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
+	struct mnt_node *n, s;
 	struct stat st;
-	int rc =
-	    n ? mnt_check(req, m, ACL_TRAVERSE, n->path, "getattr") : -ESTALE;
+	int rc = mnt_node_take(m, ino, &n, &s);
 
 	(void)fi;
 	if (!rc)
-		rc = mnt_refresh(m, n);
+		rc = mnt_check(req, m, ACL_TRAVERSE, s.path, "getattr");
 	if (!rc)
-		rc = mnt_attr(m, n, &st);
+		rc = mnt_refresh(m, n, &s);
+	if (!rc)
+		mnt_attr_of(m, n, &s, &st);
+	mnt_node_parse_release(&s);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -88,21 +92,24 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
+	struct mnt_node *n, s;
 	char buf[4096];
-	int rc = n ? mnt_check(req, m, ACL_READ, n->path, "readlink") : -ESTALE;
+	int rc = mnt_node_take(m, ino, &n, &s);
 
 	if (!rc)
-		rc = mnt_refresh(m, n);
-	if (!rc && n->kind == MK_ALIAS)
-		snprintf(buf, sizeof(buf), "v%u", n->version);
-	else if (!rc && n->kind == MK_INPUT)
-		rc = mnt_input_target(strrchr(n->path, '/') + 1, buf,
+		rc = mnt_check(req, m, ACL_READ, s.path, "readlink");
+	if (!rc)
+		rc = mnt_refresh(m, n, &s);
+	if (!rc && s.kind == MK_ALIAS)
+		snprintf(buf, sizeof(buf), "v%u", s.version);
+	else if (!rc && s.kind == MK_INPUT)
+		rc = mnt_input_target(strrchr(s.path, '/') + 1, buf,
 				      sizeof(buf));
-	else if (!rc && n->e.kind == STORE_KIND_SYMLINK)
-		rc = store_symlink_read(m->s, n->e.digest, buf, sizeof(buf));
+	else if (!rc && s.e.kind == STORE_KIND_SYMLINK)
+		rc = store_symlink_read(m->s, s.e.digest, buf, sizeof(buf));
 	else if (!rc)
 		rc = -EINVAL;
+	mnt_node_parse_release(&s);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -167,28 +174,31 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
+	struct mnt_node *n, s;
 	struct dirbuf *d = calloc(1, sizeof(*d));
-	int rc = !d ? -ENOMEM : n ? 0 : -ESTALE;
+	int rc = mnt_node_take(m, ino, &n, &s);
 
+	if (!rc && !d)
+		rc = -ENOMEM;
 	/* /audit asks for the auditor role (acl.h: guarded trees). */
 	if (!rc)
-		rc = mnt_check(req, m, ACL_LIST, n->path, "opendir");
+		rc = mnt_check(req, m, ACL_LIST, s.path, "opendir");
 	if (!rc) { /* a listing is a read: journaled like an open */
 		struct store_caller c;
 
 		mnt_caller(req, m, &c);
-		rc = store_audit_record(m->s, &c, "opendir", n->path, NULL, 0,
-					0);
+		rc =
+		    store_audit_record(m->s, &c, "opendir", s.path, NULL, 0, 0);
 	}
 	if (!rc) {
-		d->path = n->path;
+		d->path = s.path;
 		rc = dir_add(d, ".", DT_DIR);
 		if (!rc)
 			rc = dir_add(d, "..", DT_DIR);
 		if (!rc)
-			rc = mnt_list(m, n, dir_add, d);
+			rc = mnt_list(m, &s, dir_add, d);
 	}
+	mnt_node_parse_release(&s);
 	if (rc) {
 		dir_free(d);
 		fuse_reply_err(req, -rc);
@@ -196,7 +206,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	d->path = NULL;
 	fi->fh = (uintptr_t)d;
-	if (n->sealed && n->kind == MK_SEALED) {
+	if (s.sealed && s.kind == MK_SEALED) {
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
@@ -301,8 +311,8 @@ static int lineage_value(struct mnt *m, const struct store_version *v,
 }
 
 /* The value of xattr idx for n into buf (size bytes); its length. */
-static int xattr_value(struct mnt *m, struct mnt_node *n, int idx, char *buf,
-		       size_t size)
+static int xattr_value(struct mnt *m, const struct mnt_node *n, int idx,
+		       char *buf, size_t size)
 {
 	struct store_version v;
 	int rc;
@@ -337,26 +347,25 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
+	struct mnt_node *n, s;
 	char *buf = malloc(XATTR_MAX);
-	int idx = -1, len;
+	int idx = -1, len = mnt_node_take(m, ino, &n, &s);
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
+	if (!len && !buf)
+		len = -ENOMEM;
 	for (int i = 0; i < NXATTRS; i++) {
 		if (!strcmp(name, xattr_names[i]))
 			idx = i;
 	}
-	len =
-	    n ? mnt_check(req, m, ACL_TRAVERSE, n->path, "getxattr") : -ESTALE;
+	if (!len)
+		len = mnt_check(req, m, ACL_TRAVERSE, s.path, "getxattr");
 	if (!len && !strcmp(name, ACL_XATTR))
-		len =
-		    mnt_acl_get(m, n, buf, size < XATTR_MAX ? size : XATTR_MAX);
+		len = mnt_acl_get(m, &s, buf,
+				  size < XATTR_MAX ? size : XATTR_MAX);
 	else if (!len)
-		len =
-		    idx < 0 ? -ENODATA : xattr_value(m, n, idx, buf, XATTR_MAX);
+		len = idx < 0 ? -ENODATA
+			      : xattr_value(m, &s, idx, buf, XATTR_MAX);
+	mnt_node_parse_release(&s);
 	if (len < 0)
 		fuse_reply_err(req, -len);
 	else if (size == 0)
@@ -371,25 +380,28 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct mnt *m = M(req);
-	struct mnt_node *n = mnt_node_get(m, ino);
+	struct mnt_node *n, s;
 	char list[128], *val = malloc(XATTR_MAX);
 	size_t used = 0;
+	int rc = mnt_node_take(m, ino, &n, &s);
 
-	int rc = !n ? -ESTALE : !val ? -ENOMEM : 0;
-
+	if (!rc && !val)
+		rc = -ENOMEM;
 	if (!rc)
-		rc = mnt_check(req, m, ACL_TRAVERSE, n->path, "listxattr");
+		rc = mnt_check(req, m, ACL_TRAVERSE, s.path, "listxattr");
 	if (rc) {
+		mnt_node_parse_release(&s);
 		fuse_reply_err(req, -rc);
 		free(val);
 		return;
 	}
 	for (int i = 0; i < NXATTRS; i++) {
-		if (xattr_value(m, n, i, val, XATTR_MAX) < 0)
+		if (xattr_value(m, &s, i, val, XATTR_MAX) < 0)
 			continue;
 		memcpy(list + used, xattr_names[i], strlen(xattr_names[i]) + 1);
 		used += strlen(xattr_names[i]) + 1;
 	}
+	mnt_node_parse_release(&s);
 	free(val);
 	if (size == 0)
 		fuse_reply_xattr(req, used);
@@ -402,29 +414,26 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	struct mnt_node *n = mnt_node_get(M(req), ino);
+	struct mnt_node *n, s;
 	uint32_t mode = 0;
-	int rc;
+	int rc = mnt_node_take(M(req), ino, &n, &s);
 
 	(void)flags;
-	if (n && !strcmp(name, ACL_XATTR)) {
+	if (!rc && !strcmp(name, ACL_XATTR)) {
 		/* setfacl: role bindings on n's path (value NULL:
 		 * removexattr); what cp -p and the like write: a chmod. */
-		rc = mnt_acl_set(req, M(req), n, value, size, &mode);
+		rc = mnt_acl_set(req, M(req), &s, value, size, &mode);
 		if (rc == 1)
 			rc = mnt_chmod(req, M(req), n, mode);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	if (n && !strcmp(name, ACL_DEFAULT_XATTR)) {
+	} else if (!rc && !strcmp(name, ACL_DEFAULT_XATTR)) {
 		/* No directory has a default ACL: removing none (cp -a of a
 		 * directory does) finds nothing, an empty one is none. */
-		fuse_reply_err(req, !value		   ? ENODATA
-				    : size == MNT_XACL_HDR ? 0
-							   : EOPNOTSUPP);
-		return;
+		rc = !value ? -ENODATA : size == MNT_XACL_HDR ? 0 : -EOPNOTSUPP;
+	} else if (!rc) {
+		rc = s.sealed ? -EPERM : -ENOTSUP;
 	}
-	fuse_reply_err(req, !n ? ESTALE : n->sealed ? EPERM : ENOTSUP);
+	mnt_node_parse_release(&s);
+	fuse_reply_err(req, -rc);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

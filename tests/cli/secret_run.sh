@@ -83,6 +83,15 @@ assert paths.count(("/secrets/api-token", 0)) == 2, paths
 assert ("/secrets/DB_PASS", 0) in paths, paths
 EOP
 
+afs audit query --op secret.use --json >"$T/uses.json"
+"$PY" - "$T/uses.json" <<'EOP' || defect "secret.use records: $(cat "$T/uses.json")"
+import json, sys
+paths = sorted(r["path"] for r in json.load(open(sys.argv[1])))
+assert paths == ["/pipelines/p/runs/r1/steps/s (DB_PASS v1)",
+                 "/pipelines/p/runs/r1/steps/s (api-token v1)",
+                 "/pipelines/p/runs/r1/steps/s (api-token v2)"], paths
+EOP
+
 check "the trace keeps the line, with a marker for the value"
 afs trace show p/r1 --json >"$T/trace.json"
 grep -qF "called with [secret api-token]" "$T/trace.json" ||

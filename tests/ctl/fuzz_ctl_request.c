@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			&buf, &len) != 0)
 			abort();
 		free(buf);
+		ctl_result_release(&res);
 	}
 	if (ctl_fileop_decode(data + 1, size - 1, &op) == 0) {
 		if (ctl_fileop_encode(&op, &buf, &len) != 0)

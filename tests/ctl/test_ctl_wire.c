@@ -663,9 +663,61 @@ static void test_ctl_env_cache_calls_round_trip(void **state)
 	    -EINVAL);
 }
 
+/* run.secret: a secret spec as key; the value comes back in hex, any
+ * byte, and a result that is not hex or has no version is refused. */
+static void test_ctl_secret_call_round_trip(void **state)
+{
+	struct ctl_call in = {.op = CTL_CALL_RUN_SECRET,
+			      .pipeline = "p",
+			      .run = "r",
+			      .step = "s",
+			      .key = "db@v2"},
+			out;
+	uint8_t val[] = {0xff, 'a', 0x80, '\n'};
+	struct ctl_result r = {.version = 2}, res;
+	const char *why;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ctl_call_encode(&in, &buf, &len), 0);
+	assert_int_equal(ctl_call_decode(buf, len, &out, &why), 0);
+	free(buf);
+	assert_string_equal(ctl_call_name(out.op), "run.secret");
+	assert_string_equal(out.key, "db@v2");
+	ctl_call_release(&out);
+	r.secret = val;
+	r.secret_len = sizeof(val);
+	assert_int_equal(ctl_result_encode(CTL_CALL_RUN_SECRET, &r, &buf, &len),
+			 0);
+	assert_non_null(memmem(buf, len, "\"ff61800a\"", 10));
+	assert_int_equal(ctl_result_decode(buf, len, CTL_CALL_RUN_SECRET, &res),
+			 0);
+	free(buf);
+	assert_int_equal(res.secret_len, sizeof(val));
+	assert_memory_equal(res.secret, val, sizeof(val));
+	assert_int_equal(res.version, 2);
+	ctl_result_release(&res);
+	assert_null(res.secret);
+	static const char *const bad[] = {
+	    "{\"rc\":0,\"value\":\"f\",\"version\":1}",
+	    "{\"rc\":0,\"value\":\"zz\",\"version\":1}",
+	    "{\"rc\":0,\"value\":\"FF\",\"version\":1}",
+	    "{\"rc\":0,\"value\":\"ff\",\"version\":0}",
+	    "{\"rc\":0,\"value\":\"ff\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(ctl_result_decode(bad[i], strlen(bad[i]),
+						   CTL_CALL_RUN_SECRET, &res),
+				 -EINVAL);
+		assert_null(res.secret);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ctl_secret_call_round_trip),
 	    cmocka_unit_test(test_ctl_request_decode_valid),
 	    cmocka_unit_test(test_ctl_request_decode_refuses_malformed),
 	    cmocka_unit_test(test_ctl_request_decode_refuses_nul_and_utf8),
