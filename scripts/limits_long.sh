@@ -9,8 +9,9 @@
 #
 # Without ARTIFACTFS_BIN it builds Release in BUILD_DIR (default
 # build-release), as scripts/bench does, and tests a copy of that binary.
-# LIMITS_N, LIMITS_SPARSE_GIB and LIMITS_RSS_MAX_KIB (default 4 GiB)
-# override the sizes.  The sparse file needs no 50 GiB of disk (holes are
+# LIMITS_N, LIMITS_SPARSE_GIB, LIMITS_RSS_MAX_KIB (default 4 GiB) and
+# LIMITS_RSS_GROWTH_KIB (the peak's growth over the daemon's start,
+# default 384 MiB) override the sizes.  The sparse file needs no 50 GiB of disk (holes are
 # stored once as zero chunks), but the store, its spool and two copies of
 # the 100,000-file tree need a few GiB under TMPDIR: with less than
 # LIMITS_MIN_FREE_GIB (default 8) free there, the sparse file and N are

@@ -28,6 +28,11 @@ struct db {
 	rocksdb_readoptions_t *ro;
 	rocksdb_readoptions_t *ro_chunk; /* no CRC: we re-hash every chunk */
 	rocksdb_flushoptions_t *fo;
+	/* One block cache for every column family, and one memtable budget
+	 * (db_write_buffer_size) for all: the daemon's memory stays bounded
+	 * whatever the store holds. */
+	rocksdb_cache_t *cache;
+	rocksdb_block_based_table_options_t *bbto;
 	bool read_only; /* opened for reading only: never flushed */
 	char *path;
 };
@@ -70,9 +75,16 @@ static int db_err(char *err, const char *what)
 	return rc;
 }
 
-static rocksdb_options_t *cf_options(enum db_cf cf)
+/* The shared block cache, and the budget of all memtables together. */
+#define DB_BLOCK_CACHE	  (32u << 20)
+#define DB_MEMTABLE_TOTAL (96u << 20)
+
+static rocksdb_options_t *cf_options(enum db_cf cf,
+				     rocksdb_block_based_table_options_t *bbto)
 {
 	rocksdb_options_t *o = rocksdb_options_create();
+
+	rocksdb_options_set_block_based_table_factory(o, bbto);
 
 	if (cf == CF_CHUNKS) {
 		/* Payloads are already zstd or incompressible: no second
@@ -132,6 +144,10 @@ static void db_free(struct db *d)
 	}
 	if (d->opt)
 		rocksdb_options_destroy(d->opt);
+	if (d->bbto)
+		rocksdb_block_based_options_destroy(d->bbto);
+	if (d->cache)
+		rocksdb_cache_destroy(d->cache);
 	if (d->wo_sync)
 		rocksdb_writeoptions_destroy(d->wo_sync);
 	if (d->wo_nowal)
@@ -180,8 +196,18 @@ int db_open(const char *path, bool create, bool read_only, struct db **out)
 		db_free(d);
 		return rc;
 	}
+	rocksdb_options_set_db_write_buffer_size(d->opt, DB_MEMTABLE_TOTAL);
+	d->cache = rocksdb_cache_create_lru(DB_BLOCK_CACHE);
+	d->bbto = rocksdb_block_based_options_create();
+	rocksdb_block_based_options_set_block_cache(d->bbto, d->cache);
+	/* Index and filter blocks in the cache too (not outside it, growing
+	 * with the data); level 0's stay pinned there. */
+	rocksdb_block_based_options_set_cache_index_and_filter_blocks(d->bbto,
+								      1);
+	rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(
+	    d->bbto, 1);
 	for (int i = 0; i < CF_COUNT; i++) {
-		d->cf_opt[i] = cf_options(i);
+		d->cf_opt[i] = cf_options(i, d->bbto);
 		cfo[i] = d->cf_opt[i];
 	}
 	if (read_only) /* writes nothing, not even a log: read-only media */

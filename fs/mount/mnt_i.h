@@ -102,6 +102,7 @@ struct mnt {
 	pthread_mutex_t lock; /* node table */
 	struct mnt_node **by_ino, **by_path;
 	size_t cap, n;
+	size_t spare_at; /* where mnt_nodes_spare goes on */
 	struct mnt_node *root;
 	bool ro;
 	/* Other users reach the mount (allow_other): the kernel may cache
@@ -155,6 +156,24 @@ char *mnt_node_path(struct mnt *m, const struct mnt_node *n);
  * node), -ENOMEM. */
 int mnt_node_take(struct mnt *m, fuse_ino_t ino, struct mnt_node **node,
 		  struct mnt_node *snap);
+
+/** Nodes the kernel may hold before it is asked to forget some
+ * (mnt_trim.c). */
+#define MNT_NODES_MAX 16384
+
+/** How many nodes the table holds. */
+size_t mnt_nodes_count(struct mnt *m);
+
+/** A name the kernel may forget: its directory's inode, the name
+ * (malloc'd, the caller's). */
+struct mnt_spare {
+	uint64_t parent;
+	char *name;
+};
+
+/** Fills out with up to want names of nodes (never the root), going on
+ * each time where the last call stopped; returns how many. */
+size_t mnt_nodes_spare(struct mnt *m, struct mnt_spare *out, size_t want);
 
 /** Drops n lookups of ino; frees the node at zero. */
 void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t n);
@@ -565,6 +584,19 @@ int mnt_xacl_base(const char *value, size_t size, struct mnt_xacl_base *out);
 /** The permission bits chmod(2) would give for b (group: the mask's when
  * there is one). */
 uint32_t mnt_xacl_mode(const struct mnt_xacl_base *b);
+
+/* ------------------------------------------------------------ mnt_trim.c
+ * Bounded memory: names the kernel is asked to forget past MNT_NODES_MAX
+ * nodes, freed heap given back (malloc_trim), by a thread of the daemon.
+ */
+struct mnt_trim;
+
+/** Starts the thread for m (borrowed until mnt_trim_stop).  0, -ENOMEM,
+ * or pthread_create's error (logged; the mount serves without it). */
+int mnt_trim_start(struct mnt *m, struct mnt_trim **out);
+
+/** Stops the thread and frees t (NULL is fine). */
+void mnt_trim_stop(struct mnt_trim *t);
 
 /* ------------------------------------------------------ mnt_checkpoint.c
  * Signed checkpoints of the audit journal, written by a thread of the

@@ -560,3 +560,55 @@ uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n)
 	pthread_mutex_unlock(&m->lock);
 	return link;
 }
+
+size_t mnt_nodes_count(struct mnt *m)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->n;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+/* The node of x's parent directory, or NULL (table lock held). */
+static struct mnt_node *parent_of(struct mnt *m, const struct mnt_node *x)
+{
+	const char *slash = strrchr(x->path, '/');
+	char *pp;
+	struct mnt_node *p;
+
+	if (!slash)
+		return NULL;
+	pp = strndup(x->path, slash == x->path ? 1 : (size_t)(slash - x->path));
+	p = pp ? find_path(m, pp) : NULL;
+	free(pp);
+	return p;
+}
+
+size_t mnt_nodes_spare(struct mnt *m, struct mnt_spare *out, size_t want)
+{
+	size_t n = 0, k;
+
+	pthread_mutex_lock(&m->lock);
+	for (k = 0; k < m->cap && n < want; k++) {
+		size_t i = (m->spare_at + k) & (m->cap - 1);
+
+		for (struct mnt_node *x = m->by_ino[i]; x && n < want;
+		     x = x->next_ino) {
+			struct mnt_node *p;
+
+			/* The root stays; "//gone/" has no name left. */
+			if (x == m->root || !strncmp(x->path, "//", 2))
+				continue;
+			p = parent_of(m, x);
+			out[n].name =
+			    p ? strdup(strrchr(x->path, '/') + 1) : NULL;
+			if (out[n].name)
+				out[n++].parent = p->ino;
+		}
+	}
+	m->spare_at = (m->spare_at + k) & (m->cap - 1);
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}

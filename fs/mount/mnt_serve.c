@@ -150,6 +150,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 {
 	struct fuse_loop_config *cfg;
 	struct mnt_checkpoints *cps = NULL;
+	struct mnt_trim *trim = NULL;
 	struct fs_ctl *ctl = NULL;
 	char *spool = NULL;
 	int ready_fd = -1, rc;
@@ -193,6 +194,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	m->point = point;
 	/* Without them the mount still serves: the failure is logged. */
 	mnt_checkpoints_start(m->s, ctx, &cps);
+	mnt_trim_start(m, &trim);
 	store_log(STORE_LOG_INFO, "mounted %s on %s", ctx->store_dir, point);
 	if (ready_fd >= 0) {
 		ready(&ready_fd);
@@ -202,6 +204,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	rc = fuse_session_loop_mt(m->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	mnt_trim_stop(trim);
 	fs_ctl_stop(ctl);
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
 	/* Nothing writes any more: the last checkpoint sees the last record. */

@@ -139,6 +139,104 @@ static void test_store_put_begin_bad_name(void **state)
 	assert_null(p);
 }
 
+static void test_store_name_valid_rules(void **state)
+{
+	static const struct {
+		const char *name;
+		int file, entity;
+	} cases[] = {
+	    {"model", 0, 0},
+	    {"a@b", 0, -EINVAL},
+	    {"@", 0, -EINVAL},
+	    {"v1", 0, -EINVAL},
+	    {"v01", 0, -EINVAL},
+	    {"latest", 0, -EINVAL},
+	    {"vfoo", 0, 0},
+	    {"v", 0, 0},
+	    {"latest2", 0, 0},
+	    {".", -EINVAL, -EINVAL},
+	    {"..", -EINVAL, -EINVAL},
+	    {"a/b", -EINVAL, -EINVAL},
+	    {"a\nb", -EINVAL, -EINVAL},
+	    {"a\x7f", -EINVAL, -EINVAL},
+	    {"", -EINVAL, -EINVAL},
+	};
+	char longname[STORE_NAME_MAX + 2];
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].name);
+
+		why = NULL;
+		assert_int_equal(
+		    store_name_valid(STORE_NAME_FILE, cases[i].name, len, &why),
+		    cases[i].file);
+		assert_int_equal(store_name_valid(STORE_NAME_ENTITY,
+						  cases[i].name, len, &why),
+				 cases[i].entity);
+		if (cases[i].entity)
+			assert_non_null(why);
+	}
+	assert_int_equal(store_name_valid(STORE_NAME_FILE, "a\0b", 3, &why),
+			 -EINVAL);
+	memset(longname, 'x', sizeof(longname));
+	longname[STORE_NAME_MAX + 1] = '\0';
+	assert_int_equal(store_name_valid(STORE_NAME_ENTITY, longname,
+					  strlen(longname), &why),
+			 -ENAMETOOLONG);
+}
+
+static void test_store_ref_number_forms(void **state)
+{
+	uint32_t n = 0;
+
+	(void)state;
+	assert_int_equal(store_ref_number("v1", &n), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_ref_number("v4294967295", &n), 1);
+	assert_int_equal(n, UINT32_MAX);
+	assert_int_equal(store_ref_number("v01", &n), -EINVAL);
+	assert_int_equal(store_ref_number("v0", &n), -EINVAL);
+	assert_int_equal(store_ref_number("v4294967296", &n), -EINVAL);
+	assert_int_equal(store_ref_number("latest", &n), 0);
+	assert_int_equal(store_ref_number("vprod", &n), 0);
+	assert_int_equal(store_ref_number("v", &n), 0);
+}
+
+static void test_store_ref_resolve_leading_zero(void **state)
+{
+	struct fx *f = *state;
+	struct store_version v;
+
+	assert_int_equal(put_tag(f->s, "a", "a1"), 1);
+	assert_int_equal(store_ref_resolve(f->s, "a", "v1", &v), 0);
+	assert_int_equal(store_ref_resolve(f->s, "a", "v01", &v), -EINVAL);
+}
+
+static void test_store_run_seal_refuses_output_no_artifact_may_be(void **state)
+{
+	struct fx *f = *state;
+	struct store_file file;
+	struct store_run r;
+
+	assert_int_equal(store_run_create(f->s, test_caller(), "p", "r1", 1000),
+			 0);
+	assert_int_equal(store_step_create(f->s, test_caller(), "p", "r1", "s"),
+			 0);
+	assert_int_equal(store_buf(f->s, "x", 1, 0, &file), 0);
+	/* Below the mount's checks: the store refuses it at seal. */
+	assert_int_equal(store_output_set(f->s, test_caller(), "p", "r1", "s",
+					  "a@b", STORE_KIND_FILE, 0644, &file,
+					  0, NULL),
+			 0);
+	assert_int_equal(store_run_seal(f->s, test_caller(), "p", "r1"),
+			 -EINVAL);
+	assert_int_equal(store_run_get(f->s, "p", "r1", &r), 0);
+	assert_int_equal(r.status, STORE_RUN_OPEN);
+	assert_int_equal(store_artifact_get(f->s, "a@b"), -ENOENT);
+}
+
 static void test_store_ref_resolve_latest_follows_newest(void **state)
 {
 	struct fx *f = *state;
@@ -738,6 +836,10 @@ int main(void)
 	    T(test_store_run_create_duplicate_eexist),
 	    T(test_store_step_create_rules),
 	    T(test_store_run_end_sealed_publishes),
+	    T(test_store_name_valid_rules),
+	    T(test_store_ref_number_forms),
+	    T(test_store_ref_resolve_leading_zero),
+	    T(test_store_run_seal_refuses_output_no_artifact_may_be),
 	    T(test_store_run_end_failed_publishes_nothing),
 	    T(test_store_pipeline_each_lists),
 	    T(test_store_run_each_lists),
