@@ -6,7 +6,7 @@
 # sealed and compared.  Prints the figures: ops, processes, seconds,
 # mismatches.  Needs root and /dev/fuse.
 #   AFSX_OPS, AFSX_USERS, AFSX_PROCS, AFSX_SEED, AFSX_ARGS as for afsx.sh
-#   (AFSX_ARGS default "-m 65536 -c 1000"; -L adds hard links, -G and -1
+#   (AFSX_ARGS default "-m 65536 -c 1000"; -H leaves hard links out, -G and -1
 #   narrow a mismatch down: see afsx.c).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,5 +1,7 @@
 /*
- * output.c - the outputs trees of open runs, and sealing a run.
+ * output.c - the outputs trees of open runs: reading them and changing
+ * them (entries in outentry.c, other names of a file in links.c,
+ * sealing in seal.c).
  *
  * Entries live in the namespace column family under
  * KEY_NS_OUTPUT pipeline NUL run NUL step NUL path (FORMAT.md).  Each file
@@ -14,159 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUT_PATH_MAX 4095
-#define OUT_KEY_MAX  (KEY_MAX + OUT_PATH_MAX + 2)
-
-struct okey {
-	uint8_t k[OUT_KEY_MAX];
-	size_t base; /* length of the step prefix, NUL included */
-	size_t len;
-};
-
-/* Checks every component of path ("" allowed when root_ok). */
-static int path_check(const char *path, bool root_ok)
-{
-	size_t total = strlen(path);
-
-	if (total == 0)
-		return root_ok ? 0 : -EINVAL;
-	if (total > OUT_PATH_MAX)
-		return -ENAMETOOLONG;
-	while (*path) {
-		size_t len = strcspn(path, "/");
-		int rc = store_name_check(path, len);
-
-		if (rc)
-			return rc;
-		path += len;
-		if (*path == '/' && *++path == '\0')
-			return -EINVAL;
-	}
-	return 0;
-}
-
-static void okey_init(struct okey *o, const char *pipeline, const char *run,
-		      const char *step, const char *path)
-{
-	o->base = key_add_nul(
-	    o->k, key_names(o->k, KEY_NS_OUTPUT, pipeline, run, step));
-	o->len = o->base + strlen(path);
-	memcpy(o->k + o->base, path, o->len - o->base);
-}
-
-static void entry_encode(struct buf *x, const struct store_output *o)
-{
-	buf_u8(x, RECORD_FORMAT);
-	buf_u8(x, (uint8_t)o->e.kind);
-	buf_varint(x, o->e.mode);
-	buf_varint(x, o->e.size);
-	buf_bytes(x, o->e.digest, STORE_DIGEST_LEN);
-	buf_varint(x, (uint64_t)o->mtime);
-	if (o->atime != o->mtime)
-		buf_varint(x, (uint64_t)o->atime);
-}
-
-int output_entry_decode(const void *val, size_t len, const char *path,
-			struct store_output *o)
-{
-	struct cursor c = {val, (const uint8_t *)val + len, false};
-	const char *slash = strrchr(path, '/');
-	const uint8_t *dg;
-
-	memset(o, 0, sizeof(*o));
-	snprintf(o->e.name, sizeof(o->e.name), "%s", slash ? slash + 1 : path);
-	if (cur_u8(&c) != RECORD_FORMAT)
-		return -EIO;
-	o->e.kind = cur_u8(&c);
-	o->e.mode = (uint32_t)cur_varint(&c);
-	o->e.size = cur_varint(&c);
-	dg = cur_bytes(&c, STORE_DIGEST_LEN);
-	if (dg)
-		memcpy(o->e.digest, dg, STORE_DIGEST_LEN);
-	o->mtime = (int64_t)cur_varint(&c);
-	/* The atime is there only when set apart from the mtime. */
-	o->atime = c.p < c.end ? (int64_t)cur_varint(&c) : o->mtime;
-	if (o->e.kind < STORE_KIND_FILE || o->e.kind > STORE_KIND_SYMLINK)
-		c.bad = true;
-	return c.bad ? -EIO : 0;
-}
-
-/* Reads the entry under key (through b when given). */
-static int entry_read(struct store *s, struct db_batch *b, const struct okey *o,
-		      struct store_output *out)
-{
-	char path[OUT_PATH_MAX + 1];
-	void *val;
-	size_t len;
-	int rc;
-
-	if (o->len == o->base) {
-		memset(out, 0, sizeof(*out));
-		out->e.kind = STORE_KIND_DIR;
-		out->e.mode = 0755;
-		return 0;
-	}
-	rc = b ? db_batch_get(b, CF_NAMESPACE, o->k, o->len, &val, &len)
-	       : db_get(s->db, CF_NAMESPACE, o->k, o->len, &val, &len);
-	if (rc)
-		return rc;
-	memcpy(path, o->k + o->base, o->len - o->base);
-	path[o->len - o->base] = '\0';
-	rc = output_entry_decode(val, len, path, out);
-	free(val);
-	if (rc)
-		store_log(STORE_LOG_ERR, "corrupt output entry %s", path);
-	return rc;
-}
-
-/* The run must be open and the step present; for writes. */
-static int step_writable(struct store *s, struct db_batch *b,
-			 const char *pipeline, const char *run,
-			 const char *step)
-{
-	uint8_t k[KEY_MAX];
-	struct store_run r;
-	void *val;
-	size_t len;
-	int rc = run_read(s, b, pipeline, run, &r);
-
-	if (rc)
-		return rc;
-	if (r.status != STORE_RUN_OPEN)
-		return -EROFS;
-	rc = db_batch_get(b, CF_NAMESPACE, k,
-			  key_names(k, KEY_NS_STEP, pipeline, run, step), &val,
-			  &len);
-	if (!rc)
-		free(val);
-	return rc;
-}
-
-static int args_check(const char *pipeline, const char *run, const char *step,
-		      const char *path, bool root_ok)
-{
-	const char *names[3] = {pipeline, run, step};
-
-	for (int i = 0; i < 3; i++) {
-		int rc = store_name_check(names[i], strlen(names[i]));
-
-		if (rc)
-			return rc;
-	}
-	return path_check(path, root_ok);
-}
-
 int store_output_get(struct store *s, const char *pipeline, const char *run,
 		     const char *step, const char *path,
 		     struct store_output *out)
 {
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, true);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, true);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
-	return entry_read(s, NULL, &o, out);
+	out_key_init(&o, pipeline, run, step, path);
+	rc = out_entry_read(s, NULL, &o, out);
+	if (!rc && out->link)
+		rc = out_links_count(s, &o, out->link, &out->nlink);
+	return rc;
 }
 
 struct each_out {
@@ -199,69 +62,16 @@ int store_output_each(struct store *s, const char *pipeline, const char *run,
 		      void *arg)
 {
 	struct each_out c = {.fn = fn, .arg = arg};
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, true);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, true);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	if (o.len > o.base)
 		o.k[o.len++] = '/';
 	c.skip = o.len;
 	return db_scan(s->db, CF_NAMESPACE, o.k, o.len, each_child, &c);
-}
-
-/* The parent of o's path must be a directory. */
-static int parent_check(struct store *s, struct db_batch *b,
-			const struct okey *o)
-{
-	struct okey parent = *o;
-	struct store_output pe;
-	int rc;
-
-	while (parent.len > parent.base && parent.k[parent.len - 1] != '/')
-		parent.len--;
-	if (parent.len > parent.base)
-		parent.len--; /* drop the '/' */
-	rc = entry_read(s, b, &parent, &pe);
-	if (rc)
-		return rc;
-	return pe.e.kind == STORE_KIND_DIR ? 0 : -ENOTDIR;
-}
-
-static int put_entry(struct db_batch *b, const struct okey *o,
-		     const struct store_output *e)
-{
-	struct buf x = {0};
-
-	entry_encode(&x, e);
-	if (x.oom)
-		return -ENOMEM;
-	db_batch_put(b, CF_NAMESPACE, o->k, o->len, x.p, x.len);
-	free(x.p);
-	return 0;
-}
-
-/* Replaces what o holds (old, may be absent) by e (NULL: delete), moving
- * content references and counters. */
-static int swap_entry(struct store *s, struct db_batch *b, const struct okey *o,
-		      const struct store_output *old,
-		      const struct store_output *e)
-{
-	struct store_stats st;
-	int rc = stats_load(b, &st);
-
-	if (!rc && e && e->e.kind != STORE_KIND_DIR)
-		rc = ref_entry(s, b, &st, e->e.kind, e->e.digest);
-	if (!rc && old && old->e.kind != STORE_KIND_DIR)
-		rc = unref_entry(s, b, &st, old->e.kind, old->e.digest);
-	if (rc)
-		return rc;
-	stats_save(b, &st);
-	if (e)
-		return put_entry(b, o, e);
-	db_batch_delete(b, CF_NAMESPACE, o->k, o->len);
-	return 0;
 }
 
 static int kind_clash(const struct store_output *old, enum store_kind kind)
@@ -284,9 +94,9 @@ int store_output_set(struct store *s, const struct store_caller *c,
 
 	e.atime = e.mtime;
 	struct commit t;
-	struct okey o;
+	struct out_key o;
 	bool had;
-	int rc = args_check(pipeline, run, step, path, false);
+	int rc = out_args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
@@ -296,7 +106,7 @@ int store_output_set(struct store *s, const struct store_caller *c,
 		memcpy(e.e.digest, f->digest, STORE_DIGEST_LEN);
 		e.e.size = f->size;
 	}
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
@@ -306,18 +116,23 @@ int store_output_set(struct store *s, const struct store_caller *c,
 		chunk_set_clear(s->pending);
 	}
 	if (!rc)
-		rc = step_writable(s, t.b, pipeline, run, step);
+		rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = parent_check(s, t.b, &o);
+		rc = out_parent_check(s, t.b, &o);
 	if (!rc) {
-		rc = entry_read(s, t.b, &o, &old);
+		rc = out_entry_read(s, t.b, &o, &old);
 		had = rc == 0;
 		rc = rc == -ENOENT ? 0 : rc;
 		if (!rc && had)
 			rc = kind_clash(&old, kind);
 	}
+	/* New content of a file of many names is every name's. */
+	if (!rc && had && kind == STORE_KIND_FILE && old.e.kind == kind)
+		e.link = old.link;
 	if (!rc)
-		rc = swap_entry(s, t.b, &o, had ? &old : NULL, &e);
+		rc = out_entry_swap(s, t.b, &o, had ? &old : NULL, &e);
+	if (!rc)
+		rc = out_links_update(s, t.b, &o, &e);
 	commit_note(&t,
 		    kind == STORE_KIND_DIR	 ? "output.mkdir"
 		    : kind == STORE_KIND_SYMLINK ? "output.symlink"
@@ -339,24 +154,26 @@ static int set_attr(struct store *s, const struct store_caller *c,
 {
 	struct store_output e;
 	struct commit t;
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, false);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = step_writable(s, t.b, pipeline, run, step);
+	rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, t.b, &o, &e);
+		rc = out_entry_read(s, t.b, &o, &e);
 	if (!rc) {
 		e.e.mode = mode ? *mode & 07777 : e.e.mode;
 		e.mtime = mtime != STORE_TIME_KEEP ? mtime : e.mtime;
 		e.atime = atime != STORE_TIME_KEEP ? atime : e.atime;
-		rc = put_entry(t.b, &o, &e);
+		rc = out_entry_put(t.b, &o, &e);
 	}
+	if (!rc)
+		rc = out_links_update(s, t.b, &o, &e);
 	commit_note(&t, op, NULL, "/pipelines/%s/runs/%s/steps/%s/outputs/%s",
 		    pipeline, run, step, path);
 	/* Times, like a close without fsync: ordered, atomic, not waited
@@ -393,9 +210,9 @@ static int has_any(void *arg, const void *key, size_t klen, const void *val,
 }
 
 /* Whether directory o has any entry below it. */
-static bool dir_has_children(struct store *s, const struct okey *o)
+static bool dir_has_children(struct store *s, const struct out_key *o)
 {
-	struct okey p = *o;
+	struct out_key p = *o;
 
 	p.k[p.len++] = '/';
 	return db_scan(s->db, CF_NAMESPACE, p.k, p.len, has_any, NULL) == 1;
@@ -407,22 +224,22 @@ int store_output_delete(struct store *s, const struct store_caller *c,
 {
 	struct store_output old;
 	struct commit t;
-	struct okey o;
-	int rc = args_check(pipeline, run, step, path, false);
+	struct out_key o;
+	int rc = out_args_check(pipeline, run, step, path, false);
 
 	if (rc)
 		return rc;
-	okey_init(&o, pipeline, run, step, path);
+	out_key_init(&o, pipeline, run, step, path);
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = step_writable(s, t.b, pipeline, run, step);
+	rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, t.b, &o, &old);
+		rc = out_entry_read(s, t.b, &o, &old);
 	if (!rc && old.e.kind == STORE_KIND_DIR && dir_has_children(s, &o))
 		rc = -ENOTEMPTY;
 	if (!rc)
-		rc = swap_entry(s, t.b, &o, &old, NULL);
+		rc = out_entry_swap(s, t.b, &o, &old, NULL);
 	commit_note(&t, "output.delete", NULL,
 		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", pipeline, run,
 		    step, path);
@@ -432,7 +249,7 @@ int store_output_delete(struct store *s, const struct store_caller *c,
 struct move {
 	struct db_batch *b;
 	size_t from_len; /* key length of the source path */
-	const struct okey *to;
+	const struct out_key *to;
 	int err;
 };
 
@@ -441,7 +258,7 @@ static int move_one(void *arg, const void *key, size_t klen, const void *val,
 		    size_t vlen)
 {
 	struct move *m = arg;
-	struct okey n = *m->to;
+	struct out_key n = *m->to;
 	size_t tail = klen - m->from_len;
 
 	if (n.len + tail > sizeof(n.k))
@@ -454,11 +271,11 @@ static int move_one(void *arg, const void *key, size_t klen, const void *val,
 }
 
 static int rename_check(struct store *s, struct db_batch *b,
-			const struct okey *f, const struct okey *t,
+			const struct out_key *f, const struct out_key *t,
 			const struct store_output *src,
 			struct store_output *dst, bool *had)
 {
-	int rc = parent_check(s, b, t);
+	int rc = out_parent_check(s, b, t);
 
 	if (rc)
 		return rc;
@@ -466,7 +283,7 @@ static int rename_check(struct store *s, struct db_batch *b,
 	if (src->e.kind == STORE_KIND_DIR && t->len > f->len &&
 	    !memcmp(t->k, f->k, f->len) && t->k[f->len] == '/')
 		return -EINVAL;
-	rc = entry_read(s, b, t, dst);
+	rc = out_entry_read(s, b, t, dst);
 	*had = rc == 0;
 	if (rc == -ENOENT)
 		return 0;
@@ -485,30 +302,32 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 			const char *from, const char *to)
 {
 	struct store_output src, dst;
-	struct okey f, t, fp;
+	struct out_key f, t, fp;
 	struct move m;
 	struct commit tx;
 	bool had = false;
-	int rc = args_check(pipeline, run, step, from, false);
+	int rc = out_args_check(pipeline, run, step, from, false);
 
 	if (!rc)
-		rc = path_check(to, false);
+		rc = out_args_check(pipeline, run, step, to, false);
 	if (rc)
 		return rc;
 	if (!strcmp(from, to))
 		return 0;
-	okey_init(&f, pipeline, run, step, from);
-	okey_init(&t, pipeline, run, step, to);
+	out_key_init(&f, pipeline, run, step, from);
+	out_key_init(&t, pipeline, run, step, to);
 	rc = commit_begin(s, c, &tx);
 	if (rc)
 		return rc;
-	rc = step_writable(s, tx.b, pipeline, run, step);
+	rc = out_step_writable(s, tx.b, pipeline, run, step);
 	if (!rc)
-		rc = entry_read(s, tx.b, &f, &src);
+		rc = out_entry_read(s, tx.b, &f, &src);
 	if (!rc)
 		rc = rename_check(s, tx.b, &f, &t, &src, &dst, &had);
+	if (!rc && had && src.link && src.link == dst.link)
+		return commit_end(&tx, 0); /* two names of one file */
 	if (!rc && had)
-		rc = swap_entry(s, tx.b, &t, &dst, NULL);
+		rc = out_entry_swap(s, tx.b, &t, &dst, NULL);
 	if (!rc && src.e.kind == STORE_KIND_DIR) {
 		fp = f;
 		fp.k[fp.len++] = '/';
@@ -520,7 +339,7 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 	if (!rc) {
 		/* A rename keeps the times (rsync renames its copies into
 		 * place after setting them). */
-		rc = put_entry(tx.b, &t, &src);
+		rc = out_entry_put(tx.b, &t, &src);
 		db_batch_delete(tx.b, CF_NAMESPACE, f.k, f.len);
 	}
 	commit_note(&tx, "output.rename", NULL,
@@ -535,7 +354,7 @@ struct copy {
 	struct store *s;
 	struct db_batch *b;
 	size_t skip; /* the source step's prefix */
-	struct okey to;
+	struct out_key to;
 	size_t n;
 };
 
@@ -556,7 +375,7 @@ static int copy_one(void *arg, const void *key, size_t klen, const void *val,
 	x->to.len = x->to.base + plen;
 	memcpy(x->to.k + x->to.base, path, plen);
 	x->n++;
-	return swap_entry(x->s, x->b, &x->to, NULL, &e);
+	return out_entry_swap(x->s, x->b, &x->to, NULL, &e);
 }
 
 int store_output_copy(struct store *s, const struct store_caller *c,
@@ -565,22 +384,22 @@ int store_output_copy(struct store *s, const struct store_caller *c,
 		      const char *src_step)
 {
 	struct copy x = {.s = s};
-	struct okey from;
+	struct out_key from;
 	struct commit t;
-	int rc = args_check(pipeline, run, step, "", true);
+	int rc = out_args_check(pipeline, run, step, "", true);
 
 	if (!rc)
-		rc = args_check(src_p, src_r, src_step, "", true);
+		rc = out_args_check(src_p, src_r, src_step, "", true);
 	if (rc)
 		return rc;
-	okey_init(&from, src_p, src_r, src_step, "");
-	okey_init(&x.to, pipeline, run, step, "");
+	out_key_init(&from, src_p, src_r, src_step, "");
+	out_key_init(&x.to, pipeline, run, step, "");
 	x.skip = from.base;
 	rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
 	x.b = t.b;
-	rc = step_writable(s, t.b, pipeline, run, step);
+	rc = out_step_writable(s, t.b, pipeline, run, step);
 	if (!rc &&
 	    db_scan(s->db, CF_NAMESPACE, x.to.k, x.to.base, has_any, NULL) == 1)
 		rc = -EEXIST;

@@ -556,7 +556,10 @@ void store_reader_close(struct store_reader *r);
 struct store_output {
 	struct store_dirent e; /* e.name: the last path component */
 	int64_t mtime;
-	int64_t atime; /* the mtime unless set apart (utimens) */
+	int64_t atime;	/* the mtime unless set apart (utimens) */
+	uint64_t link;	/* a file of several names (hard links): an id
+			   they share, unique in the store; 0 for one */
+	uint32_t nlink; /* its names (store_output_get; else 1) */
 };
 
 /** Reads the entry at path ("" is the outputs directory itself). */
@@ -601,6 +604,24 @@ int store_output_utimens(struct store *s, const struct store_caller *c,
 			 const char *pipeline, const char *run,
 			 const char *step, const char *path, int64_t atime,
 			 int64_t mtime);
+
+/**
+ * Makes to another name of the file or symlink at from (a hard link, in
+ * one step's tree): both names then share content, mode and times, and a
+ * write, chmod or utimens through either changes both; each is an entry
+ * of the sealed version (same digest).  -EEXIST (to exists), -EPERM
+ * (from is a directory), -ENOENT, -ENOTDIR, -EROFS.
+ */
+int store_output_link(struct store *s, const struct store_caller *c,
+		      const char *pipeline, const char *run, const char *step,
+		      const char *from, const char *to);
+
+/** Calls fn with the path and link id of each entry of a step's tree that
+ * has other names (a link id); a non-zero return from fn stops and is
+ * returned. */
+int store_output_links_each(
+    struct store *s, const char *pipeline, const char *run, const char *step,
+    int (*fn)(void *arg, const char *path, uint64_t link), void *arg);
 
 /** Removes a file, symlink or empty directory (-ENOTEMPTY otherwise). */
 int store_output_delete(struct store *s, const struct store_caller *c,

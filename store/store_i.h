@@ -531,6 +531,50 @@ int run_end_locked(struct commit *t, const char *pipeline, const char *run,
 void put_set_step(struct store_put *p, const char *step);
 const char *put_step(const struct store_put *p);
 
+/* --------------------------------------- outentry.c, output.c, links.c */
+
+#define OUT_PATH_MAX 4095
+#define OUT_KEY_MAX  (KEY_MAX + OUT_PATH_MAX + 2)
+
+/** The key of an entry of a step's outputs tree. */
+struct out_key {
+	uint8_t k[OUT_KEY_MAX];
+	size_t base; /* length of the step prefix, NUL included */
+	size_t len;
+};
+
+/** Builds the key of path in step's tree (names checked first). */
+void out_key_init(struct out_key *o, const char *pipeline, const char *run,
+		  const char *step, const char *path);
+/** Checks the three names and path ("" allowed when root_ok). */
+int out_args_check(const char *pipeline, const char *run, const char *step,
+		   const char *path, bool root_ok);
+/** The run must be open and the step present (through b). */
+int out_step_writable(struct store *s, struct db_batch *b, const char *pipeline,
+		      const char *run, const char *step);
+/** Reads the entry at o (through b when given); "" is the root. */
+int out_entry_read(struct store *s, struct db_batch *b, const struct out_key *o,
+		   struct store_output *out);
+/** Stages e at o, references unchanged. */
+int out_entry_put(struct db_batch *b, const struct out_key *o,
+		  const struct store_output *e);
+/** Replaces old (may be NULL) at o by e (NULL: delete), moving content
+ * references and counters. */
+int out_entry_swap(struct store *s, struct db_batch *b, const struct out_key *o,
+		   const struct store_output *old,
+		   const struct store_output *e);
+/** The parent of o's path must be a directory: 0, -ENOENT, -ENOTDIR. */
+int out_parent_check(struct store *s, struct db_batch *b,
+		     const struct out_key *o);
+
+/** Gives every other name of e's file (entries of o's step with e's
+ * link id) e's content, mode and times (links.c).  0 when e has one. */
+int out_links_update(struct store *s, struct db_batch *b,
+		     const struct out_key *o, const struct store_output *e);
+/** The number of names of the file with link id link in o's step. */
+int out_links_count(struct store *s, const struct out_key *o, uint64_t link,
+		    uint32_t *out);
+
 /** Decodes an outputs-tree entry (output.c) named by its path. */
 struct store_output;
 int output_entry_decode(const void *val, size_t len, const char *path,

@@ -73,6 +73,8 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n, struct mnt_node *snap)
 	n->uid = fresh.uid;
 	n->mtime = fresh.mtime;
 	n->atime = fresh.atime;
+	n->link = fresh.link;
+	n->nlink = fresh.nlink;
 	n->sealed = fresh.sealed;
 	n->version = fresh.version;
 	pthread_mutex_unlock(&m->lock);
@@ -105,7 +107,9 @@ void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
 	int64_t wsize = n->kind == MK_OUT ? mnt_write_size(m, node) : -1;
 
 	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
+	/* The names of a file of many names show one inode number (each
+	 * is a node of its own to the kernel). */
+	st->st_ino = n->link ? n->link : n->ino;
 	st->st_uid = n->uid;
 	st->st_gid = 0;
 	st->st_mode = mnt_acl_mode(m, n, mnt_base_mode(n));
@@ -117,12 +121,12 @@ void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
 		break;
 	case STORE_KIND_SYMLINK:
 		st->st_mode |= S_IFLNK;
-		st->st_nlink = 1;
+		st->st_nlink = n->nlink ? n->nlink : 1;
 		st->st_size = (off_t)n->e.size;
 		break;
 	default:
 		st->st_mode |= S_IFREG;
-		st->st_nlink = 1;
+		st->st_nlink = n->nlink ? n->nlink : 1;
 		st->st_size = wsize >= 0 ? wsize : (off_t)n->e.size;
 		break;
 	}

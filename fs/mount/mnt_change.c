@@ -141,6 +141,7 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	h->caller = c;
+	h->append = fi->flags & O_APPEND;
 	fi->fh = (uintptr_t)h;
 	e.ino = n->ino;
 	if (!mnt_node_snap(m, n, &s)) {
@@ -317,11 +318,15 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	mnt_caller(req, m, &c);
 	if (!rc) /* a created file gets its entry before it moves */
 		rc = mnt_file_commit_fresh(m, &c, f);
+	/* Two names of one file: rename(2) does nothing. */
+	if (!rc && mnt_link_same_file(m, &p, name, &np, newname))
+		goto out_reply;
 	if (!rc)
 		rc = store_output_rename(m->s, &c, p.c[C_PIPELINE], p.c[C_RUN],
 					 p.c[C_STEP], from, to);
 	if (!rc && asprintf(&t, "%s/%s", np.path, newname) > 0)
 		mnt_node_moved(m, f, t);
+out_reply:
 	free(f);
 	free(t);
 	journal_denied(req, m, "rename", p.path, name, rc);
@@ -620,6 +625,8 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 					attr->st_mode & 07777);
 	if (!rc && (to_set & SET_TIMES))
 		rc = set_times(m, &c, n, s, attr, to_set);
+	if (!rc)
+		mnt_link_changed(m, n);
 	/* Owners of a run's files are the run's: accepted for tools that
 	 * copy them (cp -p, rsync -a), not stored; a change of owner takes
 	 * an admin, a chown to what is there does not. */

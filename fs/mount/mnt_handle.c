@@ -265,6 +265,10 @@ static int open_snap(fuse_req_t req, struct mnt *m, struct mnt_node *node,
 		h = mnt_fh_new(n->kind == MK_OUT ? FH_WRITE : FH_CONTROL, node);
 		if (h && n->kind == MK_OUT)
 			rc = mnt_file_open(m, node, flags & O_TRUNC, &h->wf);
+		if (h && !rc && (flags & O_TRUNC))
+			mnt_link_changed(m, node);
+		if (h)
+			h->append = flags & O_APPEND;
 		fi->direct_io = n->kind == MK_CONTROL;
 	} else if (wr) {
 		return n->kind == MK_SEALED || n->sealed ? -EROFS : -EACCES;
@@ -424,10 +428,11 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		  off_t off, struct fuse_file_info *fi)
 {
 	struct mnt_fh *h = FH(fi);
+	struct mnt *m = M(req);
 	struct mnt_node s;
+	bool stale = false;
 	ssize_t rc;
 
-	(void)ino;
 	/* What it changes is the opener's (h->caller). */
 	if (h->kind == FH_CONTROL || h->kind == FH_TRACE) {
 		rc = mnt_node_snap(M(req), h->n, &s);
@@ -440,7 +445,9 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		mnt_node_parse_release(&s);
 		rc = rc ? rc : (ssize_t)size;
 	} else if (h->kind == FH_WRITE) {
-		rc = mnt_file_write(h->wf, buf, size, off);
+		rc = mnt_file_write(h->wf, buf, size, h->append ? -1 : off);
+		if (rc > 0)
+			mnt_link_changed(M(req), h->n);
 	} else {
 		rc = -EBADF;
 	}
@@ -450,10 +457,18 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		h->wbytes += (uint64_t)rc;
 		pthread_mutex_unlock(&h->lock);
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		fuse_reply_err(req, (int)-rc);
-	else
-		fuse_reply_write(req, (size_t)rc);
+		return;
+	}
+	/* An append may have gone past the end this inode knew (another
+	 * name moved it): its attributes, not its pages, are stale.  Told
+	 * after the reply, which unlocks what the write held (and after
+	 * which neither req nor h may be used). */
+	stale = h->kind == FH_WRITE && h->append && mnt_link_of(m, h->n);
+	fuse_reply_write(req, (size_t)rc);
+	if (stale)
+		fuse_lowlevel_notify_inval_inode(m->se, ino, -1, 0);
 }
 
 /* Commits what h wrote, as its opener; also (may be NULL) rides with the

@@ -85,12 +85,14 @@ struct mnt_node {
 	const char *c[MNT_MAX_COMPS];
 	const char *tail; /* MK_OUT, MK_SEALED: path below outputs/ or vN/ */
 	/* Filled by resolution (store facts; see mnt_resolve). */
-	struct store_dirent e;		       /* kind, mode, size, digest */
-	uint32_t version;		       /* MK_SEALED: vN */
-	uint32_t uid;			       /* owner shown */
-	int64_t mtime;			       /* ns */
-	int64_t atime;			       /* ns; 0: the mtime */
-	bool sealed;			       /* nothing below can change */
+	struct store_dirent e; /* kind, mode, size, digest */
+	uint32_t version;      /* MK_SEALED: vN */
+	uint32_t uid;	       /* owner shown */
+	int64_t mtime;	       /* ns */
+	int64_t atime;	       /* ns; 0: the mtime */
+	uint64_t link;	       /* MK_OUT: the link id of a file of many names */
+	uint32_t nlink;	       /* its names (0: one) */
+	bool sealed;	       /* nothing below can change */
 	struct mnt_node *next_ino, *next_path; /* hash chains */
 };
 
@@ -136,6 +138,12 @@ int mnt_node_ref(struct mnt *m, const struct mnt_node *parent, const char *name,
  * mnt_node_parse_release.  -ENOMEM. */
 int mnt_node_snap(struct mnt *m, const struct mnt_node *n,
 		  struct mnt_node *out);
+
+/** Counts one more lookup on n, held by something of the daemon's (an
+ * open-file object that other names' handles share); mnt_node_unpin
+ * drops it (and frees the node at zero). */
+void mnt_node_pin(struct mnt *m, struct mnt_node *n);
+void mnt_node_unpin(struct mnt *m, struct mnt_node *n);
 
 /** A copy of n's path now (renames move it), malloc'd; NULL: ENOMEM. */
 char *mnt_node_path(struct mnt *m, const struct mnt_node *n);
@@ -183,6 +191,14 @@ void mnt_aliases_changed(struct mnt *m);
  * every node of kind, or of every node (kind 0): after a role binding
  * changed, which changes modes. */
 void mnt_invalidate(struct mnt *m, enum mnt_kind kind);
+
+/** n's link id (read under the table lock), 0 for a file of one name. */
+uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n);
+
+/** After the content or attributes of n changed: the kernel forgets
+ * what it cached (pages, attributes) of n's other names, which are
+ * other inodes to it. */
+void mnt_link_changed(struct mnt *m, const struct mnt_node *n);
 
 /** Inode number a child path would get (for readdir). */
 uint64_t mnt_ino_of(const char *parent_path, const char *name);
@@ -294,6 +310,10 @@ struct mnt_fh {
 	char *text;		/* FH_TEXT */
 	size_t len;
 	struct mnt_file *wf; /* FH_WRITE */
+	/* Opened with O_APPEND: every write goes at the end of the file
+	 * as the daemon knows it (another name's inode may have moved it,
+	 * which the kernel's size of this one does not know). */
+	bool append;
 	/* For the journal's record at release (under lock). */
 	uint64_t nreads, nwrites, rbytes, wbytes;
 	/* Who opened it: what it writes, and its close, are theirs. */
@@ -359,6 +379,19 @@ void mnt_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		    int to_set, struct fuse_file_info *fi);
 void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 
+/* --------------------------------------------------------- mnt_link.c */
+
+/** link(2) in one step's outputs of an open run: EXDEV across steps or
+ * trees, EPERM for a directory, EROFS into anything sealed. */
+void mnt_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		 const char *newname);
+
+/** Whether p/name and np/newname are two names of one file (hard links
+ * of each other), which a rename leaves as they are. */
+bool mnt_link_same_file(struct mnt *m, const struct mnt_node *p,
+			const char *name, const struct mnt_node *np,
+			const char *newname);
+
 /* ------------------------------------------------- mnt_write.c, mnt_files.c */
 
 /** A file open in an open run's outputs, one object shared by all its
@@ -369,7 +402,7 @@ void mnt_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
  * unlinked or renamed over, kept for its handles, never stored. */
 struct mnt_file {
 	struct mnt *m;
-	struct mnt_node *n; /* pinned: the kernel holds a lookup while open */
+	struct mnt_node *n; /* pinned (mnt_node_pin) while it lives */
 	pthread_mutex_t lock;
 	struct store_writer *w; /* streaming */
 	uint64_t woff;		/* next in-order offset while streaming */
@@ -383,6 +416,9 @@ struct mnt_file {
 	unsigned refs; /* handles sharing it (under m->wlock) */
 	int err;       /* a failed commit lost the data: sticky */
 	bool fresh;    /* created and never committed yet (under m->wlock) */
+	/* The outputs directory of its step, set at open: the names of a
+	 * file of many names (n->link) are all there. */
+	char stepdir[3 * STORE_NAME_MAX + 40];
 	struct mnt_file *next; /* m->writing */
 };
 
@@ -395,6 +431,7 @@ struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n);
  * -ENOMEM, or mnt_file_truncate's errors. */
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out);
+/** Writes at off, or at the end when off is negative (O_APPEND). */
 ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
 		       off_t off);
 ssize_t mnt_file_read(struct mnt_file *f, char *buf, size_t len, off_t off);

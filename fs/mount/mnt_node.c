@@ -200,6 +200,8 @@ static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 	n->uid = t->uid;
 	n->mtime = t->mtime;
 	n->atime = t->atime;
+	n->link = t->link;
+	n->nlink = t->nlink;
 	n->sealed = t->sealed;
 }
 
@@ -314,6 +316,23 @@ void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t nl)
 			unlink_node(m, n);
 			node_free(n);
 		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_node_pin(struct mnt *m, struct mnt_node *n)
+{
+	pthread_mutex_lock(&m->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_node_unpin(struct mnt *m, struct mnt_node *n)
+{
+	pthread_mutex_lock(&m->lock);
+	if (n->nlookup && --n->nlookup == 0) {
+		unlink_node(m, n);
+		node_free(n);
 	}
 	pthread_mutex_unlock(&m->lock);
 }
@@ -500,6 +519,46 @@ void mnt_invalidate(struct mnt *m, enum mnt_kind kind)
 	for (size_t i = 0; i < n && m->se; i++)
 		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
 	free(inos);
+}
+
+void mnt_link_changed(struct mnt *m, const struct mnt_node *n)
+{
+	uint64_t *inos = NULL, link;
+	size_t k = 0, cap = 0;
+
+	pthread_mutex_lock(&m->lock);
+	link = n->link;
+	for (size_t i = 0; link && i < m->cap; i++) {
+		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
+			if (x == n || x->link != link)
+				continue;
+			if (k == cap) {
+				uint64_t *p =
+				    realloc(inos, (cap = cap ? 2 * cap : 8) *
+						      sizeof(*p));
+
+				if (!p)
+					break;
+				inos = p;
+			}
+			inos[k++] = x->ino;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	/* Outside the table lock: the kernel may call back into us. */
+	for (size_t i = 0; i < k && m->se; i++)
+		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
+	free(inos);
+}
+
+uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n)
+{
+	uint64_t link;
+
+	pthread_mutex_lock(&m->lock);
+	link = n->link;
+	pthread_mutex_unlock(&m->lock);
+	return link;
 }
 
 size_t mnt_nodes_count(struct mnt *m)

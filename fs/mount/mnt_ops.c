@@ -531,6 +531,7 @@ const struct fuse_lowlevel_ops mnt_ops = {
     .rmdir = mnt_op_rmdir,
     .rename = mnt_op_rename,
     .symlink = mnt_op_symlink,
+    .link = mnt_op_link,
     .setattr = mnt_op_setattr,
     .access = mnt_op_access,
 };

@@ -107,6 +107,8 @@ static int resolve_output(struct mnt *m, const struct mnt_node *parent,
 	out->e = o.e;
 	out->mtime = o.mtime;
 	out->atime = o.atime;
+	out->link = o.link;
+	out->nlink = o.nlink;
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -102,12 +103,24 @@ static int to_spool(struct mnt_file *f)
 struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n)
 {
 	struct mnt_file *f;
+	size_t dl;
 
 	pthread_mutex_lock(&m->wlock);
-	for (f = m->writing; f && f->n != n; f = f->next)
-		;
+	pthread_mutex_lock(&m->lock); /* facts and paths move */
+	/* The names of a file of many names share its one object (link
+	 * ids are unique but for copies of a step: same step, or a name
+	 * that went, which was of the same step). */
+	for (f = m->writing; f; f = f->next) {
+		dl = strlen(f->stepdir);
+		if (f->n == n || (n->link && f->n->link == n->link &&
+				  ((!strncmp(n->path, f->stepdir, dl) &&
+				    n->path[dl] == '/') ||
+				   !strncmp(n->path, "//gone/", 7))))
+			break;
+	}
 	if (f)
 		f->refs++;
+	pthread_mutex_unlock(&m->lock);
 	pthread_mutex_unlock(&m->wlock);
 	return f;
 }
@@ -119,9 +132,10 @@ int64_t mnt_write_size(struct mnt *m, const struct mnt_node *n)
 
 	if (!f)
 		return -1;
-	pthread_mutex_lock(&f->lock); /* size and dirty are the file's */
-	if (f->dirty)
-		size = (int64_t)f->size;
+	/* While it is open its size is the open object's, which another
+	 * name's handles may have moved. */
+	pthread_mutex_lock(&f->lock);
+	size = (int64_t)f->size;
 	pthread_mutex_unlock(&f->lock);
 	mnt_file_close(f);
 	return size;
@@ -149,11 +163,18 @@ int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		return -ENOMEM;
 	f->m = m;
 	f->n = n;
+	/* Handles of another name of the file may share it once the
+	 * kernel has forgotten this one. */
+	mnt_node_pin(m, n);
 	f->spool = -1;
 	f->refs = 1;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_lock(&m->lock);
 	size = n->e.size;
+	if (n->c[C_STEP])
+		snprintf(f->stepdir, sizeof(f->stepdir),
+			 "/pipelines/%s/runs/%s/steps/%s/outputs",
+			 n->c[C_PIPELINE], n->c[C_RUN], n->c[C_STEP]);
 	pthread_mutex_unlock(&m->lock);
 	/* A writer starts at the first write at 0 into an empty file. */
 	f->size = trunc ? 0 : size;
@@ -176,6 +197,8 @@ ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
 		rc = f->err;
 		goto out_done;
 	}
+	if (off < 0)
+		off = (off_t)f->size;
 	if (!f->w && f->spool < 0 && f->size == 0 && off == 0) {
 		rc = store_writer_new(f->m->s, &f->w);
 		f->woff = 0;
@@ -332,11 +355,73 @@ static int finish(struct mnt_file *f, struct store_file *out)
 	return rc;
 }
 
+/* The path of a name of the file with link id link in the outputs
+ * directory stepdir ("/pipelines/p/runs/r/steps/s/outputs") into out,
+ * after the name it was opened by went.  -ENOENT when none is left. */
+struct other {
+	uint64_t link;
+	char *out;
+	size_t size;
+	bool found;
+};
+
+static int other_one(void *arg, const char *path, uint64_t link)
+{
+	struct other *o = arg;
+
+	if (link != o->link)
+		return 0;
+	snprintf(o->out, o->size, "%s", path);
+	o->found = true;
+	return 1;
+}
+
+static int link_other_name(struct mnt *m, const char *stepdir, uint64_t link,
+			   char *out, size_t size)
+{
+	struct other o = {link, NULL, 0, false};
+	struct mnt_node d;
+	char rel[4096];
+	int rc = mnt_node_parse(stepdir, false, &d);
+
+	if (rc)
+		return rc;
+	o.out = rel;
+	o.size = sizeof(rel);
+	rc = d.c[C_STEP]
+		 ? store_output_links_each(m->s, d.c[C_PIPELINE], d.c[C_RUN],
+					   d.c[C_STEP], other_one, &o)
+		 : -ENOENT;
+	mnt_node_parse_release(&d);
+	if (rc < 0)
+		return rc;
+	if (!o.found)
+		return -ENOENT;
+	rc = snprintf(out, size, "%s/%s", stepdir, rel);
+	return rc < 0 || (size_t)rc >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The name it was opened by went: a file of many names is committed
+ * through one of the others, if one is left. */
+static int other_name(struct mnt_file *f, uint64_t link, struct mnt_node *out)
+{
+	char path[8192];
+	int rc;
+
+	mnt_node_parse_release(out);
+	memset(out, 0, sizeof(*out));
+	rc = link_other_name(f->m, f->stepdir, link, path, sizeof(path));
+	if (!rc)
+		rc = mnt_node_parse(path, false, out);
+	return rc == -ENOENT ? 0 : rc; /* none: stored nowhere */
+}
+
 int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 		    const struct store_audit_note *also, bool *rode)
 {
 	struct mnt_node path = {0};
 	struct store_file sf;
+	uint64_t link;
 	uint32_t mode;
 	int rc;
 
@@ -347,7 +432,10 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
 	pthread_mutex_lock(&f->m->lock); /* renames move n->path */
 	rc = mnt_node_parse(f->n->path, false, &path);
 	mode = f->n->e.mode; /* chmod sets it */
+	link = f->n->link;
 	pthread_mutex_unlock(&f->m->lock);
+	if (!rc && !path.c[C_STEP] && link)
+		rc = other_name(f, link, &path);
 	/* Unlinked or renamed over while open: the content stays here for
 	 * the handles until the last close, and nothing is stored. */
 	if (rc || !path.c[C_STEP])
@@ -395,6 +483,7 @@ void mnt_file_close(struct mnt_file *f)
 	if (*pp)
 		*pp = f->next;
 	pthread_mutex_unlock(&f->m->wlock);
+	mnt_node_unpin(f->m, f->n);
 	store_writer_abort(f->w);
 	store_reader_close(f->r);
 	if (f->spool >= 0)

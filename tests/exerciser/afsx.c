@@ -7,7 +7,7 @@
  * the file the operation touched; every -c steps all files.
  *
  *   afsx [-s SEED] [-n OPS] [-p PROCS] [-f FILES] [-m MAXSIZE] [-k LOG]
- *        [-c EVERY] [-L] [-G] [-1] [-C CONTROL] [-A ARTDIR] [-q] TESTDIR
+ *        [-c EVERY] [-H] [-G] [-1] [-C CONTROL] [-A ARTDIR] [-q] TESTDIR
  * SHADOWDIR
  *
  * Workers: -p N forks N processes that share the two directories but
@@ -24,9 +24,9 @@
  * Operations: open (O_RDONLY/O_WRONLY/O_RDWR with O_CREAT, O_EXCL,
  * O_TRUNC, O_APPEND at random), close, write (after lseek), pwrite, read
  * (after lseek), pread, ftruncate, truncate, fsync, rename, unlink, link
- * (only with -L: hard links in open runs are a known gap) and mmap reads
- * (PROT_READ, MAP_SHARED or MAP_PRIVATE, of an open handle or of a file
- * opened for it).
+ * (a hard link) and mmap reads (PROT_READ, MAP_SHARED or MAP_PRIVATE, of an
+ * open handle or of a file opened for it).  -H leaves out link (-L, which once
+ * turned it on, is still accepted).
  *
  * -G: a handle whose file lost its last name (unlinked, or renamed over)
  * is only closed, never written, truncated, synced or mapped.
@@ -226,7 +226,7 @@ static void mismatch(struct worker *w, const char *fmt, ...)
 	    " -p 1 -n %ld -f %d -m %ld%s%s%s TESTDIR SHADOWDIR (worker files "
 	    "w0-*)\n",
 	    w->seed, w->step, w->o->files, w->o->maxsize,
-	    w->o->links ? " -L" : "", w->o->no_orphans ? " -G" : "",
+	    w->o->links ? "" : " -H", w->o->no_orphans ? " -G" : "",
 	    w->o->one_handle ? " -1" : "");
 	w->st->mismatch = 1;
 	w->st->ops = w->step;
@@ -957,7 +957,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: afsx [-s SEED] [-n OPS] [-p PROCS] [-f FILES] "
 			"[-m MAXSIZE] [-k LOG]\n"
-			"            [-c EVERY] [-L] [-G] [-1] [-C CONTROL] "
+			"            [-c EVERY] [-H] [-G] [-1] [-C CONTROL] "
 			"[-A ARTDIR] [-q] "
 			"TESTDIR SHADOWDIR\n");
 	exit(2);
@@ -987,9 +987,10 @@ static void parse(int argc, char **argv, struct opts *o)
 			   .files = 6,
 			   .maxsize = 262144,
 			   .logsize = 40,
-			   .every = 100};
+			   .every = 100,
+			   .links = true};
 	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
-	while ((c = getopt(argc, argv, "s:n:p:f:m:k:c:LG1C:A:q")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:p:f:m:k:c:LHG1C:A:q")) != -1) {
 		switch (c) {
 		case 's':
 			o->seed = strtoull(optarg, NULL, 0);
@@ -1012,8 +1013,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'c':
 			o->every = num(optarg, 0, LONG_MAX);
 			break;
-		case 'L':
-			o->links = true;
+		case 'L': /* links are on by default */
+			break;
+		case 'H':
+			o->links = false;
 			break;
 		case 'G':
 			o->no_orphans = true;
@@ -1067,8 +1070,7 @@ static void summary(const struct opts *o, const struct stats *st, double secs)
 	if (o->one_handle)
 		printf("afsx: -1: one handle per file at a time\n");
 	if (!o->links)
-		printf("afsx: link: off (hard links in open runs are a known "
-		       "gap; -L to enable)\n");
+		printf("afsx: -H: no hard links\n");
 }
 
 int main(int argc, char **argv)

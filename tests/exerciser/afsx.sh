@@ -13,7 +13,7 @@
 #   AFSX_USERS   users, one run each            (2)
 #   AFSX_PROCS   afsx processes per user        (2)
 #   AFSX_SEED    base seed; user u gets SEED + 1000 * u  (from the clock)
-#   AFSX_ARGS    afsx options (-m 65536), e.g. "-L -m 1048576"
+#   AFSX_ARGS    afsx options (-m 65536), e.g. "-H -m 1048576" (-H: no hard links)
 # Prints, last: ops, processes, seconds, mismatches.
 # shellcheck source=../mount/lib.sh
 source "$(dirname "$0")/../mount/lib.sh" "$@"
