@@ -396,7 +396,8 @@ int store_open(const char *dir, const struct store_options *o,
 	s->lock_fd = -1;
 	s->dir = strdup(dir);
 	rc = s->dir ? store_setup(s, o) : -ENOMEM;
-	if (!rc)
+	s->read_only = o && o->read_only;
+	if (!rc && !s->read_only)
 		rc = lock_take(dir, &s->lock_fd, &s->read_only);
 	if (rc)
 		goto out_close;

@@ -396,3 +396,73 @@ int retain_apply(struct store *s, const struct store_caller *c,
 	free(p.v);
 	return rc;
 }
+
+/* ---------------------------------------------------- export selection */
+
+/* Keeps e as selected, for its closure to be walked. */
+static void select_one(struct plan *p, struct rv *e)
+{
+	pin(p, e, "selected");
+}
+
+static bool selected_by_scope(const struct store_export_sel *sel,
+			      const struct store_version *v)
+{
+	struct store_retain_rule r = {0};
+
+	for (size_t i = 0; i < sel->nscope; i++) {
+		snprintf(r.scope, sizeof(r.scope), "%s", sel->scope[i]);
+		if (rule_covers(&r, v))
+			return true;
+	}
+	return sel->since && v->created >= sel->since;
+}
+
+static int select_closure(struct plan *p, const struct store_export_sel *sel)
+{
+	for (size_t i = 0; i < sel->nclosure; i++) {
+		char a[STORE_NAME_MAX + 1], ref[STORE_NAME_MAX + 1];
+		const char *path;
+		struct store_version v;
+		struct rv *e;
+		int rc = store_spec_parse(sel->closure[i], a, ref, &path);
+
+		if (!rc)
+			rc = store_ref_resolve(p->s, a, ref, &v);
+		if (rc)
+			return rc;
+		e = find(p, v.artifact, v.number);
+		if (e)
+			select_one(p, e);
+	}
+	return 0;
+}
+
+int retain_select(struct store *s, const struct store_export_sel *sel)
+{
+	static const struct store_retain none = {0};
+	struct store_caller c = {.user = "export"};
+	struct plan p = {.s = s, .r = &none};
+	int rc = store_artifact_each(s, add_artifact, &p);
+
+	p.work = rc ? NULL : malloc((p.n + 1) * sizeof(*p.work));
+	if (!rc && !p.work)
+		rc = -ENOMEM;
+	for (size_t i = 0; i < p.n && !rc; i++)
+		p.v[i].state = RV_GOES;
+	for (size_t i = 0; i < p.n && !rc; i++) {
+		if (selected_by_scope(sel, &p.v[i].v))
+			select_one(&p, &p.v[i]);
+	}
+	if (!rc)
+		rc = select_closure(&p, sel);
+	while (!rc && p.nwork)
+		rc = walk_up(&p, &p.v[p.work[--p.nwork]]);
+	for (size_t i = 0; i < p.n && !rc; i++) {
+		if (p.v[i].state == RV_GOES)
+			rc = drop_version(s, &c, &p.v[i].v);
+	}
+	free(p.work);
+	free(p.v);
+	return rc;
+}

@@ -131,6 +131,9 @@ struct store_options {
 	/* A chunk is stored compressed only when it shrinks by at least this
 	 * many percent.  Default 5. */
 	unsigned min_saving_pct;
+	/* Open for reading only, writing nothing in the store's directory
+	 * (an export, read-only media); every change is -EROFS. */
+	bool read_only;
 };
 
 /** Fills o with the defaults above. */
@@ -968,6 +971,36 @@ int store_gc_retain(struct store *s, const struct store_caller *c,
 		    const struct store_retain *r, bool dry_run,
 		    store_gc_item_fn fn, void *arg,
 		    struct store_gc_result *out);
+
+/* ---------------------------------------------------------------- export
+ * A point-in-time copy for auditors (export.c): a store of its own that
+ * opens read-only, without secrets. */
+
+/* What an export holds: the versions named (ARTIFACT@REF), those a scope
+ * covers (as a retention rule's), those made since a time, each with its
+ * upstream closure; everything when nothing is named. */
+struct store_export_sel {
+	const char *const *closure;
+	size_t nclosure;
+	const char *const *scope;
+	size_t nscope;
+	int64_t since; /* ns; 0: none */
+};
+
+/** Copies s into the new store dest (a consistent checkpoint).
+ * -EEXIST, -EIO, -ENOSPC. */
+int store_export_copy(struct store *s, const char *dest);
+
+/** On the copy d (open): deletes every secret, with trim the versions
+ * keep does not select, then what nothing references, and compacts. */
+int store_export_trim(struct store *d, const struct store_export_sel *keep,
+		      bool trim);
+
+/** Checks the journal's chain without its key: seqs from 1 with no gap,
+ * each record's prev the hash of the one before.  0 with *checked
+ * records, -EBADMSG with why (the first problem), or -errno. */
+int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
+			    size_t cap);
 
 /* ------------------------------------------------------------- signatures
  *

@@ -516,6 +516,9 @@ int retain_apply(struct store *s, const struct store_caller *c,
 		 const struct store_retain *r, bool dry_run,
 		 store_gc_item_fn fn, void *arg, struct store_gc_result *out);
 
+/** Deletes the versions sel does not select, nor their closure. */
+int retain_select(struct store *s, const struct store_export_sel *sel);
+
 /** Reads a run record through b (may be NULL). */
 int run_read(struct store *s, struct db_batch *b, const char *pipeline,
 	     const char *run, struct store_run *out);
@@ -621,6 +624,8 @@ int cas_verify(const uint8_t id[STORE_DIGEST_LEN], const void *val, size_t len,
  * rewritten: that needs room for them).  Blob files holding nothing live
  * go either way. */
 int db_compact(struct db *db, enum db_cf cf, bool blobs);
+/** A consistent copy of the database in dir (which must not exist). */
+int db_checkpoint(struct db *db, const char *dir);
 /** Bytes in cf's live blob files. */
 uint64_t db_blob_bytes(struct db *db, enum db_cf cf);
 

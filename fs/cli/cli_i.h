@@ -41,6 +41,8 @@ int fs_cmd_alias(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv);
+int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv);
 /** The lineage graph of a version (cmd_lineage.c). */
 int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv);

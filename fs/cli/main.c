@@ -83,6 +83,17 @@ static const struct cmd cmds[] = {
      "Removes chunks and files that no version references.\n"
      "  -n, --dry-run  only count them\n"
      "  --json         print JSON\n"},
+    {"export", fs_cmd_export, CMD_STORE | CMD_SUBOPTS, 0, 1, -1,
+     "DEST [--closure ARTIFACT@REF]... [--scope PATH]... [--since T]",
+     "Writes a point-in-time copy of the store to the new directory DEST\n"
+     "for auditors: everything, or the versions named, those a scope\n"
+     "covers and those made since T, each with its upstream closure;\n"
+     "never secrets.  DEST/MANIFEST lists them and the journal's range,\n"
+     "signed with the store's key.\n"},
+    {"verify-export", fs_cmd_verify_export, CMD_RAW, 0, 0, -1,
+     "DEST --pubkey KEY",
+     "Checks an export: the MANIFEST's signature, every file re-hashed,\n"
+     "every chunk, the journal's chain.  Needs no store and no role.\n"},
     {"run", fs_cmd_run, CMD_STORE, FS_OPT_JSON, 1, -1,
      "exec --pipeline P --step S [OPTIONS] -- CMD [ARGS...] |\n"
      "       open P/R [STEP...] | seal P/R | fail P/R | ls [P] | step P/R S |\n"

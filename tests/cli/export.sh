@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# export and verify-export: a closure export holds the named version and
+# its upstream, never a secret; its MANIFEST is signed; verify-export
+# (no store, no role) passes, and names a flipped byte in the MANIFEST,
+# in a chunk, in a journal record.
+# shellcheck source=tests/cli/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+
+afs init >/dev/null
+head -c $((400 * 1024)) /dev/urandom >"$T/m1.bin"
+head -c $((400 * 1024)) /dev/urandom >"$T/m2.bin"
+afs put model "$T/m1.bin" >/dev/null
+afs put model "$T/m2.bin" >/dev/null
+afs run open p/r1 s >/dev/null
+afs run input p/r1/s model@v1 >/dev/null
+head -c 5000 /dev/urandom >"$T/d1.bin"
+afs put --run p/r1/s data "$T/d1.bin" >/dev/null
+afs run seal p/r1 >/dev/null
+printf 'hunter2-secret-value-XYZ' | afs secret set token - >/dev/null
+
+# verify_fails DIR TEXT: verify-export of DIR exits 1 naming TEXT.
+verify_fails() {
+	local rc=0
+	"$AFS" verify-export "$1" --pubkey "$pub" >"$T/.out" 2>"$T/.err" || rc=$?
+	[ "$rc" = 1 ] || fail "verify-export $1 exited $rc: $(cat "$T/.err")"
+	grep -q "$2" "$T/.err" || fail "verify-export did not name $2: $(cat "$T/.err")"
+	echo "   -> $(tail -n1 "$T/.err")"
+}
+
+check "export --closure data@latest"
+afs export "$T/x" --closure data@latest | tee "$T/exp.out"
+pub=$(sed -n 's/.*public key \(.*\))$/\1/p' "$T/exp.out")
+[ -f "$pub" ] || fail "no public key named: $(cat "$T/exp.out")"
+grep -q '^version data 1 ' "$T/x/MANIFEST" || fail "data@v1 not in MANIFEST"
+grep -q '^version model 1 ' "$T/x/MANIFEST" || fail "model@v1 (upstream) missing"
+grep -q '^version model 2 ' "$T/x/MANIFEST" && fail "model@v2 exported"
+grep -q '^journal 1 [1-9]' "$T/x/MANIFEST" || fail "no journal range"
+grep -rqa 'hunter2-secret-value-XYZ' "$T/x" && fail "a secret's value in the export"
+
+check "verify-export passes with the public key alone"
+"$AFS" verify-export "$T/x" --pubkey "$pub" | tee "$T/ver.out"
+grep -q 'verified' "$T/ver.out" || fail "verify-export output"
+
+check "a whole-store export verifies too"
+afs export "$T/all" >/dev/null
+grep -q '^version model 2 ' "$T/all/MANIFEST" || fail "model@v2 missing"
+"$AFS" verify-export "$T/all" --pubkey "$pub" >/dev/null || fail "whole export"
+
+check "a flipped byte in the MANIFEST is named"
+cp -a "$T/x" "$T/x1"
+sed -i 's/^version model 1 sha256:\(.\)/version model 1 sha256:0/' "$T/x1/MANIFEST"
+cmp -s "$T/x/MANIFEST" "$T/x1/MANIFEST" && sed -i 's/^store ./store 0/' "$T/x1/MANIFEST"
+verify_fails "$T/x1" MANIFEST
+
+check "a flipped byte in an exported chunk is named"
+cp -a "$T/x" "$T/x2"
+python3 - "$T/x2/db" "$T/m1.bin" <<'PY' || fail "chunk bytes not found"
+import os, sys
+needle = open(sys.argv[2], 'rb').read()[100000:100064]
+for f in os.listdir(sys.argv[1]):
+    p = os.path.join(sys.argv[1], f)
+    b = bytearray(open(p, 'rb').read())
+    i = b.find(needle)
+    if i >= 0:
+        b[i + 10] ^= 0xff
+        open(p, 'wb').write(b)
+        sys.exit(0)
+sys.exit(1)
+PY
+verify_fails "$T/x2" "model@v1"
+
+check "a flipped byte in a journal record is named"
+cp -a "$T/x" "$T/x3"
+python3 - "$T/x3/db" <<'PY' || fail "journal bytes not found"
+import os, sys
+for f in sorted(os.listdir(sys.argv[1])):
+    p = os.path.join(sys.argv[1], f)
+    b = bytearray(open(p, 'rb').read())
+    i = b.find(b'version.create')
+    if i >= 0 and f.endswith('.sst'):
+        b[i] ^= 0x01
+        open(p, 'wb').write(b)
+        sys.exit(0)
+sys.exit(1)
+PY
+verify_fails "$T/x3" "journal"
+echo "PASS"
