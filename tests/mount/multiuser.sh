@@ -22,9 +22,9 @@ command -v useradd >/dev/null || skip "no useradd"
 command -v timeout >/dev/null || skip "no timeout (coreutils)"
 
 BIG_MB=${AFS_MULTIUSER_BIG_MB:-256}
-STALL_S=${AFS_STALL_S:-30} # how long the streaming user's pipe stays full at most
-CMD_T=20   # each command's timeout
-PHASE_S=40 # the concurrent phase ends this long after it starts
+STALL_S=${AFS_STALL_S:-150} # how long the streaming user's pipe stays full at most (ended as soon as the roles finish)
+CMD_T=30   # each command's timeout (a loaded machine runs fsck slowly)
+PHASE_S=90 # the concurrent phase ends this long after it starts (about 4 s on an idle machine)
 PROBE_MAX_MS=2000
 
 ROLES="reader writer promoter auditor admin none"
