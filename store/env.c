@@ -20,19 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int names3(const char *p, const char *r, const char *st)
-{
-	const char *v[] = {p, r, st};
-
-	for (int i = 0; i < 3; i++) {
-		int rc = store_name_check(v[i], strlen(v[i]));
-
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 static int file_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct store_dirent *)a)->name,
@@ -79,28 +66,6 @@ static int env_files(struct store *s, const struct store_env_file *files,
 	return rc;
 }
 
-/* Stages the listing object of d in b; its digest into out. */
-static int env_dir(struct db_batch *b, const struct dirlist *d,
-		   uint8_t out[STORE_DIGEST_LEN])
-{
-	uint8_t key[KEY_DIGEST_LEN];
-	void *val, *old;
-	size_t len, olen;
-	int rc = dir_encode(d, &val, &len);
-
-	if (rc)
-		return rc;
-	rc = store_digest_buf(val, len, out);
-	key_digest(key, KEY_MF_DIR, out);
-	if (!rc &&
-	    db_batch_get(b, CF_MANIFESTS, key, sizeof(key), &old, &olen) == 0)
-		free(old);
-	else if (!rc)
-		db_batch_put(b, CF_MANIFESTS, key, sizeof(key), val, len);
-	free(val);
-	return rc;
-}
-
 /* Points the step's record at digest dg, moving the reference from the
  * snapshot it had (if any). */
 static int env_point(struct store *s, struct db_batch *b, const uint8_t *k,
@@ -140,7 +105,7 @@ int store_env_set(struct store *s, const struct store_caller *c,
 	uint8_t k[KEY_MAX], dg[STORE_DIGEST_LEN];
 	struct store_run r;
 	struct commit t;
-	int rc = names3(pipeline, run, step);
+	int rc = store_step_names_check(pipeline, run, step);
 
 	if (!rc)
 		rc = store_step_get(s, pipeline, run, step);
@@ -162,7 +127,7 @@ int store_env_set(struct store *s, const struct store_caller *c,
 	if (!rc && r.status != STORE_RUN_OPEN)
 		rc = -EROFS;
 	if (!rc)
-		rc = env_dir(t.b, &d, dg);
+		rc = dir_stage(t.b, &d, dg);
 	if (!rc)
 		rc = env_point(s, t.b, k,
 			       key_names(k, KEY_NS_ENV, pipeline, run, step),
@@ -184,7 +149,7 @@ int store_env_get(struct store *s, const char *pipeline, const char *run,
 	uint8_t k[KEY_MAX];
 	void *val;
 	size_t len;
-	int rc = names3(pipeline, run, step);
+	int rc = store_step_names_check(pipeline, run, step);
 
 	if (rc)
 		return rc;
@@ -251,7 +216,7 @@ int store_cache_set(struct store *s, const struct store_caller *c,
 	uint8_t k[KEY_DIGEST_LEN];
 	struct buf x = {0};
 	struct commit t;
-	int rc = names3(pipeline, run, step);
+	int rc = store_step_names_check(pipeline, run, step);
 
 	if (rc)
 		return rc;

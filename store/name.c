@@ -101,3 +101,17 @@ int store_ref_number(const char *ref, uint32_t *number)
 	*number = (uint32_t)n;
 	return 1;
 }
+
+int store_step_names_check(const char *pipeline, const char *run,
+			   const char *step)
+{
+	const char *v[3] = {pipeline, run, step};
+
+	for (int i = 0; i < 3; i++) {
+		int rc = store_name_check(v[i], strlen(v[i]));
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

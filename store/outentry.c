@@ -140,15 +140,9 @@ int out_step_writable(struct store *s, struct db_batch *b, const char *pipeline,
 int out_args_check(const char *pipeline, const char *run, const char *step,
 		   const char *path, bool root_ok)
 {
-	const char *names[3] = {pipeline, run, step};
+	int rc = store_step_names_check(pipeline, run, step);
 
-	for (int i = 0; i < 3; i++) {
-		int rc = store_name_check(names[i], strlen(names[i]));
-
-		if (rc)
-			return rc;
-	}
-	return path_check(path, root_ok);
+	return rc ? rc : path_check(path, root_ok);
 }
 
 /* The parent of o's path must be a directory. */

@@ -454,9 +454,6 @@ static int kid_cmp(const void *a, const void *b)
 static int seal_dir(struct store_put *p, struct db_batch *b, struct node *n)
 {
 	struct dirlist d = {.n = n->nkids};
-	uint8_t key[KEY_DIGEST_LEN];
-	void *val, *old;
-	size_t len, olen;
 	int rc = 0;
 
 	if (n->nkids > 1)
@@ -474,19 +471,10 @@ static int seal_dir(struct store_put *p, struct db_batch *b, struct node *n)
 		d.e[i] = n->kids[i]->e;
 	}
 	if (!rc)
-		rc = dir_encode(&d, &val, &len);
+		rc = dir_stage(b, &d, n->e.digest);
 	free(d.e);
-	if (rc)
-		return rc;
-	n->e.size = n->nkids;
-	rc = store_digest_buf(val, len, n->e.digest);
-	key_digest(key, KEY_MF_DIR, n->e.digest);
-	if (!rc &&
-	    db_batch_get(b, CF_MANIFESTS, key, sizeof(key), &old, &olen) == 0)
-		free(old);
-	else if (!rc)
-		db_batch_put(b, CF_MANIFESTS, key, sizeof(key), val, len);
-	free(val);
+	if (!rc)
+		n->e.size = n->nkids;
 	return rc;
 }
 

@@ -237,6 +237,11 @@ int store_name_require(enum store_name_kind kind, const char *what,
 /** store_name_valid(STORE_NAME_FILE, ...): one path component. */
 int store_name_check(const char *name, size_t len);
 
+/** store_name_check of a pipeline, a run and a step name (NUL-ended):
+ * 0 or the first refusal's -EINVAL / -ENAMETOOLONG. */
+int store_step_names_check(const char *pipeline, const char *run,
+			   const char *step);
+
 /**
  * Parses a version ref "v<N>", N in 1..UINT32_MAX written without leading
  * zeros.  Returns 1 and *number for a version, 0 for a name that is not

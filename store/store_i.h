@@ -334,6 +334,10 @@ struct dirlist {
 int dir_encode(const struct dirlist *d, void **out, size_t *len);
 int dir_decode(const void *buf, size_t len, struct dirlist *out);
 void dir_release(struct dirlist *d);
+/** Encodes d and stages its listing object in b unless b already holds
+ * it (same bytes, same digest); its digest into out.  -ENOMEM, -EIO. */
+int dir_stage(struct db_batch *b, const struct dirlist *d,
+	      uint8_t out[STORE_DIGEST_LEN]);
 int dir_load(struct store *s, struct db_batch *b,
 	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out);
 

@@ -12,19 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int names(const char *p, const char *r, const char *st)
-{
-	const char *v[] = {p, r, st};
-
-	for (int i = 0; i < 3; i++) {
-		int rc = store_name_check(v[i], strlen(v[i]));
-
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 /* Reads the counter (next seq, bytes) through b; zeros if absent. */
 static int counter_read(struct db_batch *b, struct store *s, const uint8_t *k,
 			size_t kl, uint64_t *next, uint64_t *bytes)
@@ -57,7 +44,7 @@ int store_trace_append(struct store *s, const struct store_caller *c,
 	struct store_run r;
 	struct commit t;
 	size_t kl;
-	int rc = names(pipeline, run, step);
+	int rc = store_step_names_check(pipeline, run, step);
 
 	if (!rc && len > STORE_TRACE_LINE_MAX)
 		rc = -EFBIG;
@@ -114,7 +101,7 @@ int store_trace_each(
 {
 	struct trace_scan t = {.fn = fn, .arg = arg};
 	uint8_t k[KEY_MAX + 16];
-	int rc = names(pipeline, run, step);
+	int rc = store_step_names_check(pipeline, run, step);
 
 	if (rc)
 		return rc;
@@ -128,7 +115,7 @@ int store_trace_size(struct store *s, const char *pipeline, const char *run,
 {
 	uint8_t k[KEY_MAX + 16];
 	uint64_t next;
-	int rc = names(pipeline, run, step);
+	int rc = store_step_names_check(pipeline, run, step);
 
 	if (rc)
 		return rc;

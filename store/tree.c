@@ -265,6 +265,27 @@ int dir_encode(const struct dirlist *d, void **out, size_t *len)
 	return 0;
 }
 
+int dir_stage(struct db_batch *b, const struct dirlist *d,
+	      uint8_t out[STORE_DIGEST_LEN])
+{
+	uint8_t key[KEY_DIGEST_LEN];
+	void *val, *old;
+	size_t len, olen;
+	int rc = dir_encode(d, &val, &len);
+
+	if (rc)
+		return rc;
+	rc = store_digest_buf(val, len, out);
+	key_digest(key, KEY_MF_DIR, out);
+	if (!rc &&
+	    db_batch_get(b, CF_MANIFESTS, key, sizeof(key), &old, &olen) == 0)
+		free(old);
+	else if (!rc)
+		db_batch_put(b, CF_MANIFESTS, key, sizeof(key), val, len);
+	free(val);
+	return rc;
+}
+
 int dir_decode(const void *buf, size_t len, struct dirlist *out)
 {
 	struct cursor c = {buf, (const uint8_t *)buf + len, false};
