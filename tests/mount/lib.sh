@@ -123,15 +123,23 @@ afs() {
 # background child, and waits (30 s at most) until $M is a mount point.
 # The daemon reads the configuration file $DCONF (default: an empty one).
 start_daemon() {
-	local i
+	local i j
 	[ -z "$DPID" ] || fail "start_daemon: daemon $DPID already running"
 	NDAEMON=$((NDAEMON + 1))
 	DLOG=$T/daemon.$NDAEMON.log
 	"$AFS" --config "${DCONF:-$T/empty.conf}" mount --store "$S" "$M" -f \
 		-o allow_other "$@" >"$DLOG" 2>&1 &
 	DPID=$!
+	# The daemon mounts, then opens its command socket in the store (if
+	# it can): until then a command would find the store in use.
 	for ((i = 0; i < 300; i++)); do
-		mountpoint -q "$M" && return 0
+		if mountpoint -q "$M"; then
+			for ((j = 0; j < 50; j++)); do
+				[ -S "$S/daemon.sock" ] && break
+				sleep 0.1
+			done
+			return 0
+		fi
 		if ! kill -0 "$DPID" 2>/dev/null; then
 			wait "$DPID" || true
 			DPID=""
