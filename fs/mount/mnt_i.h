@@ -189,8 +189,13 @@ void mnt_aliases_changed(struct mnt *m);
 
 /** Tells the kernel to forget the attributes (and ACLs) it cached of
  * every node of kind, or of every node (kind 0): after a role binding
- * changed, which changes modes. */
+ * changed, which changes modes.  The pages of sealed files stay. */
 void mnt_invalidate(struct mnt *m, enum mnt_kind kind);
+
+/** After anything that may have deleted versions (a command run through
+ * the daemon: gc): the nodes of each version gone leave their paths, and
+ * the kernel forgets its name. */
+void mnt_versions_changed(struct mnt *m);
 
 /** n's link id (read under the table lock), 0 for a file of one name. */
 uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n);

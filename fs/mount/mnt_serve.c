@@ -142,6 +142,7 @@ static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 
 	mnt_aliases_changed(m);	 /* put, alias and run move them */
 	mnt_bindings_changed(m); /* role grant and revoke change modes */
+	mnt_versions_changed(m); /* gc deletes versions */
 	return status;
 }
 
