@@ -43,6 +43,10 @@ int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv);
+/** `audit verify [--pubkey KEY]` on the export d (it has no journal key):
+ * the chain, and with key the MANIFEST's signature and the head it
+ * signs.  0 (one line on stdout) or -EBADMSG (the problem logged). */
+int fs_export_journal_verify(struct store *d, const char *key);
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv);
 /** The lineage graph of a version (cmd_lineage.c). */
 int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv);
