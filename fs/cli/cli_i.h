@@ -156,9 +156,9 @@ int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 
 /**
  * Gives fd (what get made for the entry at path below t's path, "" for
- * t's own entry) the mtime the version kept for it, if it kept one.
- * dest names it in an error.  Returns 0, or -errno of the store or of
- * futimens (logged).
+ * t's own entry) the mtime the version kept for it, if it kept one; with
+ * fd -1, the symlink dest itself.  dest names it in an error.  Returns 0,
+ * or -errno of the store or of futimens/utimensat (logged).
  */
 int fs_get_keep_mtime(struct fs_ctx *ctx, const struct fs_target *t,
 		      const char *path, int fd, const char *dest);
