@@ -303,6 +303,8 @@ int fs_file_stat(struct fs_ctx *ctx, const char *path, bool follow,
 		 struct stat *st);
 int fs_file_mkdir(struct fs_ctx *ctx, const char *path, mode_t mode);
 int fs_file_symlink(struct fs_ctx *ctx, const char *target, const char *path);
+int fs_file_lutimes(struct fs_ctx *ctx, const char *path,
+		    const struct timespec *mtime);
 ssize_t fs_file_readlink(struct fs_ctx *ctx, const char *path, char *buf,
 			 size_t len);
 int fs_file_rename(struct fs_ctx *ctx, const char *from, const char *to);

@@ -43,6 +43,10 @@ int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv);
+/** `audit verify [--pubkey KEY]` on the export d (it has no journal key):
+ * the chain, and with key the MANIFEST's signature and the head it
+ * signs.  0 (one line on stdout) or -EBADMSG (the problem logged). */
+int fs_export_journal_verify(struct store *d, const char *key);
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv);
 /** The lineage graph of a version (cmd_lineage.c). */
 int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv);
@@ -133,9 +137,9 @@ int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 
 /**
  * Gives fd (what get made for the entry at path below t's path, "" for
- * t's own entry) the mtime the version kept for it, if it kept one.
- * dest names it in an error.  Returns 0, or -errno of the store or of
- * futimens (logged).
+ * t's own entry) the mtime the version kept for it, if it kept one; with
+ * fd -1, the symlink dest itself.  dest names it in an error.  Returns 0,
+ * or -errno of the store or of futimens/utimensat (logged).
  */
 int fs_get_keep_mtime(struct fs_ctx *ctx, const struct fs_target *t,
 		      const char *path, int fd, const char *dest);

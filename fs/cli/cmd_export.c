@@ -197,6 +197,8 @@ static int export_finish(struct fs_ctx *ctx, const char *dest,
 	unlink(path);
 	ro.read_only = true;
 	if (!rc)
+		rc = store_export_mark(dest);
+	if (!rc)
 		rc = store_open(dest, &ro, &d);
 	if (rc)
 		return rc;

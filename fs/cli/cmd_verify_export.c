@@ -184,6 +184,38 @@ static int check_journal(struct store *d, const char *mf, uint64_t *n)
 	return 0;
 }
 
+int fs_export_journal_verify(struct store *d, const char *key)
+{
+	const char *dest = store_dir(d);
+	char why[256] = "", *mf = NULL;
+	uint64_t n = 0;
+	size_t len;
+	int rc;
+
+	if (!key) {
+		rc = store_audit_chain_check(d, &n, why, sizeof(why));
+		if (rc)
+			return bad("%s%s", why, "");
+		fprintf(fs_stdout(),
+			"journal chained: %llu records (give --pubkey KEY to "
+			"check its head against the signed MANIFEST)\n",
+			(unsigned long long)n);
+		return 0;
+	}
+	mf = slurp(dest, "MANIFEST", &len);
+	rc = mf ? check_sig(dest, key, mf, len)
+		: bad("%s/MANIFEST: missing%s", dest, "");
+	if (!rc)
+		rc = check_journal(d, mf, &n);
+	free(mf);
+	if (!rc)
+		fprintf(fs_stdout(),
+			"journal intact: %llu records chained, its head as the "
+			"MANIFEST signed with %s has it\n",
+			(unsigned long long)n, key);
+	return rc;
+}
+
 int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv)
 {
 	struct store_options ro;

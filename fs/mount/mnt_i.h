@@ -509,6 +509,8 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
  * committed (neither closed nor fsync'd): -EBUSY, with one line naming
  * them logged, or 0 (or -ENOMEM).  A seal must not publish them. */
 int mnt_run_busy(struct mnt *m, const char *pipeline, const char *run);
+/* The mount whose files fs_mount_run_busy checks (NULL: none). */
+void mnt_files_serving(struct mnt *m);
 /** Commits what a handle wrote to n and has not committed yet, if any
  * (before a change of times that a later commit must not undo). */
 int mnt_file_commit_node(struct mnt *m, const struct store_caller *c,

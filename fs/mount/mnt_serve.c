@@ -185,9 +185,12 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 		return rc;
 	}
 	m->binding_gen = store_binding_gen(m->s);
+	mnt_files_serving(m);
 	rc = fs_ctl_start(ctx->store_dir, serve_request, m, &ctl);
-	if (rc)
+	if (rc) {
+		mnt_files_serving(NULL);
 		return rc;
+	}
 	if (asprintf(&spool, "%s/spool", ctx->store_dir) < 0)
 		return -ENOMEM;
 	mkdir(spool, 0700);
@@ -207,6 +210,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	fuse_loop_cfg_destroy(cfg);
 	mnt_trim_stop(trim);
 	fs_ctl_stop(ctl);
+	mnt_files_serving(NULL);
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
 	/* Nothing writes any more: the last checkpoint sees the last record. */
 	mnt_checkpoints_stop(cps);

@@ -67,6 +67,15 @@ typedef int (*fs_mount_handler)(void *arg, struct store *s,
 int fs_mount_run(struct fs_ctx *ctx, const struct fs_mount_opts *o,
 		 fs_mount_handler fn, void *arg);
 
+/**
+ * Whether run pipeline/run of the store this daemon mounts has a file
+ * open for writing that was neither closed nor fsync'd: -EBUSY (the
+ * names logged), 0 when none or when this process mounts nothing.  A
+ * seal asked through the command socket checks it, as a seal written to
+ * the run's control file does.
+ */
+int fs_mount_run_busy(const char *pipeline, const char *run);
+
 /* ---------------------------------------------------------- mnt_session.c
  * Process sessions bound to steps (lineage capture), in the daemon.
  */
