@@ -289,9 +289,10 @@ enum acl_action {
 
 /**
  * Decides whether who may do act on path (rules above).  Returns 0
- * (allowed), -EACCES (denied), -EINVAL (a malformed path or action), or
- * store_binding_each's errors (-EIO, -ENOMEM).  Anything but 0 is a
- * denial.
+ * (allowed), -EACCES (denied), -EROFS (a change, ACL_WRITE, _ALIAS or
+ * _SEAL_OTHERS, on a store open for reading only: an export, whoever
+ * asks), -EINVAL (a malformed path or action), or store_binding_each's
+ * errors (-EIO, -ENOMEM).  Anything but 0 is a denial.
  */
 int acl_decide(struct store *s, const struct store_caller *who,
 	       enum acl_action act, const char *path);
@@ -301,7 +302,7 @@ int acl_decide(struct store *s, const struct store_caller *who,
  * path is the run (or a path inside it) and owner the uid that opened
  * it.  A writer there changes its own runs; someone else's run needs a
  * promoter to end it (end: seal or fail) and an admin for anything else.
- * Returns what acl_decide returns.
+ * Returns what acl_decide returns (-EROFS on a read-only store).
  */
 int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
 		   bool end, const char *path);

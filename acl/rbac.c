@@ -297,6 +297,12 @@ static int bits_of(const struct gather *g)
 	       (allowed(g, ACL_TRAVERSE) ? ACL_BIT_X : 0);
 }
 
+/* Whether act changes the store (refused on a read-only one). */
+static bool changes(enum acl_action act)
+{
+	return act == ACL_WRITE || act == ACL_SEAL_OTHERS || act == ACL_ALIAS;
+}
+
 int acl_decide(struct store *s, const struct store_caller *who,
 	       enum acl_action act, const char *path)
 {
@@ -307,6 +313,8 @@ int acl_decide(struct store *s, const struct store_caller *who,
 
 	if ((unsigned)act > ACL_ADMIN || store_binding_scope_check(path))
 		return -EINVAL;
+	if (changes(act) && store_read_only(s))
+		return -EROFS;
 	rc = snap_get(s, &sn);
 	if (rc)
 		return rc;
@@ -337,6 +345,8 @@ int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
 
 	if (store_binding_scope_check(path))
 		return -EINVAL;
+	if (store_read_only(s))
+		return -EROFS;
 	rc = snap_get(s, &sn);
 	if (rc)
 		return rc;

@@ -69,6 +69,7 @@ struct fs_ctx {
 	const char *depth; /* lineage --depth N, unparsed */
 	const char *scope; /* role --scope PATH */
 	bool no_journal;   /* init --no-journal */
+	bool tar;	   /* export --tar: one tar file */
 	const char *step;  /* diff --step S */
 	bool requirements; /* env show --requirements */
 

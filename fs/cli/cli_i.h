@@ -24,6 +24,7 @@ enum fs_opt_flags {
 	FS_OPT_NO_JOURNAL = 1 << 8,    /* init --no-journal */
 	FS_OPT_STEP = 1 << 9,	       /* diff --step S */
 	FS_OPT_REQUIREMENTS = 1 << 10, /* env show --requirements */
+	FS_OPT_TAR = 1 << 11,	       /* export --tar */
 };
 
 /* ---------------------------------------------------------- commands
@@ -43,6 +44,24 @@ int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv);
+/* tarball.c: an export as one plain ustar file (regular files and
+ * directories).  All return 0 or -errno, logged. */
+struct fs_progress;
+/** Writes the tree under dir as the tar file file (through file.part,
+ * renamed when complete); counts its bytes into prog (may be NULL). */
+int fs_tar_write(const char *dir, const char *file, struct fs_progress *prog);
+/** Unpacks the tar file into the existing directory dir, checking every
+ * header; only regular files and directories, never outside dir. */
+int fs_tar_extract(const char *file, const char *dir);
+/** True when path names a tar file: an existing regular file, or a new
+ * name ending in ".tar". */
+bool fs_tar_is(const char *path);
+/** Unpacks file into a new private directory under $TMPDIR (or /tmp);
+ * *out (malloc'd) names it: the caller removes it (fs_tree_remove). */
+int fs_tar_unpack_tmp(const char *file, char **out);
+/** Removes dir and everything under it (without following links). */
+void fs_tree_remove(const char *dir);
+
 /** `audit verify [--pubkey KEY]` on the export d (it has no journal key):
  * the chain, and with key the MANIFEST's signature and the head it
  * signs.  0 (one line on stdout) or -EBADMSG (the problem logged). */
