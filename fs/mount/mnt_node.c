@@ -302,6 +302,96 @@ int mnt_node_take(struct mnt *m, fuse_ino_t ino, struct mnt_node **node,
 	return n ? snap_split(snap) : -ESTALE;
 }
 
+/* Whether w is among the callers allowed to reach n (table lock held). */
+static bool warm_allowed(const struct mnt_node *n, const struct mnt_warm_who *w)
+{
+	for (unsigned i = 0; i < MNT_WARM_WHO; i++) {
+		const struct mnt_warm_who *k = &n->warm_ok[i];
+
+		if (k->gen == w->gen && k->uid == w->uid && k->gid == w->gid)
+			return true;
+	}
+	return false;
+}
+
+/* Whether sealed node n answers w from memory (table lock held). */
+static bool warm_for(const struct mnt_node *n, const struct mnt_warm_who *w)
+{
+	return n && n->kind == MK_SEALED && n->warm_mode_gen == w->gen &&
+	       warm_allowed(n, w);
+}
+
+/* Copies what a warm answer needs of n into out (table lock held). */
+static void warm_copy(const struct mnt_node *n, struct mnt_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ino = n->ino;
+	out->kind = n->kind;
+	copy_facts(out, n);
+	out->warm_mode = n->warm_mode;
+}
+
+bool mnt_node_warm_child(struct mnt *m, fuse_ino_t parent, const char *name,
+			 const struct mnt_warm_who *w, struct mnt_node *out)
+{
+	struct mnt_node *p, *n = NULL;
+	char path[4096 + STORE_NAME_MAX + 2];
+	int len;
+
+	pthread_mutex_lock(&m->lock);
+	p = find_ino(m, parent);
+	if (p && (p->kind == MK_SEALED || p->kind == MK_ARTIFACT)) {
+		len = snprintf(path, sizeof(path), "%s/%s", p->path, name);
+		if (len > 0 && (size_t)len < sizeof(path))
+			n = find_path(m, path);
+	}
+	if (warm_for(n, w)) {
+		n->nlookup++;
+		warm_copy(n, out);
+	} else {
+		n = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n != NULL;
+}
+
+bool mnt_node_warm_self(struct mnt *m, fuse_ino_t ino,
+			const struct mnt_warm_who *w, struct mnt_node *out)
+{
+	struct mnt_node *n;
+	bool warm;
+
+	pthread_mutex_lock(&m->lock);
+	n = find_ino(m, ino);
+	warm = warm_for(n, w);
+	if (warm)
+		warm_copy(n, out);
+	pthread_mutex_unlock(&m->lock);
+	return warm;
+}
+
+void mnt_node_warm_allow(struct mnt *m, struct mnt_node *n,
+			 const struct mnt_warm_who *w)
+{
+	pthread_mutex_lock(&m->lock);
+	if (n->kind == MK_SEALED && !warm_allowed(n, w)) {
+		n->warm_ok[n->warm_next] = *w;
+		n->warm_next = (n->warm_next + 1) % MNT_WARM_WHO;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_node_warm_mode(struct mnt *m, struct mnt_node *n, uint32_t mode,
+			uint64_t gen)
+{
+	pthread_mutex_lock(&m->lock);
+	if (n->kind == MK_SEALED) {
+		n->warm_mode = mode;
+		n->warm_mode_gen = gen;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t nl)
 {
 	struct mnt_node *n;
