@@ -91,7 +91,7 @@ int store_export_copy(struct store *s, const char *dest)
 }
 
 int store_export_trim(struct store *d, const struct store_export_sel *keep,
-		      bool trim)
+		      bool trim, store_progress_fn progress, void *parg)
 {
 	struct store_gc_result res;
 	int rc = drop_secrets(d);
@@ -99,8 +99,9 @@ int store_export_trim(struct store *d, const struct store_export_sel *keep,
 	if (!rc && trim)
 		rc = retain_select(d, keep);
 	if (!rc)
-		rc = store_gc(d, &(struct store_caller){.user = "export"},
-			      false, &res);
+		rc = store_gc_retain(
+		    d, &(struct store_caller){.user = "export"}, NULL, false,
+		    NULL, NULL, progress, parg, &res);
 	for (int cf = 0; !rc && cf < CF_COUNT; cf++)
 		db_compact(d->db, cf, cf == CF_CHUNKS);
 	return rc;

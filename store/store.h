@@ -988,11 +988,13 @@ typedef int (*store_gc_item_fn)(void *arg, const struct store_gc_item *it);
  * commit with a "version.delete" tombstone record), calling fn for each
  * and for each a pin keeps, then removes what nothing references, like
  * store_gc.  r may be NULL (store_gc).  With dry_run nothing changes.
+ * progress (may be NULL) gets the stored bytes of the chunks scanned so
+ * far and about how many there are.
  */
 int store_gc_retain(struct store *s, const struct store_caller *c,
 		    const struct store_retain *r, bool dry_run,
-		    store_gc_item_fn fn, void *arg,
-		    struct store_gc_result *out);
+		    store_gc_item_fn fn, void *arg, store_progress_fn progress,
+		    void *parg, struct store_gc_result *out);
 
 /* ---------------------------------------------------------------- export
  * A point-in-time copy for auditors (export.c): a store of its own that
@@ -1018,9 +1020,10 @@ int store_export_copy(struct store *s, const char *dest);
 int store_export_mark(const char *dest);
 
 /** On the copy d (open): deletes every secret, with trim the versions
- * keep does not select, then what nothing references, and compacts. */
+ * keep does not select, then what nothing references (progress, may be
+ * NULL: the chunks scanned, as store_gc_retain's), and compacts. */
 int store_export_trim(struct store *d, const struct store_export_sel *keep,
-		      bool trim);
+		      bool trim, store_progress_fn progress, void *parg);
 
 /** Checks the journal's chain without its key: seqs from 1 with no gap,
  * each record's prev the hash of the one before.  0 with *checked

@@ -456,6 +456,7 @@ int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 	struct store_retain r = {ctx->retain, ctx->nretain, 0};
 	json_t *list = ctx->json ? json_array() : NULL;
 	struct gc_out arg = {ctx, list};
+	struct fs_progress prog;
 	char h[FS_SIZE_STR_LEN];
 	struct timespec now;
 	int rc;
@@ -464,9 +465,12 @@ int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 	r.now = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	rc = fs_authorize(ctx, ACL_ADMIN, "/", "gc");
+	fs_progress_init(&prog, "gc", 0, ctx->quiet);
 	if (!rc)
-		rc = store_gc_retain(ctx->store, &ctx->caller, &r, ctx->dry_run,
-				     gc_item, &arg, &res);
+		rc =
+		    store_gc_retain(ctx->store, &ctx->caller, &r, ctx->dry_run,
+				    gc_item, &arg, fs_progress_cb, &prog, &res);
+	fs_progress_end(&prog);
 	if (rc < 0) {
 		json_decref(list);
 		return rc;

@@ -181,13 +181,17 @@ static int export_finish(struct fs_ctx *ctx, const char *dest,
 			 char pub[ACL_PATH_MAX])
 {
 	struct store_options ro = ctx->opt;
+	struct fs_progress prog;
 	struct store *d;
 	char path[4096];
 	int rc = store_open(dest, &ctx->opt, &d);
 
 	if (!rc) {
+		fs_progress_init(&prog, "export", 0, ctx->quiet);
 		rc = store_export_trim(
-		    d, sel, sel->nclosure || sel->nscope || sel->since);
+		    d, sel, sel->nclosure || sel->nscope || sel->since,
+		    fs_progress_cb, &prog);
+		fs_progress_end(&prog);
 		store_close(d);
 	}
 	/* The copy keeps no lock and no reserve: it is read-only. */

@@ -67,6 +67,26 @@ afs export "$T/all" >/dev/null
 grep -q '^version model 2 ' "$T/all/MANIFEST" || fail "model@v2 missing"
 "$AFS" verify-export "$T/all" --pubkey "$pub" >/dev/null || fail "whole export"
 
+check "progress lines on a terminal only: export, verify-export, gc"
+head -c $((48 << 20)) /dev/urandom >"$T/big.bin"
+afs put big "$T/big.bin" >/dev/null
+rm "$T/big.bin"
+if command -v script >/dev/null; then
+	for c in "export $T/p.tar" "verify-export $T/p.tar --pubkey $pub" \
+		"gc --dry-run"; do
+		script -qec "'$AFS' --config '$T/empty.conf' --store '$S' $c" \
+			/dev/null >"$T/tty.out" 2>&1 || fail "$c on a terminal: $(cat "$T/tty.out")"
+		grep -q 'MB/s' "$T/tty.out" || fail "$c drew no progress line on a terminal"
+		echo "   $c: $(tr '\r' '\n' <"$T/tty.out" | grep -a 'MB/s' | tail -n1 | tr -d '\033' | sed 's/\[K//')"
+	done
+	rm "$T/p.tar"
+fi
+afs export "$T/p.tar" >/dev/null 2>"$T/p.err"
+"$AFS" verify-export "$T/p.tar" --pubkey "$pub" >/dev/null 2>>"$T/p.err"
+afs gc --dry-run >/dev/null 2>>"$T/p.err"
+grep -q $'\r' "$T/p.err" && fail "a progress line without a terminal"
+rm "$T/p.tar"
+
 check "a flipped byte in the MANIFEST is named"
 cp -a "$T/x" "$T/x1"
 sed -i 's/^version model 1 sha256:\(.\)/version model 1 sha256:0/' "$T/x1/MANIFEST"
