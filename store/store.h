@@ -57,6 +57,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define STORE_DIGEST_LEN 32
 /* "sha256:" + 64 hex digits + NUL */
@@ -564,8 +565,35 @@ uint64_t store_reader_size(const struct store_reader *r);
 ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 			   uint64_t off);
 
+/** Most chunks one store_reader_view call maps. */
+#define STORE_READER_VIEW_MAX 64
+
+/**
+ * Like store_reader_pread, but copies nothing: points iov[0..*out_n) at the
+ * reader's decoded, verified chunks, which cover up to len bytes at off.
+ * The memory is the shared chunk cache's, read-only, and stays pinned until
+ * the next store_reader_view or store_reader_close on r (the caller keeps
+ * r to itself until it is done with iov).  iov has room for max_iov
+ * entries.  Returns the byte count (short only at end of file), -E2BIG if
+ * the range spans more than max_iov (or STORE_READER_VIEW_MAX) chunks, or
+ * -EIO as store_reader_pread.
+ */
+ssize_t store_reader_view(struct store_reader *r, size_t len, uint64_t off,
+			  struct iovec *iov, int max_iov, int *out_n);
+
 /** Closes; accepts NULL. */
 void store_reader_close(struct store_reader *r);
+
+/** Work done by the store's read path since it was opened: chunks fetched,
+ * decompressed and verified (each once however many readers want it while
+ * it is cached), and their plain bytes. */
+struct store_read_counters {
+	uint64_t chunk_loads;
+	uint64_t chunk_load_bytes;
+};
+
+/** Fills out; any thread. */
+void store_read_counters(struct store *s, struct store_read_counters *out);
 
 /* ------------------------------------------------- outputs of open runs
  *
