@@ -12,7 +12,12 @@
  * that path, so it is the same at every mount.  A node lives from the
  * first lookup that returns it until the kernel forgets it (nlookup 0).
  * What a node shows is re-read from the store at every lookup, so
- * commands that change the store through the daemon show up at once.
+ * commands that change the store through the daemon show up at once;
+ * but a sealed node (MK_SEALED) cannot change while its version lives,
+ * so a lookup of one the table holds is answered from it, with the mode
+ * and the caller's allowance remembered for the bindings of the time
+ * (struct mnt_node, mnt_lookup_warm).  gc's deletions move such nodes
+ * off their paths (mnt_versions_changed).
  *
  * Threads: the session runs multithreaded.  The node table has one lock
  * (m->lock).  A node's ino and kind are written once, at creation; its
@@ -125,8 +130,10 @@ struct mnt {
 	struct mnt_node *root;
 	bool ro;
 	/* Other users reach the mount (allow_other): the kernel may cache
-	 * nothing one user could reach on the strength of another's lookup,
-	 * so entries and attributes are not cached at all. */
+	 * nothing one user could reach on the strength of another's lookup.
+	 * Only directories' names are cached (a stat or listing of one
+	 * still asks), and sealed files' attributes (their names are looked
+	 * up, and decided, at every use): mnt_attr.c. */
 	bool shared;
 	uint64_t binding_gen; /* the bindings modes were last shown for */
 	/* What runs a client's command (the command line's handler). */
