@@ -1048,12 +1048,24 @@ int store_export_copy(struct store *s, const char *dest);
 int store_export_mark(const char *dest);
 
 /** On the copy d (open): deletes every secret, with trim the versions
- * keep does not select, then what nothing references (progress, may be
- * NULL: the chunks scanned, as store_gc_retain's), and compacts. */
+ * keep does not select and the journal records about none of what stays
+ * (each replaced by a stub the chain needs: store_export_omitted), then
+ * what nothing references (progress, may be NULL: the chunks scanned, as
+ * store_gc_retain's), and compacts. */
 int store_export_trim(struct store *d, const struct store_export_sel *keep,
 		      bool trim, store_progress_fn progress, void *parg);
 
-/** Checks the journal's chain without its key: seqs from 1 with no gap,
+/**
+ * The journal records a trimmed export left out (stubs: each one's seq,
+ * prev and hash, for the chain): how many, and the SHA-256 of them all
+ * in seq order (be64 seq || prev || hash each).  0, -EBADMSG (a
+ * malformed stub), -EIO, -ENOMEM.
+ */
+int store_export_omitted(struct store *d, uint64_t *count,
+			 uint8_t digest[STORE_DIGEST_LEN]);
+
+/** Checks the journal's chain without its key: seqs from 1 to the head
+ * with no gap (a record or, in an export, its stub), nothing beyond,
  * each record's prev the hash of the one before.  0 with *checked
  * records, -EBADMSG with why (the first problem), or -errno. */
 int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
