@@ -76,7 +76,10 @@ int acl_principal_name(const char *principal, char out[ACL_NAME_MAX + 1]);
 int acl_journal_create(struct store *s);
 
 /** Turns s's journal on with its key; a store without a key keeps it off
- * (0).  -EACCES (a user who cannot read the key: logged), -EINVAL. */
+ * (0), and so do an export (no key travels with it) and a read-only
+ * store whose key is missing: neither records anything.  -ENOKEY (a
+ * journal whose key is missing), -EACCES (a user who cannot read the
+ * key: logged), -EINVAL. */
 int acl_journal_open(struct store *s);
 
 /* Longest key path. */
@@ -234,7 +237,8 @@ int acl_export_verify(struct store *s, const char *sig_text, size_t sig_len,
 
 /* --------------------------------------------------------------- rbac.c
  * Role-based access: what a caller may do on a path of the mount, from
- * the role bindings the store keeps (store_binding_*).
+ * the role bindings the store keeps (store_binding_*), and on an export
+ * its read rule (acl_export_readers).
  *
  * Rules
  *   - A caller's bindings are those of "u:<uid>" and of "g:<gid>" for its
@@ -285,9 +289,10 @@ enum acl_action {
 
 /**
  * Decides whether who may do act on path (rules above).  Returns 0
- * (allowed), -EACCES (denied), -EINVAL (a malformed path or action), or
- * store_binding_each's errors (-EIO, -ENOMEM).  Anything but 0 is a
- * denial.
+ * (allowed), -EACCES (denied), -EROFS (a change, ACL_WRITE, _ALIAS or
+ * _SEAL_OTHERS, on a store open for reading only: an export, whoever
+ * asks), -EINVAL (a malformed path or action), or store_binding_each's
+ * errors (-EIO, -ENOMEM).  Anything but 0 is a denial.
  */
 int acl_decide(struct store *s, const struct store_caller *who,
 	       enum acl_action act, const char *path);
@@ -297,7 +302,7 @@ int acl_decide(struct store *s, const struct store_caller *who,
  * path is the run (or a path inside it) and owner the uid that opened
  * it.  A writer there changes its own runs; someone else's run needs a
  * promoter to end it (end: seal or fail) and an admin for anything else.
- * Returns what acl_decide returns.
+ * Returns what acl_decide returns (-EROFS on a read-only store).
  */
 int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
 		   bool end, const char *path);
@@ -317,6 +322,17 @@ int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
  */
 int acl_role_bits(struct store *s, const struct store_caller *who,
 		  const char *path);
+
+/**
+ * The read rule of an export (store_exported): besides the bindings it
+ * carries, everyone holds the auditor role on "/" there (lists and reads
+ * everything, /audit included; an export holds no secret), or with
+ * group set ("auditors" or "@auditors") only that group's members.  Set
+ * once by the mount daemon of an export (`mount --ro --readers GROUP`);
+ * without a call, everyone.  Returns 0, or acl_principal_parse's errors
+ * for group (-ENOENT: no such group).
+ */
+int acl_export_readers(struct store *s, const char *group);
 
 /** Whether role is one of reader, writer, promoter, auditor, admin. */
 bool acl_role_valid(const char *role);

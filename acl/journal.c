@@ -129,13 +129,21 @@ int acl_journal_open(struct store *s)
 {
 	uint8_t key[KEY_LEN];
 	char path[ACL_PATH_MAX];
-	int rc = key_path(store_dir(s), store_id(s), ".journal.key", path,
-			  sizeof(path), false);
+	int rc;
 
+	/* No key travels with an export: its chain is checked against its
+	 * signed MANIFEST instead, and it records nothing. */
+	if (store_exported(s))
+		return 0;
+	rc = key_path(store_dir(s), store_id(s), ".journal.key", path,
+		      sizeof(path), false);
 	if (!rc)
 		rc = key_read(path, key, "journal key");
 	if (rc == -ENOENT && !store_audit_required(s))
 		return 0; /* a store made before the journal: it stays off */
+	/* A store open for reading only records nothing: it needs no key. */
+	if (rc == -ENOENT && store_read_only(s))
+		return 0;
 	if (rc == -ENOENT) {
 		store_log(STORE_LOG_ERR,
 			  "the journal key %s is missing: this store keeps an "

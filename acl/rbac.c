@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,13 @@ struct snap {
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap *cache;
+
+/* Who reads an export (acl_export_readers): everyone, or one group. */
+static struct {
+	const struct store *s; /* NULL: everyone, on any export */
+	bool group;
+	uint32_t gid;
+} readers;
 
 static void snap_free(struct snap *sn)
 {
@@ -120,6 +128,24 @@ static int load_one(void *arg, const char *scope, const char *principal,
 	return 0;
 }
 
+/* An export's read rule (acl.h): the auditor role on "/" for everyone
+ * ('*'), or for the readers' group. */
+static int load_export_rule(struct snap *sn, struct store *s)
+{
+	char principal[ACL_PRINCIPAL_MAX] = "*:0";
+
+	pthread_mutex_lock(&cache_lock);
+	if (readers.s == s && readers.group)
+		snprintf(principal, sizeof(principal), "g:%u", readers.gid);
+	pthread_mutex_unlock(&cache_lock);
+	if (principal[0] == 'g')
+		return load_one(sn, "/", principal, "auditor");
+	if (load_one(sn, "/", "u:0", "auditor"))
+		return -ENOMEM;
+	sn->r[sn->n - 1].tag = '*';
+	return 0;
+}
+
 static void snap_put(struct snap *sn)
 {
 	bool last;
@@ -155,6 +181,8 @@ static int snap_get(struct store *s, struct snap **out)
 	sn->gen = gen;
 	sn->refs = 2; /* the cache's and the caller's */
 	rc = store_binding_each(s, load_one, sn);
+	if (!rc && store_exported(s))
+		rc = load_export_rule(sn, s);
 	if (rc) {
 		snap_free(sn);
 		return rc < 0 ? rc : -EIO;
@@ -193,6 +221,8 @@ static bool matches(const struct match *mt, const struct rule *r)
 {
 	const struct store_caller *w = mt->who;
 
+	if (r->tag == '*')
+		return true; /* an export's readers: everyone */
 	if (!w)
 		return r->tag == mt->tag && r->id == mt->id;
 	if (r->tag == 'u')
@@ -267,6 +297,12 @@ static int bits_of(const struct gather *g)
 	       (allowed(g, ACL_TRAVERSE) ? ACL_BIT_X : 0);
 }
 
+/* Whether act changes the store (refused on a read-only one). */
+static bool changes(enum acl_action act)
+{
+	return act == ACL_WRITE || act == ACL_SEAL_OTHERS || act == ACL_ALIAS;
+}
+
 int acl_decide(struct store *s, const struct store_caller *who,
 	       enum acl_action act, const char *path)
 {
@@ -277,6 +313,8 @@ int acl_decide(struct store *s, const struct store_caller *who,
 
 	if ((unsigned)act > ACL_ADMIN || store_binding_scope_check(path))
 		return -EINVAL;
+	if (changes(act) && store_read_only(s))
+		return -EROFS;
 	rc = snap_get(s, &sn);
 	if (rc)
 		return rc;
@@ -307,6 +345,8 @@ int acl_decide_run(struct store *s, const struct store_caller *who, uid_t owner,
 
 	if (store_binding_scope_check(path))
 		return -EINVAL;
+	if (store_read_only(s))
+		return -EROFS;
 	rc = snap_get(s, &sn);
 	if (rc)
 		return rc;
@@ -408,7 +448,7 @@ int acl_view_get(struct store *s, const char *path, uid_t owner, gid_t group,
 		const struct rule *r = &sn->r[i];
 		int bits;
 
-		if (!covers(r->scope, r->slen, path, plen))
+		if (r->tag == '*' || !covers(r->scope, r->slen, path, plen))
 			continue; /* only bindings that apply here */
 		if ((r->tag == 'u' && r->id == (uint32_t)owner) ||
 		    (r->tag == 'g' && r->id == (uint32_t)group))
@@ -484,4 +524,26 @@ int acl_binding_nearest(struct store *s, char tag, uint32_t id,
 		memcpy(scope, found->scope, found->slen + 1);
 	snap_put(sn);
 	return rc;
+}
+
+int acl_export_readers(struct store *s, const char *group)
+{
+	char principal[ACL_PRINCIPAL_MAX], spec[ACL_NAME_MAX + 2];
+	int rc = 0;
+
+	if (group) {
+		snprintf(spec, sizeof(spec), "@%s", group + (group[0] == '@'));
+		rc = acl_principal_parse(spec, principal);
+		if (rc)
+			return rc;
+	}
+	pthread_mutex_lock(&cache_lock);
+	readers.s = s;
+	readers.group = group != NULL;
+	readers.gid = group ? (uint32_t)strtoul(principal + 2, NULL, 10) : 0;
+	if (cache && --cache->refs == 0)
+		snap_free(cache); /* the next decision reads the rule again */
+	cache = NULL;
+	pthread_mutex_unlock(&cache_lock);
+	return 0;
 }

@@ -35,12 +35,8 @@ int commit_begin(struct store *s, const struct store_caller *c,
 		 struct commit *t)
 {
 	assert(c != NULL);
-	if (s->read_only) {
-		store_log(STORE_LOG_ERR,
-			  "store %s is on read-only media: nothing can change",
-			  s->dir);
-		return -EROFS;
-	}
+	if (s->read_only)
+		return store_ro_refuse(s);
 	memset(t, 0, offsetof(struct commit, op));
 	t->op[0] = t->path[0] = t->digest[0] = '\0';
 	t->s = s;

@@ -267,7 +267,7 @@ int db_chunk_read(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
 {
 	char *err = NULL;
 	rocksdb_pinnableslice_t *ps =
-	    rocksdb_get_pinned_cf(d->db, d->ro, d->cf[CF_CHUNKS],
+	    rocksdb_get_pinned_cf(d->db, d->ro_chunk, d->cf[CF_CHUNKS],
 				  (const char *)id, STORE_DIGEST_LEN, &err);
 	const char *v;
 	size_t len;

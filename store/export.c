@@ -8,7 +8,9 @@
  * outside their upstream closure are deleted from the copy, and what
  * nothing references then goes (gc); the copy's journal stays whole, so
  * its chain still checks.  Secrets never stay in a copy: their records
- * are deleted and compacted away.
+ * are deleted and compacted away.  Once finished, the copy's marker says
+ * it is an export (store_export_mark): every later open is read-only,
+ * with no lock, no reserve and nothing written.
  */
 #include "store_i.h"
 
@@ -45,20 +47,31 @@ static int drop_secrets(struct store *d)
 	return rc;
 }
 
-static int write_marker(const char *dest)
+/* The marker of a store; with export, of an export (store_is_export). */
+static int write_marker(const char *dest, bool export)
 {
+	static const char text[] =
+	    "artifactfs store\nformat 1\n" STORE_EXPORT_MARK "\n";
+	size_t len = sizeof(text) - 1 -
+		     (export ? 0 : sizeof(STORE_EXPORT_MARK "\n") - 1);
 	char p[4096];
-	int fd;
+	int fd, rc = 0;
 
 	snprintf(p, sizeof(p), "%s/ARTIFACTFS", dest);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "artifactfs store\nformat 1\n", 26) != 26) {
-		close(fd);
-		return -EIO;
-	}
-	return close(fd) < 0 ? -errno : 0;
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd))
+		rc = errno ? -errno : -EIO;
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = -errno;
+	if (rc)
+		store_log(STORE_LOG_ERR, "cannot write %s: %s", p,
+			  strerror(-rc));
+	return rc;
+}
+
+int store_export_mark(const char *dest)
+{
+	return write_marker(dest, true);
 }
 
 int store_export_copy(struct store *s, const char *dest)
@@ -74,7 +87,7 @@ int store_export_copy(struct store *s, const char *dest)
 	}
 	snprintf(db, sizeof(db), "%s/db", dest);
 	rc = db_checkpoint(s->db, db);
-	return rc ? rc : write_marker(dest);
+	return rc ? rc : write_marker(dest, false);
 }
 
 int store_export_trim(struct store *d, const struct store_export_sel *keep,

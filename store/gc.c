@@ -170,12 +170,11 @@ int store_gc_retain(struct store *s, const struct store_caller *c,
 		return rc;
 	gate_close(&s->gc_gate);
 	pthread_mutex_lock(&s->commit_lock);
-	/* Make unflushed chunks visible to the scan as on-disk state (a dry
-	 * run on a full disk counts them without). */
-	if (!dry_run || space_room(s->dir, db_memtable_bytes(s->db)))
-		rc = db_flush_chunks(s->db);
-	if (dry_run)
-		rc = 0;
+	/* Make unflushed chunks on-disk state before the scan, when there
+	 * is room: the scan sees them in memory anyway, and deleting one
+	 * there is as good as on disk. */
+	if (space_room(s->dir, db_memtable_bytes(s->db)))
+		db_flush_chunks(s->db);
 	if (!rc)
 		rc = db_scan(s->db, CF_MANIFESTS, NULL, 0, gc_object, &g);
 	if (!rc)

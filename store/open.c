@@ -74,6 +74,23 @@ bool store_exists(const char *dir)
 	return ok;
 }
 
+bool store_is_export(const char *dir)
+{
+	char *m = path_join(dir, MARKER), buf[128];
+	ssize_t n = -1;
+	int fd = m ? open(m, O_RDONLY | O_CLOEXEC) : -1;
+
+	free(m);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, "\n" STORE_EXPORT_MARK "\n") != NULL;
+}
+
 static bool dir_is_empty(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -397,7 +414,10 @@ int store_open(const char *dir, const struct store_options *o,
 	s->lock_fd = -1;
 	s->dir = strdup(dir);
 	rc = s->dir ? store_setup(s, o) : -ENOMEM;
-	s->read_only = o && o->read_only;
+	/* An export is never changed, nor locked: it may sit on read-only
+	 * media, and readers share it. */
+	s->exported = store_is_export(dir);
+	s->read_only = (o && o->read_only) || s->exported;
 	if (!rc && !s->read_only)
 		rc = lock_take(dir, &s->lock_fd, &s->read_only);
 	if (rc)
@@ -458,4 +478,25 @@ const char *store_id(const struct store *s)
 const char *store_dir(const struct store *s)
 {
 	return s->dir;
+}
+
+bool store_read_only(const struct store *s)
+{
+	return s->read_only;
+}
+
+bool store_exported(const struct store *s)
+{
+	return s->exported;
+}
+
+int store_ro_refuse(const struct store *s)
+{
+	store_log(STORE_LOG_ERR,
+		  s->exported ? "store %s is an export, read-only: nothing "
+				"can change"
+			      : "store %s is on read-only media: nothing can "
+				"change",
+		  s->dir);
+	return -EROFS;
 }

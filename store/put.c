@@ -163,12 +163,8 @@ int store_put_begin(struct store *s, const struct store_caller *c,
 
 	if (rc)
 		return rc;
-	if (s->read_only) {
-		store_log(STORE_LOG_ERR,
-			  "store %s is on read-only media: nothing can change",
-			  s->dir);
-		return -EROFS;
-	}
+	if (s->read_only)
+		return store_ro_refuse(s);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

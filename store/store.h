@@ -152,6 +152,16 @@ int store_init(const char *dir, const struct store_options *o);
 /** True when dir holds a store (its marker file exists). */
 bool store_exists(const char *dir);
 
+/* The line of an export's marker file that makes it one. */
+#define STORE_EXPORT_MARK "export"
+
+/**
+ * True when dir holds an export (store_export_mark): a store that every
+ * store_open opens for reading only, taking no lock and writing nothing
+ * in dir, whatever the options say.
+ */
+bool store_is_export(const char *dir);
+
 /**
  * Opens the store in dir for this process, taking its lock.  A store on
  * read-only media opens for reading only: every change is then -EROFS
@@ -176,6 +186,13 @@ const char *store_id(const struct store *s);
 
 /** The directory the store was opened from, borrowed. */
 const char *store_dir(const struct store *s);
+
+/** True when s was opened for reading only (asked, an export, or
+ * read-only media): every change is -EROFS and nothing is written. */
+bool store_read_only(const struct store *s);
+
+/** True when s is an export (store_is_export). */
+bool store_exported(const struct store *s);
 
 /* ----------------------------------------------------------------- caller
  *
@@ -995,6 +1012,10 @@ struct store_export_sel {
 /** Copies s into the new store dest (a consistent checkpoint).
  * -EEXIST, -EIO, -ENOSPC. */
 int store_export_copy(struct store *s, const char *dest);
+
+/** Marks the finished copy dest as an export (store_is_export): from
+ * then on it opens for reading only.  0 or -errno (logged). */
+int store_export_mark(const char *dest);
 
 /** On the copy d (open): deletes every secret, with trim the versions
  * keep does not select, then what nothing references, and compacts. */

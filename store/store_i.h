@@ -88,9 +88,13 @@ struct store {
 	store_log_filter_fn audit_filter;
 	void *audit_filter_arg;
 	bool read_only; /* on read-only media: every change -EROFS */
+	bool exported;	/* an export (store_is_export): read-only too */
 };
 
 /* ------------------------------------------------------------- db.c */
+
+/** Logs why the read-only store s cannot change; returns -EROFS. */
+int store_ro_refuse(const struct store *s);
 
 /** Opens (create: creating) the RocksDB under path; read_only: for
  * reading only, writing nothing there (read-only media).  -EIO with a

@@ -69,6 +69,7 @@ struct fs_ctx {
 	const char *depth; /* lineage --depth N, unparsed */
 	const char *scope; /* role --scope PATH */
 	bool no_journal;   /* init --no-journal */
+	bool tar;	   /* export --tar: one tar file */
 	const char *step;  /* diff --step S */
 	bool requirements; /* env show --requirements */
 
@@ -303,6 +304,8 @@ int fs_file_stat(struct fs_ctx *ctx, const char *path, bool follow,
 		 struct stat *st);
 int fs_file_mkdir(struct fs_ctx *ctx, const char *path, mode_t mode);
 int fs_file_symlink(struct fs_ctx *ctx, const char *target, const char *path);
+int fs_file_lutimes(struct fs_ctx *ctx, const char *path,
+		    const struct timespec *mtime);
 ssize_t fs_file_readlink(struct fs_ctx *ctx, const char *path, char *buf,
 			 size_t len);
 int fs_file_rename(struct fs_ctx *ctx, const char *from, const char *to);

@@ -59,6 +59,16 @@ int fs_file_symlink(struct fs_ctx *ctx, const char *target, const char *path)
 	return sys(symlink(target, path));
 }
 
+int fs_file_lutimes(struct fs_ctx *ctx, const char *path,
+		    const struct timespec *mtime)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, *mtime};
+
+	if (ctx->conn)
+		return fs_ctl_lutimes(ctx->conn, path, mtime);
+	return sys(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW));
+}
+
 ssize_t fs_file_readlink(struct fs_ctx *ctx, const char *path, char *buf,
 			 size_t len)
 {

@@ -45,6 +45,13 @@ int fs_authorize(struct fs_ctx *ctx, enum acl_action act, const char *path,
 {
 	int rc = fs_allowed(ctx, act, path);
 
+	if (rc == -EROFS)
+		store_log(STORE_LOG_ERR,
+			  "%s %s: the store is %s: nothing can "
+			  "change",
+			  op, path,
+			  store_exported(ctx->store) ? "an export, read-only"
+						     : "on read-only media");
 	if (rc != -EACCES)
 		return rc;
 	acl_journal_denial(ctx->store, &ctx->caller, op, path, rc);

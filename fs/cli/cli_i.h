@@ -24,6 +24,7 @@ enum fs_opt_flags {
 	FS_OPT_NO_JOURNAL = 1 << 8,    /* init --no-journal */
 	FS_OPT_STEP = 1 << 9,	       /* diff --step S */
 	FS_OPT_REQUIREMENTS = 1 << 10, /* env show --requirements */
+	FS_OPT_TAR = 1 << 11,	       /* export --tar */
 };
 
 /* ---------------------------------------------------------- commands
@@ -43,6 +44,28 @@ int fs_cmd_fsck(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv);
 int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv);
+/* tarball.c: an export as one plain ustar file (regular files and
+ * directories).  All return 0 or -errno, logged. */
+struct fs_progress;
+/** Writes the tree under dir as the tar file file (through file.part,
+ * renamed when complete); counts its bytes into prog (may be NULL). */
+int fs_tar_write(const char *dir, const char *file, struct fs_progress *prog);
+/** Unpacks the tar file into the existing directory dir, checking every
+ * header; only regular files and directories, never outside dir. */
+int fs_tar_extract(const char *file, const char *dir);
+/** True when path names a tar file: an existing regular file, or a new
+ * name ending in ".tar". */
+bool fs_tar_is(const char *path);
+/** Unpacks file into a new private directory under $TMPDIR (or /tmp);
+ * *out (malloc'd) names it: the caller removes it (fs_tree_remove). */
+int fs_tar_unpack_tmp(const char *file, char **out);
+/** Removes dir and everything under it (without following links). */
+void fs_tree_remove(const char *dir);
+
+/** `audit verify [--pubkey KEY]` on the export d (it has no journal key):
+ * the chain, and with key the MANIFEST's signature and the head it
+ * signs.  0 (one line on stdout) or -EBADMSG (the problem logged). */
+int fs_export_journal_verify(struct store *d, const char *key);
 int fs_cmd_run(struct fs_ctx *ctx, int argc, char **argv);
 /** The lineage graph of a version (cmd_lineage.c). */
 int fs_cmd_lineage(struct fs_ctx *ctx, int argc, char **argv);
@@ -133,9 +156,9 @@ int fs_dir_list(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 
 /**
  * Gives fd (what get made for the entry at path below t's path, "" for
- * t's own entry) the mtime the version kept for it, if it kept one.
- * dest names it in an error.  Returns 0, or -errno of the store or of
- * futimens (logged).
+ * t's own entry) the mtime the version kept for it, if it kept one; with
+ * fd -1, the symlink dest itself.  dest names it in an error.  Returns 0,
+ * or -errno of the store or of futimens/utimensat (logged).
  */
 int fs_get_keep_mtime(struct fs_ctx *ctx, const struct fs_target *t,
 		      const char *path, int fd, const char *dest);

@@ -457,8 +457,7 @@ static int verify_opts_locked(struct fs_ctx *ctx, int argc, char **argv,
 		else
 			break;
 	}
-	if (c != -1 || optind != argc || (v->anchor && v->export) ||
-	    (v->pubkey && !v->anchor && !v->export))
+	if (c != -1 || optind != argc || (v->anchor && v->export))
 		return fs_usage_error(ctx, "audit verify [--anchor FILE | "
 					   "--export OUT] [--pubkey KEY]");
 	return 0;
@@ -488,6 +487,12 @@ static int audit_verify(struct fs_ctx *ctx, int argc, char **argv)
 		rc = audit_open(ctx, "audit.verify");
 	if (rc)
 		return rc < 0 ? rc : 0;
+	/* An export carries no journal key: its signed MANIFEST instead. */
+	if (store_exported(ctx->store) && !v.anchor && !v.export)
+		return fs_export_journal_verify(ctx->store, v.pubkey);
+	if (v.pubkey && !v.anchor && !v.export)
+		return fs_usage_error(ctx, "--pubkey alone checks an export; "
+					   "here give --anchor or --export");
 	if (v.anchor)
 		return verify_anchor(ctx, v.anchor, v.pubkey);
 	if (v.export)

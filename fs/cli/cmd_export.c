@@ -197,12 +197,46 @@ static int export_finish(struct fs_ctx *ctx, const char *dest,
 	unlink(path);
 	ro.read_only = true;
 	if (!rc)
+		rc = store_export_mark(dest);
+	if (!rc)
 		rc = store_open(dest, &ro, &d);
 	if (rc)
 		return rc;
 	rc = manifest_make(d, m);
 	store_close(d);
 	return rc ? rc : manifest_sign(ctx, dest, m, pub);
+}
+
+/* The export as one tar file: made in a directory beside it (so the
+ * checkpoint's hard links work), written out, then removed. */
+static int export_tar(struct fs_ctx *ctx, const char *file,
+		      const struct store_export_sel *sel, struct mf *m,
+		      char pub[ACL_PATH_MAX])
+{
+	struct fs_progress prog;
+	char *dir = NULL;
+	int rc = 0;
+
+	if (asprintf(&dir, "%s.XXXXXX", file) < 0)
+		return -ENOMEM;
+	if (!mkdtemp(dir)) {
+		rc = -errno;
+		store_log(STORE_LOG_ERR, "cannot make %s: %s", dir,
+			  strerror(errno));
+		free(dir);
+		return rc;
+	}
+	rc = store_export_copy(ctx->store, dir);
+	if (!rc)
+		rc = export_finish(ctx, dir, sel, m, pub);
+	if (!rc) {
+		fs_progress_init(&prog, "export", 0, ctx->quiet);
+		rc = fs_tar_write(dir, file, &prog);
+		fs_progress_end(&prog);
+	}
+	fs_tree_remove(dir);
+	free(dir);
+	return rc;
 }
 
 int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv)
@@ -212,6 +246,7 @@ int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv)
 	char pub[ACL_PATH_MAX];
 	struct mf m = {0};
 	size_t nv = 0;
+	bool tar = ctx->tar || fs_tar_is(argv[0]);
 	int rc = list ? 0 : -ENOMEM;
 
 	if (!rc)
@@ -219,15 +254,15 @@ int fs_cmd_export(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = fs_authorize(ctx, ACL_AUDIT, "/", "export");
 	if (!rc && access(argv[0], F_OK) == 0) {
-		store_log(STORE_LOG_ERR,
-			  "%s exists: an export makes a new "
-			  "directory",
-			  argv[0]);
+		store_log(STORE_LOG_ERR, "%s exists: an export makes a new %s",
+			  argv[0], tar ? "file" : "directory");
 		rc = -EEXIST;
 	}
-	if (!rc)
+	if (!rc && tar)
+		rc = export_tar(ctx, argv[0], &sel, &m, pub);
+	else if (!rc)
 		rc = store_export_copy(ctx->store, argv[0]);
-	if (!rc)
+	if (!rc && !tar)
 		rc = export_finish(ctx, argv[0], &sel, &m, pub);
 	for (size_t i = 0; !rc && i < m.len; i++)
 		nv += !strncmp(m.p + i, "\nversion ", 9);

@@ -434,7 +434,9 @@ static int get_symlink(struct get *g, const struct store_dirent *e,
 	if (g->ctx->force)
 		fs_file_unlink(g->ctx, dest, false);
 	rc = fs_file_symlink(g->ctx, target, dest);
-	return rc ? sys_fail(rc, "cannot create symlink", dest) : 0;
+	if (rc)
+		return sys_fail(rc, "cannot create symlink", dest);
+	return keep_mtime(g, dest, -1);
 }
 
 static int get_entry(struct get *g, const struct store_dirent *e,

@@ -73,6 +73,7 @@ static int check_sig(const char *dest, const char *key, const char *mf,
 
 struct walk {
 	struct store *d;
+	struct fs_progress *prog;
 	const char *ver;
 	char path[4096];
 	uint64_t files;
@@ -93,6 +94,7 @@ static int hash_file(struct walk *w, const struct store_dirent *e)
 		while ((n = store_reader_pread(r, buf, sizeof(buf), off)) > 0) {
 			EVP_DigestUpdate(c, buf, (size_t)n);
 			off += (uint64_t)n;
+			fs_progress_add(w->prog, (uint64_t)n);
 		}
 		EVP_DigestFinal_ex(c, md, NULL);
 		store_reader_close(r);
@@ -124,10 +126,26 @@ static int walk_entry(void *arg, const struct store_dirent *e)
 	return rc;
 }
 
-/* Each "version" line: the version's digest, every file re-hashed. */
-static int check_versions(struct store *d, char *mf, uint64_t *nv, uint64_t *nf)
+/* The bytes of the versions mf lists, for the progress line. */
+static uint64_t listed_bytes(struct store *d, const char *mf)
 {
-	struct walk w = {.d = d};
+	char a[STORE_NAME_MAX + 1];
+	struct store_version v;
+	uint64_t total = 0;
+	unsigned num;
+
+	for (const char *l = mf; l; l = strchr(l + 1, '\n'))
+		if (sscanf(l, "\nversion %255s %u ", a, &num) == 2 &&
+		    !store_version_get(d, a, num, &v))
+			total += v.size;
+	return total;
+}
+
+/* Each "version" line: the version's digest, every file re-hashed. */
+static int check_versions(struct store *d, char *mf, struct fs_progress *prog,
+			  uint64_t *nv, uint64_t *nf)
+{
+	struct walk w = {.d = d, .prog = prog};
 	char *save = NULL, ver[600];
 	int rc = 0;
 
@@ -184,22 +202,77 @@ static int check_journal(struct store *d, const char *mf, uint64_t *n)
 	return 0;
 }
 
+static int verify_dir(struct fs_ctx *ctx, const char *dest, const char *name,
+		      const char *key);
+
+int fs_export_journal_verify(struct store *d, const char *key)
+{
+	const char *dest = store_dir(d);
+	char why[256] = "", *mf = NULL;
+	uint64_t n = 0;
+	size_t len;
+	int rc;
+
+	if (!key) {
+		rc = store_audit_chain_check(d, &n, why, sizeof(why));
+		if (rc)
+			return bad("%s%s", why, "");
+		fprintf(fs_stdout(),
+			"journal chained: %llu records (give --pubkey KEY to "
+			"check its head against the signed MANIFEST)\n",
+			(unsigned long long)n);
+		return 0;
+	}
+	mf = slurp(dest, "MANIFEST", &len);
+	rc = mf ? check_sig(dest, key, mf, len)
+		: bad("%s/MANIFEST: missing%s", dest, "");
+	if (!rc)
+		rc = check_journal(d, mf, &n);
+	free(mf);
+	if (!rc)
+		fprintf(fs_stdout(),
+			"journal intact: %llu records chained, its head as the "
+			"MANIFEST signed with %s has it\n",
+			(unsigned long long)n, key);
+	return rc;
+}
+
 int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv)
 {
-	struct store_options ro;
-	struct store_check chk;
-	struct store *d = NULL;
-	uint64_t nv = 0, nf = 0, nj = 0;
 	const char *dest = argc == 4 ? argv[1] : NULL, *key = NULL;
-	size_t len;
-	char *mf = NULL, *copy = NULL;
+	char *dir = NULL;
 	int rc;
 
 	if (argc == 4 && !strcmp(argv[2], "--pubkey"))
 		key = argv[3];
 	if (!dest || !key)
-		return fs_usage_error(ctx,
-				      "usage: verify-export DEST --pubkey KEY");
+		return fs_usage_error(
+		    ctx, "usage: verify-export DEST|FILE.tar --pubkey KEY");
+	if (!fs_tar_is(dest))
+		return verify_dir(ctx, dest, dest, key);
+	/* Unpacked into a private directory, checked, removed. */
+	rc = fs_tar_unpack_tmp(dest, &dir);
+	if (rc)
+		return -EBADMSG; /* logged */
+	rc = verify_dir(ctx, dir, dest, key);
+	fs_tree_remove(dir);
+	free(dir);
+	return rc;
+}
+
+/* verify-export of the export directory dest (name: what the user gave). */
+static int verify_dir(struct fs_ctx *ctx, const char *dest, const char *name,
+		      const char *key)
+{
+	struct store_options ro;
+	struct store_check chk;
+	struct store *d = NULL;
+	struct fs_progress prog;
+	uint64_t nv = 0, nf = 0, nj = 0;
+	size_t len;
+	char *mf = NULL, *copy = NULL;
+	int rc;
+
 	mf = slurp(dest, "MANIFEST", &len);
 	rc = mf ? check_sig(dest, key, mf, len)
 		: bad("%s/MANIFEST: missing%s", dest, "");
@@ -208,11 +281,20 @@ int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv)
 	if (!rc && store_open(dest, &ro, &d))
 		rc = bad("%s: not an artifactfs export%s", dest, "");
 	copy = rc ? NULL : strdup(mf);
-	if (!rc)
-		rc = copy ? check_versions(d, copy, &nv, &nf) : -ENOMEM;
-	if (!rc && store_fsck(d, NULL, NULL, &chk))
-		rc = bad("%s: its chunks or references fail fsck (above)%s",
-			 dest, "");
+	if (!rc) {
+		fs_progress_init(&prog, "verify", listed_bytes(d, mf),
+				 ctx->quiet);
+		rc = copy ? check_versions(d, copy, &prog, &nv, &nf) : -ENOMEM;
+		fs_progress_end(&prog);
+	}
+	if (!rc) {
+		fs_progress_init(&prog, "verify chunks", 0, ctx->quiet);
+		if (store_fsck(d, fs_progress_cb, &prog, &chk))
+			rc = bad("%s: its chunks or references fail fsck "
+				 "(above)%s",
+				 name, "");
+		fs_progress_end(&prog);
+	}
 	if (!rc)
 		rc = check_journal(d, mf, &nj);
 	store_close(d);
@@ -222,7 +304,7 @@ int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv)
 		fprintf(fs_stdout(),
 			"export %s verified: MANIFEST signed, %llu versions, "
 			"%llu files re-hashed, %llu journal records chained\n",
-			dest, (unsigned long long)nv, (unsigned long long)nf,
+			name, (unsigned long long)nv, (unsigned long long)nf,
 			(unsigned long long)nj);
 	return rc;
 }

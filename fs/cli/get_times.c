@@ -3,7 +3,8 @@
  *
  * A version keeps each entry's mtime beside its content (store/FORMAT.md,
  * "Times"); get gives them to what it makes, through the descriptor it
- * made (a file before its rename into place, a directory once full).
+ * made (a file before its rename into place, a directory once full),
+ * or to a symlink by its name.
  * Versions that kept no time leave get's own.
  */
 #include <errno.h>
@@ -39,10 +40,10 @@ int fs_get_keep_mtime(struct fs_ctx *ctx, const struct fs_target *t,
 		ts[1].tv_sec--;
 		ts[1].tv_nsec += 1000000000;
 	}
-	if (futimens(fd, ts) < 0) {
-		rc = -errno;
+	rc = fd >= 0 ? (futimens(fd, ts) < 0 ? -errno : 0)
+		     : fs_file_lutimes(ctx, dest, &ts[1]);
+	if (rc)
 		store_log(STORE_LOG_ERR, "get: cannot set the time of %s: %s",
-			  dest, strerror(errno));
-	}
+			  dest, strerror(-rc));
 	return rc;
 }

@@ -83,15 +83,17 @@ static const struct cmd cmds[] = {
      "Removes chunks and files that no version references.\n"
      "  -n, --dry-run  only count them\n"
      "  --json         print JSON\n"},
-    {"export", fs_cmd_export, CMD_STORE | CMD_SUBOPTS, 0, 1, -1,
-     "DEST [--closure ARTIFACT@REF]... [--scope PATH]... [--since T]",
+    {"export", fs_cmd_export, CMD_STORE | CMD_SUBOPTS, FS_OPT_TAR, 1, -1,
+     "[--tar] DEST [--closure ARTIFACT@REF]... [--scope PATH]... "
+     "[--since T]",
      "Writes a point-in-time copy of the store to the new directory DEST\n"
+     "(or, with --tar or a DEST ending in .tar, one tar file)\n"
      "for auditors: everything, or the versions named, those a scope\n"
      "covers and those made since T, each with its upstream closure;\n"
      "never secrets.  DEST/MANIFEST lists them and the journal's range,\n"
      "signed with the store's key.\n"},
     {"verify-export", fs_cmd_verify_export, CMD_RAW, 0, 0, -1,
-     "DEST --pubkey KEY",
+     "DEST|FILE.tar --pubkey KEY",
      "Checks an export: the MANIFEST's signature, every file re-hashed,\n"
      "every chunk, the journal's chain.  Needs no store and no role.\n"},
     {"run", fs_cmd_run, CMD_STORE, FS_OPT_JSON, 1, -1,
@@ -199,8 +201,9 @@ static const struct cmd cmds[] = {
      "                 with the dpkg packages as comments\n"
      "  --json         print the snapshot's files as JSON\n"},
     {"mount", cmd_mount, CMD_RAW, 0, 0, -1,
-     "[--store DIR] MOUNTPOINT [-f] [-o OPTIONS]",
-     "Mounts the store as a file system (see README: The mount).\n"},
+     "[--store DIR] [--ro [--readers GROUP]] MOUNTPOINT [-f] [-o OPTIONS]",
+     "Mounts the store as a file system (see README: The mount); with\n"
+     "--ro an export (a directory or a .tar file), read-only.\n"},
     {"help", cmd_help, 0, 0, 0, 1, "[COMMAND]",
      "Shows help for artifactfs or one command.\n"},
 };

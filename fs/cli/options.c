@@ -25,6 +25,7 @@ enum long_only {
 	OPT_NO_JOURNAL,
 	OPT_STEP,
 	OPT_REQUIREMENTS,
+	OPT_TAR,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +50,7 @@ static const struct option long_opts[] = {
     {"no-journal", no_argument, NULL, OPT_NO_JOURNAL},
     {"step", required_argument, NULL, OPT_STEP},
     {"requirements", no_argument, NULL, OPT_REQUIREMENTS},
+    {"tar", no_argument, NULL, OPT_TAR},
     {NULL, 0, NULL, 0},
 };
 
@@ -123,6 +125,9 @@ static int apply_opt(struct fs_ctx *ctx, const unsigned *opts, int opt,
 		break;
 	case OPT_REQUIREMENTS:
 		need = FS_OPT_REQUIREMENTS, ctx->requirements = true;
+		break;
+	case OPT_TAR:
+		need = FS_OPT_TAR, ctx->tar = true;
 		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;

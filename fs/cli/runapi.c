@@ -149,9 +149,14 @@ int fs_run_end(struct fs_ctx *ctx, const char *p, const char *r, bool seal)
 
 	if (rc)
 		return rc;
-	rc = seal ? store_run_seal(ctx->store, &ctx->caller, p, r)
-		  : store_run_end(ctx->store, &ctx->caller, p, r,
-				  STORE_RUN_FAILED, NULL, 0);
+	/* A writer through the mount that has not closed or fsync'd keeps
+	 * the run open: half a file is never published. */
+	if (seal)
+		rc = fs_mount_run_busy(p, r);
+	if (!rc)
+		rc = seal ? store_run_seal(ctx->store, &ctx->caller, p, r)
+			  : store_run_end(ctx->store, &ctx->caller, p, r,
+					  STORE_RUN_FAILED, NULL, 0);
 	if (!rc)
 		fs_session_unbind_run(p, r);
 	return rc;

@@ -149,6 +149,14 @@ static void do_op(const struct ctl_fileop *op, struct ctl_reply *r, int *fd)
 	case CTL_OP_LINK:
 		rc = link(op->path2, op->path) ? -errno : 0;
 		break;
+	case CTL_OP_LUTIMES:
+		rc = utimensat(AT_FDCWD, op->path,
+			       (struct timespec[2]){{.tv_nsec = UTIME_OMIT},
+						    op->mtime},
+			       AT_SYMLINK_NOFOLLOW)
+			 ? -errno
+			 : 0;
+		break;
 	default:
 		rc = -EINVAL;
 	}

@@ -359,6 +359,17 @@ int fs_ctl_symlink(struct fs_ctl_conn *c, const char *target, const char *path)
 	return simple(c, CTL_OP_SYMLINK, path, target, 0, false);
 }
 
+int fs_ctl_lutimes(struct fs_ctl_conn *c, const char *path,
+		   const struct timespec *mtime)
+{
+	struct ctl_fileop op = {
+	    .op = CTL_OP_LUTIMES, .path = (char *)path, .mtime = *mtime};
+	struct ctl_reply rep;
+	int rc = fileop(c, &op, &rep, NULL);
+
+	return rc ? rc : (int)rep.rc;
+}
+
 ssize_t fs_ctl_readlink(struct fs_ctl_conn *c, const char *path, char *buf,
 			size_t len)
 {

@@ -24,6 +24,7 @@ static const char *const op_names[] = {
     [CTL_OP_MKDIR] = "mkdir",	    [CTL_OP_SYMLINK] = "symlink",
     [CTL_OP_READLINK] = "readlink", [CTL_OP_RENAME] = "rename",
     [CTL_OP_UNLINK] = "unlink",	    [CTL_OP_LINK] = "link",
+    [CTL_OP_LUTIMES] = "lutimes",
 };
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
@@ -222,10 +223,12 @@ int ctl_fileop_encode(const struct ctl_fileop *op, char **out, size_t *len)
 	    (has_path2(op->op) && !op->path2) ||
 	    (op->op == CTL_OP_OPEN && !ctl_open_flags_ok(op->flags)))
 		return -EINVAL;
-	o = json_pack("{s:s, s:s, s:i, s:i, s:b, s:b, s:I}", "op",
+	o = json_pack("{s:s, s:s, s:i, s:i, s:b, s:b, s:I, s:I, s:I}", "op",
 		      op_names[op->op], "path", op->path, "flags", op->flags,
 		      "mode", (int)(op->mode & 07777), "follow", op->follow,
-		      "dir", op->dir, "len", (json_int_t)op->len);
+		      "dir", op->dir, "len", (json_int_t)op->len, "sec",
+		      (json_int_t)op->mtime.tv_sec, "nsec",
+		      (json_int_t)op->mtime.tv_nsec);
 	if (!o)
 		return -EINVAL; /* not UTF-8 (or ENOMEM) */
 	if (has_path2(op->op) &&
@@ -253,7 +256,7 @@ int ctl_fileop_decode(const void *buf, size_t len, struct ctl_fileop *out)
 	json_t *root, *path = NULL, *path2 = NULL;
 	const char *name, *why;
 	json_error_t jerr;
-	json_int_t flags, mode, rlen;
+	json_int_t flags, mode, rlen, sec = 0, nsec = 0;
 	int follow, dir, rc;
 	size_t i;
 
@@ -263,15 +266,16 @@ int ctl_fileop_decode(const void *buf, size_t len, struct ctl_fileop *out)
 		return rc;
 	rc = -EINVAL;
 	if (json_unpack_ex(root, &jerr, JSON_STRICT,
-			   "{s:s, s:o, s?o, s:I, s:I, s:b, s:b, s:I}", "op",
-			   &name, "path", &path, "path2", &path2, "flags",
+			   "{s:s, s:o, s?o, s:I, s:I, s:b, s:b, s:I, s?I, s?I}",
+			   "op", &name, "path", &path, "path2", &path2, "flags",
 			   &flags, "mode", &mode, "follow", &follow, "dir",
-			   &dir, "len", &rlen))
+			   &dir, "len", &rlen, "sec", &sec, "nsec", &nsec))
 		goto out_free;
 	for (i = 0; i < N_OPS && strcmp(name, op_names[i]); i++)
 		;
 	if (i == N_OPS || flags < INT32_MIN || flags > INT32_MAX || mode < 0 ||
-	    mode > 07777 || rlen < 0 || rlen > CTL_PATH_MAX)
+	    mode > 07777 || rlen < 0 || rlen > CTL_PATH_MAX || nsec < 0 ||
+	    nsec > 999999999)
 		goto out_free;
 	out->op = (enum ctl_op)i;
 	out->flags = (int)flags;
@@ -279,6 +283,8 @@ int ctl_fileop_decode(const void *buf, size_t len, struct ctl_fileop *out)
 	out->follow = follow;
 	out->dir = dir;
 	out->len = (size_t)rlen;
+	out->mtime.tv_sec = (time_t)sec;
+	out->mtime.tv_nsec = (long)nsec;
 	if ((out->op == CTL_OP_OPEN && !ctl_open_flags_ok(out->flags)) ||
 	    (out->op == CTL_OP_READLINK && out->len == 0) ||
 	    has_path2(out->op) != (path2 != NULL))

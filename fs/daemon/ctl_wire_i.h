@@ -92,6 +92,7 @@ enum ctl_op {
 	CTL_OP_RENAME,
 	CTL_OP_UNLINK,
 	CTL_OP_LINK,
+	CTL_OP_LUTIMES, /* a symlink's mtime (atime left alone) */
 };
 
 /** One file operation; strings owned by whoever filled the struct. */
@@ -104,6 +105,7 @@ struct ctl_fileop {
 	bool follow; /* stat */
 	bool dir;    /* unlink: rmdir */
 	size_t len;  /* readlink: buffer size, 1 to CTL_PATH_MAX */
+	struct timespec mtime; /* lutimes */
 };
 
 /** True when flags are ones fs_ctl_open admits. */

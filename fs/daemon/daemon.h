@@ -175,6 +175,11 @@ int fs_ctl_mkdir(struct fs_ctl_conn *c, const char *path, mode_t mode);
 /** symlink(2) in the client: path -> target.  0 or -errno. */
 int fs_ctl_symlink(struct fs_ctl_conn *c, const char *target, const char *path);
 
+/** The mtime of symlink path itself, in the client (utimensat with
+ * AT_SYMLINK_NOFOLLOW; its atime is left).  0 or -errno. */
+int fs_ctl_lutimes(struct fs_ctl_conn *c, const char *path,
+		   const struct timespec *mtime);
+
 /** readlink(2) in the client: at most len bytes into buf, no NUL added.
  * Returns the length or -errno. */
 ssize_t fs_ctl_readlink(struct fs_ctl_conn *c, const char *path, char *buf,

@@ -172,7 +172,18 @@ double mnt_entry_timeout(const struct mnt *m, const struct mnt_node *n)
 
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n)
 {
+	/* Shared: a sealed file shows the same attributes to everyone and
+	 * they do not change while its version lives, so the kernel keeps
+	 * them (and a read of its cached pages needs no GETATTR).  Its name
+	 * is not cached (mnt_entry_timeout), so every path to it is still
+	 * looked up, and decided for its caller, each time it is used.  A
+	 * directory's name is cached: its attributes are not, so that a
+	 * stat of it reaches the decision.  What changes what a sealed file
+	 * shows tells the kernel: a binding (its mode, mnt_invalidate), gc
+	 * (its version goes, mnt_versions_changed). */
 	if (m->shared)
-		return 0; /* every stat reaches the daemon's decision */
+		return n->kind == MK_SEALED && n->e.kind != STORE_KIND_DIR
+			   ? m->sealed_timeout
+			   : 0;
 	return facts_timeout(m, n);
 }

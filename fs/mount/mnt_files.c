@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +216,18 @@ int mnt_run_busy(struct mnt *m, const char *pipeline, const char *run)
 		  pipeline, run, count, count > 1 ? "s" : "", msg,
 		  count > BUSY_NAMES ? ", ..." : "");
 	return -EBUSY;
+}
+
+static struct mnt *_Atomic serving;
+
+void mnt_files_serving(struct mnt *m)
+{
+	atomic_store(&serving, m);
+}
+
+int fs_mount_run_busy(const char *pipeline, const char *run)
+{
+	struct mnt *m = atomic_load(&serving);
+
+	return m ? mnt_run_busy(m, pipeline, run) : 0;
 }

@@ -189,8 +189,13 @@ void mnt_aliases_changed(struct mnt *m);
 
 /** Tells the kernel to forget the attributes (and ACLs) it cached of
  * every node of kind, or of every node (kind 0): after a role binding
- * changed, which changes modes. */
+ * changed, which changes modes.  The pages of sealed files stay. */
 void mnt_invalidate(struct mnt *m, enum mnt_kind kind);
+
+/** After anything that may have deleted versions (a command run through
+ * the daemon: gc): the nodes of each version gone leave their paths, and
+ * the kernel forgets its name. */
+void mnt_versions_changed(struct mnt *m);
 
 /** n's link id (read under the table lock), 0 for a file of one name. */
 uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n);
@@ -447,6 +452,8 @@ int mnt_file_commit(struct mnt_file *f, const struct store_caller *c, bool sync,
  * committed (neither closed nor fsync'd): -EBUSY, with one line naming
  * them logged, or 0 (or -ENOMEM).  A seal must not publish them. */
 int mnt_run_busy(struct mnt *m, const char *pipeline, const char *run);
+/* The mount whose files fs_mount_run_busy checks (NULL: none). */
+void mnt_files_serving(struct mnt *m);
 /** Commits what a handle wrote to n and has not committed yet, if any
  * (before a change of times that a later commit must not undo). */
 int mnt_file_commit_node(struct mnt *m, const struct store_caller *c,

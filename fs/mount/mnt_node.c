@@ -492,9 +492,31 @@ void mnt_aliases_changed(struct mnt *m)
 	mnt_invalidate(m, MK_ALIAS);
 }
 
+/* The node of x's parent directory, or NULL (table lock held). */
+static struct mnt_node *parent_of(struct mnt *m, const struct mnt_node *x)
+{
+	const char *slash = strrchr(x->path, '/');
+	char *pp;
+	struct mnt_node *p;
+
+	if (!slash)
+		return NULL;
+	pp = strndup(x->path, slash == x->path ? 1 : (size_t)(slash - x->path));
+	p = pp ? find_path(m, pp) : NULL;
+	free(pp);
+	return p;
+}
+
+/* A node mnt_invalidate tells the kernel of: its inode, and whether its
+ * cached pages go too. */
+struct inval {
+	uint64_t ino;
+	bool pages;
+};
+
 void mnt_invalidate(struct mnt *m, enum mnt_kind kind)
 {
-	uint64_t *inos = NULL;
+	struct inval *v = NULL;
 	size_t n = 0, cap = 0;
 
 	pthread_mutex_lock(&m->lock);
@@ -503,22 +525,88 @@ void mnt_invalidate(struct mnt *m, enum mnt_kind kind)
 			if (kind && x->kind != kind)
 				continue;
 			if (n == cap) {
-				uint64_t *p =
-				    realloc(inos, (cap = cap ? 2 * cap : 16) *
-						      sizeof(*p));
+				struct inval *p = realloc(
+				    v, (cap = cap ? 2 * cap : 16) * sizeof(*p));
 
 				if (!p)
 					break;
-				inos = p;
+				v = p;
 			}
-			inos[n++] = x->ino;
+			/* A sealed file's content stays what it was: only
+			 * its attributes (its mode) go. */
+			v[n].pages =
+			    x->kind != MK_SEALED || x->e.kind == STORE_KIND_DIR;
+			v[n++].ino = x->ino;
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
 	/* Outside the table lock: the kernel may call back into us. */
 	for (size_t i = 0; i < n && m->se; i++)
-		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
-	free(inos);
+		fuse_lowlevel_notify_inval_inode(m->se, v[i].ino,
+						 v[i].pages ? 0 : -1, 0);
+	free(v);
+}
+
+/* A version directory in the table: /artifacts/<a>/vN. */
+struct version_node {
+	char *path; /* malloc'd */
+	char artifact[STORE_NAME_MAX + 1];
+	uint64_t parent; /* /artifacts/<a>'s inode */
+	uint32_t number;
+};
+
+/* The version directories the table holds, into *out (table lock
+ * held); how many. */
+static size_t versions_locked(struct mnt *m, struct version_node **out)
+{
+	size_t n = 0;
+
+	*out = calloc(m->n ? m->n : 1, sizeof(**out));
+	for (size_t i = 0; *out && i < m->cap; i++) {
+		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
+			struct mnt_node *p;
+
+			if (x->kind != MK_SEALED || x->tail[0] ||
+			    !x->c[C_VERSION] || !strncmp(x->path, "//", 2))
+				continue;
+			p = parent_of(m, x);
+			(*out)[n].path = p ? strdup(x->path) : NULL;
+			if (!(*out)[n].path)
+				continue;
+			snprintf((*out)[n].artifact, sizeof((*out)[n].artifact),
+				 "%s", x->c[C_ARTIFACT]);
+			(*out)[n].parent = p->ino;
+			(*out)[n++].number = x->version;
+		}
+	}
+	return n;
+}
+
+void mnt_versions_changed(struct mnt *m)
+{
+	struct version_node *v;
+	struct store_version sv;
+	size_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = versions_locked(m, &v);
+	pthread_mutex_unlock(&m->lock);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = strrchr(v[i].path, '/') + 1;
+
+		if (store_version_get(m->s, v[i].artifact, v[i].number, &sv) !=
+		    -ENOENT)
+			continue;
+		/* Deleted (gc): its nodes leave their paths, and the kernel
+		 * forgets the name, which it cached as a directory's. */
+		mnt_node_gone(m, v[i].path);
+		if (m->se)
+			fuse_lowlevel_notify_inval_entry(m->se, v[i].parent,
+							 name, strlen(name));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
 }
 
 void mnt_link_changed(struct mnt *m, const struct mnt_node *n)
@@ -569,21 +657,6 @@ size_t mnt_nodes_count(struct mnt *m)
 	n = m->n;
 	pthread_mutex_unlock(&m->lock);
 	return n;
-}
-
-/* The node of x's parent directory, or NULL (table lock held). */
-static struct mnt_node *parent_of(struct mnt *m, const struct mnt_node *x)
-{
-	const char *slash = strrchr(x->path, '/');
-	char *pp;
-	struct mnt_node *p;
-
-	if (!slash)
-		return NULL;
-	pp = strndup(x->path, slash == x->path ? 1 : (size_t)(slash - x->path));
-	p = pp ? find_path(m, pp) : NULL;
-	free(pp);
-	return p;
 }
 
 size_t mnt_nodes_spare(struct mnt *m, struct mnt_spare *out, size_t want)

@@ -46,7 +46,16 @@ static void daemon_sink(void *arg, enum store_log_level level, const char *msg)
 		fs_log_sink(NULL, level, msg);
 }
 
-static int preflight(struct fs_ctx *ctx, const char *point)
+/* A mount made by a privileged parent, its /dev/fuse descriptor passed
+ * as "/dev/fd/N" (libfuse serves it as it is): how a user who may not
+ * open /dev/fuse (no fusermount3 in a container) still runs the daemon. */
+static bool fd_mount(const char *point)
+{
+	return !strncmp(point, "/dev/fd/", 8);
+}
+
+static int preflight(struct fs_ctx *ctx, const struct fs_mount_opts *o,
+		     const char *point)
 {
 	struct stat st;
 	pid_t holder;
@@ -57,6 +66,13 @@ static int preflight(struct fs_ctx *ctx, const char *point)
 			  ctx->store_dir);
 		return -ENOENT;
 	}
+	if (o->ro_store && !store_is_export(ctx->store_dir)) {
+		store_log(STORE_LOG_ERR,
+			  "--ro mounts an export (made by 'artifactfs "
+			  "export'); %s is a live store: mount it with -o ro",
+			  ctx->store_dir);
+		return -EINVAL;
+	}
 	holder = store_lock_holder(ctx->store_dir);
 	if (holder > 0) {
 		store_log(STORE_LOG_ERR,
@@ -64,6 +80,8 @@ static int preflight(struct fs_ctx *ctx, const char *point)
 			  ctx->store_dir, (int)holder);
 		return -EBUSY;
 	}
+	if (fd_mount(point))
+		return 0; /* mounted already, by whoever passed the fd */
 	if (stat(point, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		store_log(STORE_LOG_ERR, "mountpoint %s is not a directory",
 			  point);
@@ -142,6 +160,7 @@ static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 
 	mnt_aliases_changed(m);	 /* put, alias and run move them */
 	mnt_bindings_changed(m); /* role grant and revoke change modes */
+	mnt_versions_changed(m); /* gc deletes versions */
 	return status;
 }
 
@@ -174,6 +193,8 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	rc = acl_keys_check(m->s);
 	if (!rc)
 		rc = acl_journal_open(m->s);
+	if (!rc && o->ro_store && !store_exported(m->s))
+		rc = -EINVAL; /* no longer the export preflight saw */
 	/* From here no log line carries a secret's value. */
 	if (!rc)
 		rc = acl_redact_log(m->s);
@@ -183,17 +204,33 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 				       : strerror(-rc));
 		return rc;
 	}
-	m->binding_gen = store_binding_gen(m->s);
-	rc = fs_ctl_start(ctx->store_dir, serve_request, m, &ctl);
-	if (rc)
+	if (!rc && store_exported(m->s) && o->readers)
+		rc = acl_export_readers(m->s, o->readers);
+	if (rc) {
+		store_log(STORE_LOG_ERR,
+			  "mount of %s refused: --readers %s: %s", point,
+			  o->readers, strerror(-rc));
 		return rc;
-	if (asprintf(&spool, "%s/spool", ctx->store_dir) < 0)
-		return -ENOMEM;
-	mkdir(spool, 0700);
-	m->spool_dir = spool;
+	}
+	m->binding_gen = store_binding_gen(m->s);
+	mnt_files_serving(m);
 	m->point = point;
-	/* Without them the mount still serves: the failure is logged. */
-	mnt_checkpoints_start(m->s, ctx, &cps);
+	/* A read-only store gets nothing written into it: no socket (its
+	 * commands open it themselves, read-only), spool or checkpoint. */
+	if (!store_read_only(m->s)) {
+		rc = fs_ctl_start(ctx->store_dir, serve_request, m, &ctl);
+		if (rc) {
+			mnt_files_serving(NULL);
+			return rc;
+		}
+		if (asprintf(&spool, "%s/spool", ctx->store_dir) < 0)
+			return -ENOMEM;
+		mkdir(spool, 0700);
+		m->spool_dir = spool;
+		/* Without them the mount still serves: the failure is
+		 * logged. */
+		mnt_checkpoints_start(m->s, ctx, &cps);
+	}
 	mnt_trim_start(m, &trim);
 	store_log(STORE_LOG_INFO, "mounted %s on %s", ctx->store_dir, point);
 	if (ready_fd >= 0) {
@@ -206,6 +243,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	fuse_loop_cfg_destroy(cfg);
 	mnt_trim_stop(trim);
 	fs_ctl_stop(ctl);
+	mnt_files_serving(NULL);
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
 	/* Nothing writes any more: the last checkpoint sees the last record. */
 	mnt_checkpoints_stop(cps);
@@ -236,14 +274,16 @@ int fs_mount_run(struct fs_ctx *ctx, const struct fs_mount_opts *o,
 	char point[PATH_MAX], fsname[PATH_MAX + 16];
 	int rc = fuse_argv(o, &args);
 
-	if (!rc && !realpath(o->point, point)) {
+	if (!rc && fd_mount(o->point))
+		snprintf(point, sizeof(point), "%s", o->point);
+	else if (!rc && !realpath(o->point, point)) {
 		rc = -errno;
 		store_log(STORE_LOG_ERR, "mountpoint %s: %s", o->point,
 			  strerror(errno));
 	}
 	if (rc)
 		goto out_args;
-	rc = preflight(ctx, point);
+	rc = preflight(ctx, o, point);
 	snprintf(fsname, sizeof(fsname), "fsname=%s,subtype=artifactfs",
 		 ctx->store_dir);
 	if (!rc &&

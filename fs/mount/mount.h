@@ -39,12 +39,14 @@
 
 /* What `artifactfs mount` was asked for (strings borrowed from argv). */
 struct fs_mount_opts {
-	const char *point; /* the mountpoint as given */
-	bool foreground;   /* -f: stay attached, log to stderr */
-	bool debug;	   /* -d: and libfuse's debug output */
-	bool ro;	   /* -o ro */
-	bool shared;	   /* -o allow_other or allow_root */
-	char **fuse_opts;  /* each -o's value, in order; malloc'd array */
+	const char *point;   /* the mountpoint as given */
+	bool foreground;     /* -f: stay attached, log to stderr */
+	bool debug;	     /* -d: and libfuse's debug output */
+	bool ro;	     /* -o ro */
+	bool ro_store;	     /* --ro: an export, opened read-only */
+	const char *readers; /* --readers GROUP: who reads the export */
+	bool shared;	     /* -o allow_other or allow_root */
+	char **fuse_opts;    /* each -o's value, in order; malloc'd array */
 	size_t nfuse_opts;
 };
 
@@ -60,12 +62,26 @@ typedef int (*fs_mount_handler)(void *arg, struct store *s,
  * Mounts the store of ctx (configuration loaded: ctx->store_dir, ->opt,
  * ->checkpoint_*) on o->point and serves it until it is unmounted: FUSE
  * requests, the command socket (each request through fn with arg) and the
- * automatic checkpoints.  Detaches first unless o->foreground.  Returns
- * 0, or -errno (logged): -ENOENT (no store), -EBUSY (in use), -ENOTDIR
- * (mountpoint), -EIO (cannot mount).
+ * automatic checkpoints.  Detaches first unless o->foreground.
+ * With o->ro_store the store must be an export (store_is_export): it is
+ * opened read-only and mounted read-only (every change EROFS), with its
+ * read rule (acl_export_readers, o->readers), and nothing is written in
+ * it: no command socket (commands open an export themselves), no spool,
+ * no checkpoints, no journal records.  Returns 0, or -errno (logged):
+ * -ENOENT (no store), -EBUSY (in use), -EINVAL (--ro of a store that is
+ * not an export), -ENOTDIR (mountpoint), -EIO (cannot mount).
  */
 int fs_mount_run(struct fs_ctx *ctx, const struct fs_mount_opts *o,
 		 fs_mount_handler fn, void *arg);
+
+/**
+ * Whether run pipeline/run of the store this daemon mounts has a file
+ * open for writing that was neither closed nor fsync'd: -EBUSY (the
+ * names logged), 0 when none or when this process mounts nothing.  A
+ * seal asked through the command socket checks it, as a seal written to
+ * the run's control file does.
+ */
+int fs_mount_run_busy(const char *pipeline, const char *run);
 
 /* ---------------------------------------------------------- mnt_session.c
  * Process sessions bound to steps (lineage capture), in the daemon.

@@ -41,6 +41,27 @@ check "verify-export passes with the public key alone"
 "$AFS" verify-export "$T/x" --pubkey "$pub" | tee "$T/ver.out"
 grep -q 'verified' "$T/ver.out" || fail "verify-export output"
 
+check "read commands open the export read-only: no key, nothing written"
+touch "$T/stamp"
+sleep 1
+ex() { "$AFS" --config "$T/empty.conf" --store "$T/x" "$@"; }
+ex ls | grep -q '^model ' || fail "ls on the export"
+ex ls data | grep -q '^v1 ' || fail "ls data on the export"
+ex lineage data@v1 | grep -q 'model@v1' || fail "lineage on the export"
+ex fsck | grep -q clean || fail "fsck on the export"
+ex audit verify | grep -q 'journal chained' || fail "audit verify on the export"
+ex audit verify --pubkey "$pub" | tee "$T/av.out"
+grep -q 'journal intact' "$T/av.out" || fail "audit verify --pubkey on the export"
+[ "$(ex cat model@v1 | sha256sum | cut -d' ' -f1)" = "$(sha "$T/m1.bin")" ] ||
+	fail "cat model@v1 on the export"
+expect_fail 1 ex put model "$T/m2.bin"
+expect_err_has "export"
+expect_fail 1 ex alias set model production v1
+[ -e "$T/x/lock" ] && fail "a lock file left in the export"
+[ -e "$T/x/reserve" ] && fail "a reserve file left in the export"
+[ -z "$(find "$T/x" -newer "$T/stamp")" ] ||
+	fail "written into the export: $(find "$T/x" -newer "$T/stamp")"
+
 check "a whole-store export verifies too"
 afs export "$T/all" >/dev/null
 grep -q '^version model 2 ' "$T/all/MANIFEST" || fail "model@v2 missing"

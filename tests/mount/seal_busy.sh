@@ -2,7 +2,8 @@
 # Sealing with a file open for writing, as an unprivileged user: while a
 # writer holds written bytes that are neither closed nor fsync'd,
 # `echo seal > control` fails with EBUSY ("Device or resource busy"),
-# the daemon's log names the file in one line, and the run stays open;
+# the daemon's log names the file in one line, `artifactfs run seal`
+# through the daemon is refused with that line, and the run stays open;
 # once the writer closes, the seal publishes the whole file.  A writer
 # that fsync'd does not hold a seal back: what it fsync'd is published.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -52,6 +53,13 @@ grep "cannot seal train/r1" "$DLOG" >"$T/busy.line" || true
 [ "$(grep -c . "$T/busy.line")" = 1 ] && grep -q "steps/fit/outputs/model/w.bin" "$T/busy.line" ||
 	defect "the daemon's log does not name the open file in one line: $(cat "$T/busy.line")"
 echo "   log: $(cat "$T/busy.line")"
+# The same seal asked through the daemon's socket is refused the same way.
+as_user "$AFS" --config "$T/empty.conf" --store "$S" run seal train/r1 \
+	>"$T/cli.out" 2>&1 && defect "run seal through the daemon succeeded"
+echo "   run seal: $(head -n2 "$T/cli.out" | tr '\n' ' ')"
+grep -q "w.bin" "$T/cli.out" && grep -q "open for writing" "$T/cli.out" ||
+	defect "run seal did not say the run is busy and why: $(cat "$T/cli.out")"
+[ "$(cat "$P/r1/control")" = open ] || defect "run is $(cat "$P/r1/control") after the refused run seal"
 echo go >"$T/go"
 wait "$WPID" || true
 [ "$(cat "$T/w1.out")" = closed ] || defect "the writer: $(cat "$T/w1.out")"
