@@ -9,6 +9,7 @@
  */
 #include "store_i.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,8 @@ static void load(struct store *s, struct centry *e)
 	struct chunk_cache *c = s->cache;
 	int rc = cas_get(s, e->id, e->buf, e->plain);
 
+	__atomic_add_fetch(&s->chunk_loads, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->chunk_load_bytes, e->plain, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&c->lock);
 	e->state = rc ? rc : 1;
 	pthread_cond_broadcast(&c->cond);
@@ -179,6 +182,21 @@ void cache_unpin(struct store *s, struct centry *e)
 		evict(c);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_repin(struct store *s, struct centry *e)
+{
+	pthread_mutex_lock(&s->cache->lock);
+	assert(e->pins > 0 && e->state == 1);
+	e->pins++;
+	pthread_mutex_unlock(&s->cache->lock);
+}
+
+void store_read_counters(struct store *s, struct store_read_counters *out)
+{
+	out->chunk_loads = __atomic_load_n(&s->chunk_loads, __ATOMIC_RELAXED);
+	out->chunk_load_bytes =
+	    __atomic_load_n(&s->chunk_load_bytes, __ATOMIC_RELAXED);
 }
 
 static void prefetch_run(struct pool_job *j)

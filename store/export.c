@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,17 +91,222 @@ int store_export_copy(struct store *s, const char *dest)
 	return rc ? rc : write_marker(dest, false);
 }
 
+/* ------------------------------------------- the journal of a closure
+ *
+ * A trimmed export keeps the records about what it holds: a path under
+ * an exported version (/artifacts/A/vN...), an exported artifact itself
+ * or its aliases (/artifacts/A, /artifacts/A/ALIAS), and the runs that
+ * made an exported version (/pipelines/P/runs/R...).  Every other record
+ * becomes a stub, KEY_AUDIT_OMIT + be64 seq -> prev (32) || hash (32):
+ * what the chain needs, nothing of what the record said.  The stubs'
+ * digest (store_export_omitted) goes into the signed MANIFEST, so a
+ * stub cannot be changed to hide a changed record either.
+ */
+
+#define KEY_AUDIT_OMIT 'o'
+
+struct kept {
+	char (*art)[STORE_NAME_MAX + 1];
+	uint32_t *num;
+	char (*run)[3 * (STORE_NAME_MAX + 1)];
+	size_t n, cap;
+};
+
+static int kept_version(void *arg, const struct store_version *v)
+{
+	struct kept *k = arg;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		void *a = realloc(k->art, cap * sizeof(*k->art));
+		void *n = a ? realloc(k->num, cap * sizeof(*k->num)) : NULL;
+		void *r = n ? realloc(k->run, cap * sizeof(*k->run)) : NULL;
+
+		if (a)
+			k->art = a;
+		if (n)
+			k->num = n;
+		if (r)
+			k->run = r;
+		if (!r)
+			return -ENOMEM;
+		k->cap = cap;
+	}
+	snprintf(k->art[k->n], sizeof(k->art[0]), "%s", v->artifact);
+	k->num[k->n] = v->number;
+	snprintf(k->run[k->n], sizeof(k->run[0]), "%s", v->run);
+	k->n++;
+	return 0;
+}
+
+static int kept_artifact(void *arg, const char *name)
+{
+	struct arg2 {
+		struct store *d;
+		struct kept *k;
+	} *x = arg;
+
+	return store_version_each(x->d, name, kept_version, x->k);
+}
+
+/* Whether path starts with the components of pre (or equals it). */
+static bool under(const char *path, const char *pre)
+{
+	size_t n = strlen(pre);
+
+	return !strncmp(path, pre, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The path of the run of a version's "pipeline/run/step" into p. */
+static bool run_path(const char *run, char *p, size_t size)
+{
+	const char *a = strchr(run, '/'), *b = a ? strchr(a + 1, '/') : NULL;
+
+	if (!a)
+		return false;
+	snprintf(p, size, "/pipelines/%.*s/runs/%.*s", (int)(a - run), run,
+		 (int)(b ? b - a - 1 : (ptrdiff_t)strlen(a + 1)), a + 1);
+	return true;
+}
+
+/* Whether record path is about something k holds. */
+static bool about(const struct kept *k, const char *path)
+{
+	char p[STORE_SCOPE_MAX + 1];
+
+	for (size_t i = 0; i < k->n; i++) {
+		const char *rest;
+		char *end;
+
+		snprintf(p, sizeof(p), "/artifacts/%s", k->art[i]);
+		if (!under(path, p))
+			goto run;
+		rest = path + strlen(p);
+		if (!*rest)
+			return true;
+		/* vN: this version only; any other name: an alias. */
+		if (rest[1] != 'v' || rest[2] < '0' || rest[2] > '9')
+			return true;
+		if (strtoul(rest + 2, &end, 10) == k->num[i] &&
+		    (*end == '\0' || *end == '/'))
+			return true;
+	run:
+		if (run_path(k->run[i], p, sizeof(p)) && under(path, p))
+			return true;
+	}
+	return false;
+}
+
+struct omit {
+	struct store *d;
+	const struct kept *k;
+	struct db_batch *b;
+	uint64_t n;
+};
+
+static int omit_one(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct omit *o = arg;
+	struct audit_rec r;
+	uint8_t stub[KEY_AUDIT_REC_LEN], v[2 * STORE_DIGEST_LEN];
+	int rc;
+
+	if (klen != KEY_AUDIT_REC_LEN)
+		return 0;
+	rc = audit_rec_decode(val, vlen, &r);
+	if (rc)
+		return rc;
+	if (about(o->k, r.path))
+		return 0;
+	memcpy(v, r.prev, STORE_DIGEST_LEN);
+	rc = store_digest_buf(val, vlen, v + STORE_DIGEST_LEN);
+	if (rc)
+		return rc;
+	memcpy(stub, key, klen);
+	stub[0] = KEY_AUDIT_OMIT;
+	db_batch_delete(o->b, CF_AUDIT, key, klen);
+	db_batch_put(o->b, CF_AUDIT, stub, sizeof(stub), v, sizeof(v));
+	o->n++;
+	return 0;
+}
+
+/* Turns the records of d not about what it holds into stubs. */
+static int journal_trim(struct store *d)
+{
+	struct kept k = {0};
+	struct {
+		struct store *d;
+		struct kept *k;
+	} x = {d, &k};
+	struct omit o = {.d = d, .k = &k};
+	uint8_t tag = KEY_AUDIT_REC;
+	int rc = store_artifact_each(d, kept_artifact, &x);
+
+	o.b = rc ? NULL : db_batch_new(d->db);
+	if (!rc && !o.b)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = db_scan(d->db, CF_AUDIT, &tag, 1, omit_one, &o);
+	if (!rc)
+		rc = db_batch_commit(o.b);
+	db_batch_free(o.b);
+	free(k.art);
+	free(k.num);
+	free(k.run);
+	return rc;
+}
+
+struct omitted {
+	EVP_MD_CTX *md;
+	uint64_t n;
+};
+
+static int omitted_one(void *arg, const void *key, size_t klen, const void *val,
+		       size_t vlen)
+{
+	struct omitted *o = arg;
+
+	if (klen != KEY_AUDIT_REC_LEN || vlen != 2 * STORE_DIGEST_LEN)
+		return -EBADMSG;
+	EVP_DigestUpdate(o->md, (const uint8_t *)key + 1, 8);
+	EVP_DigestUpdate(o->md, val, vlen);
+	o->n++;
+	return 0;
+}
+
+int store_export_omitted(struct store *d, uint64_t *count,
+			 uint8_t digest[STORE_DIGEST_LEN])
+{
+	struct omitted o = {EVP_MD_CTX_new(), 0};
+	uint8_t tag = KEY_AUDIT_OMIT;
+	int rc = o.md ? 0 : -ENOMEM;
+
+	if (!rc && !EVP_DigestInit_ex(o.md, EVP_sha256(), NULL))
+		rc = -EIO;
+	if (!rc)
+		rc = db_scan(d->db, CF_AUDIT, &tag, 1, omitted_one, &o);
+	if (!rc && !EVP_DigestFinal_ex(o.md, digest, NULL))
+		rc = -EIO;
+	EVP_MD_CTX_free(o.md);
+	*count = o.n;
+	return rc;
+}
+
 int store_export_trim(struct store *d, const struct store_export_sel *keep,
-		      bool trim)
+		      bool trim, store_progress_fn progress, void *parg)
 {
 	struct store_gc_result res;
 	int rc = drop_secrets(d);
 
 	if (!rc && trim)
 		rc = retain_select(d, keep);
+	if (!rc && trim)
+		rc = journal_trim(d);
 	if (!rc)
-		rc = store_gc(d, &(struct store_caller){.user = "export"},
-			      false, &res);
+		rc = store_gc_retain(
+		    d, &(struct store_caller){.user = "export"}, NULL, false,
+		    NULL, NULL, progress, parg, &res);
 	for (int cf = 0; !rc && cf < CF_COUNT; cf++)
 		db_compact(d->db, cf, cf == CF_CHUNKS);
 	return rc;
@@ -108,45 +314,78 @@ int store_export_trim(struct store *d, const struct store_export_sel *keep,
 
 /* ---------------------------------------------------- the journal chain */
 
-struct chain {
-	struct store *s;
-	uint64_t checked;
-	char *why;
-	size_t cap;
-};
-
-static int chain_one(void *arg, const struct audit_rec *r)
+/* The prev and the hash of record seq, or of its stub.  -ENOENT. */
+static int link_of(struct store *s, uint64_t seq, uint8_t prev[32],
+		   uint8_t hash[32])
 {
-	struct chain *c = arg;
-	uint8_t h[STORE_DIGEST_LEN];
+	uint8_t k[KEY_AUDIT_REC_LEN];
+	struct audit_rec r;
+	void *v;
+	size_t len;
+	int rc;
 
-	if (r->seq != c->checked + 1) {
-		snprintf(c->why, c->cap, "journal record %llu missing",
-			 (unsigned long long)c->checked + 1);
-		return -EBADMSG;
+	key_audit_rec(k, seq);
+	rc = db_get(s->db, CF_AUDIT, k, sizeof(k), &v, &len);
+	if (!rc) {
+		rc = audit_rec_decode(v, len, &r);
+		if (!rc && r.seq != seq)
+			rc = -EBADMSG;
+		if (!rc)
+			rc = store_digest_buf(v, len, hash);
+		memcpy(prev, r.prev, STORE_DIGEST_LEN);
+		free(v);
+		return rc == -EIO ? -EBADMSG : rc;
 	}
-	if (r->seq > 1) {
-		if (store_audit_record_hash(c->s, r->seq - 1, h) ||
-		    memcmp(h, r->prev, AUDIT_HASH_LEN)) {
-			snprintf(c->why, c->cap,
-				 "journal record %llu: does not chain to the "
-				 "record before it (changed)",
-				 (unsigned long long)r->seq - 1);
-			return -EBADMSG;
-		}
+	if (rc != -ENOENT)
+		return rc;
+	k[0] = KEY_AUDIT_OMIT;
+	rc = db_get(s->db, CF_AUDIT, k, sizeof(k), &v, &len);
+	if (rc)
+		return rc;
+	if (len == 2 * STORE_DIGEST_LEN) {
+		memcpy(prev, v, STORE_DIGEST_LEN);
+		memcpy(hash, (uint8_t *)v + STORE_DIGEST_LEN, STORE_DIGEST_LEN);
 	}
-	c->checked = r->seq;
-	return 0;
+	free(v);
+	return len == 2 * STORE_DIGEST_LEN ? 0 : -EBADMSG;
 }
 
 int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
 			    size_t cap)
 {
-	struct chain c = {s, 0, why, cap};
-	int rc = audit_each(s, 1, chain_one, &c);
+	uint8_t last[STORE_DIGEST_LEN] = {0}, prev[STORE_DIGEST_LEN],
+		hash[STORE_DIGEST_LEN];
+	uint64_t head = 0, seq;
+	int rc = store_audit_head(s, &head, hash);
 
-	*checked = c.checked;
-	if (rc && rc != -EBADMSG)
+	*checked = 0;
+	for (seq = 1; !rc && seq <= head; seq++) {
+		rc = link_of(s, seq, prev, hash);
+		if (rc == -ENOENT || rc == -EBADMSG) {
+			snprintf(why, cap, "journal record %llu %s",
+				 (unsigned long long)seq,
+				 rc == -ENOENT ? "missing"
+					       : "malformed (changed)");
+			return -EBADMSG;
+		}
+		if (!rc && memcmp(prev, last, STORE_DIGEST_LEN)) {
+			snprintf(why, cap,
+				 "journal record %llu: does not chain to the "
+				 "record before it (changed)",
+				 (unsigned long long)seq - 1);
+			return -EBADMSG;
+		}
+		memcpy(last, hash, STORE_DIGEST_LEN);
+		*checked = seq;
+	}
+	if (!rc && link_of(s, head + 1, prev, hash) != -ENOENT) {
+		snprintf(why, cap,
+			 "journal record %llu beyond its head (added, or the "
+			 "head cut back)",
+			 (unsigned long long)head + 1);
+		return -EBADMSG;
+	}
+	if (rc)
 		snprintf(why, cap, "journal unreadable: %s", strerror(-rc));
 	return rc;
 }

@@ -31,6 +31,9 @@ struct gc {
 	struct store_gc_result *out;
 	struct gc_key *keys;
 	size_t n, cap;
+	store_progress_fn progress; /* may be NULL */
+	void *parg;
+	uint64_t done, total; /* stored bytes scanned, of about total */
 };
 
 static bool has_ref(struct store *s, enum key_tag tag, const void *digest)
@@ -74,6 +77,10 @@ static int gc_chunk(void *arg, const void *key, size_t klen, const void *val,
 	struct gc *g = arg;
 
 	(void)val;
+	g->done += vlen;
+	if (g->progress)
+		g->progress(g->parg, g->done,
+			    g->total > g->done ? g->total : g->done);
 	if (klen != STORE_DIGEST_LEN || has_ref(g->s, KEY_REF_CHUNK, key))
 		return 0;
 	g->out->chunks++;
@@ -149,14 +156,17 @@ static int gc_remove(struct gc *g, const struct store_caller *c)
 int store_gc(struct store *s, const struct store_caller *c, bool dry_run,
 	     struct store_gc_result *out)
 {
-	return store_gc_retain(s, c, NULL, dry_run, NULL, NULL, out);
+	return store_gc_retain(s, c, NULL, dry_run, NULL, NULL, NULL, NULL,
+			       out);
 }
 
 int store_gc_retain(struct store *s, const struct store_caller *c,
 		    const struct store_retain *r, bool dry_run,
-		    store_gc_item_fn fn, void *arg, struct store_gc_result *out)
+		    store_gc_item_fn fn, void *arg, store_progress_fn progress,
+		    void *parg, struct store_gc_result *out)
 {
-	struct gc g = {.s = s, .out = out};
+	struct gc g = {.s = s, .out = out, .progress = progress, .parg = parg};
+	struct store_stats st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -175,6 +185,10 @@ int store_gc_retain(struct store *s, const struct store_caller *c,
 	 * there is as good as on disk. */
 	if (space_room(s->dir, db_memtable_bytes(s->db)))
 		db_flush_chunks(s->db);
+	/* The chunks' stored bytes (garbage not counted): the scan's total,
+	 * for the progress line only. */
+	if (progress && !store_stats_get(s, &st))
+		g.total = st.stored_bytes;
 	if (!rc)
 		rc = db_scan(s->db, CF_MANIFESTS, NULL, 0, gc_object, &g);
 	if (!rc)

@@ -21,6 +21,10 @@ struct store_reader {
 	size_t fetched;	    /* prefetch issued up to here (exclusive) */
 	struct centry *pin; /* the chunk last read, kept pinned */
 	size_t pin_idx;
+	/* Chunks the last store_reader_view handed out, pinned until the
+	 * next call or close. */
+	struct centry *view[STORE_READER_VIEW_MAX];
+	size_t nview;
 };
 
 int store_reader_open(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
@@ -123,10 +127,53 @@ ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 	return (ssize_t)done;
 }
 
+static void view_release(struct store_reader *r)
+{
+	while (r->nview)
+		cache_unpin(r->s, r->view[--r->nview]);
+}
+
+ssize_t store_reader_view(struct store_reader *r, size_t len, uint64_t off,
+			  struct iovec *iov, int max_iov, int *out_n)
+{
+	size_t done = 0, first, last;
+
+	view_release(r);
+	*out_n = 0;
+	if (off >= r->m.size || len == 0)
+		return 0;
+	if (len > r->m.size - off)
+		len = (size_t)(r->m.size - off);
+	first = chunk_at(&r->m, off);
+	last = chunk_at(&r->m, off + len - 1);
+	if (last - first >= (size_t)max_iov ||
+	    last - first >= STORE_READER_VIEW_MAX)
+		return -E2BIG;
+	for (size_t i = first; i <= last; i++) {
+		const struct manifest_chunk *c = &r->m.chunks[i];
+		uint64_t in = off + done - c->offset;
+		size_t n = c->plain - in;
+		int rc = chunk_get(r, i);
+
+		if (rc)
+			return rc;
+		if (n > len - done)
+			n = len - done;
+		cache_repin(r->s, r->pin);
+		r->view[r->nview++] = r->pin;
+		iov[*out_n].iov_base = r->pin->buf + in;
+		iov[*out_n].iov_len = n;
+		++*out_n;
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
 void store_reader_close(struct store_reader *r)
 {
 	if (!r)
 		return;
+	view_release(r);
 	if (r->pin)
 		cache_unpin(r->s, r->pin);
 	manifest_release(&r->m);

@@ -57,6 +57,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define STORE_DIGEST_LEN 32
 /* "sha256:" + 64 hex digits + NUL */
@@ -564,8 +565,35 @@ uint64_t store_reader_size(const struct store_reader *r);
 ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 			   uint64_t off);
 
+/** Most chunks one store_reader_view call maps. */
+#define STORE_READER_VIEW_MAX 64
+
+/**
+ * Like store_reader_pread, but copies nothing: points iov[0..*out_n) at the
+ * reader's decoded, verified chunks, which cover up to len bytes at off.
+ * The memory is the shared chunk cache's, read-only, and stays pinned until
+ * the next store_reader_view or store_reader_close on r (the caller keeps
+ * r to itself until it is done with iov).  iov has room for max_iov
+ * entries.  Returns the byte count (short only at end of file), -E2BIG if
+ * the range spans more than max_iov (or STORE_READER_VIEW_MAX) chunks, or
+ * -EIO as store_reader_pread.
+ */
+ssize_t store_reader_view(struct store_reader *r, size_t len, uint64_t off,
+			  struct iovec *iov, int max_iov, int *out_n);
+
 /** Closes; accepts NULL. */
 void store_reader_close(struct store_reader *r);
+
+/** Work done by the store's read path since it was opened: chunks fetched,
+ * decompressed and verified (each once however many readers want it while
+ * it is cached), and their plain bytes. */
+struct store_read_counters {
+	uint64_t chunk_loads;
+	uint64_t chunk_load_bytes;
+};
+
+/** Fills out; any thread. */
+void store_read_counters(struct store *s, struct store_read_counters *out);
 
 /* ------------------------------------------------- outputs of open runs
  *
@@ -988,11 +1016,13 @@ typedef int (*store_gc_item_fn)(void *arg, const struct store_gc_item *it);
  * commit with a "version.delete" tombstone record), calling fn for each
  * and for each a pin keeps, then removes what nothing references, like
  * store_gc.  r may be NULL (store_gc).  With dry_run nothing changes.
+ * progress (may be NULL) gets the stored bytes of the chunks scanned so
+ * far and about how many there are.
  */
 int store_gc_retain(struct store *s, const struct store_caller *c,
 		    const struct store_retain *r, bool dry_run,
-		    store_gc_item_fn fn, void *arg,
-		    struct store_gc_result *out);
+		    store_gc_item_fn fn, void *arg, store_progress_fn progress,
+		    void *parg, struct store_gc_result *out);
 
 /* ---------------------------------------------------------------- export
  * A point-in-time copy for auditors (export.c): a store of its own that
@@ -1018,11 +1048,24 @@ int store_export_copy(struct store *s, const char *dest);
 int store_export_mark(const char *dest);
 
 /** On the copy d (open): deletes every secret, with trim the versions
- * keep does not select, then what nothing references, and compacts. */
+ * keep does not select and the journal records about none of what stays
+ * (each replaced by a stub the chain needs: store_export_omitted), then
+ * what nothing references (progress, may be NULL: the chunks scanned, as
+ * store_gc_retain's), and compacts. */
 int store_export_trim(struct store *d, const struct store_export_sel *keep,
-		      bool trim);
+		      bool trim, store_progress_fn progress, void *parg);
 
-/** Checks the journal's chain without its key: seqs from 1 with no gap,
+/**
+ * The journal records a trimmed export left out (stubs: each one's seq,
+ * prev and hash, for the chain): how many, and the SHA-256 of them all
+ * in seq order (be64 seq || prev || hash each).  0, -EBADMSG (a
+ * malformed stub), -EIO, -ENOMEM.
+ */
+int store_export_omitted(struct store *d, uint64_t *count,
+			 uint8_t digest[STORE_DIGEST_LEN]);
+
+/** Checks the journal's chain without its key: seqs from 1 to the head
+ * with no gap (a record or, in an export, its stub), nothing beyond,
  * each record's prev the hash of the one before.  0 with *checked
  * records, -EBADMSG with why (the first problem), or -errno. */
 int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,

@@ -83,6 +83,8 @@ struct store {
 	struct gate gc_gate;	     /* ingest shared, gc exclusive */
 	uint64_t binding_gen; /* bumped by each binding change (atomic) */
 	uint64_t secret_gen;  /* bumped by each secret change (atomic) */
+	uint64_t chunk_loads; /* chunks fetched, decoded, verified (atomic) */
+	uint64_t chunk_load_bytes; /* their plain bytes (atomic) */
 	/* Edits each journal record's path before it is staged (set
 	 * before the store is shared: read without a lock). */
 	store_log_filter_fn audit_filter;
@@ -305,6 +307,8 @@ void cache_free(struct chunk_cache *c);
 int cache_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	      uint32_t plain, struct centry **out);
 void cache_unpin(struct store *s, struct centry *e);
+/** Takes one more pin on e, which the caller already holds pinned. */
+void cache_repin(struct store *s, struct centry *e);
 /** Starts loading chunk id on the I/O pool unless cached or loading. */
 void cache_prefetch(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 		    uint32_t plain);

@@ -315,7 +315,20 @@ static double ratio(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : 0.0;
 }
 
-static int stats_json(const struct store_stats *st)
+/* The read path's work in this process (the daemon's while mounted):
+ * comparing it before and after a read tells how often each chunk was
+ * decoded and verified. */
+static json_t *reads_json(struct store *s)
+{
+	struct store_read_counters rc;
+
+	store_read_counters(s, &rc);
+	return json_pack("{s:I, s:I}", "chunks_decoded",
+			 (json_int_t)rc.chunk_loads, "bytes_decoded",
+			 (json_int_t)rc.chunk_load_bytes);
+}
+
+static int stats_json(struct store *s, const struct store_stats *st)
 {
 	json_t *o = json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "artifacts",
@@ -330,6 +343,10 @@ static int stats_json(const struct store_stats *st)
 		     st->stored_bytes
 			 ? json_real(ratio(st->logical_bytes, st->stored_bytes))
 			 : json_null())) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (o && json_object_set_new(o, "reads", reads_json(s))) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -357,7 +374,7 @@ int fs_cmd_stats(struct fs_ctx *ctx, int argc, char **argv)
 	if (rc < 0)
 		return rc;
 	if (ctx->json)
-		return stats_json(&st);
+		return stats_json(ctx->store, &st);
 	fprintf(fs_stdout(), "%-10s %llu\n%-10s %llu\n%-10s %llu distinct\n",
 		"artifacts", (unsigned long long)st.artifacts, "versions",
 		(unsigned long long)st.versions, "files",
@@ -456,6 +473,7 @@ int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 	struct store_retain r = {ctx->retain, ctx->nretain, 0};
 	json_t *list = ctx->json ? json_array() : NULL;
 	struct gc_out arg = {ctx, list};
+	struct fs_progress prog;
 	char h[FS_SIZE_STR_LEN];
 	struct timespec now;
 	int rc;
@@ -464,9 +482,12 @@ int fs_cmd_gc(struct fs_ctx *ctx, int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 	r.now = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	rc = fs_authorize(ctx, ACL_ADMIN, "/", "gc");
+	fs_progress_init(&prog, "gc", 0, ctx->quiet);
 	if (!rc)
-		rc = store_gc_retain(ctx->store, &ctx->caller, &r, ctx->dry_run,
-				     gc_item, &arg, &res);
+		rc =
+		    store_gc_retain(ctx->store, &ctx->caller, &r, ctx->dry_run,
+				    gc_item, &arg, fs_progress_cb, &prog, &res);
+	fs_progress_end(&prog);
 	if (rc < 0) {
 		json_decref(list);
 		return rc;

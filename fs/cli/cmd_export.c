@@ -7,6 +7,7 @@
  *     artifactfs export 1
  *     store <id>
  *     journal <first> <last> <hash of the last record, hex>
+ *     journal-omitted <count> <SHA-256 of the stubs, hex>   (trimmed only)
  *     version <artifact> <number> <digest>
  * and DEST/MANIFEST.sig is its Ed25519 signature (hex) under the store's
  * signing key (acl_sign_key).
@@ -87,7 +88,7 @@ static int manifest_make(struct store *d, struct mf *m)
 	struct mf_store x = {d, m};
 	uint8_t h[STORE_DIGEST_LEN];
 	char hex[2 * STORE_DIGEST_LEN + 1];
-	uint64_t seq = 0;
+	uint64_t seq = 0, n = 0;
 	int rc = store_audit_head(d, &seq, h);
 
 	if (rc == -ENOENT) {
@@ -98,6 +99,13 @@ static int manifest_make(struct store *d, struct mf *m)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	mf_add(m, "artifactfs export 1\nstore %s\n", store_id(d));
 	mf_add(m, "journal 1 %llu %s\n", (unsigned long long)seq, hex);
+	if (!rc)
+		rc = store_export_omitted(d, &n, h);
+	for (int i = 0; i < STORE_DIGEST_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	if (!rc && n)
+		mf_add(m, "journal-omitted %llu %s\n", (unsigned long long)n,
+		       hex);
 	if (!rc)
 		rc = store_artifact_each(d, mf_artifact, &x);
 	return rc ? rc : m->oom ? -ENOMEM : 0;
@@ -181,13 +189,17 @@ static int export_finish(struct fs_ctx *ctx, const char *dest,
 			 char pub[ACL_PATH_MAX])
 {
 	struct store_options ro = ctx->opt;
+	struct fs_progress prog;
 	struct store *d;
 	char path[4096];
 	int rc = store_open(dest, &ctx->opt, &d);
 
 	if (!rc) {
+		fs_progress_init(&prog, "export", 0, ctx->quiet);
 		rc = store_export_trim(
-		    d, sel, sel->nclosure || sel->nscope || sel->since);
+		    d, sel, sel->nclosure || sel->nscope || sel->since,
+		    fs_progress_cb, &prog);
+		fs_progress_end(&prog);
 		store_close(d);
 	}
 	/* The copy keeps no lock and no reserve: it is read-only. */

@@ -380,6 +380,31 @@ int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
 	return rc;
 }
 
+void mnt_warm_allowed(fuse_req_t req, struct mnt *m, struct mnt_node *n,
+		      const struct mnt_warm_who *w)
+{
+	struct store_caller alone;
+	char *path;
+	int rc;
+
+	if (n->kind != MK_SEALED)
+		return;
+	/* Supplementary groups only add: an allowance without them holds
+	 * for every process of the uid and gid. */
+	if (acl_needs_groups(m->s) > 0) {
+		path = mnt_node_path(m, n);
+		if (!path)
+			return;
+		acl_caller_make(w->uid, w->gid, fuse_req_ctx(req)->pid, NULL, 0,
+				&alone);
+		rc = acl_decide(m->s, &alone, ACL_TRAVERSE, path);
+		free(path);
+		if (rc)
+			return;
+	}
+	mnt_node_warm_allow(m, n, w);
+}
+
 void mnt_bindings_changed(struct mnt *m)
 {
 	uint64_t gen = store_binding_gen(m->s);

@@ -12,6 +12,9 @@ void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 {
 	struct fuse_entry_param e = {0};
 	struct mnt_node snap;
+	/* Read before the mode is: a binding changed meanwhile makes the
+	 * mode remembered for it never used. */
+	uint64_t gen = store_binding_gen(m->s);
 	int rc = mnt_node_snap(m, n, &snap);
 
 	if (rc) {
@@ -22,6 +25,8 @@ void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n)
 	e.attr_timeout = mnt_timeout(m, &snap);
 	e.entry_timeout = mnt_entry_timeout(m, &snap);
 	mnt_attr_of(m, n, &snap, &e.attr);
+	if (snap.kind == MK_SEALED)
+		mnt_node_warm_mode(m, n, e.attr.st_mode & 07777, gen);
 	mnt_node_parse_release(&snap);
 	fuse_reply_entry(req, &e);
 }
@@ -101,18 +106,18 @@ static struct timespec ns_time(int64_t ns)
 	return ts;
 }
 
-void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
-		 const struct mnt_node *n, struct stat *st)
+/* Fills st for n with the permission bits perms; wsize: the size while
+ * a handle has uncommitted data, or -1. */
+static void attr_fill(const struct mnt *m, const struct mnt_node *n,
+		      uint32_t perms, int64_t wsize, struct stat *st)
 {
-	int64_t wsize = n->kind == MK_OUT ? mnt_write_size(m, node) : -1;
-
 	memset(st, 0, sizeof(*st));
 	/* The names of a file of many names show one inode number (each
 	 * is a node of its own to the kernel). */
 	st->st_ino = n->link ? n->link : n->ino;
 	st->st_uid = n->uid;
 	st->st_gid = 0;
-	st->st_mode = mnt_acl_mode(m, n, mnt_base_mode(n));
+	st->st_mode = perms;
 	switch (n->e.kind) {
 	case STORE_KIND_DIR:
 		st->st_mode |= S_IFDIR;
@@ -136,6 +141,14 @@ void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
 	st->st_mtim = ns_time(n->mtime ? n->mtime : m->started);
 	st->st_atim = n->atime ? ns_time(n->atime) : st->st_mtim;
 	st->st_ctim = st->st_mtim;
+}
+
+void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
+		 const struct mnt_node *n, struct stat *st)
+{
+	int64_t wsize = n->kind == MK_OUT ? mnt_write_size(m, node) : -1;
+
+	attr_fill(m, n, mnt_acl_mode(m, n, mnt_base_mode(n)), wsize, st);
 }
 
 int mnt_attr(struct mnt *m, const struct mnt_node *n, struct stat *st)
@@ -186,4 +199,48 @@ double mnt_timeout(const struct mnt *m, const struct mnt_node *n)
 			   ? m->sealed_timeout
 			   : 0;
 	return facts_timeout(m, n);
+}
+
+void mnt_warm_who(fuse_req_t req, struct mnt *m, struct mnt_warm_who *out)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+
+	out->uid = (uint32_t)c->uid;
+	out->gid = (uint32_t)c->gid;
+	out->gen = store_binding_gen(m->s);
+}
+
+/* Fills st for n (a copy, mnt_node_warm_*) with its remembered mode. */
+static void warm_attr(struct mnt *m, const struct mnt_node *n, struct stat *st)
+{
+	attr_fill(m, n, n->warm_mode, -1, st);
+}
+
+bool mnt_lookup_warm(fuse_req_t req, struct mnt *m, fuse_ino_t parent,
+		     const char *name, const struct mnt_warm_who *w)
+{
+	struct fuse_entry_param e = {0};
+	struct mnt_node n;
+
+	if (!mnt_node_warm_child(m, parent, name, w, &n))
+		return false;
+	e.ino = n.ino;
+	e.attr_timeout = mnt_timeout(m, &n);
+	e.entry_timeout = mnt_entry_timeout(m, &n);
+	warm_attr(m, &n, &e.attr);
+	fuse_reply_entry(req, &e);
+	return true;
+}
+
+bool mnt_getattr_warm(fuse_req_t req, struct mnt *m, fuse_ino_t ino,
+		      const struct mnt_warm_who *w)
+{
+	struct mnt_node n;
+	struct stat st;
+
+	if (!mnt_node_warm_self(m, ino, w, &n))
+		return false;
+	warm_attr(m, &n, &st);
+	fuse_reply_attr(req, &st, mnt_timeout(m, &n));
+	return true;
 }

@@ -12,7 +12,12 @@
  * that path, so it is the same at every mount.  A node lives from the
  * first lookup that returns it until the kernel forgets it (nlookup 0).
  * What a node shows is re-read from the store at every lookup, so
- * commands that change the store through the daemon show up at once.
+ * commands that change the store through the daemon show up at once;
+ * but a sealed node (MK_SEALED) cannot change while its version lives,
+ * so a lookup of one the table holds is answered from it, with the mode
+ * and the caller's allowance remembered for the bindings of the time
+ * (struct mnt_node, mnt_lookup_warm).  gc's deletions move such nodes
+ * off their paths (mnt_versions_changed).
  *
  * Threads: the session runs multithreaded.  The node table has one lock
  * (m->lock).  A node's ino and kind are written once, at creation; its
@@ -76,6 +81,14 @@ enum mnt_kind {
 enum { C_PIPELINE = 1, C_RUN = 3, C_STEP = 5, C_ARTIFACT = 1, C_VERSION = 2 };
 #define MNT_MAX_COMPS 8
 
+/* Who a warm answer (mnt_lookup_warm) is for: the caller's uid and gid,
+ * under the bindings of generation gen (store_binding_gen). */
+struct mnt_warm_who {
+	uint32_t uid, gid;
+	uint64_t gen;
+};
+#define MNT_WARM_WHO 4 /* callers remembered per node */
+
 struct mnt_node {
 	uint64_t ino;
 	uint64_t nlookup; /* under the table lock */
@@ -93,6 +106,17 @@ struct mnt_node {
 	uint64_t link;	       /* MK_OUT: the link id of a file of many names */
 	uint32_t nlink;	       /* its names (0: one) */
 	bool sealed;	       /* nothing below can change */
+	/* MK_SEALED, what a lookup or getattr answers from memory (under
+	 * the table lock, never copied): the mode the bindings of
+	 * generation mode_gen give (0: none yet), and the last callers
+	 * allowed to reach the node, each under the bindings of its gen.
+	 * An allowance is remembered only when it holds without the
+	 * caller's supplementary groups (then it holds for any process of
+	 * that uid and gid). */
+	uint32_t warm_mode;
+	uint64_t warm_mode_gen;
+	struct mnt_warm_who warm_ok[MNT_WARM_WHO];
+	unsigned warm_next;
 	struct mnt_node *next_ino, *next_path; /* hash chains */
 };
 
@@ -106,8 +130,10 @@ struct mnt {
 	struct mnt_node *root;
 	bool ro;
 	/* Other users reach the mount (allow_other): the kernel may cache
-	 * nothing one user could reach on the strength of another's lookup,
-	 * so entries and attributes are not cached at all. */
+	 * nothing one user could reach on the strength of another's lookup.
+	 * Only directories' names are cached (a stat or listing of one
+	 * still asks), and sealed files' attributes (their names are looked
+	 * up, and decided, at every use): mnt_attr.c. */
 	bool shared;
 	uint64_t binding_gen; /* the bindings modes were last shown for */
 	/* What runs a client's command (the command line's handler). */
@@ -156,6 +182,29 @@ char *mnt_node_path(struct mnt *m, const struct mnt_node *n);
  * node), -ENOMEM. */
 int mnt_node_take(struct mnt *m, fuse_ino_t ino, struct mnt_node **node,
 		  struct mnt_node *snap);
+
+/** The facts of sealed node parent/name (parent a sealed directory or
+ * an artifact's) when the table holds it with its mode and an allowance
+ * for w (see struct mnt_node): counts a lookup on it and copies its ino,
+ * kind, facts and warm_mode into out (no path).  false: resolve and
+ * decide. */
+bool mnt_node_warm_child(struct mnt *m, fuse_ino_t parent, const char *name,
+			 const struct mnt_warm_who *w, struct mnt_node *out);
+
+/** As mnt_node_warm_child for the node of ino itself (getattr); counts
+ * no lookup. */
+bool mnt_node_warm_self(struct mnt *m, fuse_ino_t ino,
+			const struct mnt_warm_who *w, struct mnt_node *out);
+
+/** Remembers that w was allowed to reach n (MK_SEALED; others are left
+ * alone). */
+void mnt_node_warm_allow(struct mnt *m, struct mnt_node *n,
+			 const struct mnt_warm_who *w);
+
+/** Remembers n's mode (MK_SEALED) as the bindings of generation gen
+ * give it. */
+void mnt_node_warm_mode(struct mnt *m, struct mnt_node *n, uint32_t mode,
+			uint64_t gen);
 
 /** Nodes the kernel may hold before it is asked to forget some
  * (mnt_trim.c). */
@@ -272,7 +321,8 @@ int mnt_audit_text(struct mnt *m, const char *day, char **out, size_t *len);
  * lookup on the node. */
 int mnt_lookup_child(struct mnt *m, const struct mnt_node *parent,
 		     const char *name, struct mnt_node **out);
-/** Replies with n's entry (after mnt_lookup_child). */
+/** Replies with n's entry (after mnt_lookup_child); a sealed node's mode
+ * is remembered (mnt_node_warm_mode). */
 void mnt_reply_entry(fuse_req_t req, struct mnt *m, struct mnt_node *n);
 
 /** Re-reads the facts of n from the store (for getattr).  snap (may be
@@ -286,6 +336,20 @@ int mnt_attr(struct mnt *m, const struct mnt_node *n, struct stat *st);
 /** Fills st for node from n, the request's copy of it. */
 void mnt_attr_of(struct mnt *m, const struct mnt_node *node,
 		 const struct mnt_node *n, struct stat *st);
+
+/** Who the caller of req is for warm answers, and the bindings'
+ * generation now (read before any decision it is to cover). */
+void mnt_warm_who(fuse_req_t req, struct mnt *m, struct mnt_warm_who *out);
+
+/** Replies to the lookup of parent/name from memory when the node is
+ * sealed and warm for the caller (mnt_node_warm_child): true when it
+ * replied. */
+bool mnt_lookup_warm(fuse_req_t req, struct mnt *m, fuse_ino_t parent,
+		     const char *name, const struct mnt_warm_who *w);
+
+/** The same for the getattr of ino. */
+bool mnt_getattr_warm(fuse_req_t req, struct mnt *m, fuse_ino_t ino,
+		      const struct mnt_warm_who *w);
 
 /** Entry and attribute cache timeout for n, seconds. */
 double mnt_timeout(const struct mnt *m, const struct mnt_node *n);
@@ -537,6 +601,13 @@ int mnt_acl_get(struct mnt *m, const struct mnt_node *n, char *buf,
  */
 int mnt_acl_set(fuse_req_t req, struct mnt *m, const struct mnt_node *n,
 		const char *value, size_t size, uint32_t *chmod_out);
+
+/** After the caller of req was allowed to reach n (ACL_TRAVERSE on its
+ * path) by a decision made after w was read (mnt_warm_who): remembers it
+ * for w (mnt_node_warm_allow), when it holds without the caller's
+ * supplementary groups.  Nodes other than MK_SEALED are left alone. */
+void mnt_warm_allowed(fuse_req_t req, struct mnt *m, struct mnt_node *n,
+		      const struct mnt_warm_who *w);
 
 /** After a binding changed (through the mount or a command): drops what
  * the kernel cached of modes and ACLs. */

@@ -302,6 +302,96 @@ int mnt_node_take(struct mnt *m, fuse_ino_t ino, struct mnt_node **node,
 	return n ? snap_split(snap) : -ESTALE;
 }
 
+/* Whether w is among the callers allowed to reach n (table lock held). */
+static bool warm_allowed(const struct mnt_node *n, const struct mnt_warm_who *w)
+{
+	for (unsigned i = 0; i < MNT_WARM_WHO; i++) {
+		const struct mnt_warm_who *k = &n->warm_ok[i];
+
+		if (k->gen == w->gen && k->uid == w->uid && k->gid == w->gid)
+			return true;
+	}
+	return false;
+}
+
+/* Whether sealed node n answers w from memory (table lock held). */
+static bool warm_for(const struct mnt_node *n, const struct mnt_warm_who *w)
+{
+	return n && n->kind == MK_SEALED && n->warm_mode_gen == w->gen &&
+	       warm_allowed(n, w);
+}
+
+/* Copies what a warm answer needs of n into out (table lock held). */
+static void warm_copy(const struct mnt_node *n, struct mnt_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ino = n->ino;
+	out->kind = n->kind;
+	copy_facts(out, n);
+	out->warm_mode = n->warm_mode;
+}
+
+bool mnt_node_warm_child(struct mnt *m, fuse_ino_t parent, const char *name,
+			 const struct mnt_warm_who *w, struct mnt_node *out)
+{
+	struct mnt_node *p, *n = NULL;
+	char path[4096 + STORE_NAME_MAX + 2];
+	int len;
+
+	pthread_mutex_lock(&m->lock);
+	p = find_ino(m, parent);
+	if (p && (p->kind == MK_SEALED || p->kind == MK_ARTIFACT)) {
+		len = snprintf(path, sizeof(path), "%s/%s", p->path, name);
+		if (len > 0 && (size_t)len < sizeof(path))
+			n = find_path(m, path);
+	}
+	if (warm_for(n, w)) {
+		n->nlookup++;
+		warm_copy(n, out);
+	} else {
+		n = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n != NULL;
+}
+
+bool mnt_node_warm_self(struct mnt *m, fuse_ino_t ino,
+			const struct mnt_warm_who *w, struct mnt_node *out)
+{
+	struct mnt_node *n;
+	bool warm;
+
+	pthread_mutex_lock(&m->lock);
+	n = find_ino(m, ino);
+	warm = warm_for(n, w);
+	if (warm)
+		warm_copy(n, out);
+	pthread_mutex_unlock(&m->lock);
+	return warm;
+}
+
+void mnt_node_warm_allow(struct mnt *m, struct mnt_node *n,
+			 const struct mnt_warm_who *w)
+{
+	pthread_mutex_lock(&m->lock);
+	if (n->kind == MK_SEALED && !warm_allowed(n, w)) {
+		n->warm_ok[n->warm_next] = *w;
+		n->warm_next = (n->warm_next + 1) % MNT_WARM_WHO;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_node_warm_mode(struct mnt *m, struct mnt_node *n, uint32_t mode,
+			uint64_t gen)
+{
+	pthread_mutex_lock(&m->lock);
+	if (n->kind == MK_SEALED) {
+		n->warm_mode = mode;
+		n->warm_mode_gen = gen;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 void mnt_node_forget(struct mnt *m, fuse_ino_t ino, uint64_t nl)
 {
 	struct mnt_node *n;
@@ -555,14 +645,40 @@ struct version_node {
 	uint32_t number;
 };
 
+/* Appends version directory x (of parent p) to *v; false: ENOMEM. */
+static bool version_add(struct version_node **v, size_t *n, size_t *cap,
+			const struct mnt_node *x, const struct mnt_node *p)
+{
+	struct version_node *e;
+
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		struct version_node *nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		*v = nv;
+		*cap = c;
+	}
+	e = &(*v)[*n];
+	e->path = strdup(x->path);
+	if (!e->path)
+		return false;
+	snprintf(e->artifact, sizeof(e->artifact), "%s", x->c[C_ARTIFACT]);
+	e->parent = p->ino;
+	e->number = x->version;
+	(*n)++;
+	return true;
+}
+
 /* The version directories the table holds, into *out (table lock
  * held); how many. */
 static size_t versions_locked(struct mnt *m, struct version_node **out)
 {
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 
-	*out = calloc(m->n ? m->n : 1, sizeof(**out));
-	for (size_t i = 0; *out && i < m->cap; i++) {
+	*out = NULL;
+	for (size_t i = 0; i < m->cap; i++) {
 		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
 			struct mnt_node *p;
 
@@ -570,13 +686,8 @@ static size_t versions_locked(struct mnt *m, struct version_node **out)
 			    !x->c[C_VERSION] || !strncmp(x->path, "//", 2))
 				continue;
 			p = parent_of(m, x);
-			(*out)[n].path = p ? strdup(x->path) : NULL;
-			if (!(*out)[n].path)
-				continue;
-			snprintf((*out)[n].artifact, sizeof((*out)[n].artifact),
-				 "%s", x->c[C_ARTIFACT]);
-			(*out)[n].parent = p->ino;
-			(*out)[n++].number = x->version;
+			if (p && !version_add(out, &n, &cap, x, p))
+				return n;
 		}
 	}
 	return n;

@@ -30,12 +30,21 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct mnt *m = M(req);
 	struct mnt_node *pn, p, *n;
-	int rc = mnt_node_take(m, parent, &pn, &p);
+	struct mnt_warm_who w;
+	int rc;
 
+	/* A sealed node this caller reached before, under the same
+	 * bindings: its facts cannot have changed, nor the decision. */
+	mnt_warm_who(req, m, &w);
+	if (mnt_lookup_warm(req, m, parent, name, &w))
+		return;
+	rc = mnt_node_take(m, parent, &pn, &p);
 	if (!rc)
 		rc = mnt_check_child(req, m, ACL_TRAVERSE, &p, name, "lookup");
 	if (!rc)
 		rc = mnt_lookup_child(m, &p, name, &n);
+	if (!rc)
+		mnt_warm_allowed(req, m, n, &w);
 	mnt_node_parse_release(&p);
 	if (rc == -ENOENT && pn && pn->kind == MK_SEALED && !m->shared) {
 		/* Absent from immutable content: cache the answer too. */
@@ -71,16 +80,25 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 {
 	struct mnt *m = M(req);
 	struct mnt_node *n, s;
+	struct mnt_warm_who w;
 	struct stat st;
-	int rc = mnt_node_take(m, ino, &n, &s);
+	int rc;
 
 	(void)fi;
+	mnt_warm_who(req, m, &w);
+	if (mnt_getattr_warm(req, m, ino, &w))
+		return;
+	rc = mnt_node_take(m, ino, &n, &s);
 	if (!rc)
 		rc = mnt_check(req, m, ACL_TRAVERSE, s.path, "getattr");
 	if (!rc)
 		rc = mnt_refresh(m, n, &s);
-	if (!rc)
+	if (!rc) {
 		mnt_attr_of(m, n, &s, &st);
+		mnt_warm_allowed(req, m, n, &w);
+		if (s.kind == MK_SEALED)
+			mnt_node_warm_mode(m, n, st.st_mode & 07777, w.gen);
+	}
 	mnt_node_parse_release(&s);
 	if (rc) {
 		fuse_reply_err(req, -rc);

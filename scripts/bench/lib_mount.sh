@@ -54,6 +54,27 @@ daemon_cpu() {
     "/proc/$pid/stat"
 }
 
+# daemon_cpu_ns PIDFILE: CPU time (user + system, ns) of that process's
+# threads now alive, from /proc/PID/task/*/schedstat: finer than
+# daemon_cpu's clock ticks, for a few thousand requests of microseconds
+# (the daemon's FUSE threads live as long as the mount).
+daemon_cpu_ns() {
+  local pid
+  pid=$(<"$1")
+  cat "/proc/$pid/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'
+}
+
+# daemon_reads PIDFILE: read(2) calls that process made so far (syscr of
+# /proc/PID/io).  Each FUSE request is one read of /dev/fuse; a daemon
+# answering from memory makes no other, so the difference over a step
+# counts the requests of that step (a step that reads the store counts
+# those reads too).
+daemon_reads() {
+  local pid
+  pid=$(<"$1")
+  awk '/^syscr:/ { print $2 }' "/proc/$pid/io"
+}
+
 # ---------------------------------------------------------------- mounts
 
 # wait_mounted MNT PID: waits until MNT is a mount point, or PID died.

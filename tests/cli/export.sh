@@ -62,10 +62,43 @@ expect_fail 1 ex alias set model production v1
 [ -z "$(find "$T/x" -newer "$T/stamp")" ] ||
 	fail "written into the export: $(find "$T/x" -newer "$T/stamp")"
 
+check "a closure export's journal holds the records about what it holds"
+ex audit query >"$T/q.out"
+grep -q 'version.create *\/artifacts\/data\/v1' "$T/q.out" || fail "data@v1's record left out"
+grep -q 'version.create *\/artifacts\/model\/v1' "$T/q.out" || fail "model@v1's record left out"
+grep -q 'run.seal *\/pipelines\/p\/runs\/r1' "$T/q.out" || fail "the producing run's records left out"
+grep -q '/artifacts/model/v2' "$T/q.out" && fail "model@v2's record exported"
+grep -q 'secret' "$T/q.out" && fail "a secret's record exported"
+grep -q '^journal-omitted [1-9]' "$T/x/MANIFEST" || fail "no journal-omitted line"
+sed 's/^/   | /' "$T/q.out"
+
 check "a whole-store export verifies too"
 afs export "$T/all" >/dev/null
 grep -q '^version model 2 ' "$T/all/MANIFEST" || fail "model@v2 missing"
 "$AFS" verify-export "$T/all" --pubkey "$pub" >/dev/null || fail "whole export"
+"$AFS" --config "$T/empty.conf" --store "$T/all" audit query |
+	grep -q '/artifacts/model/v2' || fail "a whole export lacks a record"
+grep -q '^journal-omitted' "$T/all/MANIFEST" && fail "a whole export left records out"
+
+check "progress lines on a terminal only: export, verify-export, gc"
+head -c $((48 << 20)) /dev/urandom >"$T/big.bin"
+afs put big "$T/big.bin" >/dev/null
+rm "$T/big.bin"
+if command -v script >/dev/null; then
+	for c in "export $T/p.tar" "verify-export $T/p.tar --pubkey $pub" \
+		"gc --dry-run"; do
+		script -qec "'$AFS' --config '$T/empty.conf' --store '$S' $c" \
+			/dev/null >"$T/tty.out" 2>&1 || fail "$c on a terminal: $(cat "$T/tty.out")"
+		grep -q 'MB/s' "$T/tty.out" || fail "$c drew no progress line on a terminal"
+		echo "   $c: $(tr '\r' '\n' <"$T/tty.out" | grep -a 'MB/s' | tail -n1 | tr -d '\033' | sed 's/\[K//')"
+	done
+	rm "$T/p.tar"
+fi
+afs export "$T/p.tar" >/dev/null 2>"$T/p.err"
+"$AFS" verify-export "$T/p.tar" --pubkey "$pub" >/dev/null 2>>"$T/p.err"
+afs gc --dry-run >/dev/null 2>>"$T/p.err"
+grep -q $'\r' "$T/p.err" && fail "a progress line without a terminal"
+rm "$T/p.tar"
 
 check "a flipped byte in the MANIFEST is named"
 cp -a "$T/x" "$T/x1"

@@ -9,7 +9,9 @@
 #     daemon a handful of read(2)s of /dev/fuse (/proc/PID/io syscr), not
 #     one GETATTR per read;
 #   - a user with no role gets EACCES on stat and open of that file, and
-#     of the version directory, while another user has them cached;
+#     of the version directory, while another user has them cached; a
+#     role held through a supplementary group is not remembered for the
+#     user's processes without it;
 #   - a seal made by one user shows its new version (and latest) at once
 #     to another who listed the artifact before;
 #   - an alias moved by a command shows its new target at once;
@@ -92,6 +94,20 @@ errno_as "$NUID" EACCES "os.stat(M + '/artifacts/big/v1')"
 errno_as "$NUID" EACCES "os.listdir(M + '/artifacts/big/v1')"
 errno_as "$RUID" ok "os.stat(M + '/artifacts/big/v1/big.bin')"
 errno_as "$NUID" EACCES "os.stat(M + '/artifacts/big/v1/big.bin')"
+
+check "a role held through a group: not remembered for the user alone"
+groupadd -f afs-t-warm-group
+WG=$(getent group afs-t-warm-group | cut -d: -f3)
+afs role grant reader @afs-t-warm-group --scope /artifacts/big >/dev/null ||
+	fail "role grant @group"
+for i in 1 2; do
+	(cd / && setpriv --reuid="$NUID" --regid="$GID" --groups="$WG" \
+		stat "$F" >/dev/null) || defect "stat with the group refused ($i)"
+done
+errno_as "$NUID" EACCES "os.stat(M + '/artifacts/big/v1/big.bin')"
+errno_as "$NUID" EACCES "open(M + '/artifacts/big/v1/big.bin', 'rb')"
+afs role revoke reader @afs-t-warm-group --scope /artifacts/big >/dev/null ||
+	fail "role revoke @group"
 
 check "a seal by root shows at once to the reader who listed before"
 as "$RUID" ls "$M/artifacts" >/dev/null

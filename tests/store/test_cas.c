@@ -167,6 +167,69 @@ static void test_store_reader_pread_random_ranges(void **state)
 	free(buf);
 }
 
+/* Copies what a view points at into out; returns the bytes. */
+static size_t view_gather(const struct iovec *iov, int n, uint8_t *out)
+{
+	size_t done = 0;
+
+	for (int i = 0; i < n; i++) {
+		assert_true(iov[i].iov_len > 0);
+		memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
+		done += iov[i].iov_len;
+	}
+	return done;
+}
+
+static void test_store_reader_view_matches_pread(void **state)
+{
+	struct fx *f = *state;
+	const size_t len = 1 * MiB + 7;
+	uint8_t *buf = rand_buf(8, len);
+	uint8_t *got = malloc(4 * T_CHUNK_MAX);
+	struct iovec iov[STORE_READER_VIEW_MAX];
+	struct store_read_counters c0, c1;
+	struct store_reader *r, *r2;
+	struct store_file sf;
+	struct prng rng;
+	int n;
+
+	assert_non_null(got);
+	assert_int_equal(store_buf(f->s, buf, len, 0, &sf), 0);
+	assert_int_equal(store_reader_open(f->s, sf.digest, &r), 0);
+	prng_init(&rng, 77);
+	for (int i = 0; i < 400; i++) {
+		uint64_t off = prng_below(&rng, len + 100);
+		size_t want_n = prng_below(&rng, 4 * T_CHUNK_MAX);
+		size_t want =
+		    off >= len ? 0 : (len - off < want_n ? len - off : want_n);
+		ssize_t got_n = store_reader_view(r, want_n, off, iov,
+						  STORE_READER_VIEW_MAX, &n);
+
+		assert_int_equal(got_n, want);
+		assert_int_equal(view_gather(iov, n, got), want);
+		if (want)
+			assert_memory_equal(got, buf + off, want);
+	}
+	/* More chunks than iov entries: -E2BIG, and pread still works. */
+	assert_int_equal(store_reader_view(r, 4 * T_CHUNK_MAX, 0, iov, 1, &n),
+			 -E2BIG);
+	assert_int_equal(store_reader_pread(r, got, 100, 0), 100);
+	assert_memory_equal(got, buf, 100);
+	/* A second reader of the same content decodes nothing again while
+	 * the chunks are cached. */
+	store_read_counters(f->s, &c0);
+	assert_int_equal(store_reader_open(f->s, sf.digest, &r2), 0);
+	assert_int_equal(store_reader_view(r2, 100, len - 100, iov,
+					   STORE_READER_VIEW_MAX, &n),
+			 100);
+	store_read_counters(f->s, &c1);
+	assert_int_equal(c1.chunk_loads, c0.chunk_loads);
+	store_reader_close(r2);
+	store_reader_close(r);
+	free(got);
+	free(buf);
+}
+
 static void test_store_reader_open_unknown_enoent(void **state)
 {
 	struct fx *f = *state;
@@ -578,6 +641,7 @@ int main(void)
 	    T(test_store_writer_finish_roundtrip_text),
 	    T(test_store_writer_finish_raw_when_level_0),
 	    T(test_store_reader_pread_random_ranges),
+	    T(test_store_reader_view_matches_pread),
 	    T(test_store_reader_open_unknown_enoent),
 	    T(test_store_writer_finish_same_bytes_same_digest),
 	    T(test_store_writer_abort_records_nothing),
