@@ -150,7 +150,10 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mnt_attr_of(m, n, &s, &e.attr);
 	} /* else ENOMEM: the file is open; nothing cached */
 	mnt_node_parse_release(&s);
-	fuse_reply_create(req, &e, fi);
+	/* The creator was interrupted: no release will come for it (what
+	 * it made stays, as after a close). */
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		mnt_fh_free(h);
 }
 
 /* mkdir of name in pn (p: its copy). */

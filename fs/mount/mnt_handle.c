@@ -79,6 +79,9 @@ int mnt_writable(struct mnt *m, struct mnt_node *n, struct mnt_node *snap,
 	return rc;
 }
 
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mnt_fh *fh_live;
+
 struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n)
 {
 	struct mnt_fh *h = calloc(1, sizeof(*h));
@@ -87,14 +90,42 @@ struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n)
 		h->kind = kind;
 		h->n = n;
 		pthread_mutex_init(&h->lock, NULL);
+		pthread_mutex_lock(&fh_lock);
+		h->next = fh_live;
+		if (fh_live)
+			fh_live->prev = h;
+		fh_live = h;
+		pthread_mutex_unlock(&fh_lock);
 	}
 	return h;
+}
+
+void mnt_fh_free_all(void)
+{
+	size_t n = 0;
+
+	while (fh_live) {
+		mnt_fh_free(fh_live);
+		n++;
+	}
+	if (n)
+		store_log(STORE_LOG_DEBUG,
+			  "%zu handle%s never released before the unmount", n,
+			  n > 1 ? "s" : "");
 }
 
 void mnt_fh_free(struct mnt_fh *h)
 {
 	if (!h)
 		return;
+	pthread_mutex_lock(&fh_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fh_live = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fh_lock);
 	store_reader_close(h->r);
 	mnt_file_close(h->wf);
 	if (h->text && h->n->kind == MK_SECRET)
@@ -350,7 +381,9 @@ void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->caller = c;
 	fi->fh = (uintptr_t)h;
-	fuse_reply_open(req, fi);
+	/* The opener was interrupted: no release will come for it. */
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		mnt_fh_free(h);
 }
 
 /* Replies straight from the store's decoded chunks (h->lock held): one

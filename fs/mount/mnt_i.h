@@ -391,6 +391,8 @@ struct mnt_fh {
 	 * commit of the last flush); release adds none unless they moved. */
 	bool closed;
 	uint64_t c_reads, c_writes, c_bytes;
+	/* Every live handle, for mnt_fh_free_all. */
+	struct mnt_fh *prev, *next;
 };
 
 /** May the caller of req change things in n (an open run's node)?  0,
@@ -401,6 +403,12 @@ int mnt_writable(struct mnt *m, struct mnt_node *n, struct mnt_node *snap,
 
 /** A new handle of kind on n, or NULL (ENOMEM). */
 struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n);
+
+/** Frees the handles whose release never came: the kernel drops the
+ * releases still queued when the file system is unmounted (what a
+ * handle wrote was committed at its close's flush).  Once the session
+ * loop has ended. */
+void mnt_fh_free_all(void);
 
 /** Frees h and what it holds (NULL is fine). */
 void mnt_fh_free(struct mnt_fh *h);

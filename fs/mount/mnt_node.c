@@ -645,14 +645,40 @@ struct version_node {
 	uint32_t number;
 };
 
+/* Appends version directory x (of parent p) to *v; false: ENOMEM. */
+static bool version_add(struct version_node **v, size_t *n, size_t *cap,
+			const struct mnt_node *x, const struct mnt_node *p)
+{
+	struct version_node *e;
+
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		struct version_node *nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		*v = nv;
+		*cap = c;
+	}
+	e = &(*v)[*n];
+	e->path = strdup(x->path);
+	if (!e->path)
+		return false;
+	snprintf(e->artifact, sizeof(e->artifact), "%s", x->c[C_ARTIFACT]);
+	e->parent = p->ino;
+	e->number = x->version;
+	(*n)++;
+	return true;
+}
+
 /* The version directories the table holds, into *out (table lock
  * held); how many. */
 static size_t versions_locked(struct mnt *m, struct version_node **out)
 {
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 
-	*out = calloc(m->n ? m->n : 1, sizeof(**out));
-	for (size_t i = 0; *out && i < m->cap; i++) {
+	*out = NULL;
+	for (size_t i = 0; i < m->cap; i++) {
 		for (struct mnt_node *x = m->by_ino[i]; x; x = x->next_ino) {
 			struct mnt_node *p;
 
@@ -660,13 +686,8 @@ static size_t versions_locked(struct mnt *m, struct version_node **out)
 			    !x->c[C_VERSION] || !strncmp(x->path, "//", 2))
 				continue;
 			p = parent_of(m, x);
-			(*out)[n].path = p ? strdup(x->path) : NULL;
-			if (!(*out)[n].path)
-				continue;
-			snprintf((*out)[n].artifact, sizeof((*out)[n].artifact),
-				 "%s", x->c[C_ARTIFACT]);
-			(*out)[n].parent = p->ino;
-			(*out)[n++].number = x->version;
+			if (p && !version_add(out, &n, &cap, x, p))
+				return n;
 		}
 	}
 	return n;

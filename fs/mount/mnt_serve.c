@@ -168,8 +168,10 @@ static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 static int serve_open(struct fs_ctx *ctx, struct mnt *m,
 		      const struct fs_mount_opts *o, const char *point)
 {
-	int rc = store_open(ctx->store_dir, &ctx->opt, &m->s);
+	int rc;
 
+	ctx->opt.serving = true;
+	rc = store_open(ctx->store_dir, &ctx->opt, &m->s);
 	if (rc) {
 		store_log(STORE_LOG_ERR,
 			  "mount of %s failed: cannot open the "
@@ -253,6 +255,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	mnt_trim_stop(trim);
 	fs_ctl_stop(ctl);
 	mnt_files_serving(NULL);
+	mnt_fh_free_all();
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
 	/* Nothing writes any more: the last checkpoint sees the last record. */
 	mnt_checkpoints_stop(cps);
