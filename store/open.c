@@ -31,6 +31,7 @@ void store_options_init(struct store_options *o)
 	o->threads = 0;
 	o->min_saving_pct = 5;
 	o->read_only = false;
+	o->serving = false;
 }
 
 int store_options_check(const struct store_options *o)
