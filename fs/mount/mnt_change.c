@@ -607,8 +607,14 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		return -EPERM; /* metadata of sealed things */
 	if (rc)
 		return rc;
-	if (!strncmp(s->path, "//gone/", 7))
-		return set_gone_attrs(m, n, s, attr, to_set, fi);
+	if (!strncmp(s->path, "//gone/", 7)) {
+		rc = set_gone_attrs(m, n, s, attr, to_set, fi);
+		/* Handles of its other names that went too are other
+		 * inodes to the kernel, with pages of their own. */
+		if (!rc)
+			mnt_link_changed(m, n);
+		return rc;
+	}
 	if (s->kind != MK_OUT || !*s->tail)
 		return -EPERM;
 	if (to_set & FUSE_SET_ATTR_SIZE) {

@@ -494,6 +494,30 @@ static int control_write(struct mnt *m, const struct store_caller *c,
 	return rc;
 }
 
+/* A write through handle h of a file with other names: the kernel's
+ * caches of those names' inodes go.  And an append may have gone past
+ * the end this inode knew (another name moved it): its size is stale,
+ * told before the reply so that no later request of the writer races
+ * with it.  When the kernel's offset (off) was not where the bytes went
+ * (at), it copied them into its pages at the wrong place: *pages_out. */
+static ssize_t write_out(struct mnt *m, struct mnt_fh *h, fuse_ino_t ino,
+			 const char *buf, size_t size, off_t off,
+			 bool *pages_out)
+{
+	off_t at = off;
+	ssize_t rc =
+	    mnt_file_write(h->wf, buf, size, h->append ? -1 : off, &at);
+
+	if (rc <= 0)
+		return rc;
+	mnt_link_changed(m, h->n);
+	if (h->append && mnt_link_of(m, h->n)) {
+		fuse_lowlevel_notify_inval_inode(m->se, ino, -1, 0);
+		*pages_out = at != off;
+	}
+	return rc;
+}
+
 void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		  off_t off, struct fuse_file_info *fi)
 {
@@ -515,9 +539,7 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		mnt_node_parse_release(&s);
 		rc = rc ? rc : (ssize_t)size;
 	} else if (h->kind == FH_WRITE) {
-		rc = mnt_file_write(h->wf, buf, size, h->append ? -1 : off);
-		if (rc > 0)
-			mnt_link_changed(M(req), h->n);
+		rc = write_out(m, h, ino, buf, size, off, &stale);
 	} else {
 		rc = -EBADF;
 	}
@@ -531,14 +553,11 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_err(req, (int)-rc);
 		return;
 	}
-	/* An append may have gone past the end this inode knew (another
-	 * name moved it): its attributes, not its pages, are stale.  Told
-	 * after the reply, which unlocks what the write held (and after
-	 * which neither req nor h may be used). */
-	stale = h->kind == FH_WRITE && h->append && mnt_link_of(m, h->n);
+	/* Pages go only after the reply, which unlocks those the write
+	 * holds (and after which neither req nor h may be used). */
 	fuse_reply_write(req, (size_t)rc);
 	if (stale)
-		fuse_lowlevel_notify_inval_inode(m->se, ino, -1, 0);
+		fuse_lowlevel_notify_inval_inode(m->se, ino, 0, 0);
 }
 
 /* Commits what h wrote, as its opener; also (may be NULL) rides with the

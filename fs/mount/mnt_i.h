@@ -508,9 +508,10 @@ struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n);
  * -ENOMEM, or mnt_file_truncate's errors. */
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out);
-/** Writes at off, or at the end when off is negative (O_APPEND). */
+/** Writes at off, or at the end when off is negative (O_APPEND); *at
+ * (may be NULL) is set to the offset written at. */
 ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
-		       off_t off);
+		       off_t off, off_t *at);
 ssize_t mnt_file_read(struct mnt_file *f, char *buf, size_t len, off_t off);
 int mnt_file_truncate(struct mnt_file *f, uint64_t size);
 /** Commits what was written since the last commit (sync: wait for the
