@@ -6,8 +6,8 @@
  *   - writes of content stop while less than SPACE_HEADROOM would stay
  *     free (counting chunks still in memory, which a flush will write),
  *     so the store itself never fills its disk to the last byte, and
- *     near a full disk chunks still in memory are flushed early, so
- *     the flush gc needs always fits in the reserve;
+ *     in a daemon, near a full disk, chunks still in memory are
+ *     flushed early, so the flush gc needs always fits in the reserve;
  *   - a reserve file (DIR/reserve, SPACE_RESERVE bytes, less on a small
  *     disk) is given back when the disk is full anyway (filled by someone
  *     else, or a store made before the reserve): at open, so that the
@@ -168,7 +168,7 @@ int space_check(struct store *s, uint64_t need)
 	 * a quarter of the reserve), so that the reserve, once given back,
 	 * always holds the flush that gc needs before it can free anything.
 	 * Someone else may fill the disk at any moment. */
-	if (pending > reserve_size(total) / 4 &&
+	if (s->opt.serving && pending > reserve_size(total) / 4 &&
 	    avail < need + pending + SPACE_HEADROOM + 4 * reserve_size(total) &&
 	    db_flush_chunks(s->db) == 0)
 		pending = db_memtable_bytes(s->db);

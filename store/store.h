@@ -135,6 +135,12 @@ struct store_options {
 	/* Open for reading only, writing nothing in the store's directory
 	 * (an export, read-only media); every change is -EROFS. */
 	bool read_only;
+	/* Opened by a daemon that serves writers for a long time: near a
+	 * full disk, chunks held in memory go to disk early, so that gc's
+	 * flush always fits in the reserve (space.c).  A short-lived
+	 * command leaves them in memory instead: those of a write that
+	 * fails go with the process and take no room. */
+	bool serving;
 };
 
 /** Fills o with the defaults above. */

@@ -150,7 +150,10 @@ void mnt_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mnt_attr_of(m, n, &s, &e.attr);
 	} /* else ENOMEM: the file is open; nothing cached */
 	mnt_node_parse_release(&s);
-	fuse_reply_create(req, &e, fi);
+	/* The creator was interrupted: no release will come for it (what
+	 * it made stays, as after a close). */
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		mnt_fh_free(h);
 }
 
 /* mkdir of name in pn (p: its copy). */
@@ -604,8 +607,14 @@ static int set_attrs(fuse_req_t req, struct mnt *m, struct mnt_node *n,
 		return -EPERM; /* metadata of sealed things */
 	if (rc)
 		return rc;
-	if (!strncmp(s->path, "//gone/", 7))
-		return set_gone_attrs(m, n, s, attr, to_set, fi);
+	if (!strncmp(s->path, "//gone/", 7)) {
+		rc = set_gone_attrs(m, n, s, attr, to_set, fi);
+		/* Handles of its other names that went too are other
+		 * inodes to the kernel, with pages of their own. */
+		if (!rc)
+			mnt_link_changed(m, n);
+		return rc;
+	}
 	if (s->kind != MK_OUT || !*s->tail)
 		return -EPERM;
 	if (to_set & FUSE_SET_ATTR_SIZE) {

@@ -79,6 +79,9 @@ int mnt_writable(struct mnt *m, struct mnt_node *n, struct mnt_node *snap,
 	return rc;
 }
 
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mnt_fh *fh_live;
+
 struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n)
 {
 	struct mnt_fh *h = calloc(1, sizeof(*h));
@@ -87,14 +90,42 @@ struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n)
 		h->kind = kind;
 		h->n = n;
 		pthread_mutex_init(&h->lock, NULL);
+		pthread_mutex_lock(&fh_lock);
+		h->next = fh_live;
+		if (fh_live)
+			fh_live->prev = h;
+		fh_live = h;
+		pthread_mutex_unlock(&fh_lock);
 	}
 	return h;
+}
+
+void mnt_fh_free_all(void)
+{
+	size_t n = 0;
+
+	while (fh_live) {
+		mnt_fh_free(fh_live);
+		n++;
+	}
+	if (n)
+		store_log(STORE_LOG_DEBUG,
+			  "%zu handle%s never released before the unmount", n,
+			  n > 1 ? "s" : "");
 }
 
 void mnt_fh_free(struct mnt_fh *h)
 {
 	if (!h)
 		return;
+	pthread_mutex_lock(&fh_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fh_live = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fh_lock);
 	store_reader_close(h->r);
 	mnt_file_close(h->wf);
 	if (h->text && h->n->kind == MK_SECRET)
@@ -350,7 +381,9 @@ void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->caller = c;
 	fi->fh = (uintptr_t)h;
-	fuse_reply_open(req, fi);
+	/* The opener was interrupted: no release will come for it. */
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		mnt_fh_free(h);
 }
 
 /* Replies straight from the store's decoded chunks (h->lock held): one
@@ -461,6 +494,30 @@ static int control_write(struct mnt *m, const struct store_caller *c,
 	return rc;
 }
 
+/* A write through handle h of a file with other names: the kernel's
+ * caches of those names' inodes go.  And an append may have gone past
+ * the end this inode knew (another name moved it): its size is stale,
+ * told before the reply so that no later request of the writer races
+ * with it.  When the kernel's offset (off) was not where the bytes went
+ * (at), it copied them into its pages at the wrong place: *pages_out. */
+static ssize_t write_out(struct mnt *m, struct mnt_fh *h, fuse_ino_t ino,
+			 const char *buf, size_t size, off_t off,
+			 bool *pages_out)
+{
+	off_t at = off;
+	ssize_t rc =
+	    mnt_file_write(h->wf, buf, size, h->append ? -1 : off, &at);
+
+	if (rc <= 0)
+		return rc;
+	mnt_link_changed(m, h->n);
+	if (h->append && mnt_link_of(m, h->n)) {
+		fuse_lowlevel_notify_inval_inode(m->se, ino, -1, 0);
+		*pages_out = at != off;
+	}
+	return rc;
+}
+
 void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		  off_t off, struct fuse_file_info *fi)
 {
@@ -482,9 +539,7 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		mnt_node_parse_release(&s);
 		rc = rc ? rc : (ssize_t)size;
 	} else if (h->kind == FH_WRITE) {
-		rc = mnt_file_write(h->wf, buf, size, h->append ? -1 : off);
-		if (rc > 0)
-			mnt_link_changed(M(req), h->n);
+		rc = write_out(m, h, ino, buf, size, off, &stale);
 	} else {
 		rc = -EBADF;
 	}
@@ -498,14 +553,11 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_err(req, (int)-rc);
 		return;
 	}
-	/* An append may have gone past the end this inode knew (another
-	 * name moved it): its attributes, not its pages, are stale.  Told
-	 * after the reply, which unlocks what the write held (and after
-	 * which neither req nor h may be used). */
-	stale = h->kind == FH_WRITE && h->append && mnt_link_of(m, h->n);
+	/* Pages go only after the reply, which unlocks those the write
+	 * holds (and after which neither req nor h may be used). */
 	fuse_reply_write(req, (size_t)rc);
 	if (stale)
-		fuse_lowlevel_notify_inval_inode(m->se, ino, -1, 0);
+		fuse_lowlevel_notify_inval_inode(m->se, ino, 0, 0);
 }
 
 /* Commits what h wrote, as its opener; also (may be NULL) rides with the

@@ -394,6 +394,8 @@ struct mnt_fh {
 	 * commit of the last flush); release adds none unless they moved. */
 	bool closed;
 	uint64_t c_reads, c_writes, c_bytes;
+	/* Every live handle, for mnt_fh_free_all. */
+	struct mnt_fh *prev, *next;
 };
 
 /** May the caller of req change things in n (an open run's node)?  0,
@@ -404,6 +406,12 @@ int mnt_writable(struct mnt *m, struct mnt_node *n, struct mnt_node *snap,
 
 /** A new handle of kind on n, or NULL (ENOMEM). */
 struct mnt_fh *mnt_fh_new(enum mnt_fh_kind kind, struct mnt_node *n);
+
+/** Frees the handles whose release never came: the kernel drops the
+ * releases still queued when the file system is unmounted (what a
+ * handle wrote was committed at its close's flush).  Once the session
+ * loop has ended. */
+void mnt_fh_free_all(void);
 
 /** Frees h and what it holds (NULL is fine). */
 void mnt_fh_free(struct mnt_fh *h);
@@ -503,9 +511,10 @@ struct mnt_file *mnt_file_find(struct mnt *m, const struct mnt_node *n);
  * -ENOMEM, or mnt_file_truncate's errors. */
 int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 		  struct mnt_file **out);
-/** Writes at off, or at the end when off is negative (O_APPEND). */
+/** Writes at off, or at the end when off is negative (O_APPEND); *at
+ * (may be NULL) is set to the offset written at. */
 ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
-		       off_t off);
+		       off_t off, off_t *at);
 ssize_t mnt_file_read(struct mnt_file *f, char *buf, size_t len, off_t off);
 int mnt_file_truncate(struct mnt_file *f, uint64_t size);
 /** Commits what was written since the last commit (sync: wait for the

@@ -228,7 +228,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		dir_free(d); /* interrupted: no release will come */
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -182,6 +182,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	}
 	store_log_set_sink(daemon_sink,
 			   o->foreground ? (void *)&to_stderr : &starting);
+	ctx->opt.serving = true;
 	rc = store_open(ctx->store_dir, &ctx->opt, &m->s);
 	if (rc) {
 		store_log(STORE_LOG_ERR,
@@ -244,6 +245,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	mnt_trim_stop(trim);
 	fs_ctl_stop(ctl);
 	mnt_files_serving(NULL);
+	mnt_fh_free_all();
 	store_log(STORE_LOG_INFO, "unmounting %s", point);
 	/* Nothing writes any more: the last checkpoint sees the last record. */
 	mnt_checkpoints_stop(cps);

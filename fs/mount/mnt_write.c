@@ -188,7 +188,7 @@ int mnt_file_open(struct mnt *m, struct mnt_node *n, bool trunc,
 }
 
 ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
-		       off_t off)
+		       off_t off, off_t *at)
 {
 	ssize_t rc;
 
@@ -199,6 +199,8 @@ ssize_t mnt_file_write(struct mnt_file *f, const char *buf, size_t len,
 	}
 	if (off < 0)
 		off = (off_t)f->size;
+	if (at)
+		*at = off;
 	if (!f->w && f->spool < 0 && f->size == 0 && off == 0) {
 		rc = store_writer_new(f->m->s, &f->w);
 		f->woff = 0;
