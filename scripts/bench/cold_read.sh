@@ -221,6 +221,7 @@ for name, v, op, lim in targets:
                 "pass": ok})
 if want_json:
     print(json.dumps({"bench": "cold_read", "bytes": nbytes, "readers": int(readers),
-                      "figures": {"%s/%s" % (t, m): v for (m, t), v in sorted(best.items())},
+                      "figures": {"%s/%s" % (t, m): (None if v != v else v)
+                                  for (m, t), v in sorted(best.items())},
                       "targets": out}))
 PY
