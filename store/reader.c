@@ -21,10 +21,6 @@ struct store_reader {
 	size_t fetched;	    /* prefetch issued up to here (exclusive) */
 	struct centry *pin; /* the chunk last read, kept pinned */
 	size_t pin_idx;
-	/* Chunks the last store_reader_view handed out, pinned until the
-	 * next call or close. */
-	struct centry *view[STORE_READER_VIEW_MAX];
-	size_t nview;
 };
 
 int store_reader_open(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
@@ -127,18 +123,20 @@ ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 	return (ssize_t)done;
 }
 
-static void view_release(struct store_reader *r)
+void store_view_release(struct store_view *v)
 {
-	while (r->nview)
-		cache_unpin(r->s, r->view[--r->nview]);
+	while (v->n > 0)
+		cache_unpin(v->s, v->pins[--v->n]);
 }
 
 ssize_t store_reader_view(struct store_reader *r, size_t len, uint64_t off,
-			  struct iovec *iov, int max_iov, int *out_n)
+			  struct iovec *iov, int max_iov, int *out_n,
+			  struct store_view *view)
 {
 	size_t done = 0, first, last;
 
-	view_release(r);
+	view->s = r->s;
+	view->n = 0;
 	*out_n = 0;
 	if (off >= r->m.size || len == 0)
 		return 0;
@@ -155,12 +153,14 @@ ssize_t store_reader_view(struct store_reader *r, size_t len, uint64_t off,
 		size_t n = c->plain - in;
 		int rc = chunk_get(r, i);
 
-		if (rc)
+		if (rc) {
+			store_view_release(view);
 			return rc;
+		}
 		if (n > len - done)
 			n = len - done;
 		cache_repin(r->s, r->pin);
-		r->view[r->nview++] = r->pin;
+		view->pins[view->n++] = r->pin;
 		iov[*out_n].iov_base = r->pin->buf + in;
 		iov[*out_n].iov_len = n;
 		++*out_n;
@@ -173,7 +173,6 @@ void store_reader_close(struct store_reader *r)
 {
 	if (!r)
 		return;
-	view_release(r);
 	if (r->pin)
 		cache_unpin(r->s, r->pin);
 	manifest_release(&r->m);

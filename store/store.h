@@ -574,18 +574,31 @@ ssize_t store_reader_pread(struct store_reader *r, void *buf, size_t len,
 /** Most chunks one store_reader_view call maps. */
 #define STORE_READER_VIEW_MAX 64
 
+/** The chunks a store_reader_view pinned; the caller's storage.  Not
+ * tied to the reader: it may be released after the reader is closed. */
+struct store_view {
+	struct store *s;
+	int n;
+	void *pins[STORE_READER_VIEW_MAX];
+};
+
 /**
- * Like store_reader_pread, but copies nothing: points iov[0..*out_n) at the
- * reader's decoded, verified chunks, which cover up to len bytes at off.
- * The memory is the shared chunk cache's, read-only, and stays pinned until
- * the next store_reader_view or store_reader_close on r (the caller keeps
- * r to itself until it is done with iov).  iov has room for max_iov
- * entries.  Returns the byte count (short only at end of file), -E2BIG if
- * the range spans more than max_iov (or STORE_READER_VIEW_MAX) chunks, or
- * -EIO as store_reader_pread.
+ * Like store_reader_pread, but copies nothing: points iov[0..*out_n) at
+ * decoded, verified chunks, which cover up to len bytes at off.  The
+ * memory is the shared chunk cache's, read-only, and stays pinned in
+ * *view until store_view_release(view), which any thread may call, and
+ * which the caller must call after every successful return (after an
+ * error nothing is pinned).  iov has room for max_iov entries.  Returns
+ * the byte count (short only at end of file), -E2BIG if the range spans
+ * more than max_iov (or STORE_READER_VIEW_MAX) chunks, or -EIO as
+ * store_reader_pread.
  */
 ssize_t store_reader_view(struct store_reader *r, size_t len, uint64_t off,
-			  struct iovec *iov, int max_iov, int *out_n);
+			  struct iovec *iov, int max_iov, int *out_n,
+			  struct store_view *view);
+
+/** Unpins what a store_reader_view pinned; view->n becomes 0. */
+void store_view_release(struct store_view *view);
 
 /** Closes; accepts NULL. */
 void store_reader_close(struct store_reader *r);

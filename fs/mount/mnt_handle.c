@@ -386,29 +386,38 @@ void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		mnt_fh_free(h);
 }
 
-/* Replies straight from the store's decoded chunks (h->lock held): one
- * copy less than through a buffer of ours, and no buffer to allocate.
- * -E2BIG (nothing replied) when the range spans too many chunks. */
+/* Replies straight from the store's decoded chunks: one copy less than
+ * through a buffer of ours, and no buffer to allocate.  The chunks stay
+ * pinned in a view of our own until the reply is sent, and h is not
+ * touched after its lock is dropped: once a read is answered, the
+ * kernel may release h at any moment.  -E2BIG (nothing replied) when
+ * the range spans too many chunks. */
 static ssize_t read_view(fuse_req_t req, struct mnt_fh *h, size_t size,
 			 off_t off)
 {
 	struct iovec iov[STORE_READER_VIEW_MAX];
+	struct store_view v;
 	int niov = 0;
-	ssize_t n = store_reader_view(h->r, size, (uint64_t)off, iov,
-				      STORE_READER_VIEW_MAX, &niov);
+	ssize_t n;
 
-	if (n == -E2BIG)
-		return n;
+	pthread_mutex_lock(&h->lock);
+	n = store_reader_view(h->r, size, (uint64_t)off, iov,
+			      STORE_READER_VIEW_MAX, &niov, &v);
 	if (n > 0) {
 		h->nreads++;
 		h->rbytes += (uint64_t)n;
 	}
+	pthread_mutex_unlock(&h->lock);
+	if (n == -E2BIG)
+		return n;
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (niov == 0)
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_iov(req, iov, niov);
+	if (n >= 0)
+		store_view_release(&v);
 	return n;
 }
 
@@ -421,11 +430,7 @@ void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	(void)ino;
 	if (!h->wf && h->kind == FH_READ) {
-		/* The chunks stay pinned until the next read of h: keep h
-		 * until the reply is sent. */
-		pthread_mutex_lock(&h->lock);
 		n = read_view(req, h, size, off);
-		pthread_mutex_unlock(&h->lock);
 		if (n != -E2BIG)
 			return;
 		n = 0;
