@@ -65,12 +65,32 @@ static size_t cut_here(struct chunker *c, size_t consumed, bool *cut)
 }
 
 /* Scans buf[0..n) for a position where the hash has no bits under mask;
- * returns its index + 1, or 0 if none. */
+ * returns its index + 1, or 0 if none.  Four bytes a step: each of their
+ * four hashes is computed from the hash before them (shifts distribute
+ * over the additions, modulo 2^64), so the chain of dependent shifts and
+ * adds, which bounds the speed, is a quarter as long; the cuts are the
+ * same as byte by byte. */
 static size_t scan(uint64_t *hp, const uint8_t *buf, size_t n, uint64_t mask)
 {
 	uint64_t h = *hp;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (; i + 4 <= n; i += 4) {
+		uint64_t g0 = gear[buf[i]], g1 = gear[buf[i + 1]];
+		uint64_t g2 = gear[buf[i + 2]], g3 = gear[buf[i + 3]];
+		uint64_t t1 = (g0 << 1) + g1, t2 = (t1 << 1) + g2;
+		uint64_t hs[4] = {(h << 1) + g0, (h << 2) + t1, (h << 3) + t2,
+				  (h << 4) + (t2 << 1) + g3};
+
+		for (size_t k = 0; k < 4; k++) {
+			if (!(hs[k] & mask)) {
+				*hp = hs[k];
+				return i + k + 1;
+			}
+		}
+		h = hs[3];
+	}
+	for (; i < n; i++) {
 		h = (h << 1) + gear[buf[i]];
 		if (!(h & mask)) {
 			*hp = h;

@@ -361,11 +361,12 @@ int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
 	*checked = 0;
 	for (seq = 1; !rc && seq <= head; seq++) {
 		rc = link_of(s, seq, prev, hash);
-		if (rc == -ENOENT || rc == -EBADMSG) {
+		if (rc == -ENOENT || rc == -EBADMSG || rc == -EIO) {
 			snprintf(why, cap, "journal record %llu %s",
 				 (unsigned long long)seq,
 				 rc == -ENOENT ? "missing"
-					       : "malformed (changed)");
+					       : "unreadable or malformed "
+						 "(changed)");
 			return -EBADMSG;
 		}
 		if (!rc && memcmp(prev, last, STORE_DIGEST_LEN)) {
@@ -386,6 +387,8 @@ int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
 		return -EBADMSG;
 	}
 	if (rc)
-		snprintf(why, cap, "journal unreadable: %s", strerror(-rc));
+		snprintf(why, cap, "journal unreadable%s: %s",
+			 *checked ? "" : " from its head on (changed)",
+			 strerror(-rc));
 	return rc;
 }

@@ -24,14 +24,13 @@
 
 void store_options_init(struct store_options *o)
 {
+	memset(o, 0, sizeof(*o)); /* every flag off */
 	o->chunk_min = 64 << 10;
 	o->chunk_avg = 256 << 10;
 	o->chunk_max = 1 << 20;
 	o->zstd_level = 3;
 	o->threads = 0;
 	o->min_saving_pct = 5;
-	o->read_only = false;
-	o->serving = false;
 }
 
 int store_options_check(const struct store_options *o)

@@ -287,16 +287,40 @@ int fs_cmd_verify_export(struct fs_ctx *ctx, int argc, char **argv)
 }
 
 /* verify-export of the export directory dest (name: what the user gave). */
+/* Every listed version re-hashed, then every chunk and reference, each
+ * with a progress line. */
+static int check_content(struct fs_ctx *ctx, struct store *d, const char *mf,
+			 const char *name, uint64_t *nv, uint64_t *nf)
+{
+	struct store_check chk;
+	struct fs_progress prog;
+	char *copy = strdup(mf);
+	int rc;
+
+	if (!copy)
+		return -ENOMEM;
+	fs_progress_init(&prog, "verify", listed_bytes(d, mf), ctx->quiet);
+	rc = check_versions(d, copy, &prog, nv, nf);
+	fs_progress_end(&prog);
+	free(copy);
+	if (rc)
+		return rc;
+	fs_progress_init(&prog, "verify chunks", 0, ctx->quiet);
+	if (store_fsck(d, fs_progress_cb, &prog, &chk))
+		rc = bad("%s: its chunks or references fail fsck (above)%s",
+			 name, "");
+	fs_progress_end(&prog);
+	return rc;
+}
+
 static int verify_dir(struct fs_ctx *ctx, const char *dest, const char *name,
 		      const char *key)
 {
 	struct store_options ro;
-	struct store_check chk;
 	struct store *d = NULL;
-	struct fs_progress prog;
 	uint64_t nv = 0, nf = 0, nj = 0;
 	size_t len;
-	char *mf = NULL, *copy = NULL;
+	char *mf = NULL;
 	int rc;
 
 	mf = slurp(dest, "MANIFEST", &len);
@@ -306,25 +330,11 @@ static int verify_dir(struct fs_ctx *ctx, const char *dest, const char *name,
 	ro.read_only = true;
 	if (!rc && store_open(dest, &ro, &d))
 		rc = bad("%s: not an artifactfs export%s", dest, "");
-	copy = rc ? NULL : strdup(mf);
-	if (!rc) {
-		fs_progress_init(&prog, "verify", listed_bytes(d, mf),
-				 ctx->quiet);
-		rc = copy ? check_versions(d, copy, &prog, &nv, &nf) : -ENOMEM;
-		fs_progress_end(&prog);
-	}
-	if (!rc) {
-		fs_progress_init(&prog, "verify chunks", 0, ctx->quiet);
-		if (store_fsck(d, fs_progress_cb, &prog, &chk))
-			rc = bad("%s: its chunks or references fail fsck "
-				 "(above)%s",
-				 name, "");
-		fs_progress_end(&prog);
-	}
+	if (!rc)
+		rc = check_content(ctx, d, mf, name, &nv, &nf);
 	if (!rc)
 		rc = check_journal(d, mf, &nj);
 	store_close(d);
-	free(copy);
 	free(mf);
 	if (!rc)
 		fprintf(fs_stdout(),

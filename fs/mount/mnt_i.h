@@ -207,8 +207,11 @@ void mnt_node_warm_mode(struct mnt *m, struct mnt_node *n, uint32_t mode,
 			uint64_t gen);
 
 /** Nodes the kernel may hold before it is asked to forget some
- * (mnt_trim.c). */
-#define MNT_NODES_MAX 16384
+ * (mnt_trim.c).  A node is about 700 bytes with its path: 64 Ki of them
+ * about 45 MiB.  A name forgotten costs its next lookup a read of the
+ * store where a remembered sealed one is answered from memory, so the
+ * bound holds a tree of tens of thousands of files. */
+#define MNT_NODES_MAX 65536
 
 /** How many nodes the table holds. */
 size_t mnt_nodes_count(struct mnt *m);

@@ -164,24 +164,12 @@ static int serve_request(void *arg, struct fs_ctl_req *req, FILE *out,
 	return status;
 }
 
-static int serve(struct fs_ctx *ctx, struct mnt *m,
-		 const struct fs_mount_opts *o, const char *point)
+/* Opens the store with its journal and its read rule, in the daemon. */
+static int serve_open(struct fs_ctx *ctx, struct mnt *m,
+		      const struct fs_mount_opts *o, const char *point)
 {
-	struct fuse_loop_config *cfg;
-	struct mnt_checkpoints *cps = NULL;
-	struct mnt_trim *trim = NULL;
-	struct fs_ctl *ctl = NULL;
-	char *spool = NULL;
-	int ready_fd = -1, rc;
+	int rc;
 
-	if (!o->foreground) {
-		openlog(FS_PROG, LOG_PID, LOG_DAEMON);
-		rc = detach(&ready_fd);
-		if (rc)
-			return rc;
-	}
-	store_log_set_sink(daemon_sink,
-			   o->foreground ? (void *)&to_stderr : &starting);
 	ctx->opt.serving = true;
 	rc = store_open(ctx->store_dir, &ctx->opt, &m->s);
 	if (rc) {
@@ -205,14 +193,36 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 				       : strerror(-rc));
 		return rc;
 	}
-	if (!rc && store_exported(m->s) && o->readers)
+	if (store_exported(m->s) && o->readers)
 		rc = acl_export_readers(m->s, o->readers);
-	if (rc) {
+	if (rc)
 		store_log(STORE_LOG_ERR,
 			  "mount of %s refused: --readers %s: %s", point,
 			  o->readers, strerror(-rc));
-		return rc;
+	return rc;
+}
+
+static int serve(struct fs_ctx *ctx, struct mnt *m,
+		 const struct fs_mount_opts *o, const char *point)
+{
+	struct fuse_loop_config *cfg;
+	struct mnt_checkpoints *cps = NULL;
+	struct mnt_trim *trim = NULL;
+	struct fs_ctl *ctl = NULL;
+	char *spool = NULL;
+	int ready_fd = -1, rc;
+
+	if (!o->foreground) {
+		openlog(FS_PROG, LOG_PID, LOG_DAEMON);
+		rc = detach(&ready_fd);
+		if (rc)
+			return rc;
 	}
+	store_log_set_sink(daemon_sink,
+			   o->foreground ? (void *)&to_stderr : &starting);
+	rc = serve_open(ctx, m, o, point);
+	if (rc)
+		return rc;
 	m->binding_gen = store_binding_gen(m->s);
 	mnt_files_serving(m);
 	m->point = point;

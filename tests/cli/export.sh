@@ -138,4 +138,18 @@ for f in sorted(os.listdir(sys.argv[1])):
 sys.exit(1)
 PY
 verify_fails "$T/x3" "journal"
+check "a kept record turned into a stub is named (the MANIFEST signs the stubs)"
+TAMPER=$(dirname "$AFS")/../tests/store/tamper_audit
+if [ -x "$TAMPER" ]; then
+	seq=$(awk '$4 == "version.create" && $5 == "/artifacts/data/v1" {print $1}' "$T/q.out")
+	[ -n "$seq" ] || fail "no record of data@v1 in the export"
+	cp -a "$T/x" "$T/x4"
+	chmod -R u+w "$T/x4"
+	sed -i "/^export$/d" "$T/x4/ARTIFACTFS" # writable for the tool
+	"$TAMPER" "$T/x4" omit "$seq" || fail "tamper_audit omit failed"
+	printf 'export\n' >>"$T/x4/ARTIFACTFS"
+	"$AFS" --config "$T/empty.conf" --store "$T/x4" audit verify |
+		grep -q 'journal chained' || fail "the chain alone should still check"
+	verify_fails "$T/x4" "left out"
+fi
 echo "PASS"

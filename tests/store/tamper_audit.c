@@ -8,7 +8,9 @@
  * records SEQ and SEQ+1, insert moves the records after SEQ one place on
  * and puts a forged record (record SEQ with one byte changed) at SEQ+1,
  * truncate cuts off every record after SEQ and rewrites the head to name
- * record SEQ by its hash (what the chain alone cannot detect).
+ * record SEQ by its hash (what the chain alone cannot detect), omit
+ * replaces record SEQ by the stub a trimmed export keeps for a record it
+ * left out (the chain still checks: only the export's MANIFEST tells).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,6 +85,23 @@ static int insert_after(struct db *db, uint64_t seq, uint8_t *v, size_t len)
 	return db_put(db, CF_AUDIT, k, 9, v, len);
 }
 
+/* Record seq (v) becomes a stub: 'o' + seq -> prev || hash. */
+static int omit(struct db *db, const uint8_t k[9], const uint8_t *v, size_t len)
+{
+	uint8_t stub[9], link[2 * STORE_DIGEST_LEN];
+	int rc;
+
+	if (len < 2 * STORE_DIGEST_LEN)
+		return -EINVAL;
+	memcpy(link, v + len - 2 * STORE_DIGEST_LEN, STORE_DIGEST_LEN);
+	rc = store_digest_buf(v, len, link + STORE_DIGEST_LEN);
+	memcpy(stub, k, 9);
+	stub[0] = 'o';
+	if (!rc)
+		rc = db_put(db, CF_AUDIT, stub, 9, link, sizeof(link));
+	return rc ? rc : db_delete(db, CF_AUDIT, k, 9);
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t k1[9], k2[9];
@@ -95,8 +114,8 @@ int main(int argc, char **argv)
 
 	if (argc != 4) {
 		fprintf(stderr,
-			"usage: %s STORE_DIR flip|delete|swap|insert|truncate "
-			"SEQ\n",
+			"usage: %s STORE_DIR flip|delete|swap|insert|truncate"
+			"|omit SEQ\n",
 			argv[0]);
 		return 2;
 	}
@@ -114,6 +133,8 @@ int main(int argc, char **argv)
 		rc = db_delete(db, CF_AUDIT, k1, 9);
 	} else if (!rc && !strcmp(argv[2], "insert")) {
 		rc = insert_after(db, seq, v1, l1);
+	} else if (!rc && !strcmp(argv[2], "omit")) {
+		rc = omit(db, k1, v1, l1);
 	} else if (!rc && !strcmp(argv[2], "truncate")) {
 		rc = truncate_after(db, seq, v1, l1);
 	} else if (!rc && !strcmp(argv[2], "swap")) {

@@ -92,6 +92,79 @@ static void assert_cuts_bounded(const struct cuts *c, size_t total,
 	assert_int_equal(sum, total);
 }
 
+/* The chunker written plainly, one byte at a time, as the format defines
+ * it (the gear table, the masks, the skip of the first min bytes): the
+ * cuts of every version must stay these, or old stores stop deduping. */
+static uint64_t ref_gear[256];
+
+static uint64_t ref_top_mask(unsigned bits)
+{
+	return bits ? ((1ULL << bits) - 1) << (64 - bits) : 0;
+}
+
+static void ref_chunk_all(const uint8_t *buf, size_t len, uint32_t min,
+			  uint32_t avg, uint32_t max, struct cuts *out)
+{
+	uint64_t x = 0x61727469666163ULL, ms, ml;
+	unsigned bits = 0;
+
+	for (int i = 0; i < 256; i++) {
+		uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+		ref_gear[i] = z ^ (z >> 31);
+	}
+	while ((1U << (bits + 1)) <= avg)
+		bits++;
+	ms = ref_top_mask(bits + 2);
+	ml = ref_top_mask(bits > 2 ? bits - 2 : 1);
+	memset(out, 0, sizeof(*out));
+	for (size_t start = 0; start < len;) {
+		size_t n = len - start < max ? len - start : max, cut = n;
+		uint64_t h = 0;
+
+		for (size_t i = min; i < n; i++) {
+			h = (h << 1) + ref_gear[buf[start + i]];
+			if (!(h & (i < avg ? ms : ml))) {
+				cut = i + 1;
+				break;
+			}
+		}
+		cuts_add(out, cut);
+		start += cut;
+	}
+}
+
+static void test_chunker_feed_matches_bytewise_reference(void **state)
+{
+	const size_t len = 8 * MiB + 3;
+	uint8_t *buf = rand_buf(5, len);
+	const size_t pieces[] = {len, 1 * MiB, 4093, 7};
+	struct cuts want, got;
+
+	(void)state;
+	ref_chunk_all(buf, len, D_MIN, D_AVG, D_MAX, &want);
+	assert_true(want.n > 4);
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		chunk_all(buf, len, pieces[i], D_MIN, D_AVG, D_MAX, &got);
+		assert_cuts_equal(&want, &got);
+		cuts_release(&got);
+	}
+	cuts_release(&want);
+	/* Small sizes: many cuts, each ending anywhere in a 4-byte step. */
+	ref_chunk_all(buf, 1 * MiB, T_CHUNK_MIN, T_CHUNK_AVG, T_CHUNK_MAX,
+		      &want);
+	for (size_t i = 1; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		chunk_all(buf, 1 * MiB, pieces[i], T_CHUNK_MIN, T_CHUNK_AVG,
+			  T_CHUNK_MAX, &got);
+		assert_cuts_equal(&want, &got);
+		cuts_release(&got);
+	}
+	cuts_release(&want);
+	free(buf);
+}
+
 static void test_chunker_feed_deterministic(void **state)
 {
 	const size_t len = 8 * MiB;
@@ -273,6 +346,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chunker_feed_deterministic),
+	    cmocka_unit_test(test_chunker_feed_matches_bytewise_reference),
 	    cmocka_unit_test(test_chunker_feed_sizes_within_bounds),
 	    cmocka_unit_test(test_chunker_feed_average_near_avg),
 	    cmocka_unit_test(test_chunker_feed_piece_size_independent),
