@@ -45,23 +45,7 @@ STORE=$WORK/store
 mkdir -p "$LOGS" "$DATA" "$BMNT" "$AMNT" "$WORK/bin"
 : >"$RES"
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_daemon "$AMNT" "$WORK/artifactfs.pid" 2>/dev/null || true
-  stop_daemon "$BMNT" "$WORK/bindfs.pid" 2>/dev/null || true
-  if [[ $KEEP == 1 ]]; then
-    log "kept $WORK"
-  elif mountpoint -q "$AMNT" 2>/dev/null || mountpoint -q "$BMNT" 2>/dev/null; then
-    warn "a mount is still active; not removing $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 FUSE_OPTS=allow_other
 # record METRIC TARGET VALUE

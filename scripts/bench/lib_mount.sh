@@ -184,3 +184,26 @@ par_read() {
   T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
   return $rc
 }
+
+# bench_traps: on exit, stops the artifactfs and bindfs mounts ($AMNT,
+# $BMNT) and removes $WORK (kept with KEEP=1, or while a mount stays).
+bench_traps() {
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_daemon "$AMNT" "$WORK/artifactfs.pid" 2>/dev/null || true
+  stop_daemon "$BMNT" "$WORK/bindfs.pid" 2>/dev/null || true
+  if [[ $KEEP == 1 ]]; then
+    log "kept $WORK"
+  elif mountpoint -q "$AMNT" 2>/dev/null || mountpoint -q "$BMNT" 2>/dev/null; then
+    warn "a mount is still active; not removing $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}

@@ -71,23 +71,7 @@ mkdir -p "$LOGS" "$E4" "$BMNT" "$AMNT" "$WORK/bin"
 : >"$RES"
 : >"$TGT"
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_daemon "$AMNT" "$WORK/artifactfs.pid" 2>/dev/null || true
-  stop_daemon "$BMNT" "$WORK/bindfs.pid" 2>/dev/null || true
-  if [[ $KEEP == 1 ]]; then
-    log "kept $WORK"
-  elif mountpoint -q "$AMNT" 2>/dev/null || mountpoint -q "$BMNT" 2>/dev/null; then
-    warn "a mount is still active; not removing $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 FUSE_OPTS=""
 if [[ $IS_ROOT == 1 ]] || grep -qs '^[[:space:]]*user_allow_other' /etc/fuse.conf; then
