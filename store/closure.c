@@ -9,7 +9,9 @@
  * listing; one a kept step shares stays), traces and lineage edges, and
  * the cache entries naming its steps.  A pipeline with no run left goes
  * too, and so does an artifact with no version left, with its aliases;
- * an alias of a kept artifact naming a version that went goes as well.
+ * an alias of a kept artifact naming a version that went goes as well,
+ * and a role binding on a scope the copy no longer holds (such a
+ * pipeline, run or artifact).
  * What nothing references then is gc's.
  *
  * A kept run's lineage edges naming a version the copy does not hold
@@ -346,6 +348,64 @@ static int artifact_one(void *arg, const char *name)
 	return trim_delete(t, CF_NAMESPACE, k, kl);
 }
 
+/* ------------------------------------------------------------ bindings */
+
+/* The name at p (up to a '/' or the end) into out; where it ends, or
+ * NULL when there is none. */
+static const char *component(const char *p, char out[STORE_NAME_MAX + 1])
+{
+	size_t n = strcspn(p, "/");
+
+	if (!n || n > STORE_NAME_MAX)
+		return NULL;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return p + n;
+}
+
+/* Whether the copy holds what scope names: an artifact with a version
+ * left, a pipeline with a run left, a kept run; any other scope is. */
+static bool scope_held(struct trim *t, const char *scope)
+{
+	char a[STORE_NAME_MAX + 1], r[STORE_NAME_MAX + 1], id[RUN_ID_MAX];
+	const char *rest;
+
+	if (!strncmp(scope, "/artifacts/", 11)) {
+		rest = component(scope + 11, a);
+		return !rest || store_artifact_get(t->s, a) == 0;
+	}
+	if (strncmp(scope, "/pipelines/", 11))
+		return true;
+	rest = component(scope + 11, a);
+	if (!rest)
+		return true;
+	if (!pipeline_kept(&t->keep, a))
+		return false;
+	if (strncmp(rest, "/runs/", 6) || !component(rest + 6, r))
+		return true;
+	snprintf(id, sizeof(id), "%s/%s", a, r);
+	return run_kept(&t->keep, id);
+}
+
+/* A role binding (scope NUL principal) on a scope the copy does not
+ * hold goes. */
+static int binding_key(void *arg, const void *key, size_t klen, const void *val,
+		       size_t vlen)
+{
+	struct trim *t = arg;
+	char scope[STORE_SCOPE_MAX + 1];
+	const char *k = (const char *)key + 1;
+	const char *z = memchr(k, 0, klen - 1);
+
+	(void)val, (void)vlen;
+	if (!z || (size_t)(z - k) > STORE_SCOPE_MAX)
+		return -EIO;
+	memcpy(scope, k, (size_t)(z - k));
+	scope[z - k] = '\0';
+	return scope_held(t, scope) ? 0
+				    : trim_delete(t, CF_NAMESPACE, key, klen);
+}
+
 /* ---------------------------------------------------------------- all */
 
 int export_runs_trim(struct store *d)
@@ -378,6 +438,14 @@ int export_runs_trim(struct store *d)
 		rc = db_scan(d->db, CF_NAMESPACE, &tag, 1, cache_key, &t);
 	if (!rc)
 		rc = store_artifact_each(d, artifact_one, &t);
+	/* Bindings see the artifacts gone: a batch of their own. */
+	if (!rc)
+		rc = batch_close(&t);
+	if (!rc)
+		rc = batch_open(&t);
+	tag = KEY_NS_BINDING;
+	if (!rc)
+		rc = db_scan(d->db, CF_NAMESPACE, &tag, 1, binding_key, &t);
 	if (!rc)
 		rc = batch_close(&t);
 	else if (t.b)

@@ -2,7 +2,8 @@
  * tests/store/test_export.c - what a trimmed export keeps of the runs
  * (store/closure.c): the runs that made a version it holds, whole; of
  * every other run nothing (record, notes, steps, outputs, environment,
- * trace, edges, cache entries), its content reclaimed, fsck clean.
+ * trace, edges, cache entries), its content reclaimed, fsck clean; no
+ * role binding on what it does not hold.
  */
 #include "helpers.h"
 
@@ -56,6 +57,17 @@ static void run_make(struct store *st, const char *p, const char *r,
 	assert_int_equal(store_cache_set(st, c, key, p, r, "s"), 0);
 }
 
+/* Role bindings: on what the export holds (the first three), on what it
+ * does not. */
+static const char *const scopes[] = {
+    "/",
+    "/pipelines/p/runs/r1",
+    "/artifacts/model",
+    "/pipelines/q",
+    "/pipelines/p/runs/r9",
+    "/artifacts/other/v1",
+};
+
 static int count_line(void *arg, uint64_t seq, const char *line, size_t len)
 {
 	(void)seq, (void)line, (void)len;
@@ -86,7 +98,7 @@ static void test_closure_export_keeps_only_its_runs(void **state)
 	struct store *d;
 	char *dest = path_join(f->dir, "x");
 	uint8_t *raw = rand_buf(1, 20000);
-	char *text;
+	char *text, role[STORE_ROLE_MAX];
 	size_t len;
 
 	assert_int_equal(put_buf(f->s, "raw", "raw.bin", raw, 20000, NULL, &v),
@@ -95,6 +107,11 @@ static void test_closure_export_keeps_only_its_runs(void **state)
 	run_make(f->s, "p", "r1", "raw", shared, "model", 30000, 2, false, kp);
 	run_make(f->s, "q", "r1", "raw", shared, "other", 30000, 3, false, kq);
 	run_make(f->s, "q", "r2", "model", own, "big", 1 * MiB, 4, true, NULL);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(store_binding_set(f->s, test_caller(),
+						   scopes[i], "u:1000",
+						   "reader"),
+				 0);
 	assert_int_equal(store_stats_get(f->s, &live), 0);
 
 	assert_int_equal(store_export_copy(f->s, dest), 0);
@@ -125,6 +142,11 @@ static void test_closure_export_keeps_only_its_runs(void **state)
 	assert_int_equal(store_cache_get(d, kq, &e), -ENOENT);
 	assert_int_equal(store_version_get(d, "other", 1, &v), -ENOENT);
 	assert_int_equal(store_artifact_get(d, "other"), -ENOENT);
+
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(
+		    store_binding_get(d, scopes[i], "u:1000", role),
+		    i < 3 ? 0 : -ENOENT);
 
 	/* The open run's megabyte is reclaimed; the counts still add up. */
 	assert_int_equal(store_stats_get(d, &got), 0);
