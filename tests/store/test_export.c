@@ -107,6 +107,11 @@ static void test_closure_export_keeps_only_its_runs(void **state)
 	run_make(f->s, "p", "r1", "raw", shared, "model", 30000, 2, false, kp);
 	run_make(f->s, "q", "r1", "raw", shared, "other", 30000, 3, false, kq);
 	run_make(f->s, "q", "r2", "model", own, "big", 1 * MiB, 4, true, NULL);
+	/* More deletions than one batch of the trim holds. */
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(store_trace_append(f->s, test_caller(), "q",
+						    "r2", "s", "{}", 2, NULL),
+				 0);
 	for (size_t i = 0; i < 6; i++)
 		assert_int_equal(store_binding_set(f->s, test_caller(),
 						   scopes[i], "u:1000",
@@ -137,6 +142,7 @@ static void test_closure_export_keeps_only_its_runs(void **state)
 	assert_int_equal(store_run_get(d, "q", "r2", &run), -ENOENT);
 	assert_int_equal(store_step_get(d, "q", "r2", "s"), -ENOENT);
 	assert_int_equal(traced(d, "q", "r1"), 0);
+	assert_int_equal(traced(d, "q", "r2"), 0);
 	assert_int_equal(store_env_get(d, "q", "r1", "s", env), -ENOENT);
 	assert_int_equal(store_env_get(d, "q", "r2", "s", env), -ENOENT);
 	assert_int_equal(store_cache_get(d, kq, &e), -ENOENT);
