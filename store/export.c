@@ -5,8 +5,10 @@
  * The copy is a RocksDB checkpoint (consistent at one instant; hard
  * links where DEST shares the disk) with the store's marker: a store
  * that opens read-only.  With selectors, the versions outside them and
- * outside their upstream closure are deleted from the copy, and what
- * nothing references then goes (gc); the copy's journal stays whole, so
+ * outside their upstream closure are deleted from the copy, so are the
+ * runs that made none of what stays, with their steps, outputs,
+ * environments, traces and cache entries (closure.c), and what nothing
+ * references then goes (gc); the copy's journal stays whole, so
  * its chain still checks.  Secrets never stay in a copy: their records
  * are deleted and compacted away.  Once finished, the copy's marker says
  * it is an export (store_export_mark): every later open is read-only,
@@ -301,6 +303,8 @@ int store_export_trim(struct store *d, const struct store_export_sel *keep,
 
 	if (!rc && trim)
 		rc = retain_select(d, keep);
+	if (!rc && trim)
+		rc = export_runs_trim(d);
 	if (!rc && trim)
 		rc = journal_trim(d);
 	if (!rc)

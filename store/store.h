@@ -1086,7 +1086,9 @@ int store_export_copy(struct store *s, const char *dest);
 int store_export_mark(const char *dest);
 
 /** On the copy d (open): deletes every secret, with trim the versions
- * keep does not select and the journal records about none of what stays
+ * keep does not select, the runs that made none of the versions left
+ * (with their steps, outputs, environments, traces, lineage edges and
+ * cache entries), and the journal records about none of what stays
  * (each replaced by a stub the chain needs: store_export_omitted), then
  * what nothing references (progress, may be NULL: the chunks scanned, as
  * store_gc_retain's), and compacts. */

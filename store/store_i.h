@@ -535,6 +535,13 @@ int retain_apply(struct store *s, const struct store_caller *c,
 /** Deletes the versions sel does not select, nor their closure. */
 int retain_select(struct store *s, const struct store_export_sel *sel);
 
+/** On a copy trimmed by retain_select: deletes the runs that made no
+ * version it holds, with their steps, outputs entries, environments,
+ * traces, lineage edges and cache entries, the pipelines left with no
+ * run, the artifacts left with no version, the aliases naming a
+ * deleted version and the role bindings on a scope gone (closure.c). */
+int export_runs_trim(struct store *d);
+
 /** Reads a run record through b (may be NULL). */
 int run_read(struct store *s, struct db_batch *b, const char *pipeline,
 	     const char *run, struct store_run *out);
