@@ -16,23 +16,30 @@
 #     from the same entry.
 #
 # After each step the daemon's peak (VmHWM) and current (VmRSS) resident
-# sets are printed on a line "readdir: STEP n=N hwm_kib=K rss_kib=K".
-# READDIR_N (default 20,000), READDIR_HANDLES (16) and
+# sets are printed on a line "readdir: STEP n=N hwm_kib=K rss_kib=K
+# secs=S" (S: the step's elapsed seconds).
+# READDIR_N (default 20,000), READDIR_HANDLES (32) and
 # READDIR_GROWTH_KIB (4096) override them;
 # READDIR_N=100000 gives the figures the README quotes.
 source "$(dirname "$0")/lib.sh" "$@"
 
 N=${READDIR_N:-20000}
-HANDLES=${READDIR_HANDLES:-16}
+HANDLES=${READDIR_HANDLES:-32}
 GROWTH_KIB=${READDIR_GROWTH_KIB:-4096}
 # AddressSanitizer keeps freed blocks in a quarantine, which would count
 # every reply's buffers as growth: off for this daemon.
 export ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=0
 
-mem() { # STEP: prints the daemon's VmHWM and VmRSS
-	awk -v step="$1" -v n="$N" '/^VmHWM:/ {h = $2} /^VmRSS:/ {r = $2}
-		END {printf "readdir: %s n=%s hwm_kib=%s rss_kib=%s\n", step, n, h, r}' \
-		"/proc/$DPID/status"
+LAST=$(date +%s%N)
+mem() { # STEP: prints the daemon's VmHWM and VmRSS, the step's seconds
+	local now ms
+	now=$(date +%s%N)
+	ms=$(((now - LAST) / 1000000))
+	LAST=$now
+	awk -v step="$1" -v n="$N" -v s="$((ms / 1000)).$((ms % 1000 / 100))" \
+		'/^VmHWM:/ {h = $2} /^VmRSS:/ {r = $2}
+		END {printf "readdir: %s n=%s hwm_kib=%s rss_kib=%s secs=%s\n",
+			step, n, h, r, s}' "/proc/$DPID/status"
 }
 
 afs init >/dev/null
