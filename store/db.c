@@ -487,13 +487,19 @@ int db_batch_commit_nosync(struct db_batch *b)
 int db_scan(struct db *d, enum db_cf cf, const void *prefix, size_t plen,
 	    db_scan_fn fn, void *arg)
 {
+	return db_scan_from(d, cf, prefix, plen, prefix, plen, fn, arg);
+}
+
+int db_scan_from(struct db *d, enum db_cf cf, const void *prefix, size_t plen,
+		 const void *from, size_t flen, db_scan_fn fn, void *arg)
+{
 	rocksdb_iterator_t *it =
 	    rocksdb_create_iterator_cf(d->db, d->ro, d->cf[cf]);
 	char *err = NULL;
 	int rc = 0;
 
-	if (plen)
-		rocksdb_iter_seek(it, prefix, plen);
+	if (flen)
+		rocksdb_iter_seek(it, from, flen);
 	else
 		rocksdb_iter_seek_to_first(it);
 	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {

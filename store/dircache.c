@@ -205,12 +205,36 @@ int store_tree_each(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 		    int (*fn)(void *arg, const struct store_dirent *e),
 		    void *arg)
 {
+	return store_tree_each_after(s, dir, NULL, fn, arg);
+}
+
+/* The index of the first entry of d whose name sorts after name. */
+static size_t dir_after(const struct dirlist *d, const char *name)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(d->e[mid].name, name) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int store_tree_each_after(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
+			  const char *after,
+			  int (*fn)(void *arg, const struct store_dirent *e),
+			  void *arg)
+{
 	const struct dirlist *d;
 	int rc = dcache_get(s, dir, &d);
 
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < d->n && !rc; i++)
+	for (size_t i = after ? dir_after(d, after) : 0; i < d->n && !rc; i++)
 		rc = fn(arg, &d->e[i]);
 	dcache_put(s, d);
 	return rc;

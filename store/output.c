@@ -61,17 +61,39 @@ int store_output_each(struct store *s, const char *pipeline, const char *run,
 		      int (*fn)(void *arg, const struct store_output *o),
 		      void *arg)
 {
+	return store_output_each_after(s, pipeline, run, step, path, NULL, fn,
+				       arg);
+}
+
+int store_output_each_after(struct store *s, const char *pipeline,
+			    const char *run, const char *step, const char *path,
+			    const char *after,
+			    int (*fn)(void *arg, const struct store_output *o),
+			    void *arg)
+{
 	struct each_out c = {.fn = fn, .arg = arg};
+	uint8_t from[OUT_KEY_MAX + STORE_NAME_MAX + 2];
+	size_t alen = after ? strlen(after) : 0, flen;
 	struct out_key o;
 	int rc = out_args_check(pipeline, run, step, path, true);
 
 	if (rc)
 		return rc;
+	if (alen > STORE_NAME_MAX || (after && strchr(after, '/')))
+		return -EINVAL;
 	out_key_init(&o, pipeline, run, step, path);
 	if (o.len > o.base)
 		o.k[o.len++] = '/';
 	c.skip = o.len;
-	return db_scan(s->db, CF_NAMESPACE, o.k, o.len, each_child, &c);
+	/* The key just past after's own: its descendants, then the
+	 * names that sort after it (the scan keeps children only). */
+	memcpy(from, o.k, o.len);
+	memcpy(from + o.len, after ? after : "", alen);
+	flen = o.len + alen;
+	if (alen)
+		from[flen++] = '\0';
+	return db_scan_from(s->db, CF_NAMESPACE, o.k, o.len, from, flen,
+			    each_child, &c);
 }
 
 static int kind_clash(const struct store_output *old, enum store_kind kind)

@@ -544,10 +544,19 @@ struct store_dirent {
 int store_tree_lookup(struct store *s, const uint8_t root[STORE_DIGEST_LEN],
 		      const char *path, struct store_dirent *out);
 
-/** Calls fn for each entry of directory dir, in name order. */
+/** Calls fn for each entry of directory dir, in name order (strcmp);
+ * a non-zero return of fn stops the walk and is returned. */
 int store_tree_each(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
 		    int (*fn)(void *arg, const struct store_dirent *e),
 		    void *arg);
+
+/** As store_tree_each, from the first entry whose name sorts after
+ * after (NULL: from the first): a listing read a piece at a time, each
+ * piece going on after the last name of the one before. */
+int store_tree_each_after(struct store *s, const uint8_t dir[STORE_DIGEST_LEN],
+			  const char *after,
+			  int (*fn)(void *arg, const struct store_dirent *e),
+			  void *arg);
 
 /** Reads a symlink's target into buf (NUL-terminated).  -ERANGE if it does
  * not fit. */
@@ -639,11 +648,21 @@ int store_output_get(struct store *s, const char *pipeline, const char *run,
 		     const char *step, const char *path,
 		     struct store_output *out);
 
-/** Calls fn for each direct child of directory path, in name order. */
+/** Calls fn for each direct child of directory path, in name order
+ * (strcmp); a non-zero return of fn stops the walk and is returned. */
 int store_output_each(struct store *s, const char *pipeline, const char *run,
 		      const char *step, const char *path,
 		      int (*fn)(void *arg, const struct store_output *o),
 		      void *arg);
+
+/** As store_output_each, for the children whose name sorts after after
+ * (NULL: all), reading only those: each piece of a listing read a piece
+ * at a time costs its own entries.  -EINVAL if after is not a name. */
+int store_output_each_after(struct store *s, const char *pipeline,
+			    const char *run, const char *step, const char *path,
+			    const char *after,
+			    int (*fn)(void *arg, const struct store_output *o),
+			    void *arg);
 
 enum store_output_flags {
 	STORE_OUTPUT_SYNC = 1 << 0, /* wait until it is on disk (fsync) */

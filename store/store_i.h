@@ -156,6 +156,10 @@ typedef int (*db_scan_fn)(void *arg, const void *key, size_t klen,
 			  const void *val, size_t vlen);
 int db_scan(struct db *db, enum db_cf cf, const void *prefix, size_t plen,
 	    db_scan_fn fn, void *arg);
+/** As db_scan, from the first key at or after from (which starts with
+ * prefix): a listing that goes on where an earlier one stopped. */
+int db_scan_from(struct db *db, enum db_cf cf, const void *prefix, size_t plen,
+		 const void *from, size_t flen, db_scan_fn fn, void *arg);
 
 /** Deletes a key, no WAL sync needed (used by gc, then flushed). */
 int db_delete(struct db *db, enum db_cf cf, const void *key, size_t klen);

@@ -289,6 +289,9 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *parent, const char *name,
 typedef int (*mnt_dir_fn)(void *arg, const char *name, unsigned dtype);
 int mnt_list(struct mnt *m, const struct mnt_node *n, mnt_dir_fn fn, void *arg);
 
+/** The DT_* type of an entry of kind k. */
+unsigned mnt_dtype_of(enum store_kind k);
+
 /** Builds run.json of n's run (malloc'd text). */
 int mnt_run_json(struct mnt *m, const struct mnt_node *n, char **out,
 		 size_t *len);
@@ -432,6 +435,13 @@ void mnt_fh_free(struct mnt_fh *h);
  * -EPERM, -ENOMEM, or the store's errors. */
 int mnt_open_node(fuse_req_t req, struct mnt *m, struct mnt_node *n, int flags,
 		  struct fuse_file_info *fi, struct mnt_fh **out);
+
+/* mnt_dir.c: listings, read a reply at a time (no copy per handle). */
+void mnt_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mnt_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void mnt_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi);
 
 void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mnt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

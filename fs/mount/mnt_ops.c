@@ -134,138 +134,6 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, buf);
 }
 
-/* ------------------------------------------------------------ readdir */
-
-struct dirbuf {
-	char **names;
-	unsigned char *types;
-	uint64_t *inos;
-	size_t n, cap;
-	const char *path;
-};
-
-static int dir_add(void *arg, const char *name, unsigned dtype)
-{
-	struct dirbuf *d = arg;
-
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? 2 * d->cap : 64;
-		char **nn = realloc(d->names, cap * sizeof(*nn));
-		unsigned char *tt;
-		uint64_t *ii;
-
-		if (!nn)
-			return -ENOMEM;
-		d->names = nn;
-		tt = realloc(d->types, cap);
-		if (!tt)
-			return -ENOMEM;
-		d->types = tt;
-		ii = realloc(d->inos, cap * sizeof(*ii));
-		if (!ii)
-			return -ENOMEM;
-		d->inos = ii;
-		d->cap = cap;
-	}
-	d->names[d->n] = strdup(name);
-	if (!d->names[d->n])
-		return -ENOMEM;
-	d->types[d->n] = (unsigned char)dtype;
-	d->inos[d->n] = mnt_ino_of(d->path, name);
-	d->n++;
-	return 0;
-}
-
-static void dir_free(struct dirbuf *d)
-{
-	if (!d)
-		return;
-	for (size_t i = 0; i < d->n; i++)
-		free(d->names[i]);
-	free(d->names);
-	free(d->types);
-	free(d->inos);
-	free(d);
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct mnt *m = M(req);
-	struct mnt_node *n, s;
-	struct dirbuf *d = calloc(1, sizeof(*d));
-	int rc = mnt_node_take(m, ino, &n, &s);
-
-	if (!rc && !d)
-		rc = -ENOMEM;
-	/* /audit asks for the auditor role (acl.h: guarded trees). */
-	if (!rc)
-		rc = mnt_check(req, m, ACL_LIST, s.path, "opendir");
-	if (!rc) { /* a listing is a read: journaled like an open */
-		struct store_caller c;
-
-		mnt_caller(req, m, &c);
-		rc =
-		    store_audit_record(m->s, &c, "opendir", s.path, NULL, 0, 0);
-	}
-	if (!rc) {
-		d->path = s.path;
-		rc = dir_add(d, ".", DT_DIR);
-		if (!rc)
-			rc = dir_add(d, "..", DT_DIR);
-		if (!rc)
-			rc = mnt_list(m, &s, dir_add, d);
-	}
-	mnt_node_parse_release(&s);
-	if (rc) {
-		dir_free(d);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	d->path = NULL;
-	fi->fh = (uintptr_t)d;
-	if (s.sealed && s.kind == MK_SEALED) {
-		fi->cache_readdir = 1;
-		fi->keep_cache = 1;
-	}
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		dir_free(d); /* interrupted: no release will come */
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
-{
-	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
-	char *buf = malloc(size);
-	size_t used = 0;
-
-	(void)ino;
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	for (size_t i = (size_t)off; i < d->n; i++) {
-		struct stat st = {.st_ino = d->inos[i],
-				  .st_mode = (mode_t)d->types[i] << 12};
-		size_t len = fuse_add_direntry(req, buf + used, size - used,
-					       d->names[i], &st, (off_t)i + 1);
-
-		if (len > size - used)
-			break;
-		used += len;
-	}
-	fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	(void)ino;
-	dir_free((struct dirbuf *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
-}
-
 /* ------------------------------------------------------- statfs, xattr */
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -530,9 +398,9 @@ const struct fuse_lowlevel_ops mnt_ops = {
     .forget_multi = op_forget_multi,
     .getattr = op_getattr,
     .readlink = op_readlink,
-    .opendir = op_opendir,
-    .readdir = op_readdir,
-    .releasedir = op_releasedir,
+    .opendir = mnt_op_opendir,
+    .readdir = mnt_op_readdir,
+    .releasedir = mnt_op_releasedir,
     .statfs = op_statfs,
     .getxattr = op_getxattr,
     .listxattr = op_listxattr,

@@ -419,7 +419,7 @@ static int list_alias(void *arg, const char *alias, uint32_t number)
 	return l->fn(l->arg, alias, DT_LNK);
 }
 
-static unsigned dtype_of(enum store_kind k)
+unsigned mnt_dtype_of(enum store_kind k)
 {
 	return k == STORE_KIND_DIR	 ? DT_DIR
 	       : k == STORE_KIND_SYMLINK ? DT_LNK
@@ -430,7 +430,7 @@ static int list_entry(void *arg, const struct store_dirent *e)
 {
 	struct lister *l = arg;
 
-	return l->fn(l->arg, e->name, dtype_of(e->kind));
+	return l->fn(l->arg, e->name, mnt_dtype_of(e->kind));
 }
 
 static int list_output(void *arg, const struct store_output *o)
