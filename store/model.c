@@ -150,9 +150,25 @@ static int each_name(void *arg, const void *key, size_t klen, const void *val,
 int store_artifact_each(struct store *s, int (*fn)(void *arg, const char *name),
 			void *arg)
 {
-	struct each_ctx c = {.skip = 1, .name_fn = fn, .arg = arg};
+	return store_artifact_each_after(s, NULL, fn, arg);
+}
 
-	return db_scan(s->db, CF_NAMESPACE, "a", 1, each_name, &c);
+int store_artifact_each_after(struct store *s, const char *after,
+			      int (*fn)(void *arg, const char *name), void *arg)
+{
+	struct each_ctx c = {.skip = 1, .name_fn = fn, .arg = arg};
+	uint8_t from[KEY_MAX];
+	size_t flen = 1;
+
+	if (after && strlen(after) > STORE_NAME_MAX)
+		return -EINVAL;
+	from[0] = 'a';
+	if (after) { /* just past after's key */
+		flen = key_names(from, KEY_NS_ARTIFACT, after, NULL, NULL);
+		from[flen++] = '\0';
+	}
+	return db_scan_from(s->db, CF_NAMESPACE, "a", 1, from, flen, each_name,
+			    &c);
 }
 
 int store_artifact_get(struct store *s, const char *artifact)

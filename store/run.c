@@ -400,14 +400,29 @@ int store_pipeline_each(struct store *s, int (*fn)(void *arg, const char *name),
 int store_run_each(struct store *s, const char *pipeline,
 		   int (*fn)(void *arg, const struct store_run *r), void *arg)
 {
-	uint8_t k[KEY_MAX];
+	return store_run_each_after(s, pipeline, NULL, fn, arg);
+}
+
+int store_run_each_after(struct store *s, const char *pipeline,
+			 const char *after,
+			 int (*fn)(void *arg, const struct store_run *r),
+			 void *arg)
+{
+	uint8_t k[KEY_MAX], from[KEY_MAX];
 	struct name_scan c = {.pipeline = pipeline, .run_fn = fn, .arg = arg};
+	size_t flen;
 	int rc = names_ok(pipeline, NULL, NULL);
 
+	if (!rc && after && strlen(after) > STORE_NAME_MAX)
+		rc = -EINVAL;
 	if (rc)
 		return rc;
 	c.skip = key_names(k, KEY_NS_RUN, pipeline, "", NULL);
-	return db_scan(s->db, CF_NAMESPACE, k, c.skip, scan_name, &c);
+	flen = key_names(from, KEY_NS_RUN, pipeline, after ? after : "", NULL);
+	if (after) /* just past after's key (its deeper keys are skipped) */
+		from[flen++] = '\0';
+	return db_scan_from(s->db, CF_NAMESPACE, k, c.skip, from, flen,
+			    scan_name, &c);
 }
 
 int store_step_each(struct store *s, const char *pipeline, const char *run,

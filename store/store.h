@@ -421,6 +421,12 @@ int store_step_get(struct store *s, const char *pipeline, const char *run,
 int store_artifact_each(struct store *s, int (*fn)(void *arg, const char *name),
 			void *arg);
 
+/** As store_artifact_each, for the names that sort (strcmp) after after
+ * (NULL: all), reading only those.  -EINVAL if after is too long. */
+int store_artifact_each_after(struct store *s, const char *after,
+			      int (*fn)(void *arg, const char *name),
+			      void *arg);
+
 /** Calls fn for each version of artifact, oldest first.  -ENOENT if the
  * artifact does not exist. */
 int store_version_each(struct store *s, const char *artifact,
@@ -505,9 +511,17 @@ int store_run_create(struct store *s, const struct store_caller *c,
 int store_run_get(struct store *s, const char *pipeline, const char *run,
 		  struct store_run *out);
 
-/** Calls fn for each run of pipeline. */
+/** Calls fn for each run of pipeline, in name order (strcmp); a
+ * non-zero return from fn stops and is returned. */
 int store_run_each(struct store *s, const char *pipeline,
 		   int (*fn)(void *arg, const struct store_run *r), void *arg);
+
+/** As store_run_each, for the runs whose name sorts after after (NULL:
+ * all), reading only those.  -EINVAL if after is too long. */
+int store_run_each_after(struct store *s, const char *pipeline,
+			 const char *after,
+			 int (*fn)(void *arg, const struct store_run *r),
+			 void *arg);
 
 /** Adds step to an open run (0 if it exists).  -EROFS if the run is not
  * open, -ENOENT if there is no such run. */

@@ -12,9 +12,10 @@
  * the kernel asks again from an entry of the last reply (a getdents
  * buffer that took only part of it) or from its end, which are found by
  * name.  Any other offset (seekdir back) is found by counting from the
- * start.  The small namespace directories (pipelines, runs, versions,
- * ...) are listed whole for each reply, never kept, and go on after the
- * name they stopped at, found again (by position if it went away).
+ * start.  Runs and artifacts list in name order the same way.  The
+ * other namespace directories (pipelines, steps, versions, ...), small,
+ * are listed whole for each reply, never kept, and go on after the name
+ * they stopped at, found again (by position if it went away).
  *
  * Entries added or removed while a listing is read: in the name-ordered
  * directories, the names of each reply sort after those before, so no
@@ -119,6 +120,16 @@ static int fill_init(struct fill *f, fuse_req_t req, size_t size)
 static int sealed_entry(void *arg, const struct store_dirent *e)
 {
 	return emit(arg, e->name, mnt_dtype_of(e->kind));
+}
+
+static int run_entry(void *arg, const struct store_run *r)
+{
+	return emit(arg, r->run, DT_DIR);
+}
+
+static int name_entry(void *arg, const char *name)
+{
+	return emit(arg, name, DT_DIR);
 }
 
 /* The fresh files of an outputs directory whose names sort after
@@ -278,6 +289,11 @@ static int list_from(struct mnt *m, const struct mnt_node *n, const char *after,
 					     sealed_entry, f);
 	case MK_OUT:
 		return list_out(m, n, after, f);
+	case MK_RUNS: /* runs and artifacts pile up: a pipeline's CI */
+		return store_run_each_after(m->s, n->c[C_PIPELINE], after,
+					    run_entry, f);
+	case MK_ARTIFACTS:
+		return store_artifact_each_after(m->s, after, name_entry, f);
 	default:
 		return list_whole(m, n, after, pos, f);
 	}

@@ -13,26 +13,35 @@
 #     files, and files still open after their create): no name twice,
 #     no error, every entry there all along is listed;
 #   - telldir then seekdir back to a returned offset: the listing goes on
-#     from the same entry.
+#     from the same entry;
+#   - 1,500 runs of a pipeline listed while runs are added, and 1,500
+#     artifacts: each once, none missing.
 #
 # After each step the daemon's peak (VmHWM) and current (VmRSS) resident
-# sets are printed on a line "readdir: STEP n=N hwm_kib=K rss_kib=K".
-# READDIR_N (default 20,000), READDIR_HANDLES (16) and
+# sets are printed on a line "readdir: STEP n=N hwm_kib=K rss_kib=K
+# secs=S" (S: the step's elapsed seconds).
+# READDIR_N (default 20,000), READDIR_HANDLES (32) and
 # READDIR_GROWTH_KIB (4096) override them;
 # READDIR_N=100000 gives the figures the README quotes.
 source "$(dirname "$0")/lib.sh" "$@"
 
 N=${READDIR_N:-20000}
-HANDLES=${READDIR_HANDLES:-16}
+HANDLES=${READDIR_HANDLES:-32}
 GROWTH_KIB=${READDIR_GROWTH_KIB:-4096}
 # AddressSanitizer keeps freed blocks in a quarantine, which would count
 # every reply's buffers as growth: off for this daemon.
 export ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=0
 
-mem() { # STEP: prints the daemon's VmHWM and VmRSS
-	awk -v step="$1" -v n="$N" '/^VmHWM:/ {h = $2} /^VmRSS:/ {r = $2}
-		END {printf "readdir: %s n=%s hwm_kib=%s rss_kib=%s\n", step, n, h, r}' \
-		"/proc/$DPID/status"
+LAST=$(date +%s%N)
+mem() { # STEP: prints the daemon's VmHWM and VmRSS, the step's seconds
+	local now ms
+	now=$(date +%s%N)
+	ms=$(((now - LAST) / 1000000))
+	LAST=$now
+	awk -v step="$1" -v n="$N" -v s="$((ms / 1000)).$((ms % 1000 / 100))" \
+		'/^VmHWM:/ {h = $2} /^VmRSS:/ {r = $2}
+		END {printf "readdir: %s n=%s hwm_kib=%s rss_kib=%s secs=%s\n",
+			step, n, h, r, s}' "/proc/$DPID/status"
 }
 
 afs init >/dev/null
@@ -199,6 +208,38 @@ held "$V" sealed
 seekcheck "$V"
 [ "$(cat "$V/entry-$(printf %07d $((N - 1)))")" = $((N - 1)) ] ||
 	defect "sealed: the last entry reads wrong"
+
+check "runs and artifacts listed a reply at a time"
+R=$M/pipelines/q/runs
+"$PY" - "$R" <<'EOF' || defect "runs listed while runs are added"
+import os, sys
+r = sys.argv[1]
+os.makedirs(r + "/r-0000/steps/s/outputs", exist_ok=True)
+for i in range(1, 1500):
+    os.mkdir(r + "/r-%04d" % i)
+seen, added = [], 0
+with os.scandir(r) as it:
+    for i, e in enumerate(it):
+        seen.append(e.name)
+        if i % 300 == 0:
+            os.mkdir(r + "/a-%04d" % i)
+            os.mkdir(r + "/z-%04d" % i)
+            added += 2
+want = {"r-%04d" % i for i in range(1500)}
+if len(seen) != len(set(seen)):
+    print("DUPLICATES"); sys.exit(1)
+if want - set(seen):
+    print("MISSING: %s" % sorted(want - set(seen))[:5]); sys.exit(1)
+print("   listed %d runs while %d were added" % (len(seen), added))
+out = r + "/r-0000/steps/s/outputs"
+for i in range(1500):
+    open(out + "/art-%04d" % i, "w").close()
+EOF
+echo seal >"$R/r-0000/control" || fail "seal of q/r-0000 failed"
+got=$(ls -f "$M/artifacts" | grep -c '^art-' || true)
+[ "$got" -eq 1500 ] || defect "ls -f artifacts shows $got of the 1500 art-*"
+got=$(ls "$M/artifacts" | sort -u | wc -l)
+[ "$got" -eq 1502 ] || defect "ls artifacts shows $got names, want 1502 (big, churn)"
 mem end
 
 stop_daemon
