@@ -418,7 +418,8 @@ int store_init(const char *dir, const struct store_options *o)
 /* Decoded chunks kept for readers, and threads that prefetch them. */
 #define CACHE_BYTES (64u << 20)
 #define IO_THREADS  8
-/* Decoded directory listings kept (some 200,000 entries). */
+/* Decoded directory listings kept (some 900,000 entries of short names,
+ * dircache.c). */
 #define DCACHE_BYTES (64u << 20)
 
 static int store_setup(struct store *s, const struct store_options *o)

@@ -426,11 +426,13 @@ int dir_load(struct store *s, struct db_batch *b,
 
 int dcache_new(size_t max_bytes, struct dir_cache **out);
 void dcache_free(struct dir_cache *c);
-/** The decoded listing of dir digest, shared and read-only until
- * dcache_put.  -ENOENT, -EIO (corrupt: logged), -ENOMEM. */
+/** The decoded listing of dir digest (dircache.c's own form), shared
+ * and read-only until dcache_put.  -ENOENT, -EIO (corrupt: logged),
+ * -ENOMEM. */
+struct dc_entry;
 int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
-	       const struct dirlist **out);
-void dcache_put(struct store *s, const struct dirlist *d);
+	       const struct dc_entry **out);
+void dcache_put(struct store *s, const struct dc_entry *d);
 
 /* ------------------------------------------------------------ codec (tree.c)
  */
