@@ -236,8 +236,14 @@ static void deadline(rados_t c, const char *key)
 
 static int connect_to(struct rados_chunks *r, const struct chunk_place *p)
 {
-	int rc = rados_create2(&r->cluster, "ceph",
-			       p->id[0] ? p->id : "client.admin", 0);
+	char name[sizeof(p->id) + 8];
+	int rc;
+
+	/* "client.afs", or "afs" for short. */
+	snprintf(name, sizeof(name), "%s%s",
+		 strchr(p->id, '.') || !p->id[0] ? "" : "client.",
+		 p->id[0] ? p->id : "client.admin");
+	rc = rados_create2(&r->cluster, "ceph", name, 0);
 
 	if (rc) {
 		r->cluster = NULL;

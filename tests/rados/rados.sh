@@ -140,6 +140,20 @@ S2=$T/store2
 	defect "gc of the second store"
 [ "$(objects)" -eq "$n3" ] || defect "the second store's gc removed objects"
 
+check "--ceph-id: a store used as client.afs, whose key reaches only the pool"
+timeout 30 ceph -c "$CONF" auth get-or-create client.afs mon 'allow r' \
+	osd "allow rwx pool=$POOL" >>"$CL/keyring" || fail "ceph auth"
+S3=$T/store3
+"$AFS" --config "$T/empty.conf" --store "$S3" init --rados "$POOL" \
+	--ceph-conf "$CONF" --ceph-id afs >/dev/null || fail "init --ceph-id afs"
+head -c 50000 /dev/urandom >"$T/c.bin" # one chunk
+"$AFS" --config "$T/empty.conf" --store "$S3" put c "$T/c.bin" >/dev/null ||
+	defect "put as client.afs"
+"$AFS" --config "$T/empty.conf" --store "$S3" cat c | cmp -s - "$T/c.bin" ||
+	defect "cat as client.afs"
+n3=$((n3 + 1))
+[ "$(objects)" -eq "$n3" ] || defect "client.afs's put: $(objects) objects, want $n3"
+
 check "an export copies the chunks it holds: a closure export of data@v3"
 afs export "$T/exp" --closure data@v3 >/dev/null || fail "export"
 [ "$(objects)" -eq "$n3" ] || defect "the export's gc touched the pool"
