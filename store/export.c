@@ -113,6 +113,7 @@ static int copy_chunk(void *arg, const void *key, size_t klen, const void *val,
 	struct chunk_copy *c = arg;
 	struct cursor cur = {val, (const uint8_t *)val + vlen, false};
 	uint64_t stored;
+	int rc;
 
 	if (klen != KEY_DIGEST_LEN)
 		return 0;
@@ -123,8 +124,15 @@ static int copy_chunk(void *arg, const void *key, size_t klen, const void *val,
 	if (cur.bad)
 		return -EIO;
 	c->id = (const uint8_t *)key + 1;
-	return c->s->chunks->ops->get(c->s->chunks, c->id, stored, copy_value,
-				      c);
+	rc = c->s->chunks->ops->get(c->s->chunks, c->id, stored, copy_value, c);
+	if (rc == -ENOENT) {
+		char hex[STORE_DIGEST_STR_LEN];
+
+		store_digest_format(c->id, hex);
+		store_log(STORE_LOG_ERR, "export: chunk %s is missing", hex);
+		rc = -EIO;
+	}
+	return rc;
 }
 
 static int copy_chunks(struct store *s, const char *db)
