@@ -86,13 +86,13 @@ int cas_put(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 		n = len;
 	}
 	/* Small chunks (small files, file tails) ride the WAL so that a
-	 * commit of a small file needs no flush; big ones are written once. */
-	*unflushed = len >= SMALL_CHUNK;
-	rc = space_check(s, n + 1);
-	if (!rc && *unflushed)
-		rc = db_chunk_put(s->db, id, val, n + 1);
-	else if (!rc)
-		rc = db_chunk_put_wal(s->db, id, val, n + 1);
+	 * commit of a small file needs no flush; big ones are written once.
+	 * A remote backend's put is durable when it returns. */
+	*unflushed = s->chunks->ops->local && len >= SMALL_CHUNK;
+	rc = s->chunks->ops->local ? space_check(s, n + 1) : 0;
+	if (!rc)
+		rc = s->chunks->ops->put(s->chunks, id, val, n + 1,
+					 len < SMALL_CHUNK);
 	free(val);
 	if (rc == 0) {
 		chunk_set_add(s->pending, id, (uint32_t)(n + 1));
@@ -151,7 +151,8 @@ int cas_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN], void *buf,
 {
 	struct get_into g = {buf, plain_len};
 	uint8_t check[STORE_DIGEST_LEN];
-	int rc = db_chunk_read(s->db, id, decode_into, &g);
+	int rc = s->chunks->ops->get(s->chunks, id, (size_t)plain_len + 1,
+				     decode_into, &g);
 
 	if (rc == -ENOENT) {
 		log_chunk(id, "missing from the store");

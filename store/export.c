@@ -4,10 +4,11 @@
  *
  * The copy is a RocksDB checkpoint (consistent at one instant; hard
  * links where DEST shares the disk) with the store's marker: a store
- * that opens read-only.  With selectors, the versions outside them and
- * outside their upstream closure are deleted from the copy, so are the
- * runs that made none of what stays, with their steps, outputs,
- * environments, traces and cache entries (closure.c), and what nothing
+ * that opens read-only.  A store whose chunks are in RADOS has its
+ * referenced chunks copied in, so the copy needs no cluster.  With selectors,
+ * the versions outside them and outside their upstream closure are deleted from
+ * the copy, so are the runs that made none of what stays, with their steps,
+ * outputs, environments, traces and cache entries (closure.c), and what nothing
  * references then goes (gc); the copy's journal stays whole, so
  * its chain still checks.  Secrets never stay in a copy: their records
  * are deleted and compacted away.  Once finished, the copy's marker says
@@ -77,6 +78,72 @@ int store_export_mark(const char *dest)
 	return write_marker(dest, true);
 }
 
+/* ------------------------------------------- chunks kept elsewhere
+ *
+ * A copy is self-contained: when the store keeps its chunks in RADOS,
+ * every referenced chunk is copied into the copy's own database and the
+ * copy forgets the pool (its gc must never touch the store's objects).
+ */
+
+struct chunk_copy {
+	struct store *s;
+	struct db *to;
+	const uint8_t *id;
+	int rc;
+};
+
+static int copy_value(void *arg, const void *val, size_t len)
+{
+	struct chunk_copy *c = arg;
+	uint64_t plain;
+	int rc = cas_verify(c->id, val, len, &plain);
+
+	if (rc == -EIO) {
+		char hex[STORE_DIGEST_STR_LEN];
+
+		store_digest_format(c->id, hex);
+		store_log(STORE_LOG_ERR, "export: chunk %s is corrupt", hex);
+	}
+	return rc ? rc : db_chunk_put(c->to, c->id, val, len);
+}
+
+static int copy_chunk(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct chunk_copy *c = arg;
+	struct cursor cur = {val, (const uint8_t *)val + vlen, false};
+	uint64_t stored;
+
+	if (klen != KEY_DIGEST_LEN)
+		return 0;
+	cur_u8(&cur);
+	cur_varint(&cur); /* refs */
+	cur_varint(&cur); /* plain */
+	stored = cur_varint(&cur);
+	if (cur.bad)
+		return -EIO;
+	c->id = (const uint8_t *)key + 1;
+	return c->s->chunks->ops->get(c->s->chunks, c->id, stored, copy_value,
+				      c);
+}
+
+static int copy_chunks(struct store *s, const char *db)
+{
+	struct chunk_copy c = {.s = s};
+	uint8_t tag = KEY_REF_CHUNK;
+	int rc = db_open(db, false, false, &c.to);
+
+	if (rc)
+		return rc;
+	rc = db_scan(s->db, CF_REFCOUNTS, &tag, 1, copy_chunk, &c);
+	if (!rc)
+		rc = db_flush_chunks(c.to);
+	if (!rc)
+		rc = chunks_place_drop(c.to);
+	db_close(c.to);
+	return rc;
+}
+
 int store_export_copy(struct store *s, const char *dest)
 {
 	char db[4096];
@@ -90,6 +157,8 @@ int store_export_copy(struct store *s, const char *dest)
 	}
 	snprintf(db, sizeof(db), "%s/db", dest);
 	rc = db_checkpoint(s->db, db);
+	if (!rc && !s->chunks->ops->local)
+		rc = copy_chunks(s, db);
 	return rc ? rc : write_marker(dest, false);
 }
 

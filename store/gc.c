@@ -5,7 +5,9 @@
  * works: it lists the garbage first, then deletes it in batches, each
  * batch committed with its journal record ("gc.remove": how many objects
  * and bytes), so the journal tells what went even when gc stops halfway.
- * Then it compacts the chunks so the space goes back to the disk.
+ * Then it compacts the chunks so the space goes back to the disk.  Chunks
+ * kept outside the database (RADOS) are removed one by one after the
+ * batch that records them commits.
  *
  * On a full disk gc gives back the store's reserve (space.c) before it
  * writes anything, and makes it again at the end when there is room.
@@ -110,6 +112,7 @@ static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
 		    size_t to)
 {
 	struct commit t = {.s = g->s, .caller = c};
+	bool local = g->s->chunks->ops->local;
 	uint64_t chunks = 0, bytes = 0;
 	int rc;
 
@@ -119,7 +122,8 @@ static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
 	for (size_t i = from; i < to; i++) {
 		const struct gc_key *e = &g->keys[i];
 
-		db_batch_delete(t.b, e->cf, e->k, e->len);
+		if (e->cf != CF_CHUNKS || local)
+			db_batch_delete(t.b, e->cf, e->k, e->len);
 		chunks += e->cf == CF_CHUNKS;
 		bytes += e->stored;
 	}
@@ -130,6 +134,13 @@ static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
 	if (!rc)
 		rc = db_batch_commit(t.b);
 	db_batch_free(t.b);
+	/* Chunks kept elsewhere go once the record is in: a stop halfway
+	 * leaves garbage that the next gc finds again, never a hole. */
+	for (size_t i = from; !rc && !local && i < to; i++) {
+		if (g->keys[i].cf == CF_CHUNKS)
+			rc = g->s->chunks->ops->remove(g->s->chunks,
+						       g->keys[i].k);
+	}
 	return rc;
 }
 
@@ -140,7 +151,7 @@ static int gc_remove(struct gc *g, const struct store_caller *c)
 	for (size_t i = 0; i < g->n && !rc; i += GC_BATCH)
 		rc = gc_batch(g, c, i,
 			      i + GC_BATCH < g->n ? i + GC_BATCH : g->n);
-	if (rc || !g->out->chunks)
+	if (rc || !g->out->chunks || !g->s->chunks->ops->local)
 		return rc;
 	rc = db_flush_chunks(g->s->db);
 	/* Blob files with nothing live go first; rewriting the live values
@@ -192,7 +203,7 @@ int store_gc_retain(struct store *s, const struct store_caller *c,
 	if (!rc)
 		rc = db_scan(s->db, CF_MANIFESTS, NULL, 0, gc_object, &g);
 	if (!rc)
-		rc = db_scan(s->db, CF_CHUNKS, NULL, 0, gc_chunk, &g);
+		rc = s->chunks->ops->each(s->chunks, false, gc_chunk, &g);
 	if (!rc && !dry_run)
 		rc = gc_remove(&g, c);
 	chunk_set_clear(s->pending);

@@ -323,7 +323,7 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 			if (f.want.t[i].key[0] != KEY_REF_CHUNK)
 				f.want.t[i].seen = true;
 		}
-		rc = db_scan(s->db, CF_CHUNKS, NULL, 0, fsck_chunk, &f);
+		rc = s->chunks->ops->each(s->chunks, true, fsck_chunk, &f);
 	}
 	if (!rc)
 		fsck_totals(&f);

@@ -238,8 +238,9 @@ static void lock_drop(int fd)
 	close(fd);
 }
 
-/* Writes format, id and zero counters into a new database. */
-static int meta_create(struct db *db)
+/* Writes format, id and zero counters into a new database, and where
+ * its chunks live (place NULL: in it). */
+static int meta_create(struct db *db, const struct chunk_place *place)
 {
 	uint8_t fmt[4] = {0, 0, 0, STORE_FORMAT_VERSION};
 	uint8_t raw[16];
@@ -260,6 +261,8 @@ static int meta_create(struct db *db)
 	db_batch_put(b, CF_META, "format", 6, fmt, 4);
 	db_batch_put(b, CF_META, "id", 2, id, 32);
 	stats_save(b, &zero);
+	if (place)
+		chunks_place_put(b, place);
 	rc = db_batch_commit(b);
 	db_batch_free(b);
 	return rc;
@@ -292,13 +295,78 @@ static int meta_check(struct db *db, const char *dir, char id[33])
 	return 0;
 }
 
+/* The RADOS place o asks for into p (NULL when none): the conf made
+ * absolute, the pool checked to exist. */
+static int place_of(const struct store_options *o, struct chunk_place *p,
+		    bool check, const struct chunk_place **out)
+{
+	char *conf;
+
+	*out = NULL;
+	if (!o || !o->rados_pool)
+		return 0;
+	memset(p, 0, sizeof(*p));
+	if (!o->ceph_conf || !o->rados_pool[0]) {
+		store_log(STORE_LOG_ERR, "a RADOS store needs a pool and a "
+					 "ceph.conf (--ceph-conf FILE)");
+		return -EINVAL;
+	}
+	conf = realpath(o->ceph_conf, NULL);
+	if (!conf) {
+		int rc = -errno;
+
+		store_log(STORE_LOG_ERR, "cannot read ceph conf %s: %s",
+			  o->ceph_conf, strerror(errno));
+		return rc;
+	}
+	if (strlen(o->rados_pool) >= sizeof(p->pool) ||
+	    strlen(conf) >= sizeof(p->conf) ||
+	    (o->ceph_id && strlen(o->ceph_id) >= sizeof(p->id)) ||
+	    strchr(o->rados_pool, '\n') || strchr(conf, '\n') ||
+	    (o->ceph_id && strchr(o->ceph_id, '\n'))) {
+		free(conf);
+		store_log(STORE_LOG_ERR, "RADOS pool, conf or id too long");
+		return -EINVAL;
+	}
+	snprintf(p->pool, sizeof(p->pool), "%s", o->rados_pool);
+	snprintf(p->conf, sizeof(p->conf), "%s", conf);
+	snprintf(p->id, sizeof(p->id), "%s", o->ceph_id ? o->ceph_id : "");
+	free(conf);
+	*out = p;
+	return check ? chunks_rados_open(p, NULL, NULL) : 0;
+}
+
+/* An existing store keeps where its chunks are: a different ask fails. */
+static int place_same(struct db *db, const char *dir,
+		      const struct chunk_place *want)
+{
+	struct chunk_place have;
+	int rc = want ? chunks_place_get(db, &have) : 0;
+
+	if (rc < 0 || !want)
+		return rc;
+	if (rc == 1 && !strcmp(have.pool, want->pool))
+		return 0;
+	if (rc == 1)
+		store_log(STORE_LOG_ERR,
+			  "store %s keeps its chunks in RADOS pool %s, not %s",
+			  dir, have.pool, want->pool);
+	else
+		store_log(STORE_LOG_ERR,
+			  "store %s keeps its chunks in its own directory: "
+			  "--rados applies to a new store only",
+			  dir);
+	return -EEXIST;
+}
+
 int store_init(const char *dir, const struct store_options *o)
 {
+	const struct chunk_place *place;
+	struct chunk_place pbuf;
 	struct db *db;
 	char *dbp, id[33];
 	int fd = -1, rc;
 
-	(void)o;
 	/* Others may reach the daemon's socket in it, never list it; the
 	 * database below is the owner's alone (roles are enforced by the
 	 * daemon, so nobody else may read the store's files directly). */
@@ -317,6 +385,10 @@ int store_init(const char *dir, const struct store_options *o)
 	/* Held by a running daemon: it is a store already. */
 	if (store_exists(dir) && store_lock_holder(dir) > 0)
 		return 0;
+	/* A pool that is not there fails before anything is written. */
+	rc = place_of(o, &pbuf, !store_exists(dir), &place);
+	if (rc)
+		return rc;
 	rc = write_marker(dir);
 	if (rc)
 		return rc;
@@ -332,7 +404,9 @@ int store_init(const char *dir, const struct store_options *o)
 	if (!rc) {
 		rc = meta_check(db, dir, id);
 		if (rc == -ENOENT)
-			rc = meta_create(db);
+			rc = meta_create(db, place);
+		else if (!rc)
+			rc = place_same(db, dir, place);
 		db_close(db);
 	}
 	if (!rc)
@@ -392,6 +466,19 @@ static void full_disk(struct store *s)
 	s->read_only = true;
 }
 
+/* The backend of the store's chunks: its own database, or RADOS. */
+static int chunks_open(struct store *s)
+{
+	struct chunk_place p;
+	int rc = chunks_place_get(s->db, &p);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return chunks_db_open(s->db, &s->chunks);
+	return chunks_rados_open(&p, s->id, &s->chunks);
+}
+
 int store_open(const char *dir, const struct store_options *o,
 	       struct store **out)
 {
@@ -430,6 +517,8 @@ int store_open(const char *dir, const struct store_options *o,
 	free(dbp);
 	if (!rc)
 		rc = meta_check(s->db, dir, s->id);
+	if (!rc)
+		rc = chunks_open(s);
 	if (!rc && !s->read_only)
 		space_reserve_make(dir);
 	if (rc == -ENOENT) {
@@ -457,6 +546,8 @@ void store_close(struct store *s)
 	if (s->db && !s->read_only &&
 	    space_room(s->dir, db_memtable_bytes(s->db)))
 		db_flush_chunks(s->db);
+	if (s->chunks)
+		s->chunks->ops->close(s->chunks);
 	db_close(s->db);
 	cache_free(s->cache);
 	free(s->audit_key);

@@ -141,6 +141,12 @@ struct store_options {
 	 * command leaves them in memory instead: those of a write that
 	 * fails go with the process and take no room. */
 	bool serving;
+	/* store_init only, for a new store: keep chunk bytes in this RADOS
+	 * pool (it must exist), reaching the cluster through ceph_conf
+	 * (required with it) as client ceph_id (NULL: client.admin).  The
+	 * store records them; every later open uses them.  Metadata stays
+	 * in the store's directory. */
+	const char *rados_pool, *ceph_conf, *ceph_id;
 };
 
 /** Fills o with the defaults above. */

@@ -2,10 +2,11 @@
  * store/store_i.h - internals shared by the files of store/ (never
  * included outside this folder, except by store/'s own unit tests).
  *
- * The persistence sits behind the db_* functions below (db.c): chunk
- * put/get/delete and metadata get/scan/commit.  RocksDB is the only
- * implementation; everything else in store/ talks to db_*, not to RocksDB.
- * The key layout is in store/FORMAT.md.
+ * The persistence sits behind the db_* functions below (db.c): metadata
+ * get/scan/commit in RocksDB, always local.  Chunk bytes sit behind
+ * struct chunk_backend (chunks.c): the same RocksDB, or a RADOS pool
+ * (rados.c).  Everything else in store/ talks to db_* and s->chunks,
+ * never to RocksDB or librados.  The key layout is in store/FORMAT.md.
  */
 #ifndef ARTIFACTFS_STORE_I_H
 #define ARTIFACTFS_STORE_I_H
@@ -72,11 +73,12 @@ struct store {
 	struct store_options opt;
 	int lock_fd;
 	struct db *db;
-	struct pool *pool;	   /* CPU work: hashing, zstd */
-	struct pool *io_pool;	   /* blocking reads: prefetch */
-	struct chunk_cache *cache; /* decoded chunks shared by readers */
-	struct dir_cache *dcache;  /* decoded directory listings */
-	struct chunk_set *pending; /* chunks stored, not yet referenced */
+	struct pool *pool;	      /* CPU work: hashing, zstd */
+	struct pool *io_pool;	      /* blocking reads: prefetch */
+	struct chunk_cache *cache;    /* decoded chunks shared by readers */
+	struct dir_cache *dcache;     /* decoded directory listings */
+	struct chunk_set *pending;    /* chunks stored, not yet referenced */
+	struct chunk_backend *chunks; /* where chunk bytes live */
 	uint8_t *audit_key; /* journal on: every change carries a record */
 	size_t audit_klen;
 	pthread_mutex_t commit_lock; /* serializes read-modify-write commits */
@@ -208,6 +210,71 @@ void chunker_init(struct chunker *c, uint32_t min, uint32_t avg, uint32_t max);
  */
 size_t chunker_feed(struct chunker *c, const uint8_t *buf, size_t len,
 		    bool *cut);
+
+/* ------------------------------------------------- chunks.c, rados.c
+ * Where chunk payloads live, behind one small interface: the store's own
+ * RocksDB (CF_CHUNKS, the default) or a RADOS pool (rados.c), one object
+ * per chunk named by its SHA-256 in hex, in a namespace named by the
+ * store's id.  Metadata (namespace, refcounts, journal, counters) stays
+ * in the local RocksDB with either; only chunk bytes move.
+ *
+ * Values are what cas.c stores: a codec byte, then the payload.
+ */
+typedef int (*chunk_read_fn)(void *arg, const void *val, size_t len);
+
+struct chunk_backend;
+
+struct chunk_ops {
+	const char *name; /* "rocksdb", "rados" */
+	/* In the store's own database: on its disk (space.c counts it),
+	 * made durable by db_flush_chunks, deleted inside gc's batch. */
+	bool local;
+	/** Stores val as chunk id unless it is there already (0 either
+	 * way: a dedup hit, never a read-modify-write).  small: rides the
+	 * WAL (RocksDB); a remote put is durable when it returns. */
+	int (*put)(struct chunk_backend *b, const uint8_t id[STORE_DIGEST_LEN],
+		   const void *val, size_t len, bool small);
+	/** Calls fn with chunk id's stored value (at most cap bytes are
+	 * expected: a longer value is passed cut, and fails its decode).
+	 * Returns fn's result, -ENOENT, -EIO or another -errno. */
+	int (*get)(struct chunk_backend *b, const uint8_t id[STORE_DIGEST_LEN],
+		   size_t cap, chunk_read_fn fn, void *arg);
+	/** Deletes chunk id (absent: 0). */
+	int (*remove)(struct chunk_backend *b,
+		      const uint8_t id[STORE_DIGEST_LEN]);
+	/** Calls fn(key, klen, val, vlen) for every stored chunk; the key is
+	 * the 32-byte id (another length: a malformed entry).  values
+	 * false: val is NULL, vlen the stored size. */
+	int (*each)(struct chunk_backend *b, bool values, db_scan_fn fn,
+		    void *arg);
+	void (*close)(struct chunk_backend *b);
+};
+
+struct chunk_backend {
+	const struct chunk_ops *ops;
+};
+
+/** The RocksDB backend on db (not owned: closed with the store). */
+int chunks_db_open(struct db *db, struct chunk_backend **out);
+
+/** Where a store's chunks live (CF_META "chunks"; absent: local). */
+struct chunk_place {
+	char pool[128], conf[1024], id[128]; /* id "" : client.admin */
+};
+
+/** Reads the store's chunk place: 1 for RADOS (filled), 0 for local. */
+int chunks_place_get(struct db *db, struct chunk_place *p);
+/** Records p in a new store's batch. */
+void chunks_place_put(struct db_batch *b, const struct chunk_place *p);
+/** Forgets the place (a copy whose chunks were brought in). */
+int chunks_place_drop(struct db *db);
+
+/** Connects to the place's cluster and opens its pool, objects in the
+ * namespace ns (the store's id; NULL: checks the pool only and closes).
+ * -ENOTSUP when built without librados; a clear logged message naming
+ * the conf and the pool on every failure. */
+int chunks_rados_open(const struct chunk_place *p, const char *ns,
+		      struct chunk_backend **out);
 
 /* ------------------------------------------------------------ cas.c */
 

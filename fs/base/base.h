@@ -69,6 +69,8 @@ struct fs_ctx {
 	const char *depth; /* lineage --depth N, unparsed */
 	const char *scope; /* role --scope PATH */
 	bool no_journal;   /* init --no-journal */
+	/* init --rados POOL --ceph-conf FILE --ceph-id NAME (or NULL) */
+	const char *rados_pool, *ceph_conf, *ceph_id;
 	bool tar;	   /* export --tar: one tar file */
 	const char *step;  /* diff --step S */
 	bool requirements; /* env show --requirements */

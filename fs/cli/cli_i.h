@@ -25,6 +25,7 @@ enum fs_opt_flags {
 	FS_OPT_STEP = 1 << 9,	       /* diff --step S */
 	FS_OPT_REQUIREMENTS = 1 << 10, /* env show --requirements */
 	FS_OPT_TAR = 1 << 11,	       /* export --tar */
+	FS_OPT_RADOS = 1 << 12, /* init --rados, --ceph-conf, --ceph-id */
 };
 
 /* ---------------------------------------------------------- commands

@@ -155,6 +155,14 @@ int fs_cmd_init(struct fs_ctx *ctx, int argc, char **argv)
 
 	(void)argc, (void)argv;
 	ctx->subject = ctx->store_dir;
+	if ((ctx->ceph_conf || ctx->ceph_id) && !ctx->rados_pool)
+		return fs_usage_error(ctx, "--ceph-conf and --ceph-id go with "
+					   "--rados POOL");
+	if (ctx->rados_pool && !ctx->ceph_conf)
+		return fs_usage_error(ctx, "--rados needs --ceph-conf FILE");
+	ctx->opt.rados_pool = ctx->rados_pool;
+	ctx->opt.ceph_conf = ctx->ceph_conf;
+	ctx->opt.ceph_id = ctx->ceph_id;
 	rc = make_parents(ctx->store_dir);
 	if (rc == 0)
 		rc = store_init(ctx->store_dir, &ctx->opt);

@@ -41,11 +41,17 @@ static int cmd_help(struct fs_ctx *ctx, int argc, char **argv);
 static int cmd_mount(struct fs_ctx *ctx, int argc, char **argv);
 
 static const struct cmd cmds[] = {
-    {"init", fs_cmd_init, 0, FS_OPT_NO_JOURNAL, 0, 0, "[--no-journal]",
+    {"init", fs_cmd_init, 0, FS_OPT_NO_JOURNAL | FS_OPT_RADOS, 0, 0,
+     "[--no-journal] [--rados POOL --ceph-conf FILE [--ceph-id NAME]]",
      "Creates the store (idempotent), with an audit journal whose key is\n"
      "kept outside the store (see 'artifactfs audit --help').\n"
      "  --no-journal   a store that keeps no audit journal, ever (for\n"
-     "                 scratch data and benchmarks); only when creating\n"},
+     "                 scratch data and benchmarks); only when creating\n"
+     "  --rados POOL   keep the chunks' bytes in the existing RADOS pool\n"
+     "                 POOL (metadata stays in the store's directory);\n"
+     "                 only when creating; every later open uses it\n"
+     "  --ceph-conf FILE  the cluster's ceph.conf (with --rados)\n"
+     "  --ceph-id NAME    the cephx client id (default client.admin)\n"},
     {"put", fs_cmd_put, CMD_STORE, FS_OPT_JSON | FS_OPT_RUN | FS_OPT_NAME, 2,
      -1, "ARTIFACT PATH...",
      "Stores PATHs as the next version of ARTIFACT.  A single directory\n"

@@ -26,6 +26,9 @@ enum long_only {
 	OPT_STEP,
 	OPT_REQUIREMENTS,
 	OPT_TAR,
+	OPT_RADOS,
+	OPT_CEPH_CONF,
+	OPT_CEPH_ID,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +54,9 @@ static const struct option long_opts[] = {
     {"step", required_argument, NULL, OPT_STEP},
     {"requirements", no_argument, NULL, OPT_REQUIREMENTS},
     {"tar", no_argument, NULL, OPT_TAR},
+    {"rados", required_argument, NULL, OPT_RADOS},
+    {"ceph-conf", required_argument, NULL, OPT_CEPH_CONF},
+    {"ceph-id", required_argument, NULL, OPT_CEPH_ID},
     {NULL, 0, NULL, 0},
 };
 
@@ -128,6 +134,15 @@ static int apply_opt(struct fs_ctx *ctx, const unsigned *opts, int opt,
 		break;
 	case OPT_TAR:
 		need = FS_OPT_TAR, ctx->tar = true;
+		break;
+	case OPT_RADOS:
+		need = FS_OPT_RADOS, ctx->rados_pool = optarg;
+		break;
+	case OPT_CEPH_CONF:
+		need = FS_OPT_RADOS, ctx->ceph_conf = optarg;
+		break;
+	case OPT_CEPH_ID:
+		need = FS_OPT_RADOS, ctx->ceph_id = optarg;
 		break;
 	default: /* getopt has printed why */
 		ctx->exit_code = FS_EXIT_USAGE;

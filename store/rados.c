@@ -1,0 +1,293 @@
+/*
+ * rados.c - the chunk backend in a RADOS pool (librados).
+ *
+ * One object per chunk, named by the chunk's SHA-256 in hex (64
+ * characters), holding what cas.c stores (codec byte, payload), in the
+ * pool's namespace named by the store's id: two stores on one pool never
+ * see (nor gc) each other's objects.  A put is one write op of an
+ * exclusive create and a write_full: -EEXIST means the chunk is there
+ * already, a dedup hit, never a read-modify-write.  A get reads the
+ * object whole; cas.c re-hashes it as with every backend.
+ *
+ * Only chunk bytes are here: the store's metadata (namespace, refcounts,
+ * journal) stays in its local RocksDB.
+ *
+ * Every operation has a deadline (rados_mon_op_timeout, rados_osd_op_timeout,
+ * client_mount_timeout; 10 s unless the conf sets them): a cluster that is
+ * down makes a command fail with a message naming the conf and the pool,
+ * never hang.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <rados/librados.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Seconds an operation may wait for the cluster, unless the conf says. */
+#define RADOS_TIMEOUT "10"
+
+struct rados_chunks {
+	struct chunk_backend b;
+	rados_t cluster;
+	rados_ioctx_t io;
+	char pool[128], conf[1024];
+};
+
+static struct rados_chunks *rc_of(struct chunk_backend *b)
+{
+	return (struct rados_chunks *)b;
+}
+
+/* Logs what failed against the pool; returns rc. */
+static int fail(const struct rados_chunks *r, const char *what, int rc)
+{
+	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", r->pool,
+		  r->conf, what, strerror(-rc),
+		  rc == -ETIMEDOUT ? " (is the cluster up?)" : "");
+	return rc;
+}
+
+static void oid_of(const uint8_t id[STORE_DIGEST_LEN], char oid[65])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < STORE_DIGEST_LEN; i++) {
+		oid[2 * i] = hex[id[i] >> 4];
+		oid[2 * i + 1] = hex[id[i] & 15];
+	}
+	oid[64] = '\0';
+}
+
+/* The id of a 64-hex object name; false for any other name. */
+static bool id_of(const char *oid, uint8_t id[STORE_DIGEST_LEN])
+{
+	if (strlen(oid) != 2 * STORE_DIGEST_LEN)
+		return false;
+	for (int i = 0; i < 2 * STORE_DIGEST_LEN; i++) {
+		char c = oid[i];
+		int v = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					       : -1;
+
+		if (v < 0)
+			return false;
+		if (i % 2 == 0)
+			id[i / 2] = (uint8_t)(v << 4);
+		else
+			id[i / 2] |= (uint8_t)v;
+	}
+	return true;
+}
+
+static int rdc_put(struct chunk_backend *b, const uint8_t id[STORE_DIGEST_LEN],
+		   const void *val, size_t len, bool small)
+{
+	struct rados_chunks *r = rc_of(b);
+	rados_write_op_t op = rados_create_write_op();
+	char oid[65];
+	int rc;
+
+	(void)small;
+	if (!op)
+		return -ENOMEM;
+	oid_of(id, oid);
+	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+	rados_write_op_write_full(op, val, len);
+	rc = rados_write_op_operate(op, r->io, oid, NULL, 0);
+	rados_release_write_op(op);
+	if (rc == -EEXIST)
+		return 0; /* stored already: the same bytes by their name */
+	return rc ? fail(r, "cannot store chunk", rc) : 0;
+}
+
+static int rdc_get(struct chunk_backend *b, const uint8_t id[STORE_DIGEST_LEN],
+		   size_t cap, chunk_read_fn fn, void *arg)
+{
+	struct rados_chunks *r = rc_of(b);
+	char oid[65];
+	char *buf = malloc(cap + 1);
+	int n, rc;
+
+	if (!buf)
+		return -ENOMEM;
+	oid_of(id, oid);
+	/* One byte more than expected: a longer object is corrupt, and
+	 * reaches the decoder cut (which then fails). */
+	n = rados_read(r->io, oid, buf, cap + 1, 0);
+	if (n == -ENOENT)
+		rc = -ENOENT;
+	else if (n < 0)
+		rc = fail(r, "cannot read chunk", n);
+	else
+		rc = fn(arg, buf, (size_t)n);
+	free(buf);
+	return rc;
+}
+
+static int rdc_remove(struct chunk_backend *b,
+		      const uint8_t id[STORE_DIGEST_LEN])
+{
+	struct rados_chunks *r = rc_of(b);
+	char oid[65];
+	int rc;
+
+	oid_of(id, oid);
+	rc = rados_remove(r->io, oid);
+	if (rc == -ENOENT)
+		return 0;
+	return rc ? fail(r, "cannot remove chunk", rc) : 0;
+}
+
+/* Reads object oid whole (its size from a stat) and passes it to fn. */
+static int each_one(struct rados_chunks *r, const char *oid, bool values,
+		    db_scan_fn fn, void *arg)
+{
+	uint8_t id[STORE_DIGEST_LEN];
+	const void *key = id;
+	size_t klen = sizeof(id);
+	uint64_t size = 0;
+	char *buf = NULL;
+	int n = 0, rc;
+
+	if (!id_of(oid, id))
+		key = oid, klen = strlen(oid);
+	rc = rados_stat(r->io, oid, &size, NULL);
+	if (rc == -ENOENT)
+		return 0; /* gone since the listing */
+	if (rc)
+		return fail(r, "cannot stat an object", rc);
+	if (values) {
+		buf = malloc(size ? size : 1);
+		if (!buf)
+			return -ENOMEM;
+		n = size ? rados_read(r->io, oid, buf, size, 0) : 0;
+		if (n < 0) {
+			free(buf);
+			return n == -ENOENT ? 0
+					    : fail(r, "cannot read chunk", n);
+		}
+		size = (uint64_t)n;
+	}
+	rc = fn(arg, key, klen, buf, size);
+	free(buf);
+	return rc;
+}
+
+static int rdc_each(struct chunk_backend *b, bool values, db_scan_fn fn,
+		    void *arg)
+{
+	struct rados_chunks *r = rc_of(b);
+	rados_list_ctx_t ls;
+	const char *oid;
+	int rc = rados_nobjects_list_open(r->io, &ls);
+
+	if (rc)
+		return fail(r, "cannot list objects", rc);
+	for (;;) {
+		rc = rados_nobjects_list_next(ls, &oid, NULL, NULL);
+		if (rc == -ENOENT) { /* the end of the list */
+			rc = 0;
+			break;
+		}
+		if (rc) {
+			rc = fail(r, "cannot list objects", rc);
+			break;
+		}
+		rc = each_one(r, oid, values, fn, arg);
+		if (rc)
+			break;
+	}
+	rados_nobjects_list_close(ls);
+	return rc;
+}
+
+static void rdc_close(struct chunk_backend *b)
+{
+	struct rados_chunks *r = rc_of(b);
+
+	if (r->io)
+		rados_ioctx_destroy(r->io);
+	if (r->cluster)
+		rados_shutdown(r->cluster);
+	free(r);
+}
+
+static const struct chunk_ops rados_ops = {
+    .name = "rados",
+    .local = false,
+    .put = rdc_put,
+    .get = rdc_get,
+    .remove = rdc_remove,
+    .each = rdc_each,
+    .close = rdc_close,
+};
+
+/* Sets option key to the default deadline unless the conf set it. */
+static void deadline(rados_t c, const char *key)
+{
+	char v[32] = "";
+
+	if (rados_conf_get(c, key, v, sizeof(v)) || !strcmp(v, "0") ||
+	    !strcmp(v, "300"))
+		rados_conf_set(c, key, RADOS_TIMEOUT);
+}
+
+static int connect_to(struct rados_chunks *r, const struct chunk_place *p)
+{
+	int rc = rados_create2(&r->cluster, "ceph",
+			       p->id[0] ? p->id : "client.admin", 0);
+
+	if (rc) {
+		r->cluster = NULL;
+		return fail(r, "cannot create a cluster handle", rc);
+	}
+	rc = rados_conf_read_file(r->cluster, p->conf);
+	if (rc)
+		return fail(r, "cannot read the conf", rc);
+	deadline(r->cluster, "rados_mon_op_timeout");
+	deadline(r->cluster, "rados_osd_op_timeout");
+	deadline(r->cluster, "client_mount_timeout");
+	rc = rados_connect(r->cluster);
+	if (rc) {
+		/* A failed connect leaves a handle only shutdown may take. */
+		return fail(r, "cannot connect to the cluster", rc);
+	}
+	rc = rados_ioctx_create(r->cluster, p->pool, &r->io);
+	if (rc == -ENOENT) {
+		r->io = NULL;
+		store_log(STORE_LOG_ERR,
+			  "RADOS pool %s does not exist in the cluster of %s "
+			  "(create it first: ceph osd pool create %s)",
+			  p->pool, p->conf, p->pool);
+		return rc;
+	}
+	if (rc) {
+		r->io = NULL;
+		return fail(r, "cannot open the pool", rc);
+	}
+	return 0;
+}
+
+int chunks_rados_open(const struct chunk_place *p, const char *ns,
+		      struct chunk_backend **out)
+{
+	struct rados_chunks *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->b.ops = &rados_ops;
+	snprintf(r->pool, sizeof(r->pool), "%s", p->pool);
+	snprintf(r->conf, sizeof(r->conf), "%s", p->conf);
+	rc = connect_to(r, p);
+	if (!rc && ns)
+		rados_ioctx_set_namespace(r->io, ns);
+	if (rc || !ns) {
+		rdc_close(&r->b);
+		return rc;
+	}
+	*out = &r->b;
+	return 0;
+}
