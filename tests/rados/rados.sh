@@ -3,9 +3,10 @@
 # (scripts/ceph_up.sh: one mon, one memstore osd, loopback only):
 # init refuses a missing pool; puts dedup against the pool (one object
 # per distinct chunk); cat and a mount read give back the bytes; fsck is
-# clean; a damaged object makes cat fail naming the chunk; gc removes the
-# objects nothing references; with the cluster stopped a command fails
-# within its deadline, with a message naming the conf and the pool.
+# clean; a damaged object makes cat fail naming the chunk (a mount read:
+# EIO); gc removes the objects nothing references; an export copies the
+# chunks it holds and reads with the cluster stopped, while the store's
+# commands then fail within their deadline, naming the conf and the pool.
 #
 # Skipped (77) without the ceph binaries, except under CI=true where that
 # is a failure (scripts/deps.sh installs them).
@@ -100,13 +101,17 @@ R -N "$ns" put "$oid" "$T/obj.bad" || fail "rados put"
 failed=0
 for v in 1 3; do
 	if ! afs cat "data@v$v" >/dev/null 2>"$T/cat.err"; then
-		failed=1
+		failed=$v
 		grep -q "$oid" "$T/cat.err" ||
 			defect "cat data@v$v failed without naming $oid: $(cat "$T/cat.err")"
 		echo "   -> $(head -1 "$T/cat.err")"
 	fi
 done
-[ "$failed" = 1 ] || defect "no cat failed with object $oid damaged"
+[ "$failed" != 0 ] || fail "no cat failed with object $oid damaged"
+start_daemon
+expect_err "Input/output error" cat "$M/artifacts/data/v$failed/a.bin"
+grep -q "$oid" "$DLOG" || defect "the daemon log does not name $oid"
+stop_daemon
 rc=0
 afs fsck >"$T/fsck.out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || defect "fsck with a damaged object exited $rc, want 1"
@@ -135,6 +140,10 @@ S2=$T/store2
 	defect "gc of the second store"
 [ "$(objects)" -eq "$n3" ] || defect "the second store's gc removed objects"
 
+check "an export copies the chunks it holds: a closure export of data@v3"
+afs export "$T/exp" --closure data@v3 >/dev/null || fail "export"
+[ "$(objects)" -eq "$n3" ] || defect "the export's gc touched the pool"
+
 check "with the cluster down a command fails within its deadline, naming the pool"
 KEEP=1 "$SRC_ROOT/scripts/ceph_down.sh" "$CL" >/dev/null
 t0=$SECONDS
@@ -147,4 +156,11 @@ echo "   -> exit $rc after $took s: $(head -1 "$T/down.err")"
 [ "$took" -le 30 ] || defect "cat with the cluster down took $took s"
 grep -q "RADOS pool $POOL" "$T/down.err" && grep -q "$CONF" "$T/down.err" ||
 	defect "the message names neither the pool nor the conf"
+
+check "the export needs no cluster: cat and fsck of it"
+got=$(timeout 60 "$AFS" --config "$T/empty.conf" --store "$T/exp" cat data@v3 |
+	sha256sum | cut -d' ' -f1)
+[ "$got" = "$want_b" ] || defect "the export's data@v3 differs"
+timeout 60 "$AFS" --config "$T/empty.conf" --store "$T/exp" fsck |
+	grep -q ': clean$' || defect "fsck of the export"
 finish
