@@ -36,7 +36,7 @@ struct dc_entry {
 	size_t n;
 	struct dc_dirent *e;
 	char *names;
-	size_t names_len;
+	size_t names_len, names_cap;
 	unsigned refs;
 	struct dtab_link hash;
 	struct lru_link lru;
@@ -72,39 +72,54 @@ static void entry_free(struct dc_entry *e)
 	free(e);
 }
 
-/* Loads listing digest and keeps it compact in e.  -ENOENT, -EIO,
- * -ENOMEM. */
+/* Keeps entry i of n in e's compact form (dir_load_each). */
+static int entry_add(void *arg, size_t n, size_t i,
+		     const struct store_dirent *d)
+{
+	struct dc_entry *e = arg;
+	size_t len = strlen(d->name) + 1;
+	struct dc_dirent *c;
+
+	if (i == 0) {
+		e->e = malloc(n * sizeof(*e->e));
+		if (!e->e)
+			return -ENOMEM;
+	}
+	if (e->names_len + len > e->names_cap) {
+		size_t cap = 2 * e->names_cap + 4096;
+		char *p = cap <= UINT32_MAX ? realloc(e->names, cap) : NULL;
+
+		if (!p)
+			return -ENOMEM;
+		e->names = p;
+		e->names_cap = cap;
+	}
+	c = &e->e[i];
+	memcpy(c->digest, d->digest, STORE_DIGEST_LEN);
+	c->size = d->size;
+	c->mode = d->mode;
+	c->kind = (uint8_t)d->kind;
+	c->name = (uint32_t)e->names_len;
+	memcpy(e->names + e->names_len, d->name, len);
+	e->names_len += len;
+	e->n = i + 1;
+	return 0;
+}
+
+/* Loads listing digest into e, compact, without a store_dirent per
+ * entry even for a moment.  -ENOENT, -EIO, -ENOMEM. */
 static int entry_load(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 		      struct dc_entry *e)
 {
-	struct dirlist d;
-	size_t pos = 0;
-	int rc = dir_load(s, NULL, digest, &d);
+	int rc = dir_load_each(s, NULL, digest, entry_add, e);
+	char *p;
 
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < d.n; i++)
-		e->names_len += strlen(d.e[i].name) + 1;
-	e->e = malloc((d.n ? d.n : 1) * sizeof(*e->e));
-	e->names = malloc(e->names_len ? e->names_len : 1);
-	if (!e->e || !e->names || e->names_len > UINT32_MAX) {
-		dir_release(&d);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < d.n; i++) {
-		struct dc_dirent *c = &e->e[i];
-		size_t len = strlen(d.e[i].name) + 1;
-
-		memcpy(c->digest, d.e[i].digest, STORE_DIGEST_LEN);
-		c->size = d.e[i].size;
-		c->mode = d.e[i].mode;
-		c->kind = (uint8_t)d.e[i].kind;
-		c->name = (uint32_t)pos;
-		memcpy(e->names + pos, d.e[i].name, len);
-		pos += len;
-	}
-	e->n = d.n;
-	dir_release(&d);
+	p = e->names_len ? realloc(e->names, e->names_len) : NULL;
+	if (p)
+		e->names = p;
+	e->names_cap = e->names_len;
 	return 0;
 }
 

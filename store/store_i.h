@@ -419,6 +419,17 @@ int dir_stage(struct db_batch *b, const struct dirlist *d,
 	      uint8_t out[STORE_DIGEST_LEN]);
 int dir_load(struct store *s, struct db_batch *b,
 	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out);
+/** Each entry of a listing, in name order, as it is decoded: fn gets
+ * the entry count n, the index and the entry (its storage only during
+ * the call); a non-zero return stops and is returned.  Nothing is kept:
+ * the caller keeps what it wants in its own form (dircache.c). */
+typedef int (*dir_entry_fn)(void *arg, size_t n, size_t i,
+			    const struct store_dirent *e);
+int dir_decode_each(const void *buf, size_t len, dir_entry_fn fn, void *arg);
+/** As dir_load, entry by entry (dir_decode_each). */
+int dir_load_each(struct store *s, struct db_batch *b,
+		  const uint8_t digest[STORE_DIGEST_LEN], dir_entry_fn fn,
+		  void *arg);
 
 /* ----------------------------------------------------------- dircache.c
  * The cache of decoded listings, and the public tree reads over it

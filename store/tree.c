@@ -286,46 +286,75 @@ int dir_stage(struct db_batch *b, const struct dirlist *d,
 	return rc;
 }
 
-int dir_decode(const void *buf, size_t len, struct dirlist *out)
+int dir_decode_each(const void *buf, size_t len, dir_entry_fn fn, void *arg)
 {
 	struct cursor c = {buf, (const uint8_t *)buf + len, false};
+	struct store_dirent e;
+	char prev[STORE_NAME_MAX + 1] = "";
 	uint64_t n;
+	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
 	if (cur_u8(&c) != RECORD_FORMAT)
 		return -EIO;
 	n = cur_varint(&c);
 	if (c.bad || n > len / 36)
 		return -EIO;
-	out->e = calloc(n ? n : 1, sizeof(*out->e));
-	if (!out->e)
-		return -ENOMEM;
-	out->n = n;
-	for (size_t i = 0; i < n && !c.bad; i++) {
-		struct store_dirent *e = &out->e[i];
+	for (size_t i = 0; i < n && !c.bad && !rc; i++) {
 		const uint8_t *dg;
 
-		cur_str(&c, e->name, sizeof(e->name));
-		e->kind = cur_u8(&c);
-		e->mode = (uint32_t)cur_varint(&c);
-		e->size = cur_varint(&c);
+		memset(&e, 0, sizeof(e));
+		cur_str(&c, e.name, sizeof(e.name));
+		e.kind = cur_u8(&c);
+		e.mode = (uint32_t)cur_varint(&c);
+		e.size = cur_varint(&c);
 		dg = cur_bytes(&c, STORE_DIGEST_LEN);
 		if (dg)
-			memcpy(e->digest, dg, STORE_DIGEST_LEN);
-		if (e->kind < STORE_KIND_FILE || e->kind > STORE_KIND_SYMLINK)
+			memcpy(e.digest, dg, STORE_DIGEST_LEN);
+		if (e.kind < STORE_KIND_FILE || e.kind > STORE_KIND_SYMLINK)
 			c.bad = true;
 		/* Names as a put makes them, sorted and distinct: readers
 		 * bisect, and a name like ".." or "a/b" must not reach a
 		 * directory read. */
-		if (!c.bad && (store_name_check(e->name, strlen(e->name)) ||
-			       (i && strcmp(e[-1].name, e->name) >= 0)))
+		if (!c.bad && (store_name_check(e.name, strlen(e.name)) ||
+			       (i && strcmp(prev, e.name) >= 0)))
 			c.bad = true;
+		if (!c.bad) {
+			memcpy(prev, e.name, sizeof(prev));
+			rc = fn(arg, (size_t)n, i, &e);
+		}
 	}
-	if (c.bad || c.p != c.end) {
-		dir_release(out);
+	if (rc)
+		return rc;
+	if (c.bad || c.p != c.end)
 		return -EIO;
-	}
 	return 0;
+}
+
+static int list_put(void *arg, size_t n, size_t i, const struct store_dirent *e)
+{
+	struct dirlist *d = arg;
+
+	if (i == 0) {
+		d->e = calloc(n, sizeof(*d->e));
+		if (!d->e)
+			return -ENOMEM;
+		d->n = n;
+	}
+	d->e[i] = *e;
+	return 0;
+}
+
+int dir_decode(const void *buf, size_t len, struct dirlist *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = dir_decode_each(buf, len, list_put, out);
+	if (!rc && !out->e) /* empty: still an array, as callers expect */
+		rc = (out->e = calloc(1, sizeof(*out->e))) ? 0 : -ENOMEM;
+	if (rc)
+		dir_release(out);
+	return rc;
 }
 
 void dir_release(struct dirlist *d)
@@ -335,8 +364,9 @@ void dir_release(struct dirlist *d)
 	d->n = 0;
 }
 
-int dir_load(struct store *s, struct db_batch *b,
-	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out)
+int dir_load_each(struct store *s, struct db_batch *b,
+		  const uint8_t digest[STORE_DIGEST_LEN], dir_entry_fn fn,
+		  void *arg)
 {
 	void *val;
 	size_t len;
@@ -350,9 +380,23 @@ int dir_load(struct store *s, struct db_batch *b,
 	if (!rc && memcmp(check, digest, STORE_DIGEST_LEN) != 0)
 		rc = -EIO;
 	if (!rc)
-		rc = dir_decode(val, len, out);
+		rc = dir_decode_each(val, len, fn, arg);
 	free(val);
 	if (rc == -EIO)
 		log_corrupt("directory", digest);
+	return rc;
+}
+
+int dir_load(struct store *s, struct db_batch *b,
+	     const uint8_t digest[STORE_DIGEST_LEN], struct dirlist *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = dir_load_each(s, b, digest, list_put, out);
+	if (!rc && !out->e)
+		rc = (out->e = calloc(1, sizeof(*out->e))) ? 0 : -ENOMEM;
+	if (rc)
+		dir_release(out);
 	return rc;
 }
