@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "base.h"
@@ -41,6 +42,9 @@ void fs_ctx_release(struct fs_ctx *ctx)
 	ctx->nretain = 0;
 }
 
+/* How long a command waits for the holder of the store's lock. */
+#define HOLDER_WAIT_S 30
+
 int fs_open_store(struct fs_ctx *ctx)
 {
 	struct fs_progress_relay pr;
@@ -55,12 +59,30 @@ int fs_open_store(struct fs_ctx *ctx)
 			  ctx->store_dir, FS_PROG);
 		return -ENOENT;
 	}
-	/* Mounted: the daemon holds the store and runs the command. */
+	/* Mounted: the daemon holds the store and runs the command.  A
+	 * daemon holds the store's lock a while before its socket answers
+	 * (it checks the journal first), and a command that holds the lock
+	 * ends: wait for either, HOLDER_WAIT_S at most. */
 	holder = store_lock_holder(ctx->store_dir);
 	fs_progress_relay_init(&pr);
-	if (holder > 0 && fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
-					 &pr.draw, &ctx->forwarded) == 0)
-		return 1;
+	for (int tenths = 0; holder > 0 || holder == -EBUSY; tenths++) {
+		rc = holder > 0
+			 ? fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
+					  &pr.draw, &ctx->forwarded)
+			 : -ENOENT;
+		if (rc == 0)
+			return 1;
+		if (rc != -ENOENT || tenths == 10 * HOLDER_WAIT_S)
+			break;
+		if (tenths == 10)
+			store_log(STORE_LOG_WARNING,
+				  "store %s is held by pid %d, which does not "
+				  "answer commands yet (a mount daemon "
+				  "starting?): waiting up to %d s",
+				  ctx->store_dir, (int)holder, HOLDER_WAIT_S);
+		usleep(100 * 1000);
+		holder = store_lock_holder(ctx->store_dir);
+	}
 	rc = store_open(ctx->store_dir, &ctx->opt, &ctx->store);
 	if (!rc)
 		rc = acl_journal_open(ctx->store);
