@@ -169,8 +169,8 @@ int chunks_rados_open(const struct chunk_place *p, const char *ns,
 {
 	(void)ns, (void)out;
 	store_log(STORE_LOG_ERR,
-		  "the store keeps its chunks in RADOS pool %s, and this "
-		  "artifactfs was built without librados",
+		  "RADOS pool %s: this artifactfs was built without librados "
+		  "(no RADOS support)",
 		  p->pool);
 	return -ENOTSUP;
 }
