@@ -162,6 +162,23 @@ pid_t store_lock_holder(const char *dir)
 	return pid > 0 ? pid : -EBUSY;
 }
 
+bool store_lock_serving(const char *dir)
+{
+	char *l = path_join(dir, "lock");
+	char buf[32] = "";
+	bool serving = false;
+	int fd = l ? open(l, O_RDONLY | O_CLOEXEC) : -1;
+
+	free(l);
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+	    pread(fd, buf, sizeof(buf) - 1, 0) > 0)
+		serving = strstr(buf, " serving") != NULL;
+	close(fd);
+	return serving;
+}
+
 /* Why the lock cannot be opened, in one line. */
 static void lock_fail(const char *dir, const char *l, int err)
 {
@@ -179,8 +196,9 @@ static void lock_fail(const char *dir, const char *l, int err)
 }
 
 /* Takes the store's lock: exclusive, or on read-only media (*ro set)
- * shared, since nothing can change the store there. */
-static int lock_take(const char *dir, int *out_fd, bool *ro)
+ * shared, since nothing can change the store there.  The lock file then
+ * holds the pid, and " serving" for a mount daemon (store_lock_serving). */
+static int lock_take(const char *dir, int *out_fd, bool *ro, bool serving)
 {
 	char *l = path_join(dir, "lock");
 	char buf[32];
@@ -219,7 +237,8 @@ static int lock_take(const char *dir, int *out_fd, bool *ro)
 				  "store %s is in use by another process", dir);
 		return -EBUSY;
 	}
-	len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	len = snprintf(buf, sizeof(buf), "%d%s\n", (int)getpid(),
+		       serving ? " serving" : "");
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, len, 0) != len) {
 		/* The lock holds without the pid: only the message suffers. */
 		store_log(STORE_LOG_WARNING, "cannot record pid in lock file");
@@ -392,7 +411,7 @@ int store_init(const char *dir, const struct store_options *o)
 	rc = write_marker(dir);
 	if (rc)
 		return rc;
-	rc = lock_take(dir, &fd, NULL);
+	rc = lock_take(dir, &fd, NULL, false);
 	if (rc)
 		return rc;
 	dbp = path_join(dir, "db");
@@ -507,7 +526,7 @@ int store_open(const char *dir, const struct store_options *o,
 	s->exported = store_is_export(dir);
 	s->read_only = (o && o->read_only) || s->exported;
 	if (!rc && !s->read_only)
-		rc = lock_take(dir, &s->lock_fd, &s->read_only);
+		rc = lock_take(dir, &s->lock_fd, &s->read_only, s->opt.serving);
 	if (rc)
 		goto out_close;
 	if (!s->read_only)

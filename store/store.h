@@ -194,6 +194,10 @@ void store_close(struct store *s);
 /** The pid that holds dir's lock, 0 if none, or a negative errno. */
 pid_t store_lock_holder(const char *dir);
 
+/** Whether dir's lock is held by a mount daemon (store_options.serving):
+ * one that will answer on its socket once it has checked its journal. */
+bool store_lock_serving(const char *dir);
+
 /** The store's random id (32 hex digits, NUL-terminated), borrowed. */
 const char *store_id(const struct store *s);
 

@@ -61,24 +61,27 @@ int fs_open_store(struct fs_ctx *ctx)
 	}
 	/* Mounted: the daemon holds the store and runs the command.  A
 	 * daemon holds the store's lock a while before its socket answers
-	 * (it checks the journal first), and a command that holds the lock
-	 * ends: wait for either, HOLDER_WAIT_S at most. */
+	 * (it checks the journal first): wait for it, HOLDER_WAIT_S at
+	 * most.  Another command holding the store is not waited for (nor
+	 * is a lock whose pid is not written yet, for more than a moment). */
 	holder = store_lock_holder(ctx->store_dir);
 	fs_progress_relay_init(&pr);
-	for (int tenths = 0; holder > 0 || holder == -EBUSY; tenths++) {
+	for (int tenths = 0; holder > 0 || (holder == -EBUSY && tenths < 3);
+	     tenths++) {
 		rc = holder > 0
 			 ? fs_ctl_forward(ctx->store_dir, ctx->argc, ctx->argv,
 					  &pr.draw, &ctx->forwarded)
 			 : -ENOENT;
 		if (rc == 0)
 			return 1;
-		if (rc != -ENOENT || tenths == 10 * HOLDER_WAIT_S)
+		if (rc != -ENOENT || tenths == 10 * HOLDER_WAIT_S ||
+		    (holder > 0 && !store_lock_serving(ctx->store_dir)))
 			break;
 		if (tenths == 10)
 			store_log(STORE_LOG_WARNING,
-				  "store %s is held by pid %d, which does not "
-				  "answer commands yet (a mount daemon "
-				  "starting?): waiting up to %d s",
+				  "the mount daemon of %s (pid %d) does not "
+				  "answer yet (it checks its journal first): "
+				  "waiting up to %d s",
 				  ctx->store_dir, (int)holder, HOLDER_WAIT_S);
 		usleep(100 * 1000);
 		holder = store_lock_holder(ctx->store_dir);

@@ -47,4 +47,24 @@ grep -q '^held@v1 sha256:' "$T/held.out" || fail "holder output"
 	fail "held content"
 afs fsck | grep -q ': clean$' || fail "fsck after the holder"
 
+check "a mount daemon that does not answer yet is waited for, not refused"
+# What a restarted daemon looks like while it checks its journal: the
+# lock held with " serving" after its pid, no socket answering.  Here
+# flock(1) holds it for 2 s; the command waits, says so, then opens the
+# store itself once the lock is free.
+echo "$$ serving" >"$S/lock"
+flock "$S/lock" sleep 2 &
+fake=$!
+CLEANUP+=("kill $fake 2>/dev/null; wait $fake 2>/dev/null")
+sleep 0.3
+t0=$(date +%s%N)
+out=$(afs ls 2>"$T/wait.err") || fail "ls while a daemon starts: $(cat "$T/wait.err")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$fake"
+CLEANUP=()
+grep -q 'does not answer yet' "$T/wait.err" ||
+	fail "no word of the wait: $(cat "$T/wait.err")"
+((ms >= 1000)) || fail "ls returned after $ms ms: it did not wait"
+case $out in *held*) ;; *) fail "ls after the wait: $out" ;; esac
+
 echo "PASS"

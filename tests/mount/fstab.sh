@@ -43,7 +43,7 @@ mount -t overlay overlay -o "lowerdir=$T/sbin:/usr/sbin" /usr/sbin 2>"$T/ovl.err
 wait_daemon() {
 	local i pid
 	for ((i = 0; i < 300; i++)); do
-		pid=$(cat "$S/lock" 2>/dev/null || true)
+		pid=$(awk '{ print $1; exit }' "$S/lock" 2>/dev/null || true)
 		if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
 			grep -qF -- "$S $M"; then
 			DPID=$pid
