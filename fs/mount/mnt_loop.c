@@ -148,11 +148,7 @@ static bool quick(struct mnt *m, const struct fuse_buf *b)
 {
 	const struct fuse_in_header *h = b->mem;
 
-	/* A spliced request sits in this thread's own pipe: only this
-	 * thread may read it (no write_buf op, so none comes today). */
-	if (b->flags & FUSE_BUF_IS_FD)
-		return true;
-	if (b->size < sizeof(*h))
+	if ((b->flags & FUSE_BUF_IS_FD) || b->size < sizeof(*h))
 		return false;
 	switch (h->opcode) {
 	case FUSE_INIT:
