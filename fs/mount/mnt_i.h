@@ -19,9 +19,7 @@
  * (struct mnt_node, mnt_lookup_warm).  gc's deletions move such nodes
  * off their paths (mnt_versions_changed).
  *
- * Threads: the session runs multithreaded (mnt_loop: one reading thread
- * that answers requests about sealed nodes itself, a pool of workers for
- * the others).  The node table has one lock
+ * Threads: the session runs multithreaded.  The node table has one lock
  * (m->lock).  A node's ino and kind are written once, at creation; its
  * path (renames), facts (lookups, refreshes, commits) and nlookup are
  * written and read under the table lock only.  So a request takes its

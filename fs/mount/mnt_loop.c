@@ -26,10 +26,6 @@
 #include <string.h>
 
 #define LOOP_WORKERS 16
-/* Requests waiting for a worker before the reader stops reading: the
- * kernel holds the rest, and the buffers (up to 1 MiB each) stay
- * bounded. */
-#define LOOP_QUEUED 16
 
 struct job {
 	struct fuse_buf buf;
@@ -39,8 +35,7 @@ struct job {
 struct loop {
 	struct fuse_session *se;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	 /* work queued, or the end */
-	pthread_cond_t room;	 /* the queue shrank */
+	pthread_cond_t cond;
 	struct job *head, *tail; /* waiting for a worker */
 	struct job *spare;	 /* buffers to read into again */
 	size_t queued;
@@ -90,8 +85,7 @@ static void *worker(void *arg)
 		l->head = j->next;
 		if (!l->head)
 			l->tail = NULL;
-		if (l->queued-- == LOOP_QUEUED)
-			pthread_cond_signal(&l->room);
+		l->queued--;
 		pthread_mutex_unlock(&l->lock);
 		fuse_session_process_buf(l->se, &j->buf);
 		pthread_mutex_lock(&l->lock);
@@ -127,8 +121,6 @@ static bool dispatch(struct loop *l, struct job *j)
 	if (l->queued >= l->idle && l->nworkers < LOOP_WORKERS)
 		worker_start_locked(l);
 	ok = l->nworkers > 0;
-	while (ok && l->queued >= LOOP_QUEUED)
-		pthread_cond_wait(&l->room, &l->lock);
 	if (ok) {
 		j->next = NULL;
 		if (l->tail)
@@ -181,7 +173,6 @@ static void loop_end(struct loop *l)
 		job_free(j);
 	}
 	pthread_cond_destroy(&l->cond);
-	pthread_cond_destroy(&l->room);
 	pthread_mutex_destroy(&l->lock);
 }
 
@@ -192,7 +183,6 @@ int mnt_loop(struct mnt *m, struct fuse_session *se)
 
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.cond, NULL);
-	pthread_cond_init(&l.room, NULL);
 	while (!fuse_session_exited(se)) {
 		struct job *j = job_take(&l);
 
