@@ -196,11 +196,6 @@ bool mnt_node_warm_child(struct mnt *m, fuse_ino_t parent, const char *name,
 bool mnt_node_warm_self(struct mnt *m, fuse_ino_t ino,
 			const struct mnt_warm_who *w, struct mnt_node *out);
 
-/** Whether ino is a node nothing below can change (a sealed version,
- * an export): a request about it never waits for a writer, and the
- * serving loop's reading thread answers it itself (mnt_loop). */
-bool mnt_node_quick(struct mnt *m, uint64_t ino);
-
 /** Remembers that w was allowed to reach n (MK_SEALED; others are left
  * alone). */
 void mnt_node_warm_allow(struct mnt *m, struct mnt_node *n,
@@ -217,10 +212,6 @@ void mnt_node_warm_mode(struct mnt *m, struct mnt_node *n, uint32_t mode,
  * store where a remembered sealed one is answered from memory, so the
  * bound holds a tree of tens of thousands of files. */
 #define MNT_NODES_MAX 65536
-
-/** Serves se until it ends (unmount or signal): 0 or -errno.  One
- * thread reads the requests; see mnt_loop.c. */
-int mnt_loop(struct mnt *m, struct fuse_session *se);
 
 /** How many nodes the table holds. */
 size_t mnt_nodes_count(struct mnt *m);

@@ -183,18 +183,6 @@ static struct mnt_node *find_ino(struct mnt *m, uint64_t ino)
 	return n;
 }
 
-bool mnt_node_quick(struct mnt *m, uint64_t ino)
-{
-	struct mnt_node *n;
-	bool quick;
-
-	pthread_mutex_lock(&m->lock);
-	n = find_ino(m, ino);
-	quick = n && n->sealed;
-	pthread_mutex_unlock(&m->lock);
-	return quick;
-}
-
 static struct mnt_node *find_path(struct mnt *m, const char *path)
 {
 	struct mnt_node *n = m->by_path[slot(m, hash_str(path))];

@@ -205,6 +205,7 @@ static int serve_open(struct fs_ctx *ctx, struct mnt *m,
 static int serve(struct fs_ctx *ctx, struct mnt *m,
 		 const struct fs_mount_opts *o, const char *point)
 {
+	struct fuse_loop_config *cfg;
 	struct mnt_checkpoints *cps = NULL;
 	struct mnt_trim *trim = NULL;
 	struct fs_ctl *ctl = NULL;
@@ -247,7 +248,10 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 		ready(&ready_fd);
 		store_log_set_sink(daemon_sink, NULL); /* syslog from now on */
 	}
-	rc = mnt_loop(m, m->se);
+	cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	rc = fuse_session_loop_mt(m->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
 	mnt_trim_stop(trim);
 	fs_ctl_stop(ctl);
 	mnt_files_serving(NULL);
