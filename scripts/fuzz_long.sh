@@ -15,7 +15,7 @@ BUILD=${BUILD:-$ROOT/build-debug}
 MIN=${1:-10}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tree record names store acl config xattr ctl_request)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tree record names store acl config xattr envsnap ctl_request)
 
 bin_of() {
 	case $1 in
