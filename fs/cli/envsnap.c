@@ -154,9 +154,13 @@ int fs_envsnap_decode(const char *bundle, size_t blen,
 			if ((size_t)(sp - p) == strlen(envsnap_names[k]) &&
 			    !memcmp(p, envsnap_names[k], (size_t)(sp - p)))
 				break;
+		/* A digit first: strtoul would skip blanks, past nl too. */
+		if (k == ENVSNAP_N || seen[k] || sp + 1 == nl || sp[1] < '0' ||
+		    sp[1] > '9')
+			return -EINVAL;
 		n = strtoul(sp + 1, &stop, 10);
-		if (k == ENVSNAP_N || seen[k] || stop != nl ||
-		    n > ENVSNAP_FILE_MAX || n > (size_t)(end - nl - 1))
+		if (stop != nl || n > ENVSNAP_FILE_MAX ||
+		    n > (size_t)(end - nl - 1))
 			return -EINVAL;
 		seen[k] = true;
 		data[k] = nl + 1;
