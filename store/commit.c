@@ -34,6 +34,8 @@ int64_t now_ns(void)
 int commit_begin(struct store *s, const struct store_caller *c,
 		 struct commit *t)
 {
+	int rc;
+
 	assert(c != NULL);
 	if (s->read_only)
 		return store_ro_refuse(s);
@@ -42,12 +44,12 @@ int commit_begin(struct store *s, const struct store_caller *c,
 	t->s = s;
 	t->caller = c;
 	pthread_mutex_lock(&s->commit_lock);
-	t->b = db_batch_new(s->db);
-	if (!t->b) {
+	rc = db_batch_open(s->db, &t->b);
+	if (rc) {
+		t->b = NULL;
 		pthread_mutex_unlock(&s->commit_lock);
-		return -ENOMEM;
 	}
-	return 0;
+	return rc;
 }
 
 void commit_note(struct commit *t, const char *op, const uint8_t *digest,

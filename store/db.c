@@ -38,6 +38,7 @@ struct db {
 	rocksdb_block_based_table_options_t *bbto;
 	bool read_only; /* opened for reading only: never flushed */
 	char *path;
+	struct rmeta *rm; /* set: the keys live in RADOS (radosmeta.c) */
 };
 
 /* RocksDB aborts (an assertion in its file writer) on some writes that
@@ -62,6 +63,7 @@ static int db_room(struct db *d, uint64_t need, const char *what)
 struct db_batch {
 	struct db *db;
 	rocksdb_writebatch_wi_t *wb;
+	struct rbatch *rb; /* a RADOS store's batch */
 };
 
 /* Translates and logs a RocksDB error; frees it. */
@@ -305,13 +307,35 @@ int db_open(const char *path, bool create, bool read_only, struct db **out)
 
 void db_close(struct db *d)
 {
-	if (d)
+	if (d && d->rm) {
+		rmeta_close(d->rm);
+		free(d);
+	} else if (d) {
 		db_free(d);
+	}
+}
+
+int db_open_rados(struct rmeta *m, struct db **out)
+{
+	struct db *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->rm = m;
+	*out = d;
+	return 0;
+}
+
+struct rmeta *db_rados(struct db *d)
+{
+	return d ? d->rm : NULL;
 }
 
 int db_get(struct db *d, enum db_cf cf, const void *key, size_t klen,
 	   void **val, size_t *len)
 {
+	if (d->rm)
+		return rmeta_get(d->rm, cf, key, klen, val, len);
 	char *err = NULL;
 	char *v = rocksdb_get_cf(d->db, d->ro, d->cf[cf], key, klen, len, &err);
 
@@ -372,6 +396,8 @@ int db_chunk_put_wal(struct db *d, const uint8_t id[STORE_DIGEST_LEN],
 
 int db_flush_chunks(struct db *d)
 {
+	if (d->rm)
+		return 0;
 	char *err = NULL;
 	int rc =
 	    db_room(d, db_memtable_bytes(d), "cannot flush chunks to disk");
@@ -385,6 +411,8 @@ int db_flush_chunks(struct db *d)
 int db_put(struct db *d, enum db_cf cf, const void *key, size_t klen,
 	   const void *val, size_t len)
 {
+	if (d->rm)
+		return rmeta_put(d->rm, cf, key, klen, val, len, false);
 	char *err = NULL;
 	int rc = db_room(d, klen + len, "write failed");
 
@@ -397,6 +425,8 @@ int db_put(struct db *d, enum db_cf cf, const void *key, size_t klen,
 
 int db_delete(struct db *d, enum db_cf cf, const void *key, size_t klen)
 {
+	if (d->rm)
+		return rmeta_put(d->rm, cf, key, klen, NULL, 0, true);
 	char *err = NULL;
 	int rc = db_room(d, klen, "delete failed");
 
@@ -406,34 +436,61 @@ int db_delete(struct db *d, enum db_cf cf, const void *key, size_t klen)
 	return db_err(err, "delete failed");
 }
 
-struct db_batch *db_batch_new(struct db *d)
+int db_batch_open(struct db *d, struct db_batch **out)
 {
-	struct db_batch *b = malloc(sizeof(*b));
+	struct db_batch *b = calloc(1, sizeof(*b));
+	int rc = 0;
 
 	if (!b)
-		return NULL;
+		return -ENOMEM;
 	b->db = d;
-	b->wb = rocksdb_writebatch_wi_create(0, 1);
-	return b;
+	if (d->rm)
+		b->rb = rmeta_batch_new(d->rm, &rc);
+	else
+		b->wb = rocksdb_writebatch_wi_create(0, 1);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+struct db_batch *db_batch_new(struct db *d)
+{
+	struct db_batch *b = NULL;
+
+	return db_batch_open(d, &b) ? NULL : b;
 }
 
 void db_batch_free(struct db_batch *b)
 {
 	if (!b)
 		return;
-	rocksdb_writebatch_wi_destroy(b->wb);
+	if (b->rb)
+		rmeta_batch_free(b->rb);
+	else
+		rocksdb_writebatch_wi_destroy(b->wb);
 	free(b);
 }
 
 void db_batch_put(struct db_batch *b, enum db_cf cf, const void *key,
 		  size_t klen, const void *val, size_t len)
 {
+	if (b->rb) {
+		rmeta_batch_put(b->rb, cf, key, klen, val, len);
+		return;
+	}
 	rocksdb_writebatch_wi_put_cf(b->wb, b->db->cf[cf], key, klen, val, len);
 }
 
 void db_batch_delete(struct db_batch *b, enum db_cf cf, const void *key,
 		     size_t klen)
 {
+	if (b->rb) {
+		rmeta_batch_delete(b->rb, cf, key, klen);
+		return;
+	}
 	rocksdb_writebatch_wi_delete_cf(b->wb, b->db->cf[cf], key, klen);
 }
 
@@ -441,9 +498,12 @@ int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
 		 size_t klen, void **val, size_t *len)
 {
 	char *err = NULL;
-	char *v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
-	    b->wb, b->db->db, b->db->ro, b->db->cf[cf], key, klen, len, &err);
+	char *v;
 
+	if (b->rb)
+		return rmeta_batch_get(b->rb, cf, key, klen, val, len);
+	v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+	    b->wb, b->db->db, b->db->ro, b->db->cf[cf], key, klen, len, &err);
 	if (err)
 		return db_err(err, "read failed");
 	if (!v)
@@ -463,8 +523,11 @@ static uint64_t batch_size(struct db_batch *b)
 int db_batch_commit(struct db_batch *b)
 {
 	char *err = NULL;
-	int rc =
-	    db_room(b->db, batch_size(b), "commit failed, nothing changed");
+	int rc;
+
+	if (b->rb)
+		return rmeta_batch_commit(b->rb);
+	rc = db_room(b->db, batch_size(b), "commit failed, nothing changed");
 
 	if (rc)
 		return rc;
@@ -475,8 +538,11 @@ int db_batch_commit(struct db_batch *b)
 int db_batch_commit_nosync(struct db_batch *b)
 {
 	char *err = NULL;
-	int rc =
-	    db_room(b->db, batch_size(b), "commit failed, nothing changed");
+	int rc;
+
+	if (b->rb)
+		return rmeta_batch_commit(b->rb);
+	rc = db_room(b->db, batch_size(b), "commit failed, nothing changed");
 
 	if (rc)
 		return rc;
@@ -493,6 +559,9 @@ int db_scan(struct db *d, enum db_cf cf, const void *prefix, size_t plen,
 int db_scan_from(struct db *d, enum db_cf cf, const void *prefix, size_t plen,
 		 const void *from, size_t flen, db_scan_fn fn, void *arg)
 {
+	if (d->rm)
+		return rmeta_scan_from(d->rm, cf, prefix, plen, from, flen, fn,
+				       arg);
 	rocksdb_iterator_t *it =
 	    rocksdb_create_iterator_cf(d->db, d->ro, d->cf[cf]);
 	char *err = NULL;
@@ -525,6 +594,8 @@ int db_scan_from(struct db *d, enum db_cf cf, const void *prefix, size_t plen,
 
 uint64_t db_disk_size(struct db *d)
 {
+	if (d->rm)
+		return 0; /* in the cluster, not on this disk */
 	static const char *const props[] = {"rocksdb.live-sst-files-size",
 					    "rocksdb.live-blob-file-size"};
 	uint64_t total = 0;
@@ -545,6 +616,8 @@ uint64_t db_disk_size(struct db *d)
 
 uint64_t db_memtable_bytes(struct db *d)
 {
+	if (!d || d->rm)
+		return 0;
 	uint64_t n = 0;
 
 	if (rocksdb_property_int_cf(d->db, d->cf[CF_CHUNKS],
@@ -566,6 +639,8 @@ static int blob_gc(struct db *d, enum db_cf cf, bool on)
 
 int db_compact(struct db *d, enum db_cf cf, bool blobs)
 {
+	if (d->rm)
+		return 0; /* the cluster compacts its own */
 	int rc = blobs ? blob_gc(d, cf, true) : 0;
 
 	if (!rc)
@@ -577,6 +652,8 @@ int db_compact(struct db *d, enum db_cf cf, bool blobs)
 
 uint64_t db_blob_bytes(struct db *d, enum db_cf cf)
 {
+	if (d->rm)
+		return 0;
 	uint64_t n = 0;
 
 	if (rocksdb_property_int_cf(d->db, d->cf[cf],
@@ -585,12 +662,60 @@ uint64_t db_blob_bytes(struct db *d, enum db_cf cf)
 	return n;
 }
 
+struct copy {
+	struct db *to;
+	struct db_batch *b;
+	enum db_cf cf;
+	size_t n;
+	int rc;
+};
+
+static int copy_one(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct copy *c = arg;
+
+	db_batch_put(c->b, c->cf, key, klen, val, vlen);
+	if (++c->n % 4096 == 0) {
+		int rc = db_batch_commit_nosync(c->b);
+
+		db_batch_free(c->b);
+		c->b = rc ? NULL : db_batch_new(c->to);
+		if (!c->b)
+			return rc ? rc : -ENOMEM;
+	}
+	return 0;
+}
+
+/* A RADOS store's metadata copied key by key into a new RocksDB at dir. */
+static int copy_out(struct db *d, const char *dir)
+{
+	struct copy c = {0};
+	int rc = db_open(dir, true, false, &c.to);
+
+	if (rc)
+		return rc;
+	c.b = db_batch_new(c.to);
+	rc = c.b ? 0 : -ENOMEM;
+	for (int cf = 0; !rc && cf < CF_COUNT; cf++) {
+		c.cf = (enum db_cf)cf;
+		rc = db_scan(d, c.cf, NULL, 0, copy_one, &c);
+	}
+	if (!rc)
+		rc = db_batch_commit(c.b);
+	db_batch_free(c.b);
+	db_close(c.to);
+	return rc;
+}
+
 int db_checkpoint(struct db *d, const char *dir)
 {
 	char *err = NULL;
-	rocksdb_checkpoint_t *cp =
-	    rocksdb_checkpoint_object_create(d->db, &err);
+	rocksdb_checkpoint_t *cp;
 
+	if (d->rm)
+		return copy_out(d, dir);
+	cp = rocksdb_checkpoint_object_create(d->db, &err);
 	/* Memtables are flushed first: the copy needs no log. */
 	if (!err)
 		rocksdb_checkpoint_create(cp, dir, 0, &err);

@@ -9,6 +9,10 @@
  * kept outside the database (RADOS) are removed one by one after the
  * batch that records them commits.
  *
+ * A store in RADOS is shared by nodes that gc cannot hold off: there
+ * each key is checked again under the cluster's commit lock, and what
+ * was put within the grace (ARTIFACTFS_GC_GRACE) stays (gc_batch_cluster).
+ *
  * On a full disk gc gives back the store's reserve (space.c) before it
  * writes anything, and makes it again at the end when there is room.
  */
@@ -144,13 +148,119 @@ static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
 	return rc;
 }
 
+/* How long a chunk or manifest of a store in RADOS stays after it was
+ * put, referenced or not: another node may be ingesting it, its commit
+ * not yet made (ARTIFACTFS_GC_GRACE, seconds; an hour by default). */
+static int64_t grace_ns(void)
+{
+	const char *e = getenv("ARTIFACTFS_GC_GRACE");
+	char *end;
+	long long v = e ? strtoll(e, &end, 10) : -1;
+
+	if (!e || end == e || *end || v < 0)
+		v = 3600;
+	return (int64_t)v * 1000000000;
+}
+
+/* Whether garbage e of a store in RADOS is garbage still: unreferenced
+ * now, under the cluster's commit lock (b), and older than the grace.
+ * 1 yes, 0 kept, or -errno (a failed read never counts as garbage). */
+static int still_garbage(struct gc *g, struct db_batch *b,
+			 const struct gc_key *e, int64_t cutoff)
+{
+	uint8_t key[KEY_DIGEST_LEN];
+	int64_t t;
+	void *v;
+	size_t len;
+	int rc;
+
+	if (e->cf == CF_CHUNKS)
+		key_digest(key, KEY_REF_CHUNK, e->k);
+	else
+		key_digest(key, (enum key_tag)e->k[0], e->k + 1);
+	rc = db_batch_get(b, CF_REFCOUNTS, key, sizeof(key), &v, &len);
+	if (rc == 0) {
+		free(v);
+		return 0;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	if (e->cf == CF_CHUNKS)
+		return 1;
+	rc = rmeta_put_time(db_rados(g->s->db), e->cf, e->k, e->len, &t);
+	if (rc == -ENOENT)
+		return 1;
+	return rc ? rc : t <= cutoff;
+}
+
+/* gc_batch for a store whose metadata is in RADOS, shared by nodes that
+ * may be ingesting while it runs: under the cluster's commit lock, each
+ * key is checked again (still_garbage), young chunks are kept
+ * (remove_before), and the chunk objects go before the record of what
+ * went (there is no batch holding both). */
+static int gc_batch_cluster(struct gc *g, const struct store_caller *c,
+			    size_t from, size_t to)
+{
+	struct commit t = {.s = g->s, .caller = c};
+	struct chunk_backend *cb = g->s->chunks;
+	int64_t cutoff = now_ns() - grace_ns();
+	uint64_t chunks = 0, objects = 0, bytes = 0;
+	int rc = db_batch_open(g->s->db, &t.b);
+
+	if (rc)
+		return rc;
+	for (size_t i = from; !rc && i < to; i++) {
+		const struct gc_key *e = &g->keys[i];
+		int r = still_garbage(g, t.b, e, cutoff);
+
+		if (r == 1 && e->cf == CF_CHUNKS)
+			r = cb->ops->remove_before
+				? cb->ops->remove_before(cb, e->k, cutoff) == 0
+				: 1;
+		else if (r == 1)
+			db_batch_delete(t.b, e->cf, e->k, e->len);
+		if (r < 0) {
+			rc = r;
+			break;
+		}
+		if (!r) { /* kept: not counted as removed */
+			if (e->cf == CF_CHUNKS) {
+				g->out->chunks--;
+				g->out->bytes -= e->stored;
+			} else if (e->k[0] == KEY_MF_FILE) {
+				g->out->files--;
+			}
+			continue;
+		}
+		objects++;
+		chunks += e->cf == CF_CHUNKS;
+		bytes += e->stored;
+	}
+	if (!rc && objects) {
+		commit_note(&t, "gc.remove", NULL,
+			    "chunks=%llu objects=%llu bytes=%llu",
+			    (unsigned long long)chunks,
+			    (unsigned long long)objects,
+			    (unsigned long long)bytes);
+		rc = commit_stage_note(&t);
+		if (!rc)
+			rc = db_batch_commit(t.b);
+	}
+	db_batch_free(t.b);
+	return rc;
+}
+
 static int gc_remove(struct gc *g, const struct store_caller *c)
 {
+	bool cluster = db_rados(g->s->db) != NULL;
 	int rc = 0;
 
-	for (size_t i = 0; i < g->n && !rc; i += GC_BATCH)
-		rc = gc_batch(g, c, i,
-			      i + GC_BATCH < g->n ? i + GC_BATCH : g->n);
+	for (size_t i = 0; i < g->n && !rc; i += GC_BATCH) {
+		size_t to = i + GC_BATCH < g->n ? i + GC_BATCH : g->n;
+
+		rc = cluster ? gc_batch_cluster(g, c, i, to)
+			     : gc_batch(g, c, i, to);
+	}
 	if (rc || !g->out->chunks || !g->s->chunks->ops->local)
 		return rc;
 	rc = db_flush_chunks(g->s->db);

@@ -259,14 +259,9 @@ static void lock_drop(int fd)
 
 /* Writes format, id and zero counters into a new database, and where
  * its chunks live (place NULL: in it). */
-static int meta_create(struct db *db, const struct chunk_place *place)
+static int new_id(char id[33])
 {
-	uint8_t fmt[4] = {0, 0, 0, STORE_FORMAT_VERSION};
 	uint8_t raw[16];
-	char id[33];
-	struct db_batch *b;
-	struct store_stats zero = {0};
-	int rc;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		store_log(STORE_LOG_ERR, "no random bytes for the store id");
@@ -274,14 +269,33 @@ static int meta_create(struct db *db, const struct chunk_place *place)
 	}
 	for (int i = 0; i < 16; i++)
 		snprintf(id + 2 * i, 3, "%02x", raw[i]);
-	b = db_batch_new(db);
-	if (!b)
-		return -ENOMEM;
+	return 0;
+}
+
+/* CF_META "meta" = "rados": the metadata is in the pool (radosmeta.c),
+ * this directory keeps the config, the lock and the socket only. */
+#define META_IN_KEY "meta"
+
+/* Writes format, id and zero counters into a new database, and where
+ * its chunks and metadata live (place NULL: in it). */
+static int meta_create(struct db *db, const struct chunk_place *place,
+		       const char *id)
+{
+	uint8_t fmt[4] = {0, 0, 0, STORE_FORMAT_VERSION};
+	struct db_batch *b;
+	struct store_stats zero = {0};
+	int rc = db_batch_open(db, &b);
+
+	if (rc)
+		return rc;
 	db_batch_put(b, CF_META, "format", 6, fmt, 4);
 	db_batch_put(b, CF_META, "id", 2, id, 32);
 	stats_save(b, &zero);
-	if (place)
+	if (place) {
 		chunks_place_put(b, place);
+		db_batch_put(b, CF_META, META_IN_KEY, strlen(META_IN_KEY),
+			     "rados", 5);
+	}
 	rc = db_batch_commit(b);
 	db_batch_free(b);
 	return rc;
@@ -378,6 +392,132 @@ static int place_same(struct db *db, const char *dir,
 	return -EEXIST;
 }
 
+/* A new store's metadata in the pool: claims the pool for id, or joins
+ * the store there already (id then becomes its id), and makes the
+ * metadata object with its format record. */
+static int cluster_init(const struct chunk_place *p, char id[33])
+{
+	char have[33], got[33];
+	struct rmeta *m;
+	struct db *d;
+	int rc = rados_store_claim(p, id, have);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		memcpy(id, have, 33);
+		store_log(STORE_LOG_WARNING,
+			  "RADOS pool %s holds store %s already: this "
+			  "directory joins it",
+			  p->pool, id);
+	}
+	rc = rmeta_open(p, id, &m);
+	if (rc)
+		return rc;
+	rc = rmeta_create(m);
+	if (!rc)
+		rc = db_open_rados(m, &d);
+	if (rc) {
+		rmeta_close(m);
+		return rc;
+	}
+	rc = meta_check(d, p->pool, got);
+	if (rc == -ENOENT)
+		rc = meta_create(d, NULL, id);
+	else if (!rc && strcmp(got, id))
+		rc = -EIO;
+	db_close(d);
+	return rc;
+}
+
+/* Another node's commit (a librados thread): caches of bindings and
+ * secrets go stale, and the mount is told. */
+static void remote_changed(void *arg, unsigned what)
+{
+	struct store *s = arg;
+	void (*fn)(void *) = __atomic_load_n(&s->remote_fn, __ATOMIC_ACQUIRE);
+
+	/* 0: the next store_binding_gen / store_secret_gen hands out a
+	 * new generation, unique in the process. */
+	if (what & RMETA_BINDINGS)
+		__atomic_store_n(&s->binding_gen, 0, __ATOMIC_RELEASE);
+	if (what & RMETA_SECRETS)
+		__atomic_store_n(&s->secret_gen, 0, __ATOMIC_RELEASE);
+	if (fn)
+		fn(s->remote_arg);
+}
+
+/* A store whose metadata is in RADOS: s->db becomes the pool's. */
+static int cluster_open(struct store *s)
+{
+	struct chunk_place p;
+	struct rmeta *m;
+	struct db *d;
+	char got[33];
+	void *v;
+	size_t len;
+	bool rados;
+	int rc =
+	    db_get(s->db, CF_META, META_IN_KEY, strlen(META_IN_KEY), &v, &len);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	rados = len == 5 && !memcmp(v, "rados", 5);
+	free(v);
+	rc = rados ? chunks_place_get(s->db, &p) : -EIO;
+	if (rc != 1) {
+		store_log(STORE_LOG_ERR,
+			  "store %s: its record of where its "
+			  "metadata lives is malformed",
+			  s->dir);
+		return rc < 0 ? rc : -EIO;
+	}
+	rc = rmeta_open(&p, s->id, &m);
+	if (rc)
+		return rc;
+	rc = db_open_rados(m, &d);
+	if (rc) {
+		rmeta_close(m);
+		return rc;
+	}
+	rc = meta_check(d, s->dir, got);
+	if (!rc && strcmp(got, s->id)) {
+		store_log(STORE_LOG_ERR,
+			  "store %s is %s, but RADOS pool %s holds store %s",
+			  s->dir, s->id, p.pool, got);
+		rc = -EIO;
+	}
+	if (rc) {
+		db_close(d);
+		return rc == -ENOENT ? -EIO : rc;
+	}
+	/* Without the watch, other nodes' changes show at our next
+	 * commit: logged, not fatal. */
+	rmeta_watch(m, remote_changed, s);
+	db_close(s->db);
+	s->db = d;
+	return 0;
+}
+
+void store_on_remote_change(struct store *s, void (*fn)(void *arg), void *arg)
+{
+	struct rmeta *m = db_rados(s->db);
+
+	if (!m)
+		return;
+	s->remote_arg = arg;
+	__atomic_store_n(&s->remote_fn, fn, __ATOMIC_RELEASE);
+	/* A hook running now finishes before the caller frees arg. */
+	rmeta_barrier(m);
+}
+
+bool store_clustered(const struct store *s)
+{
+	return db_rados(s->db) != NULL;
+}
+
 int store_init(const char *dir, const struct store_options *o)
 {
 	const struct chunk_place *place;
@@ -422,9 +562,15 @@ int store_init(const char *dir, const struct store_options *o)
 	free(dbp);
 	if (!rc) {
 		rc = meta_check(db, dir, id);
-		if (rc == -ENOENT)
-			rc = meta_create(db, place);
-		else if (!rc)
+		if (rc == -ENOENT) {
+			rc = new_id(id);
+			/* The pool first: a stop before the local record
+			 * leaves nothing here, and init runs again. */
+			if (!rc && place)
+				rc = cluster_init(place, id);
+			if (!rc)
+				rc = meta_create(db, place, id);
+		} else if (!rc)
 			rc = place_same(db, dir, place);
 		db_close(db);
 	}
@@ -538,6 +684,8 @@ int store_open(const char *dir, const struct store_options *o,
 		rc = meta_check(s->db, dir, s->id);
 	if (!rc)
 		rc = chunks_open(s);
+	if (!rc)
+		rc = cluster_open(s);
 	if (!rc && !s->read_only)
 		space_reserve_make(dir);
 	if (rc == -ENOENT) {

@@ -9,8 +9,13 @@
  * already, a dedup hit, never a read-modify-write.  A get reads the
  * object whole; cas.c re-hashes it as with every backend.
  *
- * Only chunk bytes are here: the store's metadata (namespace, refcounts,
- * journal) stays in its local RocksDB.
+ * Each object carries an xattr "t", when it was last put (ns since the
+ * epoch, in decimal): a put that finds the chunk there refreshes it, and
+ * gc removes only objects older than its grace, with a remove guarded by
+ * the "t" it read (a put from another node in between keeps the chunk).
+ *
+ * The store's metadata is in radosmeta.c (or, for stores made before it,
+ * in the local RocksDB).
  *
  * Every operation has a deadline (rados_mon_op_timeout, rados_osd_op_timeout,
  * client_mount_timeout; 10 s unless the conf sets them): a cluster that is
@@ -24,6 +29,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* The wall clock in ns (times compared across the nodes of a store). */
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Seconds an operation may wait for the cluster, unless the conf says. */
 #define RADOS_TIMEOUT "10"
@@ -81,24 +96,50 @@ static bool id_of(const char *oid, uint8_t id[STORE_DIGEST_LEN])
 	return true;
 }
 
+/* One write op on oid: a new object with val (create), or "t" of one
+ * that must be there (touch).  Both stamp "t" now. */
+static int put_op(struct rados_chunks *r, const char *oid, const void *val,
+		  size_t len, bool create)
+{
+	rados_write_op_t op = rados_create_write_op();
+	char t[24];
+	int rc;
+
+	if (!op)
+		return -ENOMEM;
+	snprintf(t, sizeof(t), "%lld", (long long)wall_ns());
+	if (create) {
+		rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+		rados_write_op_write_full(op, val, len);
+	} else {
+		rados_write_op_assert_exists(op);
+	}
+	rados_write_op_setxattr(op, "t", t, strlen(t));
+	rc = rados_write_op_operate(op, r->io, oid, NULL, 0);
+	rados_release_write_op(op);
+	return rc;
+}
+
 static int rdc_put(struct chunk_backend *b, const uint8_t id[STORE_DIGEST_LEN],
 		   const void *val, size_t len, bool small)
 {
 	struct rados_chunks *r = rc_of(b);
-	rados_write_op_t op = rados_create_write_op();
 	char oid[65];
 	int rc;
 
 	(void)small;
-	if (!op)
-		return -ENOMEM;
 	oid_of(id, oid);
-	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
-	rados_write_op_write_full(op, val, len);
-	rc = rados_write_op_operate(op, r->io, oid, NULL, 0);
-	rados_release_write_op(op);
-	if (rc == -EEXIST)
-		return 0; /* stored already: the same bytes by their name */
+	/* There already: the same bytes by their name, a dedup hit.  Its
+	 * "t" is refreshed so that a gc of another node keeps it; gone
+	 * meanwhile (that gc won), it is put again. */
+	for (int i = 0; i < 3; i++) {
+		rc = put_op(r, oid, val, len, true);
+		if (rc != -EEXIST)
+			break;
+		rc = put_op(r, oid, NULL, 0, false);
+		if (rc != -ENOENT)
+			break;
+	}
 	return rc ? fail(r, "cannot store chunk", rc) : 0;
 }
 
@@ -135,6 +176,50 @@ static int rdc_remove(struct chunk_backend *b,
 
 	oid_of(id, oid);
 	rc = rados_remove(r->io, oid);
+	if (rc == -ENOENT)
+		return 0;
+	return rc ? fail(r, "cannot remove chunk", rc) : 0;
+}
+
+static int rdc_remove_before(struct chunk_backend *b,
+			     const uint8_t id[STORE_DIGEST_LEN], int64_t cutoff)
+{
+	struct rados_chunks *r = rc_of(b);
+	rados_write_op_t op;
+	char oid[65], t[24];
+	int n, rc;
+
+	oid_of(id, oid);
+	n = rados_getxattr(r->io, oid, "t", t, sizeof(t) - 1);
+	if (n == -ENOENT)
+		return 0;
+	if (n == -ENODATA) { /* put before "t" was kept: its mtime */
+		time_t mt = 0;
+		uint64_t size;
+
+		rc = rados_stat(r->io, oid, &size, &mt);
+		if (rc == -ENOENT)
+			return 0;
+		if (rc)
+			return fail(r, "cannot stat chunk", rc);
+		if ((int64_t)mt * 1000000000 > cutoff)
+			return 1;
+		return rdc_remove(b, id);
+	}
+	if (n < 0)
+		return fail(r, "cannot read a chunk's time", n);
+	t[n] = '\0';
+	if (strtoll(t, NULL, 10) > cutoff)
+		return 1;
+	op = rados_create_write_op();
+	if (!op)
+		return -ENOMEM;
+	rados_write_op_cmpxattr(op, "t", LIBRADOS_CMPXATTR_OP_EQ, t, (size_t)n);
+	rados_write_op_remove(op);
+	rc = rados_write_op_operate(op, r->io, oid, NULL, 0);
+	rados_release_write_op(op);
+	if (rc == -ECANCELED)
+		return 1; /* put again since: kept */
 	if (rc == -ENOENT)
 		return 0;
 	return rc ? fail(r, "cannot remove chunk", rc) : 0;
@@ -220,6 +305,7 @@ static const struct chunk_ops rados_ops = {
     .put = rdc_put,
     .get = rdc_get,
     .remove = rdc_remove,
+    .remove_before = rdc_remove_before,
     .each = rdc_each,
     .close = rdc_close,
 };
@@ -232,6 +318,83 @@ static void deadline(rados_t c, const char *key)
 	if (rados_conf_get(c, key, v, sizeof(v)) || !strcmp(v, "0") ||
 	    !strcmp(v, "300"))
 		rados_conf_set(c, key, RADOS_TIMEOUT);
+}
+
+static int connect_to(struct rados_chunks *r, const struct chunk_place *p);
+
+/* Logs what failed against place p; returns rc. */
+static int pfail(const struct chunk_place *p, const char *what, int rc)
+{
+	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", p->pool,
+		  p->conf, what, strerror(-rc),
+		  rc == -ETIMEDOUT ? " (is the cluster up?)" : "");
+	return rc;
+}
+
+int rados_place_connect(const struct chunk_place *p, void **cluster, void **io)
+{
+	struct rados_chunks r = {0};
+	int rc;
+
+	snprintf(r.pool, sizeof(r.pool), "%s", p->pool);
+	snprintf(r.conf, sizeof(r.conf), "%s", p->conf);
+	rc = connect_to(&r, p);
+	if (rc) {
+		if (r.io)
+			rados_ioctx_destroy(r.io);
+		if (r.cluster)
+			rados_shutdown(r.cluster);
+		return rc;
+	}
+	*cluster = r.cluster;
+	*io = r.io;
+	return 0;
+}
+
+#define CLAIM_OID "artifactfs.store"
+
+int rados_store_claim(const struct chunk_place *p, const char *id,
+		      char have[33])
+{
+	rados_t cl;
+	rados_ioctx_t io;
+	rados_write_op_t op;
+	int rc = rados_place_connect(p, &cl, &io), n;
+
+	if (rc)
+		return rc;
+	op = rados_create_write_op();
+	if (!op) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+	rados_write_op_write_full(op, id, strlen(id));
+	rc = rados_write_op_operate(op, io, CLAIM_OID, NULL, 0);
+	rados_release_write_op(op);
+	if (!rc)
+		goto out;
+	if (rc != -EEXIST) {
+		rc = pfail(p, "cannot record the store in the pool", rc);
+		goto out;
+	}
+	n = rados_read(io, CLAIM_OID, have, 32, 0);
+	if (n != 32) {
+		rc = pfail(p, "the pool's store record is unreadable",
+			   n < 0 ? n : -EIO);
+		goto out;
+	}
+	have[32] = '\0';
+	rc = 0;
+	for (int i = 0; i < 32; i++)
+		if (!((have[i] >= '0' && have[i] <= '9') ||
+		      (have[i] >= 'a' && have[i] <= 'f')))
+			rc = -EIO;
+	rc = rc ? pfail(p, "the pool's store record is malformed", rc) : 1;
+out:
+	rados_ioctx_destroy(io);
+	rados_shutdown(cl);
+	return rc;
 }
 
 static int connect_to(struct rados_chunks *r, const struct chunk_place *p)
@@ -255,6 +418,10 @@ static int connect_to(struct rados_chunks *r, const struct chunk_place *p)
 	deadline(r->cluster, "rados_mon_op_timeout");
 	deadline(r->cluster, "rados_osd_op_timeout");
 	deadline(r->cluster, "client_mount_timeout");
+	/* A daemon holds two connections (chunks, metadata) and a node may
+	 * run several processes as one client name: no admin socket, which
+	 * all of them would try to bind at one path. */
+	rados_conf_set(r->cluster, "admin_socket", "");
 	rc = rados_connect(r->cluster);
 	if (rc) {
 		/* A failed connect leaves a handle only shutdown may take. */

@@ -1225,10 +1225,20 @@ int store_binding_delete(struct store *s, const struct store_caller *c,
 int store_binding_get(struct store *s, const char *scope, const char *principal,
 		      char role[STORE_ROLE_MAX]);
 
-/** A number that changes with every binding change made through s (for
- * caches of the bindings; s is the only writer while it holds the
- * store). */
+/** A number that changes with every binding change made through s, or
+ * by another node of a store in RADOS (for caches of the bindings). */
 uint64_t store_binding_gen(struct store *s);
+
+/** For a store in RADOS: fn(arg) runs (on a librados thread) each time
+ * another node commits a change of the namespace, a binding or a secret,
+ * after the binding and secret generations moved; the mount daemon
+ * invalidates the kernel's caches there.  Set before the store is
+ * shared; a store of one machine never calls it. */
+void store_on_remote_change(struct store *s, void (*fn)(void *arg), void *arg);
+
+/** Whether s keeps its metadata in a RADOS pool, shared with other
+ * nodes. */
+bool store_clustered(const struct store *s);
 
 /** Calls fn for each binding in key order (scope, then principal); the
  * strings live only during fn.  fn returns non-zero to stop (returned).

@@ -93,6 +93,10 @@ struct store {
 	void *audit_filter_arg;
 	bool read_only; /* on read-only media: every change -EROFS */
 	bool exported;	/* an export (store_is_export): read-only too */
+	/* Told of other nodes' commits (store_on_remote_change; set before
+	 * the store is shared). */
+	void (*remote_fn)(void *arg);
+	void *remote_arg;
 };
 
 /* ------------------------------------------------------------- db.c */
@@ -138,6 +142,9 @@ int db_put(struct db *db, enum db_cf cf, const void *key, size_t klen,
 
 /** An indexed write batch: reads see its own pending writes. */
 struct db_batch *db_batch_new(struct db *db);
+/** As db_batch_new, saying why it failed: a RADOS store's batch takes
+ * the cluster's commit lock (-EBUSY, -ETIMEDOUT, -EIO). */
+int db_batch_open(struct db *db, struct db_batch **out);
 void db_batch_free(struct db_batch *b);
 void db_batch_put(struct db_batch *b, enum db_cf cf, const void *key,
 		  size_t klen, const void *val, size_t len);
@@ -215,8 +222,8 @@ size_t chunker_feed(struct chunker *c, const uint8_t *buf, size_t len,
  * Where chunk payloads live, behind one small interface: the store's own
  * RocksDB (CF_CHUNKS, the default) or a RADOS pool (rados.c), one object
  * per chunk named by its SHA-256 in hex, in a namespace named by the
- * store's id.  Metadata (namespace, refcounts, journal, counters) stays
- * in the local RocksDB with either; only chunk bytes move.
+ * store's id.  A store in RADOS keeps its metadata there too
+ * (radosmeta.c); one made before that keeps it in the local RocksDB.
  *
  * Values are what cas.c stores: a codec byte, then the payload.
  */
@@ -242,6 +249,12 @@ struct chunk_ops {
 	/** Deletes chunk id (absent: 0). */
 	int (*remove)(struct chunk_backend *b,
 		      const uint8_t id[STORE_DIGEST_LEN]);
+	/** Deletes chunk id unless it was put after cutoff (ns since the
+	 * epoch), even while this runs: 0 removed or absent, 1 kept.  NULL
+	 * for a local backend (its gc holds every writer off). */
+	int (*remove_before)(struct chunk_backend *b,
+			     const uint8_t id[STORE_DIGEST_LEN],
+			     int64_t cutoff);
 	/** Calls fn(key, klen, val, vlen) for every stored chunk; the key is
 	 * the 32-byte id (another length: a malformed entry).  values
 	 * false: val is NULL, vlen the stored size. */
@@ -275,6 +288,69 @@ int chunks_place_drop(struct db *db);
  * the conf and the pool on every failure. */
 int chunks_rados_open(const struct chunk_place *p, const char *ns,
 		      struct chunk_backend **out);
+
+/** Connects to the place's cluster and opens its pool (rados.c): *cluster
+ * and *io are a rados_t and a rados_ioctx_t.  A clear logged message
+ * naming the conf and the pool on failure (the handles are then closed). */
+int rados_place_connect(const struct chunk_place *p, void **cluster, void **io);
+
+/** The store id recorded in the place's pool (object "artifactfs.store"),
+ * claiming it with id when the pool holds none: fills have and returns 1
+ * when another store was there already (a join), 0 when id was claimed. */
+int rados_store_claim(const struct chunk_place *p, const char *id,
+		      char have[33]);
+
+/* --------------------------------------------------------- radosmeta.c
+ * The metadata of a store that lives in a RADOS pool (radosmeta.c): the
+ * db_* calls of such a store land here (db.c dispatches). */
+struct rmeta;
+struct rbatch;
+
+/* What a commit of another node changed (the hook's what). */
+#define RMETA_NAMESPACE 1u
+#define RMETA_BINDINGS	2u
+#define RMETA_SECRETS	4u
+
+int rmeta_open(const struct chunk_place *p, const char *store_id,
+	       struct rmeta **out);
+void rmeta_close(struct rmeta *m);
+/** Makes the metadata object of a new store (there already: 0). */
+int rmeta_create(struct rmeta *m);
+/** Watches for other nodes' commits: fn(arg, RMETA_*) on each. */
+int rmeta_watch(struct rmeta *m, void (*fn)(void *arg, unsigned what),
+		void *arg);
+/** Returns once no hook call is running. */
+void rmeta_barrier(struct rmeta *m);
+int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+	      void **val, size_t *len);
+int rmeta_put(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+	      const void *val, size_t len, bool del);
+/** When a manifest key was put outside a batch (ns since the epoch);
+ * -ENOENT when no time is kept for it. */
+int rmeta_put_time(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+		   int64_t *ns);
+int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
+		    size_t plen, const void *from, size_t flen, db_scan_fn fn,
+		    void *arg);
+/** Takes the cluster-wide commit lock (waiting for another node's) and
+ * reads the commit count; NULL with *err on failure. */
+struct rbatch *rmeta_batch_new(struct rmeta *m, int *err);
+/** Drops the batch and the lock. */
+void rmeta_batch_free(struct rbatch *b);
+void rmeta_batch_put(struct rbatch *b, enum db_cf cf, const void *key,
+		     size_t klen, const void *val, size_t len);
+void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
+			size_t klen);
+int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
+		    size_t klen, void **val, size_t *len);
+/** Commits as one write op guarded by the commit count (-EAGAIN: another
+ * node took over a lapsed lock; nothing changed). */
+int rmeta_batch_commit(struct rbatch *b);
+
+/** A db whose keys live in m (owned: closed with it). */
+int db_open_rados(struct rmeta *m, struct db **out);
+/** The RADOS metadata behind db, or NULL for a RocksDB one. */
+struct rmeta *db_rados(struct db *db);
 
 /* ------------------------------------------------------------ cas.c */
 

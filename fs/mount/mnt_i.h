@@ -697,6 +697,9 @@ int mnt_trim_start(struct mnt *m, struct mnt_trim **out);
 
 /** Stops the thread and frees t (NULL is fine). */
 void mnt_trim_stop(struct mnt_trim *t);
+/** Tells the thread (arg) that another node changed the store: it
+ * invalidates the kernel's caches (store_on_remote_change's fn). */
+void mnt_trim_kick(void *arg);
 
 /* ------------------------------------------------------ mnt_checkpoint.c
  * Signed checkpoints of the audit journal, written by a thread of the

@@ -243,6 +243,9 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 		mnt_checkpoints_start(m->s, ctx, &cps);
 	}
 	mnt_trim_start(m, &trim);
+	/* Other nodes' changes of a store in RADOS reach the kernel. */
+	if (trim)
+		store_on_remote_change(m->s, mnt_trim_kick, trim);
 	store_log(STORE_LOG_INFO, "mounted %s on %s", ctx->store_dir, point);
 	if (ready_fd >= 0) {
 		ready(&ready_fd);
@@ -252,6 +255,7 @@ static int serve(struct fs_ctx *ctx, struct mnt *m,
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	rc = fuse_session_loop_mt(m->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	store_on_remote_change(m->s, NULL, NULL);
 	mnt_trim_stop(trim);
 	fs_ctl_stop(ctl);
 	mnt_files_serving(NULL);

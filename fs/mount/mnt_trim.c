@@ -9,6 +9,10 @@
  * used again is looked up again.  Every 10 s the thread also gives the
  * heap freed since back to the system (malloc_trim).
  *
+ * For a store shared by nodes (RADOS), the thread also invalidates the
+ * kernel's caches when another node changed the namespace, woken by the
+ * store's hook (mnt_trim_kick), never in a request.
+ *
  * The kernel locks the directory and may call back into the daemon while
  * it invalidates: this runs on its own thread, never in a request, and
  * holds no lock meanwhile.
@@ -29,6 +33,7 @@ struct mnt_trim {
 	pthread_mutex_t lock; /* stop */
 	pthread_cond_t wake;
 	bool stop;
+	bool remote; /* another node changed the store: invalidate */
 };
 
 /* Asks the kernel to forget names until about MNT_NODES_MAX / 2 nodes
@@ -62,12 +67,34 @@ static bool wait_stop(struct mnt_trim *t, int seconds)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&t->lock);
-	while (!t->stop &&
+	while (!t->stop && !t->remote &&
 	       pthread_cond_timedwait(&t->wake, &t->lock, &until) != ETIMEDOUT)
 		;
 	stop = t->stop;
 	pthread_mutex_unlock(&t->lock);
 	return stop;
+}
+
+/* Whether another node changed the store since the last call. */
+static bool take_remote(struct mnt_trim *t)
+{
+	bool r;
+
+	pthread_mutex_lock(&t->lock);
+	r = t->remote;
+	t->remote = false;
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+void mnt_trim_kick(void *arg)
+{
+	struct mnt_trim *t = arg;
+
+	pthread_mutex_lock(&t->lock);
+	t->remote = true;
+	pthread_cond_signal(&t->wake);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static void *run(void *arg)
@@ -76,6 +103,10 @@ static void *run(void *arg)
 	unsigned tick = 0;
 
 	while (!wait_stop(t, 1)) {
+		if (take_remote(t)) {
+			mnt_bindings_changed(t->m);
+			mnt_invalidate(t->m, 0);
+		}
 		forget_some(t->m);
 		if (++tick % TRIM_EVERY_S == 0)
 			malloc_trim(0);

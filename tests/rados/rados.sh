@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# A store whose chunks live in RADOS, on a throw-away one-host cluster
+# A store in RADOS (chunks and metadata), on a throw-away one-host cluster
 # (scripts/ceph_up.sh: one mon, one memstore osd, loopback only):
-# init refuses a missing pool; puts dedup against the pool (one object
-# per distinct chunk); cat and a mount read give back the bytes; fsck is
+# init refuses a missing pool; the store's directory stays small (its
+# metadata is in the pool); puts dedup against the pool (one object per
+# distinct chunk); cat and a mount read give back the bytes; fsck is
 # clean; a damaged object makes cat fail naming the chunk (a mount read:
-# EIO); gc removes the objects nothing references; an export copies the
+# EIO); gc keeps what was put within its grace, then removes the objects
+# nothing references; a second directory joins the store; an export copies the
 # chunks it holds and reads with the cluster stopped, while the store's
 # commands then fail within their deadline, naming the conf and the pool.
 #
@@ -40,7 +42,11 @@ afs init --rados "$POOL" --ceph-conf "$CONF" >/dev/null ||
 afs init --rados "$POOL" --ceph-conf "$CONF" | grep -q 'already' ||
 	defect "second init"
 
-objects() { R --all ls | wc -l; }
+# Chunk objects: named by their SHA-256, in the store's namespace (the
+# metadata is the object "meta" in "<id>.meta", and the pool's record of
+# its store is "artifactfs.store").
+chunk_objects() { R --all ls | awk 'NF == 2 && $1 !~ /\.meta$/'; }
+objects() { chunk_objects | wc -l; }
 
 check "puts: the same file twice stores its chunks once; a changed copy adds few"
 $PY - "$T/a.bin" "$T/b.bin" <<'EOF'
@@ -64,8 +70,16 @@ echo "   objects: $n1 after one put, $n2 after the same again, $n3 after" \
 [ "$n2" -eq "$n1" ] || defect "the same file again added objects ($n1 -> $n2)"
 [ "$n3" -gt "$n2" ] && [ "$n3" -lt $((n1 * 2)) ] ||
 	defect "the changed copy: $n2 -> $n3 objects (want a few more)"
-R --all ls | awk '{print $NF}' | grep -qvE '^[0-9a-f]{64}$' &&
-	defect "an object not named by a SHA-256: $(R --all ls | head -3)"
+chunk_objects | awk '{print $NF}' | grep -qvE '^[0-9a-f]{64}$' &&
+	defect "an object not named by a SHA-256: $(chunk_objects | head -3)"
+R --all ls | grep -q 'artifactfs.store' || defect "no record of the pool's store"
+R --all ls | grep -qE '\.meta[[:space:]]+meta$' || defect "no metadata object"
+mns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
+nkeys=$(R -N "$mns" listomapkeys meta | wc -l)
+echo "   metadata: $nkeys keys in the pool's object meta"
+[ "$nkeys" -ge 20 ] || defect "only $nkeys metadata keys in the pool"
+R -N "$mns" listomapkeys meta | grep -q "^03" ||
+	defect "no namespace key (column family 3) in the pool"
 
 check "cat gives back every version byte for byte"
 want_a=$(sha256sum <"$T/a.bin" | cut -d' ' -f1)
@@ -90,7 +104,7 @@ afs fsck >"$T/fsck.out" 2>&1 || defect "fsck: $(cat "$T/fsck.out")"
 grep -q ": clean$" "$T/fsck.out" || defect "fsck not clean: $(cat "$T/fsck.out")"
 
 check "a damaged object: cat fails naming the chunk, fsck exits 1"
-line=$(R --all ls | head -1)
+line=$(chunk_objects | head -1)
 ns=$(echo "$line" | awk '{print $1}')
 oid=$(echo "$line" | awk '{print $NF}')
 [ "$ns" != "$oid" ] || defect "objects are not in the store's namespace"
@@ -125,6 +139,9 @@ afs put partial "$T/partial" >/dev/null 2>&1 && defect "a put with a FIFO succee
 n4=$(objects)
 [ "$n4" -gt "$n3" ] || defect "the failed put stored no object ($n3 -> $n4)"
 afs gc >"$T/gc.out" || defect "gc failed"
+[ "$(objects)" -eq "$n4" ] ||
+	defect "gc removed chunks put within the grace (an hour by default)"
+ARTIFACTFS_GC_GRACE=0 afs gc >"$T/gc.out" || defect "gc failed"
 cat "$T/gc.out"
 n5=$(objects)
 [ "$n5" -eq "$n3" ] || defect "after gc $n5 objects, want $n3"
@@ -132,13 +149,16 @@ afs fsck >/dev/null 2>&1 || defect "fsck after gc"
 got=$(afs cat data@v3 | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want_b" ] || defect "data@v3 differs after gc"
 
-check "a second store on the same pool neither sees nor removes the first's objects"
+check "a second directory on the pool joins the store: it reads data@v3, its gc keeps what is referenced"
 S2=$T/store2
 "$AFS" --config "$T/empty.conf" --store "$S2" init --rados "$POOL" \
-	--ceph-conf "$CONF" >/dev/null || fail "init of a second store"
-"$AFS" --config "$T/empty.conf" --store "$S2" gc >/dev/null ||
-	defect "gc of the second store"
-[ "$(objects)" -eq "$n3" ] || defect "the second store's gc removed objects"
+	--ceph-conf "$CONF" >/dev/null 2>"$T/join.err" || fail "init of a second node"
+grep -q "joins it" "$T/join.err" || defect "init did not say it joined: $(cat "$T/join.err")"
+got=$("$AFS" --config "$T/empty.conf" --store "$S2" cat data@v3 | sha256sum | cut -d' ' -f1)
+[ "$got" = "$want_b" ] || defect "the second node's data@v3 differs"
+ARTIFACTFS_GC_GRACE=0 "$AFS" --config "$T/empty.conf" --store "$S2" gc >/dev/null ||
+	defect "gc of the second node"
+[ "$(objects)" -eq "$n3" ] || defect "the second node's gc removed referenced objects"
 
 check "--ceph-id: a store used as client.afs, whose key reaches only the pool"
 timeout 30 ceph -c "$CONF" auth get-or-create client.afs mon 'allow r' \

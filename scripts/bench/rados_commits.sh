@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Commits per second of a store in RADOS with 1, 2 and 4 nodes sealing at
+# once, on a one-host cluster (scripts/ceph_up.sh), against one node of a
+# RocksDB store on this machine's disk.
+#
+#   scripts/bench/rados_commits.sh [ARTIFACTFS] [PUTS]
+#
+# ARTIFACTFS defaults to build-release/fs/artifactfs; PUTS (per node,
+# default 100) small puts into one artifact, so every node contends for
+# the same version numbers.  Each node is a store directory joined to
+# the pool's store, with its daemon mounted (commands go through it); the
+# nodes run on this one host, so they share its 2 cores and the cluster.
+# Commits are counted by the store: the commit count "gen" of the
+# metadata object (every put is a version seal and its journal records,
+# in one or more commits), and puts/s is what a user sees.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+AFS=$(realpath "${1:-$ROOT/build-release/fs/artifactfs}")
+PUTS=${2:-100}
+T=$(mktemp -d "${TMPDIR:-/tmp}/afs-bench-commits.XXXXXX")
+chmod 755 "$T"
+CL=$T/ceph
+PIDS=()
+MNTS=()
+cleanup() {
+	for m in "${MNTS[@]}"; do fusermount3 -u "$m" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	"$ROOT/scripts/ceph_down.sh" "$CL" >/dev/null 2>&1 || true
+	rm -rf --one-file-system "$T"
+}
+trap cleanup EXIT
+
+: >"$T/afs.conf"
+export HOME=$T/home ARTIFACTFS_KEY_DIR=$T/keys
+mkdir -p "$HOME"
+"$ROOT/scripts/ceph_up.sh" "$CL" bench >/dev/null
+CONF=$CL/ceph.conf
+afs() { "$AFS" --config "$T/afs.conf" -q --store "$1" "${@:2}"; }
+
+# mount_node DIR: its daemon, waiting for its socket.
+mount_node() {
+	local s=$1 m=$1.mnt i
+	mkdir -p "$m"
+	"$AFS" --config "$T/afs.conf" mount --store "$s" "$m" -f -o allow_other \
+		>"$s.log" 2>&1 &
+	PIDS+=($!)
+	MNTS+=("$m")
+	for ((i = 0; i < 300; i++)); do
+		[ -S "$s/daemon.sock" ] && mountpoint -q "$m" && return 0
+		sleep 0.1
+	done
+	echo "rados_commits: $s did not mount" >&2
+	exit 1
+}
+
+unmount_all() {
+	for m in "${MNTS[@]}"; do fusermount3 -u "$m"; done
+	for p in "${PIDS[@]}"; do wait "$p" || true; done
+	MNTS=() PIDS=()
+}
+
+gen() {
+	local ns
+	ns=$(rados -c "$CONF" -p bench --all ls 2>/dev/null | awk '$1 ~ /\.meta$/ {print $1; exit}')
+	rados -c "$CONF" -p bench -N "$ns" getxattr meta gen 2>/dev/null | sed 's/^0*//;s/^$/0/'
+}
+
+# run N KIND MODE: N nodes at once, each PUTS times: "put" a small file
+# into one artifact (a seal each, through the daemon's socket), or
+# "write" a small file through its mount into an open run of its own (a
+# commit at each close); prints the figures.
+run() {
+	local n=$1 kind=$2 mode=$3 t0 t1 g0 g1 i
+	local dirs=()
+	for ((i = 1; i <= n; i++)); do dirs+=("$T/$kind-$mode-$n-$i"); done
+	for d in "${dirs[@]}"; do
+		if [ "$kind" = rados ]; then
+			afs "$d" init --rados bench --ceph-conf "$CONF" >/dev/null 2>&1
+		else
+			afs "$d" init >/dev/null
+		fi
+		mount_node "$d"
+		mkdir -p "$d.files"
+		for ((i = 1; i <= PUTS; i++)); do echo "$d $i" >"$d.files/f$i"; done
+	done
+	[ "$kind" = rados ] && g0=$(gen) || g0=0
+	local workers=()
+	t0=$(date +%s.%N)
+	for d in "${dirs[@]}"; do
+		if [ "$mode" = put ]; then
+			(for ((i = 1; i <= PUTS; i++)); do
+				afs "$d" put "c$n" "$d.files/f$i" >/dev/null
+			done) &
+		else
+			local out
+			out=$d.mnt/pipelines/p/runs/$(basename "$d")/steps/s/outputs
+			mkdir -p "$out"
+			python3 -c '
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    with open(os.path.join(d, "f%d" % i), "w") as f:
+        f.write("%d\n" % i)
+' "$out" "$PUTS" &
+		fi
+		workers+=($!)
+	done
+	for w in "${workers[@]}"; do wait "$w" || echo "a node's puts failed" >&2; done
+	t1=$(date +%s.%N)
+	[ "$kind" = rados ] && g1=$(gen) || g1=0
+	local got
+	if [ "$mode" = put ]; then
+		got=$(afs "${dirs[0]}" ls "c$n" | grep -c '^v[0-9]')
+	else
+		got=$(cat "${dirs[0]}.mnt"/pipelines/p/runs/*/steps/s/outputs/* | wc -l)
+	fi
+	python3 - "$kind" "$mode" "$n" "$PUTS" "$t0" "$t1" "$g0" "$g1" "$got" <<'EOF'
+import sys
+kind, mode, n, puts, t0, t1, g0, g1, got = sys.argv[1:]
+n, puts, got = int(n), int(puts), int(got)
+s = float(t1) - float(t0)
+commits = int(g1) - int(g0)
+c = f"{commits / s:10.1f}" if kind == "rados" else f"{'-':>10}"
+what = "versions" if mode == "put" else "files"
+print(f"{kind:8} {mode:5} {n:5d} {n * puts:6d} {s:8.2f} {n * puts / s:8.1f} {c}"
+      f"   {got} {what}{'' if got == n * puts else '  LOST SOME'}")
+EOF
+	unmount_all
+}
+
+printf '%-8s %5s %5s %6s %8s %8s %10s\n' backend what nodes ops "s" "ops/s" "commits/s"
+for mode in put write; do
+	run 1 rocksdb "$mode"
+	for n in 1 2 4; do run "$n" rados "$mode"; done
+done

@@ -1,0 +1,934 @@
+/*
+ * radosmeta.c - the store's metadata in a RADOS pool: what db.c keeps in
+ * RocksDB's column families (namespace, manifests, lineage, refcounts,
+ * journal, secrets, counters), as omap key/values of one object, so that
+ * every node of a cluster mounting the store sees one state.
+ *
+ * Layout.  The object "meta" in the namespace "<store id>.meta" of the
+ * pool; each key is the column family's byte and the key, in hex (omap
+ * keys sort bytewise, and hex keeps that order while staying clear of the
+ * NULs the C API cannot pass in a prefix).  Its xattr "gen" counts the
+ * commits, as 20 decimal digits.
+ *
+ * Commits.  A batch takes the RADOS lock "commit" on the object (a lease
+ * of LEASE_S seconds), reads "gen", and commits as one write op: compare
+ * "gen" with what it read, set it one higher, set and remove the batch's
+ * keys.  Either all of it lands or none: a writer whose lease ran out and
+ * was taken over gets -ECANCELED and changes nothing.  The lock makes
+ * read-modify-write commits (version numbers, the journal's head, refcounts)
+ * see a stable state across nodes, as the commit mutex does in a process:
+ * two nodes sealing one artifact get v1 and v2.
+ *
+ * Coherence.  Each node watches the object; a commit that changed the
+ * namespace, a binding or a secret notifies the others (asynchronously:
+ * a dead watcher never slows a commit), whose hook invalidates what they
+ * cached.  A node also compares "gen" when it takes the lock, and calls
+ * its hook when another node committed since its own last commit.
+ *
+ * Reads go to the cluster each time: nothing here is cached.
+ */
+#include "store_i.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
+#include <rados/librados.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The wall clock in ns (times compared across the nodes of a store). */
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#define META_OID  "meta"
+#define LOCK_NAME "commit"
+#define LEASE_S	  60
+/* How long a commit waits for another node's lock before it fails. */
+#define LOCK_WAIT_S 120
+/* Keys a scan asks for at once. */
+#define SCAN_PAGE 512
+/* Keys one write op carries; a bigger batch is split (see rbatch_commit). */
+#define OP_KEYS	 20000
+#define OP_BYTES (32u << 20)
+
+struct rmeta {
+	rados_t cluster;
+	rados_ioctx_t io;
+	char pool[128], conf[1024];
+	char cookie[128]; /* "HOST PID RANDOM": breaking a dead one's lock */
+	uint64_t watch;
+	bool watching;
+	uint64_t self; /* our instance id: our own notifies are skipped */
+	uint64_t last_gen;
+	pthread_mutex_t lock; /* last_gen, hook, notifies */
+	void (*hook)(void *arg, unsigned what);
+	void *hook_arg;
+	rados_completion_t *notes; /* notifies in flight */
+	size_t nnotes, capnotes;
+};
+
+/* ----------------------------------------------------------- errors */
+
+static int fail(const struct rmeta *m, const char *what, int rc)
+{
+	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", m->pool,
+		  m->conf, what, strerror(-rc),
+		  rc == -ETIMEDOUT ? " (is the cluster up?)" : "");
+	return rc;
+}
+
+/* ------------------------------------------------------------- keys */
+
+static const char hexd[] = "0123456789abcdef";
+
+/* hex(cf, key) into a malloc'd string. */
+static char *key_hex(enum db_cf cf, const void *key, size_t klen)
+{
+	const uint8_t *k = key;
+	char *h = malloc(2 * klen + 3);
+
+	if (!h)
+		return NULL;
+	h[0] = hexd[(unsigned)cf >> 4];
+	h[1] = hexd[(unsigned)cf & 15];
+	for (size_t i = 0; i < klen; i++) {
+		h[2 + 2 * i] = hexd[k[i] >> 4];
+		h[3 + 2 * i] = hexd[k[i] & 15];
+	}
+	h[2 * klen + 2] = '\0';
+	return h;
+}
+
+static int nib(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				      : -1;
+}
+
+/* Decodes hex h (after the cf's two digits) into out (cap bytes); the
+ * length, or -1 when h is not ours. */
+static long key_unhex(const char *h, size_t hlen, uint8_t *out, size_t cap)
+{
+	size_t n;
+
+	if (hlen < 2 || hlen % 2)
+		return -1;
+	n = hlen / 2 - 1;
+	if (n > cap)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int a = nib(h[2 + 2 * i]), b = nib(h[3 + 2 * i]);
+
+		if (a < 0 || b < 0)
+			return -1;
+		out[i] = (uint8_t)(a << 4 | b);
+	}
+	return (long)n;
+}
+
+/* A manifest put outside a batch (a file's, before the commit that
+ * references it) has a companion key in CF_DEFAULT, TIME_TAG + its key,
+ * holding when it was put: gc leaves younger ones alone, as another node
+ * may be about to commit a reference (gc.c). */
+#define TIME_TAG 'T'
+
+/* hex of the companion key of a CF_MANIFESTS key; NULL for other cfs. */
+static char *time_key(enum db_cf cf, const void *key, size_t klen)
+{
+	uint8_t k[1 + KEY_DIGEST_LEN + 8];
+
+	if (cf != CF_MANIFESTS || klen > sizeof(k) - 1)
+		return NULL;
+	k[0] = TIME_TAG;
+	memcpy(k + 1, key, klen);
+	return key_hex(CF_DEFAULT, k, klen + 1);
+}
+
+/* --------------------------------------------------------- open/close */
+
+int rmeta_open(const struct chunk_place *p, const char *store_id,
+	       struct rmeta **out)
+{
+	struct rmeta *m = calloc(1, sizeof(*m));
+	char ns[64], host[64];
+	uint8_t r[8];
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	snprintf(m->pool, sizeof(m->pool), "%s", p->pool);
+	snprintf(m->conf, sizeof(m->conf), "%s", p->conf);
+	rc = rados_place_connect(p, &m->cluster, &m->io);
+	if (rc) {
+		m->cluster = NULL, m->io = NULL;
+		rmeta_close(m);
+		return rc;
+	}
+	snprintf(ns, sizeof(ns), "%s.meta", store_id);
+	rados_ioctx_set_namespace(m->io, ns);
+	m->self = rados_get_instance_id(m->cluster);
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		memset(r, 0, sizeof(r));
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(m->cookie, sizeof(m->cookie), "%s %d %02x%02x%02x%02x%02x%02x",
+		 host, (int)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
+	*out = m;
+	return 0;
+}
+
+static void reap_notes(struct rmeta *m, bool wait)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nnotes; i++) {
+		if (wait)
+			rados_aio_wait_for_complete(m->notes[i]);
+		if (rados_aio_is_complete(m->notes[i]))
+			rados_aio_release(m->notes[i]);
+		else
+			m->notes[k++] = m->notes[i];
+	}
+	m->nnotes = k;
+}
+
+void rmeta_close(struct rmeta *m)
+{
+	if (!m)
+		return;
+	if (m->watching)
+		rados_unwatch2(m->io, m->watch);
+	pthread_mutex_lock(&m->lock);
+	reap_notes(m, true);
+	pthread_mutex_unlock(&m->lock);
+	free(m->notes);
+	if (m->cluster && m->watching)
+		rados_watch_flush(m->cluster);
+	if (m->io)
+		rados_ioctx_destroy(m->io);
+	if (m->cluster)
+		rados_shutdown(m->cluster);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* Makes the object if it is not there (a new store). */
+int rmeta_create(struct rmeta *m)
+{
+	rados_write_op_t op = rados_create_write_op();
+	char g[21];
+	int rc;
+
+	if (!op)
+		return -ENOMEM;
+	snprintf(g, sizeof(g), "%020llu", 0ULL);
+	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+	rados_write_op_setxattr(op, "gen", g, 20);
+	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+	rados_release_write_op(op);
+	if (rc == -EEXIST)
+		return 0;
+	return rc ? fail(m, "cannot create the metadata object", rc) : 0;
+}
+
+/* ------------------------------------------------------ watch/notify */
+
+static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
+		      uint64_t notifier, void *data, size_t len)
+{
+	struct rmeta *m = arg;
+	unsigned what = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = ((const char *)data)[i];
+
+		what |= c == 'n'   ? RMETA_NAMESPACE
+			: c == 'b' ? RMETA_BINDINGS
+			: c == 's' ? RMETA_SECRETS
+				   : 0;
+	}
+	rados_notify_ack(m->io, META_OID, notify_id, handle, NULL, 0);
+	if (notifier == m->self || !what)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (m->hook)
+		m->hook(m->hook_arg, what);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_watch_error(void *arg, uint64_t handle, int err)
+{
+	struct rmeta *m = arg;
+
+	(void)handle;
+	store_log(STORE_LOG_WARNING,
+		  "RADOS pool %s: lost the watch on the store's metadata "
+		  "(%s): changes from other nodes show at the next commit",
+		  m->pool, strerror(-err));
+	__atomic_store_n(&m->watching, false, __ATOMIC_RELEASE);
+}
+
+int rmeta_watch(struct rmeta *m, void (*fn)(void *arg, unsigned what),
+		void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	m->hook = fn;
+	m->hook_arg = arg;
+	pthread_mutex_unlock(&m->lock);
+	rc = rados_watch3(m->io, META_OID, &m->watch, on_notify, on_watch_error,
+			  30, m);
+	if (rc)
+		return fail(m, "cannot watch the store's metadata", rc);
+	m->watching = true;
+	return 0;
+}
+
+void rmeta_barrier(struct rmeta *m)
+{
+	pthread_mutex_lock(&m->lock);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Tells the other nodes what a commit changed (no wait for them). */
+static void notify(struct rmeta *m, const char *what)
+{
+	rados_completion_t c;
+
+	if (!what[0])
+		return;
+	pthread_mutex_lock(&m->lock);
+	reap_notes(m, false);
+	if (m->nnotes == m->capnotes) {
+		size_t cap = m->capnotes ? 2 * m->capnotes : 8;
+		rados_completion_t *n = realloc(m->notes, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&m->lock);
+			return;
+		}
+		m->notes = n, m->capnotes = cap;
+	}
+	if (rados_aio_create_completion2(NULL, NULL, &c) == 0) {
+		if (rados_aio_notify(m->io, META_OID, c, what,
+				     (int)strlen(what), 5000, NULL, NULL) == 0)
+			m->notes[m->nnotes++] = c;
+		else
+			rados_aio_release(c);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* ------------------------------------------------------------- reads */
+
+int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+	      void **val, size_t *len)
+{
+	char *h = key_hex(cf, key, klen);
+	const char *keys[1];
+	rados_read_op_t op;
+	rados_omap_iter_t it = NULL;
+	int prval = 0, rc;
+	char *k, *v;
+	size_t vl;
+
+	if (!h)
+		return -ENOMEM;
+	op = rados_create_read_op();
+	if (!op) {
+		free(h);
+		return -ENOMEM;
+	}
+	keys[0] = h;
+	rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &prval);
+	rc = rados_read_op_operate(op, m->io, META_OID, 0);
+	if (!rc)
+		rc = prval;
+	if (!rc) {
+		rc = rados_omap_get_next(it, &k, &v, &vl);
+		if (!rc && !k)
+			rc = -ENOENT;
+		else if (!rc) {
+			*val = malloc(vl ? vl : 1);
+			if (*val) {
+				memcpy(*val, v, vl);
+				*len = vl;
+			} else {
+				rc = -ENOMEM;
+			}
+		}
+	}
+	if (it)
+		rados_omap_get_end(it);
+	rados_release_read_op(op);
+	free(h);
+	if (rc == -ENOENT || rc == -ENOMEM)
+		return rc;
+	return rc ? fail(m, "cannot read the store's metadata", rc) : 0;
+}
+
+/* The largest hex string below h that no key of ours falls between:
+ * omap's start_after is exclusive, and a scan from h must include h. */
+static void before(char *h)
+{
+	size_t n = strlen(h);
+	char c = h[n - 1];
+
+	if (c == '0') {
+		h[n - 1] = '\0';
+		return;
+	}
+	h[n - 1] = c == 'a' ? '9' : (char)(c - 1);
+	/* then 'g', above every hex digit: all keys with the lower digit
+	 * sort below, h itself above. */
+	h[n] = 'g';
+	h[n + 1] = '\0';
+}
+
+int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
+		    size_t plen, const void *from, size_t flen, db_scan_fn fn,
+		    void *arg)
+{
+	char *ph = key_hex(cf, prefix, plen);
+	char *after = key_hex(cf, flen ? from : prefix, flen ? flen : plen);
+	size_t cap = 4096;
+	uint8_t *kb = malloc(cap);
+	int rc = 0;
+
+	if (!ph || !after || !kb ||
+	    !(after = realloc(after, strlen(after) + 2))) {
+		free(ph), free(after), free(kb);
+		return -ENOMEM;
+	}
+	before(after);
+	for (;;) {
+		rados_read_op_t op = rados_create_read_op();
+		rados_omap_iter_t it = NULL;
+		unsigned char more = 0;
+		int prval = 0;
+		size_t got = 0;
+
+		if (!op) {
+			rc = -ENOMEM;
+			break;
+		}
+		rados_read_op_omap_get_vals2(op, after, ph, SCAN_PAGE, &it,
+					     &more, &prval);
+		rc = rados_read_op_operate(op, m->io, META_OID, 0);
+		if (!rc)
+			rc = prval;
+		if (rc) {
+			if (it)
+				rados_omap_get_end(it);
+			rados_release_read_op(op);
+			rc = fail(m, "cannot list the store's metadata", rc);
+			break;
+		}
+		for (;;) {
+			char *k, *v;
+			size_t kl, vl;
+			long n;
+
+			if (rados_omap_get_next2(it, &k, &v, &kl, &vl) || !k)
+				break;
+			got++;
+			if (kl / 2 > cap) {
+				uint8_t *nk = realloc(kb, kl / 2 + 1);
+
+				if (!nk) {
+					rc = -ENOMEM;
+					break;
+				}
+				kb = nk, cap = kl / 2 + 1;
+			}
+			n = key_unhex(k, kl, kb, cap);
+			if (kl + 1 > strlen(after) + 1) {
+				char *na = realloc(after, kl + 2);
+
+				if (!na) {
+					rc = -ENOMEM;
+					break;
+				}
+				after = na;
+			}
+			memcpy(after, k, kl);
+			after[kl] = '\0';
+			if (n < 0)
+				continue; /* not a key of ours */
+			rc = fn(arg, kb, (size_t)n, v, vl);
+			if (rc)
+				break;
+		}
+		rados_omap_get_end(it);
+		rados_release_read_op(op);
+		if (rc || !more || !got)
+			break;
+	}
+	free(ph), free(after), free(kb);
+	return rc;
+}
+
+/* ------------------------------------------------ single-key writes */
+
+/* One put or remove of a key, outside any batch (content-named keys
+ * and markers, which no read-modify-write depends on). */
+int rmeta_put(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+	      const void *val, size_t len, bool del)
+{
+	char *h = key_hex(cf, key, klen);
+	char *th = time_key(cf, key, klen);
+	const char *keys[2];
+	size_t kl[2], vl[2];
+	const char *vals[2];
+	uint8_t now[8];
+	size_t n = 1;
+	rados_write_op_t op;
+	int rc;
+
+	if (!h || (cf == CF_MANIFESTS && !th)) {
+		free(h), free(th);
+		return -ENOMEM;
+	}
+	op = rados_create_write_op();
+	if (!op) {
+		free(h), free(th);
+		return -ENOMEM;
+	}
+	keys[0] = h, kl[0] = strlen(h);
+	vals[0] = val, vl[0] = len;
+	if (th) {
+		be64_put(now, (uint64_t)wall_ns());
+		keys[1] = th, kl[1] = strlen(th);
+		vals[1] = (const char *)now, vl[1] = sizeof(now);
+		n = 2;
+	}
+	rados_write_op_assert_exists(op);
+	if (del)
+		rados_write_op_omap_rm_keys2(op, keys, kl, n);
+	else
+		rados_write_op_omap_set2(op, keys, vals, kl, vl, n);
+	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+	rados_release_write_op(op);
+	free(h), free(th);
+	return rc ? fail(m, "cannot write the store's metadata", rc) : 0;
+}
+
+int rmeta_put_time(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+		   int64_t *ns)
+{
+	uint8_t k[1 + KEY_DIGEST_LEN + 8];
+	void *v;
+	size_t len;
+	int rc;
+
+	if (cf != CF_MANIFESTS || klen > sizeof(k) - 1)
+		return -ENOENT;
+	k[0] = TIME_TAG;
+	memcpy(k + 1, key, klen);
+	rc = rmeta_get(m, CF_DEFAULT, k, klen + 1, &v, &len);
+	if (rc)
+		return rc;
+	*ns = len == 8 ? (int64_t)be64_get(v) : 0;
+	free(v);
+	return 0;
+}
+
+/* ----------------------------------------------------------- batches */
+
+struct bent {
+	char *hex; /* the key, as stored */
+	void *val; /* NULL: a delete */
+	size_t len;
+	enum db_cf cf;
+};
+
+struct rbatch {
+	struct rmeta *m;
+	struct bent *e;
+	size_t n, cap;
+	size_t *tab; /* open addressing: index + 1 into e; 0 free */
+	size_t tcap;
+	uint64_t gen; /* UINT64_MAX: broken (out of memory staging) */
+	bool locked;
+};
+
+static uint64_t hash_of(const char *h)
+{
+	uint64_t x = 1469598103934665603ULL;
+
+	for (; *h; h++)
+		x = (x ^ (uint8_t)*h) * 1099511628211ULL;
+	return x;
+}
+
+/* The commit lock held by a process of this host that is gone (killed
+ * in a commit): broken at once rather than waiting out its lease. */
+static void break_dead(struct rmeta *m)
+{
+	char tag[64], clients[256], cookies[256], addrs[256], host[64];
+	size_t tl = sizeof(tag), cl = sizeof(clients), kl = sizeof(cookies),
+	       al = sizeof(addrs);
+	int excl = 0, pid = 0, n = 0;
+	char who[64];
+
+	if (rados_list_lockers(m->io, META_OID, LOCK_NAME, &excl, tag, &tl,
+			       clients, &cl, cookies, &kl, addrs, &al) != 1)
+		return;
+	if (gethostname(host, sizeof(host)) < 0)
+		return;
+	host[sizeof(host) - 1] = '\0';
+	if (sscanf(cookies, "%63s %d %n", who, &pid, &n) < 2 || !n ||
+	    strcmp(who, host) || pid <= 0 || pid == (int)getpid())
+		return;
+	if (kill(pid, 0) == 0 || errno != ESRCH)
+		return;
+	if (rados_break_lock(m->io, META_OID, LOCK_NAME, clients, cookies) == 0)
+		store_log(STORE_LOG_WARNING,
+			  "RADOS pool %s: broke the commit lock of process %d "
+			  "of this host, gone without releasing it",
+			  m->pool, pid);
+}
+
+static int lock_take(struct rbatch *b)
+{
+	struct rmeta *m = b->m;
+	struct timeval lease = {LEASE_S, 0};
+	time_t start = time(NULL);
+	unsigned wait_us = 500;
+	bool said = false;
+
+	for (;;) {
+		int rc =
+		    rados_lock_exclusive(m->io, META_OID, LOCK_NAME, m->cookie,
+					 "artifactfs commit", &lease, 0);
+
+		if (rc == 0 || rc == -EEXIST)
+			return 0;
+		if (rc != -EBUSY)
+			return fail(m, "cannot take the store's commit lock",
+				    rc);
+		if (wait_us == 500)
+			break_dead(m);
+		if (time(NULL) - start > LOCK_WAIT_S) {
+			store_log(STORE_LOG_ERR,
+				  "RADOS pool %s: another node has held the "
+				  "store's commit lock for %d s: nothing was "
+				  "changed",
+				  m->pool, LOCK_WAIT_S);
+			return -EBUSY;
+		}
+		if (!said && time(NULL) - start >= 5) {
+			store_log(STORE_LOG_WARNING,
+				  "RADOS pool %s: waiting for another node's "
+				  "commit lock",
+				  m->pool);
+			said = true;
+		}
+		usleep(wait_us);
+		if (wait_us < 20000)
+			wait_us *= 2;
+	}
+}
+
+static int gen_read(struct rmeta *m, uint64_t *g)
+{
+	char buf[32];
+	int n = rados_getxattr(m->io, META_OID, "gen", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return fail(m, "cannot read the store's commit count", n);
+	buf[n] = '\0';
+	*g = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
+{
+	struct rbatch *b = calloc(1, sizeof(*b));
+	uint64_t seen;
+	int rc;
+
+	*err = -ENOMEM;
+	if (!b)
+		return NULL;
+	b->m = m;
+	rc = lock_take(b);
+	if (!rc) {
+		b->locked = true;
+		rc = gen_read(m, &b->gen);
+	}
+	if (rc) {
+		*err = rc;
+		rmeta_batch_free(b);
+		return NULL;
+	}
+	pthread_mutex_lock(&m->lock);
+	seen = m->last_gen;
+	m->last_gen = b->gen;
+	/* Another node committed since we last looked: whatever we cached
+	 * may be stale (a notify may have been lost). */
+	if (seen && seen != b->gen && m->hook)
+		m->hook(m->hook_arg,
+			RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS);
+	pthread_mutex_unlock(&m->lock);
+	*err = 0;
+	return b;
+}
+
+void rmeta_batch_free(struct rbatch *b)
+{
+	if (!b)
+		return;
+	if (b->locked)
+		rados_unlock(b->m->io, META_OID, LOCK_NAME, b->m->cookie);
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->e[i].hex);
+		free(b->e[i].val);
+	}
+	free(b->e);
+	free(b->tab);
+	free(b);
+}
+
+/* The slot of key hex h in the table (its entry or a free one). */
+static size_t *slot_of(struct rbatch *b, const char *h)
+{
+	size_t i = hash_of(h) & (b->tcap - 1);
+
+	for (;; i = (i + 1) & (b->tcap - 1)) {
+		size_t *s = &b->tab[i];
+
+		if (!*s || !strcmp(b->e[*s - 1].hex, h))
+			return s;
+	}
+}
+
+static bool grow_tab(struct rbatch *b)
+{
+	size_t ncap = b->tcap ? 2 * b->tcap : 1024;
+	size_t *old = b->tab, ocap = b->tcap;
+
+	b->tab = calloc(ncap, sizeof(*b->tab));
+	if (!b->tab) {
+		b->tab = old;
+		return false;
+	}
+	b->tcap = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i])
+			*slot_of(b, b->e[old[i] - 1].hex) = old[i];
+	free(old);
+	return true;
+}
+
+/* Stages a put (val non-NULL) or a delete.  Out of memory, the batch is
+ * marked broken and its commit fails. */
+static void stage(struct rbatch *b, enum db_cf cf, const void *key, size_t klen,
+		  const void *val, size_t len, bool del)
+{
+	char *h = key_hex(cf, key, klen);
+	void *v = del ? NULL : malloc(len ? len : 1);
+	size_t *s;
+
+	if (!h || (!del && !v) || ((b->n + 1) * 2 > b->tcap && !grow_tab(b))) {
+		free(h), free(v);
+		b->gen = UINT64_MAX; /* broken: its commit fails */
+		return;
+	}
+	if (v)
+		memcpy(v, val, len);
+	s = slot_of(b, h);
+	if (*s) {
+		struct bent *e = &b->e[*s - 1];
+
+		free(h);
+		free(e->val);
+		e->val = v, e->len = len;
+		return;
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		struct bent *n = realloc(b->e, cap * sizeof(*n));
+
+		if (!n) {
+			free(h), free(v);
+			b->gen = UINT64_MAX;
+			return;
+		}
+		b->e = n, b->cap = cap;
+	}
+	b->e[b->n] = (struct bent){h, v, len, cf};
+	*s = ++b->n;
+}
+
+void rmeta_batch_put(struct rbatch *b, enum db_cf cf, const void *key,
+		     size_t klen, const void *val, size_t len)
+{
+	stage(b, cf, key, klen, val, len, false);
+}
+
+void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
+			size_t klen)
+{
+	uint8_t k[1 + KEY_DIGEST_LEN + 8];
+
+	stage(b, cf, key, klen, NULL, 0, true);
+	if (cf == CF_MANIFESTS && klen < sizeof(k)) {
+		k[0] = TIME_TAG;
+		memcpy(k + 1, key, klen);
+		stage(b, CF_DEFAULT, k, klen + 1, NULL, 0, true);
+	}
+}
+
+int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
+		    size_t klen, void **val, size_t *len)
+{
+	if (b->tcap) {
+		char *h = key_hex(cf, key, klen);
+		size_t *s;
+
+		if (!h)
+			return -ENOMEM;
+		s = slot_of(b, h);
+		free(h);
+		if (*s) {
+			struct bent *e = &b->e[*s - 1];
+
+			if (!e->val)
+				return -ENOENT;
+			*val = malloc(e->len ? e->len : 1);
+			if (!*val)
+				return -ENOMEM;
+			memcpy(*val, e->val, e->len);
+			*len = e->len;
+			return 0;
+		}
+	}
+	return rmeta_get(b->m, cf, key, klen, val, len);
+}
+
+/* What the batch changed, for the notify: "n" namespace, "b" bindings,
+ * "s" secrets. */
+static void what_of(const struct rbatch *b, char out[4])
+{
+	bool ns = false, bind = false, sec = false;
+	char bh[3] = {hexd[KEY_NS_BINDING >> 4], hexd[KEY_NS_BINDING & 15], 0};
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bent *e = &b->e[i];
+
+		if (e->cf == CF_SECRETS)
+			sec = true;
+		if (e->cf != CF_NAMESPACE)
+			continue;
+		ns = true;
+		if (!strncmp(e->hex + 2, bh, 2))
+			bind = true;
+	}
+	snprintf(out, 4, "%s%s%s", ns ? "n" : "", bind ? "b" : "",
+		 sec ? "s" : "");
+}
+
+/* One write op of entries [from, to): compare gen with *gen and set it one
+ * higher, then the keys. */
+static int commit_part(struct rbatch *b, size_t from, size_t to)
+{
+	struct rmeta *m = b->m;
+	size_t np = 0, nd = 0, cnt = to - from;
+	const char **pk = calloc(cnt ? cnt : 1, sizeof(*pk));
+	const char **pv = calloc(cnt ? cnt : 1, sizeof(*pv));
+	const char **dk = calloc(cnt ? cnt : 1, sizeof(*dk));
+	size_t *pkl = calloc(cnt ? cnt : 1, sizeof(*pkl));
+	size_t *pvl = calloc(cnt ? cnt : 1, sizeof(*pvl));
+	size_t *dkl = calloc(cnt ? cnt : 1, sizeof(*dkl));
+	rados_write_op_t op = rados_create_write_op();
+	char g0[21], g1[21];
+	int rc = -ENOMEM;
+
+	if (!pk || !pv || !dk || !pkl || !pvl || !dkl || !op)
+		goto out;
+	for (size_t i = from; i < to; i++) {
+		const struct bent *e = &b->e[i];
+
+		if (e->val) {
+			pk[np] = e->hex, pkl[np] = strlen(e->hex);
+			pv[np] = e->val, pvl[np++] = e->len;
+		} else {
+			dk[nd] = e->hex, dkl[nd++] = strlen(e->hex);
+		}
+	}
+	snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)b->gen);
+	snprintf(g1, sizeof(g1), "%020llu", (unsigned long long)b->gen + 1);
+	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0, 20);
+	rados_write_op_setxattr(op, "gen", g1, 20);
+	if (nd)
+		rados_write_op_omap_rm_keys2(op, dk, dkl, nd);
+	if (np)
+		rados_write_op_omap_set2(op, pk, pv, pkl, pvl, np);
+	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+	if (rc == -ECANCELED) {
+		store_log(STORE_LOG_ERR,
+			  "RADOS pool %s: another node committed while this "
+			  "commit's lock had lapsed: nothing was changed",
+			  m->pool);
+		rc = -EAGAIN;
+	} else if (rc) {
+		rc = fail(m, "commit failed, nothing was changed", rc);
+	} else {
+		b->gen++;
+	}
+out:
+	if (op)
+		rados_release_write_op(op);
+	free(pk), free(pv), free(dk), free(pkl), free(pvl), free(dkl);
+	return rc;
+}
+
+/* A batch is one write op when it fits one (every commit of the store's
+ * daily work does); a bigger one (a seal of a run of many thousands of
+ * files) goes in parts, each compared and counted, the last carrying what
+ * was staged last (the journal record is staged last: it lands with the
+ * final part). */
+int rmeta_batch_commit(struct rbatch *b)
+{
+	struct rmeta *m = b->m;
+	char what[4];
+	size_t from = 0;
+	int rc = 0;
+
+	if (b->gen == UINT64_MAX)
+		return -ENOMEM;
+	if (!b->n)
+		return 0;
+	while (!rc && from < b->n) {
+		size_t to = from, bytes = 0;
+
+		while (to < b->n && to - from < OP_KEYS && bytes < OP_BYTES) {
+			bytes += strlen(b->e[to].hex) + b->e[to].len;
+			to++;
+		}
+		rc = commit_part(b, from, to);
+		from = to;
+	}
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	m->last_gen = b->gen;
+	pthread_mutex_unlock(&m->lock);
+	what_of(b, what);
+	notify(m, what);
+	return 0;
+}

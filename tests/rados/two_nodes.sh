@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Two nodes, one store: a throw-away one-host cluster (scripts/ceph_up.sh),
+# two store directories initialised on one pool (the second joins the
+# first's store), both mounted, keys shared through ARTIFACTFS_KEY_DIR.
+#
+# - a version sealed on node A reads byte-identical through node B's mount
+#   within a second (B listed the artifacts before: its kernel had them
+#   cached);
+# - both nodes sealing one artifact at once get distinct versions, none
+#   lost;
+# - the same file put from both nodes at once is stored once;
+# - a binding granted on A is enforced on B's mount, for a real non-root
+#   user, and its revocation too;
+# - gc on A while B ingests loses nothing: every version B made reads
+#   back, and garbage older than the grace is removed;
+# - fsck and audit verify are clean from either node.
+#
+# Skipped (77) without the ceph binaries, except under CI=true.
+source "$(dirname "$0")/../mount/lib.sh" "$@"
+
+missing=""
+for b in ceph-mon ceph-osd rados ceph ceph-authtool monmaptool; do
+	command -v "$b" >/dev/null || missing="$missing $b"
+done
+if [ -n "$missing" ]; then
+	[ "${CI:-}" = true ] && fail "ceph binaries missing under CI:$missing"
+	skip "no ceph binaries:$missing (scripts/deps.sh installs them)"
+fi
+ensure_user
+
+CL=$T/ceph
+POOL=afs2
+CLEANUP+=("'$SRC_ROOT/scripts/ceph_down.sh' '$CL' >/dev/null")
+check "a one-host cluster comes up"
+"$SRC_ROOT/scripts/ceph_up.sh" "$CL" "$POOL" || fail "ceph_up.sh failed"
+CONF=$CL/ceph.conf
+R() { timeout 30 rados -c "$CONF" -p "$POOL" "$@" 2>/dev/null; }
+chunk_objects() { R --all ls | awk 'NF == 2 && $1 !~ /\.meta$/ {print $2}' | sort; }
+
+export ARTIFACTFS_KEY_DIR=$T/keys
+# gc keeps what was put in the last 4 s (another node's put may not be
+# committed yet); the daemons read it.
+export ARTIFACTFS_GC_GRACE=4
+SA=$T/nodeA MA=$T/mntA
+SB=$T/nodeB MB=$T/mntB
+mkdir "$MA" "$MB"
+A() { "$AFS" --config "$T/empty.conf" --store "$SA" "$@"; }
+B() { "$AFS" --config "$T/empty.conf" --store "$SB" "$@"; }
+
+check "init: node A makes the store, node B joins it"
+A init --rados "$POOL" --ceph-conf "$CONF" >/dev/null || fail "init A"
+B init --rados "$POOL" --ceph-conf "$CONF" >/dev/null 2>"$T/join.err" ||
+	fail "init B: $(cat "$T/join.err")"
+grep -q "joins it" "$T/join.err" || defect "B did not join: $(cat "$T/join.err")"
+
+# Two daemons: lib.sh's start_daemon/stop_daemon serve $S on $M.
+DPID_A="" DPID_B="" DLOG_A="" DLOG_B=""
+node_up() { # A|B
+	if [ "$1" = A ]; then S=$SA M=$MA; else S=$SB M=$MB; fi
+	DPID=""
+	start_daemon
+	if [ "$1" = A ]; then DPID_A=$DPID DLOG_A=$DLOG; else DPID_B=$DPID DLOG_B=$DLOG; fi
+	DPID=""
+}
+node_down() { # A|B
+	if [ "$1" = A ]; then
+		S=$SA M=$MA DPID=$DPID_A DLOG=$DLOG_A
+		DPID_A=""
+	else
+		S=$SB M=$MB DPID=$DPID_B DLOG=$DLOG_B
+		DPID_B=""
+	fi
+	stop_daemon
+}
+CLEANUP+=('[ -z "$DPID_A" ] || end_daemon "$MA" "$DPID_A"')
+CLEANUP+=('[ -z "$DPID_B" ] || end_daemon "$MB" "$DPID_B"')
+check "both nodes mount the store"
+node_up A
+node_up B
+
+check "a version sealed on A reads byte-identical on B's mount within a second"
+ls "$MB/artifacts" >/dev/null
+ls "$MB/artifacts/model" >/dev/null 2>&1 && defect "model exists before its put"
+mkrandom "$T/w.bin" $((3 << 20))
+A put model "$T/w.bin" >/dev/null || fail "put on A"
+t0=$(date +%s%N)
+got=""
+for ((i = 0; i < 100; i++)); do
+	if [ -f "$MB/artifacts/model/v1/w.bin" ]; then
+		got=$(sha "$MB/artifacts/model/v1/w.bin")
+		break
+	fi
+	sleep 0.02
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "   B's mount showed model/v1 after $ms ms"
+[ "$got" = "$(sha "$T/w.bin")" ] || defect "B's model/v1 differs or is missing after $ms ms"
+[ "$ms" -le 1000 ] || defect "B saw A's seal after $ms ms, want at most 1000"
+B cat model@v1 | cmp -s - "$T/w.bin" || defect "B's cat of model@v1 differs"
+
+check "both nodes sealing one artifact at once get distinct versions"
+for i in 1 2 3 4 5 6; do
+	printf 'A%d\n' "$i" >"$T/a$i.txt"
+	printf 'B%d\n' "$i" >"$T/b$i.txt"
+done
+pids=()
+for i in 1 2 3 4 5 6; do
+	A put same "$T/a$i.txt" >"$T/pa$i.out" 2>&1 &
+	pids+=($!)
+	B put same "$T/b$i.txt" >"$T/pb$i.out" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || defect "a concurrent put failed: $(cat "$T"/p[ab]*.out | grep -v '^same@' | head -3)"; done
+vers=$(cat "$T"/pa*.out "$T"/pb*.out | grep -o '^same@v[0-9]*' | sort -u | wc -l)
+echo "   12 puts at once (6 per node): $vers distinct versions"
+[ "$vers" -eq 12 ] || defect "12 puts gave $vers distinct versions"
+n=$(A ls same | grep -c '^v[0-9]')
+[ "$n" -eq 12 ] || defect "A lists $n versions of same, want 12"
+# Each version holds what its put sent.
+for f in "$T"/pa*.out "$T"/pb*.out; do
+	v=$(grep -o '^same@v[0-9]*' "$f") || continue
+	src=$T/$(basename "$f" .out | sed 's/^p//').txt
+	B cat "$v/$(basename "$src")" | cmp -s - "$src" ||
+		defect "$v on B differs from $(basename "$src")"
+done
+
+check "the same file put from both nodes at once is stored once"
+mkrandom "$T/d.bin" $((6 << 20))
+chunk_objects >"$T/before"
+A put dupA "$T/d.bin" >/dev/null &
+pa=$!
+B put dupB "$T/d.bin" >/dev/null &
+pb=$!
+wait "$pa" || defect "put dupA"
+wait "$pb" || defect "put dupB"
+chunk_objects >"$T/after"
+new=$(comm -13 "$T/before" "$T/after")
+nnew=$(echo "$new" | grep -c . || true)
+ns=$(R --all ls | awk 'NF == 2 && $1 !~ /\.meta$/ {print $1; exit}')
+bytes=0
+for o in $new; do
+	sz=$(R -N "$ns" stat "$o" | sed -n 's/.*size \([0-9]*\).*/\1/p')
+	bytes=$((bytes + sz))
+done
+echo "   two puts of 6 MiB at once: $nnew new objects, $bytes bytes"
+[ "$nnew" -ge 1 ] || defect "no new object"
+[ "$bytes" -le $((6 * 1048576 * 105 / 100)) ] ||
+	defect "two puts of one 6 MiB file stored $bytes bytes"
+[ "$bytes" -ge $((6 * 1048576)) ] || defect "only $bytes bytes stored for 6 MiB of random data"
+B cat dupA | cmp -s - "$T/d.bin" || defect "dupA on B differs"
+A cat dupB | cmp -s - "$T/d.bin" || defect "dupB on A differs"
+
+check "a binding granted on A is enforced on B's mount, and its revocation"
+A role grant admin root >/dev/null || fail "role grant admin root"
+rc=0
+as_user cat "$MB/artifacts/model/v1/w.bin" >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || defect "$TUSER read model on B without a role"
+A role grant reader "$TUSER" --scope /artifacts/model >/dev/null || fail "role grant reader"
+ok=""
+for ((i = 0; i < 50; i++)); do
+	if got=$(as_user sha256sum "$MB/artifacts/model/v1/w.bin" 2>/dev/null); then
+		ok=1
+		break
+	fi
+	sleep 0.02
+done
+[ -n "$ok" ] || defect "B refused $TUSER a read granted on A"
+[ "${got%% *}" = "$(sha "$T/w.bin")" ] || defect "$TUSER's read on B differs"
+as_user cat "$MB/artifacts/same/v1/a1.txt" >/dev/null 2>&1 &&
+	defect "$TUSER read outside the granted scope on B"
+A role revoke reader "$TUSER" --scope /artifacts/model >/dev/null || fail "role revoke"
+denied=""
+for ((i = 0; i < 50; i++)); do
+	if ! as_user cat "$MB/artifacts/model/v1/w.bin" >/dev/null 2>&1; then
+		denied=1
+		break
+	fi
+	sleep 0.02
+done
+[ -n "$denied" ] || defect "B still lets $TUSER read after the revoke on A"
+
+check "gc on A while B ingests loses nothing"
+# Garbage older than the grace: the chunks of a put that failed.
+mkdir "$T/partial"
+mkrandom "$T/partial/aa.bin" $((2 << 20))
+mkfifo "$T/partial/zz.fifo"
+B put partial "$T/partial" >/dev/null 2>&1 && defect "a put with a FIFO succeeded"
+chunk_objects >"$T/with_garbage"
+sleep 5
+for i in $(seq 1 8); do mkrandom "$T/ing$i.bin" $((1 << 20)); done
+(
+	for i in $(seq 1 8); do
+		B put ingest "$T/ing$i.bin" >>"$T/ingest.out" 2>&1 || echo "FAILED $i" >>"$T/ingest.out"
+	done
+) &
+ing=$!
+gcs=0
+while kill -0 "$ing" 2>/dev/null; do
+	A gc >>"$T/gc.out" 2>&1 || defect "gc on A: $(tail -2 "$T/gc.out")"
+	gcs=$((gcs + 1))
+done
+wait "$ing" || true
+A gc >>"$T/gc.out" 2>&1 || defect "gc on A after the ingest"
+echo "   $gcs gc runs on A during B's 8 puts; $(grep -c '^ingest@' "$T/ingest.out") puts made"
+grep -q FAILED "$T/ingest.out" && defect "a put on B failed: $(grep -v '^ingest@' "$T/ingest.out" | head -3)"
+for i in $(seq 1 8); do
+	v=$(grep -o '^ingest@v[0-9]*' "$T/ingest.out" | sed -n "${i}p")
+	[ -n "$v" ] || continue
+	A cat "$v" | cmp -s - "$T/ing$i.bin" || defect "$v reads differently after gc"
+done
+chunk_objects >"$T/after_gc"
+gone=$(comm -23 "$T/with_garbage" "$T/after_gc" | wc -l)
+echo "   gc removed $gone objects of the failed put and others' garbage"
+[ "$gone" -ge 1 ] || defect "gc removed no garbage older than the grace"
+B cat model@v1 | cmp -s - "$T/w.bin" || defect "model@v1 differs after gc"
+
+check "fsck and audit verify are clean from either node"
+for n in A B; do
+	$n fsck >"$T/fsck.$n" 2>&1 || defect "fsck on $n: $(tail -3 "$T/fsck.$n")"
+	grep -q ': clean$' "$T/fsck.$n" || defect "fsck on $n not clean: $(tail -3 "$T/fsck.$n")"
+	$n audit verify >"$T/verify.$n" 2>&1 ||
+		defect "audit verify on $n: $(tail -3 "$T/verify.$n")"
+	echo "   $n: $(tail -1 "$T/fsck.$n"); $(tail -1 "$T/verify.$n")"
+done
+
+check "both daemons unmount cleanly"
+node_down B
+node_down A
+finish
