@@ -275,6 +275,9 @@ static int new_id(char id[33])
 /* CF_META "meta" = "rados": the metadata is in the pool (radosmeta.c),
  * this directory keeps the config, the lock and the socket only. */
 #define META_IN_KEY "meta"
+/* CF_META "node": this directory's node id (32 hex digits), which marks
+ * the runs it opens (store_run_here). */
+#define NODE_KEY "node"
 
 /* Writes format, id and zero counters into a new database, and where
  * its chunks and metadata live (place NULL: in it). */
@@ -292,9 +295,17 @@ static int meta_create(struct db *db, const struct chunk_place *place,
 	db_batch_put(b, CF_META, "id", 2, id, 32);
 	stats_save(b, &zero);
 	if (place) {
+		char node[33];
+
+		rc = new_id(node);
+		if (rc) {
+			db_batch_free(b);
+			return rc;
+		}
 		chunks_place_put(b, place);
 		db_batch_put(b, CF_META, META_IN_KEY, strlen(META_IN_KEY),
 			     "rados", 5);
+		db_batch_put(b, CF_META, NODE_KEY, strlen(NODE_KEY), node, 32);
 	}
 	rc = db_batch_commit(b);
 	db_batch_free(b);
@@ -473,6 +484,14 @@ static int cluster_open(struct store *s)
 			  "metadata lives is malformed",
 			  s->dir);
 		return rc < 0 ? rc : -EIO;
+	}
+	rc = db_get(s->db, CF_META, NODE_KEY, strlen(NODE_KEY), &v, &len);
+	if (rc == 0) {
+		snprintf(s->node, sizeof(s->node), "%.*s",
+			 (int)(len < 32 ? len : 32), (char *)v);
+		free(v);
+	} else if (rc != -ENOENT) {
+		return rc;
 	}
 	rc = rmeta_open(&p, s->id, &m);
 	if (rc)

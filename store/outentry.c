@@ -127,7 +127,7 @@ int out_step_writable(struct store *s, struct db_batch *b, const char *pipeline,
 
 	if (rc)
 		return rc;
-	if (r.status != STORE_RUN_OPEN)
+	if (r.status != STORE_RUN_OPEN || !store_run_here(s, &r))
 		return -EROFS;
 	rc = db_batch_get(b, CF_NAMESPACE, k,
 			  key_names(k, KEY_NS_STEP, pipeline, run, step), &val,

@@ -68,6 +68,27 @@ static void run_encode(struct buf *x, const struct store_run *r)
 	buf_varint(x, r->owner);
 	buf_varint(x, (uint64_t)r->created);
 	buf_varint(x, (uint64_t)r->ended);
+	/* A trailing field, absent from single-node stores' records. */
+	if (r->node[0])
+		buf_str(x, r->node);
+}
+
+bool store_run_here(const struct store *s, const struct store_run *r)
+{
+	return r->status != STORE_RUN_OPEN || !r->node[0] ||
+	       !strcmp(r->node, s->node);
+}
+
+/* -EROFS, logged, when run r is open on another node. */
+static int run_here(const struct store *s, const struct store_run *r)
+{
+	if (store_run_here(s, r))
+		return 0;
+	store_log(STORE_LOG_ERR,
+		  "run %s/%s is open on another node (%s): it is read-only "
+		  "here until that node seals it",
+		  r->pipeline, r->run, r->node);
+	return -EROFS;
 }
 
 int run_decode(const void *val, size_t len, struct store_run *r)
@@ -80,6 +101,9 @@ int run_decode(const void *val, size_t len, struct store_run *r)
 	r->owner = (uint32_t)cur_varint(&c);
 	r->created = (int64_t)cur_varint(&c);
 	r->ended = (int64_t)cur_varint(&c);
+	r->node[0] = '\0';
+	if (c.p < c.end)
+		cur_str(&c, r->node, sizeof(r->node));
 	if (r->status < STORE_RUN_OPEN || r->status > STORE_RUN_FAILED)
 		c.bad = true;
 	return c.bad ? -EIO : 0;
@@ -179,6 +203,7 @@ int store_run_create(struct store *s, const struct store_caller *c,
 	bool made = false;
 	int rc = names_new(pipeline, run, NULL);
 
+	snprintf(r.node, sizeof(r.node), "%s", s->node);
 	if (!rc)
 		rc = commit_begin(s, c, &t);
 	if (rc)
@@ -254,6 +279,8 @@ int store_step_create(struct store *s, const struct store_caller *c,
 		store_log(STORE_LOG_ERR, "run %s/%s is sealed", pipeline, run);
 		rc = -EROFS;
 	}
+	if (!rc)
+		rc = run_here(s, &r);
 	buf_u8(&x, RECORD_FORMAT);
 	buf_varint(&x, (uint64_t)now_ns());
 	if (!rc)
@@ -290,6 +317,10 @@ int run_end_locked(struct commit *t, const char *pipeline, const char *run,
 		store_log(STORE_LOG_ERR, "run %s already ended", who);
 		rc = -EROFS;
 	}
+	/* Another node's open run may be failed from here (that node may
+	 * be gone for good), never sealed. */
+	if (!rc && status == STORE_RUN_SEALED)
+		rc = run_here(s, &r);
 	if (!rc)
 		rc = stats_load(b, &st);
 	for (size_t i = 0; i < n && !rc; i++) {

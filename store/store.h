@@ -496,7 +496,14 @@ struct store_run {
 	uint32_t owner;	 /* uid that opened it */
 	int64_t created; /* ns */
 	int64_t ended;	 /* ns, 0 while open */
+	/* The node that opened it, in a store shared by nodes (RADOS): an
+	 * open run is written and sealed from there only.  "" elsewhere. */
+	char node[33];
 };
+
+/** Whether run r may change from this node: it is not an open run that
+ * another node of a shared store opened (there, -EROFS). */
+bool store_run_here(const struct store *s, const struct store_run *r);
 
 /** Creates pipeline if absent (0 either way). */
 int store_pipeline_create(struct store *s, const struct store_caller *c,

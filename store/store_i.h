@@ -70,6 +70,7 @@ void gate_open(struct gate *g);
 struct store {
 	char *dir;
 	char id[33];
+	char node[33]; /* this node of a store in RADOS; "" otherwise */
 	struct store_options opt;
 	int lock_fd;
 	struct db *db;

@@ -93,6 +93,9 @@ int mnt_check_child(fuse_req_t req, struct mnt *m, enum acl_action act,
 
 uint32_t mnt_base_mode(const struct mnt_node *n)
 {
+	/* Read-only: sealed, or an open run of another node. */
+	bool ro = n->sealed || n->elsewhere;
+
 	switch (n->kind) {
 	case MK_ROOT:
 	case MK_ARTIFACTS:
@@ -114,15 +117,15 @@ uint32_t mnt_base_mode(const struct mnt_node *n)
 	case MK_RUN:
 	case MK_STEPS:
 	case MK_STEP:
-		return n->sealed ? 0555 : 0755;
+		return ro ? 0555 : 0755;
 	case MK_RUN_JSON:
 		return 0444;
 	case MK_TRACE: /* the owner appends JSON lines while the run is open */
-		return n->sealed ? 0444 : 0644;
+		return ro ? 0444 : 0644;
 	case MK_CONTROL:
-		return n->sealed ? 0444 : 0644;
+		return ro ? 0444 : 0644;
 	case MK_INPUTS:
-		return n->sealed ? 0555 : 0755; /* ln -s declares an input */
+		return ro ? 0555 : 0755; /* ln -s declares an input */
 	case MK_RUN_ENV:
 	case MK_STEP_ENV:
 		return 0555;
@@ -131,8 +134,8 @@ uint32_t mnt_base_mode(const struct mnt_node *n)
 		return 0777;
 	case MK_OUT:
 		if (n->tail[0] == '\0')
-			return n->sealed ? 0555 : 0755;
-		return n->sealed ? n->e.mode & 07555 : n->e.mode;
+			return ro ? 0555 : 0755;
+		return ro ? n->e.mode & 07555 : n->e.mode;
 	case MK_SEALED:
 		return n->e.mode & 0555;
 	}

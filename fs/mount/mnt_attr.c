@@ -81,6 +81,7 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n, struct mnt_node *snap)
 	n->link = fresh.link;
 	n->nlink = fresh.nlink;
 	n->sealed = fresh.sealed;
+	n->elsewhere = fresh.elsewhere;
 	n->version = fresh.version;
 	pthread_mutex_unlock(&m->lock);
 	if (snap) {
@@ -88,6 +89,7 @@ int mnt_refresh(struct mnt *m, struct mnt_node *n, struct mnt_node *snap)
 		snap->uid = fresh.uid;
 		snap->mtime = fresh.mtime;
 		snap->sealed = fresh.sealed;
+		snap->elsewhere = fresh.elsewhere;
 		snap->version = fresh.version;
 	}
 	return 0;

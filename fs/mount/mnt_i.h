@@ -106,6 +106,9 @@ struct mnt_node {
 	uint64_t link;	       /* MK_OUT: the link id of a file of many names */
 	uint32_t nlink;	       /* its names (0: one) */
 	bool sealed;	       /* nothing below can change */
+	/* An open run another node of a shared store opened, and what is in
+	 * it: read-only here (EROFS), yet it changes (not cached as sealed). */
+	bool elsewhere;
 	/* MK_SEALED, what a lookup or getattr answers from memory (under
 	 * the table lock, never copied): the mode the bindings of
 	 * generation mode_gen give (0: none yet), and the last callers

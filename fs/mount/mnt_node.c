@@ -203,6 +203,7 @@ static void copy_facts(struct mnt_node *n, const struct mnt_node *t)
 	n->link = t->link;
 	n->nlink = t->nlink;
 	n->sealed = t->sealed;
+	n->elsewhere = t->elsewhere;
 }
 
 int mnt_node_ref(struct mnt *m, const struct mnt_node *parent, const char *name,

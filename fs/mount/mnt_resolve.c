@@ -71,6 +71,7 @@ static int run_facts(struct mnt *m, const struct mnt_node *n,
 	out->uid = r.owner;
 	out->mtime = r.created;
 	out->sealed = r.status != STORE_RUN_OPEN;
+	out->elsewhere = !store_run_here(m->s, &r);
 	return 0;
 }
 
@@ -332,6 +333,7 @@ int mnt_resolve(struct mnt *m, const struct mnt_node *p, const char *name,
 		out->uid = r.owner;
 		out->mtime = r.created;
 		out->sealed = r.status != STORE_RUN_OPEN;
+		out->elsewhere = !rc && !store_run_here(m->s, &r);
 		break;
 	}
 	case MK_RUN:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A store in RADOS (chunks and metadata), on a throw-away one-host cluster
 # (scripts/ceph_up.sh: one mon, one memstore osd, loopback only):
-# init refuses a missing pool; the store's directory stays small (its
-# metadata is in the pool); puts dedup against the pool (one object per
+# init refuses a missing pool; the metadata is in the pool (keys in the
+# object meta); puts dedup against the pool (one object per
 # distinct chunk); cat and a mount read give back the bytes; fsck is
 # clean; a damaged object makes cat fail naming the chunk (a mount read:
 # EIO); gc keeps what was put within its grace, then removes the objects
-# nothing references; a second directory joins the store; an export copies the
+# nothing references; a second directory joins the store; a commit lock
+# left by a killed process of this host is broken, another host's is
+# waited for until its lease ends; an export copies the
 # chunks it holds and reads with the cluster stopped, while the store's
 # commands then fail within their deadline, naming the conf and the pool.
 #
@@ -177,6 +179,25 @@ n3=$((n3 + 1))
 check "an export copies the chunks it holds: a closure export of data@v3"
 afs export "$T/exp" --closure data@v3 >/dev/null || fail "export"
 [ "$(objects)" -eq "$n3" ] || defect "the export's gc touched the pool"
+
+check "a commit lock left by a killed process of this host is broken at once; another host's waits out its lease"
+R -N "$mns" lock get meta commit --lock-cookie "$(hostname) 999999 dead" \
+	--lock-duration 300 || fail "rados lock get"
+printf 'x\n' >"$T/l1.txt"
+t0=$SECONDS
+timeout 60 "$AFS" --config "$T/empty.conf" --store "$S" put locked "$T/l1.txt" \
+	>/dev/null 2>"$T/lock.err" || defect "put with a dead process's lock: $(cat "$T/lock.err")"
+[ $((SECONDS - t0)) -le 5 ] || defect "the dead process's lock held a put $((SECONDS - t0)) s"
+grep -q "broke the commit lock of process 999999" "$T/lock.err" ||
+	defect "no word of the broken lock: $(cat "$T/lock.err")"
+R -N "$mns" lock get meta commit --lock-cookie "elsewhere 1 live" \
+	--lock-duration 4 || fail "rados lock get"
+t0=$(date +%s%N)
+timeout 60 "$AFS" --config "$T/empty.conf" --store "$S" put locked "$T/l1.txt" \
+	>/dev/null 2>"$T/lock.err" || defect "put after another host's lease: $(cat "$T/lock.err")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "   a put waited $ms ms for another host's 4 s lease"
+[ "$ms" -ge 2500 ] || defect "a put took another host's live lock after $ms ms"
 
 check "with the cluster down a command fails within its deadline, naming the pool"
 KEEP=1 "$SRC_ROOT/scripts/ceph_down.sh" "$CL" >/dev/null

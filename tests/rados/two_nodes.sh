@@ -214,6 +214,35 @@ echo "   gc removed $gone objects of the failed put and others' garbage"
 [ "$gone" -ge 1 ] || defect "gc removed no garbage older than the grace"
 B cat model@v1 | cmp -s - "$T/w.bin" || defect "model@v1 differs after gc"
 
+check "an open run is written from the node that opened it; read-only on the other until sealed"
+OA=$MA/pipelines/p/runs/ra/steps/s/outputs
+OB=$MB/pipelines/p/runs/ra/steps/s/outputs
+mkdir -p "$OA" || fail "mkdir of a run on A"
+printf 'from A\n' >"$OA/f.txt" || fail "write on A"
+got=""
+for ((i = 0; i < 50; i++)); do
+	got=$(cat "$OB/f.txt" 2>/dev/null) && break
+	sleep 0.02
+done
+[ "$got" = "from A" ] || defect "B reads '$got' from A's open run"
+M=$MB expect_errno EROFS "open(M + '/pipelines/p/runs/ra/steps/s/outputs/g.txt', 'w')"
+M=$MB expect_errno EROFS "open(M + '/pipelines/p/runs/ra/steps/s/outputs/f.txt', 'a')"
+M=$MB expect_errno EROFS "os.mkdir(M + '/pipelines/p/runs/ra/steps/s2')"
+M=$MB expect_errno EROFS "os.unlink(M + '/pipelines/p/runs/ra/steps/s/outputs/f.txt')"
+mode=$(stat -c %a "$OB/f.txt")
+case "$mode" in *[2367]*) defect "A's open file shows mode $mode on B (writable)" ;; esac
+expect_err "open on another node" B run seal p/ra
+mkdir -p "$MB/pipelines/p/runs/rb/steps/s/outputs" || defect "B cannot open a run of its own"
+printf 'from B\n' >"$MB/pipelines/p/runs/rb/steps/s/outputs/f.txt" || defect "B cannot write its own run"
+A run seal p/ra >/dev/null || defect "A cannot seal its run"
+B run seal p/rb >/dev/null || defect "B cannot seal its run"
+got=""
+for ((i = 0; i < 50; i++)); do
+	got=$(cat "$MA/pipelines/p/runs/rb/steps/s/outputs/f.txt" 2>/dev/null) && break
+	sleep 0.02
+done
+[ "$got" = "from B" ] || defect "A reads '$got' from B's sealed run"
+
 check "fsck and audit verify are clean from either node"
 for n in A B; do
 	$n fsck >"$T/fsck.$n" 2>&1 || defect "fsck on $n: $(tail -3 "$T/fsck.$n")"
