@@ -195,7 +195,14 @@ bool cas_known(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	cur_varint(&c); /* plain */
 	*stored = (uint32_t)cur_varint(&c);
 	free(val);
-	return !c.bad;
+	if (c.bad)
+		return false;
+	/* A backend shared with other nodes: stamp the chunk as put now, so
+	 * that a gc elsewhere keeps it until this ingest commits (it may
+	 * lose its last reference meanwhile); gone already, it is put. */
+	if (s->chunks->ops->touch && s->chunks->ops->touch(s->chunks, id) != 0)
+		return false;
+	return true;
 }
 
 /* ------------------------------------------------------------ chunk_set */

@@ -494,6 +494,13 @@ void db_batch_delete(struct db_batch *b, enum db_cf cf, const void *key,
 	rocksdb_writebatch_wi_delete_cf(b->wb, b->db->cf[cf], key, klen);
 }
 
+void db_batch_prefetch(struct db_batch *b, enum db_cf cf, const uint8_t *keys,
+		       size_t klen, size_t n)
+{
+	if (b->rb)
+		rmeta_batch_prefetch(b->rb, cf, keys, klen, n);
+}
+
 int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
 		 size_t klen, void **val, size_t *len)
 {

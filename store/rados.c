@@ -181,6 +181,18 @@ static int rdc_remove(struct chunk_backend *b,
 	return rc ? fail(r, "cannot remove chunk", rc) : 0;
 }
 
+static int rdc_touch(struct chunk_backend *b,
+		     const uint8_t id[STORE_DIGEST_LEN])
+{
+	struct rados_chunks *r = rc_of(b);
+	char oid[65];
+	int rc;
+
+	oid_of(id, oid);
+	rc = put_op(r, oid, NULL, 0, false);
+	return rc == -ENOENT ? rc : rc ? fail(r, "cannot stamp chunk", rc) : 0;
+}
+
 static int rdc_remove_before(struct chunk_backend *b,
 			     const uint8_t id[STORE_DIGEST_LEN], int64_t cutoff)
 {
@@ -305,6 +317,7 @@ static const struct chunk_ops rados_ops = {
     .put = rdc_put,
     .get = rdc_get,
     .remove = rdc_remove,
+    .touch = rdc_touch,
     .remove_before = rdc_remove_before,
     .each = rdc_each,
     .close = rdc_close,

@@ -550,9 +550,12 @@ int rmeta_put_time(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 
 struct bent {
 	char *hex; /* the key, as stored */
-	void *val; /* NULL: a delete */
+	void *val; /* NULL: a delete (clean: absent) */
 	size_t len;
 	enum db_cf cf;
+	/* A read kept for the batch, not a write: under the commit lock
+	 * no other node changes the key, so it is read once. */
+	bool clean;
 };
 
 struct rbatch {
@@ -734,12 +737,12 @@ static bool grow_tab(struct rbatch *b)
 	return true;
 }
 
-/* Stages a put (val non-NULL) or a delete.  Out of memory, the batch is
- * marked broken and its commit fails. */
-static void stage(struct rbatch *b, enum db_cf cf, const void *key, size_t klen,
-		  const void *val, size_t len, bool del)
+/* Stages a put (val non-NULL), a delete, or (clean) what a read found:
+ * takes h.  Out of memory, the batch is marked broken and its commit
+ * fails. */
+static void stage_hex(struct rbatch *b, char *h, enum db_cf cf, const void *val,
+		      size_t len, bool del, bool clean)
 {
-	char *h = key_hex(cf, key, klen);
 	void *v = del ? NULL : malloc(len ? len : 1);
 	size_t *s;
 
@@ -756,7 +759,7 @@ static void stage(struct rbatch *b, enum db_cf cf, const void *key, size_t klen,
 
 		free(h);
 		free(e->val);
-		e->val = v, e->len = len;
+		e->val = v, e->len = len, e->clean = clean;
 		return;
 	}
 	if (b->n == b->cap) {
@@ -770,8 +773,14 @@ static void stage(struct rbatch *b, enum db_cf cf, const void *key, size_t klen,
 		}
 		b->e = n, b->cap = cap;
 	}
-	b->e[b->n] = (struct bent){h, v, len, cf};
+	b->e[b->n] = (struct bent){h, v, len, cf, clean};
 	*s = ++b->n;
+}
+
+static void stage(struct rbatch *b, enum db_cf cf, const void *key, size_t klen,
+		  const void *val, size_t len, bool del)
+{
+	stage_hex(b, key_hex(cf, key, klen), cf, val, len, del, false);
 }
 
 void rmeta_batch_put(struct rbatch *b, enum db_cf cf, const void *key,
@@ -796,6 +805,8 @@ void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
 int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		    size_t klen, void **val, size_t *len)
 {
+	int rc;
+
 	if (b->tcap) {
 		char *h = key_hex(cf, key, klen);
 		size_t *s;
@@ -817,7 +828,79 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 			return 0;
 		}
 	}
-	return rmeta_get(b->m, cf, key, klen, val, len);
+	rc = rmeta_get(b->m, cf, key, klen, val, len);
+	if (rc == 0)
+		stage_hex(b, key_hex(cf, key, klen), cf, *val, *len, false,
+			  true);
+	else if (rc == -ENOENT)
+		stage_hex(b, key_hex(cf, key, klen), cf, NULL, 0, true, true);
+	return rc;
+}
+
+/* Keys a prefetch asks for in one op. */
+#define PREFETCH_KEYS 1024
+
+void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
+			  size_t klen, size_t n)
+{
+	for (size_t at = 0; at < n && b->gen != UINT64_MAX;) {
+		const char *want[PREFETCH_KEYS];
+		size_t nw = 0, first = at;
+		rados_read_op_t op;
+		rados_omap_iter_t it = NULL;
+		int prval = 0, rc;
+
+		if (!b->tcap && !grow_tab(b))
+			return;
+		for (; at < n && nw < PREFETCH_KEYS; at++) {
+			char *h = key_hex(cf, keys + at * klen, klen);
+
+			if (!h)
+				break;
+			if (*slot_of(b, h)) { /* read or written already */
+				free(h);
+				continue;
+			}
+			want[nw++] = h;
+		}
+		if (!nw) {
+			if (at == first)
+				return;
+			continue;
+		}
+		op = rados_create_read_op();
+		rc = op ? 0 : -ENOMEM;
+		if (!rc) {
+			rados_read_op_omap_get_vals_by_keys(op, want, nw, &it,
+							    &prval);
+			rc = rados_read_op_operate(op, b->m->io, META_OID, 0);
+			if (!rc)
+				rc = prval;
+		}
+		/* Each key found is kept with its value; a key not found is
+		 * kept as absent.  On failure nothing is kept: the reads go
+		 * one by one. */
+		for (char *k, *v; !rc;) {
+			size_t vl;
+
+			if (rados_omap_get_next(it, &k, &v, &vl) || !k)
+				break;
+			stage_hex(b, strdup(k), cf, v, vl, false, true);
+		}
+		if (it)
+			rados_omap_get_end(it);
+		if (op)
+			rados_release_read_op(op);
+		for (size_t i = 0; i < nw; i++) {
+			if (!rc && b->tcap && !*slot_of(b, want[i]))
+				stage_hex(b, (char *)want[i], cf, NULL, 0, true,
+					  true);
+			else
+				free((char *)want[i]);
+		}
+		if (rc)
+			return;
+	}
 }
 
 /* What the batch changed, for the notify: "n" namespace, "b" bindings,
@@ -830,6 +913,8 @@ static void what_of(const struct rbatch *b, char out[4])
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bent *e = &b->e[i];
 
+		if (e->clean)
+			continue;
 		if (e->cf == CF_SECRETS)
 			sec = true;
 		if (e->cf != CF_NAMESPACE)
@@ -863,6 +948,8 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 	for (size_t i = from; i < to; i++) {
 		const struct bent *e = &b->e[i];
 
+		if (e->clean)
+			continue;
 		if (e->val) {
 			pk[np] = e->hex, pkl[np] = strlen(e->hex);
 			pv[np] = e->val, pvl[np++] = e->len;
@@ -906,21 +993,29 @@ int rmeta_batch_commit(struct rbatch *b)
 {
 	struct rmeta *m = b->m;
 	char what[4];
-	size_t from = 0;
+	size_t from = 0, dirty = 0;
 	int rc = 0;
 
 	if (b->gen == UINT64_MAX)
 		return -ENOMEM;
-	if (!b->n)
+	for (size_t i = 0; i < b->n; i++)
+		dirty += !b->e[i].clean;
+	if (!dirty)
 		return 0;
-	while (!rc && from < b->n) {
-		size_t to = from, bytes = 0;
+	while (!rc && dirty) {
+		size_t to = from, keys = 0, bytes = 0;
 
-		while (to < b->n && to - from < OP_KEYS && bytes < OP_BYTES) {
-			bytes += strlen(b->e[to].hex) + b->e[to].len;
+		/* Up to the op's limits in written keys; the last part takes
+		 * whatever reads are left. */
+		while (to < b->n && keys < OP_KEYS && bytes < OP_BYTES) {
+			if (!b->e[to].clean) {
+				keys++;
+				bytes += strlen(b->e[to].hex) + b->e[to].len;
+			}
 			to++;
 		}
 		rc = commit_part(b, from, to);
+		dirty -= keys;
 		from = to;
 	}
 	if (rc)

@@ -128,6 +128,34 @@ static int ref_move(struct db_batch *b, const uint8_t *key, size_t klen,
 	return 0;
 }
 
+/* The chunk counts of m, read ahead in one request (RADOS). */
+static void prefetch_chunks(struct db_batch *b, const struct manifest *m)
+{
+	uint8_t *keys = m->n > 1 ? malloc(m->n * KEY_DIGEST_LEN) : NULL;
+
+	if (!keys)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		key_digest(keys + i * KEY_DIGEST_LEN, KEY_REF_CHUNK,
+			   m->chunks[i].id);
+	db_batch_prefetch(b, CF_REFCOUNTS, keys, KEY_DIGEST_LEN, m->n);
+	free(keys);
+}
+
+/* The counts of a directory's entries, read ahead. */
+static void prefetch_entries(struct db_batch *b, const struct dirlist *d)
+{
+	uint8_t *keys = d->n > 1 ? malloc(d->n * KEY_DIGEST_LEN) : NULL;
+
+	if (!keys)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		key_digest(keys + i * KEY_DIGEST_LEN, key_ref_tag(d->e[i].kind),
+			   d->e[i].digest);
+	db_batch_prefetch(b, CF_REFCOUNTS, keys, KEY_DIGEST_LEN, d->n);
+	free(keys);
+}
+
 static int move_file(struct store *s, struct db_batch *b,
 		     struct store_stats *st, int delta,
 		     const uint8_t digest[STORE_DIGEST_LEN])
@@ -146,6 +174,7 @@ static int move_file(struct store *s, struct db_batch *b,
 	if (rc)
 		return rc;
 	st->files += delta;
+	prefetch_chunks(b, &m);
 	for (size_t i = 0; i < m.n && !rc; i++) {
 		uint32_t plain = m.chunks[i].plain, stored = m.chunks[i].stored;
 		bool edge;
@@ -180,6 +209,8 @@ static int move_entry(struct store *s, struct db_batch *b,
 	if (kind != STORE_KIND_DIR)
 		return move_file(s, b, st, delta, digest);
 	rc = dir_load(s, b, digest, &d);
+	if (!rc)
+		prefetch_entries(b, &d);
 	for (size_t i = 0; i < d.n && !rc; i++)
 		rc = move_entry(s, b, st, delta, d.e[i].kind, d.e[i].digest);
 	if (d.e)

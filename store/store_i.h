@@ -151,6 +151,11 @@ void db_batch_put(struct db_batch *b, enum db_cf cf, const void *key,
 		  size_t klen, const void *val, size_t len);
 void db_batch_delete(struct db_batch *b, enum db_cf cf, const void *key,
 		     size_t klen);
+/** Reads n keys of klen bytes each (packed in keys) ahead, in one
+ * request where the keys are remote (RADOS), so that the db_batch_get
+ * of each that follows costs nothing; a no-op for RocksDB. */
+void db_batch_prefetch(struct db_batch *b, enum db_cf cf, const uint8_t *keys,
+		       size_t klen, size_t n);
 /** Like db_get, seeing the batch's pending writes first. */
 int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
 		 size_t klen, void **val, size_t *len);
@@ -250,6 +255,10 @@ struct chunk_ops {
 	/** Deletes chunk id (absent: 0). */
 	int (*remove)(struct chunk_backend *b,
 		      const uint8_t id[STORE_DIGEST_LEN]);
+	/** Stamps chunk id as put now (0), or -ENOENT when it is not
+	 * there.  NULL for a local backend. */
+	int (*touch)(struct chunk_backend *b,
+		     const uint8_t id[STORE_DIGEST_LEN]);
 	/** Deletes chunk id unless it was put after cutoff (ns since the
 	 * epoch), even while this runs: 0 removed or absent, 1 kept.  NULL
 	 * for a local backend (its gc holds every writer off). */
@@ -344,6 +353,8 @@ void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
 			size_t klen);
 int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		    size_t klen, void **val, size_t *len);
+void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
+			  size_t klen, size_t n);
 /** Commits as one write op guarded by the commit count (-EAGAIN: another
  * node took over a lapsed lock; nothing changed). */
 int rmeta_batch_commit(struct rbatch *b);

@@ -113,7 +113,11 @@ for i in range(n):
 	if [ "$mode" = put ]; then
 		got=$(afs "${dirs[0]}" ls "c$n" | grep -c '^v[0-9]')
 	else
-		got=$(cat "${dirs[0]}.mnt"/pipelines/p/runs/*/steps/s/outputs/* | wc -l)
+		# Every node's files, read through the first node's mount.
+		got=0
+		for d in "${dirs[@]}"; do
+			got=$((got + $(cat "${dirs[0]}.mnt/pipelines/p/runs/$(basename "$d")/steps/s/outputs"/* | wc -l)))
+		done
 	fi
 	python3 - "$kind" "$mode" "$n" "$PUTS" "$t0" "$t1" "$g0" "$g1" "$got" <<'EOF'
 import sys
