@@ -5,7 +5,8 @@
 #
 #   scripts/bench/rados_commits.sh [ARTIFACTFS] [PUTS]
 #
-# ARTIFACTFS defaults to build-release/fs/artifactfs; PUTS (per node,
+# ARTIFACTFS defaults to build-release/fs/artifactfs (MODES="put write
+# read" by default picks the kinds of operation); PUTS (per node,
 # default 100) small puts into one artifact, so every node contends for
 # the same version numbers.  Each node is a store directory joined to
 # the pool's store, with its daemon mounted (commands go through it); the
@@ -69,7 +70,9 @@ gen() {
 # run N KIND MODE: N nodes at once, each PUTS times: "put" a small file
 # into one artifact (a seal each, through the daemon's socket), or
 # "write" a small file through its mount into an open run of its own (a
-# commit at each close); prints the figures.
+# commit at each close), or "read" a small sealed file through its mount
+# (the journal's open and close records are commits too); prints the
+# figures.
 run() {
 	local n=$1 kind=$2 mode=$3 t0 t1 g0 g1 i
 	local dirs=()
@@ -83,6 +86,9 @@ run() {
 		mount_node "$d"
 		mkdir -p "$d.files"
 		for ((i = 1; i <= PUTS; i++)); do echo "$d $i" >"$d.files/f$i"; done
+		if [ "$mode" = read ]; then
+			afs "$d" put "r-$(basename "$d")" "$d.files" >/dev/null
+		fi
 	done
 	[ "$kind" = rados ] && g0=$(gen) || g0=0
 	local workers=()
@@ -92,6 +98,16 @@ run() {
 			(for ((i = 1; i <= PUTS; i++)); do
 				afs "$d" put "c$n" "$d.files/f$i" >/dev/null
 			done) &
+		elif [ "$mode" = read ]; then
+			python3 -c '
+import os, sys
+d = sys.argv[1]
+n = 0
+for name in sorted(os.listdir(d)):
+    with open(os.path.join(d, name)) as f:
+        n += len(f.read()) > 0
+open(sys.argv[2], "w").write("%d\n" % n)
+' "$d.mnt/artifacts/r-$(basename "$d")/v1" "$d.read" &
 		else
 			local out
 			out=$d.mnt/pipelines/p/runs/$(basename "$d")/steps/s/outputs
@@ -112,6 +128,9 @@ for i in range(n):
 	local got
 	if [ "$mode" = put ]; then
 		got=$(afs "${dirs[0]}" ls "c$n" | grep -c '^v[0-9]')
+	elif [ "$mode" = read ]; then
+		got=0
+		for d in "${dirs[@]}"; do got=$((got + $(cat "$d.read" 2>/dev/null || echo 0))); done
 	else
 		# Every node's files, read through the first node's mount.
 		got=0
@@ -126,7 +145,7 @@ n, puts, got = int(n), int(puts), int(got)
 s = float(t1) - float(t0)
 commits = int(g1) - int(g0)
 c = f"{commits / s:10.1f}" if kind == "rados" else f"{'-':>10}"
-what = "versions" if mode == "put" else "files"
+what = {"put": "versions", "write": "files", "read": "files read"}[mode]
 print(f"{kind:8} {mode:5} {n:5d} {n * puts:6d} {s:8.2f} {n * puts / s:8.1f} {c}"
       f"   {got} {what}{'' if got == n * puts else '  LOST SOME'}")
 EOF
@@ -134,7 +153,7 @@ EOF
 }
 
 printf '%-8s %5s %5s %6s %8s %8s %10s\n' backend what nodes ops "s" "ops/s" "commits/s"
-for mode in put write; do
+for mode in ${MODES:-put write read}; do
 	run 1 rocksdb "$mode"
 	for n in 1 2 4; do run "$n" rados "$mode"; done
 done

@@ -16,22 +16,9 @@
 # is a failure (scripts/deps.sh installs them).
 source "$(dirname "$0")/../mount/lib.sh" "$@"
 
-missing=""
-for b in ceph-mon ceph-osd rados ceph ceph-authtool monmaptool; do
-	command -v "$b" >/dev/null || missing="$missing $b"
-done
-if [ -n "$missing" ]; then
-	[ "${CI:-}" = true ] && fail "ceph binaries missing under CI:$missing"
-	skip "no ceph binaries:$missing (scripts/deps.sh installs them)"
-fi
-
-CL=$T/ceph
-POOL=afs
-CLEANUP+=("'$SRC_ROOT/scripts/ceph_down.sh' '$CL' >/dev/null")
-check "a one-host cluster comes up"
-"$SRC_ROOT/scripts/ceph_up.sh" "$CL" "$POOL" || fail "ceph_up.sh failed"
-CONF=$CL/ceph.conf
-R() { timeout 30 rados -c "$CONF" -p "$POOL" "$@"; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cluster_up afs
 
 check "init refuses a pool that does not exist, and writes no store"
 expect_err "RADOS pool nosuch does not exist" \

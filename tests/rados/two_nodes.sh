@@ -15,28 +15,22 @@
 #   back, and garbage older than the grace is removed;
 # - fsck and audit verify are clean from either node.
 #
+# Sizes (scripts/cluster_long.sh raises them): NODE_PUTS puts per node at
+# once (6), INGEST_FILES files B puts while A runs gc (8), KILLS kills of
+# B's daemon in the middle of writes (1).
+#
 # Skipped (77) without the ceph binaries, except under CI=true.
 source "$(dirname "$0")/../mount/lib.sh" "$@"
 
-missing=""
-for b in ceph-mon ceph-osd rados ceph ceph-authtool monmaptool; do
-	command -v "$b" >/dev/null || missing="$missing $b"
-done
-if [ -n "$missing" ]; then
-	[ "${CI:-}" = true ] && fail "ceph binaries missing under CI:$missing"
-	skip "no ceph binaries:$missing (scripts/deps.sh installs them)"
-fi
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 ensure_user
-
-CL=$T/ceph
-POOL=afs2
-CLEANUP+=("'$SRC_ROOT/scripts/ceph_down.sh' '$CL' >/dev/null")
-check "a one-host cluster comes up"
-"$SRC_ROOT/scripts/ceph_up.sh" "$CL" "$POOL" || fail "ceph_up.sh failed"
-CONF=$CL/ceph.conf
-R() { timeout 30 rados -c "$CONF" -p "$POOL" "$@" 2>/dev/null; }
+cluster_up afs2
 chunk_objects() { R --all ls | awk 'NF == 2 && $1 !~ /\.meta$/ {print $2}' | sort; }
 
+NODE_PUTS=${NODE_PUTS:-6}
+INGEST_FILES=${INGEST_FILES:-8}
+KILLS=${KILLS:-1}
 export ARTIFACTFS_KEY_DIR=$T/keys
 # gc keeps what was put in the last 4 s (another node's put may not be
 # committed yet); the daemons read it.
@@ -99,12 +93,12 @@ echo "   B's mount showed model/v1 after $ms ms"
 B cat model@v1 | cmp -s - "$T/w.bin" || defect "B's cat of model@v1 differs"
 
 check "both nodes sealing one artifact at once get distinct versions"
-for i in 1 2 3 4 5 6; do
+for i in $(seq 1 "$NODE_PUTS"); do
 	printf 'A%d\n' "$i" >"$T/a$i.txt"
 	printf 'B%d\n' "$i" >"$T/b$i.txt"
 done
 pids=()
-for i in 1 2 3 4 5 6; do
+for i in $(seq 1 "$NODE_PUTS"); do
 	A put same "$T/a$i.txt" >"$T/pa$i.out" 2>&1 &
 	pids+=($!)
 	B put same "$T/b$i.txt" >"$T/pb$i.out" 2>&1 &
@@ -112,10 +106,11 @@ for i in 1 2 3 4 5 6; do
 done
 for p in "${pids[@]}"; do wait "$p" || defect "a concurrent put failed: $(cat "$T"/p[ab]*.out | grep -v '^same@' | head -3)"; done
 vers=$(cat "$T"/pa*.out "$T"/pb*.out | grep -o '^same@v[0-9]*' | sort -u | wc -l)
-echo "   12 puts at once (6 per node): $vers distinct versions"
-[ "$vers" -eq 12 ] || defect "12 puts gave $vers distinct versions"
+want=$((2 * NODE_PUTS))
+echo "   $want puts at once ($NODE_PUTS per node): $vers distinct versions"
+[ "$vers" -eq "$want" ] || defect "$want puts gave $vers distinct versions"
 n=$(A ls same | grep -c '^v[0-9]')
-[ "$n" -eq 12 ] || defect "A lists $n versions of same, want 12"
+[ "$n" -eq "$want" ] || defect "A lists $n versions of same, want $want"
 # Each version holds what its put sent.
 for f in "$T"/pa*.out "$T"/pb*.out; do
 	v=$(grep -o '^same@v[0-9]*' "$f") || continue
@@ -187,9 +182,9 @@ mkfifo "$T/partial/zz.fifo"
 B put partial "$T/partial" >/dev/null 2>&1 && defect "a put with a FIFO succeeded"
 chunk_objects >"$T/with_garbage"
 sleep 5
-for i in $(seq 1 8); do mkrandom "$T/ing$i.bin" $((1 << 20)); done
+for i in $(seq 1 "$INGEST_FILES"); do mkrandom "$T/ing$i.bin" $((1 << 20)); done
 (
-	for i in $(seq 1 8); do
+	for i in $(seq 1 "$INGEST_FILES"); do
 		B put ingest "$T/ing$i.bin" >>"$T/ingest.out" 2>&1 || echo "FAILED $i" >>"$T/ingest.out"
 	done
 ) &
@@ -201,9 +196,9 @@ while kill -0 "$ing" 2>/dev/null; do
 done
 wait "$ing" || true
 A gc >>"$T/gc.out" 2>&1 || defect "gc on A after the ingest"
-echo "   $gcs gc runs on A during B's 8 puts; $(grep -c '^ingest@' "$T/ingest.out") puts made"
+echo "   $gcs gc runs on A during B's $INGEST_FILES puts; $(grep -c '^ingest@' "$T/ingest.out") puts made"
 grep -q FAILED "$T/ingest.out" && defect "a put on B failed: $(grep -v '^ingest@' "$T/ingest.out" | head -3)"
-for i in $(seq 1 8); do
+for i in $(seq 1 "$INGEST_FILES"); do
 	v=$(grep -o '^ingest@v[0-9]*' "$T/ingest.out" | sed -n "${i}p")
 	[ -n "$v" ] || continue
 	A cat "$v" | cmp -s - "$T/ing$i.bin" || defect "$v reads differently after gc"
@@ -243,8 +238,9 @@ for ((i = 0; i < 50; i++)); do
 done
 [ "$got" = "from B" ] || defect "A reads '$got' from B's sealed run"
 
-check "B's daemon killed in the middle of writes: A goes on, B comes back"
-OK=$MB/pipelines/p/runs/rk/steps/s/outputs
+for k in $(seq 1 "$KILLS"); do
+check "B's daemon killed in the middle of writes ($k of $KILLS): A goes on, B comes back"
+OK=$MB/pipelines/p/runs/rk$k/steps/s/outputs
 mkdir -p "$OK" || fail "mkdir of a run on B"
 "$PY" -c '
 import os, sys
@@ -254,17 +250,17 @@ for i in range(100000):
         f.write("%d\n" % i)
 ' "$OK" 2>/dev/null &
 writer=$!
-sleep 1
+sleep "0.$((RANDOM % 9 + 1))"
 kill -KILL "$DPID_B"
 wait "$DPID_B" 2>/dev/null || true
 DPID_B=""
 kill "$writer" 2>/dev/null || true
 wait "$writer" 2>/dev/null || true
 fusermount3 -u -z "$MB" || fail "lazy unmount of B's dead mount"
-printf 'after the kill\n' >"$T/k.txt"
+printf 'after kill %d\n' "$k" >"$T/k$k.txt"
 t0=$SECONDS
-timeout 100 "$AFS" --config "$T/empty.conf" --store "$SA" put afterkill "$T/k.txt" \
-	>/dev/null 2>"$T/k.err" || defect "put on A after B's kill: $(cat "$T/k.err")"
+timeout 100 "$AFS" --config "$T/empty.conf" --store "$SA" put afterkill "$T/k$k.txt" \
+	>"$T/k.out" 2>"$T/k.err" || defect "put on A after B's kill: $(cat "$T/k.err")"
 echo "   A's put after B's kill took $((SECONDS - t0)) s"
 [ $((SECONDS - t0)) -le 10 ] || defect "B's kill held A's put $((SECONDS - t0)) s"
 node_up B
@@ -278,7 +274,9 @@ for f in $(ls "$OK" | head -200); do
 	[ -z "$got" ] || [ "$got" = "${f#f}" ] || bad=$((bad + 1))
 done
 [ "$bad" -eq 0 ] || defect "$bad files of B's run read wrong after the kill"
-B cat afterkill | cmp -s - "$T/k.txt" || defect "B cannot read A's put after its restart"
+v=$(grep -o '^afterkill@v[0-9]*' "$T/k.out")
+B cat "$v" | cmp -s - "$T/k$k.txt" || defect "B cannot read A's put after its restart"
+done
 
 check "fsck and audit verify are clean from either node"
 for n in A B; do
