@@ -60,7 +60,7 @@ fi
 
 # hwm: the daemon's peak resident set (VmHWM) in KiB.
 hwm() {
-	awk '/^VmHWM:/ {print $2}' "/proc/$DPID/status"
+	daemon_kib VmHWM
 }
 
 PART=""

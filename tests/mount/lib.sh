@@ -223,6 +223,11 @@ EOF
 	esac
 }
 
+# daemon_kib FIELD: the daemon's VmHWM, VmRSS... (KiB) from its status.
+daemon_kib() {
+	awk -v f="$1:" '$1 == f {print $2}' "/proc/$DPID/status"
+}
+
 # sha FILE: its SHA-256 in hex.
 sha() {
 	sha256sum "$1" | cut -d' ' -f1

@@ -3,7 +3,7 @@
 # handle, and listings that stay right while the directory changes.
 #
 #   - a directory of N entries in an open run, then the same sealed:
-#     ls -f | wc -l shows N + 2 (with . and ..), alone and 8 at once;
+#     ls -f | wc -l shows N + 2 (with . and ..), alone and 8 at once (as root and two non-root users);
 #   - HANDLES directory streams held open on it at once (os.scandir,
 #     each past its first entry, so each has had its opendir and first
 #     readdir): the daemon's resident set (VmRSS) grows less than
@@ -38,13 +38,18 @@ mem() { # STEP: prints the daemon's VmHWM and VmRSS, the step's seconds
 	now=$(date +%s%N)
 	ms=$(((now - LAST) / 1000000))
 	LAST=$now
-	awk -v step="$1" -v n="$N" -v s="$((ms / 1000)).$((ms % 1000 / 100))" \
-		'/^VmHWM:/ {h = $2} /^VmRSS:/ {r = $2}
-		END {printf "readdir: %s n=%s hwm_kib=%s rss_kib=%s secs=%s\n",
-			step, n, h, r, s}' "/proc/$DPID/status"
+	echo "readdir: $1 n=$N hwm_kib=$(daemon_kib VmHWM)" \
+		"rss_kib=$(daemon_kib VmRSS) secs=$((ms / 1000)).$((ms % 1000 / 100))"
 }
 
+ensure_user
+make_user afs-mount-test2
+U2=$(id -u afs-mount-test2)
 afs init >/dev/null
+# The two users read what root writes: readers of the whole store.
+afs role grant admin root >/dev/null
+afs role grant reader "$TUSER" >/dev/null
+afs role grant reader afs-mount-test2 >/dev/null
 start_daemon
 mem start
 O=$M/pipelines/p/runs/r1/steps/s/outputs/big
@@ -60,21 +65,34 @@ for i in range(n):
 EOF
 mem create
 
-# list_all DIR WHEN: one ls -f, then 8 at once, each must count N + 2.
+# Listings run as root and as two non-root users at once.
+as() { # WHO CMD...: root, the test user or the second one
+	local who=$1
+	shift
+	case $who in
+	root) "$@" ;;
+	u1) as_user "$@" ;;
+	u2) (cd / && setpriv --reuid="$U2" --regid="$TGID" --clear-groups \
+		env HOME=/ PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C "$@") ;;
+	esac
+}
+
+# list_all DIR WHEN: one ls -f, then 8 at once (by root and two non-root
+# users), each must count N + 2.
 list_all() {
-	local d=$1 when=$2 got i pids=()
+	local d=$1 when=$2 got i pids=() who=(root u1 u2 u1 root u2 u1 u2)
 	got=$(ls -f "$d" | wc -l)
 	[ "$got" -eq $((N + 2)) ] || defect "$when: ls -f | wc -l = $got, want $((N + 2))"
 	mem "ls-$when"
 	for i in 1 2 3 4 5 6 7 8; do
-		ls -f "$d" | wc -l >"$T/ls.$i" &
+		as "${who[i - 1]}" ls -f "$d" 2>"$T/ls.err.$i" | wc -l >"$T/ls.$i" &
 		pids+=($!)
 	done
-	wait "${pids[@]}"
+	wait "${pids[@]}" || true # the counts below tell
 	for i in 1 2 3 4 5 6 7 8; do
 		got=$(cat "$T/ls.$i")
 		[ "$got" -eq $((N + 2)) ] ||
-			defect "$when: ls -f number $i of 8 counted $got, want $((N + 2))"
+			defect "$when: ls -f number $i of 8 (${who[i - 1]}) counted $got, want $((N + 2)): $(head -c 200 "$T/ls.err.$i")"
 	done
 	mem "ls8-$when"
 }
