@@ -32,9 +32,9 @@ NODE_PUTS=${NODE_PUTS:-6}
 INGEST_FILES=${INGEST_FILES:-8}
 KILLS=${KILLS:-1}
 export ARTIFACTFS_KEY_DIR=$T/keys
-# gc keeps what was put in the last 4 s (another node's put may not be
+# gc keeps what was put in the last 8 s (another node's put may not be
 # committed yet); the daemons read it.
-export ARTIFACTFS_GC_GRACE=4
+export ARTIFACTFS_GC_GRACE=8
 SA=$T/nodeA MA=$T/mntA
 SB=$T/nodeB MB=$T/mntB
 mkdir "$MA" "$MB"
@@ -181,7 +181,7 @@ mkrandom "$T/partial/aa.bin" $((2 << 20))
 mkfifo "$T/partial/zz.fifo"
 B put partial "$T/partial" >/dev/null 2>&1 && defect "a put with a FIFO succeeded"
 chunk_objects >"$T/with_garbage"
-sleep 5
+sleep 9
 for i in $(seq 1 "$INGEST_FILES"); do mkrandom "$T/ing$i.bin" $((1 << 20)); done
 (
 	for i in $(seq 1 "$INGEST_FILES"); do
