@@ -126,7 +126,8 @@ int audit_rec_decode(const void *val, size_t len, struct audit_rec *r)
 
 /* Reads the head (through b when not NULL).  An absent head is an empty
  * journal; -EBADMSG (not logged) when malformed, -EIO, -ENOMEM. */
-static int head_read(struct store *s, struct db_batch *b, struct head *h)
+static int head_read_at(struct store *s, struct db_batch *b, const void *hk,
+			size_t hkl, struct head *h)
 {
 	void *v;
 	size_t len;
@@ -134,11 +135,9 @@ static int head_read(struct store *s, struct db_batch *b, struct head *h)
 
 	memset(h, 0, sizeof(*h));
 	if (b)
-		rc = db_batch_get(b, CF_AUDIT, KEY_AUDIT_HEAD,
-				  KEY_AUDIT_HEAD_LEN, &v, &len);
+		rc = db_batch_get(b, CF_AUDIT, hk, hkl, &v, &len);
 	else
-		rc = db_get(s->db, CF_AUDIT, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN,
-			    &v, &len);
+		rc = db_get(s->db, CF_AUDIT, hk, hkl, &v, &len);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
@@ -152,19 +151,27 @@ static int head_read(struct store *s, struct db_batch *b, struct head *h)
 	return h->seq ? 0 : -EBADMSG;
 }
 
+static int head_read(struct store *s, struct db_batch *b, struct head *h)
+{
+	return head_read_at(s, b, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN, h);
+}
+
 /* ------------------------------------------------------------- writing */
 
-int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
-		size_t klen, struct audit_rec *r)
+/* Stages r after the head at hk (hkl bytes): its key is the record key
+ * prefix rk (rkl bytes) + be64 seq. */
+static int stage_at(struct store *s, struct db_batch *b, const uint8_t *key,
+		    size_t klen, struct audit_rec *r, const uint8_t *hk,
+		    size_t hkl, const uint8_t *rk, size_t rkl)
 {
 	struct buf v = {0};
 	struct head h;
-	uint8_t k[KEY_AUDIT_REC_LEN], hv[HEAD_LEN];
+	uint8_t k[KEY_AUDIT_LANE_LEN], hv[HEAD_LEN];
 	int rc;
 
-	if (!klen)
+	if (!klen || rkl + 8 > sizeof(k))
 		return -EINVAL;
-	rc = head_read(s, b, &h);
+	rc = head_read_at(s, b, hk, hkl, &h);
 	if (rc == -EBADMSG) {
 		store_log(STORE_LOG_ERR, "audit journal: the head is "
 					 "malformed, nothing can be recorded");
@@ -180,15 +187,36 @@ int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 	if (!rc)
 		rc = store_digest_buf(v.p, v.len, h.hash);
 	if (!rc) {
-		db_batch_put(b, CF_AUDIT, k, key_audit_rec(k, r->seq), v.p,
-			     v.len);
+		memcpy(k, rk, rkl);
+		be64_put(k + rkl, r->seq);
+		db_batch_put(b, CF_AUDIT, k, rkl + 8, v.p, v.len);
 		be64_put(hv, r->seq);
 		memcpy(hv + 8, h.hash, AUDIT_HASH_LEN);
-		db_batch_put(b, CF_AUDIT, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN,
-			     hv, HEAD_LEN);
+		db_batch_put(b, CF_AUDIT, hk, hkl, hv, HEAD_LEN);
 	}
 	free(v.p);
 	return rc;
+}
+
+int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
+		size_t klen, struct audit_rec *r)
+{
+	uint8_t rk = KEY_AUDIT_REC;
+
+	return stage_at(s, b, key, klen, r, (const uint8_t *)KEY_AUDIT_HEAD,
+			KEY_AUDIT_HEAD_LEN, &rk, 1);
+}
+
+int audit_stage_lane(struct store *s, struct db_batch *b, const uint8_t *key,
+		     size_t klen, const uint8_t *node, struct audit_rec *r)
+{
+	uint8_t hk[KEY_AUDIT_LANE_HEAD_LEN], rk[KEY_AUDIT_LANE_HEAD_LEN];
+
+	hk[0] = KEY_AUDIT_LANE_HEAD;
+	rk[0] = KEY_AUDIT_LANE;
+	memcpy(hk + 1, node, AUDIT_NODE_LEN);
+	memcpy(rk + 1, node, AUDIT_NODE_LEN);
+	return stage_at(s, b, key, klen, r, hk, sizeof(hk), rk, sizeof(rk));
 }
 
 /* ------------------------------------------------------------ verifying */
@@ -204,6 +232,7 @@ struct walk {
 	uint64_t head_seq;	      /* the head read before the walk */
 	bool head_found;	      /* record head_seq was checked */
 	uint8_t head_hash[AUDIT_HASH_LEN];
+	uint64_t lane_keys; /* records of nodes' lanes met (checked apart) */
 	struct audit_verdict *out;
 	struct audit_rec r;
 };
@@ -248,6 +277,13 @@ static int walk_key(struct walk *w, const uint8_t *key, size_t klen)
 		return 1;
 	if (klen == KEY_AUDIT_REC_LEN && key[0] == KEY_AUDIT_REC)
 		return 0;
+	/* A node's lane (verify_lanes): its head, its records. */
+	if (klen == KEY_AUDIT_LANE_HEAD_LEN && key[0] == KEY_AUDIT_LANE_HEAD)
+		return 1;
+	if (klen == KEY_AUDIT_LANE_LEN && key[0] == KEY_AUDIT_LANE) {
+		w->lane_keys++;
+		return 1;
+	}
 	key_show(key, klen, shown);
 	return bad(w->out, w->expect,
 		   "stray key \"%s\" in the journal (inserted)", shown);
@@ -372,6 +408,147 @@ static int walk_end(struct store *s, struct walk *w, const struct head *h0)
 	return 0;
 }
 
+/* ------------------------------------------------- the nodes' lanes
+ * In a store shared by nodes (RADOS), the records that are not a change
+ * (opens, closes, denials) go into a lane of the node that made them:
+ * KEY_AUDIT_LANE + node + be64 seq, headed by KEY_AUDIT_LANE_HEAD +
+ * node, a chain of its own checked like the main one. */
+
+struct lane {
+	const uint8_t *key; /* the journal's key */
+	size_t klen;
+	char node[2 * AUDIT_NODE_LEN + 1]; /* hex, for messages */
+	uint64_t expect;
+	uint8_t prev[AUDIT_HASH_LEN];
+	uint64_t records; /* of every lane so far */
+	struct audit_verdict *out;
+	struct audit_rec r;
+	struct store *s;
+};
+
+static int lane_rec(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct lane *l = arg;
+	uint8_t h[AUDIT_HASH_LEN];
+	uint64_t seq;
+	int rc;
+
+	if (klen != KEY_AUDIT_LANE_LEN)
+		return bad(l->out, 0,
+			   "node %s: a stray key in its lane "
+			   "(inserted)",
+			   l->node);
+	seq = be64_get((const uint8_t *)key + 1 + AUDIT_NODE_LEN);
+	if (seq != l->expect)
+		return bad(l->out, 0, "node %s: record %" PRIu64 " %s", l->node,
+			   l->expect,
+			   seq > l->expect ? "missing (removed)"
+					   : "out of order (inserted)");
+	if (audit_rec_decode(val, vlen, &l->r) || l->r.seq != seq)
+		return bad(l->out, 0,
+			   "node %s: record %" PRIu64 ": malformed (changed)",
+			   l->node, seq);
+	rc = mac(l->key, l->klen, val, vlen - AUDIT_HASH_LEN, h);
+	if (rc)
+		return rc;
+	if (CRYPTO_memcmp(h, l->r.hmac, AUDIT_HASH_LEN) != 0)
+		return bad(l->out, 0,
+			   "node %s: record %" PRIu64 ": hmac mismatch "
+			   "(changed)",
+			   l->node, seq);
+	if (memcmp(l->r.prev, l->prev, AUDIT_HASH_LEN) != 0)
+		return bad(l->out, 0,
+			   "node %s: record %" PRIu64 ": previous hash "
+			   "mismatch (a record before it changed or moved)",
+			   l->node, seq);
+	rc = store_digest_buf(val, vlen, l->prev);
+	if (rc)
+		return rc;
+	l->expect++;
+	l->records++;
+	l->out->checked++;
+	return 0;
+}
+
+/* One lane, from its head (a scan callback over the heads). */
+static int lane_check(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct lane *l = arg;
+	const uint8_t *node = (const uint8_t *)key + 1;
+	uint8_t prefix[KEY_AUDIT_LANE_HEAD_LEN];
+	struct head h;
+	uint64_t last;
+	int rc;
+
+	if (klen != KEY_AUDIT_LANE_HEAD_LEN || vlen != HEAD_LEN)
+		return bad(l->out, 0,
+			   "a node's lane head is malformed "
+			   "(changed)");
+	for (size_t i = 0; i < AUDIT_NODE_LEN; i++)
+		snprintf(l->node + 2 * i, 3, "%02x", node[i]);
+	l->expect = 1;
+	memset(l->prev, 0, sizeof(l->prev));
+	prefix[0] = KEY_AUDIT_LANE;
+	memcpy(prefix + 1, node, AUDIT_NODE_LEN);
+	rc = db_scan(l->s->db, CF_AUDIT, prefix, sizeof(prefix), lane_rec, l);
+	if (rc)
+		return rc;
+	last = l->expect - 1;
+	if (be64_get(val) > last)
+		return bad(l->out, 0,
+			   "node %s: record %" PRIu64 " missing (removed): "
+			   "its head names record %" PRIu64,
+			   l->node, last + 1, be64_get(val));
+	if (be64_get(val) == last &&
+	    memcmp((const uint8_t *)val + 8, l->prev, AUDIT_HASH_LEN) != 0)
+		return bad(l->out, 0,
+			   "node %s: record %" PRIu64 ": hash differs from its "
+			   "head's (changed)",
+			   l->node, last);
+	if (be64_get(val) == last)
+		return 0;
+	/* Records made during the walk: a second read of the head names
+	 * them, or they were inserted. */
+	rc = head_read_at(l->s, NULL, key, klen, &h);
+	if (rc)
+		return rc == -EBADMSG ? bad(l->out, 0,
+					    "node %s: head "
+					    "malformed (changed)",
+					    l->node)
+				      : rc;
+	return h.seq < last ? bad(l->out, 0,
+				  "node %s: record %" PRIu64 ": beyond its "
+				  "head (inserted)",
+				  l->node, h.seq + 1)
+			    : 0;
+}
+
+/* Every lane; and no lane record without its lane's head. */
+static int verify_lanes(struct store *s, const uint8_t *key, size_t klen,
+			uint64_t lane_keys, struct audit_verdict *out)
+{
+	struct lane *l = calloc(1, sizeof(*l));
+	uint8_t tag = KEY_AUDIT_LANE_HEAD;
+	int rc;
+
+	if (!l)
+		return -ENOMEM;
+	l->key = key;
+	l->klen = klen;
+	l->out = out;
+	l->s = s;
+	rc = db_scan(s->db, CF_AUDIT, &tag, 1, lane_check, l);
+	if (!rc && l->records < lane_keys)
+		rc = bad(out, 0,
+			 "%" PRIu64 " record(s) of a node's lane "
+			 "without its head (inserted)",
+			 lane_keys - l->records);
+	free(l);
+	return rc;
+}
+
 int audit_verify(struct store *s, const uint8_t *key, size_t klen,
 		 uint64_t from, struct audit_verdict *out)
 {
@@ -406,6 +583,8 @@ int audit_verify(struct store *s, const uint8_t *key, size_t klen,
 		rc = db_scan(s->db, CF_AUDIT, NULL, 0, walk_rec, w);
 	if (!rc)
 		rc = walk_end(s, w, &h);
+	if (!rc)
+		rc = verify_lanes(s, key, klen, w->lane_keys, out);
 	free(w);
 	return rc;
 }
@@ -425,6 +604,15 @@ static int each_rec(void *arg, const void *key, size_t klen, const void *val,
 	struct each *e = arg;
 	uint64_t seq;
 
+	if (klen == KEY_AUDIT_LANE_LEN &&
+	    *(const uint8_t *)key == KEY_AUDIT_LANE) {
+		if (audit_rec_decode(val, vlen, &e->r)) {
+			store_log(STORE_LOG_ERR, "audit journal: a record of "
+						 "a node's lane is malformed");
+			return -EIO;
+		}
+		return e->fn(e->arg, &e->r);
+	}
 	if (klen != KEY_AUDIT_REC_LEN) {
 		store_log(STORE_LOG_ERR, "audit journal: a stray key");
 		return -EIO;
@@ -454,6 +642,11 @@ int audit_each(struct store *s, uint64_t from,
 	e->fn = fn;
 	e->arg = arg;
 	rc = db_scan(s->db, CF_AUDIT, &tag, 1, each_rec, e);
+	/* Then the nodes' lanes (a store shared by nodes), whole: their
+	 * seqs are their own. */
+	tag = KEY_AUDIT_LANE;
+	if (!rc && from <= 1)
+		rc = db_scan(s->db, CF_AUDIT, &tag, 1, each_rec, e);
 	free(e);
 	return rc;
 }

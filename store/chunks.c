@@ -256,6 +256,13 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 	return NULL;
 }
 
+struct rbatch *rmeta_batch_new_lane(struct rmeta *m, int *err)
+{
+	(void)m;
+	*err = -ENOTSUP;
+	return NULL;
+}
+
 void rmeta_batch_free(struct rbatch *b)
 {
 	(void)b;

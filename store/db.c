@@ -456,6 +456,26 @@ int db_batch_open(struct db *d, struct db_batch **out)
 	return 0;
 }
 
+int db_batch_open_lane(struct db *d, struct db_batch **out)
+{
+	struct db_batch *b;
+	int rc = 0;
+
+	if (!d->rm)
+		return db_batch_open(d, out);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->db = d;
+	b->rb = rmeta_batch_new_lane(d->rm, &rc);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
 struct db_batch *db_batch_new(struct db *d)
 {
 	struct db_batch *b = NULL;

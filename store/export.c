@@ -310,7 +310,19 @@ static int omit_one(void *arg, const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-/* Turns the records of d not about what it holds into stubs. */
+/* Deletes a key of a node's lane (a scan callback). */
+static int drop_lane_key(void *arg, const void *key, size_t klen,
+			 const void *val, size_t vlen)
+{
+	(void)val, (void)vlen;
+	db_batch_delete(arg, CF_AUDIT, key, klen);
+	return 0;
+}
+
+/* Turns the records of d not about what it holds into stubs.  The
+ * nodes' lanes of a store shared by nodes (their opens, closes and
+ * denials) are left out whole: a trimmed export carries the main chain
+ * only. */
 static int journal_trim(struct store *d)
 {
 	struct kept k = {0};
@@ -327,6 +339,12 @@ static int journal_trim(struct store *d)
 		rc = -ENOMEM;
 	if (!rc)
 		rc = db_scan(d->db, CF_AUDIT, &tag, 1, omit_one, &o);
+	tag = KEY_AUDIT_LANE;
+	if (!rc)
+		rc = db_scan(d->db, CF_AUDIT, &tag, 1, drop_lane_key, o.b);
+	tag = KEY_AUDIT_LANE_HEAD;
+	if (!rc)
+		rc = db_scan(d->db, CF_AUDIT, &tag, 1, drop_lane_key, o.b);
 	if (!rc)
 		rc = db_batch_commit(o.b);
 	db_batch_free(o.b);

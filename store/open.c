@@ -458,6 +458,23 @@ static void remote_changed(void *arg, unsigned what)
 		fn(s->remote_arg);
 }
 
+/* The 32 hex digits of a node id as bytes; false if malformed. */
+static bool node_bytes(const char *hex, uint8_t out[AUDIT_NODE_LEN])
+{
+	if (strlen(hex) != 2 * AUDIT_NODE_LEN)
+		return false;
+	for (size_t i = 0; i < AUDIT_NODE_LEN; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
+		    !strchr("0123456789abcdef", hex[2 * i]) ||
+		    !strchr("0123456789abcdef", hex[2 * i + 1]))
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
 /* A store whose metadata is in RADOS: s->db becomes the pool's. */
 static int cluster_open(struct store *s)
 {
@@ -490,6 +507,13 @@ static int cluster_open(struct store *s)
 		snprintf(s->node, sizeof(s->node), "%.*s",
 			 (int)(len < 32 ? len : 32), (char *)v);
 		free(v);
+		if (!node_bytes(s->node, s->node_id)) {
+			store_log(STORE_LOG_ERR,
+				  "store %s: its node id is "
+				  "malformed",
+				  s->dir);
+			return -EIO;
+		}
 	} else if (rc != -ENOENT) {
 		return rc;
 	}
@@ -620,6 +644,7 @@ static int store_setup(struct store *s, const struct store_options *o)
 	if (s->opt.threads == 0)
 		s->opt.threads = ncpu > 0 ? (unsigned)ncpu : 2;
 	pthread_mutex_init(&s->commit_lock, NULL);
+	pthread_mutex_init(&s->lane_lock, NULL);
 	gate_init(&s->gc_gate);
 	s->pending = chunk_set_new();
 	if (!s->pending)
@@ -742,6 +767,7 @@ void store_close(struct store *s)
 	lock_drop(s->lock_fd);
 	if (s->pending) {
 		pthread_mutex_destroy(&s->commit_lock);
+		pthread_mutex_destroy(&s->lane_lock);
 		gate_release(&s->gc_gate);
 	}
 	free(s->dir);

@@ -566,6 +566,7 @@ struct rbatch {
 	size_t tcap;
 	uint64_t gen; /* UINT64_MAX: broken (out of memory staging) */
 	bool locked;
+	bool lane; /* no lock, no count: keys only this node writes */
 };
 
 static uint64_t hash_of(const char *h)
@@ -688,6 +689,18 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 			RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS);
 	pthread_mutex_unlock(&m->lock);
 	*err = 0;
+	return b;
+}
+
+struct rbatch *rmeta_batch_new_lane(struct rmeta *m, int *err)
+{
+	struct rbatch *b = calloc(1, sizeof(*b));
+
+	*err = b ? 0 : -ENOMEM;
+	if (b) {
+		b->m = m;
+		b->lane = true;
+	}
 	return b;
 }
 
@@ -959,8 +972,13 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 	}
 	snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)b->gen);
 	snprintf(g1, sizeof(g1), "%020llu", (unsigned long long)b->gen + 1);
-	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0, 20);
-	rados_write_op_setxattr(op, "gen", g1, 20);
+	if (!b->lane) {
+		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
+					20);
+		rados_write_op_setxattr(op, "gen", g1, 20);
+	} else {
+		rados_write_op_assert_exists(op);
+	}
 	if (nd)
 		rados_write_op_omap_rm_keys2(op, dk, dkl, nd);
 	if (np)
@@ -974,7 +992,7 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		rc = -EAGAIN;
 	} else if (rc) {
 		rc = fail(m, "commit failed, nothing was changed", rc);
-	} else {
+	} else if (!b->lane) {
 		b->gen++;
 	}
 out:
@@ -1018,7 +1036,7 @@ int rmeta_batch_commit(struct rbatch *b)
 		dirty -= keys;
 		from = to;
 	}
-	if (rc)
+	if (rc || b->lane) /* a lane changes nothing others cache */
 		return rc;
 	pthread_mutex_lock(&m->lock);
 	m->last_gen = b->gen;

@@ -67,10 +67,16 @@ void gate_close(struct gate *g);
 /** Opens the gate closed by gate_close. */
 void gate_open(struct gate *g);
 
+/* A node's id (a store shared by nodes), as bytes: in the keys of its
+ * lane of the journal (audit.c). */
+#define AUDIT_NODE_LEN 16
+
 struct store {
 	char *dir;
 	char id[33];
 	char node[33]; /* this node of a store in RADOS; "" otherwise */
+	uint8_t node_id[AUDIT_NODE_LEN]; /* the same, as bytes */
+	pthread_mutex_t lane_lock;	 /* serializes this node's lane */
 	struct store_options opt;
 	int lock_fd;
 	struct db *db;
@@ -146,6 +152,9 @@ struct db_batch *db_batch_new(struct db *db);
 /** As db_batch_new, saying why it failed: a RADOS store's batch takes
  * the cluster's commit lock (-EBUSY, -ETIMEDOUT, -EIO). */
 int db_batch_open(struct db *db, struct db_batch **out);
+/** A batch of a store in RADOS that takes no cluster lock and is not
+ * counted: for keys only this node writes (its lane of the journal). */
+int db_batch_open_lane(struct db *db, struct db_batch **out);
 void db_batch_free(struct db_batch *b);
 void db_batch_put(struct db_batch *b, enum db_cf cf, const void *key,
 		  size_t klen, const void *val, size_t len);
@@ -345,6 +354,9 @@ int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
 /** Takes the cluster-wide commit lock (waiting for another node's) and
  * reads the commit count; NULL with *err on failure. */
 struct rbatch *rmeta_batch_new(struct rmeta *m, int *err);
+/** A batch without the lock, committed without the count (keys that
+ * only this node writes). */
+struct rbatch *rmeta_batch_new_lane(struct rmeta *m, int *err);
 /** Drops the batch and the lock. */
 void rmeta_batch_free(struct rbatch *b);
 void rmeta_batch_put(struct rbatch *b, enum db_cf cf, const void *key,
@@ -595,7 +607,9 @@ enum key_tag {
 	KEY_LN_TRACE = 't',  /* pipeline NUL run NUL step NUL be64 seq */
 	KEY_LN_TRACE_HEAD = 'T', /* pipeline NUL run NUL step */
 	/* audit */
-	KEY_AUDIT_REC = 'r', /* be64 seq */
+	KEY_AUDIT_REC = 'r',	   /* be64 seq */
+	KEY_AUDIT_LANE = 'L',	   /* node id (16) be64 seq: a node's record */
+	KEY_AUDIT_LANE_HEAD = 'N', /* node id (16): that node's head */
 	/* secrets */
 	KEY_SECRET = 's',     /* name: the current version */
 	KEY_SECRET_OLD = 'S', /* name NUL be32 version: an earlier one */
@@ -613,6 +627,8 @@ enum key_tag {
 #define KEY_DIGEST_LEN (1 + STORE_DIGEST_LEN)
 /* tag + be64 seq (an audit record). */
 #define KEY_AUDIT_REC_LEN 9
+#define KEY_AUDIT_LANE_LEN	(1 + AUDIT_NODE_LEN + 8)
+#define KEY_AUDIT_LANE_HEAD_LEN (1 + AUDIT_NODE_LEN)
 
 /** Writes tag t at k[0].  Returns 1, the length so far. */
 size_t key_tag(uint8_t *k, enum key_tag t);
@@ -870,6 +886,10 @@ struct audit_rec {
  * a malformed head, OpenSSL: logged).  Fail closed: on any error the
  * caller must not commit b.
  */
+/** As audit_stage, into the lane of node (AUDIT_NODE_LEN bytes): a chain
+ * of its own, with its own seqs and head, that only that node extends. */
+int audit_stage_lane(struct store *s, struct db_batch *b, const uint8_t *key,
+		     size_t klen, const uint8_t *node, struct audit_rec *r);
 int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 		size_t klen, struct audit_rec *r);
 

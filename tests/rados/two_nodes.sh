@@ -278,6 +278,33 @@ v=$(grep -o '^afterkill@v[0-9]*' "$T/k.out")
 B cat "$v" | cmp -s - "$T/k$k.txt" || defect "B cannot read A's put after its restart"
 done
 
+check "each node journals its opens and closes in a lane of its own: listed, verified, tampering found"
+# B's reads of model/v1 (the binding checks above) are in B's lane.
+A audit query --json >"$T/q.json" || defect "audit query on A"
+"$PY" - "$T/q.json" "$TUSER" <<'EOF' || defect "A's audit query lacks $TUSER's reads made on B"
+import json, sys
+recs = json.load(open(sys.argv[1]))
+ok = [r for r in recs if r["user"] == sys.argv[2] and r["op"] == "open.read"
+      and r["path"].endswith("/artifacts/model/v1/w.bin") and r["result"] == 0]
+print("   %d records in all; %d reads of model/v1/w.bin by %s" % (len(recs), len(ok), sys.argv[2]))
+sys.exit(0 if ok else 1)
+EOF
+mns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
+lanes=$(R -N "$mns" listomapkeys meta | grep -c '^064e' || true)
+echo "   lanes: $lanes"
+[ "$lanes" -eq 2 ] || defect "$lanes lanes in the journal, want 2 (one a node)"
+lk=$(R -N "$mns" listomapkeys meta | grep '^064c' | sed -n 3p)
+R -N "$mns" getomapval meta "$lk" "$T/lane.rec" >/dev/null 2>&1 || fail "getomapval"
+"$PY" -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 3] ^= 1; open(sys.argv[2], "wb").write(b)' \
+	"$T/lane.rec" "$T/lane.bad"
+R -N "$mns" setomapval meta "$lk" --input-file "$T/lane.bad" || fail "setomapval"
+rc=0
+B audit verify >"$T/v.out" 2>&1 || rc=$?
+echo "   a changed lane record: exit $rc: $(grep -o 'node [0-9a-f]*: record [0-9]*: [a-z ]*' "$T/v.out" | head -1)"
+[ "$rc" -ne 0 ] && grep -q 'node [0-9a-f]*: record' "$T/v.out" ||
+	defect "audit verify missed a changed lane record: $(tail -2 "$T/v.out")"
+R -N "$mns" setomapval meta "$lk" --input-file "$T/lane.rec" || fail "setomapval (restore)"
+
 check "fsck and audit verify are clean from either node"
 for n in A B; do
 	$n fsck >"$T/fsck.$n" 2>&1 || defect "fsck on $n: $(tail -3 "$T/fsck.$n")"
