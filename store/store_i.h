@@ -626,7 +626,7 @@ enum key_tag {
 /* tag + a digest (manifests, refcounts). */
 #define KEY_DIGEST_LEN (1 + STORE_DIGEST_LEN)
 /* tag + be64 seq (an audit record). */
-#define KEY_AUDIT_REC_LEN 9
+#define KEY_AUDIT_REC_LEN	9
 #define KEY_AUDIT_LANE_LEN	(1 + AUDIT_NODE_LEN + 8)
 #define KEY_AUDIT_LANE_HEAD_LEN (1 + AUDIT_NODE_LEN)
 
