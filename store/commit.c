@@ -23,14 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int commit_begin(struct store *s, const struct store_caller *c,
 		 struct commit *t)
 {

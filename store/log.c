@@ -1,12 +1,13 @@
 /*
- * log.c - the process-wide log sink of store/ and the layers above, and
- * the one message for a refused name.
+ * log.c - the process-wide log sink of store/ and the layers above, the
+ * one message for a refused name, and the wall clock (now_ns).
  */
-#include "store.h"
+#include "store_i.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static store_log_fn sink_fn;
 static void *sink_arg;
@@ -80,4 +81,12 @@ int store_name_require(enum store_name_kind kind, const char *what,
 	store_log(STORE_LOG_ERR, "invalid %s name '%s%s': %s", what, safe,
 		  len > shown ? "..." : "", why);
 	return rc;
+}
+
+int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -25,20 +25,11 @@
 #include "store_i.h"
 
 #include <errno.h>
-#include <rados/librados.h>
+#include "rados_i.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* The wall clock in ns (times compared across the nodes of a store). */
-static int64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Seconds an operation may wait for the cluster, unless the conf says. */
 #define RADOS_TIMEOUT "10"
@@ -66,34 +57,15 @@ static int fail(const struct rados_chunks *r, const char *what, int rc)
 
 static void oid_of(const uint8_t id[STORE_DIGEST_LEN], char oid[65])
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 0; i < STORE_DIGEST_LEN; i++) {
-		oid[2 * i] = hex[id[i] >> 4];
-		oid[2 * i + 1] = hex[id[i] & 15];
-	}
-	oid[64] = '\0';
+	store_hex_encode(id, STORE_DIGEST_LEN, oid);
 }
 
-/* The id of a 64-hex object name; false for any other name. */
+/* The id of a 64-hex object name (lowercase, as oid_of makes them);
+ * false for any other name. */
 static bool id_of(const char *oid, uint8_t id[STORE_DIGEST_LEN])
 {
-	if (strlen(oid) != 2 * STORE_DIGEST_LEN)
-		return false;
-	for (int i = 0; i < 2 * STORE_DIGEST_LEN; i++) {
-		char c = oid[i];
-		int v = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-					       : -1;
-
-		if (v < 0)
-			return false;
-		if (i % 2 == 0)
-			id[i / 2] = (uint8_t)(v << 4);
-		else
-			id[i / 2] |= (uint8_t)v;
-	}
-	return true;
+	return strlen(oid) == 2 * STORE_DIGEST_LEN && !strpbrk(oid, "ABCDEF") &&
+	       store_hex_decode(oid, id, STORE_DIGEST_LEN) == 0;
 }
 
 /* One write op on oid: a new object with val (create), or "t" of one
@@ -107,7 +79,7 @@ static int put_op(struct rados_chunks *r, const char *oid, const void *val,
 
 	if (!op)
 		return -ENOMEM;
-	snprintf(t, sizeof(t), "%lld", (long long)wall_ns());
+	snprintf(t, sizeof(t), "%lld", (long long)now_ns());
 	if (create) {
 		rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
 		rados_write_op_write_full(op, val, len);
@@ -413,8 +385,10 @@ out:
 static int connect_to(struct rados_chunks *r, const struct chunk_place *p)
 {
 	char name[sizeof(p->id) + 8];
-	int rc;
+	int rc = radoslib_load();
 
+	if (rc)
+		return rc;
 	/* "client.afs", or "afs" for short. */
 	snprintf(name, sizeof(name), "%s%s",
 		 strchr(p->id, '.') || !p->id[0] ? "" : "client.",

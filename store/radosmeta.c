@@ -33,21 +33,12 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
-#include <rados/librados.h>
+#include "rados_i.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The wall clock in ns (times compared across the nodes of a store). */
-static int64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 #define META_OID  "meta"
 #define LOCK_NAME "commit"
@@ -88,26 +79,21 @@ static int fail(const struct rmeta *m, const char *what, int rc)
 
 /* ------------------------------------------------------------- keys */
 
-static const char hexd[] = "0123456789abcdef";
-
 /* hex(cf, key) into a malloc'd string. */
 static char *key_hex(enum db_cf cf, const void *key, size_t klen)
 {
-	const uint8_t *k = key;
+	uint8_t c = (uint8_t)cf;
 	char *h = malloc(2 * klen + 3);
 
 	if (!h)
 		return NULL;
-	h[0] = hexd[(unsigned)cf >> 4];
-	h[1] = hexd[(unsigned)cf & 15];
-	for (size_t i = 0; i < klen; i++) {
-		h[2 + 2 * i] = hexd[k[i] >> 4];
-		h[3 + 2 * i] = hexd[k[i] & 15];
-	}
-	h[2 * klen + 2] = '\0';
+	store_hex_encode(&c, 1, h);
+	store_hex_encode(key, klen, h + 2);
 	return h;
 }
 
+/* The value of a hex digit, or -1 (key_unhex decodes by length: a
+ * listed key need not end in a NUL). */
 static int nib(char c)
 {
 	return c >= '0' && c <= '9'   ? c - '0'
@@ -510,7 +496,7 @@ int rmeta_put(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 	keys[0] = h, kl[0] = strlen(h);
 	vals[0] = val, vl[0] = len;
 	if (th) {
-		be64_put(now, (uint64_t)wall_ns());
+		be64_put(now, (uint64_t)now_ns());
 		keys[1] = th, kl[1] = strlen(th);
 		vals[1] = (const char *)now, vl[1] = sizeof(now);
 		n = 2;
@@ -921,7 +907,10 @@ void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
 static void what_of(const struct rbatch *b, char out[4])
 {
 	bool ns = false, bind = false, sec = false;
-	char bh[3] = {hexd[KEY_NS_BINDING >> 4], hexd[KEY_NS_BINDING & 15], 0};
+	uint8_t btag = KEY_NS_BINDING;
+	char bh[3];
+
+	store_hex_encode(&btag, 1, bh);
 
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bent *e = &b->e[i];

@@ -26,11 +26,6 @@ STALL_S=${AFS_STALL_S:-150} # how long the streaming user's pipe stays full at m
 CMD_T=30   # each command's timeout (a loaded machine runs fsck slowly)
 PHASE_S=90 # the concurrent phase ends this long after it starts (about 4 s on an idle machine)
 PROBE_MAX_MS=2000
-# The commands (not the daemon) run without LeakSanitizer's exit scan:
-# with librados loaded it costs each process about half a second of CPU,
-# and dozens of them at once on 2 cores would time the machine, not the
-# daemon.  The daemon keeps it (lib.sh).
-CMD_ASAN="$ASAN_OPTIONS:detect_leaks=0"
 
 ROLES="reader writer promoter auditor admin none"
 declare -A UID_OF HOME_OF
@@ -94,7 +89,7 @@ as_role() {
 		timeout -k 2 "$left" setpriv --reuid="${UID_OF[$r]}" \
 			--regid="$GID" --clear-groups \
 			env HOME="${HOME_OF[$r]}" PATH=/usr/local/bin:/usr/bin:/bin \
-			LC_ALL=C ASAN_OPTIONS="$CMD_ASAN" "$@")
+			LC_ALL=C "$@")
 }
 
 # run_afs ROLE ARGS...: artifactfs ARGS as ROLE, standard input from $IN
@@ -424,7 +419,7 @@ CLEANUP+=("end_stall")
 	cd "${HOME_OF[stream]}" &&
 		exec setpriv --reuid="${UID_OF[stream]}" --regid="$GID" \
 			--clear-groups env HOME="${HOME_OF[stream]}" LC_ALL=C \
-			ASAN_OPTIONS="$CMD_ASAN" "$AFS" \
+			"$AFS" \
 			--config "${HOME_OF[stream]}/afs.conf" --store "$S" cat big@v1
 ) 2>"$T/cat.err" | (
 	exec setpriv --reuid="${UID_OF[stream]}" --regid="$GID" \
@@ -465,7 +460,7 @@ running=1
 while [ "$running" -eq 1 ] || [ "$nprobe" -lt 5 ]; do
 	t0=$(now_ms)
 	rc=0
-	ASAN_OPTIONS="$CMD_ASAN" timeout -k 1 5 "$AFS" --config "$T/empty.conf" --store "$S" ls \
+	timeout -k 1 5 "$AFS" --config "$T/empty.conf" --store "$S" ls \
 		>"$T/probe.out" 2>"$T/probe.err" || rc=$?
 	ms=$(($(now_ms) - t0))
 	nprobe=$((nprobe + 1))

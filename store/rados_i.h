@@ -1,0 +1,139 @@
+/*
+ * rados_i.h - librados, loaded at run time (private to store/).
+ *
+ * librados pulls in Ceph's common library and its dependencies (about
+ * twenty shared objects); linked into the binary, every command paid for
+ * loading them, RocksDB stores included.  Instead rados.c and radosmeta.c
+ * call librados through the table below, which radoslib_load() fills
+ * with dlopen/dlsym the first time a store in RADOS connects.  The
+ * macros at the end make the calls read as plain librados calls.
+ *
+ * radoslib_load is thread-safe and idempotent: 0 when the table is full,
+ * or -ENOTSUP with a logged message (librados.so.2 missing, or missing a
+ * symbol); nothing in the table may be called before it returned 0.
+ */
+#ifndef ARTIFACTFS_RADOS_I_H
+#define ARTIFACTFS_RADOS_I_H
+
+#include <rados/librados.h>
+
+/* Every librados function the store calls. */
+#define RADOS_FNS(X)                                                           \
+	X(rados_aio_create_completion2)                                        \
+	X(rados_aio_is_complete)                                               \
+	X(rados_aio_notify)                                                    \
+	X(rados_aio_release)                                                   \
+	X(rados_aio_wait_for_complete)                                         \
+	X(rados_break_lock)                                                    \
+	X(rados_conf_get)                                                      \
+	X(rados_conf_read_file)                                                \
+	X(rados_conf_set)                                                      \
+	X(rados_connect)                                                       \
+	X(rados_create2)                                                       \
+	X(rados_create_read_op)                                                \
+	X(rados_create_write_op)                                               \
+	X(rados_get_instance_id)                                               \
+	X(rados_getxattr)                                                      \
+	X(rados_ioctx_create)                                                  \
+	X(rados_ioctx_destroy)                                                 \
+	X(rados_ioctx_set_namespace)                                           \
+	X(rados_list_lockers)                                                  \
+	X(rados_lock_exclusive)                                                \
+	X(rados_nobjects_list_close)                                           \
+	X(rados_nobjects_list_next)                                            \
+	X(rados_nobjects_list_open)                                            \
+	X(rados_notify_ack)                                                    \
+	X(rados_omap_get_end)                                                  \
+	X(rados_omap_get_next)                                                 \
+	X(rados_omap_get_next2)                                                \
+	X(rados_read)                                                          \
+	X(rados_read_op_omap_get_vals2)                                        \
+	X(rados_read_op_omap_get_vals_by_keys)                                 \
+	X(rados_read_op_operate)                                               \
+	X(rados_release_read_op)                                               \
+	X(rados_release_write_op)                                              \
+	X(rados_remove)                                                        \
+	X(rados_shutdown)                                                      \
+	X(rados_stat)                                                          \
+	X(rados_unlock)                                                        \
+	X(rados_unwatch2)                                                      \
+	X(rados_watch3)                                                        \
+	X(rados_watch_flush)                                                   \
+	X(rados_write_op_assert_exists)                                        \
+	X(rados_write_op_cmpxattr)                                             \
+	X(rados_write_op_create)                                               \
+	X(rados_write_op_omap_rm_keys2)                                        \
+	X(rados_write_op_omap_set2)                                            \
+	X(rados_write_op_operate)                                              \
+	X(rados_write_op_remove)                                               \
+	X(rados_write_op_setxattr)                                             \
+	X(rados_write_op_write_full)
+
+struct radoslib {
+#define RADOS_FIELD(f) __typeof__(f) *f;
+	RADOS_FNS(RADOS_FIELD)
+#undef RADOS_FIELD
+};
+
+/** The loaded functions; valid once radoslib_load returned 0. */
+extern struct radoslib radoslib;
+
+/** Loads librados once; 0, or -ENOTSUP (logged). */
+int radoslib_load(void);
+
+/* Calls go through the table (a macro does not expand inside itself). */
+#ifndef RADOSLIB_LOADER
+#define rados_aio_create_completion2 (radoslib.rados_aio_create_completion2)
+#define rados_aio_is_complete	     (radoslib.rados_aio_is_complete)
+#define rados_aio_notify	     (radoslib.rados_aio_notify)
+#define rados_aio_release	     (radoslib.rados_aio_release)
+#define rados_aio_wait_for_complete  (radoslib.rados_aio_wait_for_complete)
+#define rados_break_lock	     (radoslib.rados_break_lock)
+#define rados_conf_get		     (radoslib.rados_conf_get)
+#define rados_conf_read_file	     (radoslib.rados_conf_read_file)
+#define rados_conf_set		     (radoslib.rados_conf_set)
+#define rados_connect		     (radoslib.rados_connect)
+#define rados_create2		     (radoslib.rados_create2)
+#define rados_create_read_op	     (radoslib.rados_create_read_op)
+#define rados_create_write_op	     (radoslib.rados_create_write_op)
+#define rados_get_instance_id	     (radoslib.rados_get_instance_id)
+#define rados_getxattr		     (radoslib.rados_getxattr)
+#define rados_ioctx_create	     (radoslib.rados_ioctx_create)
+#define rados_ioctx_destroy	     (radoslib.rados_ioctx_destroy)
+#define rados_ioctx_set_namespace    (radoslib.rados_ioctx_set_namespace)
+#define rados_list_lockers	     (radoslib.rados_list_lockers)
+#define rados_lock_exclusive	     (radoslib.rados_lock_exclusive)
+#define rados_nobjects_list_close    (radoslib.rados_nobjects_list_close)
+#define rados_nobjects_list_next     (radoslib.rados_nobjects_list_next)
+#define rados_nobjects_list_open     (radoslib.rados_nobjects_list_open)
+#define rados_notify_ack	     (radoslib.rados_notify_ack)
+#define rados_omap_get_end	     (radoslib.rados_omap_get_end)
+#define rados_omap_get_next	     (radoslib.rados_omap_get_next)
+#define rados_omap_get_next2	     (radoslib.rados_omap_get_next2)
+#define rados_open		     (radoslib.rados_open)
+#define rados_read		     (radoslib.rados_read)
+#define rados_read_op_omap_get_vals2 (radoslib.rados_read_op_omap_get_vals2)
+#define rados_read_op_omap_get_vals_by_keys                                    \
+	(radoslib.rados_read_op_omap_get_vals_by_keys)
+#define rados_read_op_operate	     (radoslib.rados_read_op_operate)
+#define rados_release_read_op	     (radoslib.rados_release_read_op)
+#define rados_release_write_op	     (radoslib.rados_release_write_op)
+#define rados_remove		     (radoslib.rados_remove)
+#define rados_shutdown		     (radoslib.rados_shutdown)
+#define rados_stat		     (radoslib.rados_stat)
+#define rados_unlock		     (radoslib.rados_unlock)
+#define rados_unwatch2		     (radoslib.rados_unwatch2)
+#define rados_watch3		     (radoslib.rados_watch3)
+#define rados_watch_flush	     (radoslib.rados_watch_flush)
+#define rados_write_op_assert_exists (radoslib.rados_write_op_assert_exists)
+#define rados_write_op_cmpxattr	     (radoslib.rados_write_op_cmpxattr)
+#define rados_write_op_create	     (radoslib.rados_write_op_create)
+#define rados_write_op_omap_rm_keys2 (radoslib.rados_write_op_omap_rm_keys2)
+#define rados_write_op_omap_set2     (radoslib.rados_write_op_omap_set2)
+#define rados_write_op_operate	     (radoslib.rados_write_op_operate)
+#define rados_write_op_remove	     (radoslib.rados_write_op_remove)
+#define rados_write_op_setxattr	     (radoslib.rados_write_op_setxattr)
+#define rados_write_op_write_full    (radoslib.rados_write_op_write_full)
+#endif
+
+#endif
