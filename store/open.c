@@ -458,21 +458,11 @@ static void remote_changed(void *arg, unsigned what)
 		fn(s->remote_arg);
 }
 
-/* The 32 hex digits of a node id as bytes; false if malformed. */
+/* The 32 lowercase hex digits of a node id as bytes; false if malformed. */
 static bool node_bytes(const char *hex, uint8_t out[AUDIT_NODE_LEN])
 {
-	if (strlen(hex) != 2 * AUDIT_NODE_LEN)
-		return false;
-	for (size_t i = 0; i < AUDIT_NODE_LEN; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdef", hex[2 * i]) ||
-		    !strchr("0123456789abcdef", hex[2 * i + 1]))
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
+	return !strpbrk(hex, "ABCDEF") &&
+	       store_hex_decode(hex, out, AUDIT_NODE_LEN) == 0;
 }
 
 /* A store whose metadata is in RADOS: s->db becomes the pool's. */

@@ -129,9 +129,12 @@ static int ref_move(struct db_batch *b, const uint8_t *key, size_t klen,
 }
 
 /* The chunk counts of m, read ahead in one request (RADOS). */
-static void prefetch_chunks(struct db_batch *b, const struct manifest *m)
+static void prefetch_chunks(struct store *s, struct db_batch *b,
+			    const struct manifest *m)
 {
-	uint8_t *keys = m->n > 1 ? malloc(m->n * KEY_DIGEST_LEN) : NULL;
+	/* Only a remote store gains from it (a local read is as cheap). */
+	uint8_t *keys =
+	    db_rados(s->db) && m->n > 1 ? malloc(m->n * KEY_DIGEST_LEN) : NULL;
 
 	if (!keys)
 		return;
@@ -143,9 +146,11 @@ static void prefetch_chunks(struct db_batch *b, const struct manifest *m)
 }
 
 /* The counts of a directory's entries, read ahead. */
-static void prefetch_entries(struct db_batch *b, const struct dirlist *d)
+static void prefetch_entries(struct store *s, struct db_batch *b,
+			     const struct dirlist *d)
 {
-	uint8_t *keys = d->n > 1 ? malloc(d->n * KEY_DIGEST_LEN) : NULL;
+	uint8_t *keys =
+	    db_rados(s->db) && d->n > 1 ? malloc(d->n * KEY_DIGEST_LEN) : NULL;
 
 	if (!keys)
 		return;
@@ -174,7 +179,7 @@ static int move_file(struct store *s, struct db_batch *b,
 	if (rc)
 		return rc;
 	st->files += delta;
-	prefetch_chunks(b, &m);
+	prefetch_chunks(s, b, &m);
 	for (size_t i = 0; i < m.n && !rc; i++) {
 		uint32_t plain = m.chunks[i].plain, stored = m.chunks[i].stored;
 		bool edge;
@@ -210,7 +215,7 @@ static int move_entry(struct store *s, struct db_batch *b,
 		return move_file(s, b, st, delta, digest);
 	rc = dir_load(s, b, digest, &d);
 	if (!rc)
-		prefetch_entries(b, &d);
+		prefetch_entries(s, b, &d);
 	for (size_t i = 0; i < d.n && !rc; i++)
 		rc = move_entry(s, b, st, delta, d.e[i].kind, d.e[i].digest);
 	if (d.e)
