@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_BLOCK (1 << 20)
-
 struct node {
 	struct store_dirent e; /* name, kind, mode, size, digest */
 	int64_t mtime;	       /* ns; 0: none known (not recorded) */
@@ -35,7 +33,6 @@ struct store_put {
 	uint64_t size, files; /* of the tree, counted when sealed */
 	store_progress_fn progress;
 	void *progress_arg;
-	uint8_t *block;
 	char step[STORE_NAME_MAX + 1]; /* producing step when sealed, or "" */
 	struct store_source src;       /* how sources are read */
 };
@@ -168,11 +165,6 @@ int store_put_begin(struct store *s, const struct store_caller *c,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->block = malloc(READ_BLOCK);
-	if (!p->block) {
-		free(p);
-		return -ENOMEM;
-	}
 	p->s = s;
 	p->caller = *c;
 	p->src = local_source;
@@ -234,7 +226,8 @@ int store_put_dir(struct store_put *p, const char *dest, uint32_t mode)
 	return put_add(p, dest, STORE_KIND_DIR, mode, NULL, 0);
 }
 
-/* Streams the open fd through a writer. */
+/* Streams the open fd through a writer, reading straight into its chunk
+ * buffers. */
 static int ingest_fd(struct store_put *p, int fd, const char *src,
 		     struct store_file *f)
 {
@@ -245,9 +238,15 @@ static int ingest_fd(struct store_put *p, int fd, const char *src,
 	if (rc)
 		return rc;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while ((n = read(fd, p->block, READ_BLOCK)) > 0) {
+	for (;;) {
+		size_t room;
+		uint8_t *dst = store_writer_room(w, &room);
+
+		n = read(fd, dst, room);
+		if (n <= 0)
+			break;
 		rc = cancelled(p) ? -ECANCELED
-				  : store_writer_write(w, p->block, (size_t)n);
+				  : store_writer_wrote(w, (size_t)n);
 		if (rc)
 			break;
 		p->bytes += (uint64_t)n;
@@ -430,7 +429,6 @@ void store_put_abort(struct store_put *p)
 	if (!p)
 		return;
 	node_free(&p->root);
-	free(p->block);
 	gate_unshare(&p->s->gc_gate);
 	free(p);
 }

@@ -307,6 +307,19 @@ int store_writer_new(struct store *s, struct store_writer **out);
 int store_writer_write(struct store_writer *w, const void *buf, size_t len);
 
 /**
+ * Appending without a copy, for a reader that fills memory itself (read(2)
+ * of a file): store_writer_room returns where the next bytes go, inside
+ * the writer's current chunk buffer, and *len, how many fit there (at
+ * least 1; about 64 KiB, so that little is moved when a chunk is cut
+ * inside it).  The pointer is valid until the next call on w.  After n
+ * <= *len bytes were put there, store_writer_wrote appends them: the
+ * same result as store_writer_write of those bytes, with the same
+ * returns.
+ */
+uint8_t *store_writer_room(struct store_writer *w, size_t *len);
+int store_writer_wrote(struct store_writer *w, size_t n);
+
+/**
  * Ends the file: waits for its chunks, flushes them to disk and records the
  * file's manifest (but takes no reference on it: a file that no version
  * references is garbage for store_gc).  Frees w whatever the result.

@@ -144,8 +144,11 @@ int store_writer_new(struct store *s, struct store_writer **out)
 
 /* Hands the current chunk to the pool, or with inline_run hashes and
  * stores it in this thread (a small file's only chunk: two thread
- * switches would cost more than the work). */
-static int submit(struct store_writer *w, bool inline_run)
+ * switches would cost more than the work).  The tail_len bytes at tail
+ * (read past the cut, inside the current buffer) start the next buffer:
+ * they are moved before the pool may recycle the old one. */
+static int submit(struct store_writer *w, bool inline_run, const uint8_t *tail,
+		  size_t tail_len)
 {
 	struct wjob *j = calloc(1, sizeof(*j));
 	uint8_t *next = pool_buf_take(w->s->pool, w->s->opt.chunk_max);
@@ -183,6 +186,7 @@ static int submit(struct store_writer *w, bool inline_run)
 	pthread_mutex_unlock(&w->lock);
 	w->cur = next;
 	w->cur_len = 0;
+	memcpy(next, tail, tail_len);
 	if (inline_run)
 		job_run(&j->job);
 	else
@@ -192,6 +196,17 @@ out_free:
 	free(j);
 	if (next)
 		pool_buf_give(w->s->pool, next);
+	return rc;
+}
+
+/* The first error a pool thread met, or 0. */
+static int writer_err(struct store_writer *w)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	rc = w->err;
+	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
 
@@ -212,15 +227,53 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 		p += n;
 		len -= n;
 		if (cut) {
-			rc = submit(w, false);
+			rc = submit(w, false, NULL, 0);
 			if (rc)
 				return rc;
 		}
 	}
-	pthread_mutex_lock(&w->lock);
-	len = (size_t)w->err;
-	pthread_mutex_unlock(&w->lock);
-	return (int)len;
+	return writer_err(w);
+}
+
+/* Bytes read into a chunk buffer per read: a cut inside them moves the
+ * rest (half of this on average) into the next buffer. */
+#define ROOM_STEP (64u << 10)
+
+uint8_t *store_writer_room(struct store_writer *w, size_t *len)
+{
+	const struct store_options *o = &w->s->opt;
+	size_t room = ROOM_STEP;
+
+	/* No cut can fall within a chunk's first chunk_min bytes. */
+	if (w->cur_len < o->chunk_min)
+		room += o->chunk_min - w->cur_len;
+	if (room > o->chunk_max - w->cur_len)
+		room = o->chunk_max - w->cur_len;
+	*len = room;
+	return w->cur + w->cur_len;
+}
+
+int store_writer_wrote(struct store_writer *w, size_t n)
+{
+	uint8_t *p = w->cur + w->cur_len;
+
+	while (n) {
+		bool cut;
+		size_t k = chunker_feed(&w->ch, p, n, &cut);
+		int rc;
+
+		w->cur_len += (uint32_t)k;
+		w->size += k;
+		p += k;
+		n -= k;
+		if (cut) {
+			rc = submit(w, false, p, n);
+			if (rc)
+				return rc;
+			p = w->cur;
+		}
+	}
+	return writer_err(w);
 }
 
 static int wait_all(struct store_writer *w)
@@ -302,7 +355,7 @@ int store_writer_finish(struct store_writer *w, struct store_file *out)
 
 	memset(out, 0, sizeof(*out));
 	if (w->cur_len)
-		rc = submit(w, w->njobs == 0);
+		rc = submit(w, w->njobs == 0, NULL, 0);
 	if (!rc)
 		rc = wait_all(w);
 	else

@@ -302,6 +302,42 @@ static void test_store_writer_abort_records_nothing(void **state)
 	free(buf);
 }
 
+/* Filling the writer's buffers in place (as put reads a file) cuts the
+ * same chunks as store_writer_write: the second copy of the bytes, put
+ * through store_writer_room/wrote in uneven pieces, finds every chunk
+ * stored already. */
+static void test_store_writer_room_cuts_as_write(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 9 * MiB + 12345, done = 0, step = 0;
+	uint8_t *buf = rand_buf(77, len);
+	struct store_file a, b;
+	struct store_writer *w;
+
+	roundtrip(f->s, buf, len, 1 * MiB, &a);
+	assert_true(a.new_chunks > 4);
+	assert_int_equal(store_writer_new(f->s, &w), 0);
+	while (done < len) {
+		size_t room, n;
+		uint8_t *dst = store_writer_room(w, &room);
+
+		assert_true(room >= 1 && room <= f->opt.chunk_max);
+		/* All of it, or a part of 1 byte up to it. */
+		n = step++ % 3 ? room : 1 + (step * 7919) % room;
+		if (n > len - done)
+			n = len - done;
+		memcpy(dst, buf + done, n);
+		assert_int_equal(store_writer_wrote(w, n), 0);
+		done += n;
+	}
+	assert_int_equal(store_writer_finish(w, &b), 0);
+	assert_int_equal(b.size, len);
+	assert_memory_equal(a.digest, b.digest, STORE_DIGEST_LEN);
+	assert_int_equal(b.new_chunks, 0);
+	assert_content(f->s, b.digest, buf, len);
+	free(buf);
+}
+
 /* Flips the last byte of chunk id's stored value, the store being closed. */
 static void corrupt_chunk(const char *store_dir,
 			  const uint8_t id[STORE_DIGEST_LEN])
@@ -655,6 +691,7 @@ int main(void)
 	    T(test_store_reader_open_unknown_enoent),
 	    T(test_store_writer_finish_same_bytes_same_digest),
 	    T(test_store_writer_abort_records_nothing),
+	    T(test_store_writer_room_cuts_as_write),
 	    T(test_store_reader_pread_flipped_byte_eio),
 	    T(test_store_put_commit_digest_independent_of_chunking),
 	    T(test_store_put_path_tree_roundtrip),
