@@ -12,6 +12,9 @@
  *
  * Signed strings (one line, no newline; hex is lowercase):
  *   checkpoint  "artifactfs-checkpoint v1 <store id> <seq> <hex hash>"
+ *               or, for a store shared by nodes, v2: the same and, for
+ *               each node's lane of the journal, " <node>:<seq>:<hex hash>"
+ *               (its head then), so that a lane cut off is found too
  *   export      "artifactfs-export v1 <hex SHA-256 of the records>"
  *
  * Files are the caller's business (fs/ reads and writes them with the
@@ -27,8 +30,9 @@
 #include <string.h>
 #include <time.h>
 
-#define SIG_HEX_LEN (2 * STORE_SIG_LEN)
-#define MSG_MAX	    256
+#define SIG_HEX_LEN  (2 * STORE_SIG_LEN)
+#define MSG_MAX	     256
+#define NODE_HEX_LEN 32 /* a node's id in a lane */
 
 /* j rendered with two-space indents and a final newline into *out. */
 static int render(json_t *j, char **out, size_t *len)
@@ -123,17 +127,39 @@ struct checkpoint {
 	uint64_t seq;
 	uint8_t hash[STORE_DIGEST_LEN];
 	uint8_t sig[STORE_SIG_LEN];
+	json_t *lanes; /* borrowed; NULL or [] in a v1 checkpoint */
 };
 
-static void checkpoint_msg(const char *id, uint64_t seq,
-			   const uint8_t hash[STORE_DIGEST_LEN],
-			   char msg[MSG_MAX])
+/* The signed string: v1 names the main chain's head; v2, of a store
+ * shared by nodes, adds each node's lane head as " node:seq:hash" in
+ * lanes' order (json [{node, seq, head}], already checked).  malloc'd,
+ * NULL for want of memory. */
+static char *checkpoint_msg(const char *id, uint64_t seq,
+			    const uint8_t hash[STORE_DIGEST_LEN], json_t *lanes)
 {
-	char d[STORE_DIGEST_STR_LEN];
+	size_t n = json_array_size(lanes), cap = 256 + n * 128, at;
+	char d[STORE_DIGEST_STR_LEN], *msg = malloc(cap);
+	json_t *l;
+	size_t i;
 
+	if (!msg)
+		return NULL;
 	store_digest_format(hash, d);
-	snprintf(msg, MSG_MAX, "artifactfs-checkpoint v1 %s %llu %s", id,
-		 (unsigned long long)seq, d + strlen("sha256:"));
+	at = (size_t)snprintf(msg, cap, "artifactfs-checkpoint v%d %s %llu %s",
+			      n ? 2 : 1, id, (unsigned long long)seq,
+			      d + strlen("sha256:"));
+	json_array_foreach(lanes, i, l)
+	{
+		const char *head =
+		    json_string_value(json_object_get(l, "head"));
+
+		at += (size_t)snprintf(
+		    msg + at, cap - at, " %s:%lld:%s",
+		    json_string_value(json_object_get(l, "node")),
+		    (long long)json_integer_value(json_object_get(l, "seq")),
+		    head + strlen("sha256:"));
+	}
+	return msg;
 }
 
 /* Record seq of the journal must still have hash (the head read before
@@ -172,31 +198,72 @@ static void now_iso(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Adds one lane head to the json array arg. */
+static int lane_add(void *arg, const char *node, uint64_t seq,
+		    const uint8_t hash[STORE_DIGEST_LEN])
+{
+	char d[STORE_DIGEST_STR_LEN];
+
+	store_digest_format(hash, d);
+	return json_array_append_new(arg, json_pack("{s:s, s:I, s:s}", "node",
+						    node, "seq",
+						    (json_int_t)seq, "head", d))
+		   ? -ENOMEM
+		   : 0;
+}
+
 int acl_checkpoint_sign(struct store *s, uint64_t seq,
 			const uint8_t hash[STORE_DIGEST_LEN], char *pub,
 			char **out, size_t *len)
 {
-	char priv[ACL_PATH_MAX], pubpath[ACL_PATH_MAX], msg[MSG_MAX];
+	char priv[ACL_PATH_MAX], pubpath[ACL_PATH_MAX], *msg = NULL;
 	char d[STORE_DIGEST_STR_LEN], when[32], hex[SIG_HEX_LEN + 1];
 	uint8_t sig[STORE_SIG_LEN];
-	int rc = head_check(s, seq, hash);
+	json_t *lanes = json_array(), *doc;
+	int rc = lanes ? head_check(s, seq, hash) : -ENOMEM;
 
 	*out = NULL;
 	if (!rc)
 		rc = acl_sign_key(s, true, priv, pub ? pub : pubpath);
-	if (rc < 0)
+	/* The lanes as they are now: their records were verified with the
+	 * main chain, or were added since and a later verification checks
+	 * them against this checkpoint. */
+	if (rc >= 0)
+		rc = store_audit_lane_heads(s, lane_add, lanes);
+	if (!rc && !(msg = checkpoint_msg(store_id(s), seq, hash, lanes)))
+		rc = -ENOMEM;
+	if (!rc)
+		rc = store_sign(priv, msg, strlen(msg), sig);
+	free(msg);
+	if (rc < 0) {
+		json_decref(lanes);
 		return rc;
-	checkpoint_msg(store_id(s), seq, hash, msg);
-	rc = store_sign(priv, msg, strlen(msg), sig);
-	if (rc)
-		return rc;
+	}
 	now_iso(when);
 	store_digest_format(hash, d);
 	store_hex_encode(sig, STORE_SIG_LEN, hex);
-	return render(json_pack("{s:s, s:I, s:s, s:s, s:s}", "store",
-				store_id(s), "seq", (json_int_t)seq, "head", d,
-				"time", when, "signature", hex),
-		      out, len);
+	doc = json_pack("{s:s, s:I, s:s, s:s, s:s}", "store", store_id(s),
+			"seq", (json_int_t)seq, "head", d, "time", when,
+			"signature", hex);
+	if (doc && json_array_size(lanes))
+		json_object_set(doc, "lanes", lanes);
+	json_decref(lanes);
+	return render(doc, out, len);
+}
+
+/* A lane of a checkpoint: {node (32 lowercase hex), seq >= 1, head}. */
+static bool lane_ok(json_t *l)
+{
+	const char *node = NULL, *head = NULL;
+	uint8_t b[STORE_DIGEST_LEN];
+	json_int_t seq = 0;
+
+	return !json_unpack(l, "{s:s, s:I, s:s}", "node", &node, "seq", &seq,
+			    "head", &head) &&
+	       seq > 0 && strlen(node) == NODE_HEX_LEN &&
+	       !strpbrk(node, "ABCDEF") &&
+	       !store_hex_decode(node, b, NODE_HEX_LEN / 2) &&
+	       !strncmp(head, "sha256:", 7) && !store_digest_parse(head, b);
 }
 
 static int checkpoint_parse(json_t *root, const char *name,
@@ -204,11 +271,19 @@ static int checkpoint_parse(json_t *root, const char *name,
 {
 	const char *head = NULL, *sig = NULL;
 	json_int_t seq = 0;
+	size_t i;
+	bool ok;
 
-	if (json_unpack(root, "{s:s, s:I, s:s, s:s}", "store", &c->store, "seq",
-			&seq, "head", &head, "signature", &sig) ||
-	    seq <= 0 || store_digest_parse(head, c->hash) ||
-	    store_hex_decode(sig, c->sig, STORE_SIG_LEN)) {
+	c->lanes = NULL;
+	ok = !json_unpack(root, "{s:s, s:I, s:s, s:s, s?o}", "store", &c->store,
+			  "seq", &seq, "head", &head, "signature", &sig,
+			  "lanes", &c->lanes) &&
+	     seq > 0 && !store_digest_parse(head, c->hash) &&
+	     !store_hex_decode(sig, c->sig, STORE_SIG_LEN) &&
+	     (!c->lanes || json_is_array(c->lanes));
+	for (i = 0; ok && i < json_array_size(c->lanes); i++)
+		ok = lane_ok(json_array_get(c->lanes, i));
+	if (!ok) {
 		store_log(STORE_LOG_ERR, "%s is not an artifactfs checkpoint",
 			  name);
 		return -EINVAL;
@@ -245,12 +320,51 @@ static int anchor_check(struct store *s, const char *name,
 	return rc;
 }
 
+/* As anchor_check, for each node's lane the checkpoint names. */
+static int lanes_check(struct store *s, const char *name,
+		       const struct checkpoint *c, char *why, size_t size)
+{
+	uint8_t h[STORE_DIGEST_LEN], want[STORE_DIGEST_LEN];
+	json_t *l;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(c->lanes, i, l)
+	{
+		const char *node =
+		    json_string_value(json_object_get(l, "node"));
+		uint64_t seq =
+		    (uint64_t)json_integer_value(json_object_get(l, "seq"));
+
+		store_digest_parse(
+		    json_string_value(json_object_get(l, "head")), want);
+		rc = store_audit_lane_record_hash(s, node, seq, h);
+		if (rc == -ENOENT) {
+			problem(why, size,
+				"journal cut off: %s names record %llu of node "
+				"%s's lane, which the lane lacks",
+				name, (unsigned long long)seq, node);
+			return -EBADMSG;
+		}
+		if (!rc && memcmp(h, want, sizeof(h)) != 0) {
+			problem(why, size,
+				"journal rewritten: record %llu of node %s's "
+				"lane differs from %s",
+				(unsigned long long)seq, node, name);
+			return -EBADMSG;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int checkpoint_check(struct store *s, const char *text, size_t len,
 		     const char *name, const struct acl_pubkey *key,
 		     uint64_t *checked, uint64_t *seq, char *why, size_t size)
 {
-	char msg[MSG_MAX];
 	struct checkpoint c;
+	char *msg = NULL;
 	json_t *root;
 	int rc = parse(text, len, name, &root);
 
@@ -262,14 +376,17 @@ int checkpoint_check(struct store *s, const char *text, size_t len,
 			name, c.store, store_id(s));
 		rc = -EINVAL;
 	}
-	if (!rc) {
-		checkpoint_msg(c.store, c.seq, c.hash, msg);
+	if (!rc && !(msg = checkpoint_msg(c.store, c.seq, c.hash, c.lanes)))
+		rc = -ENOMEM;
+	if (!rc)
 		rc = verify(s, key, name, msg, c.sig, why, size);
-	}
+	free(msg);
 	if (!rc && checked)
 		rc = journal_verify(s, checked, why, size);
 	if (!rc)
 		rc = anchor_check(s, name, &c, why, size);
+	if (!rc)
+		rc = lanes_check(s, name, &c, why, size);
 	if (!rc && seq)
 		*seq = c.seq;
 	json_decref(root);

@@ -238,3 +238,54 @@ int store_audit_record_hash(struct store *s, uint64_t seq,
 	free(v);
 	return rc;
 }
+
+/* ------------------------------------------------------ the nodes' lanes */
+
+struct lanes {
+	store_lane_fn fn;
+	void *arg;
+};
+
+static int lane_head(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	struct lanes *l = arg;
+	char node[2 * AUDIT_NODE_LEN + 1];
+
+	if (klen != KEY_AUDIT_LANE_HEAD_LEN || vlen != HEAD_LEN) {
+		store_log(STORE_LOG_ERR, "audit journal: a node's lane head "
+					 "is malformed");
+		return -EIO;
+	}
+	store_hex_encode((const uint8_t *)key + 1, AUDIT_NODE_LEN, node);
+	return l->fn(l->arg, node, be64_get(val), (const uint8_t *)val + 8);
+}
+
+int store_audit_lane_heads(struct store *s, store_lane_fn fn, void *arg)
+{
+	struct lanes l = {fn, arg};
+	uint8_t tag = KEY_AUDIT_LANE_HEAD;
+
+	return db_scan(s->db, CF_AUDIT, &tag, 1, lane_head, &l);
+}
+
+int store_audit_lane_record_hash(struct store *s, const char *node,
+				 uint64_t seq, uint8_t hash[STORE_DIGEST_LEN])
+{
+	uint8_t k[KEY_AUDIT_LANE_LEN];
+	void *v;
+	size_t len;
+	int rc;
+
+	k[0] = KEY_AUDIT_LANE;
+	if (strpbrk(node, "ABCDEF") ||
+	    store_hex_decode(node, k + 1, AUDIT_NODE_LEN))
+		return -EINVAL;
+	be64_put(k + 1 + AUDIT_NODE_LEN, seq);
+	rc = db_get(s->db, CF_AUDIT, k, sizeof(k), &v, &len);
+	if (rc)
+		return rc;
+	rc = store_digest_buf(v, len, hash);
+	free(v);
+	return rc;
+}

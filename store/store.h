@@ -1203,6 +1203,23 @@ int store_audit_head(struct store *s, uint64_t *seq,
 int store_audit_record_hash(struct store *s, uint64_t seq,
 			    uint8_t hash[STORE_DIGEST_LEN]);
 
+/** Called with one node's lane head: node as 32 lowercase hex digits
+ * (borrowed for the call), its last record's seq and hash.  Nonzero
+ * stops the listing and is returned. */
+typedef int (*store_lane_fn)(void *arg, const char *node, uint64_t seq,
+			     const uint8_t hash[STORE_DIGEST_LEN]);
+
+/** The heads of the nodes' lanes of the journal (the records that are no
+ * change, in a store shared by nodes; none in a single-node store), in
+ * node order.  Not verified.  0, fn's return, -EIO (a malformed head:
+ * logged). */
+int store_audit_lane_heads(struct store *s, store_lane_fn fn, void *arg);
+
+/** As store_audit_record_hash, for record seq of node's lane (node as
+ * above).  -ENOENT when the lane has no record seq, -EINVAL (node). */
+int store_audit_lane_record_hash(struct store *s, const char *node,
+				 uint64_t seq, uint8_t hash[STORE_DIGEST_LEN]);
+
 /* ---------------------------------------------------------- role bindings
  *
  * A binding gives a role to a principal on a scope.  The store keeps them

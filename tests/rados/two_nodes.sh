@@ -305,6 +305,51 @@ echo "   a changed lane record: exit $rc: $(grep -o 'node [0-9a-f]*: record [0-9
 	defect "audit verify missed a changed lane record: $(tail -2 "$T/v.out")"
 R -N "$mns" setomapval meta "$lk" --input-file "$T/lane.rec" || fail "setomapval (restore)"
 
+check "a signed checkpoint names every node's lane head: a lane cut off after it is found"
+A audit checkpoint "$T/cp.json" >/dev/null || defect "audit checkpoint on A"
+"$PY" - "$T/cp.json" <<'EOF' || defect "the checkpoint does not name both lanes: $(cat "$T/cp.json")"
+import json, sys
+cp = json.load(open(sys.argv[1]))
+print("   checkpoint of record %d with %d lanes" % (cp["seq"], len(cp.get("lanes", []))))
+sys.exit(0 if len(cp.get("lanes", [])) == 2 else 1)
+EOF
+B audit verify --anchor "$T/cp.json" >"$T/v.out" 2>&1 ||
+	defect "B's verify against A's checkpoint: $(tail -2 "$T/v.out")"
+# Cut the last record off a lane and make its head name the one before:
+# the chain alone is consistent again; the checkpoint is not.  The lane
+# is A's: B's own commands below may append to B's.
+heads() { for k in $(R -N "$mns" listomapkeys meta | grep '^064e'); do
+	echo "$k $(R -N "$mns" getomapval meta "$k" /dev/stdout 2>/dev/null | od -An -tx1 | tr -d ' \n')"; done; }
+heads >"$T/heads.0"
+B audit verify >/dev/null 2>&1 || true
+heads >"$T/heads.1"
+hk=$(grep -Fxf "$T/heads.0" "$T/heads.1" | head -1 | cut -d' ' -f1)
+[ -n "$hk" ] || fail "no lane left unchanged by B's verify"
+R -N "$mns" getomapval meta "$hk" "$T/head.val" >/dev/null 2>&1 || fail "getomapval head"
+lseq=$("$PY" -c 'import sys; print(int.from_bytes(open(sys.argv[1], "rb").read()[:8], "big"))' "$T/head.val")
+[ "$lseq" -ge 2 ] || fail "the lane has $lseq records"
+rk() { printf '064c%s%016x' "${hk#064e}" "$1"; }
+R -N "$mns" getomapval meta "$(rk "$lseq")" "$T/last.val" >/dev/null 2>&1 || fail "getomapval last"
+R -N "$mns" getomapval meta "$(rk $((lseq - 1)))" "$T/prev.val" >/dev/null 2>&1 || fail "getomapval prev"
+"$PY" -c 'import hashlib, sys
+prev = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write((int(sys.argv[3]) - 1).to_bytes(8, "big") + hashlib.sha256(prev).digest())' \
+	"$T/prev.val" "$T/head.cut" "$lseq"
+R -N "$mns" rmomapkey meta "$(rk "$lseq")" || fail "rmomapkey"
+R -N "$mns" setomapval meta "$hk" --input-file "$T/head.cut" || fail "setomapval head"
+rc=0
+B audit verify >"$T/v.out" 2>&1 || rc=$?
+echo "   lane cut at record $lseq: verify without the checkpoint: exit $rc"
+rc=0
+B audit verify --anchor "$T/cp.json" >"$T/v.out" 2>&1 || rc=$?
+echo "   against the checkpoint: exit $rc: $(grep -o "journal [a-z ]*: .*lane[^.]*" "$T/v.out" | head -1)"
+[ "$rc" -ne 0 ] && grep -q "journal \(cut off\|rewritten\).*lane" "$T/v.out" ||
+	defect "a lane cut off after a checkpoint went unnoticed: $(tail -2 "$T/v.out")"
+R -N "$mns" setomapval meta "$(rk "$lseq")" --input-file "$T/last.val" || fail "setomapval (restore)"
+R -N "$mns" setomapval meta "$hk" --input-file "$T/head.val" || fail "setomapval head (restore)"
+B audit verify --anchor "$T/cp.json" >"$T/v.out" 2>&1 ||
+	defect "verify against the checkpoint after the restore: $(tail -2 "$T/v.out")"
+
 check "fsck and audit verify are clean from either node"
 for n in A B; do
 	$n fsck >"$T/fsck.$n" 2>&1 || defect "fsck on $n: $(tail -3 "$T/fsck.$n")"
