@@ -81,7 +81,7 @@ grep -q '^version model 2 ' "$T/all/MANIFEST" || fail "model@v2 missing"
 grep -q '^journal-omitted' "$T/all/MANIFEST" && fail "a whole export left records out"
 
 check "progress lines on a terminal only: export, verify-export, gc"
-head -c $((48 << 20)) /dev/urandom >"$T/big.bin"
+head -c $((160 << 20)) /dev/urandom >"$T/big.bin"
 afs put big "$T/big.bin" >/dev/null
 rm "$T/big.bin"
 if command -v script >/dev/null; then
