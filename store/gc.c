@@ -11,7 +11,7 @@
  *
  * A store in RADOS is shared by nodes that gc cannot hold off: there
  * each key is checked again under the cluster's commit lock, and what
- * was put within the grace (ARTIFACTFS_GC_GRACE) stays (gc_batch_cluster).
+ * was put within the grace (gc_grace_s) stays (gc_batch_cluster).
  *
  * On a full disk gc gives back the store's reserve (space.c) before it
  * writes anything, and makes it again at the end when there is room.
@@ -150,15 +150,15 @@ static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
 
 /* How long a chunk or manifest of a store in RADOS stays after it was
  * put, referenced or not: another node may be ingesting it, its commit
- * not yet made (ARTIFACTFS_GC_GRACE, seconds; an hour by default). */
-static int64_t grace_ns(void)
+ * not yet made (store_options.gc_grace_s, or ARTIFACTFS_GC_GRACE). */
+static int64_t grace_ns(const struct store *s)
 {
 	const char *e = getenv("ARTIFACTFS_GC_GRACE");
 	char *end;
 	long long v = e ? strtoll(e, &end, 10) : -1;
 
 	if (!e || end == e || *end || v < 0)
-		v = 3600;
+		v = s->opt.gc_grace_s;
 	return (int64_t)v * 1000000000;
 }
 
@@ -203,7 +203,7 @@ static int gc_batch_cluster(struct gc *g, const struct store_caller *c,
 {
 	struct commit t = {.s = g->s, .caller = c};
 	struct chunk_backend *cb = g->s->chunks;
-	int64_t cutoff = now_ns() - grace_ns();
+	int64_t cutoff = now_ns() - grace_ns(g->s);
 	uint64_t chunks = 0, objects = 0, bytes = 0;
 	int rc = db_batch_open(g->s->db, &t.b);
 

@@ -31,6 +31,7 @@ void store_options_init(struct store_options *o)
 	o->zstd_level = 3;
 	o->threads = 0;
 	o->min_saving_pct = 5;
+	o->gc_grace_s = 3600;
 }
 
 int store_options_check(const struct store_options *o)

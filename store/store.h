@@ -147,6 +147,12 @@ struct store_options {
 	 * store records them; every later open uses them.  Metadata stays
 	 * in the store's directory. */
 	const char *rados_pool, *ceph_conf, *ceph_id;
+	/* A store in RADOS: gc leaves a chunk or file manifest put less
+	 * than this many seconds ago, referenced or not (another node may
+	 * be about to commit a reference to it).  Default 3600; the
+	 * environment's ARTIFACTFS_GC_GRACE (seconds, 0 allowed) overrides
+	 * it. */
+	uint32_t gc_grace_s;
 };
 
 /** Fills o with the defaults above. */

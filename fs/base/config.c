@@ -28,6 +28,11 @@
  * `retention` rules go to ctx->retain, for gc (store_gc_retain); a
  * duration is a number with s, m, h, d or w.
  *
+ *     gc_grace = "1h";
+ *
+ * A store in RADOS: gc keeps what was put less than this long ago
+ * (store_options.gc_grace_s).
+ *
  * No libconfig type leaves this file.
  */
 #include <errno.h>
@@ -189,8 +194,8 @@ static int check_known(struct fs_ctx *ctx, const config_t *cfg,
 		       const char *path)
 {
 	static const char *const top[] = {
-	    "store", "chunk", "zstd_level", "threads", "min_saving_pct",
-	    "audit", "roles", "retention",  NULL};
+	    "store", "chunk", "zstd_level", "threads",	"min_saving_pct",
+	    "audit", "roles", "retention",  "gc_grace", NULL};
 	config_setting_t *root = config_root_setting(cfg);
 	int i, n, rc = 0;
 	size_t k;
@@ -251,6 +256,29 @@ static int read_dir(struct fs_ctx *ctx, const config_t *cfg, const char *path,
 	return *out ? 0 : -ENOMEM;
 }
 
+static int64_t duration_ns(const char *t);
+
+/* gc_grace: a duration (as retention's) of at most a week, in seconds. */
+static int read_grace(struct fs_ctx *ctx, const config_t *cfg, const char *path,
+		      uint32_t *out)
+{
+	config_setting_t *s = config_lookup(cfg, "gc_grace");
+	int64_t ns;
+
+	if (!s)
+		return 0;
+	ns = config_setting_type(s) == CONFIG_TYPE_STRING
+		 ? duration_ns(config_setting_get_string(s))
+		 : -1;
+	if (ns < 0 || ns > 604800LL * 1000000000)
+		return config_fail(ctx, path, config_setting_source_line(s),
+				   "'%s' must be a duration up to a week, as "
+				   "\"1h\"",
+				   "gc_grace");
+	*out = (uint32_t)(ns / 1000000000);
+	return 0;
+}
+
 static int read_settings(struct fs_ctx *ctx, const config_t *cfg,
 			 const char *path, char **store_out)
 {
@@ -278,6 +306,9 @@ static int read_settings(struct fs_ctx *ctx, const config_t *cfg,
 	}
 	rc = read_dir(ctx, cfg, path, "audit.checkpoint_dir",
 		      &ctx->checkpoint_dir);
+	if (rc < 0)
+		return rc;
+	rc = read_grace(ctx, cfg, path, &o->gc_grace_s);
 	if (rc < 0)
 		return rc;
 	s = config_lookup(cfg, "store");

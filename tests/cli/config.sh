@@ -98,6 +98,12 @@ expect_err_has "$T/type.conf:1"
 printf 'chunk: { min = 65536; avg = 100000; max = 1048576; };\n' >"$T/val.conf"
 expect_fail 2 "$AFS" --config "$T/val.conf" ls
 expect_err_has "$T/val.conf"
+printf 'zstd_level = 3;\ngc_grace = "2x";\n' >"$T/grace.conf"
+expect_fail 2 "$AFS" --config "$T/grace.conf" ls
+expect_err_has "$T/grace.conf:2: 'gc_grace' must be a duration"
+printf 'gc_grace = "30d";\n' >"$T/grace.conf"
+expect_fail 2 "$AFS" --config "$T/grace.conf" ls
+expect_err_has "up to a week"
 printf 'min_saving_pct = -1;\n' >"$T/neg.conf"
 expect_fail 2 "$AFS" --config "$T/neg.conf" ls
 expect_fail 2 "$AFS" --config "$T/missing.conf" ls

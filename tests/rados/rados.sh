@@ -130,7 +130,10 @@ n4=$(objects)
 afs gc >"$T/gc.out" || defect "gc failed"
 [ "$(objects)" -eq "$n4" ] ||
 	defect "gc removed chunks put within the grace (an hour by default)"
-ARTIFACTFS_GC_GRACE=0 afs gc >"$T/gc.out" || defect "gc failed"
+# The grace from the configuration file: a second.
+printf 'gc_grace = "1s";\n' >"$T/grace.conf"
+sleep 1.2
+"$AFS" --config "$T/grace.conf" --store "$S" gc >"$T/gc.out" || defect "gc (gc_grace = 1s) failed"
 cat "$T/gc.out"
 n5=$(objects)
 [ "$n5" -eq "$n3" ] || defect "after gc $n5 objects, want $n3"
