@@ -1003,8 +1003,13 @@ int rmeta_batch_commit(struct rbatch *b)
 	size_t from = 0, dirty = 0;
 	int rc = 0;
 
-	if (b->gen == UINT64_MAX)
+	if (b->gen == UINT64_MAX) {
+		store_log(STORE_LOG_ERR,
+			  "RADOS pool %s: out of memory while staging a commit "
+			  "of %zu keys: nothing was changed",
+			  m->pool, b->n);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < b->n; i++)
 		dirty += !b->e[i].clean;
 	if (!dirty)
