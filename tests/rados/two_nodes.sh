@@ -209,7 +209,7 @@ echo "   gc removed $gone objects of the failed put and others' garbage"
 [ "$gone" -ge 1 ] || defect "gc removed no garbage older than the grace"
 B cat model@v1 | cmp -s - "$T/w.bin" || defect "model@v1 differs after gc"
 
-check "an open run is written from the node that opened it; read-only on the other until sealed"
+check "an open run is written from the node that opened it; read-only on the other until sealed (root and a non-root writer)"
 OA=$MA/pipelines/p/runs/ra/steps/s/outputs
 OB=$MB/pipelines/p/runs/ra/steps/s/outputs
 mkdir -p "$OA" || fail "mkdir of a run on A"
@@ -237,6 +237,40 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.02
 done
 [ "$got" = "from B" ] || defect "A reads '$got' from B's sealed run"
+
+# The same for a real non-root writer, while root works on both nodes.
+A role grant writer "$TUSER" --scope /pipelines/q >/dev/null || fail "role grant writer"
+UA=$MA/pipelines/q/runs/rc/steps/s/outputs
+UB=$MB/pipelines/q/runs/rc/steps/s/outputs
+ok=""
+for ((i = 0; i < 50; i++)); do
+	as_user mkdir -p "$UA" 2>/dev/null && ok=1 && break
+	sleep 0.02
+done
+[ -n "$ok" ] || defect "$TUSER, a writer of /pipelines/q, cannot open a run on A"
+as_user sh -c "printf 'by the user\n' >'$UA/u.txt'" || defect "$TUSER cannot write its run on A"
+{ mkdir -p "$MB/pipelines/p/runs/rb2/steps/s/outputs" &&
+	printf 'root on B\n' >"$MB/pipelines/p/runs/rb2/steps/s/outputs/r.txt"; } ||
+	defect "root cannot write a run of B's while $TUSER writes on A"
+got=""
+for ((i = 0; i < 50; i++)); do
+	got=$(as_user "$PY" -c '
+import errno, sys
+try:
+    open(sys.argv[1], "w")
+    print("no error")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))' "$UB/v.txt" 2>&1)
+	[ "$got" = EROFS ] && break
+	sleep 0.02
+done
+echo "   $TUSER writing into A's open run from B: $got"
+[ "$got" = EROFS ] || defect "$TUSER's write into A's open run on B gave $got, want EROFS"
+[ "$(as_user cat "$UB/u.txt" 2>/dev/null)" = "by the user" ] ||
+	defect "$TUSER cannot read its own open run of A's on B"
+A run seal q/rc >/dev/null || defect "A cannot seal $TUSER's run"
+B run seal p/rb2 >/dev/null || defect "B cannot seal root's run"
+A role revoke writer "$TUSER" --scope /pipelines/q >/dev/null || fail "role revoke writer"
 
 for k in $(seq 1 "$KILLS"); do
 check "B's daemon killed in the middle of writes ($k of $KILLS): A goes on, B comes back"
