@@ -61,49 +61,39 @@ n_dflt=$("$AFS" --config "$T/good.conf" stats --json | json_eval "j['chunks']")
 echo "   chunks: $n_small with avg 16 KiB, $n_dflt with avg 256 KiB"
 [ "$n_small" -gt "$n_dflt" ] || fail "small chunk settings not applied"
 
+# refused NAME CONTENT WANT: a file NAME holding CONTENT (printf) is
+# refused, exit 2, with WANT in the message; a WANT that is empty or
+# starts with ':' follows the file's path (":3": its line 3).
+refused() {
+	local f=$T/$1 want=$3
+	# shellcheck disable=SC2059
+	printf "$2" >"$f"
+	expect_fail 2 "$AFS" --config "$f" ls
+	case $want in "" | :*) want=$f$want ;; esac
+	expect_err_has "$want"
+}
+
 check "the audit group: automatic checkpoints of the mount daemon"
 cat >"$T/audit.conf" <<CONF
 audit: { checkpoint_records = 0; checkpoint_seconds = 60;
          checkpoint_dir = "$T/cps"; };
 CONF
 "$AFS" --config "$T/audit.conf" ls >/dev/null || fail "the audit group refused"
-printf 'audit: { checkpoint_record = 5; };\n' >"$T/atypo.conf"
-expect_fail 2 "$AFS" --config "$T/atypo.conf" ls
-expect_err_has "audit.checkpoint_record'"
-printf 'audit: { checkpoint_dir = "cps"; };\n' >"$T/arel.conf"
-expect_fail 2 "$AFS" --config "$T/arel.conf" ls
-expect_err_has "must be an absolute path"
-printf 'audit: { checkpoint_seconds = -1; };\n' >"$T/aneg.conf"
-expect_fail 2 "$AFS" --config "$T/aneg.conf" ls
-expect_err_has "$T/aneg.conf:1"
-printf 'audit = 5;\n' >"$T/agrp.conf"
-expect_fail 2 "$AFS" --config "$T/agrp.conf" ls
-expect_err_has "'audit' must be a group"
+refused atypo.conf 'audit: { checkpoint_record = 5; };\n' "audit.checkpoint_record'"
+refused arel.conf 'audit: { checkpoint_dir = "cps"; };\n' "must be an absolute path"
+refused aneg.conf 'audit: { checkpoint_seconds = -1; };\n' ":1"
+refused agrp.conf 'audit = 5;\n' "'audit' must be a group"
 
 check "a syntax error names the file and the line, exit 2"
-printf 'zstd_level = 3;\nstore = ;\n' >"$T/bad.conf"
-expect_fail 2 "$AFS" --config "$T/bad.conf" ls
-expect_err_has "$T/bad.conf:2"
+refused bad.conf 'zstd_level = 3;\nstore = ;\n' ":2"
 
 check "unknown settings, wrong types, bad values: exit 2 naming the file"
-printf 'zstd_level = 3;\n\nzstd_levle = 4;\n' >"$T/typo.conf"
-expect_fail 2 "$AFS" --config "$T/typo.conf" ls
-expect_err_has "$T/typo.conf:3"
-printf 'chunk: { min = 4096; mid = 5; };\n' >"$T/typo2.conf"
-expect_fail 2 "$AFS" --config "$T/typo2.conf" ls
-expect_err_has "chunk.mid"
-printf 'threads = "four";\n' >"$T/type.conf"
-expect_fail 2 "$AFS" --config "$T/type.conf" ls
-expect_err_has "$T/type.conf:1"
-printf 'chunk: { min = 65536; avg = 100000; max = 1048576; };\n' >"$T/val.conf"
-expect_fail 2 "$AFS" --config "$T/val.conf" ls
-expect_err_has "$T/val.conf"
-printf 'zstd_level = 3;\ngc_grace = "2x";\n' >"$T/grace.conf"
-expect_fail 2 "$AFS" --config "$T/grace.conf" ls
-expect_err_has "$T/grace.conf:2: 'gc_grace' must be a duration"
-printf 'gc_grace = "30d";\n' >"$T/grace.conf"
-expect_fail 2 "$AFS" --config "$T/grace.conf" ls
-expect_err_has "up to a week"
+refused typo.conf 'zstd_level = 3;\n\nzstd_levle = 4;\n' ":3"
+refused typo2.conf 'chunk: { min = 4096; mid = 5; };\n' "chunk.mid"
+refused type.conf 'threads = "four";\n' ":1"
+refused val.conf 'chunk: { min = 65536; avg = 100000; max = 1048576; };\n' ""
+refused grace.conf 'zstd_level = 3;\ngc_grace = "2x";\n' ":2: 'gc_grace' must be a duration"
+refused grace.conf 'gc_grace = "30d";\n' "up to a week"
 printf 'min_saving_pct = -1;\n' >"$T/neg.conf"
 expect_fail 2 "$AFS" --config "$T/neg.conf" ls
 expect_fail 2 "$AFS" --config "$T/missing.conf" ls
