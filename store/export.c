@@ -179,10 +179,15 @@ int store_export_copy(struct store *s, const char *dest)
  * becomes a stub, KEY_AUDIT_OMIT + be64 seq -> prev (32) || hash (32):
  * what the chain needs, nothing of what the record said.  The stubs'
  * digest (store_export_omitted) goes into the signed MANIFEST, so a
- * stub cannot be changed to hide a changed record either.
+ * stub cannot be changed to hide a changed record either.  The records
+ * of the nodes' lanes (a store shared by nodes: the opens, closes and
+ * denials) are trimmed the same way, into KEY_AUDIT_LANE_OMIT stubs, and
+ * their heads stay.
  */
 
 #define KEY_AUDIT_OMIT 'o'
+/* The same for a record of a node's lane: 'P' + node id + be64 seq. */
+#define KEY_AUDIT_LANE_OMIT 'P'
 
 struct kept {
 	char (*art)[STORE_NAME_MAX + 1];
@@ -287,11 +292,13 @@ static int omit_one(void *arg, const void *key, size_t klen, const void *val,
 		    size_t vlen)
 {
 	struct omit *o = arg;
+	const uint8_t *k = key;
 	struct audit_rec r;
-	uint8_t stub[KEY_AUDIT_REC_LEN], v[2 * STORE_DIGEST_LEN];
+	uint8_t stub[KEY_AUDIT_LANE_LEN], v[2 * STORE_DIGEST_LEN];
 	int rc;
 
-	if (klen != KEY_AUDIT_REC_LEN)
+	if (!(klen == KEY_AUDIT_REC_LEN && k[0] == KEY_AUDIT_REC) &&
+	    !(klen == KEY_AUDIT_LANE_LEN && k[0] == KEY_AUDIT_LANE))
 		return 0;
 	rc = audit_rec_decode(val, vlen, &r);
 	if (rc)
@@ -303,26 +310,15 @@ static int omit_one(void *arg, const void *key, size_t klen, const void *val,
 	if (rc)
 		return rc;
 	memcpy(stub, key, klen);
-	stub[0] = KEY_AUDIT_OMIT;
+	stub[0] = k[0] == KEY_AUDIT_REC ? KEY_AUDIT_OMIT : KEY_AUDIT_LANE_OMIT;
 	db_batch_delete(o->b, CF_AUDIT, key, klen);
-	db_batch_put(o->b, CF_AUDIT, stub, sizeof(stub), v, sizeof(v));
+	db_batch_put(o->b, CF_AUDIT, stub, klen, v, sizeof(v));
 	o->n++;
 	return 0;
 }
 
-/* Deletes a key of a node's lane (a scan callback). */
-static int drop_lane_key(void *arg, const void *key, size_t klen,
-			 const void *val, size_t vlen)
-{
-	(void)val, (void)vlen;
-	db_batch_delete(arg, CF_AUDIT, key, klen);
-	return 0;
-}
-
-/* Turns the records of d not about what it holds into stubs.  The
- * nodes' lanes of a store shared by nodes (their opens, closes and
- * denials) are left out whole: a trimmed export carries the main chain
- * only. */
+/* Turns the records of d not about what it holds into stubs, those of
+ * the main chain and of the nodes' lanes. */
 static int journal_trim(struct store *d)
 {
 	struct kept k = {0};
@@ -341,10 +337,7 @@ static int journal_trim(struct store *d)
 		rc = db_scan(d->db, CF_AUDIT, &tag, 1, omit_one, &o);
 	tag = KEY_AUDIT_LANE;
 	if (!rc)
-		rc = db_scan(d->db, CF_AUDIT, &tag, 1, drop_lane_key, o.b);
-	tag = KEY_AUDIT_LANE_HEAD;
-	if (!rc)
-		rc = db_scan(d->db, CF_AUDIT, &tag, 1, drop_lane_key, o.b);
+		rc = db_scan(d->db, CF_AUDIT, &tag, 1, omit_one, &o);
 	if (!rc)
 		rc = db_batch_commit(o.b);
 	db_batch_free(o.b);
@@ -363,10 +356,14 @@ static int omitted_one(void *arg, const void *key, size_t klen, const void *val,
 		       size_t vlen)
 {
 	struct omitted *o = arg;
+	const uint8_t *k = key;
 
-	if (klen != KEY_AUDIT_REC_LEN || vlen != 2 * STORE_DIGEST_LEN)
+	if (vlen != 2 * STORE_DIGEST_LEN ||
+	    klen != (k[0] == KEY_AUDIT_OMIT ? KEY_AUDIT_REC_LEN
+					    : KEY_AUDIT_LANE_LEN))
 		return -EBADMSG;
-	EVP_DigestUpdate(o->md, (const uint8_t *)key + 1, 8);
+	/* The main chain's: be64 seq; a lane's: node id and be64 seq. */
+	EVP_DigestUpdate(o->md, k + 1, klen - 1);
 	EVP_DigestUpdate(o->md, val, vlen);
 	o->n++;
 	return 0;
@@ -381,6 +378,9 @@ int store_export_omitted(struct store *d, uint64_t *count,
 
 	if (!rc && !EVP_DigestInit_ex(o.md, EVP_sha256(), NULL))
 		rc = -EIO;
+	if (!rc)
+		rc = db_scan(d->db, CF_AUDIT, &tag, 1, omitted_one, &o);
+	tag = KEY_AUDIT_LANE_OMIT;
 	if (!rc)
 		rc = db_scan(d->db, CF_AUDIT, &tag, 1, omitted_one, &o);
 	if (!rc && !EVP_DigestFinal_ex(o.md, digest, NULL))
@@ -413,18 +413,40 @@ int store_export_trim(struct store *d, const struct store_export_sel *keep,
 
 /* ---------------------------------------------------- the journal chain */
 
-/* The prev and the hash of record seq, or of its stub.  -ENOENT. */
-static int link_of(struct store *s, uint64_t seq, uint8_t prev[32],
-		   uint8_t hash[32])
+/* A chain of the journal: the main one (node NULL) or a node's lane. */
+struct chain {
+	const uint8_t *node; /* AUDIT_NODE_LEN bytes, or NULL */
+	char name[2 * AUDIT_NODE_LEN + 16];
+};
+
+/* The key of record seq of c, or of its stub (stub); its length. */
+static size_t chain_key(const struct chain *c, uint64_t seq, bool stub,
+			uint8_t k[KEY_AUDIT_LANE_LEN])
 {
-	uint8_t k[KEY_AUDIT_REC_LEN];
+	if (!c->node) {
+		key_audit_rec(k, seq);
+		if (stub)
+			k[0] = KEY_AUDIT_OMIT;
+		return KEY_AUDIT_REC_LEN;
+	}
+	k[0] = stub ? KEY_AUDIT_LANE_OMIT : KEY_AUDIT_LANE;
+	memcpy(k + 1, c->node, AUDIT_NODE_LEN);
+	be64_put(k + 1 + AUDIT_NODE_LEN, seq);
+	return KEY_AUDIT_LANE_LEN;
+}
+
+/* The prev and the hash of record seq of c, or of its stub.  -ENOENT. */
+static int link_of(struct store *s, const struct chain *c, uint64_t seq,
+		   uint8_t prev[32], uint8_t hash[32])
+{
+	uint8_t k[KEY_AUDIT_LANE_LEN];
 	struct audit_rec r;
+	size_t klen = chain_key(c, seq, false, k);
 	void *v;
 	size_t len;
 	int rc;
 
-	key_audit_rec(k, seq);
-	rc = db_get(s->db, CF_AUDIT, k, sizeof(k), &v, &len);
+	rc = db_get(s->db, CF_AUDIT, k, klen, &v, &len);
 	if (!rc) {
 		rc = audit_rec_decode(v, len, &r);
 		if (!rc && r.seq != seq)
@@ -437,8 +459,8 @@ static int link_of(struct store *s, uint64_t seq, uint8_t prev[32],
 	}
 	if (rc != -ENOENT)
 		return rc;
-	k[0] = KEY_AUDIT_OMIT;
-	rc = db_get(s->db, CF_AUDIT, k, sizeof(k), &v, &len);
+	klen = chain_key(c, seq, true, k);
+	rc = db_get(s->db, CF_AUDIT, k, klen, &v, &len);
 	if (rc)
 		return rc;
 	if (len == 2 * STORE_DIGEST_LEN) {
@@ -449,19 +471,21 @@ static int link_of(struct store *s, uint64_t seq, uint8_t prev[32],
 	return len == 2 * STORE_DIGEST_LEN ? 0 : -EBADMSG;
 }
 
-int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
-			    size_t cap)
+/* Records 1..head of c: no gap, each prev the hash of the one before, the
+ * last one's hash the head's, nothing beyond.  Adds to *checked. */
+static int chain_check(struct store *s, const struct chain *c, uint64_t head,
+		       const uint8_t head_hash[STORE_DIGEST_LEN],
+		       uint64_t *checked, char *why, size_t cap)
 {
 	uint8_t last[STORE_DIGEST_LEN] = {0}, prev[STORE_DIGEST_LEN],
 		hash[STORE_DIGEST_LEN];
-	uint64_t head = 0, seq;
-	int rc = store_audit_head(s, &head, hash);
+	uint64_t seq;
+	int rc = 0;
 
-	*checked = 0;
 	for (seq = 1; !rc && seq <= head; seq++) {
-		rc = link_of(s, seq, prev, hash);
+		rc = link_of(s, c, seq, prev, hash);
 		if (rc == -ENOENT || rc == -EBADMSG || rc == -EIO) {
-			snprintf(why, cap, "journal record %llu %s",
+			snprintf(why, cap, "%sjournal record %llu %s", c->name,
 				 (unsigned long long)seq,
 				 rc == -ENOENT ? "missing"
 					       : "unreadable or malformed "
@@ -470,24 +494,76 @@ int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
 		}
 		if (!rc && memcmp(prev, last, STORE_DIGEST_LEN)) {
 			snprintf(why, cap,
-				 "journal record %llu: does not chain to the "
+				 "%sjournal record %llu: does not chain to the "
 				 "record before it (changed)",
-				 (unsigned long long)seq - 1);
+				 c->name, (unsigned long long)seq - 1);
 			return -EBADMSG;
 		}
 		memcpy(last, hash, STORE_DIGEST_LEN);
-		*checked = seq;
+		if (!rc)
+			(*checked)++;
 	}
-	if (!rc && link_of(s, head + 1, prev, hash) != -ENOENT) {
+	if (!rc && head && memcmp(last, head_hash, STORE_DIGEST_LEN)) {
 		snprintf(why, cap,
-			 "journal record %llu beyond its head (added, or the "
+			 "%sjournal record %llu differs from its head "
+			 "(changed)",
+			 c->name, (unsigned long long)head);
+		return -EBADMSG;
+	}
+	if (!rc && link_of(s, c, head + 1, prev, hash) != -ENOENT) {
+		snprintf(why, cap,
+			 "%sjournal record %llu beyond its head (added, or the "
 			 "head cut back)",
-			 (unsigned long long)head + 1);
+			 c->name, (unsigned long long)head + 1);
 		return -EBADMSG;
 	}
 	if (rc)
-		snprintf(why, cap, "journal unreadable%s: %s",
-			 *checked ? "" : " from its head on (changed)",
+		snprintf(why, cap, "%sjournal unreadable: %s", c->name,
 			 strerror(-rc));
+	return rc;
+}
+
+struct lanes_arg {
+	struct store *s;
+	char *why;
+	size_t cap;
+};
+
+static int lane_chain(void *arg, const char *node, uint64_t seq,
+		      const uint8_t hash[STORE_DIGEST_LEN])
+{
+	struct lanes_arg *a = arg;
+	uint8_t id[AUDIT_NODE_LEN];
+	struct chain c = {id, ""};
+	uint64_t n = 0;
+
+	if (store_hex_decode(node, id, AUDIT_NODE_LEN))
+		return -EBADMSG;
+	snprintf(c.name, sizeof(c.name), "node %s: ", node);
+	return chain_check(a->s, &c, seq, hash, &n, a->why, a->cap);
+}
+
+int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
+			    size_t cap)
+{
+	struct chain main_chain = {NULL, ""};
+	struct lanes_arg a = {s, why, cap};
+	uint8_t hash[STORE_DIGEST_LEN];
+	uint64_t head = 0;
+	int rc = store_audit_head(s, &head, hash);
+
+	*checked = 0;
+	if (rc) {
+		snprintf(why, cap,
+			 "journal unreadable from its head on "
+			 "(changed): %s",
+			 strerror(-rc));
+		return rc;
+	}
+	rc = chain_check(s, &main_chain, head, hash, checked, why, cap);
+	if (!rc)
+		rc = store_audit_lane_heads(s, lane_chain, &a);
+	if (rc == -EIO && !*why)
+		snprintf(why, cap, "a node's lane head is malformed (changed)");
 	return rc;
 }

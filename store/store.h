@@ -1148,16 +1148,18 @@ int store_export_trim(struct store *d, const struct store_export_sel *keep,
 /**
  * The journal records a trimmed export left out (stubs: each one's seq,
  * prev and hash, for the chain): how many, and the SHA-256 of them all
- * in seq order (be64 seq || prev || hash each).  0, -EBADMSG (a
- * malformed stub), -EIO, -ENOMEM.
+ * in seq order (be64 seq || prev || hash each), then those of the nodes'
+ * lanes in node and seq order (node id || be64 seq || prev || hash).
+ * 0, -EBADMSG (a malformed stub), -EIO, -ENOMEM.
  */
 int store_export_omitted(struct store *d, uint64_t *count,
 			 uint8_t digest[STORE_DIGEST_LEN]);
 
 /** Checks the journal's chain without its key: seqs from 1 to the head
  * with no gap (a record or, in an export, its stub), nothing beyond,
- * each record's prev the hash of the one before.  0 with *checked
- * records, -EBADMSG with why (the first problem), or -errno. */
+ * each record's prev the hash of the one before, the last one's hash the
+ * head's; then each node's lane the same way.  0 with *checked records
+ * of the main chain, -EBADMSG with why (the first problem), or -errno. */
 int store_audit_chain_check(struct store *s, uint64_t *checked, char *why,
 			    size_t cap);
 

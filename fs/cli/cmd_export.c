@@ -82,6 +82,18 @@ static int mf_artifact(void *arg, const char *name)
 	return store_version_each(x->s, name, mf_version, x->m);
 }
 
+/* A "journal-lane NODE SEQ HASH" line for a node's lane head. */
+static int mf_lane(void *arg, const char *node, uint64_t seq,
+		   const uint8_t hash[STORE_DIGEST_LEN])
+{
+	char hex[2 * STORE_DIGEST_LEN + 1];
+
+	store_hex_encode(hash, STORE_DIGEST_LEN, hex);
+	mf_add(arg, "journal-lane %s %llu %s\n", node, (unsigned long long)seq,
+	       hex);
+	return 0;
+}
+
 /* The manifest of the (read-only) copy d. */
 static int manifest_make(struct store *d, struct mf *m)
 {
@@ -99,6 +111,8 @@ static int manifest_make(struct store *d, struct mf *m)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	mf_add(m, "artifactfs export 1\nstore %s\n", store_id(d));
 	mf_add(m, "journal 1 %llu %s\n", (unsigned long long)seq, hex);
+	if (!rc)
+		rc = store_audit_lane_heads(d, mf_lane, m);
 	if (!rc)
 		rc = store_export_omitted(d, &n, h);
 	for (int i = 0; i < STORE_DIGEST_LEN; i++)

@@ -201,6 +201,40 @@ static int check_omitted(struct store *d, const char *mf)
 	return 0;
 }
 
+/* Each node's lane head as the MANIFEST has it, and no other lane. */
+struct lanes_seen {
+	const char *mf;
+	unsigned n;
+};
+
+static int lane_listed(void *arg, const char *node, uint64_t seq,
+		       const uint8_t hash[STORE_DIGEST_LEN])
+{
+	struct lanes_seen *l = arg;
+	char line[200], hex[2 * STORE_DIGEST_LEN + 1];
+
+	store_hex_encode(hash, STORE_DIGEST_LEN, hex);
+	snprintf(line, sizeof(line), "\njournal-lane %s %llu %s\n", node,
+		 (unsigned long long)seq, hex);
+	l->n++;
+	return strstr(l->mf, line) ? 0 : -EBADMSG;
+}
+
+static int check_lanes(struct store *d, const char *mf)
+{
+	struct lanes_seen l = {mf, 0};
+	unsigned listed = 0;
+	const char *p = mf;
+
+	while ((p = strstr(p, "\njournal-lane ")))
+		listed++, p++;
+	if (store_audit_lane_heads(d, lane_listed, &l) || l.n != listed)
+		return bad("journal: a node's lane differs from the MANIFEST's "
+			   "(records removed, added or changed)%s%s",
+			   "", "");
+	return 0;
+}
+
 /* The journal: its chain, and its head as the MANIFEST has it. */
 static int check_journal(struct store *d, const char *mf, uint64_t *n)
 {
@@ -225,7 +259,8 @@ static int check_journal(struct store *d, const char *mf, uint64_t *n)
 		return bad("journal: its head differs from the MANIFEST's "
 			   "(records removed, added or changed)%s%s",
 			   "", "");
-	return check_omitted(d, mf);
+	rc = check_lanes(d, mf);
+	return rc ? rc : check_omitted(d, mf);
 }
 
 static int verify_dir(struct fs_ctx *ctx, const char *dest, const char *name,

@@ -384,6 +384,28 @@ R -N "$mns" setomapval meta "$hk" --input-file "$T/head.val" || fail "setomapval
 B audit verify --anchor "$T/cp.json" >"$T/v.out" 2>&1 ||
 	defect "verify against the checkpoint after the restore: $(tail -2 "$T/v.out")"
 
+check "a closure export keeps the lanes' records about what it holds, and verifies"
+A export "$T/xe" --closure model@v1 >"$T/xe.out" || defect "export --closure model@v1 on A: $(cat "$T/xe.out")"
+nl=$(grep -c '^journal-lane ' "$T/xe/MANIFEST" || true)
+echo "   MANIFEST: $nl lane heads"
+[ "$nl" -eq 2 ] || defect "the export's MANIFEST names $nl lane heads, want 2"
+pub=$(ls "$ARTIFACTFS_KEY_DIR"/*.sign.pub | head -1)
+"$AFS" --config "$T/empty.conf" verify-export "$T/xe" --pubkey "$pub" >"$T/ve.out" 2>&1 ||
+	defect "verify-export of the closure: $(tail -2 "$T/ve.out")"
+tail -1 "$T/ve.out" | sed 's/^/   /'
+"$AFS" --config "$T/empty.conf" --store "$T/xe" audit query --json >"$T/xq.json" 2>"$T/xq.err" ||
+	defect "audit query on the export: $(cat "$T/xq.err")"
+"$PY" - "$T/xq.json" "$TUSER" <<'EOF' || defect "the export's journal lacks $TUSER's reads of model/v1 made on B"
+import json, sys
+recs = json.load(open(sys.argv[1]))
+ok = [r for r in recs if r["user"] == sys.argv[2] and r["op"] == "open.read"
+      and r["path"].endswith("/artifacts/model/v1/w.bin")]
+other = [r for r in recs if "/artifacts/same/" in r["path"]]
+print("   the export lists %d records, %d reads of model/v1/w.bin by %s, %d about artifacts not exported"
+      % (len(recs), len(ok), sys.argv[2], len(other)))
+sys.exit(0 if ok and not other else 1)
+EOF
+
 check "fsck and audit verify are clean from either node"
 for n in A B; do
 	$n fsck >"$T/fsck.$n" 2>&1 || defect "fsck on $n: $(tail -3 "$T/fsck.$n")"
