@@ -502,6 +502,34 @@ static void test_audit_change_and_record_together(void **state)
 	assert_intact(f->s, 1);
 }
 
+/* The check without the key (an export's) compares the last record with
+ * the head: a record changed where only its HMAC would show (its last
+ * byte) is found, as changed records before it are by the next prev. */
+static void test_audit_chain_check_last_record_against_head(void **state)
+{
+	struct fx *f = *state;
+	uint8_t k[KEY_AUDIT_REC_LEN], h[STORE_DIGEST_LEN];
+	uint64_t n = 0, head = 0;
+	char why[256] = "";
+	void *v;
+	size_t len;
+
+	append_n(f->s, 1, 5);
+	assert_int_equal(store_audit_chain_check(f->s, &n, why, sizeof(why)),
+			 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(store_audit_head(f->s, &head, h), 0);
+	assert_int_equal(head, 5);
+	key_audit_rec(k, head);
+	assert_int_equal(db_get(f->s->db, CF_AUDIT, k, sizeof(k), &v, &len), 0);
+	((uint8_t *)v)[len - 1] ^= 1;
+	assert_int_equal(db_put(f->s->db, CF_AUDIT, k, sizeof(k), v, len), 0);
+	free(v);
+	assert_int_equal(store_audit_chain_check(f->s, &n, why, sizeof(why)),
+			 -EBADMSG);
+	assert_non_null(strstr(why, "record 5 differs from its head"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -519,6 +547,7 @@ int main(void)
 	    T(test_audit_verify_wrong_key),
 	    T(test_audit_append_fails_closed),
 	    T(test_audit_change_and_record_together),
+	    T(test_audit_chain_check_last_record_against_head),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
