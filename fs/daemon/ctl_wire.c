@@ -373,9 +373,14 @@ static int st_unpack(json_t *o, struct stat *st)
 /* readlink's bytes travel as hex: a link target need not be UTF-8. */
 static json_t *hex_pack(const char *data, size_t n)
 {
+	static const char digits[] = "0123456789abcdef";
 	char hex[2 * CTL_PATH_MAX + 1];
 
-	store_hex_encode((const uint8_t *)data, n, hex);
+	for (size_t i = 0; i < n; i++) {
+		hex[2 * i] = digits[(uint8_t)data[i] >> 4];
+		hex[2 * i + 1] = digits[(uint8_t)data[i] & 15];
+	}
+	hex[2 * n] = '\0';
 	return json_string(hex);
 }
 
@@ -383,9 +388,19 @@ static int hex_unpack(json_t *s, char *data, size_t n)
 {
 	const char *hex = json_string_value(s);
 
-	if (!hex || json_string_length(s) != 2 * n || strpbrk(hex, "ABCDEF"))
+	if (!hex || json_string_length(s) != 2 * n)
 		return -EINVAL;
-	return store_hex_decode(hex, (uint8_t *)data, n);
+	for (size_t i = 0; i < 2 * n; i++) {
+		const char *d = strchr("0123456789abcdef", hex[i]);
+
+		if (!d || !*d)
+			return -EINVAL;
+		if (i % 2 == 0)
+			data[i / 2] = (char)((d - "0123456789abcdef") << 4);
+		else
+			data[i / 2] |= (char)(d - "0123456789abcdef");
+	}
+	return 0;
 }
 
 int ctl_reply_encode(enum ctl_op op, const struct ctl_reply *r, char **out,

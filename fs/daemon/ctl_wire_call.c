@@ -286,6 +286,7 @@ void ctl_result_release(struct ctl_result *r)
 /* run.secret's result: the value in hex (wiped before it is freed). */
 static json_t *secret_result(const struct ctl_result *r)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t n = r->secret_len;
 	char *h;
 	json_t *o;
@@ -295,7 +296,11 @@ static json_t *secret_result(const struct ctl_result *r)
 	h = malloc(2 * n + 1);
 	if (!h)
 		return NULL;
-	store_hex_encode(r->secret, n, h);
+	for (size_t i = 0; i < n; i++) {
+		h[2 * i] = hex[r->secret[i] >> 4];
+		h[2 * i + 1] = hex[r->secret[i] & 15];
+	}
+	h[2 * n] = '\0';
 	o = json_pack("{s:i, s:s, s:I}", "rc", 0, "value", h, "version",
 		      (json_int_t)r->version);
 	explicit_bzero(h, 2 * n);
