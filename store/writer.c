@@ -186,7 +186,8 @@ static int submit(struct store_writer *w, bool inline_run, const uint8_t *tail,
 	pthread_mutex_unlock(&w->lock);
 	w->cur = next;
 	w->cur_len = 0;
-	memcpy(next, tail, tail_len);
+	if (tail_len)
+		memcpy(next, tail, tail_len);
 	if (inline_run)
 		job_run(&j->job);
 	else
