@@ -110,7 +110,6 @@ int radoslib_load(void);
 #define rados_omap_get_end	     (radoslib.rados_omap_get_end)
 #define rados_omap_get_next	     (radoslib.rados_omap_get_next)
 #define rados_omap_get_next2	     (radoslib.rados_omap_get_next2)
-#define rados_open		     (radoslib.rados_open)
 #define rados_read		     (radoslib.rados_read)
 #define rados_read_op_omap_get_vals2 (radoslib.rados_read_op_omap_get_vals2)
 #define rados_read_op_omap_get_vals_by_keys                                    \
