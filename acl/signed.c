@@ -133,7 +133,7 @@ struct checkpoint {
 /* The signed string: v1 names the main chain's head; v2, of a store
  * shared by nodes, adds each node's lane head as " node:seq:hash" in
  * lanes' order (json [{node, seq, head}], already checked).  malloc'd,
- * NULL for want of memory. */
+ * NULL for want of memory (or past any length a store makes). */
 static char *checkpoint_msg(const char *id, uint64_t seq,
 			    const uint8_t hash[STORE_DIGEST_LEN], json_t *lanes)
 {
@@ -153,11 +153,18 @@ static char *checkpoint_msg(const char *id, uint64_t seq,
 		const char *head =
 		    json_string_value(json_object_get(l, "head"));
 
+		if (at >= cap)
+			break;
 		at += (size_t)snprintf(
 		    msg + at, cap - at, " %s:%lld:%s",
 		    json_string_value(json_object_get(l, "node")),
 		    (long long)json_integer_value(json_object_get(l, "seq")),
 		    head + strlen("sha256:"));
+	}
+	/* Longer than any store id and lanes make it: not ours to sign. */
+	if (at >= cap) {
+		free(msg);
+		return NULL;
 	}
 	return msg;
 }

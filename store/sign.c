@@ -278,8 +278,7 @@ int store_audit_lane_record_hash(struct store *s, const char *node,
 	int rc;
 
 	k[0] = KEY_AUDIT_LANE;
-	if (strpbrk(node, "ABCDEF") ||
-	    store_hex_decode(node, k + 1, AUDIT_NODE_LEN))
+	if (store_hex_decode(node, k + 1, AUDIT_NODE_LEN))
 		return -EINVAL;
 	be64_put(k + 1 + AUDIT_NODE_LEN, seq);
 	rc = db_get(s->db, CF_AUDIT, k, sizeof(k), &v, &len);
