@@ -668,6 +668,9 @@ void store_reader_close(struct store_reader *r);
 struct store_read_counters {
 	uint64_t chunk_loads;
 	uint64_t chunk_load_bytes;
+	/* Loads that decoded into the buffer of a chunk the cache dropped
+	 * rather than into fresh memory. */
+	uint64_t chunk_bufs_reused;
 };
 
 /** Fills out; any thread. */

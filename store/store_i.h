@@ -466,6 +466,7 @@ struct centry {
 	int state; /* 0 loading, 1 ready, or -errno */
 	unsigned pins;
 	uint8_t *buf;
+	uint32_t cap; /* bytes buf holds (a recycled buffer: >= plain) */
 	struct dtab_link hash;
 	struct lru_link lru;
 };

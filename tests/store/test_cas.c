@@ -240,6 +240,42 @@ static void test_store_reader_view_matches_pread(void **state)
 	free(buf);
 }
 
+/* Past the cache's budget (64 MiB), chunks decode into the buffers of
+ * chunks it dropped, and what a reader gets is still each chunk's bytes. */
+static void test_store_reader_reuses_dropped_buffers(void **state)
+{
+	struct fx *f = *state;
+	const size_t len = 80 * MiB + 11;
+	uint8_t *buf = rand_buf(21, len);
+	uint8_t *got = malloc(MiB);
+	struct store_read_counters c0, c1;
+	struct store_reader *r;
+	struct store_file sf;
+
+	assert_non_null(got);
+	assert_int_equal(store_buf(f->s, buf, len, 0, &sf), 0);
+	store_read_counters(f->s, &c0);
+	for (int pass = 0; pass < 2; pass++) {
+		assert_int_equal(store_reader_open(f->s, sf.digest, &r), 0);
+		for (uint64_t off = 0; off < len; off += MiB) {
+			size_t want = len - off < MiB ? len - off : MiB;
+
+			assert_int_equal(store_reader_pread(r, got, MiB, off),
+					 want);
+			assert_memory_equal(got, buf + off, want);
+		}
+		store_reader_close(r);
+	}
+	store_read_counters(f->s, &c1);
+	/* Both passes load every chunk (the first 64 MiB are gone when the
+	 * second starts), most into kept buffers. */
+	assert_true(c1.chunk_load_bytes - c0.chunk_load_bytes >= 2 * len);
+	assert_true(c1.chunk_bufs_reused - c0.chunk_bufs_reused >
+		    (c1.chunk_loads - c0.chunk_loads) / 2);
+	free(got);
+	free(buf);
+}
+
 static void test_store_reader_open_unknown_enoent(void **state)
 {
 	struct fx *f = *state;
@@ -688,6 +724,7 @@ int main(void)
 	    T(test_store_writer_finish_raw_when_level_0),
 	    T(test_store_reader_pread_random_ranges),
 	    T(test_store_reader_view_matches_pread),
+	    T(test_store_reader_reuses_dropped_buffers),
 	    T(test_store_reader_open_unknown_enoent),
 	    T(test_store_writer_finish_same_bytes_same_digest),
 	    T(test_store_writer_abort_records_nothing),
