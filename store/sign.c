@@ -70,7 +70,7 @@ static int pem_write(const char *path, mode_t mode, EVP_PKEY *k, bool priv)
 
 int store_sign_keygen(const char *priv_path, const char *pub_path)
 {
-	EVP_PKEY *k;
+	EVP_PKEY *k = NULL;
 	int rc;
 
 	if (access(priv_path, F_OK) == 0 || access(pub_path, F_OK) == 0)
@@ -98,7 +98,7 @@ int store_sign_keygen(const char *priv_path, const char *pub_path)
 static int pem_read(const char *path, bool priv, EVP_PKEY **out)
 {
 	FILE *f = fopen(path, "re");
-	EVP_PKEY *k;
+	EVP_PKEY *k = NULL;
 	int rc;
 
 	if (!f) {
@@ -127,7 +127,7 @@ int store_sign(const char *priv_path, const void *msg, size_t len,
 	       uint8_t sig[STORE_SIG_LEN])
 {
 	EVP_MD_CTX *ctx;
-	EVP_PKEY *k;
+	EVP_PKEY *k = NULL;
 	size_t n = STORE_SIG_LEN;
 	int rc = pem_read(priv_path, true, &k);
 
@@ -171,7 +171,7 @@ static int verify_with(EVP_PKEY *k, const void *msg, size_t len,
 int store_sign_verify(const char *pub_path, const void *msg, size_t len,
 		      const uint8_t sig[STORE_SIG_LEN])
 {
-	EVP_PKEY *k;
+	EVP_PKEY *k = NULL;
 	int rc = pem_read(pub_path, false, &k);
 
 	return rc ? rc : verify_with(k, msg, len, sig);
