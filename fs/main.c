@@ -18,5 +18,6 @@ int main(int argc, char **argv)
 	 * 4 KiB, a tenth of a cold read's CPU (scripts/bench/cold_read.sh). */
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
+	fs_nofile_raise();
 	return fs_main(argc, argv, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -226,6 +227,24 @@ static void db_free(struct db *d)
 	free(d);
 }
 
+/* Files RocksDB keeps open: its default keeps every table and blob file
+ * open for good, and a store gets one of each per command that wrote
+ * (a put of a file of 4 KiB or more): a few hundred commands later a
+ * process with the usual limit of 1024 descriptors could not open the
+ * store ("Too many open files").  Half the process's limit, the rest
+ * for the mount's handles and clients; files past it are closed and
+ * opened again as needed. */
+static int db_max_open_files(void)
+{
+	struct rlimit l;
+	rlim_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &l) < 0 || l.rlim_cur == RLIM_INFINITY)
+		return 4096;
+	n = l.rlim_cur / 2;
+	return n < 32 ? 32 : n > 65536 ? 65536 : (int)n;
+}
+
 int db_open(const char *path, bool create, bool read_only, struct db **out)
 {
 	struct db *d = calloc(1, sizeof(*d));
@@ -245,6 +264,7 @@ int db_open(const char *path, bool create, bool read_only, struct db **out)
 	/* Opening table files at open: RocksDB's default starts 16 threads
 	 * per column family, about 130 for a command that runs 50 ms. */
 	rocksdb_options_set_max_file_opening_threads(d->opt, 1);
+	rocksdb_options_set_max_open_files(d->opt, db_max_open_files());
 	/* RocksDB's own log (db/LOG) takes only its header and fatal errors:
 	 * a line it cannot write for want of space makes it abort on the
 	 * next (at close), and errors reach us as statuses anyway. */

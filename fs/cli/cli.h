@@ -47,4 +47,15 @@ struct fs_request {
  */
 int fs_main(int argc, char **argv, const struct fs_request *req);
 
+/**
+ * Raises the soft limit of open files to the hard one (at most 2^20), once,
+ * at the start of the process: a mount daemon holds a descriptor per open
+ * file of every user, and the store keeps up to half the limit open
+ * (store/db.c).  Debian's soft limit is 1024 under a hard one of 524288.
+ * fs_nofile_restore, in a child before it runs a user's program, puts the
+ * soft limit back to what the process started with.
+ */
+void fs_nofile_raise(void);
+void fs_nofile_restore(void);
+
 #endif

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "envsnap_i.h"
 
 extern char **environ;
@@ -54,6 +55,7 @@ static int spawn(char *const argv[], struct helper *h)
 		dup2(null, 0);
 		dup2(null, 2);
 		dup2(fds[1], 1);
+		fs_nofile_restore();
 		execvp(argv[0], argv);
 		_exit(127);
 	}

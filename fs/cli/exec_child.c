@@ -47,6 +47,7 @@ __attribute__((noreturn)) static void child(char **cmd, int go_fd, int err_fd,
 	setsid();
 	if (read(go_fd, &c, 1) != 1)
 		_exit(126); /* the parent could not bind: run nothing */
+	fs_nofile_restore();
 	execvp(cmd[0], cmd);
 	e = errno;
 	if (write(err_fd, &e, sizeof(e)) < 0)

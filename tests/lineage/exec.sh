@@ -215,5 +215,18 @@ as_user "$AFS" --config "$T/empty.conf" --store "$S" "${EXEC[@]}" \
 [ "$(ls "$M/pipelines/u/runs/r1/steps/s/inputs" 2>/dev/null)" = "a@v1" ] ||
 	defect "the user's step did not capture a@v1"
 
+check "the step runs with the open-files limit it was started with"
+# artifactfs raises its own soft limit to the hard one; the step gets the
+# soft limit back.
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -gt 300 ]; then
+	(
+		ulimit -Sn 300
+		aexec --pipeline lim --step s -q -- \
+			sh -c 'ulimit -Sn >"$0"' "$T/nofile.txt"
+	) || defect "run exec with ulimit -Sn 300 failed"
+	[ "$(cat "$T/nofile.txt" 2>/dev/null)" = 300 ] ||
+		defect "the step's soft limit: $(cat "$T/nofile.txt" 2>/dev/null), want 300"
+fi
+
 stop_daemon
 finish
