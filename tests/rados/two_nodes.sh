@@ -406,6 +406,38 @@ print("   the export lists %d records, %d reads of model/v1/w.bin by %s, %d abou
 sys.exit(0 if ok and not other else 1)
 EOF
 
+check "an auditor without root: a checkpoint through A names both lanes, verified through B"
+mkdir "$T/aud" && chown "$TUID:$TGID" "$T/aud"
+asA() { as_user "$AFS" --config "$T/empty.conf" --store "$SA" "$@"; }
+asB() { as_user "$AFS" --config "$T/empty.conf" --store "$SB" "$@"; }
+rc=0
+asA audit checkpoint "$T/aud/no.json" >"$T/aud.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ ! -s "$T/aud/no.json" ] ||
+	defect "$TUSER made a checkpoint without the auditor role (exit $rc)"
+A role grant auditor "$TUSER" >/dev/null || fail "role grant auditor"
+ok=""
+for ((i = 0; i < 50; i++)); do
+	asA audit checkpoint "$T/aud/cp.json" >"$T/aud.out" 2>&1 && ok=1 && break
+	sleep 0.1
+done
+[ -n "$ok" ] || defect "$TUSER's audit checkpoint through A: $(tail -1 "$T/aud.out")"
+"$PY" - "$T/aud/cp.json" "$TUID" <<'EOF' || defect "the auditor's checkpoint: $(cat "$T/aud/cp.json" 2>/dev/null)"
+import json, os, sys
+cp = json.load(open(sys.argv[1]))
+lanes = cp.get("lanes", [])
+owner = os.stat(sys.argv[1]).st_uid
+print("   uid %s's checkpoint: record %d, %d lanes, file owned by uid %d"
+      % (sys.argv[2], cp["seq"], len(lanes), owner))
+sys.exit(0 if len(lanes) == 2 and owner == int(sys.argv[2]) else 1)
+EOF
+ok=""
+for ((i = 0; i < 50; i++)); do
+	asB audit verify --anchor "$T/aud/cp.json" >"$T/aud.out" 2>&1 && ok=1 && break
+	sleep 0.1
+done
+[ -n "$ok" ] || defect "$TUSER's verify through B against it: $(tail -2 "$T/aud.out")"
+A role revoke auditor "$TUSER" >/dev/null || fail "role revoke auditor"
+
 check "fsck and audit verify are clean from either node"
 for n in A B; do
 	$n fsck >"$T/fsck.$n" 2>&1 || defect "fsck on $n: $(tail -3 "$T/fsck.$n")"
