@@ -370,18 +370,44 @@ static int st_unpack(json_t *o, struct stat *st)
 	return 0;
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
+void ctl_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex_digits[in[i] >> 4];
+		out[2 * i + 1] = hex_digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 /* readlink's bytes travel as hex: a link target need not be UTF-8. */
 static json_t *hex_pack(const char *data, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	char hex[2 * CTL_PATH_MAX + 1];
 
-	for (size_t i = 0; i < n; i++) {
-		hex[2 * i] = digits[(uint8_t)data[i] >> 4];
-		hex[2 * i + 1] = digits[(uint8_t)data[i] & 15];
-	}
-	hex[2 * n] = '\0';
+	ctl_hex_encode((const uint8_t *)data, n, hex);
 	return json_string(hex);
+}
+
+/* The value of a lowercase hex digit, or -1. */
+static int hex_nib(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				      : -1;
+}
+
+int ctl_hex_decode(const char *hex, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_nib(hex[2 * i]), lo = hex_nib(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
 }
 
 static int hex_unpack(json_t *s, char *data, size_t n)
@@ -390,17 +416,7 @@ static int hex_unpack(json_t *s, char *data, size_t n)
 
 	if (!hex || json_string_length(s) != 2 * n)
 		return -EINVAL;
-	for (size_t i = 0; i < 2 * n; i++) {
-		const char *d = strchr("0123456789abcdef", hex[i]);
-
-		if (!d || !*d)
-			return -EINVAL;
-		if (i % 2 == 0)
-			data[i / 2] = (char)((d - "0123456789abcdef") << 4);
-		else
-			data[i / 2] |= (char)(d - "0123456789abcdef");
-	}
-	return 0;
+	return ctl_hex_decode(hex, n, (uint8_t *)data);
 }
 
 int ctl_reply_encode(enum ctl_op op, const struct ctl_reply *r, char **out,

@@ -286,7 +286,6 @@ void ctl_result_release(struct ctl_result *r)
 /* run.secret's result: the value in hex (wiped before it is freed). */
 static json_t *secret_result(const struct ctl_result *r)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t n = r->secret_len;
 	char *h;
 	json_t *o;
@@ -296,23 +295,12 @@ static json_t *secret_result(const struct ctl_result *r)
 	h = malloc(2 * n + 1);
 	if (!h)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		h[2 * i] = hex[r->secret[i] >> 4];
-		h[2 * i + 1] = hex[r->secret[i] & 15];
-	}
-	h[2 * n] = '\0';
+	ctl_hex_encode(r->secret, n, h);
 	o = json_pack("{s:i, s:s, s:I}", "rc", 0, "value", h, "version",
 		      (json_int_t)r->version);
 	explicit_bzero(h, 2 * n);
 	free(h);
 	return o;
-}
-
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				      : -1;
 }
 
 /* Takes run.secret's value and version into out. */
@@ -333,14 +321,9 @@ static int take_secret(json_t *root, struct ctl_result *out)
 	out->secret = malloc(len / 2 + 1);
 	if (!out->secret)
 		return -ENOMEM;
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = unhex(h[2 * i]), lo = unhex(h[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			ctl_result_release(out);
-			return -EINVAL;
-		}
-		out->secret[i] = (uint8_t)(hi << 4 | lo);
+	if (ctl_hex_decode(h, len / 2, out->secret)) {
+		ctl_result_release(out);
+		return -EINVAL;
 	}
 	out->secret_len = len / 2;
 	out->secret[len / 2] = 0;

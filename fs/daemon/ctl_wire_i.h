@@ -35,6 +35,13 @@
 #define CTL_REPLY_MAX (64 << 10) /* payload of a file-operation reply */
 #define CTL_PATH_MAX  4096	 /* a path in a file operation */
 
+/** Lowercase hex of the n bytes in into out (2n + 1 bytes, NUL-ended).
+ * The codec keeps its own: its fuzz target links no store code. */
+void ctl_hex_encode(const uint8_t *in, size_t n, char *out);
+/** Decodes 2n lowercase hex digits into n bytes; -EINVAL on any other
+ * character (out then partly written). */
+int ctl_hex_decode(const char *hex, size_t n, uint8_t *out);
+
 /** Frame types (the first byte of every frame). */
 enum ctl_frame {
 	CTL_F_REQUEST = 'q',  /* client: the request (JSON) */
