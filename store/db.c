@@ -105,7 +105,17 @@ static rocksdb_options_t *cf_options(enum db_cf cf,
 		/* Blob GC rewrites live chunks during every compaction (4x
 		 * the disk writes on a 10 GiB ingest): only gc turns it on. */
 		rocksdb_options_set_enable_blob_gc(o, 0);
-		rocksdb_options_set_write_buffer_size(o, 32 << 20);
+		/* 8 MiB memtables: a flush starts every 8 MiB of new chunks
+		 * and runs while the put goes on, instead of one long flush
+		 * at its commit, and the memory of a flushed memtable is
+		 * reused by the next one (a put of new data touched all of
+		 * 3 x 32 MiB: a page fault per 4 KiB).  Measured on a series
+		 * of 6 checkpoints: about a fifth fewer page faults, 5-8%
+		 * less CPU, and faster when the disk is quiet; each flush
+		 * makes a blob file, so a put of 128 MiB of new chunks
+		 * leaves about 13 of them (RocksDB keeps at most
+		 * db_max_open_files() open). */
+		rocksdb_options_set_write_buffer_size(o, 8 << 20);
 		rocksdb_options_set_max_write_buffer_number(o, 3);
 	} else {
 		rocksdb_options_set_write_buffer_size(o, 8 << 20);
