@@ -677,6 +677,24 @@ static int resolve_store(struct fs_ctx *ctx, char *from_file)
 		dir = env;
 	else if (from_file)
 		dir = from_file;
+	if (dir && dir[0] != '/') {
+		/* Absolute from here on: the mount daemon leaves the
+		 * working directory for /, and a relative --store would
+		 * name another directory there. */
+		char cwd[PATH_MAX], *abs = realpath(dir, NULL);
+
+		if (abs) {
+			ctx->store_dir = abs;
+			return 0;
+		}
+		/* Not there yet (init makes it). */
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		if (asprintf(&abs, "%s/%s", cwd, dir) < 0)
+			return -ENOMEM;
+		ctx->store_dir = abs;
+		return 0;
+	}
 	ctx->store_dir = dir ? strdup(dir) : default_store();
 	return ctx->store_dir ? 0 : -errno;
 }

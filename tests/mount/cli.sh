@@ -83,5 +83,21 @@ mkdir -p "$T/mnt2"
 expect_err "in use by pid $DPID" afs mount "$T/mnt2"
 stop_daemon
 [ ! -e "$S/daemon.sock" ] || defect "the socket is still there after unmount"
+
+check "a relative --store mounts detached (the daemon leaves for /)"
+(cd "$(dirname "$S")" &&
+	"$AFS" --config "$T/empty.conf" --store "./$(basename "$S")" mount \
+		"$T/mnt2" -o allow_other) >"$T/rel.out" 2>&1 ||
+	defect "mount with a relative --store failed: $(cat "$T/rel.out")"
+RPID=$(head -c 31 "$S/lock" 2>/dev/null | tr -dc 0-9)
+CLEANUP+=("fusermount3 -u '$T/mnt2' 2>/dev/null; [ -n '$RPID' ] && wait_gone '$RPID' 100")
+[ -f "$T/mnt2/artifacts/model/v2/a.bin" ] ||
+	defect "the detached daemon does not show model/v2"
+afs ls model | grep -q '^v2 ' || defect "ls through the detached daemon failed"
+grep -q "^$S " /proc/mounts ||
+	defect "the mount's source is not the store's absolute path: $(grep "$T/mnt2" /proc/mounts)"
+fusermount3 -u "$T/mnt2" || defect "cannot unmount $T/mnt2"
+[ -n "$RPID" ] && { wait_gone "$RPID" 100 || defect "daemon $RPID still running"; }
+[ ! -e "$S/daemon.sock" ] || defect "the socket is still there after unmount"
 afs ls model | grep -q '^v2 ' || defect "unmounted, the CLI does not see v2"
 finish
