@@ -289,6 +289,41 @@ static int walk_key(struct walk *w, const uint8_t *key, size_t klen)
 		   "stray key \"%s\" in the journal (inserted)", shown);
 }
 
+/* What rec_link found wrong with a record. */
+enum rec_fault { REC_OK, REC_MALFORMED, REC_SEQ, REC_HMAC, REC_PREV };
+
+/* Decodes val, record seq of a chain, into *r and checks it: its seq, its
+ * HMAC under key and, when prev is not NULL, its link to the record
+ * before (prev, that record's hash).  *fault says what was wrong; when
+ * nothing was, next (which may be prev) takes the record's hash.  rc is
+ * for failures of the checks themselves. */
+static int rec_link(const uint8_t *key, size_t klen, uint64_t seq,
+		    const void *val, size_t vlen, struct audit_rec *r,
+		    const uint8_t *prev, uint8_t next[AUDIT_HASH_LEN],
+		    enum rec_fault *fault)
+{
+	uint8_t h[AUDIT_HASH_LEN];
+	int rc;
+
+	*fault = REC_MALFORMED;
+	if (audit_rec_decode(val, vlen, r))
+		return 0;
+	*fault = REC_SEQ;
+	if (r->seq != seq)
+		return 0;
+	rc = mac(key, klen, val, vlen - AUDIT_HASH_LEN, h);
+	if (rc)
+		return rc;
+	*fault = REC_HMAC;
+	if (CRYPTO_memcmp(h, r->hmac, AUDIT_HASH_LEN) != 0)
+		return 0;
+	*fault = REC_PREV;
+	if (prev && memcmp(r->prev, prev, AUDIT_HASH_LEN) != 0)
+		return 0;
+	*fault = REC_OK;
+	return store_digest_buf(val, vlen, next);
+}
+
 /* Checks one record against the chain so far (a db_scan callback over
  * the whole audit cf: a key that is neither a record nor the head is
  * stray). */
@@ -296,7 +331,7 @@ static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
 		    size_t vlen)
 {
 	struct walk *w = arg;
-	uint8_t h[AUDIT_HASH_LEN];
+	enum rec_fault f;
 	uint64_t seq;
 	int rc = walk_key(w, key, klen);
 
@@ -313,28 +348,30 @@ static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
 			   "record %" PRIu64 ": preceded by a record %" PRIu64
 			   " (inserted)",
 			   w->expect, seq);
-	if (audit_rec_decode(val, vlen, &w->r))
+	rc = rec_link(w->key, w->klen, seq, val, vlen, &w->r,
+		      w->anchoring ? NULL : w->prev, w->prev, &f);
+	if (rc)
+		return rc;
+	switch (f) {
+	case REC_OK:
+		break;
+	case REC_MALFORMED:
 		return bad(w->out, seq,
 			   "record %" PRIu64 ": malformed (changed)", seq);
-	if (w->r.seq != seq)
+	case REC_SEQ:
 		return bad(w->out, seq,
 			   "record %" PRIu64 ": out of order (holds record "
 			   "%" PRIu64 ")",
 			   seq, w->r.seq);
-	rc = mac(w->key, w->klen, val, vlen - AUDIT_HASH_LEN, h);
-	if (rc)
-		return rc;
-	if (CRYPTO_memcmp(h, w->r.hmac, AUDIT_HASH_LEN) != 0)
+	case REC_HMAC:
 		return bad(w->out, seq,
 			   "record %" PRIu64 ": hmac mismatch (changed)", seq);
-	if (!w->anchoring && memcmp(w->r.prev, w->prev, AUDIT_HASH_LEN) != 0)
+	case REC_PREV:
 		return bad(w->out, seq,
 			   "record %" PRIu64 ": previous hash mismatch "
 			   "(a record before it changed or moved)",
 			   seq);
-	rc = store_digest_buf(val, vlen, w->prev);
-	if (rc)
-		return rc;
+	}
 	if (seq == w->head_seq) {
 		memcpy(w->head_hash, w->prev, AUDIT_HASH_LEN);
 		w->head_found = true;
@@ -430,7 +467,7 @@ static int lane_rec(void *arg, const void *key, size_t klen, const void *val,
 		    size_t vlen)
 {
 	struct lane *l = arg;
-	uint8_t h[AUDIT_HASH_LEN];
+	enum rec_fault f;
 	uint64_t seq;
 	int rc;
 
@@ -445,26 +482,29 @@ static int lane_rec(void *arg, const void *key, size_t klen, const void *val,
 			   l->expect,
 			   seq > l->expect ? "missing (removed)"
 					   : "out of order (inserted)");
-	if (audit_rec_decode(val, vlen, &l->r) || l->r.seq != seq)
+	rc = rec_link(l->key, l->klen, seq, val, vlen, &l->r, l->prev, l->prev,
+		      &f);
+	if (rc)
+		return rc;
+	switch (f) {
+	case REC_OK:
+		break;
+	case REC_MALFORMED:
+	case REC_SEQ:
 		return bad(l->out, 0,
 			   "node %s: record %" PRIu64 ": malformed (changed)",
 			   l->node, seq);
-	rc = mac(l->key, l->klen, val, vlen - AUDIT_HASH_LEN, h);
-	if (rc)
-		return rc;
-	if (CRYPTO_memcmp(h, l->r.hmac, AUDIT_HASH_LEN) != 0)
+	case REC_HMAC:
 		return bad(l->out, 0,
 			   "node %s: record %" PRIu64 ": hmac mismatch "
 			   "(changed)",
 			   l->node, seq);
-	if (memcmp(l->r.prev, l->prev, AUDIT_HASH_LEN) != 0)
+	case REC_PREV:
 		return bad(l->out, 0,
 			   "node %s: record %" PRIu64 ": previous hash "
 			   "mismatch (a record before it changed or moved)",
 			   l->node, seq);
-	rc = store_digest_buf(val, vlen, l->prev);
-	if (rc)
-		return rc;
+	}
 	l->expect++;
 	l->records++;
 	l->out->checked++;

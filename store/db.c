@@ -528,34 +528,30 @@ static uint64_t batch_size(struct db_batch *b)
 	return n;
 }
 
-int db_batch_commit(struct db_batch *b)
+/* Writes b with wo (synced or not); a batch in RADOS commits there. */
+static int batch_write(struct db_batch *b, rocksdb_writeoptions_t *wo)
 {
 	char *err = NULL;
 	int rc;
 
 	if (b->rb)
 		return rmeta_batch_commit(b->rb);
-	rc = db_room(b->db, batch_size(b), "commit failed, nothing changed");
-
+	rc =
+	    db_room(b->db, batch_size(b), "commit failed, nothing was changed");
 	if (rc)
 		return rc;
-	rocksdb_write_writebatch_wi(b->db->db, b->db->wo_sync, b->wb, &err);
+	rocksdb_write_writebatch_wi(b->db->db, wo, b->wb, &err);
 	return db_err(err, "commit failed, nothing was changed");
+}
+
+int db_batch_commit(struct db_batch *b)
+{
+	return batch_write(b, b->db->wo_sync);
 }
 
 int db_batch_commit_nosync(struct db_batch *b)
 {
-	char *err = NULL;
-	int rc;
-
-	if (b->rb)
-		return rmeta_batch_commit(b->rb);
-	rc = db_room(b->db, batch_size(b), "commit failed, nothing changed");
-
-	if (rc)
-		return rc;
-	rocksdb_write_writebatch_wi(b->db->db, b->db->wo_plain, b->wb, &err);
-	return db_err(err, "commit failed, nothing was changed");
+	return batch_write(b, b->db->wo_plain);
 }
 
 int db_scan(struct db *d, enum db_cf cf, const void *prefix, size_t plen,
