@@ -111,6 +111,19 @@ static int gc_object(void *arg, const void *key, size_t klen, const void *val,
 	return gc_add(g, CF_MANIFESTS, key, klen, vlen);
 }
 
+/* Commits t's deletions with the journal record of what went. */
+static int gc_commit(struct commit *t, uint64_t chunks, uint64_t objects,
+		     uint64_t bytes)
+{
+	int rc;
+
+	commit_note(t, "gc.remove", NULL, "chunks=%llu objects=%llu bytes=%llu",
+		    (unsigned long long)chunks, (unsigned long long)objects,
+		    (unsigned long long)bytes);
+	rc = commit_stage_note(t);
+	return rc ? rc : db_batch_commit(t->b);
+}
+
 /* Deletes keys [from, to) with their journal record, in one commit. */
 static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
 		    size_t to)
@@ -131,12 +144,7 @@ static int gc_batch(struct gc *g, const struct store_caller *c, size_t from,
 		chunks += e->cf == CF_CHUNKS;
 		bytes += e->stored;
 	}
-	commit_note(&t, "gc.remove", NULL, "chunks=%llu objects=%zu bytes=%llu",
-		    (unsigned long long)chunks, to - from,
-		    (unsigned long long)bytes);
-	rc = commit_stage_note(&t);
-	if (!rc)
-		rc = db_batch_commit(t.b);
+	rc = gc_commit(&t, chunks, to - from, bytes);
 	db_batch_free(t.b);
 	/* Chunks kept elsewhere go once the record is in: a stop halfway
 	 * leaves garbage that the next gc finds again, never a hole. */
@@ -236,16 +244,8 @@ static int gc_batch_cluster(struct gc *g, const struct store_caller *c,
 		chunks += e->cf == CF_CHUNKS;
 		bytes += e->stored;
 	}
-	if (!rc && objects) {
-		commit_note(&t, "gc.remove", NULL,
-			    "chunks=%llu objects=%llu bytes=%llu",
-			    (unsigned long long)chunks,
-			    (unsigned long long)objects,
-			    (unsigned long long)bytes);
-		rc = commit_stage_note(&t);
-		if (!rc)
-			rc = db_batch_commit(t.b);
-	}
+	if (!rc && objects)
+		rc = gc_commit(&t, chunks, objects, bytes);
 	db_batch_free(t.b);
 	return rc;
 }
