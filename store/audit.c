@@ -292,6 +292,21 @@ static int walk_key(struct walk *w, const uint8_t *key, size_t klen)
 /* What rec_link found wrong with a record. */
 enum rec_fault { REC_OK, REC_MALFORMED, REC_SEQ, REC_HMAC, REC_PREV };
 
+/* What a verdict says of a record with fault f (REC_SEQ, a record under
+ * another's key, reads as a changed record). */
+static const char *rec_fault_why(enum rec_fault f)
+{
+	switch (f) {
+	case REC_HMAC:
+		return "hmac mismatch (changed)";
+	case REC_PREV:
+		return "previous hash mismatch (a record before it changed "
+		       "or moved)";
+	default:
+		return "malformed (changed)";
+	}
+}
+
 /* Decodes val, record seq of a chain, into *r and checks it: its seq, its
  * HMAC under key and, when prev is not NULL, its link to the record
  * before (prev, that record's hash).  *fault says what was wrong; when
@@ -352,26 +367,14 @@ static int walk_rec(void *arg, const void *key, size_t klen, const void *val,
 		      w->anchoring ? NULL : w->prev, w->prev, &f);
 	if (rc)
 		return rc;
-	switch (f) {
-	case REC_OK:
-		break;
-	case REC_MALFORMED:
-		return bad(w->out, seq,
-			   "record %" PRIu64 ": malformed (changed)", seq);
-	case REC_SEQ:
+	if (f == REC_SEQ)
 		return bad(w->out, seq,
 			   "record %" PRIu64 ": out of order (holds record "
 			   "%" PRIu64 ")",
 			   seq, w->r.seq);
-	case REC_HMAC:
-		return bad(w->out, seq,
-			   "record %" PRIu64 ": hmac mismatch (changed)", seq);
-	case REC_PREV:
-		return bad(w->out, seq,
-			   "record %" PRIu64 ": previous hash mismatch "
-			   "(a record before it changed or moved)",
-			   seq);
-	}
+	if (f != REC_OK)
+		return bad(w->out, seq, "record %" PRIu64 ": %s", seq,
+			   rec_fault_why(f));
 	if (seq == w->head_seq) {
 		memcpy(w->head_hash, w->prev, AUDIT_HASH_LEN);
 		w->head_found = true;
@@ -486,25 +489,9 @@ static int lane_rec(void *arg, const void *key, size_t klen, const void *val,
 		      &f);
 	if (rc)
 		return rc;
-	switch (f) {
-	case REC_OK:
-		break;
-	case REC_MALFORMED:
-	case REC_SEQ:
-		return bad(l->out, 0,
-			   "node %s: record %" PRIu64 ": malformed (changed)",
-			   l->node, seq);
-	case REC_HMAC:
-		return bad(l->out, 0,
-			   "node %s: record %" PRIu64 ": hmac mismatch "
-			   "(changed)",
-			   l->node, seq);
-	case REC_PREV:
-		return bad(l->out, 0,
-			   "node %s: record %" PRIu64 ": previous hash "
-			   "mismatch (a record before it changed or moved)",
-			   l->node, seq);
-	}
+	if (f != REC_OK)
+		return bad(l->out, 0, "node %s: record %" PRIu64 ": %s",
+			   l->node, seq, rec_fault_why(f));
 	l->expect++;
 	l->records++;
 	l->out->checked++;
