@@ -7,9 +7,9 @@
  * on a cold disk.  Unpinned entries sit in an LRU list and are dropped
  * past max_bytes.
  *
- * Buffers of dropped entries are kept (up to SPARE_BYTES) for the next
- * loads: a fresh chunk-sized malloc costs a page fault per 4 KiB when the
- * chunk is decoded into it, a tenth of a cold read's CPU.
+ * Chunks decode into buffers of a bufpool, which hands the buffers of
+ * dropped entries to the next loads: a fresh chunk-sized malloc costs a
+ * page fault per 4 KiB when the chunk is decoded into it.
  */
 #include "store_i.h"
 
@@ -18,24 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPARE_MAX   32
-#define SPARE_BYTES (16u << 20)
-
-struct spare {
-	uint8_t *buf;
-	uint32_t cap;
-};
-
 struct chunk_cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* a load finished */
 	struct dtab tab;
 	size_t n;
 	size_t bytes, max_bytes;
-	struct lru_list lru;	       /* unpinned and ready */
-	struct spare spare[SPARE_MAX]; /* buffers of dropped entries */
-	size_t nspare, spare_bytes;
-	uint64_t reused; /* loads into a kept buffer */
+	struct lru_list lru; /* unpinned and ready */
+	struct bufpool *pool;
+	uint64_t reused; /* loads into a buffer used before */
 };
 
 struct prefetch {
@@ -50,7 +41,14 @@ int cache_new(size_t max_bytes, struct chunk_cache **out)
 
 	if (!c)
 		return -ENOMEM;
+	/* The region: the budget, a quarter more for the classes' rounding
+	 * and for pinned entries past the budget. */
+	if (bufpool_new(max_bytes + max_bytes / 4, &c->pool)) {
+		free(c);
+		return -ENOMEM;
+	}
 	if (dtab_init(&c->tab, 1024)) {
+		bufpool_free(c->pool);
 		free(c);
 		return -ENOMEM;
 	}
@@ -61,24 +59,23 @@ int cache_new(size_t max_bytes, struct chunk_cache **out)
 	return 0;
 }
 
-static void entry_free(struct centry *e)
+static void entry_free(struct chunk_cache *c, struct centry *e)
 {
-	free(e->buf);
+	bufpool_put(c->pool, e->buf, e->cap);
 	free(e);
 }
 
-static void link_free(struct dtab_link *l)
+static void link_free(struct dtab_link *l, void *c)
 {
-	entry_free(LRU_ENTRY(l, struct centry, hash));
+	entry_free(c, LRU_ENTRY(l, struct centry, hash));
 }
 
 void cache_free(struct chunk_cache *c)
 {
 	if (!c)
 		return;
-	dtab_release(&c->tab, link_free);
-	while (c->nspare > 0)
-		free(c->spare[--c->nspare].buf);
+	dtab_release(&c->tab, link_free, c);
+	bufpool_free(c->pool);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);
@@ -95,60 +92,8 @@ static struct centry *find(struct chunk_cache *c, const uint8_t *id)
 static void unlink_entry(struct chunk_cache *c, struct centry *e)
 {
 	*dtab_slot(&c->tab, e->id) = e->hash.next;
-	c->bytes -= e->plain;
+	c->bytes -= e->cap;
 	c->n--;
-}
-
-/* The index of the smallest kept buffer of at least plain bytes, or of
- * the smallest of all with plain 0; -1 if none. */
-static long spare_fit(const struct chunk_cache *c, uint32_t plain)
-{
-	long best = -1;
-
-	for (size_t i = 0; i < c->nspare; i++)
-		if (c->spare[i].cap >= plain &&
-		    (best < 0 || c->spare[i].cap < c->spare[best].cap))
-			best = (long)i;
-	return best;
-}
-
-static uint8_t *spare_pop(struct chunk_cache *c, long i, uint32_t *cap)
-{
-	uint8_t *b = c->spare[i].buf;
-
-	*cap = c->spare[i].cap;
-	c->spare_bytes -= *cap;
-	c->spare[i] = c->spare[--c->nspare];
-	return b;
-}
-
-/* Keeps e's buffer for a later load (lock held), in place of smaller
- * ones when the list is full; e->buf is then NULL. */
-static void spare_keep(struct chunk_cache *c, struct centry *e)
-{
-	uint32_t cap;
-
-	while (c->nspare == SPARE_MAX ||
-	       (c->nspare > 0 && c->spare_bytes + e->cap > SPARE_BYTES)) {
-		long i = spare_fit(c, 0);
-
-		if (c->spare[i].cap >= e->cap)
-			return;
-		free(spare_pop(c, i, &cap));
-	}
-	if (c->spare_bytes + e->cap > SPARE_BYTES)
-		return;
-	c->spare[c->nspare++] = (struct spare){e->buf, e->cap};
-	c->spare_bytes += e->cap;
-	e->buf = NULL;
-}
-
-/* The smallest kept buffer of at least plain bytes (lock held), or NULL. */
-static uint8_t *spare_take(struct chunk_cache *c, uint32_t plain, uint32_t *cap)
-{
-	long i = spare_fit(c, plain);
-
-	return i < 0 ? NULL : spare_pop(c, i, cap);
 }
 
 /* Drops unpinned entries from the old end while over budget. */
@@ -159,8 +104,7 @@ static void evict(struct chunk_cache *c)
 
 		lru_remove(&c->lru, &e->lru);
 		unlink_entry(c, e);
-		spare_keep(c, e);
-		entry_free(e);
+		entry_free(c, e);
 	}
 }
 
@@ -169,16 +113,12 @@ static struct centry *entry_new(struct chunk_cache *c, const uint8_t *id,
 				uint32_t plain)
 {
 	struct centry *e = calloc(1, sizeof(*e));
+	bool reused;
 
 	if (!e)
 		return NULL;
-	e->buf = spare_take(c, plain, &e->cap);
-	if (e->buf)
-		c->reused++;
-	else {
-		e->cap = plain ? plain : 1;
-		e->buf = malloc(e->cap);
-	}
+	e->buf = bufpool_get(c->pool, plain, &e->cap, &reused);
+	c->reused += reused;
 	if (!e->buf) {
 		free(e);
 		return NULL;
@@ -188,7 +128,7 @@ static struct centry *entry_new(struct chunk_cache *c, const uint8_t *id,
 	e->hash.key = e->id;
 	*dtab_slot(&c->tab, id) = &e->hash; /* absent: the slot is NULL */
 	c->n++;
-	c->bytes += plain;
+	c->bytes += e->cap; /* what it holds in memory */
 	return e;
 }
 
@@ -219,7 +159,7 @@ int cache_get(struct store *s, const uint8_t id[STORE_DIGEST_LEN],
 	if (e && e->state < 0 && e->pins == 0) {
 		/* A failed load is retried, not remembered. */
 		unlink_entry(c, e);
-		entry_free(e);
+		entry_free(c, e);
 		e = NULL;
 	}
 	if (!e) {

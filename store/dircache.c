@@ -136,8 +136,9 @@ static void entry_dirent(const struct dc_entry *e, size_t i,
 	memcpy(out->digest, c->digest, STORE_DIGEST_LEN);
 }
 
-static void link_free(struct dtab_link *l)
+static void link_free(struct dtab_link *l, void *arg)
 {
+	(void)arg;
 	entry_free(LRU_ENTRY(l, struct dc_entry, hash));
 }
 
@@ -145,7 +146,7 @@ void dcache_free(struct dir_cache *c)
 {
 	if (!c)
 		return;
-	dtab_release(&c->tab, link_free);
+	dtab_release(&c->tab, link_free, NULL);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

@@ -170,12 +170,13 @@ struct dtab_link **dtab_slot(struct dtab *t, const uint8_t *key)
 	return pp;
 }
 
-void dtab_release(struct dtab *t, void (*fn)(struct dtab_link *l))
+void dtab_release(struct dtab *t, void (*fn)(struct dtab_link *l, void *arg),
+		  void *arg)
 {
 	for (size_t i = 0; t->tab && i < t->cap; i++) {
 		for (struct dtab_link *l = t->tab[i], *nx; l; l = nx) {
 			nx = l->next;
-			fn(l);
+			fn(l, arg);
 		}
 	}
 	free(t->tab);

@@ -455,18 +455,33 @@ int dtab_init(struct dtab *t, size_t cap);
 /** Where key's entry is (*slot non-NULL) or would be linked. */
 struct dtab_link **dtab_slot(struct dtab *t, const uint8_t *key);
 /** Calls fn on every entry (which may free it), then frees the table. */
-void dtab_release(struct dtab *t, void (*fn)(struct dtab_link *l));
+void dtab_release(struct dtab *t, void (*fn)(struct dtab_link *l, void *arg),
+		  void *arg);
 
 /* --------------------------------------------------------------- cache.c */
 
 /** A decoded, verified chunk shared by readers (pinned while used). */
+/* ---------------------------------------------------- bufpool.c
+ * Chunk-sized buffers from a region of huge pages, recycled by size
+ * class (see bufpool.c).  Not thread-safe: the cache calls it under its
+ * lock. */
+struct bufpool;
+/* A pool whose region holds bytes (0: every buffer a malloc). */
+int bufpool_new(size_t bytes, struct bufpool **out);
+void bufpool_free(struct bufpool *p);
+/* A buffer of at least n bytes, its size in *cap; *reused when it was
+ * returned before (its pages already touched).  NULL on ENOMEM. */
+uint8_t *bufpool_get(struct bufpool *p, size_t n, uint32_t *cap, bool *reused);
+/* Takes back b, cap bytes from bufpool_get (NULL: nothing). */
+void bufpool_put(struct bufpool *p, uint8_t *b, uint32_t cap);
+
 struct centry {
 	uint8_t id[STORE_DIGEST_LEN];
 	uint32_t plain;
 	int state; /* 0 loading, 1 ready, or -errno */
 	unsigned pins;
 	uint8_t *buf;
-	uint32_t cap; /* bytes buf holds (a recycled buffer: >= plain) */
+	uint32_t cap; /* bytes buf holds (a pool's buffer: >= plain) */
 	struct dtab_link hash;
 	struct lru_link lru;
 };

@@ -241,21 +241,23 @@ static void test_store_reader_view_matches_pread(void **state)
 }
 
 /* Past the cache's budget (64 MiB), chunks decode into the buffers of
- * chunks it dropped, and what a reader gets is still each chunk's bytes. */
+ * chunks it dropped, and what a reader gets is still each chunk's bytes:
+ * once the cache is full, most loads use a buffer used before. */
 static void test_store_reader_reuses_dropped_buffers(void **state)
 {
 	struct fx *f = *state;
 	const size_t len = 80 * MiB + 11;
 	uint8_t *buf = rand_buf(21, len);
 	uint8_t *got = malloc(MiB);
-	struct store_read_counters c0, c1;
+	struct store_read_counters c0 = {0}, c1;
 	struct store_reader *r;
 	struct store_file sf;
 
 	assert_non_null(got);
 	assert_int_equal(store_buf(f->s, buf, len, 0, &sf), 0);
-	store_read_counters(f->s, &c0);
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 2)
+			store_read_counters(f->s, &c0);
 		assert_int_equal(store_reader_open(f->s, sf.digest, &r), 0);
 		for (uint64_t off = 0; off < len; off += MiB) {
 			size_t want = len - off < MiB ? len - off : MiB;
@@ -267,11 +269,15 @@ static void test_store_reader_reuses_dropped_buffers(void **state)
 		store_reader_close(r);
 	}
 	store_read_counters(f->s, &c1);
-	/* Both passes load every chunk (the first 64 MiB are gone when the
-	 * second starts), most into kept buffers. */
-	assert_true(c1.chunk_load_bytes - c0.chunk_load_bytes >= 2 * len);
+	/* Every pass loads every chunk (the first 64 MiB are gone when the
+	 * next starts). */
+	assert_true(c1.chunk_load_bytes - c0.chunk_load_bytes >= len);
+	print_message(
+	    "last pass: %llu loads, %llu into used buffers\n",
+	    (unsigned long long)(c1.chunk_loads - c0.chunk_loads),
+	    (unsigned long long)(c1.chunk_bufs_reused - c0.chunk_bufs_reused));
 	assert_true(c1.chunk_bufs_reused - c0.chunk_bufs_reused >
-		    (c1.chunk_loads - c0.chunk_loads) / 2);
+		    (c1.chunk_loads - c0.chunk_loads) * 3 / 4);
 	free(got);
 	free(buf);
 }
