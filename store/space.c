@@ -87,7 +87,7 @@ static int reserve_fill(int fd, uint64_t size)
 
 void space_reserve_make_wait(const char *dir)
 {
-	uint64_t avail, total;
+	uint64_t avail = 0, total = 0;
 	struct timespec ts = {0, 100 * 1000 * 1000};
 
 	/* RocksDB deletes the files a compaction made obsolete a moment
@@ -101,7 +101,7 @@ void space_reserve_make_wait(const char *dir)
 
 void space_reserve_make(const char *dir)
 {
-	uint64_t avail, total, size;
+	uint64_t avail = 0, total = 0, size;
 	char *p;
 	int fd, rc;
 
@@ -144,7 +144,7 @@ bool space_reserve_release(const char *dir, const char *why)
 
 bool space_room(const char *dir, uint64_t need)
 {
-	uint64_t avail;
+	uint64_t avail = 0;
 
 	return space_free(dir, &avail, NULL) == 0 &&
 	       avail >= need + SPACE_HEADROOM;
@@ -152,14 +152,14 @@ bool space_room(const char *dir, uint64_t need)
 
 bool space_low(const char *dir)
 {
-	uint64_t avail;
+	uint64_t avail = 0;
 
 	return space_free(dir, &avail, NULL) == 0 && avail < SPACE_HEADROOM;
 }
 
 int space_check(struct store *s, uint64_t need)
 {
-	uint64_t avail, total, pending = db_memtable_bytes(s->db);
+	uint64_t avail = 0, total = 0, pending = db_memtable_bytes(s->db);
 	int rc = space_free(s->dir, &avail, &total);
 
 	if (rc)

@@ -439,8 +439,8 @@ static void test_verify_default_checkpoint_forged(void **state)
 {
 	struct fx *f = *state;
 	char dir[ACL_PATH_MAX], path[ACL_PATH_MAX + 32];
-	uint8_t *text;
-	size_t len;
+	uint8_t *text = NULL;
+	size_t len = 0;
 	char *p;
 
 	journal_make(f);
