@@ -302,8 +302,7 @@ void mnt_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = mnt_node_take(m, newparent, &npn, &np);
 	if (!rc && (flags & RENAME_EXCHANGE))
 		rc = -EINVAL;
-	if (!rc && (p.sealed || np.sealed || p.elsewhere || np.elsewhere ||
-		    p.kind == MK_SEALED || np.kind == MK_SEALED))
+	if (!rc && (mnt_node_frozen(&p) || mnt_node_frozen(&np)))
 		rc = -EROFS;
 	if (!rc && !same_step(&p, &np))
 		rc = p.kind == MK_OUT && np.kind == MK_OUT ? -EXDEV : -EPERM;

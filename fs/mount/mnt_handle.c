@@ -64,8 +64,8 @@ int mnt_writable(struct mnt *m, struct mnt_node *n, struct mnt_node *snap,
 		rc = mnt_refresh(m, n, f);
 	if (rc) {
 		/* nothing to decide */
-	} else if (f->kind == MK_SEALED || f->kind == MK_ARTIFACT ||
-		   f->kind == MK_ALIAS || f->sealed || f->elsewhere) {
+	} else if (f->kind == MK_ARTIFACT || f->kind == MK_ALIAS ||
+		   mnt_node_frozen(f)) {
 		rc = -EROFS;
 	} else if (strncmp(f->path, "//gone/", 7)) {
 		mnt_caller(req, m, &c);
@@ -302,9 +302,7 @@ static int open_snap(fuse_req_t req, struct mnt *m, struct mnt_node *node,
 			h->append = flags & O_APPEND;
 		fi->direct_io = n->kind == MK_CONTROL;
 	} else if (wr) {
-		return n->kind == MK_SEALED || n->sealed || n->elsewhere
-			   ? -EROFS
-			   : -EACCES;
+		return mnt_node_frozen(n) ? -EROFS : -EACCES;
 	} else if (n->kind == MK_OUT && !n->sealed) {
 		/* In an open run every handle reads the file's one open-file
 		 * object, so it sees each write whichever handle made it;

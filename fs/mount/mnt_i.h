@@ -123,6 +123,13 @@ struct mnt_node {
 	struct mnt_node *next_ino, *next_path; /* hash chains */
 };
 
+/* Nothing at n can be changed through this mount: a sealed version, what
+ * a seal froze, or an open run of another node (EROFS to a writer). */
+static inline bool mnt_node_frozen(const struct mnt_node *n)
+{
+	return n->kind == MK_SEALED || n->sealed || n->elsewhere;
+}
+
 struct mnt {
 	struct store *s;
 	struct fuse_session *se;

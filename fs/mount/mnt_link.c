@@ -40,7 +40,7 @@ static int link_check(const struct mnt_node *n, const struct mnt_node *p,
 {
 	int len;
 
-	if (p->kind == MK_SEALED || p->sealed || p->elsewhere)
+	if (mnt_node_frozen(p))
 		return -EROFS;
 	if (n->kind != MK_OUT || p->kind != MK_OUT || !same_step(n, p) ||
 	    !strncmp(n->path, "//gone/", 7))
