@@ -97,6 +97,11 @@ static bool in_region(const struct bufpool *p, const uint8_t *b)
 	return p->base && b >= p->base && b < p->end;
 }
 
+size_t bufpool_region_bytes(const struct bufpool *p)
+{
+	return p->base ? (size_t)(p->end - p->base) : 0;
+}
+
 void bufpool_free(struct bufpool *p)
 {
 	if (!p)

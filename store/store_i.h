@@ -474,6 +474,9 @@ void bufpool_free(struct bufpool *p);
 uint8_t *bufpool_get(struct bufpool *p, size_t n, uint32_t *cap, bool *reused);
 /* Takes back b, cap bytes from bufpool_get (NULL: nothing). */
 void bufpool_put(struct bufpool *p, uint8_t *b, uint32_t cap);
+/* The bytes of its region: as asked, rounded up to 2 MiB, or 0 when it
+ * could not be mapped or the build checks memory (AddressSanitizer). */
+size_t bufpool_region_bytes(const struct bufpool *p);
 
 struct centry {
 	uint8_t id[STORE_DIGEST_LEN];

@@ -282,6 +282,70 @@ static void test_store_reader_reuses_dropped_buffers(void **state)
 	free(buf);
 }
 
+/* The cache's buffer pool: a buffer holds what was asked with at most a
+ * fifth more, returned buffers serve the next asks of their class or
+ * one up to three classes smaller, and past the region the pool keeps
+ * at most 16 MiB of malloc'd buffers. */
+static void test_bufpool_classes_reuse_and_bound(void **state)
+{
+	struct bufpool *p;
+	uint8_t *b[40], *c;
+	uint32_t cap, cap2;
+	bool reused;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(bufpool_new(2 * MiB, &p), 0);
+	b[0] = bufpool_get(p, 100, &cap, &reused); /* small: its own size */
+	assert_non_null(b[0]);
+	assert_int_equal(cap, 100);
+	assert_false(reused);
+	bufpool_put(p, b[0], cap);
+	for (size_t want = 16 * KiB; want <= 4 * MiB; want = want * 3 / 2 + 1) {
+		c = bufpool_get(p, want, &cap, &reused);
+		assert_non_null(c);
+		assert_true(cap >= want && cap <= want + want / 5 + 4096);
+		memset(c, 0xa5, cap);
+		bufpool_put(p, c, cap);
+		c = bufpool_get(p, want, &cap2, &reused);
+		assert_true(reused);
+		assert_int_equal(cap2, cap);
+		bufpool_put(p, c, cap2);
+	}
+	c = bufpool_get(p, 300 * KiB, &cap, &reused);
+	bufpool_put(p, c, cap);
+	assert_ptr_equal(bufpool_get(p, 200 * KiB, &cap2, &reused), c);
+	assert_true(reused);
+	assert_int_equal(cap2, cap);
+	bufpool_put(p, c, cap2);
+	bufpool_free(p);
+
+	/* A 2 MiB region holds two 1 MiB buffers (none under ASan); the
+	 * rest are malloc'd, and 16 of those are kept when all come back. */
+	assert_int_equal(bufpool_new(2 * MiB, &p), 0);
+	assert_true(bufpool_region_bytes(p) == 2 * MiB ||
+		    bufpool_region_bytes(p) == 0);
+	for (int i = 0; i < 40; i++) {
+		b[i] = bufpool_get(p, MiB, &cap, &reused);
+		assert_non_null(b[i]);
+		assert_int_equal(cap, MiB);
+		memset(b[i], i, MiB);
+	}
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(b[i][0], i);
+		assert_int_equal(b[i][MiB - 1], i);
+		bufpool_put(p, b[i], MiB);
+	}
+	for (int i = 0; i < 40; i++) {
+		b[i] = bufpool_get(p, MiB, &cap, &reused);
+		n += reused;
+	}
+	assert_int_equal(n, 16 + bufpool_region_bytes(p) / MiB);
+	for (int i = 0; i < 40; i++)
+		bufpool_put(p, b[i], MiB);
+	bufpool_free(p);
+}
+
 static void test_store_reader_open_unknown_enoent(void **state)
 {
 	struct fx *f = *state;
@@ -731,6 +795,7 @@ int main(void)
 	    T(test_store_reader_pread_random_ranges),
 	    T(test_store_reader_view_matches_pread),
 	    T(test_store_reader_reuses_dropped_buffers),
+	    T(test_bufpool_classes_reuse_and_bound),
 	    T(test_store_reader_open_unknown_enoent),
 	    T(test_store_writer_finish_same_bytes_same_digest),
 	    T(test_store_writer_abort_records_nothing),
