@@ -25,7 +25,13 @@
  * cached.  A node also compares "gen" when it takes the lock, and calls
  * its hook when another node committed since its own last commit.
  *
- * Reads go to the cluster each time: nothing here is cached.
+ * Reads outside a commit go to the cluster each time.  Reads inside one
+ * (under the lock) go there once per commit count: what commits read and
+ * wrote is kept (the "view", at most VIEW_MAX keys) with the count it
+ * holds for, and a commit that finds "gen" still there uses it, since no
+ * node changed anything since.  A count that moved drops it all.  Kept
+ * are only the keys that change by commits alone: not manifests and their
+ * put times (put outside commits, by any node), nor the nodes' lanes.
  */
 #include "store_i.h"
 
@@ -51,6 +57,17 @@
 #define OP_KEYS	 20000
 #define OP_BYTES (32u << 20)
 
+/* A key of the view: its value, or absent. */
+struct vent {
+	char *hex;
+	void *val; /* NULL: absent */
+	size_t len;
+};
+
+/* Keys the view keeps at most, and the largest value it keeps. */
+#define VIEW_MAX     65536
+#define VIEW_VAL_MAX (64u << 10)
+
 struct rmeta {
 	rados_t cluster;
 	rados_ioctx_t io;
@@ -65,6 +82,11 @@ struct rmeta {
 	void *hook_arg;
 	rados_completion_t *notes; /* notifies in flight */
 	size_t nnotes, capnotes;
+	/* The view (under lock): keys as of commit count view_gen. */
+	struct vent *view;
+	size_t vn, vcap;
+	uint64_t view_gen;
+	bool view_ok;
 };
 
 /* ----------------------------------------------------------- errors */
@@ -142,6 +164,118 @@ static char *time_key(enum db_cf cf, const void *key, size_t klen)
 
 /* --------------------------------------------------------- open/close */
 
+/* -------------------------------------------------------------- view */
+
+/* Whether key hex h of cf changes by counted commits alone. */
+static bool view_keeps(enum db_cf cf, const char *h)
+{
+	char lane[3], head[3];
+
+	switch (cf) {
+	case CF_NAMESPACE:
+	case CF_LINEAGE:
+	case CF_REFCOUNTS:
+	case CF_SECRETS:
+	case CF_META:
+		return true;
+	case CF_AUDIT: /* not the lanes: written uncounted */
+		snprintf(lane, sizeof(lane), "%02x", KEY_AUDIT_LANE);
+		snprintf(head, sizeof(head), "%02x", KEY_AUDIT_LANE_HEAD);
+		return strncmp(h + 2, lane, 2) && strncmp(h + 2, head, 2);
+	default:
+		return false;
+	}
+}
+
+static void view_drop(struct rmeta *m)
+{
+	for (size_t i = 0; i < m->vcap; i++) {
+		free(m->view[i].hex);
+		free(m->view[i].val);
+	}
+	free(m->view);
+	m->view = NULL;
+	m->vn = m->vcap = 0;
+	m->view_ok = false;
+}
+
+static uint64_t hash_of(const char *h);
+
+/* The slot of h in the view (its entry or a free one); vcap > 0. */
+static struct vent *view_slot(struct vent *v, size_t cap, const char *h)
+{
+	for (size_t i = hash_of(h) & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!v[i].hex || !strcmp(v[i].hex, h))
+			return &v[i];
+}
+
+/* Keeps h = val (NULL: absent) in the view (lock held).  Out of memory
+ * or past VIEW_MAX, the view is dropped: it only saves reads. */
+static void view_set(struct rmeta *m, const char *h, const void *val,
+		     size_t len)
+{
+	struct vent *e;
+	void *copy = NULL;
+
+	if (!m->view_ok || len > VIEW_VAL_MAX)
+		return;
+	if ((m->vn + 1) * 4 > m->vcap * 3) {
+		size_t cap = m->vcap ? 2 * m->vcap : 256;
+		struct vent *nv;
+
+		if (m->vn >= VIEW_MAX || !(nv = calloc(cap, sizeof(*nv)))) {
+			view_drop(m);
+			return;
+		}
+		for (size_t i = 0; i < m->vcap; i++)
+			if (m->view[i].hex)
+				*view_slot(nv, cap, m->view[i].hex) =
+				    m->view[i];
+		free(m->view);
+		m->view = nv, m->vcap = cap;
+	}
+	if (val && !(copy = malloc(len ? len : 1))) {
+		view_drop(m);
+		return;
+	}
+	if (val)
+		memcpy(copy, val, len);
+	e = view_slot(m->view, m->vcap, h);
+	if (!e->hex) {
+		e->hex = strdup(h);
+		if (!e->hex) {
+			free(copy);
+			view_drop(m);
+			return;
+		}
+		m->vn++;
+	}
+	free(e->val);
+	e->val = copy, e->len = len;
+}
+
+/* Looks h up in the view (lock held): 1 and a copy in *val (NULL:
+ * absent), 0 when the view does not have it, or -ENOMEM. */
+static int view_get(struct rmeta *m, const char *h, void **val, size_t *len)
+{
+	struct vent *e;
+
+	if (!m->view_ok || !m->vcap)
+		return 0;
+	e = view_slot(m->view, m->vcap, h);
+	if (!e->hex)
+		return 0;
+	*val = NULL;
+	if (e->val) {
+		*val = malloc(e->len ? e->len : 1);
+		if (!*val)
+			return -ENOMEM;
+		memcpy(*val, e->val, e->len);
+		*len = e->len;
+	}
+	return 1;
+}
+
 int rmeta_open(const struct chunk_place *p, const char *store_id,
 	       struct rmeta **out)
 {
@@ -200,6 +334,7 @@ void rmeta_close(struct rmeta *m)
 	reap_notes(m, true);
 	pthread_mutex_unlock(&m->lock);
 	free(m->notes);
+	view_drop(m);
 	if (m->cluster && m->watching)
 		rados_watch_flush(m->cluster);
 	if (m->io)
@@ -508,6 +643,11 @@ int rmeta_put(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 		rados_write_op_omap_set2(op, keys, vals, kl, vl, n);
 	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
 	rados_release_write_op(op);
+	if (view_keeps(cf, h)) { /* uncounted: the view cannot follow */
+		pthread_mutex_lock(&m->lock);
+		view_drop(m);
+		pthread_mutex_unlock(&m->lock);
+	}
 	free(h), free(th);
 	return rc ? fail(m, "cannot write the store's metadata", rc) : 0;
 }
@@ -550,7 +690,8 @@ struct rbatch {
 	size_t n, cap;
 	size_t *tab; /* open addressing: index + 1 into e; 0 free */
 	size_t tcap;
-	uint64_t gen; /* UINT64_MAX: broken (out of memory staging) */
+	uint64_t gen;  /* UINT64_MAX: broken (out of memory staging) */
+	uint64_t gen0; /* as the batch began */
 	bool locked;
 	bool lane; /* no lock, no count: keys only this node writes */
 };
@@ -666,6 +807,12 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 		return NULL;
 	}
 	pthread_mutex_lock(&m->lock);
+	b->gen0 = b->gen;
+	if (!m->view_ok || m->view_gen != b->gen) {
+		view_drop(m);
+		m->view_ok = true;
+		m->view_gen = b->gen;
+	}
 	seen = m->last_gen;
 	m->last_gen = b->gen;
 	/* Another node committed since we last looked: whatever we cached
@@ -804,12 +951,14 @@ void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
 int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		    size_t klen, void **val, size_t *len)
 {
+	char *h;
+	bool keep;
 	int rc;
 
 	if (b->tcap) {
-		char *h = key_hex(cf, key, klen);
 		size_t *s;
 
+		h = key_hex(cf, key, klen);
 		if (!h)
 			return -ENOMEM;
 		s = slot_of(b, h);
@@ -827,12 +976,32 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 			return 0;
 		}
 	}
-	rc = rmeta_get(b->m, cf, key, klen, val, len);
+	h = key_hex(cf, key, klen);
+	if (!h)
+		return -ENOMEM;
+	keep = !b->lane && view_keeps(cf, h);
+	pthread_mutex_lock(&b->m->lock);
+	rc = keep ? view_get(b->m, h, val, len) : 0;
+	pthread_mutex_unlock(&b->m->lock);
+	if (rc == 1)
+		rc = *val ? 0 : -ENOENT;
+	else if (rc == 0)
+		rc = rmeta_get(b->m, cf, key, klen, val, len);
+	else {
+		free(h);
+		return rc;
+	}
+	if (keep && (rc == 0 || rc == -ENOENT)) {
+		pthread_mutex_lock(&b->m->lock);
+		view_set(b->m, h, rc ? NULL : *val, rc ? 0 : *len);
+		pthread_mutex_unlock(&b->m->lock);
+	}
 	if (rc == 0)
-		stage_hex(b, key_hex(cf, key, klen), cf, *val, *len, false,
-			  true);
+		stage_hex(b, h, cf, *val, *len, false, true);
 	else if (rc == -ENOENT)
-		stage_hex(b, key_hex(cf, key, klen), cf, NULL, 0, true, true);
+		stage_hex(b, h, cf, NULL, 0, true, true);
+	else
+		free(h);
 	return rc;
 }
 
@@ -1030,11 +1199,24 @@ int rmeta_batch_commit(struct rbatch *b)
 		dirty -= keys;
 		from = to;
 	}
-	if (rc || b->lane) /* a lane changes nothing others cache */
+	if (b->lane) /* a lane changes nothing others cache */
 		return rc;
 	pthread_mutex_lock(&m->lock);
-	m->last_gen = b->gen;
+	if (rc || !m->view_ok || m->view_gen != b->gen0) {
+		view_drop(m); /* (a part may have landed) */
+	} else {
+		for (size_t i = 0; i < b->n && m->view_ok; i++)
+			if (!b->e[i].clean &&
+			    view_keeps(b->e[i].cf, b->e[i].hex))
+				view_set(m, b->e[i].hex, b->e[i].val,
+					 b->e[i].len);
+		m->view_gen = b->gen;
+	}
+	if (!rc)
+		m->last_gen = b->gen;
 	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		return rc;
 	what_of(b, what);
 	notify(m, what);
 	return 0;

@@ -119,6 +119,20 @@ for f in "$T"/pa*.out "$T"/pb*.out; do
 		defect "$v on B differs from $(basename "$src")"
 done
 
+check "puts taking turns between the nodes each see the other's last version"
+# Each daemon keeps what its commits read while no other node commits;
+# a turn of the other node must make it read again.
+for i in 1 2 3 4 5 6; do
+	n=$([ $((i % 2)) -eq 1 ] && echo A || echo B)
+	printf '%s%d\n' "$n" "$i" >"$T/t$i.txt"
+	out=$($n put turns "$T/t$i.txt" 2>&1) || defect "put $i on $n failed: $out"
+	[ "${out%% *}" = "turns@v$i" ] || defect "put $i on $n gave '$out', want turns@v$i"
+done
+for i in 1 2 3 4 5 6; do
+	A cat "turns@v$i/t$i.txt" | cmp -s - "$T/t$i.txt" ||
+		defect "turns@v$i on A differs from what put $i sent"
+done
+
 check "the same file put from both nodes at once is stored once"
 mkrandom "$T/d.bin" $((6 << 20))
 chunk_objects >"$T/before"
