@@ -31,7 +31,8 @@
  * holds for, and a commit that finds "gen" still there uses it, since no
  * node changed anything since.  A count that moved drops it all.  Kept
  * are only the keys that change by commits alone: not manifests and their
- * put times (put outside commits, by any node), nor the nodes' lanes.
+ * put times (put outside commits, by any node), nor the nodes' lanes; of
+ * the journal only its head (records are written once and not read).
  */
 #include "store_i.h"
 
@@ -64,8 +65,9 @@ struct vent {
 	size_t len;
 };
 
-/* Keys the view keeps at most, and the largest value it keeps. */
+/* Keys and bytes the view keeps at most, and the largest value. */
 #define VIEW_MAX     65536
+#define VIEW_BYTES   (32u << 20)
 #define VIEW_VAL_MAX (64u << 10)
 
 struct rmeta {
@@ -84,7 +86,7 @@ struct rmeta {
 	size_t nnotes, capnotes;
 	/* The view (under lock): keys as of commit count view_gen. */
 	struct vent *view;
-	size_t vn, vcap;
+	size_t vn, vcap, vbytes;
 	uint64_t view_gen;
 	bool view_ok;
 };
@@ -169,7 +171,7 @@ static char *time_key(enum db_cf cf, const void *key, size_t klen)
 /* Whether key hex h of cf changes by counted commits alone. */
 static bool view_keeps(enum db_cf cf, const char *h)
 {
-	char lane[3], head[3];
+	char head[2 * KEY_AUDIT_HEAD_LEN + 1];
 
 	switch (cf) {
 	case CF_NAMESPACE:
@@ -178,10 +180,10 @@ static bool view_keeps(enum db_cf cf, const char *h)
 	case CF_SECRETS:
 	case CF_META:
 		return true;
-	case CF_AUDIT: /* not the lanes: written uncounted */
-		snprintf(lane, sizeof(lane), "%02x", KEY_AUDIT_LANE);
-		snprintf(head, sizeof(head), "%02x", KEY_AUDIT_LANE_HEAD);
-		return strncmp(h + 2, lane, 2) && strncmp(h + 2, head, 2);
+	case CF_AUDIT: /* its head: records are written once, not read */
+		store_hex_encode((const uint8_t *)KEY_AUDIT_HEAD,
+				 KEY_AUDIT_HEAD_LEN, head);
+		return !strcmp(h + 2, head);
 	default:
 		return false;
 	}
@@ -195,7 +197,7 @@ static void view_drop(struct rmeta *m)
 	}
 	free(m->view);
 	m->view = NULL;
-	m->vn = m->vcap = 0;
+	m->vn = m->vcap = m->vbytes = 0;
 	m->view_ok = false;
 }
 
@@ -217,6 +219,8 @@ static void view_set(struct rmeta *m, const char *h, const void *val,
 	struct vent *e;
 	void *copy = NULL;
 
+	if (!val)
+		len = 0;
 	if (!m->view_ok || len > VIEW_VAL_MAX)
 		return;
 	if ((m->vn + 1) * 4 > m->vcap * 3) {
@@ -249,9 +253,13 @@ static void view_set(struct rmeta *m, const char *h, const void *val,
 			return;
 		}
 		m->vn++;
+		m->vbytes += strlen(h);
 	}
+	m->vbytes += len - (e->val ? e->len : 0);
 	free(e->val);
 	e->val = copy, e->len = len;
+	if (m->vbytes > VIEW_BYTES)
+		view_drop(m);
 }
 
 /* Looks h up in the view (lock held): 1 and a copy in *val (NULL:
