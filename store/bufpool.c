@@ -74,8 +74,8 @@ int bufpool_new(size_t bytes, struct bufpool **out)
 		    mmap(NULL, p->map_len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p->map == MAP_FAILED) {
-			p->map =
-			    NULL; /* every buffer a malloc: slower, no less */
+			/* Every buffer a malloc: slower, nothing lost. */
+			p->map = NULL;
 		} else {
 			uintptr_t a = ((uintptr_t)p->map + HUGE_PAGE - 1) &
 				      ~(uintptr_t)(HUGE_PAGE - 1);

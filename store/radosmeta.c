@@ -959,34 +959,26 @@ void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
 int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		    size_t klen, void **val, size_t *len)
 {
-	char *h;
+	char *h = key_hex(cf, key, klen);
+	size_t *s = h && b->tcap ? slot_of(b, h) : NULL;
 	bool keep;
 	int rc;
 
-	if (b->tcap) {
-		size_t *s;
-
-		h = key_hex(cf, key, klen);
-		if (!h)
-			return -ENOMEM;
-		s = slot_of(b, h);
-		free(h);
-		if (*s) {
-			struct bent *e = &b->e[*s - 1];
-
-			if (!e->val)
-				return -ENOENT;
-			*val = malloc(e->len ? e->len : 1);
-			if (!*val)
-				return -ENOMEM;
-			memcpy(*val, e->val, e->len);
-			*len = e->len;
-			return 0;
-		}
-	}
-	h = key_hex(cf, key, klen);
 	if (!h)
 		return -ENOMEM;
+	if (s && *s) { /* read or written in this batch */
+		struct bent *e = &b->e[*s - 1];
+
+		free(h);
+		if (!e->val)
+			return -ENOENT;
+		*val = malloc(e->len ? e->len : 1);
+		if (!*val)
+			return -ENOMEM;
+		memcpy(*val, e->val, e->len);
+		*len = e->len;
+		return 0;
+	}
 	keep = !b->lane && view_keeps(cf, h);
 	pthread_mutex_lock(&b->m->lock);
 	rc = keep ? view_get(b->m, h, val, len) : 0;
