@@ -23,6 +23,7 @@
 	X(rados_aio_is_complete)                                               \
 	X(rados_aio_notify)                                                    \
 	X(rados_aio_release)                                                   \
+	X(rados_aio_unlock)                                                    \
 	X(rados_aio_wait_for_complete)                                         \
 	X(rados_break_lock)                                                    \
 	X(rados_conf_get)                                                      \
@@ -87,6 +88,7 @@ int radoslib_load(void);
 #define rados_aio_is_complete	     (radoslib.rados_aio_is_complete)
 #define rados_aio_notify	     (radoslib.rados_aio_notify)
 #define rados_aio_release	     (radoslib.rados_aio_release)
+#define rados_aio_unlock	     (radoslib.rados_aio_unlock)
 #define rados_aio_wait_for_complete  (radoslib.rados_aio_wait_for_complete)
 #define rados_break_lock	     (radoslib.rados_break_lock)
 #define rados_conf_get		     (radoslib.rados_conf_get)

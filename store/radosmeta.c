@@ -25,14 +25,27 @@
  * cached.  A node also compares "gen" when it takes the lock, and calls
  * its hook when another node committed since its own last commit.
  *
- * Reads outside a commit go to the cluster each time.  Reads inside one
- * (under the lock) go there once per commit count: what commits read and
- * wrote is kept (the "view", at most VIEW_MAX keys) with the count it
- * holds for, and a commit that finds "gen" still there uses it, since no
- * node changed anything since.  A count that moved drops it all.  Kept
- * are only the keys that change by commits alone: not manifests and their
- * put times (put outside commits, by any node), nor the nodes' lanes; of
- * the journal only its head (records are written once and not read).
+ * Reads inside a commit (under the lock) go to the cluster once per
+ * commit count: what commits read and wrote is kept (the "view", at most
+ * VIEW_MAX keys) with the count it holds for, and a commit that finds
+ * "gen" still there uses it, since no node changed anything since.  A
+ * count that moved drops it all.  Kept are only the keys that change by
+ * commits alone: not manifests and their put times (put outside commits,
+ * by any node), nor the nodes' lanes; of the journal only its head
+ * (records are written once and not read).
+ *
+ * Reads outside a commit go to the cluster, except the namespace's in a
+ * node that watches (the mount daemon): those the view answers too, and
+ * keeps what it read, while the view is trusted.  Every commit that
+ * changes the namespace notifies, and a notify from another node drops
+ * the view, so such a read is as fresh as the kernel's caches the same
+ * notify invalidates.  Lest a lost notify leave it stale, the view is
+ * trusted for VIEW_TRUST_NS after its count was last seen in the cluster
+ * (by a commit, or by reading "gen" again), and not at all without the
+ * watch.  A value read outside a commit joins the view only when nothing
+ * changed the view meanwhile (vseq); one newer than the view's count (a
+ * commit of another node not yet notified) is dropped by the next commit,
+ * which finds the count moved.
  */
 #include "store_i.h"
 
@@ -69,6 +82,9 @@ struct vent {
 #define VIEW_MAX     65536
 #define VIEW_BYTES   (32u << 20)
 #define VIEW_VAL_MAX (64u << 10)
+/* How long the view answers reads outside commits after its count was
+ * last seen in the cluster. */
+#define VIEW_TRUST_NS 1000000000LL
 
 struct rmeta {
 	rados_t cluster;
@@ -88,6 +104,8 @@ struct rmeta {
 	struct vent *view;
 	size_t vn, vcap, vbytes;
 	uint64_t view_gen;
+	uint64_t vseq;	   /* bumped by every change of the view */
+	int64_t view_seen; /* when view_gen was last the cluster's count */
 	bool view_ok;
 };
 
@@ -168,6 +186,14 @@ static char *time_key(enum db_cf cf, const void *key, size_t klen)
 
 /* -------------------------------------------------------------- view */
 
+static int64_t now_mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 /* Whether key hex h of cf changes by counted commits alone. */
 static bool view_keeps(enum db_cf cf, const char *h)
 {
@@ -199,6 +225,7 @@ static void view_drop(struct rmeta *m)
 	m->view = NULL;
 	m->vn = m->vcap = m->vbytes = 0;
 	m->view_ok = false;
+	m->vseq++;
 }
 
 static uint64_t hash_of(const char *h);
@@ -392,6 +419,7 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
 	if (notifier == m->self || !what)
 		return;
 	pthread_mutex_lock(&m->lock);
+	view_drop(m);
 	if (m->hook)
 		m->hook(m->hook_arg, what);
 	pthread_mutex_unlock(&m->lock);
@@ -432,6 +460,27 @@ void rmeta_barrier(struct rmeta *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* A completion for an op not waited for, kept in notes until it is
+ * (lock held); NULL out of memory. */
+static rados_completion_t note_new(struct rmeta *m)
+{
+	rados_completion_t c;
+
+	reap_notes(m, false);
+	if (m->nnotes == m->capnotes) {
+		size_t cap = m->capnotes ? 2 * m->capnotes : 8;
+		rados_completion_t *n = realloc(m->notes, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		m->notes = n, m->capnotes = cap;
+	}
+	if (rados_aio_create_completion2(NULL, NULL, &c))
+		return NULL;
+	m->notes[m->nnotes++] = c;
+	return c;
+}
+
 /* Tells the other nodes what a commit changed (no wait for them). */
 static void notify(struct rmeta *m, const char *what)
 {
@@ -440,33 +489,34 @@ static void notify(struct rmeta *m, const char *what)
 	if (!what[0])
 		return;
 	pthread_mutex_lock(&m->lock);
-	reap_notes(m, false);
-	if (m->nnotes == m->capnotes) {
-		size_t cap = m->capnotes ? 2 * m->capnotes : 8;
-		rados_completion_t *n = realloc(m->notes, cap * sizeof(*n));
-
-		if (!n) {
-			pthread_mutex_unlock(&m->lock);
-			return;
-		}
-		m->notes = n, m->capnotes = cap;
-	}
-	if (rados_aio_create_completion2(NULL, NULL, &c) == 0) {
-		if (rados_aio_notify(m->io, META_OID, c, what,
-				     (int)strlen(what), 5000, NULL, NULL) == 0)
-			m->notes[m->nnotes++] = c;
-		else
-			rados_aio_release(c);
-	}
+	c = note_new(m);
+	if (c && rados_aio_notify(m->io, META_OID, c, what, (int)strlen(what),
+				  5000, NULL, NULL))
+		m->nnotes--, rados_aio_release(c);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* Releases the commit lock without waiting: RADOS applies one client's
+ * ops on an object in order, so this node's next lock comes after it,
+ * and another node's waits for it as before. */
+static void unlock_commit(struct rmeta *m)
+{
+	rados_completion_t c;
+
+	pthread_mutex_lock(&m->lock);
+	c = note_new(m);
+	if (c && rados_aio_unlock(m->io, META_OID, LOCK_NAME, m->cookie, c))
+		m->nnotes--, rados_aio_release(c), c = NULL;
+	pthread_mutex_unlock(&m->lock);
+	if (!c)
+		rados_unlock(m->io, META_OID, LOCK_NAME, m->cookie);
 }
 
 /* ------------------------------------------------------------- reads */
 
-int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
-	      void **val, size_t *len)
+/* Reads key hex h from the cluster. */
+static int cluster_get(struct rmeta *m, const char *h, void **val, size_t *len)
 {
-	char *h = key_hex(cf, key, klen);
 	const char *keys[1];
 	rados_read_op_t op;
 	rados_omap_iter_t it = NULL;
@@ -474,13 +524,9 @@ int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 	char *k, *v;
 	size_t vl;
 
-	if (!h)
-		return -ENOMEM;
 	op = rados_create_read_op();
-	if (!op) {
-		free(h);
+	if (!op)
 		return -ENOMEM;
-	}
 	keys[0] = h;
 	rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &prval);
 	rc = rados_read_op_operate(op, m->io, META_OID, 0);
@@ -503,10 +549,75 @@ int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 	if (it)
 		rados_omap_get_end(it);
 	rados_release_read_op(op);
-	free(h);
 	if (rc == -ENOENT || rc == -ENOMEM)
 		return rc;
 	return rc ? fail(m, "cannot read the store's metadata", rc) : 0;
+}
+
+static int gen_read(struct rmeta *m, uint64_t *g);
+
+/* Whether the view may answer a read outside a commit now (lock held):
+ * a watching node's, its count seen in the cluster within
+ * VIEW_TRUST_NS; past that, "gen" is read again (the lock dropped
+ * meanwhile). */
+static bool view_trusted(struct rmeta *m)
+{
+	int64_t now = now_mono_ns();
+	uint64_t g, seq;
+	int rc;
+
+	if (!__atomic_load_n(&m->watching, __ATOMIC_ACQUIRE))
+		return false;
+	if (m->view_ok && now - m->view_seen < VIEW_TRUST_NS)
+		return true;
+	seq = m->vseq;
+	pthread_mutex_unlock(&m->lock);
+	rc = gen_read(m, &g);
+	pthread_mutex_lock(&m->lock);
+	if (rc || seq != m->vseq)
+		return false;
+	if (!m->view_ok || g != m->view_gen) { /* a new view, of count g */
+		view_drop(m);
+		m->view_ok = true;
+		m->view_gen = g;
+	}
+	m->view_seen = now;
+	return true;
+}
+
+int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+	      void **val, size_t *len)
+{
+	char *h = key_hex(cf, key, klen);
+	bool keep = cf == CF_NAMESPACE;
+	uint64_t seq = 0;
+	int rc = 0;
+
+	if (!h)
+		return -ENOMEM;
+	if (keep) {
+		pthread_mutex_lock(&m->lock);
+		keep = view_trusted(m);
+		rc = keep ? view_get(m, h, val, len) : 0;
+		seq = m->vseq;
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (rc == 1) {
+		free(h);
+		return *val ? 0 : -ENOENT;
+	}
+	if (rc == 0)
+		rc = cluster_get(m, h, val, len);
+	else
+		keep = false;
+	if (keep && (rc == 0 || rc == -ENOENT)) {
+		pthread_mutex_lock(&m->lock);
+		if (seq == m->vseq)
+			view_set(m, h, rc ? NULL : *val, rc ? 0 : *len);
+		pthread_mutex_unlock(&m->lock);
+	}
+	free(h);
+	return rc;
 }
 
 /* The largest hex string below h that no key of ours falls between:
@@ -821,6 +932,7 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 		m->view_ok = true;
 		m->view_gen = b->gen;
 	}
+	m->view_seen = now_mono_ns();
 	seen = m->last_gen;
 	m->last_gen = b->gen;
 	/* Another node committed since we last looked: whatever we cached
@@ -850,7 +962,7 @@ void rmeta_batch_free(struct rbatch *b)
 	if (!b)
 		return;
 	if (b->locked)
-		rados_unlock(b->m->io, META_OID, LOCK_NAME, b->m->cookie);
+		unlock_commit(b->m);
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->e[i].hex);
 		free(b->e[i].val);
@@ -986,7 +1098,7 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 	if (rc == 1)
 		rc = *val ? 0 : -ENOENT;
 	else if (rc == 0)
-		rc = rmeta_get(b->m, cf, key, klen, val, len);
+		rc = cluster_get(b->m, h, val, len);
 	else {
 		free(h);
 		return rc;
@@ -1211,6 +1323,8 @@ int rmeta_batch_commit(struct rbatch *b)
 				view_set(m, b->e[i].hex, b->e[i].val,
 					 b->e[i].len);
 		m->view_gen = b->gen;
+		m->view_seen = now_mono_ns();
+		m->vseq++;
 	}
 	if (!rc)
 		m->last_gen = b->gen;

@@ -92,6 +92,35 @@ echo "   B's mount showed model/v1 after $ms ms"
 [ "$ms" -le 1000 ] || defect "B saw A's seal after $ms ms, want at most 1000"
 B cat model@v1 | cmp -s - "$T/w.bin" || defect "B's cat of model@v1 differs"
 
+check "names B's daemon read and kept show A's later changes within a second"
+# B's daemon answers names it read from memory while no notify of
+# another node's commit came; each move of the alias on A must show.
+A alias set model prod v1 >/dev/null || fail "alias set on A"
+worst=0
+for r in 2 3 4 5; do
+	for ((i = 0; i < 50; i++)); do # B reads the names over and over
+		readlink "$MB/artifacts/model/prod" >/dev/null
+		[ -e "$MB/artifacts/model/v$r" ] && defect "B shows model/v$r before its put"
+	done
+	printf 'v%d\n' "$r" >"$T/r$r.txt"
+	A put model "$T/r$r.txt" >/dev/null || fail "put $r on A"
+	A alias set model prod "v$r" >/dev/null || fail "alias move $r on A"
+	t0=$(date +%s%N)
+	got=""
+	for ((i = 0; i < 100; i++)); do
+		got=$(readlink "$MB/artifacts/model/prod")
+		[ "$got" = "v$r" ] && [ -e "$MB/artifacts/model/v$r/r$r.txt" ] && break
+		sleep 0.01
+	done
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	[ "$got" = "v$r" ] || defect "B shows prod -> '$got' $ms ms after A moved it to v$r"
+	[ "$(cat "$MB/artifacts/model/prod/r$r.txt" 2>/dev/null)" = "v$r" ] ||
+		defect "B reads the wrong content through prod after move $r"
+done
+echo "   B showed each of A's alias moves after at most $worst ms"
+[ "$worst" -le 1000 ] || defect "B saw an alias move after $worst ms, want at most 1000"
+
 check "both nodes sealing one artifact at once get distinct versions"
 for i in $(seq 1 "$NODE_PUTS"); do
 	printf 'A%d\n' "$i" >"$T/a$i.txt"
