@@ -23,7 +23,10 @@
  * namespace, a binding or a secret notifies the others (asynchronously:
  * a dead watcher never slows a commit), whose hook invalidates what they
  * cached.  A node also compares "gen" when it takes the lock, and calls
- * its hook when another node committed since its own last commit.
+ * its hook when another node committed since its own last commit.  The
+ * notify goes once the lock is let go, and a watching node waiting for
+ * the lock tries again when it hears one, instead of sleeping out its
+ * backoff.
  *
  * Reads inside a commit (under the lock) go to the cluster once per
  * commit count: what commits read and wrote is kept (the "view", at most
@@ -98,8 +101,12 @@ struct rmeta {
 	pthread_mutex_t lock; /* last_gen, hook, notifies */
 	void (*hook)(void *arg, unsigned what);
 	void *hook_arg;
-	rados_completion_t *notes; /* notifies in flight */
+	rados_completion_t *notes; /* notifies and unlocks in flight */
 	size_t nnotes, capnotes;
+	/* Notifies of other nodes seen: a wait for the commit lock wakes
+	 * at the next (its holder notifies once it let go). */
+	uint64_t heard;
+	pthread_cond_t heard_cv;
 	/* The view (under lock): keys as of commit count view_gen. */
 	struct vent *view;
 	size_t vn, vcap, vbytes;
@@ -315,6 +322,7 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 	       struct rmeta **out)
 {
 	struct rmeta *m = calloc(1, sizeof(*m));
+	pthread_condattr_t ca;
 	char ns[64], host[64];
 	uint8_t r[8];
 	int rc;
@@ -322,6 +330,10 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 	if (!m)
 		return -ENOMEM;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->heard_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	snprintf(m->pool, sizeof(m->pool), "%s", p->pool);
 	snprintf(m->conf, sizeof(m->conf), "%s", p->conf);
 	rc = rados_place_connect(p, &m->cluster, &m->io);
@@ -377,6 +389,7 @@ void rmeta_close(struct rmeta *m)
 	if (m->cluster)
 		rados_shutdown(m->cluster);
 	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->heard_cv);
 	free(m);
 }
 
@@ -416,9 +429,15 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
 				   : 0;
 	}
 	rados_notify_ack(m->io, META_OID, notify_id, handle, NULL, 0);
-	if (notifier == m->self || !what)
+	if (notifier == m->self)
 		return;
 	pthread_mutex_lock(&m->lock);
+	m->heard++;
+	pthread_cond_broadcast(&m->heard_cv);
+	if (!what) {
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
 	view_drop(m);
 	if (m->hook)
 		m->hook(m->hook_arg, what);
@@ -812,7 +831,8 @@ struct rbatch {
 	uint64_t gen;  /* UINT64_MAX: broken (out of memory staging) */
 	uint64_t gen0; /* as the batch began */
 	bool locked;
-	bool lane; /* no lock, no count: keys only this node writes */
+	bool lane;    /* no lock, no count: keys only this node writes */
+	char what[4]; /* what it changed, notified once the lock is let go */
 };
 
 static uint64_t hash_of(const char *h)
@@ -852,6 +872,27 @@ static void break_dead(struct rmeta *m)
 			  m->pool, pid);
 }
 
+/* Waits up to us, or until another node's notify after the count heard
+ * (a watching node's; the holder notifies once it let go). */
+static void lock_wait(struct rmeta *m, uint64_t heard, unsigned us)
+{
+	struct timespec until;
+
+	if (!__atomic_load_n(&m->watching, __ATOMIC_ACQUIRE)) {
+		usleep(us);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)us * 1000;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&m->lock);
+	while (m->heard == heard &&
+	       pthread_cond_timedwait(&m->heard_cv, &m->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static int lock_take(struct rbatch *b)
 {
 	struct rmeta *m = b->m;
@@ -861,9 +902,14 @@ static int lock_take(struct rbatch *b)
 	bool said = false;
 
 	for (;;) {
-		int rc =
-		    rados_lock_exclusive(m->io, META_OID, LOCK_NAME, m->cookie,
-					 "artifactfs commit", &lease, 0);
+		uint64_t heard;
+		int rc;
+
+		pthread_mutex_lock(&m->lock);
+		heard = m->heard;
+		pthread_mutex_unlock(&m->lock);
+		rc = rados_lock_exclusive(m->io, META_OID, LOCK_NAME, m->cookie,
+					  "artifactfs commit", &lease, 0);
 
 		if (rc == 0 || rc == -EEXIST)
 			return 0;
@@ -887,7 +933,7 @@ static int lock_take(struct rbatch *b)
 				  m->pool);
 			said = true;
 		}
-		usleep(wait_us);
+		lock_wait(m, heard, wait_us);
 		if (wait_us < 20000)
 			wait_us *= 2;
 	}
@@ -963,6 +1009,7 @@ void rmeta_batch_free(struct rbatch *b)
 		return;
 	if (b->locked)
 		unlock_commit(b->m);
+	notify(b->m, b->what); /* after the unlock: a waiter wakes to it */
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->e[i].hex);
 		free(b->e[i].val);
@@ -1280,7 +1327,6 @@ out:
 int rmeta_batch_commit(struct rbatch *b)
 {
 	struct rmeta *m = b->m;
-	char what[4];
 	size_t from = 0, dirty = 0;
 	int rc = 0;
 
@@ -1331,7 +1377,6 @@ int rmeta_batch_commit(struct rbatch *b)
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
-	what_of(b, what);
-	notify(m, what);
+	what_of(b, b->what);
 	return 0;
 }
