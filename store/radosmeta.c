@@ -111,6 +111,12 @@ struct rmeta {
 	struct vent *view;
 	size_t vn, vcap, vbytes;
 	uint64_t view_gen;
+	/* This node's lane head as its last lane commit wrote it (under
+	 * lock): only the process holding the store directory extends the
+	 * lane, so no other writer can move it. */
+	char *lane_hex;
+	void *lane_val;
+	size_t lane_len;
 	uint64_t vseq;	   /* bumped by every change of the view */
 	int64_t view_seen; /* when view_gen was last the cluster's count */
 	bool view_ok;
@@ -382,6 +388,7 @@ void rmeta_close(struct rmeta *m)
 	pthread_mutex_unlock(&m->lock);
 	free(m->notes);
 	view_drop(m);
+	free(m->lane_hex), free(m->lane_val);
 	if (m->cluster && m->watching)
 		rados_watch_flush(m->cluster);
 	if (m->io)
@@ -1115,6 +1122,51 @@ void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
 	}
 }
 
+/* This node's lane head if h is its key and a lane commit of ours wrote
+ * it (lock held): 1 and a copy, 0, or -ENOMEM. */
+static int lane_get(struct rmeta *m, const char *h, void **val, size_t *len)
+{
+	if (!m->lane_hex || strcmp(m->lane_hex, h))
+		return 0;
+	*val = malloc(m->lane_len ? m->lane_len : 1);
+	if (!*val)
+		return -ENOMEM;
+	memcpy(*val, m->lane_val, m->lane_len);
+	*len = m->lane_len;
+	return 1;
+}
+
+/* After a lane commit (rc its result): keeps the lane head it wrote, or
+ * forgets it (a failed commit may or may not have landed). */
+static void lane_note(struct rbatch *b, int rc)
+{
+	struct rmeta *m = b->m;
+	uint8_t tag = KEY_AUDIT_LANE_HEAD;
+	char th[3];
+
+	store_hex_encode(&tag, 1, th);
+	pthread_mutex_lock(&m->lock);
+	free(m->lane_hex), free(m->lane_val);
+	m->lane_hex = NULL, m->lane_val = NULL;
+	for (size_t i = 0; !rc && i < b->n; i++) {
+		const struct bent *e = &b->e[i];
+
+		if (e->clean || !e->val || e->cf != CF_AUDIT ||
+		    strncmp(e->hex + 2, th, 2))
+			continue;
+		m->lane_hex = strdup(e->hex);
+		m->lane_val = malloc(e->len ? e->len : 1);
+		if (!m->lane_hex || !m->lane_val) {
+			free(m->lane_hex), free(m->lane_val);
+			m->lane_hex = NULL, m->lane_val = NULL;
+			break;
+		}
+		memcpy(m->lane_val, e->val, e->len);
+		m->lane_len = e->len;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		    size_t klen, void **val, size_t *len)
 {
@@ -1140,7 +1192,9 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 	}
 	keep = !b->lane && view_keeps(cf, h);
 	pthread_mutex_lock(&b->m->lock);
-	rc = keep ? view_get(b->m, h, val, len) : 0;
+	rc = keep      ? view_get(b->m, h, val, len)
+	     : b->lane ? lane_get(b->m, h, val, len)
+		       : 0;
 	pthread_mutex_unlock(&b->m->lock);
 	if (rc == 1)
 		rc = *val ? 0 : -ENOENT;
@@ -1357,8 +1411,10 @@ int rmeta_batch_commit(struct rbatch *b)
 		dirty -= keys;
 		from = to;
 	}
-	if (b->lane) /* a lane changes nothing others cache */
+	if (b->lane) { /* a lane changes nothing others cache */
+		lane_note(b, rc);
 		return rc;
+	}
 	pthread_mutex_lock(&m->lock);
 	if (rc || !m->view_ok || m->view_gen != b->gen0) {
 		view_drop(m); /* (a part may have landed) */
