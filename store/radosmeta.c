@@ -88,6 +88,8 @@ struct vent {
 /* How long the view answers reads outside commits after its count was
  * last seen in the cluster. */
 #define VIEW_TRUST_NS 1000000000LL
+/* How often a node that lost its watch tries to watch again. */
+#define REWATCH_NS 2000000000LL
 
 struct rmeta {
 	rados_t cluster;
@@ -96,7 +98,9 @@ struct rmeta {
 	char cookie[128]; /* "HOST PID RANDOM": breaking a dead one's lock */
 	uint64_t watch;
 	bool watching;
-	uint64_t self; /* our instance id: our own notifies are skipped */
+	bool rewatching;    /* a thread is watching again (lock) */
+	int64_t rewatch_at; /* when one last tried (lock) */
+	uint64_t self;	    /* our instance id: our own notifies are skipped */
 	uint64_t last_gen;
 	pthread_mutex_t lock; /* last_gen, hook, notifies */
 	void (*hook)(void *arg, unsigned what);
@@ -458,7 +462,8 @@ static void on_watch_error(void *arg, uint64_t handle, int err)
 	(void)handle;
 	store_log(STORE_LOG_WARNING,
 		  "RADOS pool %s: lost the watch on the store's metadata "
-		  "(%s): changes from other nodes show at the next commit",
+		  "(%s): changes from other nodes show at the next commit "
+		  "until it is watched again",
 		  m->pool, strerror(-err));
 	__atomic_store_n(&m->watching, false, __ATOMIC_RELEASE);
 }
@@ -478,6 +483,48 @@ int rmeta_watch(struct rmeta *m, void (*fn)(void *arg, unsigned what),
 		return fail(m, "cannot watch the store's metadata", rc);
 	m->watching = true;
 	return 0;
+}
+
+/* Watches again after the watch was lost (a stalled cluster, a dropped
+ * connection): tried from a read or a commit, never from librados'
+ * callback, at most every REWATCH_NS.  Notifies may have been missed
+ * meanwhile, so the view goes and the hook hears that everything may
+ * have changed. */
+static void rewatch(struct rmeta *m)
+{
+	int64_t now;
+	uint64_t w;
+	int rc;
+
+	if (__atomic_load_n(&m->watching, __ATOMIC_ACQUIRE))
+		return;
+	now = now_mono_ns();
+	pthread_mutex_lock(&m->lock);
+	if (!m->hook || m->rewatching || now - m->rewatch_at < REWATCH_NS) {
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	m->rewatching = true;
+	m->rewatch_at = now;
+	w = m->watch;
+	pthread_mutex_unlock(&m->lock);
+	rados_unwatch2(m->io, w); /* the lost one */
+	rc =
+	    rados_watch3(m->io, META_OID, &w, on_notify, on_watch_error, 30, m);
+	pthread_mutex_lock(&m->lock);
+	m->rewatching = false;
+	if (!rc) {
+		m->watch = w;
+		view_drop(m);
+		m->hook(m->hook_arg,
+			RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS);
+		__atomic_store_n(&m->watching, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!rc)
+		store_log(STORE_LOG_WARNING,
+			  "RADOS pool %s: watching the store's metadata again",
+			  m->pool);
 }
 
 void rmeta_barrier(struct rmeta *m)
@@ -621,6 +668,7 @@ int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 
 	if (!h)
 		return -ENOMEM;
+	rewatch(m);
 	if (keep) {
 		pthread_mutex_lock(&m->lock);
 		keep = view_trusted(m);
@@ -968,6 +1016,7 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 	if (!b)
 		return NULL;
 	b->m = m;
+	rewatch(m);
 	rc = lock_take(b);
 	if (!rc) {
 		b->locked = true;

@@ -481,6 +481,71 @@ done
 [ -n "$ok" ] || defect "$TUSER's verify through B against it: $(tail -2 "$T/aud.out")"
 A role revoke auditor "$TUSER" >/dev/null || fail "role revoke auditor"
 
+check "the cluster stalls under both mounts: reads fail in time, the daemons stay up; back, B reads, writes, and follows A's alias moves and role changes again"
+printf 'stall v1\n' >"$T/st1.txt"
+A put stall "$T/st1.txt" >/dev/null || fail "put stall on A"
+A alias set stall cur v1 >/dev/null || fail "alias set stall on A"
+[ "$(readlink "$MB/artifacts/stall/cur")" = v1 ] || defect "B does not show stall/cur -> v1"
+OSD=$(sed -n 2p "$CL/pids")
+kill -STOP "$OSD" || fail "cannot stop the osd"
+CLEANUP+=("kill -CONT $OSD 2>/dev/null")
+stopped=$SECONDS
+t0=$SECONDS
+rc=0
+timeout 120 cat "$MB/artifacts/stall/v1/st1.txt" >/dev/null 2>"$T/stall.err" || rc=$?
+echo "   a read on B with the osd stopped: exit $rc after $((SECONDS - t0)) s: $(head -1 "$T/stall.err")"
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || defect "a read on B during the stall: exit $rc"
+# Past the watches' 30 s timeout: the osd drops them, and each daemon
+# hears so once it is back.
+while [ $((SECONDS - stopped)) -lt 35 ]; do sleep 1; done
+kill -0 "$DPID_A" && kill -0 "$DPID_B" || fail "a daemon died in the stall"
+kill -CONT "$OSD"
+t0=$SECONDS
+for ((i = 0; i < 60; i++)); do
+	grep -q "lost the watch" "$DLOG_B" && break
+	sleep 0.5
+done
+grep -q "lost the watch" "$DLOG_B" || defect "B's daemon kept its watch through a 35 s stall"
+got=""
+while [ $((SECONDS - t0)) -lt 60 ]; do
+	got=$(cat "$MB/artifacts/stall/v1/st1.txt" 2>/dev/null) && break
+	sleep 0.5
+done
+echo "   B reads again $((SECONDS - t0)) s after the osd went on"
+[ "$got" = "stall v1" ] || defect "B reads '$got' after the stall"
+mkdir -p "$MB/pipelines/p/runs/rs/steps/s/outputs" &&
+	printf 'after\n' >"$MB/pipelines/p/runs/rs/steps/s/outputs/a.txt" ||
+	defect "B cannot write after the stall"
+B run seal p/rs >/dev/null || defect "B cannot seal after the stall"
+printf 'stall v2\n' >"$T/st2.txt"
+A put stall "$T/st2.txt" >/dev/null || fail "put stall v2 on A"
+A alias set stall cur v2 >/dev/null || fail "alias move on A"
+t0=$(date +%s%N)
+for ((i = 0; i < 300; i++)); do
+	[ "$(readlink "$MB/artifacts/stall/cur")" = v2 ] && break
+	sleep 0.01
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "   B showed A's alias move $ms ms after it, after the stall"
+[ "$(readlink "$MB/artifacts/stall/cur")" = v2 ] || defect "B still shows stall/cur -> v1 $ms ms after A moved it"
+grep -q "watching the store's metadata again" "$DLOG_B" || defect "B's daemon did not watch again"
+# What B's daemon caches of the roles follows A's grants and revokes
+# again (it hears of them by the watch alone: B commits nothing here).
+A role grant reader "$TUSER" --scope /artifacts/stall >/dev/null || fail "role grant after the stall"
+ok=""
+for ((i = 0; i < 100; i++)); do
+	as_user cat "$MB/artifacts/stall/v2/st2.txt" >/dev/null 2>&1 && ok=1 && break
+	sleep 0.02
+done
+[ -n "$ok" ] || defect "B refuses $TUSER a read granted on A after the stall"
+A role revoke reader "$TUSER" --scope /artifacts/stall >/dev/null || fail "role revoke after the stall"
+denied=""
+for ((i = 0; i < 100; i++)); do
+	as_user cat "$MB/artifacts/stall/v2/st2.txt" >/dev/null 2>&1 || { denied=1 && break; }
+	sleep 0.02
+done
+[ -n "$denied" ] || defect "B still lets $TUSER read 2 s after the revoke on A, after the stall"
+
 check "fsck and audit verify are clean from either node"
 for n in A B; do
 	$n fsck >"$T/fsck.$n" 2>&1 || defect "fsck on $n: $(tail -3 "$T/fsck.$n")"
