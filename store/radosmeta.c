@@ -245,6 +245,18 @@ static void view_drop(struct rmeta *m)
 	m->vseq++;
 }
 
+/* The cluster's count was g at time now (lock held): the view holds for
+ * it, kept if it held for g already, else a new empty one. */
+static void view_seen_at(struct rmeta *m, uint64_t g, int64_t now)
+{
+	if (!m->view_ok || m->view_gen != g) {
+		view_drop(m);
+		m->view_ok = true;
+		m->view_gen = g;
+	}
+	m->view_seen = now;
+}
+
 static uint64_t hash_of(const char *h);
 
 /* The slot of h in the view (its entry or a free one); vcap > 0. */
@@ -649,12 +661,7 @@ static bool view_trusted(struct rmeta *m)
 	pthread_mutex_lock(&m->lock);
 	if (rc || seq != m->vseq)
 		return false;
-	if (!m->view_ok || g != m->view_gen) { /* a new view, of count g */
-		view_drop(m);
-		m->view_ok = true;
-		m->view_gen = g;
-	}
-	m->view_seen = now;
+	view_seen_at(m, g, now);
 	return true;
 }
 
@@ -1029,12 +1036,7 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 	}
 	pthread_mutex_lock(&m->lock);
 	b->gen0 = b->gen;
-	if (!m->view_ok || m->view_gen != b->gen) {
-		view_drop(m);
-		m->view_ok = true;
-		m->view_gen = b->gen;
-	}
-	m->view_seen = now_mono_ns();
+	view_seen_at(m, b->gen, now_mono_ns());
 	seen = m->last_gen;
 	m->last_gen = b->gen;
 	/* Another node committed since we last looked: whatever we cached
@@ -1270,6 +1272,21 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 /* Keys a prefetch asks for in one op. */
 #define PREFETCH_KEYS 1024
 
+/* Whether the view holds key h of cf for batch b (rmeta_batch_get then
+ * answers from it). */
+static bool view_has(struct rbatch *b, enum db_cf cf, const char *h)
+{
+	struct rmeta *m = b->m;
+	bool has;
+
+	if (b->lane || !view_keeps(cf, h))
+		return false;
+	pthread_mutex_lock(&m->lock);
+	has = m->view_ok && m->vcap && view_slot(m->view, m->vcap, h)->hex;
+	pthread_mutex_unlock(&m->lock);
+	return has;
+}
+
 void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
 			  size_t klen, size_t n)
 {
@@ -1287,8 +1304,8 @@ void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
 
 			if (!h)
 				break;
-			if (*slot_of(b, h)) { /* read or written already */
-				free(h);
+			if (*slot_of(b, h) || view_has(b, cf, h)) {
+				free(h); /* read or written, or in the view */
 				continue;
 			}
 			want[nw++] = h;

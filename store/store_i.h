@@ -458,9 +458,6 @@ struct dtab_link **dtab_slot(struct dtab *t, const uint8_t *key);
 void dtab_release(struct dtab *t, void (*fn)(struct dtab_link *l, void *arg),
 		  void *arg);
 
-/* --------------------------------------------------------------- cache.c */
-
-/** A decoded, verified chunk shared by readers (pinned while used). */
 /* ---------------------------------------------------- bufpool.c
  * Chunk-sized buffers from a region of huge pages, recycled by size
  * class (see bufpool.c).  Not thread-safe: the cache calls it under its
@@ -478,6 +475,9 @@ void bufpool_put(struct bufpool *p, uint8_t *b, uint32_t cap);
  * could not be mapped or the build checks memory (AddressSanitizer). */
 size_t bufpool_region_bytes(const struct bufpool *p);
 
+/* --------------------------------------------------------------- cache.c */
+
+/** A decoded, verified chunk shared by readers (pinned while used). */
 struct centry {
 	uint8_t id[STORE_DIGEST_LEN];
 	uint32_t plain;
