@@ -5,14 +5,15 @@
 #   scripts/cluster_long.sh [ARTIFACTFS]
 #
 # ARTIFACTFS defaults to build-release/fs/artifactfs.  Environment:
-# NODE_PUTS (default 60), INGEST_FILES (100), KILLS (10).  Needs root,
+# NODE_PUTS (default 60), INGEST_FILES (100), KILLS (10), STALL (1: stop
+# the osd for 35 s under both mounts).  Needs root,
 # /dev/fuse and the ceph packages (scripts/deps.sh).  Prints the test's
 # figures and PASS or the failed checks.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AFS=${1:-$ROOT/build-release/fs/artifactfs}
-export NODE_PUTS=${NODE_PUTS:-60} INGEST_FILES=${INGEST_FILES:-100} KILLS=${KILLS:-10}
+export NODE_PUTS=${NODE_PUTS:-60} INGEST_FILES=${INGEST_FILES:-100} KILLS=${KILLS:-10} STALL=${STALL:-1}
 t0=$SECONDS
 rc=0
 bash "$ROOT/tests/rados/two_nodes.sh" "$AFS" || rc=$?

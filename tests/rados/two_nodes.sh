@@ -15,6 +15,10 @@
 #   back, and garbage older than the grace is removed;
 # - fsck and audit verify are clean from either node.
 #
+# STALL=1 (scripts/cluster_long.sh sets it) adds a 35 s stop of the osd
+# under both mounts; not in CI, as the one-host cluster itself took from
+# 1 s to over a minute to serve again after it, by the host's load.
+#
 # Sizes (scripts/cluster_long.sh raises them): NODE_PUTS puts per node at
 # once (6), INGEST_FILES files B puts while A runs gc (8), KILLS kills of
 # B's daemon in the middle of writes (1).
@@ -481,6 +485,7 @@ done
 [ -n "$ok" ] || defect "$TUSER's verify through B against it: $(tail -2 "$T/aud.out")"
 A role revoke auditor "$TUSER" >/dev/null || fail "role revoke auditor"
 
+if [ "${STALL:-0}" = 1 ]; then
 check "the cluster stalls under both mounts: reads fail in time, the daemons stay up; back, B reads, writes, and follows A's alias moves and role changes again"
 printf 'stall v1\n' >"$T/st1.txt"
 A put stall "$T/st1.txt" >/dev/null || fail "put stall on A"
@@ -501,13 +506,21 @@ echo "   a read on B with the osd stopped: exit $rc after $((SECONDS - t0)) s: $
 while [ $((SECONDS - stopped)) -lt 35 ]; do sleep 1; done
 kill -0 "$DPID_A" && kill -0 "$DPID_B" || fail "a daemon died in the stall"
 kill -CONT "$OSD"
+# The one-host cluster itself may take minutes to serve again (on a
+# loaded host it did); B is judged from when a new command reads.
+t0=$SECONDS
+while [ $((SECONDS - t0)) -lt 300 ]; do
+	A ls stall >/dev/null 2>&1 && break
+	sleep 1
+done
+echo "   the cluster served a new command $((SECONDS - t0)) s after the osd went on"
 t0=$SECONDS
 got=""
-while [ $((SECONDS - t0)) -lt 60 ]; do
+while [ $((SECONDS - t0)) -lt 30 ]; do
 	got=$(cat "$MB/artifacts/stall/v1/st1.txt" 2>/dev/null) && break
 	sleep 0.5
 done
-echo "   B reads again $((SECONDS - t0)) s after the osd went on"
+echo "   B reads again $((SECONDS - t0)) s after that"
 [ "$got" = "stall v1" ] || defect "B reads '$got' after the stall"
 mkdir -p "$MB/pipelines/p/runs/rs/steps/s/outputs" &&
 	printf 'after\n' >"$MB/pipelines/p/runs/rs/steps/s/outputs/a.txt" ||
@@ -552,6 +565,7 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.02
 done
 [ -n "$denied" ] || defect "B still lets $TUSER read 2 s after the revoke on A, after the stall"
+fi
 
 check "fsck and audit verify are clean from either node"
 for n in A B; do
