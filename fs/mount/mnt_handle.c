@@ -519,6 +519,8 @@ static ssize_t write_out(struct mnt *m, struct mnt_fh *h, fuse_ino_t ino,
 	if (h->append && mnt_link_of(m, h->n)) {
 		fuse_lowlevel_notify_inval_inode(m->se, ino, -1, 0);
 		*pages_out = at != off;
+		if (*pages_out)
+			mnt_pages_begin(m, h->n);
 	}
 	return rc;
 }
@@ -561,8 +563,10 @@ void mnt_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	/* Pages go only after the reply, which unlocks those the write
 	 * holds (and after which neither req nor h may be used). */
 	fuse_reply_write(req, (size_t)rc);
-	if (stale)
+	if (stale) {
 		fuse_lowlevel_notify_inval_inode(m->se, ino, 0, 0);
+		mnt_pages_end(m, ino);
+	}
 }
 
 /* Commits what h wrote, as its opener; also (may be NULL) rides with the

@@ -105,7 +105,10 @@ struct mnt_node {
 	int64_t atime;	       /* ns; 0: the mtime */
 	uint64_t link;	       /* MK_OUT: the link id of a file of many names */
 	uint32_t nlink;	       /* its names (0: one) */
-	bool sealed;	       /* nothing below can change */
+	/* Page invalidations told after a write's reply and not yet done
+	 * (under the table lock): a getattr waits for them (mnt_pages_*). */
+	unsigned pages_pending;
+	bool sealed; /* nothing below can change */
 	/* An open run another node of a shared store opened, and what is in
 	 * it: read-only here (EROFS), yet it changes (not cached as sealed). */
 	bool elsewhere;
@@ -133,7 +136,8 @@ static inline bool mnt_node_frozen(const struct mnt_node *n)
 struct mnt {
 	struct store *s;
 	struct fuse_session *se;
-	pthread_mutex_t lock; /* node table */
+	pthread_mutex_t lock;	 /* node table */
+	pthread_cond_t pages_cv; /* a node's pages_pending fell */
 	struct mnt_node **by_ino, **by_path;
 	size_t cap, n;
 	size_t spare_at; /* where mnt_nodes_spare goes on */
@@ -258,6 +262,18 @@ void mnt_invalidate(struct mnt *m, enum mnt_kind kind);
  * the daemon: gc): the nodes of each version gone leave their paths, and
  * the kernel forgets its name. */
 void mnt_versions_changed(struct mnt *m);
+
+/** A write through n moved the bytes from where the kernel put them in
+ * its pages, which can go only after the reply (the write holds them):
+ * mnt_pages_begin before the reply, the invalidation, mnt_pages_end
+ * (by ino: after the reply the handle, and with it n, may go).
+ * mnt_pages_wait, in a request that holds no pages (getattr, which a
+ * stat and a read past the kernel's end make), waits until no such
+ * invalidation of n is under way (at most 200 ms), so that the writer's
+ * next stat or read finds them gone. */
+void mnt_pages_begin(struct mnt *m, struct mnt_node *n);
+void mnt_pages_end(struct mnt *m, fuse_ino_t ino);
+void mnt_pages_wait(struct mnt *m, struct mnt_node *n);
 
 /** n's link id (read under the table lock), 0 for a file of one name. */
 uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n);

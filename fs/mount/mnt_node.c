@@ -139,7 +139,13 @@ static void node_free(struct mnt_node *n)
 
 int mnt_nodes_init(struct mnt *m)
 {
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->pages_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	m->cap = TABLE_START;
 	m->by_ino = calloc(m->cap, sizeof(*m->by_ino));
 	m->by_path = calloc(m->cap, sizeof(*m->by_path));
@@ -171,6 +177,7 @@ void mnt_nodes_release(struct mnt *m)
 	}
 	free(m->by_ino);
 	free(m->by_path);
+	pthread_cond_destroy(&m->pages_cv);
 	pthread_mutex_destroy(&m->lock);
 }
 
@@ -749,6 +756,44 @@ void mnt_link_changed(struct mnt *m, const struct mnt_node *n)
 	for (size_t i = 0; i < k && m->se; i++)
 		fuse_lowlevel_notify_inval_inode(m->se, inos[i], 0, 0);
 	free(inos);
+}
+
+void mnt_pages_begin(struct mnt *m, struct mnt_node *n)
+{
+	pthread_mutex_lock(&m->lock);
+	n->pages_pending++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_pages_end(struct mnt *m, fuse_ino_t ino)
+{
+	struct mnt_node *n;
+
+	pthread_mutex_lock(&m->lock);
+	n = find_ino(m, ino);
+	if (n && n->pages_pending)
+		n->pages_pending--;
+	pthread_cond_broadcast(&m->pages_cv);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mnt_pages_wait(struct mnt *m, struct mnt_node *n)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += 200 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->lock);
+	/* Bounded: the invalidation may wait for pages a read holds, and
+	 * that read for a thread of ours. */
+	while (n->pages_pending &&
+	       pthread_cond_timedwait(&m->pages_cv, &m->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&m->lock);
 }
 
 uint64_t mnt_link_of(struct mnt *m, const struct mnt_node *n)

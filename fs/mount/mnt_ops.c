@@ -90,6 +90,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		return;
 	rc = mnt_node_take(m, ino, &n, &s);
 	if (!rc)
+		mnt_pages_wait(m, n);
+	if (!rc)
 		rc = mnt_check(req, m, ACL_TRAVERSE, s.path, "getattr");
 	if (!rc)
 		rc = mnt_refresh(m, n, &s);
