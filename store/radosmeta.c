@@ -17,7 +17,10 @@
  * was taken over gets -ECANCELED and changes nothing.  The lock makes
  * read-modify-write commits (version numbers, the journal's head, refcounts)
  * see a stable state across nodes, as the commit mutex does in a process:
- * two nodes sealing one artifact get v1 and v2.
+ * two nodes sealing one artifact get v1 and v2.  A node that commits
+ * again within HOLD_IDLE_NS keeps the lock, and with it the count, for
+ * its next commit (at most HOLD_MAX_NS, and not once another node asked
+ * for it): see "the lock kept between commits" below.
  *
  * Coherence.  Each node watches the object; a commit that changed the
  * namespace, a binding or a secret notifies the others (asynchronously:
@@ -90,6 +93,11 @@ struct vent {
 #define VIEW_TRUST_NS 1000000000LL
 /* How often a node that lost its watch tries to watch again. */
 #define REWATCH_NS 2000000000LL
+/* A watching node keeps the commit lock after a commit for its next one
+ * while it commits again within HOLD_IDLE_NS, for at most HOLD_MAX_NS,
+ * and lets go at once when another node asks for it. */
+#define HOLD_IDLE_NS 5000000LL
+#define HOLD_MAX_NS  50000000LL
 
 struct rmeta {
 	rados_t cluster;
@@ -124,6 +132,17 @@ struct rmeta {
 	uint64_t vseq;	   /* bumped by every change of the view */
 	int64_t view_seen; /* when view_gen was last the cluster's count */
 	bool view_ok;
+	/* The commit lock kept between commits (under lock): held_gen is
+	 * the count as this node's last commit left it (no other node can
+	 * commit while it is held); the keeper thread lets it go. */
+	bool keeping; /* the keeper thread runs */
+	bool closing;
+	bool held;
+	bool wanted; /* another node asked for the lock */
+	uint64_t held_gen;
+	int64_t held_since, held_idle;
+	pthread_cond_t keep_cv;
+	pthread_t keeper;
 };
 
 /* ----------------------------------------------------------- errors */
@@ -355,6 +374,7 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->heard_cv, &ca);
+	pthread_cond_init(&m->keep_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	snprintf(m->pool, sizeof(m->pool), "%s", p->pool);
 	snprintf(m->conf, sizeof(m->conf), "%s", p->conf);
@@ -393,10 +413,14 @@ static void reap_notes(struct rmeta *m, bool wait)
 	m->nnotes = k;
 }
 
+static void keep_start(struct rmeta *m);
+static void keep_stop(struct rmeta *m);
+
 void rmeta_close(struct rmeta *m)
 {
 	if (!m)
 		return;
+	keep_stop(m);
 	if (m->watching)
 		rados_unwatch2(m->io, m->watch);
 	pthread_mutex_lock(&m->lock);
@@ -413,6 +437,7 @@ void rmeta_close(struct rmeta *m)
 		rados_shutdown(m->cluster);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->heard_cv);
+	pthread_cond_destroy(&m->keep_cv);
 	free(m);
 }
 
@@ -455,6 +480,10 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
 	if (notifier == m->self)
 		return;
 	pthread_mutex_lock(&m->lock);
+	if (memchr(data, 'w', len)) { /* another node waits for the lock */
+		m->wanted = true;
+		pthread_cond_broadcast(&m->keep_cv);
+	}
 	m->heard++;
 	pthread_cond_broadcast(&m->heard_cv);
 	if (!what) {
@@ -494,6 +523,7 @@ int rmeta_watch(struct rmeta *m, void (*fn)(void *arg, unsigned what),
 	if (rc)
 		return fail(m, "cannot watch the store's metadata", rc);
 	m->watching = true;
+	keep_start(m);
 	return 0;
 }
 
@@ -566,35 +596,125 @@ static rados_completion_t note_new(struct rmeta *m)
 	return c;
 }
 
-/* Tells the other nodes what a commit changed (no wait for them). */
-static void notify(struct rmeta *m, const char *what)
+/* Tells the other nodes what a commit changed, or ("w") that this one
+ * waits for the commit lock, or ("u") that it let the lock go; no wait
+ * for them (lock held). */
+static void notify_locked(struct rmeta *m, const char *what)
 {
 	rados_completion_t c;
 
 	if (!what[0])
 		return;
-	pthread_mutex_lock(&m->lock);
 	c = note_new(m);
 	if (c && rados_aio_notify(m->io, META_OID, c, what, (int)strlen(what),
 				  5000, NULL, NULL))
 		m->nnotes--, rados_aio_release(c);
+}
+
+static void notify(struct rmeta *m, const char *what)
+{
+	pthread_mutex_lock(&m->lock);
+	notify_locked(m, what);
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Releases the commit lock without waiting: RADOS applies one client's
- * ops on an object in order, so this node's next lock comes after it,
- * and another node's waits for it as before. */
-static void unlock_commit(struct rmeta *m)
+/* Starts releasing the commit lock without waiting (lock held): RADOS
+ * applies one client's ops on an object in order, so this node's next
+ * lock comes after it, and another node's waits for it as before.
+ * false: it could not start; the caller releases it, waiting. */
+static bool unlock_start(struct rmeta *m)
 {
-	rados_completion_t c;
+	rados_completion_t c = note_new(m);
 
-	pthread_mutex_lock(&m->lock);
-	c = note_new(m);
 	if (c && rados_aio_unlock(m->io, META_OID, LOCK_NAME, m->cookie, c))
 		m->nnotes--, rados_aio_release(c), c = NULL;
+	return c != NULL;
+}
+
+static void unlock_commit(struct rmeta *m)
+{
+	bool started;
+
+	pthread_mutex_lock(&m->lock);
+	started = unlock_start(m);
 	pthread_mutex_unlock(&m->lock);
-	if (!c)
+	if (!started)
 		rados_unlock(m->io, META_OID, LOCK_NAME, m->cookie);
+}
+
+/* --------------------------------------------- the lock kept between commits
+ *
+ * A commit takes the lock (a round trip) and reads "gen" (another); a
+ * node that commits again soon after keeps both: while it holds the
+ * lock no other node commits, so "gen" stays as its last commit left
+ * it.  Only a watching node keeps it (it hears another node ask, "w"),
+ * and only while it commits again within HOLD_IDLE_NS, for at most
+ * HOLD_MAX_NS from taking it, far inside the lease.  The keeper thread
+ * lets it go then, or at once when asked, and says so ("u") to wake
+ * the waiting nodes. */
+
+/* Lets the kept lock go (lock held). */
+static void keep_release(struct rmeta *m)
+{
+	m->held = false;
+	m->wanted = false;
+	if (!unlock_start(m)) {
+		pthread_mutex_unlock(&m->lock);
+		rados_unlock(m->io, META_OID, LOCK_NAME, m->cookie);
+		pthread_mutex_lock(&m->lock);
+	}
+	notify_locked(m, "u");
+}
+
+static void *keeper(void *arg)
+{
+	struct rmeta *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->closing) {
+		int64_t due = m->held_idle + HOLD_IDLE_NS;
+		struct timespec until;
+
+		if (!m->held) {
+			pthread_cond_wait(&m->keep_cv, &m->lock);
+			continue;
+		}
+		if (due > m->held_since + HOLD_MAX_NS)
+			due = m->held_since + HOLD_MAX_NS;
+		if (m->wanted || now_mono_ns() >= due) {
+			keep_release(m);
+			continue;
+		}
+		until.tv_sec = (time_t)(due / 1000000000LL);
+		until.tv_nsec = (long)(due % 1000000000LL);
+		pthread_cond_timedwait(&m->keep_cv, &m->lock, &until);
+	}
+	if (m->held)
+		keep_release(m);
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* Starts the keeper (a watching node's); without it no lock is kept. */
+static void keep_start(struct rmeta *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->keeping =
+	    !m->keeping && !pthread_create(&m->keeper, NULL, keeper, m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Stops the keeper, which lets a kept lock go first. */
+static void keep_stop(struct rmeta *m)
+{
+	if (!m->keeping)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->closing = true;
+	pthread_cond_broadcast(&m->keep_cv);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->keeper, NULL);
+	m->keeping = false;
 }
 
 /* ------------------------------------------------------------- reads */
@@ -893,8 +1013,10 @@ struct rbatch {
 	uint64_t gen;  /* UINT64_MAX: broken (out of memory staging) */
 	uint64_t gen0; /* as the batch began */
 	bool locked;
-	bool lane;    /* no lock, no count: keys only this node writes */
-	char what[4]; /* what it changed, notified once the lock is let go */
+	bool failed;   /* a commit failed: gen is not known to hold */
+	int64_t since; /* when this node took the lock it holds */
+	bool lane;     /* no lock, no count: keys only this node writes */
+	char what[4];  /* what it changed, notified once the lock is let go */
 };
 
 static uint64_t hash_of(const char *h)
@@ -978,8 +1100,10 @@ static int lock_take(struct rbatch *b)
 		if (rc != -EBUSY)
 			return fail(m, "cannot take the store's commit lock",
 				    rc);
-		if (wait_us == 500)
+		if (wait_us == 500) {
 			break_dead(m);
+			notify(m, "w"); /* a node keeping it lets it go */
+		}
 		if (time(NULL) - start > LOCK_WAIT_S) {
 			store_log(STORE_LOG_ERR,
 				  "RADOS pool %s: another node has held the "
@@ -1024,10 +1148,25 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 		return NULL;
 	b->m = m;
 	rewatch(m);
-	rc = lock_take(b);
-	if (!rc) {
+	pthread_mutex_lock(&m->lock);
+	if (m->held && !m->wanted &&
+	    now_mono_ns() - m->held_since < HOLD_MAX_NS) {
+		m->held = false; /* this batch's now */
 		b->locked = true;
-		rc = gen_read(m, &b->gen);
+		b->gen = m->held_gen;
+		b->since = m->held_since;
+	} else if (m->held) {
+		keep_release(m);
+	}
+	pthread_mutex_unlock(&m->lock);
+	rc = 0;
+	if (!b->locked) {
+		b->since = now_mono_ns();
+		rc = lock_take(b);
+		if (!rc) {
+			b->locked = true;
+			rc = gen_read(m, &b->gen);
+		}
 	}
 	if (rc) {
 		*err = rc;
@@ -1061,11 +1200,32 @@ struct rbatch *rmeta_batch_new_lane(struct rmeta *m, int *err)
 	return b;
 }
 
+/* Whether the keeper keeps b's lock for this node's next commit. */
+static bool keep(struct rbatch *b)
+{
+	struct rmeta *m = b->m;
+	int64_t now = now_mono_ns();
+	bool kept;
+
+	pthread_mutex_lock(&m->lock);
+	kept = m->keeping && !m->closing && !m->wanted && !b->failed &&
+	       b->gen != UINT64_MAX && now - b->since < HOLD_MAX_NS;
+	if (kept) {
+		m->held = true;
+		m->held_gen = b->gen;
+		m->held_since = b->since;
+		m->held_idle = now;
+		pthread_cond_broadcast(&m->keep_cv);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return kept;
+}
+
 void rmeta_batch_free(struct rbatch *b)
 {
 	if (!b)
 		return;
-	if (b->locked)
+	if (b->locked && !keep(b))
 		unlock_commit(b->m);
 	notify(b->m, b->what); /* after the unlock: a waiter wakes to it */
 	for (size_t i = 0; i < b->n; i++) {
@@ -1481,6 +1641,7 @@ int rmeta_batch_commit(struct rbatch *b)
 		lane_note(b, rc);
 		return rc;
 	}
+	b->failed = rc != 0;
 	pthread_mutex_lock(&m->lock);
 	if (rc || !m->view_ok || m->view_gen != b->gen0) {
 		view_drop(m); /* (a part may have landed) */

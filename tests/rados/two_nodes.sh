@@ -166,6 +166,39 @@ for i in 1 2 3 4 5 6; do
 		defect "turns@v$i on A differs from what put $i sent"
 done
 
+check "a node committing without pause keeps the other waiting no longer than a moment"
+# A daemon keeps the commit lock between commits close together, and
+# lets it go when another node asks (store/radosmeta.c): A writes files
+# into a run of its own until B's puts are done.
+O=$MA/pipelines/q/runs/busy/steps/s/outputs
+mkdir -p "$O" || fail "mkdir of a run on A"
+(
+	i=0
+	while [ ! -e "$T/busy.stop" ] && [ "$i" -lt 5000 ]; do
+		i=$((i + 1))
+		printf 'x%d\n' "$i" >"$O/f$i" || exit 1
+	done
+	echo "$i" >"$T/busy.n"
+) &
+wp=$!
+worst=0
+for i in 1 2 3 4 5 6; do
+	printf 'w%d\n' "$i" >"$T/w$i.txt"
+	t0=$(date +%s%N)
+	B put busy "$T/w$i.txt" >/dev/null 2>"$T/busy.err" ||
+		defect "put $i on B while A writes: $(head -1 "$T/busy.err")"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$ms" -le "$worst" ] || worst=$ms
+done
+kill -0 "$wp" 2>/dev/null || defect "A's writes ended before B's puts did (no overlap)"
+touch "$T/busy.stop"
+wait "$wp" || defect "a write on A failed while B put"
+n=$(cat "$T/busy.n")
+echo "   A wrote $n files meanwhile; B's slowest put took $worst ms"
+[ "$worst" -lt 5000 ] || defect "a put on B waited $worst ms while A wrote"
+[ "$(B ls busy | grep -c '^v[0-9]')" -eq 6 ] || defect "B's 6 puts did not make 6 versions: $(B ls busy)"
+[ "$(cat "$O/f$n")" = "x$n" ] || defect "A's last file reads '$(cat "$O/f$n")'"
+
 check "the same file put from both nodes at once is stored once"
 mkrandom "$T/d.bin" $((6 << 20))
 chunk_objects >"$T/before"
