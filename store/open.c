@@ -456,7 +456,7 @@ static void remote_changed(void *arg, unsigned what)
 	if (what & RMETA_SECRETS)
 		__atomic_store_n(&s->secret_gen, 0, __ATOMIC_RELEASE);
 	if (fn)
-		fn(s->remote_arg);
+		fn(__atomic_load_n(&s->remote_arg, __ATOMIC_RELAXED));
 }
 
 /* The 32 lowercase hex digits of a node id as bytes; false if malformed. */
@@ -541,10 +541,14 @@ void store_on_remote_change(struct store *s, void (*fn)(void *arg), void *arg)
 
 	if (!m)
 		return;
-	s->remote_arg = arg;
+	/* The hook runs under rmeta's lock: once the barrier is passed, no
+	 * call of the old fn is left to read the old arg. */
+	if (fn)
+		__atomic_store_n(&s->remote_arg, arg, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->remote_fn, fn, __ATOMIC_RELEASE);
-	/* A hook running now finishes before the caller frees arg. */
 	rmeta_barrier(m);
+	if (!fn)
+		__atomic_store_n(&s->remote_arg, arg, __ATOMIC_RELAXED);
 }
 
 bool store_clustered(const struct store *s)

@@ -98,6 +98,9 @@ struct vent {
  * and lets go at once when another node asks for it. */
 #define HOLD_IDLE_NS 5000000LL
 #define HOLD_MAX_NS  50000000LL
+/* Nor for HOLD_CONTENDED_NS after another node last asked: where nodes
+ * contend, each hand-over would cost two notifies more. */
+#define HOLD_CONTENDED_NS 1000000000LL
 
 struct rmeta {
 	rados_t cluster;
@@ -138,7 +141,8 @@ struct rmeta {
 	bool keeping; /* the keeper thread runs */
 	bool closing;
 	bool held;
-	bool wanted; /* another node asked for the lock */
+	bool wanted;	   /* another node asked for the lock */
+	int64_t wanted_at; /* when one last did */
 	uint64_t held_gen;
 	int64_t held_since, held_idle;
 	pthread_cond_t keep_cv;
@@ -467,6 +471,8 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
 {
 	struct rmeta *m = arg;
 	unsigned what = 0;
+	rados_ioctx_t io;
+	uint64_t self;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = ((const char *)data)[i];
@@ -476,13 +482,23 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
 			: c == 's' ? RMETA_SECRETS
 				   : 0;
 	}
-	rados_notify_ack(m->io, META_OID, notify_id, handle, NULL, 0);
-	if (notifier == m->self)
+	/* Set before the watch began, read under the lock that its start
+	 * took: an order a race detector can see through librados too. */
+	pthread_mutex_lock(&m->lock);
+	io = m->io, self = m->self;
+	pthread_mutex_unlock(&m->lock);
+	rados_notify_ack(io, META_OID, notify_id, handle, NULL, 0);
+	if (notifier == self)
 		return;
 	pthread_mutex_lock(&m->lock);
 	if (memchr(data, 'w', len)) { /* another node waits for the lock */
 		m->wanted = true;
+		m->wanted_at = now_mono_ns();
 		pthread_cond_broadcast(&m->keep_cv);
+		/* Not news to this node's own waiters: they would ask in
+		 * turn, and the asking would never end. */
+		pthread_mutex_unlock(&m->lock);
+		return;
 	}
 	m->heard++;
 	pthread_cond_broadcast(&m->heard_cv);
@@ -1100,10 +1116,14 @@ static int lock_take(struct rbatch *b)
 		if (rc != -EBUSY)
 			return fail(m, "cannot take the store's commit lock",
 				    rc);
-		if (wait_us == 500) {
+		if (wait_us == 500)
 			break_dead(m);
-			notify(m, "w"); /* a node keeping it lets it go */
-		}
+		/* Held past one commit's time: a node keeping the lock
+		 * lets it go at its next commit or at once when asked, and
+		 * keeps none for a while.  Asked again at each longest
+		 * wait, lest it took it back first. */
+		if (wait_us == 1000 || wait_us >= 20000)
+			notify(m, "w");
 		if (time(NULL) - start > LOCK_WAIT_S) {
 			store_log(STORE_LOG_ERR,
 				  "RADOS pool %s: another node has held the "
@@ -1170,6 +1190,7 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 	}
 	if (rc) {
 		*err = rc;
+		b->failed = true; /* no count read: the lock is not kept */
 		rmeta_batch_free(b);
 		return NULL;
 	}
@@ -1209,7 +1230,8 @@ static bool keep(struct rbatch *b)
 
 	pthread_mutex_lock(&m->lock);
 	kept = m->keeping && !m->closing && !m->wanted && !b->failed &&
-	       b->gen != UINT64_MAX && now - b->since < HOLD_MAX_NS;
+	       b->gen != UINT64_MAX && now - b->since < HOLD_MAX_NS &&
+	       (!m->wanted_at || now - m->wanted_at > HOLD_CONTENDED_NS);
 	if (kept) {
 		m->held = true;
 		m->held_gen = b->gen;
@@ -1217,6 +1239,7 @@ static bool keep(struct rbatch *b)
 		m->held_idle = now;
 		pthread_cond_broadcast(&m->keep_cv);
 	}
+	m->wanted = false; /* if asked, the lock goes now */
 	pthread_mutex_unlock(&m->lock);
 	return kept;
 }
