@@ -290,9 +290,11 @@ static void capture_dpkg(const char *status, struct envsnap_buf *o)
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "Package: ", 9))
-			snprintf(name, sizeof(name), "%s", line + 9);
+			snprintf(name, sizeof(name), "%.*s",
+				 (int)sizeof(name) - 1, line + 9);
 		else if (!strncmp(line, "Version: ", 9))
-			snprintf(ver, sizeof(ver), "%s", line + 9);
+			snprintf(ver, sizeof(ver), "%.*s", (int)sizeof(ver) - 1,
+				 line + 9);
 		else if (!strncmp(line, "Status: ", 8))
 			installed = strstr(line, " installed") != NULL &&
 				    strstr(line, "not-installed") == NULL;
