@@ -781,13 +781,17 @@ void mnt_pages_wait(struct mnt *m, struct mnt_node *n)
 {
 	struct timespec until;
 
+	pthread_mutex_lock(&m->lock);
+	if (!n->pages_pending) { /* nearly always */
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_nsec += 200 * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&m->lock);
 	/* Bounded: the invalidation may wait for pages a read holds, and
 	 * that read for a thread of ours. */
 	while (n->pages_pending &&
