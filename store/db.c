@@ -6,10 +6,10 @@
  * by the flush); metadata goes through the WAL and every batch commit is
  * synced.  RocksDB error strings are translated to errnos here, once.
  */
+#include "rocks_i.h"
 #include "store_i.h"
 
 #include <errno.h>
-#include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,11 +201,14 @@ static int db_max_open_files(void)
 
 int db_open(const char *path, bool create, bool read_only, struct db **out)
 {
-	struct db *d = calloc(1, sizeof(*d));
 	const rocksdb_options_t *cfo[CF_COUNT];
 	char *err = NULL;
-	int rc;
+	struct db *d;
+	int rc = rockslib_load();
 
+	if (rc)
+		return rc;
+	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->path = strdup(path);
