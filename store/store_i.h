@@ -564,8 +564,7 @@ int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 	       const struct dc_entry **out);
 void dcache_put(struct store *s, const struct dc_entry *d);
 
-/* ------------------------------------------------------------ codec (tree.c)
- */
+/* ------------------------------------------------------------ codec.c */
 
 struct buf {
 	uint8_t *p;
