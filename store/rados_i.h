@@ -35,6 +35,8 @@
 	X(rados_create_write_op)                                               \
 	X(rados_get_instance_id)                                               \
 	X(rados_getxattr)                                                      \
+	X(rados_getxattrs_end)                                                 \
+	X(rados_getxattrs_next)                                                \
 	X(rados_ioctx_create)                                                  \
 	X(rados_ioctx_destroy)                                                 \
 	X(rados_ioctx_set_namespace)                                           \
@@ -48,6 +50,7 @@
 	X(rados_omap_get_next)                                                 \
 	X(rados_omap_get_next2)                                                \
 	X(rados_read)                                                          \
+	X(rados_read_op_getxattrs)                                             \
 	X(rados_read_op_omap_get_vals2)                                        \
 	X(rados_read_op_omap_get_vals_by_keys)                                 \
 	X(rados_read_op_operate)                                               \
@@ -100,6 +103,8 @@ int radoslib_load(void);
 #define rados_create_write_op	     (radoslib.rados_create_write_op)
 #define rados_get_instance_id	     (radoslib.rados_get_instance_id)
 #define rados_getxattr		     (radoslib.rados_getxattr)
+#define rados_getxattrs_end	     (radoslib.rados_getxattrs_end)
+#define rados_getxattrs_next	     (radoslib.rados_getxattrs_next)
 #define rados_ioctx_create	     (radoslib.rados_ioctx_create)
 #define rados_ioctx_destroy	     (radoslib.rados_ioctx_destroy)
 #define rados_ioctx_set_namespace    (radoslib.rados_ioctx_set_namespace)
@@ -113,6 +118,7 @@ int radoslib_load(void);
 #define rados_omap_get_next	     (radoslib.rados_omap_get_next)
 #define rados_omap_get_next2	     (radoslib.rados_omap_get_next2)
 #define rados_read		     (radoslib.rados_read)
+#define rados_read_op_getxattrs	     (radoslib.rados_read_op_getxattrs)
 #define rados_read_op_omap_get_vals2 (radoslib.rados_read_op_omap_get_vals2)
 #define rados_read_op_omap_get_vals_by_keys                                    \
 	(radoslib.rados_read_op_omap_get_vals_by_keys)

@@ -31,27 +31,32 @@
  * the lock tries again when it hears one, instead of sleeping out its
  * backoff.
  *
- * Reads inside a commit (under the lock) go to the cluster once per
- * commit count: what commits read and wrote is kept (the "view", at most
- * VIEW_MAX keys) with the count it holds for, and a commit that finds
- * "gen" still there uses it, since no node changed anything since.  A
- * count that moved drops it all.  Kept are only the keys that change by
- * commits alone: not manifests and their put times (put outside commits,
- * by any node), nor the nodes' lanes; of the journal only its head
- * (records are written once and not read).
+ * Reads inside a commit (under the lock) go to the cluster once: what
+ * commits read and wrote is kept (the "view", at most VIEW_MAX keys)
+ * with the count it holds for.  Every counted write op also logs what it
+ * changed of such keys (omap key LOG_PREFIX + its count, the last
+ * LOG_KEEP kept), and a node reads "gen" with the log entries after its
+ * view's count in one op: a commit that finds "gen" moved applies them
+ * in order and goes on with the view, and only drops it when one is
+ * missing (trimmed, written by an older version) or too big to log.
+ * Kept are only the keys that change by commits alone: not manifests
+ * and their put times (put outside commits, by any node), nor the
+ * nodes' lanes; of the journal only its head (records are written once
+ * and not read).
  *
  * Reads outside a commit go to the cluster, except the namespace's in a
  * node that watches (the mount daemon): those the view answers too, and
  * keeps what it read, while the view is trusted.  Every commit that
- * changes the namespace notifies, and a notify from another node drops
- * the view, so such a read is as fresh as the kernel's caches the same
- * notify invalidates.  Lest a lost notify leave it stale, the view is
- * trusted for VIEW_TRUST_NS after its count was last seen in the cluster
- * (by a commit, or by reading "gen" again), and not at all without the
- * watch.  A value read outside a commit joins the view only when nothing
- * changed the view meanwhile (vseq); one newer than the view's count (a
- * commit of another node not yet notified) is dropped by the next commit,
- * which finds the count moved.
+ * changes the namespace notifies, and a notify from another node makes
+ * the next such read bring the view up to date from the log first, so
+ * such a read is as fresh as the kernel's caches the same notify
+ * invalidates.  Lest a lost notify leave it stale, the view is trusted
+ * for VIEW_TRUST_NS after its count was last seen in the cluster (by a
+ * commit, or by reading "gen" again), and not at all without the watch.
+ * A value read outside a commit joins the view only when nothing changed
+ * the view meanwhile (vseq); one newer than the view's count (a commit
+ * of another node not yet notified) is set again by that commit's log
+ * entry when the view catches up, to the same value or a later one.
  */
 #include "store_i.h"
 
@@ -101,6 +106,15 @@ struct vent {
 /* Nor for HOLD_CONTENDED_NS after another node last asked: where nodes
  * contend, each hand-over would cost two notifies more. */
 #define HOLD_CONTENDED_NS 1000000000LL
+/* The view's log: omap keys LOG_PREFIX + the commit count (20 digits),
+ * one per counted write op, each what that op changed of the keys views
+ * keep; the last LOG_KEEP are kept.  An op changing more than
+ * LOG_ENTRY_MAX bytes of them logs that it did, and a view catching up
+ * across it starts again. */
+#define LOG_PREFIX    "~l"
+#define LOG_KEY_LEN   (2 + 20)
+#define LOG_KEEP      128
+#define LOG_ENTRY_MAX (64u << 10)
 
 struct rmeta {
 	rados_t cluster;
@@ -300,8 +314,13 @@ static void view_set(struct rmeta *m, const char *h, const void *val,
 
 	if (!val)
 		len = 0;
-	if (!m->view_ok || len > VIEW_VAL_MAX)
+	if (!m->view_ok)
 		return;
+	if (len > VIEW_VAL_MAX) { /* not kept: nor may its old value be */
+		if (m->vcap && view_slot(m->view, m->vcap, h)->hex)
+			view_drop(m);
+		return;
+	}
 	if ((m->vn + 1) * 4 > m->vcap * 3) {
 		size_t cap = m->vcap ? 2 * m->vcap : 256;
 		struct vent *nv;
@@ -506,7 +525,8 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
-	view_drop(m);
+	/* The next read brings the view up to date from the log. */
+	m->view_seen = INT64_MIN / 2;
 	if (m->hook)
 		m->hook(m->hook_arg, what);
 	pthread_mutex_unlock(&m->lock);
@@ -775,7 +795,7 @@ static int cluster_get(struct rmeta *m, const char *h, void **val, size_t *len)
 	return rc ? fail(m, "cannot read the store's metadata", rc) : 0;
 }
 
-static int gen_read(struct rmeta *m, uint64_t *g);
+static int gen_sync(struct rmeta *m, uint64_t *g);
 
 /* Whether the view may answer a read outside a commit now (lock held):
  * a watching node's, its count seen in the cluster within
@@ -784,20 +804,22 @@ static int gen_read(struct rmeta *m, uint64_t *g);
 static bool view_trusted(struct rmeta *m)
 {
 	int64_t now = now_mono_ns();
-	uint64_t g, seq;
+	uint64_t g;
 	int rc;
 
 	if (!__atomic_load_n(&m->watching, __ATOMIC_ACQUIRE))
 		return false;
 	if (m->view_ok && now - m->view_seen < VIEW_TRUST_NS)
 		return true;
-	seq = m->vseq;
 	pthread_mutex_unlock(&m->lock);
-	rc = gen_read(m, &g);
+	rc = gen_sync(m, &g);
 	pthread_mutex_lock(&m->lock);
-	if (rc || seq != m->vseq)
+	if (rc)
 		return false;
-	view_seen_at(m, g, now);
+	if (m->view_ok && m->view_gen > g) /* a commit of ours meanwhile */
+		m->view_seen = now;
+	else
+		view_seen_at(m, g, now);
 	return true;
 }
 
@@ -1145,16 +1167,197 @@ static int lock_take(struct rbatch *b)
 	}
 }
 
-static int gen_read(struct rmeta *m, uint64_t *g)
-{
-	char buf[32];
-	int n = rados_getxattr(m->io, META_OID, "gen", buf, sizeof(buf) - 1);
+/* ------------------------------------------------------ the view's log */
 
-	if (n < 0)
-		return fail(m, "cannot read the store's commit count", n);
-	buf[n] = '\0';
-	*g = strtoull(buf, NULL, 10);
-	return 0;
+static void log_key(char out[LOG_KEY_LEN + 1], uint64_t g)
+{
+	snprintf(out, LOG_KEY_LEN + 1, LOG_PREFIX "%020llu",
+		 (unsigned long long)g);
+}
+
+/* The log entry of the write op of entries [from, to) of b: 1, then for
+ * each key views keep that it sets or removes: u8 1 (set) or 0, str key
+ * (hex), and for a set varint length and the value.  Just 0 when that is
+ * more than LOG_ENTRY_MAX (or memory ran out): a view across it drops. */
+static void log_entry(const struct rbatch *b, size_t from, size_t to,
+		      struct buf *x)
+{
+	buf_u8(x, 1);
+	for (size_t i = from; i < to && x->len <= LOG_ENTRY_MAX; i++) {
+		const struct bent *e = &b->e[i];
+
+		if (e->clean || !view_keeps(e->cf, e->hex))
+			continue;
+		buf_u8(x, e->val ? 1 : 0);
+		buf_str(x, e->hex);
+		if (e->val) {
+			buf_varint(x, e->len);
+			buf_bytes(x, e->val, e->len);
+		}
+	}
+	if (x->oom || x->len > LOG_ENTRY_MAX) {
+		x->len = 0, x->oom = false;
+		buf_u8(x, 0);
+	}
+}
+
+/* Applies one log entry to the view (lock held); false when it cannot
+ * (a drop entry, a corrupt one): the view is then to be dropped. */
+static bool log_apply(struct rmeta *m, const uint8_t *v, size_t len)
+{
+	struct cursor c = {v, v + len, false};
+	char h[4096];
+
+	if (cur_u8(&c) != 1 || c.bad)
+		return false;
+	while (c.p < c.end && m->view_ok) {
+		uint8_t set = cur_u8(&c);
+		uint64_t hl = cur_varint(&c), vl = 0;
+		const uint8_t *hp = hl < sizeof(h) ? cur_bytes(&c, hl) : NULL;
+		const uint8_t *val = NULL;
+
+		if (!hp || c.bad)
+			return false;
+		memcpy(h, hp, hl);
+		h[hl] = '\0';
+		if (set) {
+			vl = cur_varint(&c);
+			val = vl <= (uint64_t)(c.end - c.p) ? cur_bytes(&c, vl)
+							    : NULL;
+			if (!val)
+				return false;
+		}
+		if (c.bad || set > 1)
+			return false;
+		view_set(m, h, val, (size_t)vl);
+	}
+	return m->view_ok;
+}
+
+/* A log entry as read. */
+struct logent {
+	uint64_t gen;
+	uint8_t *val;
+	size_t len;
+};
+
+/* Brings the view from count from to g with the n entries read after
+ * from (lock held), or drops it when they do not hold every op in
+ * between, in order. */
+static void view_catch_up(struct rmeta *m, uint64_t from, uint64_t g,
+			  const struct logent *ents, size_t n)
+{
+	if (!m->view_ok || m->view_gen == g)
+		return;
+	if (m->view_gen != from || g < from || g - from > n) {
+		view_drop(m);
+		return;
+	}
+	for (size_t i = 0; i < g - from; i++) {
+		if (ents[i].gen != from + 1 + i ||
+		    !log_apply(m, ents[i].val, ents[i].len)) {
+			view_drop(m);
+			return;
+		}
+	}
+	m->view_gen = g;
+	m->vseq++;
+}
+
+/* Reads "gen" into *g and, in the same op, the log entries after count
+ * from (UINT64_MAX: none), malloc'd into *ents. */
+static int gen_log_read(struct rmeta *m, uint64_t from, uint64_t *g,
+			struct logent **ents, size_t *n)
+{
+	rados_read_op_t op = rados_create_read_op();
+	rados_xattrs_iter_t xit = NULL;
+	rados_omap_iter_t it = NULL;
+	int xprval = 0, prval = 0, rc;
+	unsigned char more = 0;
+	char after[LOG_KEY_LEN + 1];
+	bool have = false;
+
+	*ents = NULL, *n = 0;
+	if (!op)
+		return -ENOMEM;
+	rados_read_op_getxattrs(op, &xit, &xprval);
+	if (from != UINT64_MAX) {
+		log_key(after, from);
+		rados_read_op_omap_get_vals2(op, after, LOG_PREFIX, LOG_KEEP,
+					     &it, &more, &prval);
+	}
+	rc = rados_read_op_operate(op, m->io, META_OID, 0);
+	if (!rc)
+		rc = xprval ? xprval : prval;
+	for (;;) { /* the count */
+		const char *name, *val;
+		size_t vl;
+		char buf[32];
+
+		if (rc || rados_getxattrs_next(xit, &name, &val, &vl) || !name)
+			break;
+		if (strcmp(name, "gen") || vl >= sizeof(buf))
+			continue;
+		memcpy(buf, val, vl);
+		buf[vl] = '\0';
+		*g = strtoull(buf, NULL, 10);
+		have = true;
+	}
+	if (!rc && !have)
+		rc = -ENODATA;
+	if (!rc && it) { /* the log: n entries in order, or none */
+		*ents = calloc(LOG_KEEP, sizeof(**ents));
+		for (char *k, *v; *ents && *n < LOG_KEEP;) {
+			struct logent *e = &(*ents)[*n];
+			size_t kl, vl;
+
+			if (rados_omap_get_next2(it, &k, &v, &kl, &vl) || !k)
+				break;
+			if (kl != LOG_KEY_LEN ||
+			    !(e->val = malloc(vl ? vl : 1)))
+				break;
+			e->gen = strtoull(k + 2, NULL, 10);
+			memcpy(e->val, v, vl);
+			e->len = vl;
+			++*n;
+		}
+	}
+	if (it)
+		rados_omap_get_end(it);
+	if (xit)
+		rados_getxattrs_end(xit);
+	rados_release_read_op(op);
+	return rc ? fail(m, "cannot read the store's commit count", rc) : 0;
+}
+
+static void logents_free(struct logent *ents, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ents[i].val);
+	free(ents);
+}
+
+/* Reads the cluster's commit count into *g, and brings the view to it
+ * with the log read in the same op (the view as it stood when the read
+ * began; one that moved meanwhile is dropped unless it is at *g). */
+static int gen_sync(struct rmeta *m, uint64_t *g)
+{
+	struct logent *ents;
+	uint64_t from;
+	size_t n;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	from = m->view_ok ? m->view_gen : UINT64_MAX;
+	pthread_mutex_unlock(&m->lock);
+	rc = gen_log_read(m, from, g, &ents, &n);
+	if (!rc && from != UINT64_MAX) {
+		pthread_mutex_lock(&m->lock);
+		view_catch_up(m, from, *g, ents, n);
+		pthread_mutex_unlock(&m->lock);
+	}
+	logents_free(ents, n);
+	return rc;
 }
 
 struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
@@ -1185,7 +1388,7 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 		rc = lock_take(b);
 		if (!rc) {
 			b->locked = true;
-			rc = gen_read(m, &b->gen);
+			rc = gen_sync(m, &b->gen);
 		}
 	}
 	if (rc) {
@@ -1565,15 +1768,16 @@ static void what_of(const struct rbatch *b, char out[4])
 static int commit_part(struct rbatch *b, size_t from, size_t to)
 {
 	struct rmeta *m = b->m;
-	size_t np = 0, nd = 0, cnt = to - from;
-	const char **pk = calloc(cnt ? cnt : 1, sizeof(*pk));
-	const char **pv = calloc(cnt ? cnt : 1, sizeof(*pv));
-	const char **dk = calloc(cnt ? cnt : 1, sizeof(*dk));
-	size_t *pkl = calloc(cnt ? cnt : 1, sizeof(*pkl));
-	size_t *pvl = calloc(cnt ? cnt : 1, sizeof(*pvl));
-	size_t *dkl = calloc(cnt ? cnt : 1, sizeof(*dkl));
+	size_t np = 0, nd = 0, cnt = to - from + 1; /* + the log's */
+	const char **pk = calloc(cnt, sizeof(*pk));
+	const char **pv = calloc(cnt, sizeof(*pv));
+	const char **dk = calloc(cnt, sizeof(*dk));
+	size_t *pkl = calloc(cnt, sizeof(*pkl));
+	size_t *pvl = calloc(cnt, sizeof(*pvl));
+	size_t *dkl = calloc(cnt, sizeof(*dkl));
 	rados_write_op_t op = rados_create_write_op();
-	char g0[21], g1[21];
+	char g0[21], g1[21], lk[LOG_KEY_LEN + 1], ok[LOG_KEY_LEN + 1];
+	struct buf lx = {0};
 	int rc = -ENOMEM;
 
 	if (!pk || !pv || !dk || !pkl || !pvl || !dkl || !op)
@@ -1596,6 +1800,19 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
 					20);
 		rados_write_op_setxattr(op, "gen", g1, 20);
+		/* The log: this op's entry, and the oldest kept goes. */
+		log_entry(b, from, to, &lx);
+		if (lx.oom) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		log_key(lk, b->gen + 1);
+		pk[np] = lk, pkl[np] = LOG_KEY_LEN;
+		pv[np] = (const char *)lx.p, pvl[np++] = lx.len;
+		if (b->gen + 1 > LOG_KEEP) {
+			log_key(ok, b->gen + 1 - LOG_KEEP);
+			dk[nd] = ok, dkl[nd++] = LOG_KEY_LEN;
+		}
 	} else {
 		rados_write_op_assert_exists(op);
 	}
@@ -1619,6 +1836,7 @@ out:
 	if (op)
 		rados_release_write_op(op);
 	free(pk), free(pv), free(dk), free(pkl), free(pvl), free(dkl);
+	free(lx.p);
 	return rc;
 }
 

@@ -11,6 +11,8 @@
 # - the same file put from both nodes at once is stored once;
 # - a binding granted on A is enforced on B's mount, for a real non-root
 #   user, and its revocation too;
+# - a node's kept metadata follows the other's commits through their log,
+#   which keeps its last 128 entries;
 # - gc on A while B ingests loses nothing: every version B made reads
 #   back, and garbage older than the grace is removed;
 # - fsck and audit verify are clean from either node.
@@ -198,6 +200,27 @@ echo "   A wrote $n files meanwhile; B's slowest put took $worst ms"
 [ "$worst" -lt 5000 ] || defect "a put on B waited $worst ms while A wrote"
 [ "$(B ls busy | grep -c '^v[0-9]')" -eq 6 ] || defect "B's 6 puts did not make 6 versions: $(B ls busy)"
 [ "$(cat "$O/f$n")" = "x$n" ] || defect "A's last file reads '$(cat "$O/f$n")'"
+
+check "the log that nodes bring what they keep up to date from holds the last 128 commits"
+# Each counted commit logs what it changed (store/radosmeta.c); a node
+# whose count is behind applies the entries since, instead of reading
+# everything again (the turns above fail when it does not).
+mns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
+gen_now() { R -N "$mns" getxattr meta gen | sed 's/^0*//'; }
+g=$(gen_now)
+for ((i = 1; i <= 140 - g; i++)); do # past the bound: a commit each
+	printf 'l%d\n' "$i" >"$O/log$i" || defect "write $i on A failed"
+done
+g=$(gen_now)
+R -N "$mns" listomapkeys meta | grep '^~l' >"$T/log.keys" || true
+nlog=$(wc -l <"$T/log.keys")
+last=$(tail -1 "$T/log.keys" | sed 's/^~l0*//')
+first=$(head -1 "$T/log.keys" | sed 's/^~l0*//')
+echo "   commit count $g; log entries $first to $last ($nlog)"
+[ "$g" -gt 128 ] || defect "only $g commits so far: the log's bound is not tested"
+[ "$nlog" -eq 128 ] || defect "the log holds $nlog entries, want 128"
+[ "$last" = "$g" ] || defect "the newest log entry is $last, the commit count $g"
+[ "$first" -eq $((g - 127)) ] || defect "the oldest log entry is $first, want $((g - 127))"
 
 check "the same file put from both nodes at once is stored once"
 mkrandom "$T/d.bin" $((6 << 20))
