@@ -67,6 +67,7 @@
 	X(rados_write_op_cmpxattr)                                             \
 	X(rados_write_op_create)                                               \
 	X(rados_write_op_omap_rm_keys2)                                        \
+	X(rados_write_op_omap_rm_range2)                                       \
 	X(rados_write_op_omap_set2)                                            \
 	X(rados_write_op_operate)                                              \
 	X(rados_write_op_remove)                                               \
@@ -122,25 +123,26 @@ int radoslib_load(void);
 #define rados_read_op_omap_get_vals2 (radoslib.rados_read_op_omap_get_vals2)
 #define rados_read_op_omap_get_vals_by_keys                                    \
 	(radoslib.rados_read_op_omap_get_vals_by_keys)
-#define rados_read_op_operate	     (radoslib.rados_read_op_operate)
-#define rados_release_read_op	     (radoslib.rados_release_read_op)
-#define rados_release_write_op	     (radoslib.rados_release_write_op)
-#define rados_remove		     (radoslib.rados_remove)
-#define rados_shutdown		     (radoslib.rados_shutdown)
-#define rados_stat		     (radoslib.rados_stat)
-#define rados_unlock		     (radoslib.rados_unlock)
-#define rados_unwatch2		     (radoslib.rados_unwatch2)
-#define rados_watch3		     (radoslib.rados_watch3)
-#define rados_watch_flush	     (radoslib.rados_watch_flush)
-#define rados_write_op_assert_exists (radoslib.rados_write_op_assert_exists)
-#define rados_write_op_cmpxattr	     (radoslib.rados_write_op_cmpxattr)
-#define rados_write_op_create	     (radoslib.rados_write_op_create)
-#define rados_write_op_omap_rm_keys2 (radoslib.rados_write_op_omap_rm_keys2)
-#define rados_write_op_omap_set2     (radoslib.rados_write_op_omap_set2)
-#define rados_write_op_operate	     (radoslib.rados_write_op_operate)
-#define rados_write_op_remove	     (radoslib.rados_write_op_remove)
-#define rados_write_op_setxattr	     (radoslib.rados_write_op_setxattr)
-#define rados_write_op_write_full    (radoslib.rados_write_op_write_full)
+#define rados_read_op_operate	      (radoslib.rados_read_op_operate)
+#define rados_release_read_op	      (radoslib.rados_release_read_op)
+#define rados_release_write_op	      (radoslib.rados_release_write_op)
+#define rados_remove		      (radoslib.rados_remove)
+#define rados_shutdown		      (radoslib.rados_shutdown)
+#define rados_stat		      (radoslib.rados_stat)
+#define rados_unlock		      (radoslib.rados_unlock)
+#define rados_unwatch2		      (radoslib.rados_unwatch2)
+#define rados_watch3		      (radoslib.rados_watch3)
+#define rados_watch_flush	      (radoslib.rados_watch_flush)
+#define rados_write_op_assert_exists  (radoslib.rados_write_op_assert_exists)
+#define rados_write_op_cmpxattr	      (radoslib.rados_write_op_cmpxattr)
+#define rados_write_op_create	      (radoslib.rados_write_op_create)
+#define rados_write_op_omap_rm_keys2  (radoslib.rados_write_op_omap_rm_keys2)
+#define rados_write_op_omap_rm_range2 (radoslib.rados_write_op_omap_rm_range2)
+#define rados_write_op_omap_set2      (radoslib.rados_write_op_omap_set2)
+#define rados_write_op_operate	      (radoslib.rados_write_op_operate)
+#define rados_write_op_remove	      (radoslib.rados_write_op_remove)
+#define rados_write_op_setxattr	      (radoslib.rados_write_op_setxattr)
+#define rados_write_op_write_full     (radoslib.rados_write_op_write_full)
 #endif
 
 #endif

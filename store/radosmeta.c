@@ -1800,7 +1800,7 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
 					20);
 		rados_write_op_setxattr(op, "gen", g1, 20);
-		/* The log: this op's entry, and the oldest kept goes. */
+		/* The log: this op's entry; the entries LOG_KEEP older go. */
 		log_entry(b, from, to, &lx);
 		if (lx.oom) {
 			rc = -ENOMEM;
@@ -1809,9 +1809,13 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		log_key(lk, b->gen + 1);
 		pk[np] = lk, pkl[np] = LOG_KEY_LEN;
 		pv[np] = (const char *)lx.p, pvl[np++] = lx.len;
-		if (b->gen + 1 > LOG_KEEP) {
-			log_key(ok, b->gen + 1 - LOG_KEEP);
-			dk[nd] = ok, dkl[nd++] = LOG_KEY_LEN;
+		/* Every older entry (a node of an earlier version wrote
+		 * none at its counts, so none may be left to a later one). */
+		if (b->gen + 1 >= LOG_KEEP) {
+			log_key(ok, b->gen + 2 - LOG_KEEP);
+			rados_write_op_omap_rm_range2(op, LOG_PREFIX,
+						      strlen(LOG_PREFIX), ok,
+						      LOG_KEY_LEN);
 		}
 	} else {
 		rados_write_op_assert_exists(op);
