@@ -11,13 +11,13 @@
  * commits, as 20 decimal digits.
  *
  * Commits.  A batch takes the RADOS lock "commit" on the object (a lease
- * of LEASE_S seconds), reads "gen", and commits as one write op: compare
- * "gen" with what it read, set it one higher, set and remove the batch's
- * keys.  Either all of it lands or none: a writer whose lease ran out and
- * was taken over gets -ECANCELED and changes nothing.  The lock makes
- * read-modify-write commits (version numbers, the journal's head, refcounts)
- * see a stable state across nodes, as the commit mutex does in a process:
- * two nodes sealing one artifact get v1 and v2.  A node that commits
+ * of LEASE_S seconds, renewed while the process holds it), reads "gen", and
+ * commits as one write op: compare "gen" with what it read, set it one higher,
+ * set and remove the batch's keys.  Either all of it lands or none: a writer
+ * whose lease ran out and was taken over gets -ECANCELED and changes nothing.
+ * The lock makes read-modify-write commits (version numbers, the journal's
+ * head, refcounts) see a stable state across nodes, as the commit mutex does in
+ * a process: two nodes sealing one artifact get v1 and v2.  A node that commits
  * again within HOLD_IDLE_NS keeps the lock, and with it the count, for
  * its next commit (at most HOLD_MAX_NS, and not once another node asked
  * for it): see "the lock kept between commits" below.
@@ -73,7 +73,11 @@
 
 #define META_OID  "meta"
 #define LOCK_NAME "commit"
-#define LEASE_S	  60
+#define LEASE_S	  10
+/* A process holding the lock renews its lease this often (a commit of
+ * many thousands of keys, gc), so that only one that stalls or died
+ * loses it, and other nodes wait at most LEASE_S for one that did. */
+#define RENEW_NS 2000000000LL
 /* How long a commit waits for another node's lock before it fails. */
 #define LOCK_WAIT_S 120
 /* Keys a scan asks for at once. */
@@ -161,6 +165,13 @@ struct rmeta {
 	int64_t held_since, held_idle;
 	pthread_cond_t keep_cv;
 	pthread_t keeper;
+	/* The lease renewed while this process holds the lock (under
+	 * lock): from its taking to its release, in a batch or kept. */
+	bool owning;
+	int64_t renewed;
+	bool renewing; /* the renewer thread runs */
+	pthread_cond_t renew_cv;
+	pthread_t renewer;
 };
 
 /* ----------------------------------------------------------- errors */
@@ -398,6 +409,7 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->heard_cv, &ca);
 	pthread_cond_init(&m->keep_cv, &ca);
+	pthread_cond_init(&m->renew_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	snprintf(m->pool, sizeof(m->pool), "%s", p->pool);
 	snprintf(m->conf, sizeof(m->conf), "%s", p->conf);
@@ -438,12 +450,14 @@ static void reap_notes(struct rmeta *m, bool wait)
 
 static void keep_start(struct rmeta *m);
 static void keep_stop(struct rmeta *m);
+static void renew_stop(struct rmeta *m);
 
 void rmeta_close(struct rmeta *m)
 {
 	if (!m)
 		return;
 	keep_stop(m);
+	renew_stop(m);
 	if (m->watching)
 		rados_unwatch2(m->io, m->watch);
 	pthread_mutex_lock(&m->lock);
@@ -461,6 +475,7 @@ void rmeta_close(struct rmeta *m)
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->heard_cv);
 	pthread_cond_destroy(&m->keep_cv);
+	pthread_cond_destroy(&m->renew_cv);
 	free(m);
 }
 
@@ -672,6 +687,7 @@ static void unlock_commit(struct rmeta *m)
 	bool started;
 
 	pthread_mutex_lock(&m->lock);
+	m->owning = false;
 	started = unlock_start(m);
 	pthread_mutex_unlock(&m->lock);
 	if (!started)
@@ -694,6 +710,7 @@ static void keep_release(struct rmeta *m)
 {
 	m->held = false;
 	m->wanted = false;
+	m->owning = false;
 	if (!unlock_start(m)) {
 		pthread_mutex_unlock(&m->lock);
 		rados_unlock(m->io, META_OID, LOCK_NAME, m->cookie);
@@ -751,6 +768,73 @@ static void keep_stop(struct rmeta *m)
 	pthread_mutex_unlock(&m->lock);
 	pthread_join(m->keeper, NULL);
 	m->keeping = false;
+}
+
+/* ------------------------------------------------- the lease renewed */
+
+static void *renewer(void *arg)
+{
+	struct rmeta *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->closing) {
+		int64_t due = m->renewed + RENEW_NS;
+		struct timeval lease = {LEASE_S, 0};
+		struct timespec until;
+		int rc;
+
+		if (!m->owning) {
+			pthread_cond_wait(&m->renew_cv, &m->lock);
+			continue;
+		}
+		if (now_mono_ns() < due) {
+			until.tv_sec = (time_t)(due / 1000000000LL);
+			until.tv_nsec = (long)(due % 1000000000LL);
+			pthread_cond_timedwait(&m->renew_cv, &m->lock, &until);
+			continue;
+		}
+		m->renewed = now_mono_ns();
+		pthread_mutex_unlock(&m->lock);
+		rc = rados_lock_exclusive(m->io, META_OID, LOCK_NAME, m->cookie,
+					  "artifactfs commit", &lease,
+					  LIBRADOS_LOCK_FLAG_MUST_RENEW);
+		pthread_mutex_lock(&m->lock);
+		if (rc && m->owning)
+			store_log(
+			    STORE_LOG_WARNING,
+			    "RADOS pool %s: cannot renew the lease of the "
+			    "store's commit lock (%s): a commit that "
+			    "outlasts it changes nothing",
+			    m->pool, strerror(-rc));
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* This process took the lock: its lease is renewed until it lets go. */
+static void owning_start(struct rmeta *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->owning = true;
+	m->renewed = now_mono_ns();
+	if (!m->renewing)
+		m->renewing = !pthread_create(&m->renewer, NULL, renewer, m);
+	pthread_cond_broadcast(&m->renew_cv);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void renew_stop(struct rmeta *m)
+{
+	bool on;
+
+	pthread_mutex_lock(&m->lock);
+	on = m->renewing;
+	m->closing = true;
+	pthread_cond_broadcast(&m->renew_cv);
+	pthread_mutex_unlock(&m->lock);
+	if (on)
+		pthread_join(m->renewer, NULL);
+	m->renewing = false;
 }
 
 /* ------------------------------------------------------------- reads */
@@ -1133,8 +1217,10 @@ static int lock_take(struct rbatch *b)
 		rc = rados_lock_exclusive(m->io, META_OID, LOCK_NAME, m->cookie,
 					  "artifactfs commit", &lease, 0);
 
-		if (rc == 0 || rc == -EEXIST)
+		if (rc == 0 || rc == -EEXIST) {
+			owning_start(m);
 			return 0;
+		}
 		if (rc != -EBUSY)
 			return fail(m, "cannot take the store's commit lock",
 				    rc);

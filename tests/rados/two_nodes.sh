@@ -11,6 +11,8 @@
 # - the same file put from both nodes at once is stored once;
 # - a binding granted on A is enforced on B's mount, for a real non-root
 #   user, and its revocation too;
+# - a node stopped while it holds the commit lock keeps the other
+#   waiting no longer than the lock's lease (10 s);
 # - a node's kept metadata follows the other's commits through their log,
 #   which keeps its last 128 entries;
 # - gc on A while B ingests loses nothing: every version B made reads
@@ -414,6 +416,48 @@ done
 v=$(grep -o '^afterkill@v[0-9]*' "$T/k.out")
 B cat "$v" | cmp -s - "$T/k$k.txt" || defect "B cannot read A's put after its restart"
 done
+
+check "B's daemon stopped while it holds the commit lock keeps A waiting no longer than the lock's 10 s lease"
+# The holder renews its lease while it holds the lock (store/radosmeta.c);
+# a stopped process renews nothing, and is not gone, so its lock is not
+# broken as a dead one's is: the lease alone frees it (as for a node of
+# another host that died).
+mns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
+OS=$MB/pipelines/p/runs/stall/steps/s/outputs
+mkdir -p "$OS" || fail "mkdir of a run on B"
+"$PY" -c '
+import os, sys
+d = sys.argv[1]
+for i in range(100000):
+    with open(os.path.join(d, "f%d" % i), "w") as f:
+        f.write("%d\n" % i)
+' "$OS" 2>/dev/null &
+writer=$!
+held=""
+for ((i = 0; i < 300; i++)); do
+	kill -STOP "$DPID_B"
+	if R -N "$mns" lock info meta commit 2>/dev/null | grep -q "\"$(hostname) $DPID_B "; then
+		held=1
+		break
+	fi
+	kill -CONT "$DPID_B"
+	sleep 0.0$((RANDOM % 9 + 1))
+done
+[ -n "$held" ] || fail "B's daemon never held the lock while writing"
+printf 'while B stalls\n' >"$T/st.txt"
+t0=$(date +%s%N)
+timeout 100 "$AFS" --config "$T/empty.conf" --store "$SA" put stalled "$T/st.txt" \
+	>"$T/st.out" 2>"$T/st.err" || defect "put on A while B stalls: $(cat "$T/st.err")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$DPID_B"
+kill "$writer" 2>/dev/null || true
+wait "$writer" 2>/dev/null || true
+echo "   A's put waited $ms ms for the lock of B's stopped daemon"
+[ "$ms" -le 20000 ] || defect "B's stopped daemon held A's put $ms ms (lease 10 s)"
+grep -q '^stalled@v1' "$T/st.out" || defect "A's put gave '$(cat "$T/st.out")'"
+printf 'after the stall\n' >"$OS/after" || defect "B cannot write once it runs again"
+[ "$(cat "$OS/after")" = "after the stall" ] || defect "B's write after the stall reads wrong"
+B cat stalled@v1 | cmp -s - "$T/st.txt" || defect "B cannot read A's put after the stall"
 
 check "each node journals its opens and closes in a lane of its own: listed, verified, tampering found"
 # B's reads of model/v1 (the binding checks above) are in B's lane.
