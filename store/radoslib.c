@@ -5,7 +5,6 @@
 #include "rados_i.h"
 #include "store_i.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 
@@ -16,24 +15,15 @@ static int loaded = -ENOTSUP;
 
 static void load(void)
 {
-	void *h = dlopen("librados.so.2", RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		store_log(STORE_LOG_ERR,
-			  "cannot load librados for a store in RADOS: %s "
-			  "(install librados2)",
-			  dlerror());
-		return;
-	}
-#define RADOS_SYM(f)                                                           \
-	if (!(*(void **)&radoslib.f = dlsym(h, #f))) {                         \
-		store_log(STORE_LOG_ERR, "librados lacks %s: %s", #f,          \
-			  dlerror());                                          \
-		return;                                                        \
-	}
-	RADOS_FNS(RADOS_SYM)
+	static const char *const names[] = {"librados.so.2"};
+	static const struct dlib_sym syms[] = {
+#define RADOS_SYM(f) {#f, (void **)&radoslib.f},
+	    RADOS_FNS(RADOS_SYM)
 #undef RADOS_SYM
-	loaded = 0;
+	};
+
+	loaded = dlib_load(names, 1, "librados for a store in RADOS",
+			   "librados2", syms, sizeof(syms) / sizeof(syms[0]));
 }
 
 int radoslib_load(void)

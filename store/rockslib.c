@@ -5,7 +5,6 @@
 #include "rocks_i.h"
 #include "store_i.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 
@@ -17,26 +16,17 @@ static int loaded = -ENOTSUP;
 static void load(void)
 {
 	/* The runtime package's name first, then the development link. */
-	const char *names[] = {"librocksdb.so.7.8", "librocksdb.so"};
-	void *h = NULL;
-
-	for (size_t i = 0; !h && i < sizeof(names) / sizeof(names[0]); i++)
-		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		store_log(STORE_LOG_ERR,
-			  "cannot load RocksDB: %s (install librocksdb7.8)",
-			  dlerror());
-		return;
-	}
-#define ROCKS_SYM(f)                                                           \
-	if (!(*(void **)&rockslib.f = dlsym(h, #f))) {                         \
-		store_log(STORE_LOG_ERR, "librocksdb lacks %s: %s", #f,        \
-			  dlerror());                                          \
-		return;                                                        \
-	}
-	ROCKS_FNS(ROCKS_SYM)
+	static const char *const names[] = {"librocksdb.so.7.8",
+					    "librocksdb.so"};
+	static const struct dlib_sym syms[] = {
+#define ROCKS_SYM(f) {#f, (void **)&rockslib.f},
+	    ROCKS_FNS(ROCKS_SYM)
 #undef ROCKS_SYM
-	loaded = 0;
+	};
+
+	loaded =
+	    dlib_load(names, sizeof(names) / sizeof(names[0]), "RocksDB",
+		      "librocksdb7.8", syms, sizeof(syms) / sizeof(syms[0]));
 }
 
 int rockslib_load(void)

@@ -564,6 +564,21 @@ int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 	       const struct dc_entry **out);
 void dcache_put(struct store *s, const struct dc_entry *d);
 
+/* ------------------------------------------------------------- dlib.c */
+
+/* A function of a library loaded at run time, and where it goes. */
+struct dlib_sym {
+	const char *name;
+	void **slot;
+};
+
+/** Opens the first of names that loads (RTLD_NOW, RTLD_LOCAL) and fills
+ * every slot of syms with its symbol: 0, or -ENOTSUP with a logged
+ * message (what could not be loaded and the Debian package to install,
+ * or the function missing).  The handle is never closed. */
+int dlib_load(const char *const *names, size_t nnames, const char *what,
+	      const char *package, const struct dlib_sym *syms, size_t nsyms);
+
 /* ------------------------------------------------------------ codec.c */
 
 struct buf {

@@ -377,18 +377,24 @@ A run seal q/rc >/dev/null || defect "A cannot seal $TUSER's run"
 B run seal p/rb2 >/dev/null || defect "B cannot seal root's run"
 A role revoke writer "$TUSER" --scope /pipelines/q >/dev/null || fail "role revoke writer"
 
-for k in $(seq 1 "$KILLS"); do
-check "B's daemon killed in the middle of writes ($k of $KILLS): A goes on, B comes back"
-OK=$MB/pipelines/p/runs/rk$k/steps/s/outputs
-mkdir -p "$OK" || fail "mkdir of a run on B"
-"$PY" -c '
+# write_on DIR: writes files f0, f1... into DIR (a mount's) until killed,
+# in the background; its pid in $writer.
+write_on() {
+	"$PY" -c '
 import os, sys
 d = sys.argv[1]
 for i in range(100000):
     with open(os.path.join(d, "f%d" % i), "w") as f:
         f.write("%d\n" % i)
-' "$OK" 2>/dev/null &
-writer=$!
+' "$1" 2>/dev/null &
+	writer=$!
+}
+
+for k in $(seq 1 "$KILLS"); do
+check "B's daemon killed in the middle of writes ($k of $KILLS): A goes on, B comes back"
+OK=$MB/pipelines/p/runs/rk$k/steps/s/outputs
+mkdir -p "$OK" || fail "mkdir of a run on B"
+write_on "$OK"
 sleep "0.$((RANDOM % 9 + 1))"
 kill -KILL "$DPID_B"
 wait "$DPID_B" 2>/dev/null || true
@@ -425,14 +431,7 @@ check "B's daemon stopped while it holds the commit lock keeps A waiting no long
 mns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
 OS=$MB/pipelines/p/runs/stall/steps/s/outputs
 mkdir -p "$OS" || fail "mkdir of a run on B"
-"$PY" -c '
-import os, sys
-d = sys.argv[1]
-for i in range(100000):
-    with open(os.path.join(d, "f%d" % i), "w") as f:
-        f.write("%d\n" % i)
-' "$OS" 2>/dev/null &
-writer=$!
+write_on "$OS"
 held=""
 for ((i = 0; i < 300; i++)); do
 	kill -STOP "$DPID_B"
