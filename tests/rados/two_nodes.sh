@@ -606,10 +606,19 @@ while [ $((SECONDS - stopped)) -lt 35 ]; do sleep 1; done
 kill -0 "$DPID_A" && kill -0 "$DPID_B" || fail "a daemon died in the stall"
 kill -CONT "$OSD"
 # The one-host cluster itself may take minutes to serve again (on a
-# loaded host it did); B is judged from when a new command reads.
+# loaded host it did), or not at all: its one osd can keep the metadata
+# object's placement group "waiting for readable" (its read lease ran
+# out while it was stopped, and no peer renews it), which marking the
+# osd down ends (it says it is up again and the group peers anew).  B
+# is judged from when a new command reads.
 t0=$SECONDS
 while [ $((SECONDS - t0)) -lt 300 ]; do
 	A ls stall >/dev/null 2>&1 && break
+	if [ $((SECONDS - t0)) -ge 60 ] && [ -z "${repeered:-}" ]; then
+		repeered=1
+		echo "   no command served 60 s after the osd went on: marking it down to make it peer again"
+		timeout 30 ceph -c "$CONF" osd down 0 >/dev/null 2>&1 || true
+	fi
 	sleep 1
 done
 echo "   the cluster served a new command $((SECONDS - t0)) s after the osd went on"
