@@ -18,9 +18,9 @@
 #include <string.h>
 
 /* The record of an open: who opened what (the digest of sealed content),
- * for reading or writing. */
-static void journal_open(struct mnt *m, const struct store_caller *c,
-			 const struct mnt_node *n, int flags, int rc)
+ * for reading or writing.  Returns whether the record was written. */
+static int journal_open(struct mnt *m, const struct store_caller *c,
+			const struct mnt_node *n, int flags, int rc)
 {
 	char digest[STORE_DIGEST_STR_LEN] = "";
 
@@ -30,14 +30,14 @@ static void journal_open(struct mnt *m, const struct store_caller *c,
 				       ? "open.read"
 				       : "open.write",
 				   n->path, rc);
-		return;
+		return 0;
 	}
 	if (n->kind == MK_SEALED || n->kind == MK_OUT || n->kind == MK_ENV_FILE)
 		store_digest_format(n->e.digest, digest);
-	store_audit_record(m->s, c,
-			   (flags & O_ACCMODE) == O_RDONLY ? "open.read"
-							   : "open.write",
-			   n->path, digest, 0, rc);
+	return store_audit_record(
+	    m->s, c,
+	    (flags & O_ACCMODE) == O_RDONLY ? "open.read" : "open.write",
+	    n->path, digest, 0, rc);
 }
 
 static struct mnt *M(fuse_req_t req)
@@ -372,8 +372,20 @@ void mnt_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	mnt_caller(req, m, &c);
 	if (!rc)
 		rc = open_snap(req, m, n, &s, fi->flags, fi, &h);
-	if (s.path && rc != -ESTALE && rc != -ENOENT)
-		journal_open(m, &c, &s, fi->flags, rc);
+	/* Nor is a record tried after the cluster timed out: it would wait
+	 * out a deadline of its own. */
+	if (s.path && rc != -ESTALE && rc != -ENOENT && rc != -ETIMEDOUT) {
+		int jr = journal_open(m, &c, &s, fi->flags, rc);
+
+		/* The cluster of a store in RADOS did not answer in time:
+		 * no open goes unrecorded (its pages may be in the kernel,
+		 * readable with no request of ours), and the open fails now,
+		 * not after a second deadline at its first read. */
+		if (!rc && jr == -ETIMEDOUT) {
+			mnt_fh_free(h);
+			rc = jr;
+		}
+	}
 	mnt_node_parse_release(&s);
 	if (rc) {
 		fuse_reply_err(req, -rc);

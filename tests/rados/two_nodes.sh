@@ -597,8 +597,12 @@ stopped=$SECONDS
 t0=$SECONDS
 rc=0
 timeout 120 cat "$MB/artifacts/stall/v1/st1.txt" >/dev/null 2>"$T/stall.err" || rc=$?
-echo "   a read on B with the osd stopped: exit $rc after $((SECONDS - t0)) s: $(head -1 "$T/stall.err")"
+took=$((SECONDS - t0))
+echo "   a read on B with the osd stopped: exit $rc after $took s: $(head -1 "$T/stall.err")"
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || defect "a read on B during the stall: exit $rc"
+# One deadline (10 s): the open fails when its journal record times out,
+# and no record is tried after a read that did.
+[ "$took" -le 15 ] || defect "a read on B during the stall failed after $took s, want one 10 s deadline"
 # Past the watches' 30 s timeout: the osd may drop them (then each
 # daemon hears so once it is back and must watch again), or librados
 # may keep them (when the osd went through a new map meanwhile).
