@@ -1320,28 +1320,26 @@ static bool log_apply(struct rmeta *m, const uint8_t *v, size_t len)
 	return m->view_ok;
 }
 
-/* A log entry as read. */
-struct logent {
-	uint64_t gen;
-	uint8_t *val;
-	size_t len;
-};
-
-/* Brings the view from count from to g with the n entries read after
- * from (lock held), or drops it when they do not hold every op in
- * between, in order. */
+/* Brings the view from count from to g (lock held) with the log entries
+ * after from, in the iterator it of the op that read g; drops the view
+ * when they do not hold every op in between, in order.  A view that
+ * moved meanwhile is dropped unless it is at g already. */
 static void view_catch_up(struct rmeta *m, uint64_t from, uint64_t g,
-			  const struct logent *ents, size_t n)
+			  rados_omap_iter_t it)
 {
 	if (!m->view_ok || m->view_gen == g)
 		return;
-	if (m->view_gen != from || g < from || g - from > n) {
+	if (m->view_gen != from || g < from || g - from > LOG_KEEP) {
 		view_drop(m);
 		return;
 	}
-	for (size_t i = 0; i < g - from; i++) {
-		if (ents[i].gen != from + 1 + i ||
-		    !log_apply(m, ents[i].val, ents[i].len)) {
+	for (uint64_t want = from + 1; want <= g; want++) {
+		char *k, *v;
+		size_t kl, vl;
+
+		if (rados_omap_get_next2(it, &k, &v, &kl, &vl) || !k ||
+		    kl != LOG_KEY_LEN || strtoull(k + 2, NULL, 10) != want ||
+		    !log_apply(m, (const uint8_t *)v, vl)) {
 			view_drop(m);
 			return;
 		}
@@ -1350,10 +1348,9 @@ static void view_catch_up(struct rmeta *m, uint64_t from, uint64_t g,
 	m->vseq++;
 }
 
-/* Reads "gen" into *g and, in the same op, the log entries after count
- * from (UINT64_MAX: none), malloc'd into *ents. */
-static int gen_log_read(struct rmeta *m, uint64_t from, uint64_t *g,
-			struct logent **ents, size_t *n)
+/* Reads the cluster's commit count into *g and, in the same op, the log
+ * entries after the view's count, with which it brings the view to *g. */
+static int gen_sync(struct rmeta *m, uint64_t *g)
 {
 	rados_read_op_t op = rados_create_read_op();
 	rados_xattrs_iter_t xit = NULL;
@@ -1362,10 +1359,13 @@ static int gen_log_read(struct rmeta *m, uint64_t from, uint64_t *g,
 	unsigned char more = 0;
 	char after[LOG_KEY_LEN + 1];
 	bool have = false;
+	uint64_t from;
 
-	*ents = NULL, *n = 0;
 	if (!op)
 		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	from = m->view_ok ? m->view_gen : UINT64_MAX;
+	pthread_mutex_unlock(&m->lock);
 	rados_read_op_getxattrs(op, &xit, &xprval);
 	if (from != UINT64_MAX) {
 		log_key(after, from);
@@ -1391,22 +1391,10 @@ static int gen_log_read(struct rmeta *m, uint64_t from, uint64_t *g,
 	}
 	if (!rc && !have)
 		rc = -ENODATA;
-	if (!rc && it) { /* the log: n entries in order, or none */
-		*ents = calloc(LOG_KEEP, sizeof(**ents));
-		for (char *k, *v; *ents && *n < LOG_KEEP;) {
-			struct logent *e = &(*ents)[*n];
-			size_t kl, vl;
-
-			if (rados_omap_get_next2(it, &k, &v, &kl, &vl) || !k)
-				break;
-			if (kl != LOG_KEY_LEN ||
-			    !(e->val = malloc(vl ? vl : 1)))
-				break;
-			e->gen = strtoull(k + 2, NULL, 10);
-			memcpy(e->val, v, vl);
-			e->len = vl;
-			++*n;
-		}
+	if (!rc && it) {
+		pthread_mutex_lock(&m->lock);
+		view_catch_up(m, from, *g, it);
+		pthread_mutex_unlock(&m->lock);
 	}
 	if (it)
 		rados_omap_get_end(it);
@@ -1414,36 +1402,6 @@ static int gen_log_read(struct rmeta *m, uint64_t from, uint64_t *g,
 		rados_getxattrs_end(xit);
 	rados_release_read_op(op);
 	return rc ? fail(m, "cannot read the store's commit count", rc) : 0;
-}
-
-static void logents_free(struct logent *ents, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(ents[i].val);
-	free(ents);
-}
-
-/* Reads the cluster's commit count into *g, and brings the view to it
- * with the log read in the same op (the view as it stood when the read
- * began; one that moved meanwhile is dropped unless it is at *g). */
-static int gen_sync(struct rmeta *m, uint64_t *g)
-{
-	struct logent *ents;
-	uint64_t from;
-	size_t n;
-	int rc;
-
-	pthread_mutex_lock(&m->lock);
-	from = m->view_ok ? m->view_gen : UINT64_MAX;
-	pthread_mutex_unlock(&m->lock);
-	rc = gen_log_read(m, from, g, &ents, &n);
-	if (!rc && from != UINT64_MAX) {
-		pthread_mutex_lock(&m->lock);
-		view_catch_up(m, from, *g, ents, n);
-		pthread_mutex_unlock(&m->lock);
-	}
-	logents_free(ents, n);
-	return rc;
 }
 
 struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
