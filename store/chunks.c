@@ -287,9 +287,16 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 	return -ENOTSUP;
 }
 
-void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
+void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
+			  size_t klen, size_t n)
 {
-	(void)b, (void)keys, (void)n;
+	(void)b, (void)cf, (void)keys, (void)klen, (void)n;
+}
+
+int rmeta_settle(struct rmeta *m)
+{
+	(void)m;
+	return -ENOTSUP;
 }
 
 int rmeta_batch_commit(struct rbatch *b)

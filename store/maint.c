@@ -299,6 +299,11 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* A commit of many parts left half applied is completed first: it
+	 * stands, and is no problem. */
+	if (db_rados(s->db) && !s->read_only &&
+	    (rc = rmeta_settle(db_rados(s->db))))
+		return rc;
 	gate_close(&s->gc_gate);
 	rc = store_artifact_each(s, fsck_artifact, &f);
 	/* Files in runs' outputs trees hold references too. */

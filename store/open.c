@@ -530,6 +530,11 @@ static int cluster_open(struct store *s)
 	/* Without the watch, other nodes' changes show at our next
 	 * commit: logged, not fatal. */
 	rmeta_watch(m, remote_changed, s);
+	/* A daemon starting after a crash completes the commit it left
+	 * half applied before it serves anything (else the next commit of
+	 * any node would). */
+	if (s->opt.serving && !s->read_only)
+		rmeta_settle(m);
 	db_close(s->db);
 	s->db = d;
 	return 0;
@@ -648,8 +653,6 @@ static int store_setup(struct store *s, const struct store_options *o)
 	if (!rc)
 		rc = dcache_new(DCACHE_BYTES, &s->dcache);
 	if (!rc)
-		rc = hints_new(&s->hints);
-	if (!rc)
 		rc = pool_new(IO_THREADS, &s->io_pool);
 	return rc ? rc : pool_new(s->opt.threads, &s->pool);
 }
@@ -760,7 +763,6 @@ void store_close(struct store *s)
 	cache_free(s->cache);
 	free(s->audit_key);
 	dcache_free(s->dcache);
-	hints_free(s->hints);
 	chunk_set_free(s->pending);
 	lock_drop(s->lock_fd);
 	if (s->pending) {

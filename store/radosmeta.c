@@ -25,10 +25,8 @@
  * Coherence.  Each node watches the object; a commit that changed the
  * namespace, a binding or a secret notifies the others (asynchronously:
  * a dead watcher never slows a commit), whose hook invalidates what they
- * cached.  A node also compares "gen" when it takes the lock, and when
- * another node committed since its own last commit, calls its hook for
- * what the log entries it caught up with changed (below; for everything
- * when it could not catch up), lest a notify was lost.  The
+ * cached.  A node also compares "gen" when it takes the lock, and calls
+ * its hook when another node committed since its own last commit.  The
  * notify goes once the lock is let go, and a watching node waiting for
  * the lock tries again when it hears one, instead of sleeping out its
  * backoff.
@@ -84,9 +82,14 @@
 #define LOCK_WAIT_S 120
 /* Keys a scan asks for at once. */
 #define SCAN_PAGE 512
-/* Keys one write op carries; a bigger batch is split (see rbatch_commit). */
+/* Keys one write op carries; a bigger batch goes in parts (see "commits
+ * of many parts").  ARTIFACTFS_RADOS_OP_KEYS lowers the count (tests). */
 #define OP_KEYS	 20000
 #define OP_BYTES (32u << 20)
+/* A commit of many parts: the omap key naming it until all are applied,
+ * and the prefix of the objects (same namespace) holding its parts. */
+#define INTENT_KEY    "~i"
+#define INTENT_PREFIX "intent."
 
 /* A key of the view: its value, or absent. */
 struct vent {
@@ -152,12 +155,7 @@ struct rmeta {
 	char *lane_hex;
 	void *lane_val;
 	size_t lane_len;
-	uint64_t vseq; /* bumped by every change of the view */
-	/* What other nodes' commits changed since the last batch looked
-	 * (RMETA_*, from the log entries the view caught up with), or
-	 * anything (the view was dropped meanwhile). */
-	unsigned changed;
-	bool changed_any;
+	uint64_t vseq;	   /* bumped by every change of the view */
 	int64_t view_seen; /* when view_gen was last the cluster's count */
 	bool view_ok;
 	/* The commit lock kept between commits (under lock): held_gen is
@@ -176,7 +174,8 @@ struct rmeta {
 	 * lock): from its taking to its release, in a batch or kept. */
 	bool owning;
 	int64_t renewed;
-	bool renewing; /* the renewer thread runs */
+	bool renewing;	/* the renewer thread runs */
+	size_t op_keys; /* keys one write op carries at most */
 	pthread_cond_t renew_cv;
 	pthread_t renewer;
 };
@@ -267,27 +266,6 @@ static int64_t now_mono_ns(void)
 }
 
 /* Whether key hex h of cf changes by counted commits alone. */
-/* What a change of key h (hex, cf first) tells watchers of: RMETA_*
- * bits (a binding is in the namespace too). */
-static unsigned key_what(const char *h)
-{
-	char cf[3], btag[3];
-	uint8_t b;
-
-	b = CF_SECRETS;
-	store_hex_encode(&b, 1, cf);
-	if (!strncmp(h, cf, 2))
-		return RMETA_SECRETS;
-	b = CF_NAMESPACE;
-	store_hex_encode(&b, 1, cf);
-	if (strncmp(h, cf, 2))
-		return 0;
-	b = KEY_NS_BINDING;
-	store_hex_encode(&b, 1, btag);
-	return strncmp(h + 2, btag, 2) ? RMETA_NAMESPACE
-				       : RMETA_NAMESPACE | RMETA_BINDINGS;
-}
-
 static bool view_keeps(enum db_cf cf, const char *h)
 {
 	char head[2 * KEY_AUDIT_HEAD_LEN + 1];
@@ -318,7 +296,6 @@ static void view_drop(struct rmeta *m)
 	m->view = NULL;
 	m->vn = m->vcap = m->vbytes = 0;
 	m->view_ok = false;
-	m->changed_any = true;
 	m->vseq++;
 }
 
@@ -427,6 +404,7 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 {
 	struct rmeta *m = calloc(1, sizeof(*m));
 	pthread_condattr_t ca;
+	const char *e;
 	char ns[64], host[64];
 	uint8_t r[8];
 	int rc;
@@ -458,6 +436,14 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 	host[sizeof(host) - 1] = '\0';
 	snprintf(m->cookie, sizeof(m->cookie), "%s %d %02x%02x%02x%02x%02x%02x",
 		 host, (int)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
+	m->op_keys = OP_KEYS;
+	if ((e = getenv("ARTIFACTFS_RADOS_OP_KEYS")) && *e) {
+		char *end;
+		unsigned long v = strtoul(e, &end, 10);
+
+		if (!*end && v >= 1 && v < OP_KEYS)
+			m->op_keys = v;
+	}
 	*out = m;
 	return 0;
 }
@@ -908,7 +894,8 @@ static int cluster_get(struct rmeta *m, const char *h, void **val, size_t *len)
 	return rc ? fail(m, "cannot read the store's metadata", rc) : 0;
 }
 
-static int gen_sync(struct rmeta *m, uint64_t *g);
+static int gen_sync(struct rmeta *m, uint64_t *g, char **intent);
+static int roll_forward(struct rmeta *m, uint64_t g, const char *iv);
 
 /* Whether the view may answer a read outside a commit now (lock held):
  * a watching node's, its count seen in the cluster within
@@ -917,6 +904,8 @@ static int gen_sync(struct rmeta *m, uint64_t *g);
 static bool view_trusted(struct rmeta *m)
 {
 	int64_t now = now_mono_ns();
+	bool pending;
+	char *iv;
 	uint64_t g;
 	int rc;
 
@@ -925,9 +914,11 @@ static bool view_trusted(struct rmeta *m)
 	if (m->view_ok && now - m->view_seen < VIEW_TRUST_NS)
 		return true;
 	pthread_mutex_unlock(&m->lock);
-	rc = gen_sync(m, &g);
+	rc = gen_sync(m, &g, &iv);
+	pending = iv != NULL;
+	free(iv);
 	pthread_mutex_lock(&m->lock);
-	if (rc)
+	if (rc || pending) /* a commit of many parts half applied */
 		return false;
 	if (m->view_ok && m->view_gen > g) /* a commit of ours meanwhile */
 		m->view_seen = now;
@@ -1164,10 +1155,11 @@ struct rbatch {
 	uint64_t gen;  /* UINT64_MAX: broken (out of memory staging) */
 	uint64_t gen0; /* as the batch began */
 	bool locked;
-	bool failed;   /* a commit failed: gen is not known to hold */
-	int64_t since; /* when this node took the lock it holds */
-	bool lane;     /* no lock, no count: keys only this node writes */
-	char what[4];  /* what it changed, notified once the lock is let go */
+	bool failed;	/* a commit failed: gen is not known to hold */
+	bool unapplied; /* committed, parts left to the next commit */
+	int64_t since;	/* when this node took the lock it holds */
+	bool lane;	/* no lock, no count: keys only this node writes */
+	char what[4];	/* what it changed, notified once the lock is let go */
 };
 
 static uint64_t hash_of(const char *h)
@@ -1290,18 +1282,17 @@ static void log_key(char out[LOG_KEY_LEN + 1], uint64_t g)
 		 (unsigned long long)g);
 }
 
-/* The log entry of the write op of entries [from, to) of b: 1, then for
- * each key views keep that it sets or removes: u8 1 (set) or 0, str key
- * (hex), and for a set varint length and the value.  Just 0 when that is
- * more than LOG_ENTRY_MAX (or memory ran out): a view across it drops. */
-static void log_entry(const struct rbatch *b, size_t from, size_t to,
-		      struct buf *x)
+/* Entries [from, to) of b that it sets or removes, encoded: 1, then for
+ * each (all, or only keys views keep) u8 1 (set) or 0, str key (hex),
+ * and for a set varint length and the value. */
+static void entries_encode(const struct rbatch *b, size_t from, size_t to,
+			   bool all, size_t cap, struct buf *x)
 {
 	buf_u8(x, 1);
-	for (size_t i = from; i < to && x->len <= LOG_ENTRY_MAX; i++) {
+	for (size_t i = from; i < to && x->len <= cap; i++) {
 		const struct bent *e = &b->e[i];
 
-		if (e->clean || !view_keeps(e->cf, e->hex))
+		if (e->clean || (!all && !view_keeps(e->cf, e->hex)))
 			continue;
 		buf_u8(x, e->val ? 1 : 0);
 		buf_str(x, e->hex);
@@ -1310,6 +1301,16 @@ static void log_entry(const struct rbatch *b, size_t from, size_t to,
 			buf_bytes(x, e->val, e->len);
 		}
 	}
+}
+
+/* The log entry of the write op of entries [from, to) of b: what it
+ * sets or removes of the keys views keep (entries_encode).  Just 0 when
+ * that is more than LOG_ENTRY_MAX (or memory ran out): a view across it
+ * drops. */
+static void log_entry(const struct rbatch *b, size_t from, size_t to,
+		      struct buf *x)
+{
+	entries_encode(b, from, to, false, LOG_ENTRY_MAX, x);
 	if (x->oom || x->len > LOG_ENTRY_MAX) {
 		x->len = 0, x->oom = false;
 		buf_u8(x, 0);
@@ -1344,7 +1345,6 @@ static bool log_apply(struct rmeta *m, const uint8_t *v, size_t len)
 		}
 		if (c.bad || set > 1)
 			return false;
-		m->changed |= key_what(h);
 		view_set(m, h, val, (size_t)vl);
 	}
 	return m->view_ok;
@@ -1379,9 +1379,16 @@ static void view_catch_up(struct rmeta *m, uint64_t from, uint64_t g,
 }
 
 /* Reads the cluster's commit count into *g and, in the same op, the log
- * entries after the view's count, with which it brings the view to *g. */
-static int gen_sync(struct rmeta *m, uint64_t *g)
+ * entries after the view's count, with which it brings the view to *g,
+ * and INTENT_KEY: when intent is not NULL, its value (malloc'd) or NULL.
+ * A pending commit of many parts drops the view (it may be partly
+ * applied). */
+static int gen_sync(struct rmeta *m, uint64_t *g, char **intent)
 {
+	const char *ik = INTENT_KEY;
+	rados_omap_iter_t iit = NULL;
+	int iprval = 0;
+	bool pending = false;
 	rados_read_op_t op = rados_create_read_op();
 	rados_xattrs_iter_t xit = NULL;
 	rados_omap_iter_t it = NULL;
@@ -1396,7 +1403,10 @@ static int gen_sync(struct rmeta *m, uint64_t *g)
 	pthread_mutex_lock(&m->lock);
 	from = m->view_ok ? m->view_gen : UINT64_MAX;
 	pthread_mutex_unlock(&m->lock);
+	if (intent)
+		*intent = NULL;
 	rados_read_op_getxattrs(op, &xit, &xprval);
+	rados_read_op_omap_get_vals_by_keys(op, &ik, 1, &iit, &iprval);
 	if (from != UINT64_MAX) {
 		log_key(after, from);
 		rados_read_op_omap_get_vals2(op, after, LOG_PREFIX, LOG_KEEP,
@@ -1421,11 +1431,26 @@ static int gen_sync(struct rmeta *m, uint64_t *g)
 	}
 	if (!rc && !have)
 		rc = -ENODATA;
-	if (!rc && it) {
+	if (!rc && !iprval) { /* a commit of many parts not finished */
+		char *k, *v;
+		size_t vl;
+
+		if (!rados_omap_get_next(iit, &k, &v, &vl) && k) {
+			pending = true;
+			if (intent && !(*intent = strndup(v, vl)))
+				rc = -ENOMEM;
+		}
+	}
+	if (!rc && (it || pending)) {
 		pthread_mutex_lock(&m->lock);
-		view_catch_up(m, from, *g, it);
+		if (pending)
+			view_drop(m);
+		else
+			view_catch_up(m, from, *g, it);
 		pthread_mutex_unlock(&m->lock);
 	}
+	if (iit)
+		rados_omap_get_end(iit);
 	if (it)
 		rados_omap_get_end(it);
 	if (xit)
@@ -1438,7 +1463,6 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 {
 	struct rbatch *b = calloc(1, sizeof(*b));
 	uint64_t seen;
-	unsigned what;
 	int rc;
 
 	*err = -ENOMEM;
@@ -1462,8 +1486,13 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 		b->since = now_mono_ns();
 		rc = lock_take(b);
 		if (!rc) {
+			char *iv = NULL;
+
 			b->locked = true;
-			rc = gen_sync(m, &b->gen);
+			rc = gen_sync(m, &b->gen, &iv);
+			if (!rc && iv)
+				rc = roll_forward(m, b->gen, iv);
+			free(iv);
 		}
 	}
 	if (rc) {
@@ -1477,16 +1506,11 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 	view_seen_at(m, b->gen, now_mono_ns());
 	seen = m->last_gen;
 	m->last_gen = b->gen;
-	/* Another node committed since we last looked: what we cached of
-	 * what it changed may be stale (a notify may have been lost).  The
-	 * log entries the view caught up with say what that was; without
-	 * them (the view was dropped), it may be anything. */
-	what = m->changed_any ? RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS
-			      : m->changed;
-	m->changed = 0;
-	m->changed_any = false;
-	if (seen && seen != b->gen && what && m->hook)
-		m->hook(m->hook_arg, what);
+	/* Another node committed since we last looked: whatever we cached
+	 * may be stale (a notify may have been lost). */
+	if (seen && seen != b->gen && m->hook)
+		m->hook(m->hook_arg,
+			RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS);
 	pthread_mutex_unlock(&m->lock);
 	*err = 0;
 	return b;
@@ -1513,7 +1537,8 @@ static bool keep(struct rbatch *b)
 
 	pthread_mutex_lock(&m->lock);
 	kept = m->keeping && !m->closing && !m->wanted && !b->failed &&
-	       b->gen != UINT64_MAX && now - b->since < HOLD_MAX_NS &&
+	       !b->unapplied && b->gen != UINT64_MAX &&
+	       now - b->since < HOLD_MAX_NS &&
 	       (!m->wanted_at || now - m->wanted_at > HOLD_CONTENDED_NS);
 	if (kept) {
 		m->held = true;
@@ -1753,11 +1778,11 @@ static bool view_has(struct rbatch *b, enum db_cf cf, const char *h)
 	return has;
 }
 
-void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
+void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
+			  size_t klen, size_t n)
 {
 	for (size_t at = 0; at < n && b->gen != UINT64_MAX;) {
 		const char *want[PREFETCH_KEYS];
-		enum db_cf wcf[PREFETCH_KEYS];
 		size_t nw = 0, first = at;
 		rados_read_op_t op;
 		rados_omap_iter_t it = NULL;
@@ -1766,8 +1791,7 @@ void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 		if (!b->tcap && !grow_tab(b))
 			return;
 		for (; at < n && nw < PREFETCH_KEYS; at++) {
-			enum db_cf cf = keys[at].cf;
-			char *h = key_hex(cf, keys[at].key, keys[at].klen);
+			char *h = key_hex(cf, keys + at * klen, klen);
 
 			if (!h)
 				break;
@@ -1775,7 +1799,6 @@ void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 				free(h); /* read or written, or in the view */
 				continue;
 			}
-			wcf[nw] = cf;
 			want[nw++] = h;
 		}
 		if (!nw) {
@@ -1800,11 +1823,7 @@ void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 
 			if (rados_omap_get_next(it, &k, &v, &vl) || !k)
 				break;
-			/* The key's first byte (two hex digits) is its column
-			 * family: key_hex made it. */
-			stage_hex(b, strdup(k),
-				  (enum db_cf)(nib(k[0]) << 4 | nib(k[1])), v,
-				  vl, false, true);
+			stage_hex(b, strdup(k), cf, v, vl, false, true);
 		}
 		if (it)
 			rados_omap_get_end(it);
@@ -1812,8 +1831,8 @@ void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 			rados_release_read_op(op);
 		for (size_t i = 0; i < nw; i++) {
 			if (!rc && b->tcap && !*slot_of(b, want[i]))
-				stage_hex(b, (char *)want[i], wcf[i], NULL, 0,
-					  true, true);
+				stage_hex(b, (char *)want[i], cf, NULL, 0, true,
+					  true);
 			else
 				free((char *)want[i]);
 		}
@@ -1826,14 +1845,27 @@ void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
  * "s" secrets. */
 static void what_of(const struct rbatch *b, char out[4])
 {
-	unsigned what = 0;
+	bool ns = false, bind = false, sec = false;
+	uint8_t btag = KEY_NS_BINDING;
+	char bh[3];
 
-	for (size_t i = 0; i < b->n; i++)
-		if (!b->e[i].clean)
-			what |= key_what(b->e[i].hex);
-	snprintf(out, 4, "%s%s%s", what & RMETA_NAMESPACE ? "n" : "",
-		 what & RMETA_BINDINGS ? "b" : "",
-		 what & RMETA_SECRETS ? "s" : "");
+	store_hex_encode(&btag, 1, bh);
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bent *e = &b->e[i];
+
+		if (e->clean)
+			continue;
+		if (e->cf == CF_SECRETS)
+			sec = true;
+		if (e->cf != CF_NAMESPACE)
+			continue;
+		ns = true;
+		if (!strncmp(e->hex + 2, bh, 2))
+			bind = true;
+	}
+	snprintf(out, 4, "%s%s%s", ns ? "n" : "", bind ? "b" : "",
+		 sec ? "s" : "");
 }
 
 /* One write op of entries [from, to): compare gen with *gen and set it one
@@ -1917,15 +1949,343 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------ commits of many parts
+ *
+ * A batch bigger than one write op (the seal of a run of many thousands of
+ * files, gc of as many) must still land whole or not at all, with its
+ * journal record.  Its parts (entries_encode, every key it sets or
+ * removes) first go into objects of their own, INTENT_PREFIX + count +
+ * "." + a random id + "." + part, which nothing reads.  Then one counted
+ * write op is the commit: it names them in the omap key INTENT_KEY
+ * ("count id parts").  Only then are the parts applied to "meta", each
+ * by a write op that compares the count; the last also removes
+ * INTENT_KEY, and the part objects go.  A process that dies (or fails)
+ * before the commit leaves objects nothing names; one that dies after it
+ * leaves INTENT_KEY, and whichever node takes the lock next applies the
+ * parts again (setting and removing fixed values: applying one twice
+ * changes nothing) before its own commit.  Until then readers outside
+ * commits may see part of it. */
+
+static void intent_name(char *out, size_t cap, uint64_t g, const char *id,
+			size_t part)
+{
+	snprintf(out, cap, INTENT_PREFIX "%020llu.%s.%zu",
+		 (unsigned long long)g, id, part);
+}
+
+/* Applies one part (entries_encode's form) at count g: -ECANCELED when
+ * the count moved, -EIO when the part is corrupt. */
+static int part_apply(struct rmeta *m, uint64_t g, const uint8_t *v, size_t len,
+		      bool last)
+{
+	struct cursor c = {v, v + len, false};
+	size_t n = 0, np = 0, nd = 0;
+	const char **pk, **pv, **dk;
+	size_t *pkl, *pvl, *dkl;
+	rados_write_op_t op;
+	char g0[21];
+	int rc = -ENOMEM;
+
+	if (cur_u8(&c) != 1 || c.bad)
+		return -EIO;
+	/* Every entry takes at least 2 bytes. */
+	n = len / 2 + 1;
+	pk = calloc(n, sizeof(*pk)), pv = calloc(n, sizeof(*pv));
+	dk = calloc(n, sizeof(*dk));
+	pkl = calloc(n, sizeof(*pkl)), pvl = calloc(n, sizeof(*pvl));
+	dkl = calloc(n, sizeof(*dkl));
+	op = rados_create_write_op();
+	if (!pk || !pv || !dk || !pkl || !pvl || !dkl || !op)
+		goto out;
+	rc = 0;
+	while (c.p < c.end && !rc) {
+		uint8_t set = cur_u8(&c);
+		uint64_t kl = cur_varint(&c);
+		const uint8_t *k =
+		    kl <= (uint64_t)(c.end - c.p) ? cur_bytes(&c, kl) : NULL;
+
+		if (!k || c.bad || set > 1) {
+			rc = -EIO;
+			break;
+		}
+		if (set) {
+			uint64_t vl = cur_varint(&c);
+			const uint8_t *val = vl <= (uint64_t)(c.end - c.p)
+						 ? cur_bytes(&c, vl)
+						 : NULL;
+
+			if (!val || c.bad) {
+				rc = -EIO;
+				break;
+			}
+			pk[np] = (const char *)k, pkl[np] = kl;
+			pv[np] = (const char *)val, pvl[np++] = vl;
+		} else {
+			dk[nd] = (const char *)k, dkl[nd++] = kl;
+		}
+	}
+	if (rc)
+		goto out;
+	snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)g);
+	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0, 20);
+	if (nd)
+		rados_write_op_omap_rm_keys2(op, dk, dkl, nd);
+	if (np)
+		rados_write_op_omap_set2(op, pk, pv, pkl, pvl, np);
+	if (last) {
+		const char *ik = INTENT_KEY;
+		size_t il = strlen(INTENT_KEY);
+
+		rados_write_op_omap_rm_keys2(op, &ik, &il, 1);
+	}
+	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+out:
+	if (op)
+		rados_release_write_op(op);
+	free(pk), free(pv), free(dk), free(pkl), free(pvl), free(dkl);
+	return rc;
+}
+
+/* Removes every part object (lock held, no commit of many parts
+ * pending: none can be committed any more). */
+static void intents_sweep(struct rmeta *m)
+{
+	rados_list_ctx_t ls;
+	const char *oid;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	if (rados_nobjects_list_open(m->io, &ls))
+		return;
+	while (!rados_nobjects_list_next(ls, &oid, NULL, NULL)) {
+		if (strncmp(oid, INTENT_PREFIX, strlen(INTENT_PREFIX)))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 16;
+			char **nn = realloc(names, nc * sizeof(*nn));
+
+			if (!nn)
+				break;
+			names = nn, cap = nc;
+		}
+		if (!(names[n] = strdup(oid)))
+			break;
+		n++;
+	}
+	rados_nobjects_list_close(ls);
+	for (size_t i = 0; i < n; i++) {
+		rados_remove(m->io, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Reads part object oid whole: 0 and a buffer, or -errno. */
+static int part_read(struct rmeta *m, const char *oid, uint8_t **v, size_t *len)
+{
+	uint64_t size;
+	time_t mt;
+	size_t got = 0;
+	int rc = rados_stat(m->io, oid, &size, &mt);
+
+	if (rc)
+		return rc;
+	*v = malloc(size ? size : 1);
+	if (!*v)
+		return -ENOMEM;
+	while (got < size) {
+		size_t want =
+		    size - got > (16u << 20) ? (16u << 20) : size - got;
+		int r = rados_read(m->io, oid, (char *)*v + got, want, got);
+
+		if (r <= 0) {
+			free(*v);
+			return r < 0 ? r : -EIO;
+		}
+		got += (size_t)r;
+	}
+	*len = size;
+	return 0;
+}
+
+/* Applies the parts of a commit that INTENT_KEY (value iv) names and
+ * that its process did not finish, at count g (lock held). */
+static int roll_forward(struct rmeta *m, uint64_t g, const char *iv)
+{
+	unsigned long long ig = 0;
+	char id[33];
+	size_t parts = 0;
+	int rc = 0;
+
+	if (sscanf(iv, "%llu %32s %zu", &ig, id, &parts) != 3 || ig != g ||
+	    !parts) {
+		store_log(STORE_LOG_ERR,
+			  "RADOS pool %s: the store names a commit of many "
+			  "parts it cannot read (%.40s): run 'artifactfs fsck'",
+			  m->pool, iv);
+		return -EIO;
+	}
+	store_log(STORE_LOG_WARNING,
+		  "RADOS pool %s: completing commit %llu of %zu parts, left "
+		  "unfinished by its process",
+		  m->pool, ig, parts);
+	for (size_t i = 0; i < parts && !rc; i++) {
+		char oid[128];
+		uint8_t *v;
+		size_t len;
+
+		intent_name(oid, sizeof(oid), g, id, i);
+		rc = part_read(m, oid, &v, &len);
+		if (!rc) {
+			rc = part_apply(m, g, v, len, i + 1 == parts);
+			free(v);
+		}
+		if (rc == -ENOENT || rc == -EIO)
+			store_log(STORE_LOG_ERR,
+				  "RADOS pool %s: part %zu of commit %llu is "
+				  "%s: the commit cannot be completed; run "
+				  "'artifactfs fsck'",
+				  m->pool, i, ig,
+				  rc == -ENOENT ? "missing" : "corrupt");
+	}
+	if (rc)
+		return rc == -ENOENT || rc == -EIO
+			   ? -EIO
+			   : fail(m, "cannot complete an unfinished commit",
+				  rc);
+	intents_sweep(m);
+	return 0;
+}
+
+/* Commits entries of b split at cuts (nparts parts: [cuts[i],
+ * cuts[i+1])) as described above. */
+static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
+{
+	struct rmeta *m = b->m;
+	struct buf *px = calloc(nparts, sizeof(*px));
+	uint64_t g = b->gen;
+	uint8_t r[8];
+	char id[17], iv[64], oid[128], g0[21], g1[21], lk[LOG_KEY_LEN + 1],
+	    ok[LOG_KEY_LEN + 1];
+	rados_write_op_t op = NULL;
+	int rc = px ? 0 : -ENOMEM;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		rc = -EIO;
+	store_hex_encode(r, sizeof(r), id);
+	/* The parts, where nothing reads them. */
+	for (size_t i = 0; i < nparts && !rc; i++) {
+		entries_encode(b, cuts[i], cuts[i + 1], true, SIZE_MAX, &px[i]);
+		if (px[i].oom) {
+			rc = -ENOMEM;
+			break;
+		}
+		op = rados_create_write_op();
+		if (!op) {
+			rc = -ENOMEM;
+			break;
+		}
+		rados_write_op_write_full(op, (const char *)px[i].p, px[i].len);
+		intent_name(oid, sizeof(oid), g + 1, id, i);
+		rc = rados_write_op_operate(op, m->io, oid, NULL, 0);
+		rados_release_write_op(op);
+		op = NULL;
+		if (rc)
+			rc = fail(m, "commit failed, nothing was changed", rc);
+	}
+	/* The commit: the count, the log's entry (too big: views drop), and
+	 * the parts named. */
+	if (!rc && !(op = rados_create_write_op()))
+		rc = -ENOMEM;
+	if (!rc) {
+		const char *k[2], *v[2];
+		size_t kl[2], vl[2];
+		uint8_t drop = 0;
+
+		snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)g);
+		snprintf(g1, sizeof(g1), "%020llu", (unsigned long long)g + 1);
+		snprintf(iv, sizeof(iv), "%llu %s %zu",
+			 (unsigned long long)g + 1, id, nparts);
+		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
+					20);
+		rados_write_op_setxattr(op, "gen", g1, 20);
+		log_key(lk, g + 1);
+		k[0] = lk, kl[0] = LOG_KEY_LEN, v[0] = (const char *)&drop,
+		vl[0] = 1;
+		k[1] = INTENT_KEY, kl[1] = strlen(INTENT_KEY), v[1] = iv,
+		vl[1] = strlen(iv);
+		if (g + 1 >= LOG_KEEP) {
+			log_key(ok, g + 2 - LOG_KEEP);
+			rados_write_op_omap_rm_range2(op, LOG_PREFIX,
+						      strlen(LOG_PREFIX), ok,
+						      LOG_KEY_LEN);
+		}
+		rados_write_op_omap_set2(op, k, v, kl, vl, 2);
+		rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+		if (rc == -ECANCELED) {
+			store_log(STORE_LOG_ERR,
+				  "RADOS pool %s: another node committed "
+				  "while this commit's lock had lapsed: "
+				  "nothing was changed",
+				  m->pool);
+			rc = -EAGAIN;
+		} else if (rc) {
+			rc = fail(m, "commit failed, nothing was changed", rc);
+		}
+	}
+	if (op)
+		rados_release_write_op(op);
+	if (rc) {
+		for (size_t i = 0; i < nparts; i++) {
+			intent_name(oid, sizeof(oid), g + 1, id, i);
+			rados_remove(m->io, oid);
+		}
+		goto out;
+	}
+	/* Committed: from here on, the change stands. */
+	b->gen = g + 1;
+	for (size_t i = 0; i < nparts && !rc; i++)
+		rc = part_apply(m, g + 1, px[i].p, px[i].len, i + 1 == nparts);
+	if (rc) {
+		store_log(STORE_LOG_WARNING,
+			  "RADOS pool %s: commit %llu is made, but applying "
+			  "its parts failed (%s): the next commit of any node "
+			  "completes it",
+			  m->pool, (unsigned long long)g + 1, strerror(-rc));
+		b->unapplied = true;
+		rc = 0;
+	} else {
+		intents_sweep(m);
+	}
+out:
+	for (size_t i = 0; px && i < nparts; i++)
+		free(px[i].p);
+	free(px);
+	return rc;
+}
+
+int rmeta_settle(struct rmeta *m)
+{
+	struct rbatch *b;
+	char *iv = NULL;
+	uint64_t g;
+	int rc = gen_sync(m, &g, &iv);
+
+	if (rc || !iv)
+		return rc;
+	free(iv);
+	b = rmeta_batch_new(m, &rc); /* under the lock: completes it */
+	rmeta_batch_free(b);
+	return rc;
+}
+
 /* A batch is one write op when it fits one (every commit of the store's
  * daily work does); a bigger one (a seal of a run of many thousands of
- * files) goes in parts, each compared and counted, the last carrying what
- * was staged last (the journal record is staged last: it lands with the
- * final part). */
+ * files) is a commit of many parts (above): whole or not at all. */
 int rmeta_batch_commit(struct rbatch *b)
 {
 	struct rmeta *m = b->m;
-	size_t from = 0, dirty = 0;
+	size_t from = 0, dirty = 0, *cuts = NULL, ncuts = 0, ccap = 0;
 	int rc = 0;
 
 	if (b->gen == UINT64_MAX) {
@@ -1939,30 +2299,49 @@ int rmeta_batch_commit(struct rbatch *b)
 		dirty += !b->e[i].clean;
 	if (!dirty)
 		return 0;
-	while (!rc && dirty) {
+	/* Where the parts end: up to an op's limits in written keys; the
+	 * last part takes whatever reads are left. */
+	for (size_t left = dirty; left;) {
 		size_t to = from, keys = 0, bytes = 0;
 
-		/* Up to the op's limits in written keys; the last part takes
-		 * whatever reads are left. */
-		while (to < b->n && keys < OP_KEYS && bytes < OP_BYTES) {
+		while (to < b->n && keys < m->op_keys && bytes < OP_BYTES) {
 			if (!b->e[to].clean) {
 				keys++;
 				bytes += strlen(b->e[to].hex) + b->e[to].len;
 			}
 			to++;
 		}
-		rc = commit_part(b, from, to);
-		dirty -= keys;
+		if (left == keys)
+			to = b->n;
+		if (ncuts + 1 >= ccap) {
+			size_t nc = ccap ? 2 * ccap : 8;
+			size_t *n2 = realloc(cuts, nc * sizeof(*n2));
+
+			if (!n2) {
+				free(cuts);
+				return -ENOMEM;
+			}
+			cuts = n2, ccap = nc;
+		}
+		if (!ncuts)
+			cuts[ncuts++] = 0;
+		cuts[ncuts++] = to;
+		left -= keys;
 		from = to;
 	}
+	if (ncuts == 2 || b->lane) /* one part (a lane is never more) */
+		rc = commit_part(b, 0, b->n);
+	else
+		rc = commit_parts(b, cuts, ncuts - 1);
+	free(cuts);
 	if (b->lane) { /* a lane changes nothing others cache */
 		lane_note(b, rc);
 		return rc;
 	}
 	b->failed = rc != 0;
 	pthread_mutex_lock(&m->lock);
-	if (rc || !m->view_ok || m->view_gen != b->gen0) {
-		view_drop(m); /* (a part may have landed) */
+	if (rc || !m->view_ok || m->view_gen != b->gen0 || ncuts > 2) {
+		view_drop(m); /* (of many parts: its log entry drops them) */
 	} else {
 		for (size_t i = 0; i < b->n && m->view_ok; i++)
 			if (!b->e[i].clean &&

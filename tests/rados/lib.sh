@@ -2,9 +2,9 @@
 # tests/rados/lib.sh - shared by the RADOS tests (sourced after
 # ../mount/lib.sh).
 #
-# cluster_up POOL: skips (77) without the ceph binaries, except under
+# cluster_up POOL [POOL2...]: skips (77) without the ceph binaries, except under
 # CI=true where that is a failure (scripts/deps.sh installs them); else
-# starts a throw-away one-host cluster in $T/ceph with POOL (stopped by
+# starts a throw-away one-host cluster in $T/ceph with the pools (stopped by
 # the EXIT trap) and sets CL, CONF and POOL.  R ARGS...: the rados tool
 # on that pool.
 
@@ -21,7 +21,7 @@ cluster_up() {
 	CL=$T/ceph
 	CLEANUP+=("'$SRC_ROOT/scripts/ceph_down.sh' '$CL' >/dev/null")
 	check "a one-host cluster comes up"
-	"$SRC_ROOT/scripts/ceph_up.sh" "$CL" "$POOL" || fail "ceph_up.sh failed"
+	"$SRC_ROOT/scripts/ceph_up.sh" "$CL" "$@" || fail "ceph_up.sh failed"
 	CONF=$CL/ceph.conf
 }
 

@@ -10,7 +10,9 @@
 # left by a killed process of this host is broken, another host's is
 # waited for until its lease ends; an export copies the
 # chunks it holds and reads with the cluster stopped, while the store's
-# commands then fail within their deadline, naming the conf and the pool.
+# commands then fail within their deadline, naming the conf and the pool;
+# a commit too big for one write op is whole or nothing when its process
+# is killed part way (the next commit completes it).
 #
 # Skipped (77) without the ceph binaries, except under CI=true where that
 # is a failure (scripts/deps.sh installs them).
@@ -18,7 +20,7 @@ source "$(dirname "$0")/../mount/lib.sh" "$@"
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-cluster_up afs
+cluster_up afs afsmany
 
 check "init refuses a pool that does not exist, and writes no store"
 expect_err "RADOS pool nosuch does not exist" \
@@ -188,6 +190,92 @@ timeout 60 "$AFS" --config "$T/empty.conf" --store "$S" put locked "$T/l1.txt" \
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "   a put waited $ms ms for another host's 4 s lease"
 [ "$ms" -ge 2500 ] || defect "a put took another host's live lock after $ms ms"
+
+check "a commit too big for one write op counts once and leaves no part behind"
+# ARTIFACTFS_RADOS_OP_KEYS=5: the put of 400 files is a commit of many
+# parts (store/radosmeta.c), as the seal of a run of 20,000 files is.  A
+# store of its own (pool afsmany), whose journal only this directory wrote.
+SM=$T/store-many
+mp() { "$AFS" --config "$T/empty.conf" --store "$SM" "$@"; }
+RM() { timeout 30 rados -c "$CONF" -p afsmany "$@"; }
+mp init --rados afsmany --ceph-conf "$CONF" >/dev/null || fail "init on afsmany"
+nsm=$(RM --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
+mkdir "$T/many"
+for i in $(seq 400); do echo "file $i" >"$T/many/f$i"; done
+want_many=$(mp put many-ref "$T/many" | awk '{print $2}')
+[ -n "$want_many" ] || fail "put many-ref"
+parts() { RM -N "$nsm" ls | grep -c '^intent\.' || true; }
+pending() { RM -N "$nsm" listomapkeys meta | grep -c '^~i$' || true; }
+g0=$(RM -N "$nsm" getxattr meta gen)
+ARTIFACTFS_RADOS_OP_KEYS=5 mp put many "$T/many" >"$T/many.out" ||
+	defect "put in parts: $(cat "$T/many.out")"
+g1=$(RM -N "$nsm" getxattr meta gen)
+[ "$(awk '{print $2}' "$T/many.out")" = "$want_many" ] ||
+	defect "the put in parts made $(cat "$T/many.out"), want $want_many"
+[ $((10#$g1 - 10#$g0)) -eq 1 ] || defect "the put in parts counted $((10#$g1 - 10#$g0)) commits"
+[ "$(parts)" = 0 ] && [ "$(pending)" = 0 ] ||
+	defect "the put in parts left $(parts) part objects, $(pending) pending"
+
+# kill_put NAME WHEN: a put of $T/many in parts (of 2 keys: a long
+# commit), killed (SIGKILL) as soon as WHEN holds (polled), or not at all
+# if it ends first; its exit status.
+kill_put() {
+	local p i
+	ARTIFACTFS_RADOS_OP_KEYS=2 "$AFS" --config "$T/empty.conf" --store "$SM" \
+		put "$1" "$T/many" >/dev/null 2>&1 &
+	p=$!
+	for ((i = 0; i < 3000; i++)); do
+		if [ "$($2)" != 0 ]; then
+			kill -9 "$p"
+			break
+		fi
+		kill -0 "$p" 2>/dev/null || break
+	done
+	wait "$p"
+}
+# version_is NAME: NAME@v1 is there with the put's digest (0), absent (1).
+version_is() {
+	local got
+	got=$(mp ls "$1" 2>/dev/null | awk '$1 == "v1" {print $2}')
+	[ -n "$got" ] || return 1
+	[ "${want_many:0:19}" = "$got" ] || defect "$1@v1 is $got, want $want_many"
+}
+
+check "a commit of many parts killed once it is made is completed by the next commit, whole"
+completed=0
+for r in 1 2 3; do
+	rc=0
+	kill_put "made$r" pending || rc=$?
+	printf 'x%s\n' "$r" >"$T/next.txt"
+	mp put next "$T/next.txt" >/dev/null 2>"$T/next.err" ||
+		defect "the put after the kill: $(cat "$T/next.err")"
+	if grep -q "completing commit .* of .* parts, left unfinished" "$T/next.err"; then
+		completed=$((completed + 1))
+	fi
+	[ "$rc" = 0 ] || [ "$rc" = 137 ] || defect "put made$r exited $rc"
+	version_is "made$r" || defect "made$r@v1 is missing after the next commit"
+	[ "$(pending)" = 0 ] && [ "$(parts)" = 0 ] ||
+		defect "after the next commit: $(pending) pending, $(parts) part objects"
+done
+echo "   $completed of 3 puts killed after their commit were completed by the next"
+[ "$completed" -ge 1 ] || defect "no put was killed between its commit and its last part"
+
+check "a commit of many parts killed before it is made leaves nothing, and its parts go"
+absent=0
+for r in 1 2 3; do
+	rc=0
+	kill_put "unmade$r" parts || rc=$?
+	mp put next "$T/next.txt" >/dev/null 2>&1 || defect "the put after the kill"
+	if version_is "unmade$r"; then :; else absent=$((absent + 1)); fi
+	[ "$(pending)" = 0 ] || defect "a commit is pending after the next put"
+done
+echo "   $absent of 3 puts killed while writing their parts left no version"
+ARTIFACTFS_RADOS_OP_KEYS=5 mp put many-again "$T/many" >/dev/null ||
+	defect "put in parts after the kills"
+[ "$(parts)" = 0 ] || defect "$(parts) part objects left after a later commit of many parts"
+mp fsck >"$T/fsck.out" 2>&1 || defect "fsck after the kills: $(cat "$T/fsck.out")"
+mp audit verify >/dev/null 2>"$T/verify.err" ||
+	defect "audit verify after the kills: $(cat "$T/verify.err")"
 
 check "with the cluster down a command fails within its deadline, naming the pool"
 KEEP=1 "$SRC_ROOT/scripts/ceph_down.sh" "$CL" >/dev/null
