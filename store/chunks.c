@@ -287,10 +287,9 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 	return -ENOTSUP;
 }
 
-void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
-			  size_t klen, size_t n)
+void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 {
-	(void)b, (void)cf, (void)keys, (void)klen, (void)n;
+	(void)b, (void)keys, (void)n;
 }
 
 int rmeta_settle(struct rmeta *m)

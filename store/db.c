@@ -501,8 +501,21 @@ void db_batch_delete(struct db_batch *b, enum db_cf cf, const void *key,
 void db_batch_prefetch(struct db_batch *b, enum db_cf cf, const uint8_t *keys,
 		       size_t klen, size_t n)
 {
+	struct db_key *k = b->rb ? malloc(n * sizeof(*k)) : NULL;
+
+	if (!k)
+		return; /* a read ahead is optional */
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct db_key){cf, keys + i * klen, klen};
+	rmeta_batch_prefetch(b->rb, k, n);
+	free(k);
+}
+
+void db_batch_prefetch_keys(struct db_batch *b, const struct db_key *keys,
+			    size_t n)
+{
 	if (b->rb)
-		rmeta_batch_prefetch(b->rb, cf, keys, klen, n);
+		rmeta_batch_prefetch(b->rb, keys, n);
 }
 
 int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,

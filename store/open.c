@@ -653,6 +653,8 @@ static int store_setup(struct store *s, const struct store_options *o)
 	if (!rc)
 		rc = dcache_new(DCACHE_BYTES, &s->dcache);
 	if (!rc)
+		rc = hints_new(&s->hints);
+	if (!rc)
 		rc = pool_new(IO_THREADS, &s->io_pool);
 	return rc ? rc : pool_new(s->opt.threads, &s->pool);
 }
@@ -763,6 +765,7 @@ void store_close(struct store *s)
 	cache_free(s->cache);
 	free(s->audit_key);
 	dcache_free(s->dcache);
+	hints_free(s->hints);
 	chunk_set_free(s->pending);
 	lock_drop(s->lock_fd);
 	if (s->pending) {

@@ -25,8 +25,10 @@
  * Coherence.  Each node watches the object; a commit that changed the
  * namespace, a binding or a secret notifies the others (asynchronously:
  * a dead watcher never slows a commit), whose hook invalidates what they
- * cached.  A node also compares "gen" when it takes the lock, and calls
- * its hook when another node committed since its own last commit.  The
+ * cached.  A node also compares "gen" when it takes the lock, and when
+ * another node committed since its own last commit, calls its hook for
+ * what the log entries it caught up with changed (below; for everything
+ * when it could not catch up), lest a notify was lost.  The
  * notify goes once the lock is let go, and a watching node waiting for
  * the lock tries again when it hears one, instead of sleeping out its
  * backoff.
@@ -155,7 +157,12 @@ struct rmeta {
 	char *lane_hex;
 	void *lane_val;
 	size_t lane_len;
-	uint64_t vseq;	   /* bumped by every change of the view */
+	uint64_t vseq; /* bumped by every change of the view */
+	/* What other nodes' commits changed since the last batch looked
+	 * (RMETA_*, from the log entries the view caught up with), or
+	 * anything (the view was dropped meanwhile). */
+	unsigned changed;
+	bool changed_any;
 	int64_t view_seen; /* when view_gen was last the cluster's count */
 	bool view_ok;
 	/* The commit lock kept between commits (under lock): held_gen is
@@ -266,6 +273,27 @@ static int64_t now_mono_ns(void)
 }
 
 /* Whether key hex h of cf changes by counted commits alone. */
+/* What a change of key h (hex, cf first) tells watchers of: RMETA_*
+ * bits (a binding is in the namespace too). */
+static unsigned key_what(const char *h)
+{
+	char cf[3], btag[3];
+	uint8_t b;
+
+	b = CF_SECRETS;
+	store_hex_encode(&b, 1, cf);
+	if (!strncmp(h, cf, 2))
+		return RMETA_SECRETS;
+	b = CF_NAMESPACE;
+	store_hex_encode(&b, 1, cf);
+	if (strncmp(h, cf, 2))
+		return 0;
+	b = KEY_NS_BINDING;
+	store_hex_encode(&b, 1, btag);
+	return strncmp(h + 2, btag, 2) ? RMETA_NAMESPACE
+				       : RMETA_NAMESPACE | RMETA_BINDINGS;
+}
+
 static bool view_keeps(enum db_cf cf, const char *h)
 {
 	char head[2 * KEY_AUDIT_HEAD_LEN + 1];
@@ -296,6 +324,7 @@ static void view_drop(struct rmeta *m)
 	m->view = NULL;
 	m->vn = m->vcap = m->vbytes = 0;
 	m->view_ok = false;
+	m->changed_any = true;
 	m->vseq++;
 }
 
@@ -1345,6 +1374,7 @@ static bool log_apply(struct rmeta *m, const uint8_t *v, size_t len)
 		}
 		if (c.bad || set > 1)
 			return false;
+		m->changed |= key_what(h);
 		view_set(m, h, val, (size_t)vl);
 	}
 	return m->view_ok;
@@ -1463,6 +1493,7 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 {
 	struct rbatch *b = calloc(1, sizeof(*b));
 	uint64_t seen;
+	unsigned what;
 	int rc;
 
 	*err = -ENOMEM;
@@ -1506,11 +1537,16 @@ struct rbatch *rmeta_batch_new(struct rmeta *m, int *err)
 	view_seen_at(m, b->gen, now_mono_ns());
 	seen = m->last_gen;
 	m->last_gen = b->gen;
-	/* Another node committed since we last looked: whatever we cached
-	 * may be stale (a notify may have been lost). */
-	if (seen && seen != b->gen && m->hook)
-		m->hook(m->hook_arg,
-			RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS);
+	/* Another node committed since we last looked: what we cached of
+	 * what it changed may be stale (a notify may have been lost).  The
+	 * log entries the view caught up with say what that was; without
+	 * them (the view was dropped), it may be anything. */
+	what = m->changed_any ? RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS
+			      : m->changed;
+	m->changed = 0;
+	m->changed_any = false;
+	if (seen && seen != b->gen && what && m->hook)
+		m->hook(m->hook_arg, what);
 	pthread_mutex_unlock(&m->lock);
 	*err = 0;
 	return b;
@@ -1778,11 +1814,11 @@ static bool view_has(struct rbatch *b, enum db_cf cf, const char *h)
 	return has;
 }
 
-void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
-			  size_t klen, size_t n)
+void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 {
 	for (size_t at = 0; at < n && b->gen != UINT64_MAX;) {
 		const char *want[PREFETCH_KEYS];
+		enum db_cf wcf[PREFETCH_KEYS];
 		size_t nw = 0, first = at;
 		rados_read_op_t op;
 		rados_omap_iter_t it = NULL;
@@ -1791,7 +1827,8 @@ void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
 		if (!b->tcap && !grow_tab(b))
 			return;
 		for (; at < n && nw < PREFETCH_KEYS; at++) {
-			char *h = key_hex(cf, keys + at * klen, klen);
+			enum db_cf cf = keys[at].cf;
+			char *h = key_hex(cf, keys[at].key, keys[at].klen);
 
 			if (!h)
 				break;
@@ -1799,6 +1836,7 @@ void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
 				free(h); /* read or written, or in the view */
 				continue;
 			}
+			wcf[nw] = cf;
 			want[nw++] = h;
 		}
 		if (!nw) {
@@ -1823,7 +1861,11 @@ void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
 
 			if (rados_omap_get_next(it, &k, &v, &vl) || !k)
 				break;
-			stage_hex(b, strdup(k), cf, v, vl, false, true);
+			/* The key's first byte (two hex digits) is its column
+			 * family: key_hex made it. */
+			stage_hex(b, strdup(k),
+				  (enum db_cf)(nib(k[0]) << 4 | nib(k[1])), v,
+				  vl, false, true);
 		}
 		if (it)
 			rados_omap_get_end(it);
@@ -1831,8 +1873,8 @@ void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
 			rados_release_read_op(op);
 		for (size_t i = 0; i < nw; i++) {
 			if (!rc && b->tcap && !*slot_of(b, want[i]))
-				stage_hex(b, (char *)want[i], cf, NULL, 0, true,
-					  true);
+				stage_hex(b, (char *)want[i], wcf[i], NULL, 0,
+					  true, true);
 			else
 				free((char *)want[i]);
 		}
@@ -1845,27 +1887,14 @@ void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
  * "s" secrets. */
 static void what_of(const struct rbatch *b, char out[4])
 {
-	bool ns = false, bind = false, sec = false;
-	uint8_t btag = KEY_NS_BINDING;
-	char bh[3];
+	unsigned what = 0;
 
-	store_hex_encode(&btag, 1, bh);
-
-	for (size_t i = 0; i < b->n; i++) {
-		const struct bent *e = &b->e[i];
-
-		if (e->clean)
-			continue;
-		if (e->cf == CF_SECRETS)
-			sec = true;
-		if (e->cf != CF_NAMESPACE)
-			continue;
-		ns = true;
-		if (!strncmp(e->hex + 2, bh, 2))
-			bind = true;
-	}
-	snprintf(out, 4, "%s%s%s", ns ? "n" : "", bind ? "b" : "",
-		 sec ? "s" : "");
+	for (size_t i = 0; i < b->n; i++)
+		if (!b->e[i].clean)
+			what |= key_what(b->e[i].hex);
+	snprintf(out, 4, "%s%s%s", what & RMETA_NAMESPACE ? "n" : "",
+		 what & RMETA_BINDINGS ? "b" : "",
+		 what & RMETA_SECRETS ? "s" : "");
 }
 
 /* One write op of entries [from, to): compare gen with *gen and set it one

@@ -41,6 +41,7 @@ struct pool;
 struct chunk_set;
 struct chunk_cache;
 struct dir_cache;
+struct mf_hints;
 
 /* ------------------------------------------------------------ gate.c
  * Ingest shared, gc exclusive: a writer or put holds a share from its
@@ -84,6 +85,7 @@ struct store {
 	struct pool *io_pool;	      /* blocking reads: prefetch */
 	struct chunk_cache *cache;    /* decoded chunks shared by readers */
 	struct dir_cache *dcache;     /* decoded directory listings */
+	struct mf_hints *hints;	      /* manifests just recorded (RADOS) */
 	struct chunk_set *pending;    /* chunks stored, not yet referenced */
 	struct chunk_backend *chunks; /* where chunk bytes live */
 	uint8_t *audit_key; /* journal on: every change carries a record */
@@ -165,6 +167,15 @@ void db_batch_delete(struct db_batch *b, enum db_cf cf, const void *key,
  * of each that follows costs nothing; a no-op for RocksDB. */
 void db_batch_prefetch(struct db_batch *b, enum db_cf cf, const uint8_t *keys,
 		       size_t klen, size_t n);
+/* A key of a column family (db_batch_prefetch_keys). */
+struct db_key {
+	enum db_cf cf;
+	const uint8_t *key;
+	size_t klen;
+};
+/** As db_batch_prefetch, for n keys of any column families. */
+void db_batch_prefetch_keys(struct db_batch *b, const struct db_key *keys,
+			    size_t n);
 /** Like db_get, seeing the batch's pending writes first. */
 int db_batch_get(struct db_batch *b, enum db_cf cf, const void *key,
 		 size_t klen, void **val, size_t *len);
@@ -365,8 +376,8 @@ void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
 			size_t klen);
 int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		    size_t klen, void **val, size_t *len);
-void rmeta_batch_prefetch(struct rbatch *b, enum db_cf cf, const uint8_t *keys,
-			  size_t klen, size_t n);
+void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys,
+			  size_t n);
 /** Completes a commit of many parts its process left unfinished (died
  * part way), if the store names one: 0, or -errno (logged). */
 int rmeta_settle(struct rmeta *m);
@@ -566,6 +577,25 @@ struct dc_entry;
 int dcache_get(struct store *s, const uint8_t digest[STORE_DIGEST_LEN],
 	       const struct dc_entry **out);
 void dcache_put(struct store *s, const struct dc_entry *d);
+
+/* ------------------------------------------------------------ hints.c
+ * The file manifests this process recorded last (a store in RADOS): what
+ * a commit that references one will read, so that it reads it all in one
+ * request.  Only a hint: the commit still reads what it uses. */
+
+#define HINTS_MAX      64
+#define HINT_BYTES_MAX 4096
+
+int hints_new(struct mf_hints **out);
+void hints_free(struct mf_hints *h);
+/** Keeps the encoded manifest of file digest (one over HINT_BYTES_MAX,
+ * or one that cannot be copied, is not kept), replacing the oldest. */
+void hints_add(struct mf_hints *h, const uint8_t digest[STORE_DIGEST_LEN],
+	       const void *val, size_t len);
+/** The kept manifest of file digest, decoded: 0, -ENOENT, -EIO,
+ * -ENOMEM. */
+int hints_get(struct mf_hints *h, const uint8_t digest[STORE_DIGEST_LEN],
+	      struct manifest *out);
 
 /* ------------------------------------------------------------- dlib.c */
 

@@ -345,6 +345,8 @@ static int record_manifest(struct store_writer *w, struct store_file *out)
 		return rc;
 	rc = db_put(w->s->db, CF_MANIFESTS, key,
 		    key_digest(key, KEY_MF_FILE, out->digest), val, len);
+	if (!rc && db_rados(w->s->db))
+		hints_add(w->s->hints, out->digest, val, len);
 	free(val);
 	return rc;
 }

@@ -14,6 +14,11 @@
 # Commits are counted by the store: the commit count "gen" of the
 # metadata object (every put is a version seal and its journal records,
 # in one or more commits), and puts/s is what a user sees.
+#
+# SPLIT=1 adds rows "split": the same nodes, each with a store of its
+# own in a pool of its own (nothing shared, so nothing contends but the
+# cluster and the cores): the most that sharding one store's metadata
+# could give on this cluster.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,7 +40,7 @@ trap cleanup EXIT
 : >"$T/afs.conf"
 export HOME=$T/home ARTIFACTFS_KEY_DIR=$T/keys
 mkdir -p "$HOME"
-"$ROOT/scripts/ceph_up.sh" "$CL" bench >/dev/null
+"$ROOT/scripts/ceph_up.sh" "$CL" bench split1 split2 split3 split4 >/dev/null
 CONF=$CL/ceph.conf
 afs() { "$AFS" --config "$T/afs.conf" -q --store "$1" "${@:2}"; }
 
@@ -61,10 +66,25 @@ unmount_all() {
 	MNTS=() PIDS=()
 }
 
+# gen [POOL]: the commit count of the store in POOL (default bench).
 gen() {
-	local ns
-	ns=$(rados -c "$CONF" -p bench --all ls 2>/dev/null | awk '$1 ~ /\.meta$/ {print $1; exit}')
-	rados -c "$CONF" -p bench -N "$ns" getxattr meta gen 2>/dev/null | sed 's/^0*//;s/^$/0/'
+	local ns pool=${1:-bench}
+	ns=$(rados -c "$CONF" -p "$pool" --all ls 2>/dev/null | awk '$1 ~ /\.meta$/ {print $1; exit}')
+	[ -n "$ns" ] || { echo 0; return; }
+	rados -c "$CONF" -p "$pool" -N "$ns" getxattr meta gen 2>/dev/null | sed 's/^0*//;s/^$/0/'
+}
+
+# gens KIND N: the commit counts of what the run's nodes commit to, summed.
+gens() {
+	local i g=0
+	case $1 in
+	rados) gen ;;
+	split)
+		for ((i = 1; i <= $2; i++)); do g=$((g + $(gen "split$i"))); done
+		echo "$g"
+		;;
+	*) echo 0 ;;
+	esac
 }
 
 # run N KIND MODE: N nodes at once, each PUTS times: "put" a small file
@@ -74,12 +94,15 @@ gen() {
 # (the journal's open and close records are commits too); prints the
 # figures.
 run() {
-	local n=$1 kind=$2 mode=$3 t0 t1 g0 g1 i
+	local n=$1 kind=$2 mode=$3 t0 t1 g0 g1 i k=0
 	local dirs=()
 	for ((i = 1; i <= n; i++)); do dirs+=("$T/$kind-$mode-$n-$i"); done
 	for d in "${dirs[@]}"; do
+		k=$((k + 1))
 		if [ "$kind" = rados ]; then
 			afs "$d" init --rados bench --ceph-conf "$CONF" >/dev/null 2>&1
+		elif [ "$kind" = split ]; then
+			afs "$d" init --rados "split$k" --ceph-conf "$CONF" >/dev/null 2>&1
 		else
 			afs "$d" init >/dev/null
 		fi
@@ -90,7 +113,7 @@ run() {
 			afs "$d" put "r-$(basename "$d")" "$d.files" >/dev/null
 		fi
 	done
-	[ "$kind" = rados ] && g0=$(gen) || g0=0
+	g0=$(gens "$kind" "$n")
 	local workers=()
 	t0=$(date +%s.%N)
 	for d in "${dirs[@]}"; do
@@ -124,18 +147,24 @@ for i in range(n):
 	done
 	for w in "${workers[@]}"; do wait "$w" || echo "a node's puts failed" >&2; done
 	t1=$(date +%s.%N)
-	[ "$kind" = rados ] && g1=$(gen) || g1=0
+	g1=$(gens "$kind" "$n")
 	local got
-	if [ "$mode" = put ]; then
+	if [ "$mode" = put ] && [ "$kind" = split ]; then
+		got=0
+		for d in "${dirs[@]}"; do got=$((got + $(afs "$d" ls "c$n" | grep -c '^v[0-9]'))); done
+	elif [ "$mode" = put ]; then
 		got=$(afs "${dirs[0]}" ls "c$n" | grep -c '^v[0-9]')
 	elif [ "$mode" = read ]; then
 		got=0
 		for d in "${dirs[@]}"; do got=$((got + $(cat "$d.read" 2>/dev/null || echo 0))); done
 	else
-		# Every node's files, read through the first node's mount.
+		# Every node's files, read through the first node's mount (its
+		# own, when each node has a store of its own).
 		got=0
+		local via=${dirs[0]}
 		for d in "${dirs[@]}"; do
-			got=$((got + $(cat "${dirs[0]}.mnt/pipelines/p/runs/$(basename "$d")/steps/s/outputs"/* | wc -l)))
+			[ "$kind" = split ] && via=$d
+			got=$((got + $(cat "$via.mnt/pipelines/p/runs/$(basename "$d")/steps/s/outputs"/* | wc -l)))
 		done
 	fi
 	python3 - "$kind" "$mode" "$n" "$PUTS" "$t0" "$t1" "$g0" "$g1" "$got" <<'EOF'
@@ -144,7 +173,7 @@ kind, mode, n, puts, t0, t1, g0, g1, got = sys.argv[1:]
 n, puts, got = int(n), int(puts), int(got)
 s = float(t1) - float(t0)
 commits = int(g1) - int(g0)
-c = f"{commits / s:10.1f}" if kind == "rados" else f"{'-':>10}"
+c = f"{commits / s:10.1f}" if kind != "rocksdb" else f"{'-':>10}"
 what = {"put": "versions", "write": "files", "read": "files read"}[mode]
 print(f"{kind:8} {mode:5} {n:5d} {n * puts:6d} {s:8.2f} {n * puts / s:8.1f} {c}"
       f"   {got} {what}{'' if got == n * puts else '  LOST SOME'}")
@@ -154,6 +183,9 @@ EOF
 
 printf '%-8s %5s %5s %6s %8s %8s %10s\n' backend what nodes ops "s" "ops/s" "commits/s"
 for mode in ${MODES:-put write read}; do
-	run 1 rocksdb "$mode"
-	for n in 1 2 4; do run "$n" rados "$mode"; done
+	[ -n "${NODES:-}" ] || run 1 rocksdb "$mode"
+	for n in ${NODES:-1 2 4}; do run "$n" rados "$mode"; done
+	if [ "${SPLIT:-0}" = 1 ]; then
+		for n in 2 4; do run "$n" split "$mode"; done
+	fi
 done
