@@ -263,19 +263,11 @@ static int fsck_chunk(void *arg, const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-static void fsck_totals(struct fsck *f)
+/* The store's counters against what the scans counted. */
+static void fsck_counters(struct fsck *f)
 {
 	struct store_stats have;
 
-	for (size_t i = 0; i < f->want.cap; i++) {
-		struct count *c = &f->want.t[i];
-
-		if (c->used && !c->seen)
-			problem(f,
-				c->key[0] == KEY_REF_CHUNK ? "chunk"
-							   : "refcount of",
-				c->key + 1, "referenced but missing");
-	}
 	if (store_stats_get(f->s, &have)) {
 		store_log(STORE_LOG_ERR, "fsck: store counters unreadable");
 		f->out->problems++;
@@ -283,6 +275,32 @@ static void fsck_totals(struct fsck *f)
 		store_log(STORE_LOG_ERR,
 			  "fsck: store counters differ from the contents");
 		f->out->problems++;
+	}
+}
+
+/* Referenced chunks the chunk store did not hold.  In a store shared by
+ * nodes, one whose count is gone by now was released (and collected) by
+ * a commit after the references were read: no problem. */
+static void fsck_missing(struct fsck *f, bool shared)
+{
+	for (size_t i = 0; i < f->want.cap; i++) {
+		struct count *c = &f->want.t[i];
+		void *v;
+		size_t len;
+
+		if (!c->used || c->seen)
+			continue;
+		if (shared && c->key[0] == KEY_REF_CHUNK) {
+			int rc = db_get(f->s->db, CF_REFCOUNTS, c->key,
+					KEY_DIGEST_LEN, &v, &len);
+
+			if (rc == -ENOENT)
+				continue;
+			if (!rc)
+				free(v);
+		}
+		problem(f, c->key[0] == KEY_REF_CHUNK ? "chunk" : "refcount of",
+			c->key + 1, "referenced but missing");
 	}
 }
 
@@ -296,15 +314,26 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	       struct store_check *out)
 {
 	struct fsck f = {.s = s, .out = out, .progress = progress, .arg = arg};
+	bool shared = db_rados(s->db) && !s->read_only;
+	struct db_batch *hold = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	/* A commit of many parts left half applied is completed first: it
-	 * stands, and is no problem. */
-	if (db_rados(s->db) && !s->read_only &&
-	    (rc = rmeta_settle(db_rados(s->db))))
-		return rc;
 	gate_close(&s->gc_gate);
+	/* In a store shared by nodes (RADOS), the others commit meanwhile:
+	 * the references and the counts are read and compared under the
+	 * commit lock, held by an empty batch (whose taking also completes
+	 * a commit of many parts left half applied), so they are of one
+	 * moment; the chunks are read after it is let go. */
+	if (shared) {
+		pthread_mutex_lock(&s->commit_lock);
+		rc = db_batch_open(s->db, &hold);
+		if (rc) {
+			pthread_mutex_unlock(&s->commit_lock);
+			gate_open(&s->gc_gate);
+			return rc;
+		}
+	}
 	rc = store_artifact_each(s, fsck_artifact, &f);
 	/* Files in runs' outputs trees hold references too. */
 	if (!rc)
@@ -328,10 +357,16 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 			if (f.want.t[i].key[0] != KEY_REF_CHUNK)
 				f.want.t[i].seen = true;
 		}
-		rc = s->chunks->ops->each(s->chunks, true, fsck_chunk, &f);
+		fsck_counters(&f);
+	}
+	if (hold) {
+		db_batch_free(hold);
+		pthread_mutex_unlock(&s->commit_lock);
 	}
 	if (!rc)
-		fsck_totals(&f);
+		rc = s->chunks->ops->each(s->chunks, true, fsck_chunk, &f);
+	if (!rc)
+		fsck_missing(&f, shared);
 	gate_open(&s->gc_gate);
 	free(f.want.t);
 	if (rc)
