@@ -929,8 +929,8 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv);
 /* Whether the view may answer a read outside a commit now (lock held):
  * a watching node's, its count seen in the cluster within
  * VIEW_TRUST_NS; past that, "gen" is read again (the lock dropped
- * meanwhile). */
-static bool view_trusted(struct rmeta *m)
+ * meanwhile), and *err is that read's failure (or 0). */
+static bool view_trusted(struct rmeta *m, int *err)
 {
 	int64_t now = now_mono_ns();
 	bool pending;
@@ -947,6 +947,7 @@ static bool view_trusted(struct rmeta *m)
 	pending = iv != NULL;
 	free(iv);
 	pthread_mutex_lock(&m->lock);
+	*err = rc;
 	if (rc || pending) /* a commit of many parts half applied */
 		return false;
 	if (m->view_ok && m->view_gen > g) /* a commit of ours meanwhile */
@@ -962,17 +963,24 @@ int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 	char *h = key_hex(cf, key, klen);
 	bool keep = cf == CF_NAMESPACE;
 	uint64_t seq = 0;
-	int rc = 0;
+	int rc = 0, err = 0;
 
 	if (!h)
 		return -ENOMEM;
 	rewatch(m);
 	if (keep) {
 		pthread_mutex_lock(&m->lock);
-		keep = view_trusted(m);
+		keep = view_trusted(m, &err);
 		rc = keep ? view_get(m, h, val, len) : 0;
 		seq = m->vseq;
 		pthread_mutex_unlock(&m->lock);
+	}
+	/* The cluster did not answer for the count within its deadline:
+	 * the read would wait out another (a stall of the cluster fails a
+	 * read after one). */
+	if (err == -ETIMEDOUT) {
+		free(h);
+		return err;
 	}
 	if (rc == 1) {
 		free(h);
@@ -1899,6 +1907,42 @@ static void what_of(const struct rbatch *b, char out[4])
 
 /* One write op of entries [from, to): compare gen with *gen and set it one
  * higher, then the keys. */
+/* What a counted write op refers to until it is operated. */
+struct count_bufs {
+	char g0[21], g1[21], old[LOG_KEY_LEN + 1];
+};
+
+/* Makes op a counted one: it lands only while "gen" is g, raises it to
+ * g + 1, and removes the log's entries LOG_KEEP counts older or more
+ * (every older one: a node of an earlier version wrote none at its
+ * counts, so none may be left to a later one). */
+static void op_count(rados_write_op_t op, uint64_t g, struct count_bufs *cb)
+{
+	snprintf(cb->g0, sizeof(cb->g0), "%020llu", (unsigned long long)g);
+	snprintf(cb->g1, sizeof(cb->g1), "%020llu", (unsigned long long)g + 1);
+	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, cb->g0, 20);
+	rados_write_op_setxattr(op, "gen", cb->g1, 20);
+	if (g + 1 >= LOG_KEEP) {
+		log_key(cb->old, g + 2 - LOG_KEEP);
+		rados_write_op_omap_rm_range2(
+		    op, LOG_PREFIX, strlen(LOG_PREFIX), cb->old, LOG_KEY_LEN);
+	}
+}
+
+/* A counted write op's result as a commit reports it: -EAGAIN when
+ * another node committed meanwhile (its lock had lapsed). */
+static int op_result(struct rmeta *m, int rc)
+{
+	if (rc == -ECANCELED) {
+		store_log(STORE_LOG_ERR,
+			  "RADOS pool %s: another node committed while this "
+			  "commit's lock had lapsed: nothing was changed",
+			  m->pool);
+		return -EAGAIN;
+	}
+	return rc ? fail(m, "commit failed, nothing was changed", rc) : 0;
+}
+
 static int commit_part(struct rbatch *b, size_t from, size_t to)
 {
 	struct rmeta *m = b->m;
@@ -1910,7 +1954,8 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 	size_t *pvl = calloc(cnt, sizeof(*pvl));
 	size_t *dkl = calloc(cnt, sizeof(*dkl));
 	rados_write_op_t op = rados_create_write_op();
-	char g0[21], g1[21], lk[LOG_KEY_LEN + 1], ok[LOG_KEY_LEN + 1];
+	char lk[LOG_KEY_LEN + 1];
+	struct count_bufs cb;
 	struct buf lx = {0};
 	int rc = -ENOMEM;
 
@@ -1928,13 +1973,9 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 			dk[nd] = e->hex, dkl[nd++] = strlen(e->hex);
 		}
 	}
-	snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)b->gen);
-	snprintf(g1, sizeof(g1), "%020llu", (unsigned long long)b->gen + 1);
 	if (!b->lane) {
-		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
-					20);
-		rados_write_op_setxattr(op, "gen", g1, 20);
-		/* The log: this op's entry; the entries LOG_KEEP older go. */
+		/* The log: this op's entry. */
+		op_count(op, b->gen, &cb);
 		log_entry(b, from, to, &lx);
 		if (lx.oom) {
 			rc = -ENOMEM;
@@ -1943,14 +1984,6 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		log_key(lk, b->gen + 1);
 		pk[np] = lk, pkl[np] = LOG_KEY_LEN;
 		pv[np] = (const char *)lx.p, pvl[np++] = lx.len;
-		/* Every older entry (a node of an earlier version wrote
-		 * none at its counts, so none may be left to a later one). */
-		if (b->gen + 1 >= LOG_KEEP) {
-			log_key(ok, b->gen + 2 - LOG_KEEP);
-			rados_write_op_omap_rm_range2(op, LOG_PREFIX,
-						      strlen(LOG_PREFIX), ok,
-						      LOG_KEY_LEN);
-		}
 	} else {
 		rados_write_op_assert_exists(op);
 	}
@@ -1958,18 +1991,9 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		rados_write_op_omap_rm_keys2(op, dk, dkl, nd);
 	if (np)
 		rados_write_op_omap_set2(op, pk, pv, pkl, pvl, np);
-	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
-	if (rc == -ECANCELED) {
-		store_log(STORE_LOG_ERR,
-			  "RADOS pool %s: another node committed while this "
-			  "commit's lock had lapsed: nothing was changed",
-			  m->pool);
-		rc = -EAGAIN;
-	} else if (rc) {
-		rc = fail(m, "commit failed, nothing was changed", rc);
-	} else if (!b->lane) {
+	rc = op_result(m, rados_write_op_operate(op, m->io, META_OID, NULL, 0));
+	if (!rc && !b->lane)
 		b->gen++;
-	}
 out:
 	if (op)
 		rados_release_write_op(op);
@@ -2194,8 +2218,8 @@ static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
 	struct buf *px = calloc(nparts, sizeof(*px));
 	uint64_t g = b->gen;
 	uint8_t r[8];
-	char id[17], iv[64], oid[128], g0[21], g1[21], lk[LOG_KEY_LEN + 1],
-	    ok[LOG_KEY_LEN + 1];
+	char id[17], iv[64], oid[128], lk[LOG_KEY_LEN + 1];
+	struct count_bufs cb;
 	rados_write_op_t op = NULL;
 	int rc = px ? 0 : -ENOMEM;
 
@@ -2231,36 +2255,17 @@ static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
 		size_t kl[2], vl[2];
 		uint8_t drop = 0;
 
-		snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)g);
-		snprintf(g1, sizeof(g1), "%020llu", (unsigned long long)g + 1);
 		snprintf(iv, sizeof(iv), "%llu %s %zu",
 			 (unsigned long long)g + 1, id, nparts);
-		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
-					20);
-		rados_write_op_setxattr(op, "gen", g1, 20);
+		op_count(op, g, &cb);
 		log_key(lk, g + 1);
 		k[0] = lk, kl[0] = LOG_KEY_LEN, v[0] = (const char *)&drop,
 		vl[0] = 1;
 		k[1] = INTENT_KEY, kl[1] = strlen(INTENT_KEY), v[1] = iv,
 		vl[1] = strlen(iv);
-		if (g + 1 >= LOG_KEEP) {
-			log_key(ok, g + 2 - LOG_KEEP);
-			rados_write_op_omap_rm_range2(op, LOG_PREFIX,
-						      strlen(LOG_PREFIX), ok,
-						      LOG_KEY_LEN);
-		}
 		rados_write_op_omap_set2(op, k, v, kl, vl, 2);
-		rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
-		if (rc == -ECANCELED) {
-			store_log(STORE_LOG_ERR,
-				  "RADOS pool %s: another node committed "
-				  "while this commit's lock had lapsed: "
-				  "nothing was changed",
-				  m->pool);
-			rc = -EAGAIN;
-		} else if (rc) {
-			rc = fail(m, "commit failed, nothing was changed", rc);
-		}
+		rc = op_result(
+		    m, rados_write_op_operate(op, m->io, META_OID, NULL, 0));
 	}
 	if (op)
 		rados_release_write_op(op);
