@@ -2172,11 +2172,31 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv)
 
 	if (sscanf(iv, "%llu %32s %zu", &ig, id, &parts) != 3 || ig != g ||
 	    !parts) {
+		/* Unreadable, or of an older count: a node of an earlier
+		 * version (which knows nothing of it) committed since.  Its
+		 * parts can no longer be applied safely; dropped, so that
+		 * commits go on. */
+		rados_write_op_t op = rados_create_write_op();
+		const char *ik = INTENT_KEY;
+		size_t il = strlen(INTENT_KEY);
+		char g0[21];
+
 		store_log(STORE_LOG_ERR,
 			  "RADOS pool %s: the store names a commit of many "
-			  "parts it cannot read (%.40s): run 'artifactfs fsck'",
-			  m->pool, iv);
-		return -EIO;
+			  "parts left half applied that can no longer be "
+			  "completed (%.40s, at count %llu): it is dropped; "
+			  "run 'artifactfs fsck'",
+			  m->pool, iv, (unsigned long long)g);
+		if (!op)
+			return -ENOMEM;
+		snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)g);
+		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
+					20);
+		rados_write_op_omap_rm_keys2(op, &ik, &il, 1);
+		rc = op_result(
+		    m, rados_write_op_operate(op, m->io, META_OID, NULL, 0));
+		rados_release_write_op(op);
+		return rc;
 	}
 	store_log(STORE_LOG_WARNING,
 		  "RADOS pool %s: completing commit %llu of %zu parts, left "

@@ -260,7 +260,7 @@ done
 echo "   $completed of 3 puts killed after their commit were completed by the next"
 [ "$completed" -ge 1 ] || defect "no put was killed between its commit and its last part"
 
-check "a commit of many parts killed before it is made leaves nothing, and its parts go"
+check "a commit of many parts killed before it is made leaves nothing, and its parts go; a stale one is dropped"
 absent=0
 for r in 1 2 3; do
 	rc=0
@@ -273,6 +273,15 @@ echo "   $absent of 3 puts killed while writing their parts left no version"
 ARTIFACTFS_RADOS_OP_KEYS=5 mp put many-again "$T/many" >/dev/null ||
 	defect "put in parts after the kills"
 [ "$(parts)" = 0 ] || defect "$(parts) part objects left after a later commit of many parts"
+# A pending commit that names another count (a node of an earlier
+# version committed on top of it) cannot be completed: it is dropped,
+# loudly, and commits go on.
+RM -N "$nsm" setomapval meta '~i' "1 0123456789abcdef 3" || fail "setomapval"
+mp put next "$T/next.txt" >/dev/null 2>"$T/stale.err" ||
+	defect "a put with a stale pending commit: $(cat "$T/stale.err")"
+grep -q "can no longer be completed" "$T/stale.err" ||
+	defect "no word of the stale pending commit: $(cat "$T/stale.err")"
+[ "$(pending)" = 0 ] || defect "the stale pending commit is still there"
 mp fsck >"$T/fsck.out" 2>&1 || defect "fsck after the kills: $(cat "$T/fsck.out")"
 mp audit verify >/dev/null 2>"$T/verify.err" ||
 	defect "audit verify after the kills: $(cat "$T/verify.err")"
