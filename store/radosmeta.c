@@ -107,6 +107,9 @@ struct vent {
 /* How long the view answers reads outside commits after its count was
  * last seen in the cluster. */
 #define VIEW_TRUST_NS 1000000000LL
+/* For how long after a count read outside commits timed out the
+ * namespace reads that would read it again fail at once. */
+#define STALL_FAST_NS 5000000000LL
 /* How often a node that lost its watch tries to watch again. */
 #define REWATCH_NS 2000000000LL
 /* A watching node keeps the commit lock after a commit for its next one
@@ -181,8 +184,9 @@ struct rmeta {
 	 * lock): from its taking to its release, in a batch or kept. */
 	bool owning;
 	int64_t renewed;
-	bool renewing;	/* the renewer thread runs */
-	size_t op_keys; /* keys one write op carries at most */
+	bool renewing;	 /* the renewer thread runs */
+	size_t op_keys;	 /* keys one write op carries at most */
+	int64_t stalled; /* when a count read outside commits timed out */
 	pthread_cond_t renew_cv;
 	pthread_t renewer;
 };
@@ -942,11 +946,19 @@ static bool view_trusted(struct rmeta *m, int *err)
 		return false;
 	if (m->view_ok && now - m->view_seen < VIEW_TRUST_NS)
 		return true;
+	/* The count's read timed out a moment ago: the cluster stalls, and
+	 * the reads of one request (a lookup, then the next) fail after
+	 * one deadline, not one each. */
+	if (m->stalled && now - m->stalled < STALL_FAST_NS) {
+		*err = -ETIMEDOUT;
+		return false;
+	}
 	pthread_mutex_unlock(&m->lock);
 	rc = gen_sync(m, &g, &iv);
 	pending = iv != NULL;
 	free(iv);
 	pthread_mutex_lock(&m->lock);
+	m->stalled = rc == -ETIMEDOUT ? now_mono_ns() : 0;
 	*err = rc;
 	if (rc || pending) /* a commit of many parts half applied */
 		return false;
