@@ -107,8 +107,10 @@ struct vent {
 /* How long the view answers reads outside commits after its count was
  * last seen in the cluster. */
 #define VIEW_TRUST_NS 1000000000LL
-/* For how long after a count read outside commits timed out the
- * namespace reads that would read it again fail at once. */
+/* For how long after a read outside commits timed out (the count's or a
+ * key's) the reads outside commits that would go to the cluster fail at
+ * once: a stall of the cluster fails a request (a lookup, then the next)
+ * after one deadline, not one per read. */
 #define STALL_FAST_NS 5000000000LL
 /* How often a node that lost its watch tries to watch again. */
 #define REWATCH_NS 2000000000LL
@@ -186,7 +188,7 @@ struct rmeta {
 	int64_t renewed;
 	bool renewing;	 /* the renewer thread runs */
 	size_t op_keys;	 /* keys one write op carries at most */
-	int64_t stalled; /* when a count read outside commits timed out */
+	int64_t stalled; /* when a read outside commits timed out (lock) */
 	pthread_cond_t renew_cv;
 	pthread_t renewer;
 };
@@ -279,29 +281,36 @@ static int64_t now_mono_ns(void)
 /* Whether key hex h of cf changes by counted commits alone. */
 /* What a change of key h (hex, cf first) tells watchers of: RMETA_*
  * bits (a binding is in the namespace too). */
+/* Whether hex h starts with the hex of raw[0..len) (decoding h, so that
+ * no constant is encoded at every call). */
+static bool hex_starts(const char *h, const void *raw, size_t len)
+{
+	const uint8_t *r = raw;
+
+	for (size_t i = 0; i < len; i++) {
+		int a = nib(h[2 * i]), b = a < 0 ? -1 : nib(h[2 * i + 1]);
+
+		if (b < 0 || (uint8_t)(a << 4 | b) != r[i])
+			return false;
+	}
+	return true;
+}
+
 static unsigned key_what(const char *h)
 {
-	char cf[3], btag[3];
-	uint8_t b;
+	const uint8_t secrets = CF_SECRETS, ns = CF_NAMESPACE,
+		      binding = KEY_NS_BINDING;
 
-	b = CF_SECRETS;
-	store_hex_encode(&b, 1, cf);
-	if (!strncmp(h, cf, 2))
+	if (hex_starts(h, &secrets, 1))
 		return RMETA_SECRETS;
-	b = CF_NAMESPACE;
-	store_hex_encode(&b, 1, cf);
-	if (strncmp(h, cf, 2))
+	if (!hex_starts(h, &ns, 1))
 		return 0;
-	b = KEY_NS_BINDING;
-	store_hex_encode(&b, 1, btag);
-	return strncmp(h + 2, btag, 2) ? RMETA_NAMESPACE
-				       : RMETA_NAMESPACE | RMETA_BINDINGS;
+	return hex_starts(h + 2, &binding, 1) ? RMETA_NAMESPACE | RMETA_BINDINGS
+					      : RMETA_NAMESPACE;
 }
 
 static bool view_keeps(enum db_cf cf, const char *h)
 {
-	char head[2 * KEY_AUDIT_HEAD_LEN + 1];
-
 	switch (cf) {
 	case CF_NAMESPACE:
 	case CF_LINEAGE:
@@ -310,9 +319,8 @@ static bool view_keeps(enum db_cf cf, const char *h)
 	case CF_META:
 		return true;
 	case CF_AUDIT: /* its head: records are written once, not read */
-		store_hex_encode((const uint8_t *)KEY_AUDIT_HEAD,
-				 KEY_AUDIT_HEAD_LEN, head);
-		return !strcmp(h + 2, head);
+		return hex_starts(h + 2, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN) &&
+		       !h[2 + 2 * KEY_AUDIT_HEAD_LEN];
 	default:
 		return false;
 	}
@@ -934,6 +942,37 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv);
  * a watching node's, its count seen in the cluster within
  * VIEW_TRUST_NS; past that, "gen" is read again (the lock dropped
  * meanwhile), and *err is that read's failure (or 0). */
+/* Whether a read outside commits timed out in the last STALL_FAST_NS
+ * (m->lock held). */
+static bool stall_recent(const struct rmeta *m, int64_t now)
+{
+	return m->stalled && now - m->stalled < STALL_FAST_NS;
+}
+
+/* Notes how a read outside commits went (m->lock not held): a timeout
+ * starts the window, an answer ends it. */
+static void stall_seen(struct rmeta *m, int rc)
+{
+	pthread_mutex_lock(&m->lock);
+	if (rc == -ETIMEDOUT)
+		m->stalled = now_mono_ns();
+	else if (!rc || rc == -ENOENT)
+		m->stalled = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* -ETIMEDOUT when a read outside commits timed out a moment ago, else 0
+ * (m->lock not held). */
+static int stall_check(struct rmeta *m)
+{
+	bool recent;
+
+	pthread_mutex_lock(&m->lock);
+	recent = stall_recent(m, now_mono_ns());
+	pthread_mutex_unlock(&m->lock);
+	return recent ? -ETIMEDOUT : 0;
+}
+
 static bool view_trusted(struct rmeta *m, int *err)
 {
 	int64_t now = now_mono_ns();
@@ -946,10 +985,8 @@ static bool view_trusted(struct rmeta *m, int *err)
 		return false;
 	if (m->view_ok && now - m->view_seen < VIEW_TRUST_NS)
 		return true;
-	/* The count's read timed out a moment ago: the cluster stalls, and
-	 * the reads of one request (a lookup, then the next) fail after
-	 * one deadline, not one each. */
-	if (m->stalled && now - m->stalled < STALL_FAST_NS) {
+	/* A read timed out a moment ago: the cluster stalls. */
+	if (stall_recent(m, now)) {
 		*err = -ETIMEDOUT;
 		return false;
 	}
@@ -998,10 +1035,15 @@ int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 		free(h);
 		return *val ? 0 : -ENOENT;
 	}
-	if (rc == 0)
-		rc = cluster_get(m, h, val, len);
-	else
+	if (rc == 0) {
+		rc = stall_check(m);
+		if (!rc) {
+			rc = cluster_get(m, h, val, len);
+			stall_seen(m, rc);
+		}
+	} else {
 		keep = false;
+	}
 	if (keep && (rc == 0 || rc == -ENOENT)) {
 		pthread_mutex_lock(&m->lock);
 		if (seq == m->vseq)
@@ -1045,6 +1087,11 @@ int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
 		free(ph), free(after), free(kb);
 		return -ENOMEM;
 	}
+	rc = stall_check(m);
+	if (rc) {
+		free(ph), free(after), free(kb);
+		return rc;
+	}
 	before(after);
 	for (;;) {
 		rados_read_op_t op = rados_create_read_op();
@@ -1067,6 +1114,7 @@ int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
 				rados_omap_get_end(it);
 			rados_release_read_op(op);
 			rc = fail(m, "cannot list the store's metadata", rc);
+			stall_seen(m, rc);
 			break;
 		}
 		for (;;) {
@@ -2038,65 +2086,87 @@ static void intent_name(char *out, size_t cap, uint64_t g, const char *id,
 		 (unsigned long long)g, id, part);
 }
 
+/* The keys a part sets and removes, pointing into its bytes. */
+struct part_keys {
+	size_t np, nd;
+	const char **pk, **pv, **dk;
+	size_t *pkl, *pvl, *dkl;
+};
+
+/* Reads a part (entries_encode's form, after its format byte) into k:
+ * with k's arrays NULL it only counts the sets and removals.  0, or -EIO
+ * when the part is corrupt. */
+static int part_parse(const uint8_t *v, const uint8_t *end, struct part_keys *k)
+{
+	struct cursor c = {v, end, false};
+
+	k->np = k->nd = 0;
+	while (c.p < c.end) {
+		uint8_t set = cur_u8(&c);
+		uint64_t kl = cur_varint(&c), vl = 0;
+		const uint8_t *key =
+		    kl <= (uint64_t)(c.end - c.p) ? cur_bytes(&c, kl) : NULL;
+		const uint8_t *val = NULL;
+
+		if (!key || c.bad || set > 1)
+			return -EIO;
+		if (!set) {
+			if (k->dk)
+				k->dk[k->nd] = (const char *)key,
+				k->dkl[k->nd] = kl;
+			k->nd++;
+			continue;
+		}
+		vl = cur_varint(&c);
+		val = vl <= (uint64_t)(c.end - c.p) ? cur_bytes(&c, vl) : NULL;
+		if (!val || c.bad)
+			return -EIO;
+		if (k->pk) {
+			k->pk[k->np] = (const char *)key, k->pkl[k->np] = kl;
+			k->pv[k->np] = (const char *)val, k->pvl[k->np] = vl;
+		}
+		k->np++;
+	}
+	return 0;
+}
+
 /* Applies one part (entries_encode's form) at count g: -ECANCELED when
  * the count moved, -EIO when the part is corrupt. */
 static int part_apply(struct rmeta *m, uint64_t g, const uint8_t *v, size_t len,
 		      bool last)
 {
-	struct cursor c = {v, v + len, false};
-	size_t n = 0, np = 0, nd = 0;
-	const char **pk, **pv, **dk;
-	size_t *pkl, *pvl, *dkl;
-	rados_write_op_t op;
+	struct part_keys k = {0};
+	rados_write_op_t op = NULL;
 	char g0[21];
-	int rc = -ENOMEM;
+	int rc;
 
-	if (cur_u8(&c) != 1 || c.bad)
+	if (!len || v[0] != 1)
 		return -EIO;
-	/* Every entry takes at least 2 bytes. */
-	n = len / 2 + 1;
-	pk = calloc(n, sizeof(*pk)), pv = calloc(n, sizeof(*pv));
-	dk = calloc(n, sizeof(*dk));
-	pkl = calloc(n, sizeof(*pkl)), pvl = calloc(n, sizeof(*pvl));
-	dkl = calloc(n, sizeof(*dkl));
-	op = rados_create_write_op();
-	if (!pk || !pv || !dk || !pkl || !pvl || !dkl || !op)
+	/* Counted first, so that the arrays hold just what the part has. */
+	rc = part_parse(v + 1, v + len, &k);
+	if (rc)
+		return rc;
+	rc = -ENOMEM;
+	k.pk = calloc(k.np + 1, sizeof(*k.pk));
+	k.pv = calloc(k.np + 1, sizeof(*k.pv));
+	k.pkl = calloc(k.np + 1, sizeof(*k.pkl));
+	k.pvl = calloc(k.np + 1, sizeof(*k.pvl));
+	k.dk = calloc(k.nd + 1, sizeof(*k.dk));
+	k.dkl = calloc(k.nd + 1, sizeof(*k.dkl));
+	if (!k.pk || !k.pv || !k.pkl || !k.pvl || !k.dk || !k.dkl)
 		goto out;
-	rc = 0;
-	while (c.p < c.end && !rc) {
-		uint8_t set = cur_u8(&c);
-		uint64_t kl = cur_varint(&c);
-		const uint8_t *k =
-		    kl <= (uint64_t)(c.end - c.p) ? cur_bytes(&c, kl) : NULL;
-
-		if (!k || c.bad || set > 1) {
-			rc = -EIO;
-			break;
-		}
-		if (set) {
-			uint64_t vl = cur_varint(&c);
-			const uint8_t *val = vl <= (uint64_t)(c.end - c.p)
-						 ? cur_bytes(&c, vl)
-						 : NULL;
-
-			if (!val || c.bad) {
-				rc = -EIO;
-				break;
-			}
-			pk[np] = (const char *)k, pkl[np] = kl;
-			pv[np] = (const char *)val, pvl[np++] = vl;
-		} else {
-			dk[nd] = (const char *)k, dkl[nd++] = kl;
-		}
-	}
+	op = rados_create_write_op();
+	if (!op)
+		goto out;
+	rc = part_parse(v + 1, v + len, &k);
 	if (rc)
 		goto out;
 	snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)g);
 	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0, 20);
-	if (nd)
-		rados_write_op_omap_rm_keys2(op, dk, dkl, nd);
-	if (np)
-		rados_write_op_omap_set2(op, pk, pv, pkl, pvl, np);
+	if (k.nd)
+		rados_write_op_omap_rm_keys2(op, k.dk, k.dkl, k.nd);
+	if (k.np)
+		rados_write_op_omap_set2(op, k.pk, k.pv, k.pkl, k.pvl, k.np);
 	if (last) {
 		const char *ik = INTENT_KEY;
 		size_t il = strlen(INTENT_KEY);
@@ -2107,7 +2177,8 @@ static int part_apply(struct rmeta *m, uint64_t g, const uint8_t *v, size_t len,
 out:
 	if (op)
 		rados_release_write_op(op);
-	free(pk), free(pv), free(dk), free(pkl), free(pvl), free(dkl);
+	free(k.pk), free(k.pv), free(k.pkl), free(k.pvl), free(k.dk),
+	    free(k.dkl);
 	return rc;
 }
 
