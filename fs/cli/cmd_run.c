@@ -114,13 +114,14 @@ static int run_ls(struct fs_ctx *ctx, const char *pipeline)
 	struct run_list l = {ctx, ctx->json ? json_array() : NULL};
 	int rc;
 
-	if (!l.arr)
-		fprintf(fs_stdout(), "%-20s %-20s %-7s %-10s  %-20s  %s\n",
-			"PIPELINE", "RUN", "STATUS", "OWNER", "CREATED",
-			"ENDED");
 	rc = pipeline ? fs_authorize_at(ctx, ACL_LIST, "run.ls",
 					"/pipelines/%s", pipeline)
 		      : 0;
+	/* No table header over a refusal. */
+	if (!rc && !l.arr)
+		fprintf(fs_stdout(), "%-20s %-20s %-7s %-10s  %-20s  %s\n",
+			"PIPELINE", "RUN", "STATUS", "OWNER", "CREATED",
+			"ENDED");
 	if (!rc)
 		rc = pipeline
 			 ? store_run_each(ctx->store, pipeline, list_one, &l)

@@ -402,6 +402,8 @@ job_none() {
 	refused none "audit query" "$DENIED" audit query
 	refused none "secret get" "$DENIED" secret get seed-token
 	refused none "stats" "$DENIED" stats
+	refused none "run ls" "$DENIED" run ls seed
+	[ ! -s "$O" ] || bad "afs-t-none: a refused run ls printed '$(head -c 200 "$O")'"
 }
 
 # ------------------------------------------ the concurrent phase, stalled
