@@ -9,7 +9,8 @@
 # and DIR/pids (one pid a line, the daemons this script started); each
 # POOL is created (size 1, 8 PGs).  Stop with scripts/ceph_down.sh DIR,
 # which kills those pids only.  Environment: MEM_BYTES (memstore's cap,
-# default 2 GiB), MON_PORT (default: a free port).
+# default 2 GiB), MON_PORT (default: a free port), MGR=1 (also a mgr: pool
+# quotas and usage need one; it is up a few seconds after this returns).
 set -euo pipefail
 
 DIR=${1:?usage: ceph_up.sh DIR [POOL...]}
@@ -113,6 +114,19 @@ ceph-osd -c "$CONF" -i "$ID" --mkfs --osd-uuid "$OSD_UUID" \
 	>"$DIR/log/mkfs.out" 2>&1
 ceph-osd -c "$CONF" -i "$ID" -f >>"$DIR/log/daemons.out" 2>&1 &
 echo $! >>"$DIR/pids"
+
+if [ "${MGR:-0}" = 1 ]; then
+	command -v ceph-mgr >/dev/null || {
+		echo "ceph_up: ceph-mgr not found (scripts/deps.sh installs it)" >&2
+		exit 3
+	}
+	mkdir -p "$DIR/mgr/ceph-x"
+	$C auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' \
+		>"$DIR/mgr/ceph-x/keyring"
+	ceph-mgr -c "$CONF" -i x -f --mgr-data "$DIR/mgr/ceph-x" \
+		>>"$DIR/log/daemons.out" 2>&1 &
+	echo $! >>"$DIR/pids"
+fi
 
 for pool in "$@"; do
 	$C osd pool create "$pool" 8 8 replicated >/dev/null 2>&1

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libfuse3-dev fuse3 librocksdb-dev
 	libzstd-dev libssl-dev libconfig-dev libcmocka-dev libjansson-dev
 	clang-format clang python3 python3-jsonschema attr acl rsync strace git
-	ceph-mon ceph-osd ceph-common librados-dev uuid-runtime bc)
+	ceph-mon ceph-osd ceph-mgr ceph-common librados-dev uuid-runtime bc)
 
 missing=()
 for p in "${PKGS[@]}"; do

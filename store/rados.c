@@ -50,8 +50,7 @@ static struct rados_chunks *rc_of(struct chunk_backend *b)
 static int fail(const struct rados_chunks *r, const char *what, int rc)
 {
 	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", r->pool,
-		  r->conf, what, strerror(-rc),
-		  rc == -ETIMEDOUT ? " (is the cluster up?)" : "");
+		  r->conf, what, strerror(-rc), rados_hint(rc));
 	return rc;
 }
 
@@ -87,7 +86,11 @@ static int put_op(struct rados_chunks *r, const char *oid, const void *val,
 		rados_write_op_assert_exists(op);
 	}
 	rados_write_op_setxattr(op, "t", t, strlen(t));
-	rc = rados_write_op_operate(op, r->io, oid, NULL, 0);
+	/* New content stops at a full pool, and says so at once; stamping
+	 * one there (a dedup hit) goes on like metadata. */
+	rc = rados_write_op_operate(op, r->io, oid, NULL,
+				    create ? LIBRADOS_OPERATION_FULL_TRY
+					   : RADOS_META_OP_FLAGS);
 	rados_release_write_op(op);
 	return rc;
 }
@@ -147,7 +150,7 @@ static int rdc_remove(struct chunk_backend *b,
 	int rc;
 
 	oid_of(id, oid);
-	rc = rados_remove(r->io, oid);
+	rc = robj_remove(r->io, oid);
 	if (rc == -ENOENT)
 		return 0;
 	return rc ? fail(r, "cannot remove chunk", rc) : 0;
@@ -200,7 +203,7 @@ static int rdc_remove_before(struct chunk_backend *b,
 		return -ENOMEM;
 	rados_write_op_cmpxattr(op, "t", LIBRADOS_CMPXATTR_OP_EQ, t, (size_t)n);
 	rados_write_op_remove(op);
-	rc = rados_write_op_operate(op, r->io, oid, NULL, 0);
+	rc = rados_write_op_operate(op, r->io, oid, NULL, RADOS_META_OP_FLAGS);
 	rados_release_write_op(op);
 	if (rc == -ECANCELED)
 		return 1; /* put again since: kept */
@@ -311,8 +314,7 @@ static int connect_to(struct rados_chunks *r, const struct chunk_place *p);
 static int pfail(const struct chunk_place *p, const char *what, int rc)
 {
 	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", p->pool,
-		  p->conf, what, strerror(-rc),
-		  rc == -ETIMEDOUT ? " (is the cluster up?)" : "");
+		  p->conf, what, strerror(-rc), rados_hint(rc));
 	return rc;
 }
 
@@ -355,7 +357,8 @@ int rados_store_claim(const struct chunk_place *p, const char *id,
 	}
 	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
 	rados_write_op_write_full(op, id, strlen(id));
-	rc = rados_write_op_operate(op, io, CLAIM_OID, NULL, 0);
+	rc = rados_write_op_operate(op, io, CLAIM_OID, NULL,
+				    LIBRADOS_OPERATION_FULL_TRY);
 	rados_release_write_op(op);
 	if (!rc)
 		goto out;

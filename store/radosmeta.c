@@ -137,7 +137,7 @@ struct rmeta {
 	rados_ioctx_t io;
 	char pool[128], conf[1024];
 	char cookie[128]; /* "HOST PID RANDOM": breaking a dead one's lock */
-	uint64_t watch;
+	uint64_t watch;	  /* 0: none (a failed watch leaves none) */
 	bool watching;
 	bool rewatching;    /* a thread is watching again (lock) */
 	int64_t rewatch_at; /* when one last tried (lock) */
@@ -198,8 +198,7 @@ struct rmeta {
 static int fail(const struct rmeta *m, const char *what, int rc)
 {
 	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", m->pool,
-		  m->conf, what, strerror(-rc),
-		  rc == -ETIMEDOUT ? " (is the cluster up?)" : "");
+		  m->conf, what, strerror(-rc), rados_hint(rc));
 	return rc;
 }
 
@@ -469,6 +468,9 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 	}
 	snprintf(ns, sizeof(ns), "%s.meta", store_id);
 	rados_ioctx_set_namespace(m->io, ns);
+	/* The watch is a write to RADOS: on a full pool it would wait out
+	 * its deadline; this way it fails at once (and is tried again). */
+	rados_set_pool_full_try(m->io);
 	m->self = rados_get_instance_id(m->cluster);
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		memset(r, 0, sizeof(r));
@@ -514,7 +516,7 @@ void rmeta_close(struct rmeta *m)
 		return;
 	keep_stop(m);
 	renew_stop(m);
-	if (m->watching)
+	if (m->watch)
 		rados_unwatch2(m->io, m->watch);
 	pthread_mutex_lock(&m->lock);
 	reap_notes(m, true);
@@ -547,7 +549,8 @@ int rmeta_create(struct rmeta *m)
 	snprintf(g, sizeof(g), "%020llu", 0ULL);
 	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
 	rados_write_op_setxattr(op, "gen", g, 20);
-	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+	rc = rados_write_op_operate(op, m->io, META_OID, NULL,
+				    RADOS_META_OP_FLAGS);
 	rados_release_write_op(op);
 	if (rc == -EEXIST)
 		return 0;
@@ -627,8 +630,10 @@ int rmeta_watch(struct rmeta *m, void (*fn)(void *arg, unsigned what),
 	pthread_mutex_unlock(&m->lock);
 	rc = rados_watch3(m->io, META_OID, &m->watch, on_notify, on_watch_error,
 			  30, m);
-	if (rc)
+	if (rc) {
+		m->watch = 0; /* librados freed what the handle names */
 		return fail(m, "cannot watch the store's metadata", rc);
+	}
 	m->watching = true;
 	keep_start(m);
 	return 0;
@@ -657,13 +662,14 @@ static void rewatch(struct rmeta *m)
 	m->rewatch_at = now;
 	w = m->watch;
 	pthread_mutex_unlock(&m->lock);
-	rados_unwatch2(m->io, w); /* the lost one */
+	if (w)
+		rados_unwatch2(m->io, w); /* the lost one */
 	rc =
 	    rados_watch3(m->io, META_OID, &w, on_notify, on_watch_error, 30, m);
 	pthread_mutex_lock(&m->lock);
 	m->rewatching = false;
+	m->watch = rc ? 0 : w; /* a failed watch leaves no handle */
 	if (!rc) {
-		m->watch = w;
 		view_drop(m);
 		m->hook(m->hook_arg,
 			RMETA_NAMESPACE | RMETA_BINDINGS | RMETA_SECRETS);
@@ -733,7 +739,7 @@ static bool unlock_start(struct rmeta *m)
 {
 	rados_completion_t c = note_new(m);
 
-	if (c && rados_aio_unlock(m->io, META_OID, LOCK_NAME, m->cookie, c))
+	if (c && rlock_unlock(m->io, META_OID, LOCK_NAME, m->cookie, c))
 		m->nnotes--, rados_aio_release(c), c = NULL;
 	return c != NULL;
 }
@@ -747,7 +753,7 @@ static void unlock_commit(struct rmeta *m)
 	started = unlock_start(m);
 	pthread_mutex_unlock(&m->lock);
 	if (!started)
-		rados_unlock(m->io, META_OID, LOCK_NAME, m->cookie);
+		rlock_unlock(m->io, META_OID, LOCK_NAME, m->cookie, NULL);
 }
 
 /* --------------------------------------------- the lock kept between commits
@@ -769,7 +775,7 @@ static void keep_release(struct rmeta *m)
 	m->owning = false;
 	if (!unlock_start(m)) {
 		pthread_mutex_unlock(&m->lock);
-		rados_unlock(m->io, META_OID, LOCK_NAME, m->cookie);
+		rlock_unlock(m->io, META_OID, LOCK_NAME, m->cookie, NULL);
 		pthread_mutex_lock(&m->lock);
 	}
 	notify_locked(m, "u");
@@ -835,7 +841,6 @@ static void *renewer(void *arg)
 	pthread_mutex_lock(&m->lock);
 	while (!m->closing) {
 		int64_t due = m->renewed + RENEW_NS;
-		struct timeval lease = {LEASE_S, 0};
 		struct timespec until;
 		int rc;
 
@@ -851,9 +856,9 @@ static void *renewer(void *arg)
 		}
 		m->renewed = now_mono_ns();
 		pthread_mutex_unlock(&m->lock);
-		rc = rados_lock_exclusive(m->io, META_OID, LOCK_NAME, m->cookie,
-					  "artifactfs commit", &lease,
-					  LIBRADOS_LOCK_FLAG_MUST_RENEW);
+		rc = rlock_lock(m->io, META_OID, LOCK_NAME, m->cookie,
+				"artifactfs commit", LEASE_S,
+				LIBRADOS_LOCK_FLAG_MUST_RENEW);
 		pthread_mutex_lock(&m->lock);
 		if (rc && m->owning)
 			store_log(
@@ -1200,7 +1205,8 @@ int rmeta_put(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 		rados_write_op_omap_rm_keys2(op, keys, kl, n);
 	else
 		rados_write_op_omap_set2(op, keys, vals, kl, vl, n);
-	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+	rc = rados_write_op_operate(op, m->io, META_OID, NULL,
+				    RADOS_META_OP_FLAGS);
 	rados_release_write_op(op);
 	if (view_keeps(cf, h)) { /* uncounted: the view cannot follow */
 		pthread_mutex_lock(&m->lock);
@@ -1289,7 +1295,7 @@ static void break_dead(struct rmeta *m)
 		return;
 	if (kill(pid, 0) == 0 || errno != ESRCH)
 		return;
-	if (rados_break_lock(m->io, META_OID, LOCK_NAME, clients, cookies) == 0)
+	if (rlock_break(m->io, META_OID, LOCK_NAME, clients, cookies) == 0)
 		store_log(STORE_LOG_WARNING,
 			  "RADOS pool %s: broke the commit lock of process %d "
 			  "of this host, gone without releasing it",
@@ -1320,7 +1326,6 @@ static void lock_wait(struct rmeta *m, uint64_t heard, unsigned us)
 static int lock_take(struct rbatch *b)
 {
 	struct rmeta *m = b->m;
-	struct timeval lease = {LEASE_S, 0};
 	time_t start = time(NULL);
 	unsigned wait_us = 500;
 	bool said = false;
@@ -1332,8 +1337,8 @@ static int lock_take(struct rbatch *b)
 		pthread_mutex_lock(&m->lock);
 		heard = m->heard;
 		pthread_mutex_unlock(&m->lock);
-		rc = rados_lock_exclusive(m->io, META_OID, LOCK_NAME, m->cookie,
-					  "artifactfs commit", &lease, 0);
+		rc = rlock_lock(m->io, META_OID, LOCK_NAME, m->cookie,
+				"artifactfs commit", LEASE_S, 0);
 
 		if (rc == 0 || rc == -EEXIST) {
 			owning_start(m);
@@ -2051,7 +2056,8 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		rados_write_op_omap_rm_keys2(op, dk, dkl, nd);
 	if (np)
 		rados_write_op_omap_set2(op, pk, pv, pkl, pvl, np);
-	rc = op_result(m, rados_write_op_operate(op, m->io, META_OID, NULL, 0));
+	rc = op_result(m, rados_write_op_operate(op, m->io, META_OID, NULL,
+						 RADOS_META_OP_FLAGS));
 	if (!rc && !b->lane)
 		b->gen++;
 out:
@@ -2173,7 +2179,8 @@ static int part_apply(struct rmeta *m, uint64_t g, const uint8_t *v, size_t len,
 
 		rados_write_op_omap_rm_keys2(op, &ik, &il, 1);
 	}
-	rc = rados_write_op_operate(op, m->io, META_OID, NULL, 0);
+	rc = rados_write_op_operate(op, m->io, META_OID, NULL,
+				    RADOS_META_OP_FLAGS);
 out:
 	if (op)
 		rados_release_write_op(op);
@@ -2210,7 +2217,7 @@ static void intents_sweep(struct rmeta *m)
 	}
 	rados_nobjects_list_close(ls);
 	for (size_t i = 0; i < n; i++) {
-		rados_remove(m->io, names[i]);
+		robj_remove(m->io, names[i]);
 		free(names[i]);
 	}
 	free(names);
@@ -2276,8 +2283,9 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv)
 		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
 					20);
 		rados_write_op_omap_rm_keys2(op, &ik, &il, 1);
-		rc = op_result(
-		    m, rados_write_op_operate(op, m->io, META_OID, NULL, 0));
+		rc = op_result(m,
+			       rados_write_op_operate(op, m->io, META_OID, NULL,
+						      RADOS_META_OP_FLAGS));
 		rados_release_write_op(op);
 		return rc;
 	}
@@ -2343,7 +2351,8 @@ static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
 		}
 		rados_write_op_write_full(op, (const char *)px[i].p, px[i].len);
 		intent_name(oid, sizeof(oid), g + 1, id, i);
-		rc = rados_write_op_operate(op, m->io, oid, NULL, 0);
+		rc = rados_write_op_operate(op, m->io, oid, NULL,
+					    RADOS_META_OP_FLAGS);
 		rados_release_write_op(op);
 		op = NULL;
 		if (rc)
@@ -2367,15 +2376,16 @@ static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
 		k[1] = INTENT_KEY, kl[1] = strlen(INTENT_KEY), v[1] = iv,
 		vl[1] = strlen(iv);
 		rados_write_op_omap_set2(op, k, v, kl, vl, 2);
-		rc = op_result(
-		    m, rados_write_op_operate(op, m->io, META_OID, NULL, 0));
+		rc = op_result(m,
+			       rados_write_op_operate(op, m->io, META_OID, NULL,
+						      RADOS_META_OP_FLAGS));
 	}
 	if (op)
 		rados_release_write_op(op);
 	if (rc) {
 		for (size_t i = 0; i < nparts; i++) {
 			intent_name(oid, sizeof(oid), g + 1, id, i);
-			rados_remove(m->io, oid);
+			robj_remove(m->io, oid);
 		}
 		goto out;
 	}

@@ -5,12 +5,13 @@
 # cluster_up POOL [POOL2...]: skips (77) without the ceph binaries, except under
 # CI=true where that is a failure (scripts/deps.sh installs them); else
 # starts a throw-away one-host cluster in $T/ceph with the pools (stopped by
-# the EXIT trap) and sets CL, CONF and POOL.  R ARGS...: the rados tool
-# on that pool.
+# the EXIT trap) and sets CL, CONF and POOL; MGR=1 adds a mgr (and needs
+# ceph-mgr).  R ARGS...: the rados tool on that pool.
 
 cluster_up() {
-	local missing="" b
-	for b in ceph-mon ceph-osd rados ceph ceph-authtool monmaptool; do
+	local missing="" b mgr=""
+	[ "${MGR:-0}" = 1 ] && mgr=ceph-mgr
+	for b in ceph-mon ceph-osd rados ceph ceph-authtool monmaptool $mgr; do
 		command -v "$b" >/dev/null || missing="$missing $b"
 	done
 	if [ -n "$missing" ]; then
