@@ -196,14 +196,18 @@ static void lock_fail(const char *dir, const char *l, int err)
 			  strerror(err));
 }
 
+/* The lock file's record: the holder's pid, " serving" for a mount
+ * daemon, a newline, NULs to this size (all NULs once let go). */
+#define LOCK_REC 32
+
 /* Takes the store's lock: exclusive, or on read-only media (*ro set)
  * shared, since nothing can change the store there.  The lock file then
  * holds the pid, and " serving" for a mount daemon (store_lock_serving). */
 static int lock_take(const char *dir, int *out_fd, bool *ro, bool serving)
 {
 	char *l = path_join(dir, "lock");
-	char buf[32];
-	int fd, len;
+	char buf[LOCK_REC];
+	int fd;
 
 	if (!l)
 		return -ENOMEM;
@@ -238,9 +242,13 @@ static int lock_take(const char *dir, int *out_fd, bool *ro, bool serving)
 				  "store %s is in use by another process", dir);
 		return -EBUSY;
 	}
-	len = snprintf(buf, sizeof(buf), "%d%s\n", (int)getpid(),
-		       serving ? " serving" : "");
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, len, 0) != len) {
+	/* Always LOCK_REC bytes, NUL-padded, never truncated: rewriting the
+	 * block the file has takes no room, so a daemon started on a full
+	 * disk still says it serves (a store in RADOS works there). */
+	memset(buf, 0, sizeof(buf));
+	snprintf(buf, sizeof(buf), "%d%s\n", (int)getpid(),
+		 serving ? " serving" : "");
+	if (pwrite(fd, buf, LOCK_REC, 0) != LOCK_REC) {
 		/* The lock holds without the pid: only the message suffers. */
 		store_log(STORE_LOG_WARNING, "cannot record pid in lock file");
 	}
@@ -250,9 +258,11 @@ static int lock_take(const char *dir, int *out_fd, bool *ro, bool serving)
 
 static void lock_drop(int fd)
 {
+	static const char none[LOCK_REC];
+
 	if (fd < 0)
 		return;
-	if (ftruncate(fd, 0) < 0) {
+	if (pwrite(fd, none, LOCK_REC, 0) != LOCK_REC) {
 		/* Nothing to do: the flock goes with the fd. */
 	}
 	close(fd);
@@ -677,6 +687,25 @@ static void full_disk(struct store *s)
 	s->read_only = true;
 }
 
+/* Whether the database at dbp says the store's metadata is in RADOS
+ * (read without writing: asked when the disk is full). */
+static bool meta_in_cluster(const char *dbp)
+{
+	struct db *db;
+	void *v;
+	size_t len;
+	bool in = false;
+
+	if (db_open(dbp, false, true, &db))
+		return false;
+	if (!db_get(db, CF_META, META_IN_KEY, strlen(META_IN_KEY), &v, &len)) {
+		in = len == 5 && !memcmp(v, "rados", 5);
+		free(v);
+	}
+	db_close(db);
+	return in;
+}
+
 /* The backend of the store's chunks: its own database, or RADOS. */
 static int chunks_open(struct store *s)
 {
@@ -695,6 +724,7 @@ int store_open(const char *dir, const struct store_options *o,
 {
 	struct store *s;
 	struct stat st;
+	bool local_ro;
 	char *dbp;
 	int rc;
 
@@ -721,10 +751,17 @@ int store_open(const char *dir, const struct store_options *o,
 		rc = lock_take(dir, &s->lock_fd, &s->read_only, s->opt.serving);
 	if (rc)
 		goto out_close;
-	if (!s->read_only)
-		full_disk(s);
 	dbp = path_join(dir, "db");
-	rc = dbp ? db_open(dbp, false, s->read_only, &s->db) : -ENOMEM;
+	if (!dbp) {
+		rc = -ENOMEM;
+		goto out_close;
+	}
+	/* A store whose metadata is in RADOS keeps nothing here that
+	 * changes: a full local disk is no reason to refuse its writes. */
+	local_ro = !s->read_only && space_low(dir) && meta_in_cluster(dbp);
+	if (!s->read_only && !local_ro)
+		full_disk(s);
+	rc = db_open(dbp, false, s->read_only || local_ro, &s->db);
 	free(dbp);
 	if (!rc)
 		rc = meta_check(s->db, dir, s->id);
@@ -732,7 +769,7 @@ int store_open(const char *dir, const struct store_options *o,
 		rc = chunks_open(s);
 	if (!rc)
 		rc = cluster_open(s);
-	if (!rc && !s->read_only)
+	if (!rc && !s->read_only && !local_ro)
 		space_reserve_make(dir);
 	if (rc == -ENOENT) {
 		store_log(STORE_LOG_ERR, "store %s has no format record", dir);

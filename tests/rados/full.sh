@@ -7,7 +7,10 @@
 # - what needs no new content goes on: a put of content already stored, an
 #   alias move, a run opened, cat, a mount read, fsck, audit verify;
 # - gc (a retention rule lets a version go) frees room on the full pool,
-#   and once the quota no longer binds, a put of new content works again.
+#   and once the quota no longer binds, a put of new content works again;
+# - a node whose own disk is full (its store directory on a full tmpfs)
+#   still writes: its data and metadata are in the pool, the directory
+#   keeps nothing that changes (a daemon there still says it serves).
 #
 # Skipped (77) without the ceph binaries (ceph-mgr included), except
 # under CI=true where that is a failure (scripts/deps.sh installs them).
@@ -30,10 +33,10 @@ afs init --rados "$POOL" --ceph-conf "$CONF" >/dev/null || fail "init --rados"
 head -c $((3 << 20)) /dev/urandom >"$T/big1"
 head -c $((3 << 20)) /dev/urandom >"$T/big2"
 head -c $((1 << 20)) /dev/urandom >"$T/new"
-printf 'small and stored\n' >"$T/small"
+printf 'small and stored\n' >"$T/small.txt"
 afs put big "$T/big1" >/dev/null || fail "put big v1"
 afs put big "$T/big2" >/dev/null || fail "put big v2"
-afs put small "$T/small" >/dev/null || fail "put small"
+afs put small "$T/small.txt" >/dev/null || fail "put small"
 afs run open p/r s >/dev/null || fail "run open p/r"
 C osd pool set-quota "$POOL" max_bytes $((4 << 20)) >/dev/null ||
 	fail "set-quota"
@@ -59,7 +62,7 @@ grep -q "at its quota" "$T/put.err" ||
 afs ls new >/dev/null 2>&1 && defect "new was published on a full pool"
 
 check "what needs no new content goes on: a put of stored content, an alias move, cat, fsck"
-afs put small2 "$T/small" >/dev/null 2>"$T/dup.err" ||
+afs put small2 "$T/small.txt" >/dev/null 2>"$T/dup.err" ||
 	defect "a put of content already stored: $(cat "$T/dup.err")"
 afs alias set big stable v2 >/dev/null 2>"$T/alias.err" ||
 	defect "alias set: $(cat "$T/alias.err")"
@@ -96,4 +99,26 @@ afs cat new@v1 | cmp -s - "$T/new" || defect "new@v1 reads back wrong"
 afs fsck 2>&1 | grep -q ': clean$' || defect "fsck after gc"
 afs audit verify >/dev/null 2>"$T/verify.err" ||
 	defect "audit verify: $(cat "$T/verify.err")"
+
+check "a node whose own disk is full still puts, writes through its mount and seals"
+mkdir "$T/tiny"
+mount -t tmpfs -o size=16m tmpfs "$T/tiny" || fail "cannot mount a tmpfs"
+CLEANUP+=("umount '$T/tiny'")
+SF=$T/tiny/node
+fn() { "$AFS" --config "$T/empty.conf" --store "$SF" "$@"; }
+fn init --rados "$POOL" --ceph-conf "$CONF" >/dev/null 2>&1 || fail "init on the tmpfs"
+head -c $((32 << 20)) /dev/zero >"$T/tiny/filler" 2>/dev/null || true
+echo "   $(df -h "$T/tiny" | awk 'NR == 2 {print $4 " free of " $2}')"
+head -c $((1 << 20)) /dev/urandom >"$T/new2"
+fn put new2 "$T/new2" >/dev/null 2>"$T/n2.err" ||
+	defect "a put on the node with a full disk: $(cat "$T/n2.err")"
+fn cat new2@v1 | cmp -s - "$T/new2" || defect "new2@v1 reads back wrong"
+fn run open p/full s >/dev/null 2>"$T/n2.err" ||
+	defect "run open on the node with a full disk: $(cat "$T/n2.err")"
+S=$SF start_daemon
+cp "$T/new2" "$M/pipelines/p/runs/full/steps/s/outputs/f" 2>"$T/n2.err" ||
+	defect "a write through the mount of the node with a full disk: $(cat "$T/n2.err")"
+fn run seal p/full >/dev/null 2>"$T/n2.err" ||
+	defect "seal (through the daemon) on the node with a full disk: $(cat "$T/n2.err")"
+S=$SF stop_daemon
 finish
