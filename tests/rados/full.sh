@@ -3,7 +3,8 @@
 # quotas need its usage figures):
 # - a put of new content fails at once (not after a deadline), exit 1,
 #   saying the pool is at its quota, and stores nothing;
-# - so does a write through the mount, with EDQUOT;
+# - so does a write through the mount, with EDQUOT (root's, and a
+#   non-root writer's in a run of its own);
 # - what needs no new content goes on: a put of content already stored, an
 #   alias move, a run opened, cat, a mount read, fsck, audit verify;
 # - gc (a retention rule lets a version go) frees room on the full pool,
@@ -18,6 +19,7 @@ source "$(dirname "$0")/../mount/lib.sh" "$@"
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+ensure_user
 export MGR=1
 cluster_up afsfull
 C() { timeout 30 ceph -c "$CONF" "$@"; }
@@ -38,6 +40,8 @@ afs put big "$T/big1" >/dev/null || fail "put big v1"
 afs put big "$T/big2" >/dev/null || fail "put big v2"
 afs put small "$T/small.txt" >/dev/null || fail "put small"
 afs run open p/r s >/dev/null || fail "run open p/r"
+afs role grant writer "$TUSER" --scope /pipelines/u >/dev/null ||
+	fail "role grant writer"
 C osd pool set-quota "$POOL" max_bytes $((4 << 20)) >/dev/null ||
 	fail "set-quota"
 # The mgr reports the pool's usage every few seconds; the mon then flags
@@ -80,6 +84,17 @@ echo "   -> cp exit $rc: $(head -1 "$T/cp.err")"
 printf 'small and stored\n' >"$O/stored" ||
 	defect "a write of stored content through the mount failed"
 cmp -s "$M/artifacts/big/v2/big2" "$T/big2" || defect "a mount read of big@v2"
+# A non-root writer, in a run of its own opened on the full pool.
+UO=$M/pipelines/u/runs/r/steps/s/outputs
+as_user mkdir -p "$UO" 2>"$T/u.err" ||
+	defect "$TUSER cannot open a run on the full pool: $(cat "$T/u.err")"
+rc=0
+as_user sh -c "head -c 1048576 /dev/urandom >'$UO/new'" 2>"$T/u.err" || rc=$?
+echo "   -> $TUSER's write of new content: exit $rc: $(head -1 "$T/u.err")"
+[ "$rc" -ne 0 ] && grep -q "Disk quota exceeded" "$T/u.err" ||
+	defect "$TUSER's write of new content: exit $rc, $(cat "$T/u.err")"
+as_user sh -c "printf 'small and stored\n' >'$UO/stored'" 2>"$T/u.err" ||
+	defect "$TUSER's write of stored content: $(cat "$T/u.err")"
 stop_daemon
 
 check "gc frees room on the full pool, and puts of new content work again"
