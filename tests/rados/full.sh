@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A store whose pool reached its quota (a one-host cluster with a mgr:
-# quotas need its usage figures):
+# quotas need its usage figures), used as a client whose key reaches only
+# that pool:
 # - a put of new content fails at once (not after a deadline), exit 1,
 #   saying the pool is at its quota, and stores nothing;
 # - so does a write through the mount, with EDQUOT (root's, and a
@@ -30,8 +31,11 @@ EOF
 afs() { "$AFS" --config "$T/keep1.conf" --store "$S" "$@"; }
 full() { C health detail 2>/dev/null | grep -q "pool '$POOL' is full"; }
 
-check "a store with two 3 MiB versions, then a 4 MiB quota on its pool"
-afs init --rados "$POOL" --ceph-conf "$CONF" >/dev/null || fail "init --rados"
+check "a store with two 3 MiB versions (as client.afs, whose key reaches only the pool), then a 4 MiB quota on its pool"
+C auth get-or-create client.afs mon 'allow r' osd "allow rwx pool=$POOL" \
+	>>"$CL/keyring" || fail "ceph auth"
+afs init --rados "$POOL" --ceph-conf "$CONF" --ceph-id afs >/dev/null ||
+	fail "init --rados"
 head -c $((3 << 20)) /dev/urandom >"$T/big1"
 head -c $((3 << 20)) /dev/urandom >"$T/big2"
 head -c $((1 << 20)) /dev/urandom >"$T/new"
@@ -121,7 +125,8 @@ mount -t tmpfs -o size=16m tmpfs "$T/tiny" || fail "cannot mount a tmpfs"
 CLEANUP+=("umount '$T/tiny'")
 SF=$T/tiny/node
 fn() { "$AFS" --config "$T/empty.conf" --store "$SF" "$@"; }
-fn init --rados "$POOL" --ceph-conf "$CONF" >/dev/null 2>&1 || fail "init on the tmpfs"
+fn init --rados "$POOL" --ceph-conf "$CONF" --ceph-id afs >/dev/null 2>&1 ||
+	fail "init on the tmpfs"
 head -c $((32 << 20)) /dev/zero >"$T/tiny/filler" 2>/dev/null || true
 echo "   $(df -h "$T/tiny" | awk 'NR == 2 {print $4 " free of " $2}')"
 head -c $((1 << 20)) /dev/urandom >"$T/new2"
