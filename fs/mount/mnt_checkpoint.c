@@ -155,12 +155,13 @@ static void tick(struct mnt_checkpoints *c, bool last)
 	uint8_t hash[STORE_DIGEST_LEN];
 	uint64_t seq = 0;
 	int64_t now = now_s();
-	bool due;
+	bool due, headless;
 	int rc;
 
 	if (!last && now < c->retry_at)
 		return;
 	rc = store_audit_head(c->s, &seq, hash);
+	headless = rc != 0; /* no record to name (a cluster that stalls) */
 	if (!rc && seq == c->last_seq)
 		return; /* not moved */
 	due = last || seq < c->last_seq ||
@@ -186,10 +187,17 @@ static void tick(struct mnt_checkpoints *c, bool last)
 	if (c->backoff > RETRY_MAX)
 		c->backoff = RETRY_MAX;
 	c->retry_at = now + c->backoff;
-	store_log(STORE_LOG_ERR,
-		  "automatic checkpoint of audit record %llu failed (%s)%s",
-		  (unsigned long long)seq, strerror(-rc),
-		  last ? "" : "; will retry");
+	if (headless)
+		store_log(STORE_LOG_ERR,
+			  "automatic checkpoint failed: cannot read the "
+			  "journal's head (%s)%s",
+			  strerror(-rc), last ? "" : "; will retry");
+	else
+		store_log(STORE_LOG_ERR,
+			  "automatic checkpoint of audit record %llu failed "
+			  "(%s)%s",
+			  (unsigned long long)seq, strerror(-rc),
+			  last ? "" : "; will retry");
 }
 
 static void *run(void *arg)
