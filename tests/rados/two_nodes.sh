@@ -17,7 +17,8 @@
 #   which keeps its last 128 entries;
 # - gc on A while B ingests loses nothing: every version B made reads
 #   back, and garbage older than the grace is removed;
-# - fsck on one node while the other writes finds no problem;
+# - fsck on one node while a non-root writer on the other writes finds
+#   no problem;
 # - fsck and audit verify are clean from either node.
 #
 # STALL=1 (scripts/cluster_long.sh sets it) adds a 35 s stop of the osd
@@ -380,8 +381,13 @@ A role revoke writer "$TUSER" --scope /pipelines/q >/dev/null || fail "role revo
 
 # write_on DIR: writes files f0, f1... into DIR (a mount's) until killed,
 # in the background; its pid in $writer.
+# write_on DIR [as_user]: writes small files into DIR without pause, in
+# the background (pid in writer), as root or as the test user.
 write_on() {
-	"$PY" -c '
+	local who=()
+	[ "${2:-}" = as_user ] &&
+		who=(setpriv --reuid="$TUID" --regid="$TGID" --clear-groups env HOME=/)
+	"${who[@]}" "$PY" -c '
 import os, sys
 d = sys.argv[1]
 for i in range(100000):
@@ -680,13 +686,19 @@ done
 [ -n "$denied" ] || defect "B still lets $TUSER read 2 s after the revoke on A, after the stall"
 fi
 
-check "fsck on A while B writes without pause finds no problem"
+check "fsck on A while a non-root writer on B writes without pause finds no problem"
 # fsck compares the references with the counts under the commit lock
 # (store/maint.c): read without it, B's commits in between looked like
 # counts that differ from the references.
-OW=$MB/pipelines/p/runs/rfsck/steps/s/outputs
-mkdir -p "$OW" || fail "mkdir of a run on B"
-write_on "$OW"
+A role grant writer "$TUSER" --scope /pipelines/fq >/dev/null || fail "role grant writer fq"
+OW=$MB/pipelines/fq/runs/rfsck/steps/s/outputs
+ok=""
+for ((i = 0; i < 50; i++)); do # B hears of the grant within a moment
+	as_user mkdir -p "$OW" 2>/dev/null && ok=1 && break
+	sleep 0.1
+done
+[ -n "$ok" ] || fail "$TUSER cannot open a run on B"
+write_on "$OW" as_user
 sleep 1
 for r in 1 2 3; do
 	A fsck >"$T/fsck.busy" 2>&1 || defect "fsck $r on A while B writes: $(grep -m2 'fsck:' "$T/fsck.busy")"
@@ -695,8 +707,9 @@ done
 kill "$writer" 2>/dev/null
 wait "$writer" 2>/dev/null || true
 n=$(ls "$OW" | wc -l)
-echo "   B wrote $n files during three fsck runs on A"
-[ "$n" -gt 3 ] || defect "B wrote only $n files while A ran fsck"
+echo "   $TUSER wrote $n files through B during three fsck runs on A"
+[ "$n" -gt 3 ] || defect "$TUSER wrote only $n files through B while A ran fsck"
+[ "$(stat -c %u "$OW/f0")" = "$TUID" ] || defect "B's files are not $TUSER's"
 
 check "fsck and audit verify are clean from either node"
 for n in A B; do
