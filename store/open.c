@@ -476,6 +476,22 @@ static bool node_bytes(const char *hex, uint8_t out[AUDIT_NODE_LEN])
 	       store_hex_decode(hex, out, AUDIT_NODE_LEN) == 0;
 }
 
+/* Where db says the store's metadata lives: 0 in it, 1 in RADOS, 2 a
+ * record it cannot read, or a negative errno. */
+static int meta_place(struct db *db)
+{
+	void *v;
+	size_t len;
+	int rc =
+	    db_get(db, CF_META, META_IN_KEY, strlen(META_IN_KEY), &v, &len);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = len == 5 && !memcmp(v, "rados", 5) ? 1 : 2;
+	free(v);
+	return rc;
+}
+
 /* A store whose metadata is in RADOS: s->db becomes the pool's. */
 static int cluster_open(struct store *s)
 {
@@ -485,17 +501,11 @@ static int cluster_open(struct store *s)
 	char got[33];
 	void *v;
 	size_t len;
-	bool rados;
-	int rc =
-	    db_get(s->db, CF_META, META_IN_KEY, strlen(META_IN_KEY), &v, &len);
+	int rc = meta_place(s->db);
 
-	if (rc == -ENOENT)
-		return 0;
-	if (rc)
+	if (rc <= 0)
 		return rc;
-	rados = len == 5 && !memcmp(v, "rados", 5);
-	free(v);
-	rc = rados ? chunks_place_get(s->db, &p) : -EIO;
+	rc = rc == 1 ? chunks_place_get(s->db, &p) : -EIO;
 	if (rc != 1) {
 		store_log(STORE_LOG_ERR,
 			  "store %s: its record of where its "
@@ -692,16 +702,11 @@ static void full_disk(struct store *s)
 static bool meta_in_cluster(const char *dbp)
 {
 	struct db *db;
-	void *v;
-	size_t len;
-	bool in = false;
+	bool in;
 
 	if (db_open(dbp, false, true, &db))
 		return false;
-	if (!db_get(db, CF_META, META_IN_KEY, strlen(META_IN_KEY), &v, &len)) {
-		in = len == 5 && !memcmp(v, "rados", 5);
-		free(v);
-	}
+	in = meta_place(db) == 1;
 	db_close(db);
 	return in;
 }

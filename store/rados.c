@@ -49,9 +49,7 @@ static struct rados_chunks *rc_of(struct chunk_backend *b)
 /* Logs what failed against the pool; returns rc. */
 static int fail(const struct rados_chunks *r, const char *what, int rc)
 {
-	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", r->pool,
-		  r->conf, what, strerror(-rc), rados_hint(rc));
-	return rc;
+	return rados_fail(r->pool, r->conf, what, rc);
 }
 
 static void oid_of(const uint8_t id[STORE_DIGEST_LEN], char oid[65])
@@ -313,9 +311,7 @@ static int connect_to(struct rados_chunks *r, const struct chunk_place *p);
 /* Logs what failed against place p; returns rc. */
 static int pfail(const struct chunk_place *p, const char *what, int rc)
 {
-	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", p->pool,
-		  p->conf, what, strerror(-rc), rados_hint(rc));
-	return rc;
+	return rados_fail(p->pool, p->conf, what, rc);
 }
 
 int rados_place_connect(const struct chunk_place *p, void **cluster, void **io)

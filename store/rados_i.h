@@ -163,6 +163,9 @@ int robj_remove(rados_ioctx_t io, const char *oid);
  * means and what helps ("" for other errors). */
 const char *rados_hint(int rc);
 
+/* Logs what failed against pool (conf), with rados_hint; returns rc. */
+int rados_fail(const char *pool, const char *conf, const char *what, int rc);
+
 /* The flags of every write op but a chunk's put: metadata (the commit,
  * the lanes, the parts of a big commit) and removals go on when the pool
  * reached its quota or the cluster is full, as CephFS's metadata does;

@@ -197,9 +197,7 @@ struct rmeta {
 
 static int fail(const struct rmeta *m, const char *what, int rc)
 {
-	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", m->pool,
-		  m->conf, what, strerror(-rc), rados_hint(rc));
-	return rc;
+	return rados_fail(m->pool, m->conf, what, rc);
 }
 
 /* ------------------------------------------------------------- keys */
@@ -277,9 +275,6 @@ static int64_t now_mono_ns(void)
 	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Whether key hex h of cf changes by counted commits alone. */
-/* What a change of key h (hex, cf first) tells watchers of: RMETA_*
- * bits (a binding is in the namespace too). */
 /* Whether hex h starts with the hex of raw[0..len) (decoding h, so that
  * no constant is encoded at every call). */
 static bool hex_starts(const char *h, const void *raw, size_t len)
@@ -295,6 +290,8 @@ static bool hex_starts(const char *h, const void *raw, size_t len)
 	return true;
 }
 
+/* What a change of key h (hex, cf first) tells watchers of: RMETA_*
+ * bits (a binding is in the namespace too). */
 static unsigned key_what(const char *h)
 {
 	const uint8_t secrets = CF_SECRETS, ns = CF_NAMESPACE,
@@ -308,6 +305,7 @@ static unsigned key_what(const char *h)
 					      : RMETA_NAMESPACE;
 }
 
+/* Whether key hex h of cf changes by counted commits alone. */
 static bool view_keeps(enum db_cf cf, const char *h)
 {
 	switch (cf) {
@@ -943,10 +941,6 @@ static int cluster_get(struct rmeta *m, const char *h, void **val, size_t *len)
 static int gen_sync(struct rmeta *m, uint64_t *g, char **intent);
 static int roll_forward(struct rmeta *m, uint64_t g, const char *iv);
 
-/* Whether the view may answer a read outside a commit now (lock held):
- * a watching node's, its count seen in the cluster within
- * VIEW_TRUST_NS; past that, "gen" is read again (the lock dropped
- * meanwhile), and *err is that read's failure (or 0). */
 /* Whether a read outside commits timed out in the last STALL_FAST_NS
  * (m->lock held). */
 static bool stall_recent(const struct rmeta *m, int64_t now)
@@ -954,15 +948,21 @@ static bool stall_recent(const struct rmeta *m, int64_t now)
 	return m->stalled && now - m->stalled < STALL_FAST_NS;
 }
 
-/* Notes how a read outside commits went (m->lock not held): a timeout
+/* Notes how a read outside commits went (m->lock held): a timeout
  * starts the window, an answer ends it. */
-static void stall_seen(struct rmeta *m, int rc)
+static void stall_note(struct rmeta *m, int rc)
 {
-	pthread_mutex_lock(&m->lock);
 	if (rc == -ETIMEDOUT)
 		m->stalled = now_mono_ns();
 	else if (!rc || rc == -ENOENT)
 		m->stalled = 0;
+}
+
+/* As stall_note, m->lock not held. */
+static void stall_seen(struct rmeta *m, int rc)
+{
+	pthread_mutex_lock(&m->lock);
+	stall_note(m, rc);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -978,6 +978,10 @@ static int stall_check(struct rmeta *m)
 	return recent ? -ETIMEDOUT : 0;
 }
 
+/* Whether the view may answer a read outside a commit now (lock held):
+ * a watching node's, its count seen in the cluster within
+ * VIEW_TRUST_NS; past that, "gen" is read again (the lock dropped
+ * meanwhile), and *err is that read's failure (or 0). */
 static bool view_trusted(struct rmeta *m, int *err)
 {
 	int64_t now = now_mono_ns();
@@ -1000,7 +1004,7 @@ static bool view_trusted(struct rmeta *m, int *err)
 	pending = iv != NULL;
 	free(iv);
 	pthread_mutex_lock(&m->lock);
-	m->stalled = rc == -ETIMEDOUT ? now_mono_ns() : 0;
+	stall_note(m, rc);
 	*err = rc;
 	if (rc || pending) /* a commit of many parts half applied */
 		return false;
@@ -1970,12 +1974,18 @@ static void what_of(const struct rbatch *b, char out[4])
 		 what & RMETA_SECRETS ? "s" : "");
 }
 
-/* One write op of entries [from, to): compare gen with *gen and set it one
- * higher, then the keys. */
 /* What a counted write op refers to until it is operated. */
 struct count_bufs {
 	char g0[21], g1[21], old[LOG_KEY_LEN + 1];
 };
+
+/* Makes op land only while "gen" is g (g0 holds the compared value
+ * until op is operated). */
+static void op_expect(rados_write_op_t op, uint64_t g, char g0[21])
+{
+	snprintf(g0, 21, "%020llu", (unsigned long long)g);
+	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0, 20);
+}
 
 /* Makes op a counted one: it lands only while "gen" is g, raises it to
  * g + 1, and removes the log's entries LOG_KEEP counts older or more
@@ -1983,9 +1993,8 @@ struct count_bufs {
  * counts, so none may be left to a later one). */
 static void op_count(rados_write_op_t op, uint64_t g, struct count_bufs *cb)
 {
-	snprintf(cb->g0, sizeof(cb->g0), "%020llu", (unsigned long long)g);
+	op_expect(op, g, cb->g0);
 	snprintf(cb->g1, sizeof(cb->g1), "%020llu", (unsigned long long)g + 1);
-	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, cb->g0, 20);
 	rados_write_op_setxattr(op, "gen", cb->g1, 20);
 	if (g + 1 >= LOG_KEEP) {
 		log_key(cb->old, g + 2 - LOG_KEEP);
@@ -2008,6 +2017,8 @@ static int op_result(struct rmeta *m, int rc)
 	return rc ? fail(m, "commit failed, nothing was changed", rc) : 0;
 }
 
+/* One write op of entries [from, to): compare gen with *gen and set it one
+ * higher, then the keys. */
 static int commit_part(struct rbatch *b, size_t from, size_t to)
 {
 	struct rmeta *m = b->m;
@@ -2167,8 +2178,7 @@ static int part_apply(struct rmeta *m, uint64_t g, const uint8_t *v, size_t len,
 	rc = part_parse(v + 1, v + len, &k);
 	if (rc)
 		goto out;
-	snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)g);
-	rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0, 20);
+	op_expect(op, g, g0);
 	if (k.nd)
 		rados_write_op_omap_rm_keys2(op, k.dk, k.dkl, k.nd);
 	if (k.np)
@@ -2279,9 +2289,7 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv)
 			  m->pool, iv, (unsigned long long)g);
 		if (!op)
 			return -ENOMEM;
-		snprintf(g0, sizeof(g0), "%020llu", (unsigned long long)g);
-		rados_write_op_cmpxattr(op, "gen", LIBRADOS_CMPXATTR_OP_EQ, g0,
-					20);
+		op_expect(op, g, g0);
 		rados_write_op_omap_rm_keys2(op, &ik, &il, 1);
 		rc = op_result(m,
 			       rados_write_op_operate(op, m->io, META_OID, NULL,

@@ -181,3 +181,10 @@ const char *rados_hint(int rc)
 		return "";
 	}
 }
+
+int rados_fail(const char *pool, const char *conf, const char *what, int rc)
+{
+	store_log(STORE_LOG_ERR, "RADOS pool %s (conf %s): %s: %s%s", pool,
+		  conf, what, strerror(-rc), rados_hint(rc));
+	return rc;
+}
