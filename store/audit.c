@@ -201,8 +201,13 @@ static int stage_at(struct store *s, struct db_batch *b, const uint8_t *key,
 int audit_stage(struct store *s, struct db_batch *b, const uint8_t *key,
 		size_t klen, struct audit_rec *r)
 {
+	const uint8_t *lane = db_batch_lane(b);
 	uint8_t rk = KEY_AUDIT_REC;
 
+	/* A change in a pipeline's shard (RADOS) joins the shard's lane,
+	 * committed with it under the shard's lock. */
+	if (lane)
+		return audit_stage_lane(s, b, key, klen, lane, r);
 	return stage_at(s, b, key, klen, r, (const uint8_t *)KEY_AUDIT_HEAD,
 			KEY_AUDIT_HEAD_LEN, &rk, 1);
 }

@@ -23,9 +23,11 @@
 #include <string.h>
 #include <time.h>
 
-int commit_begin(struct store *s, const struct store_caller *c,
-		 struct commit *t)
+/* commit_begin, the batch in db. */
+static int begin_in(struct store *s, const struct store_caller *c,
+		    const char *pipeline, struct commit *t)
 {
+	struct db *d = s->db;
 	int rc;
 
 	assert(c != NULL);
@@ -36,12 +38,26 @@ int commit_begin(struct store *s, const struct store_caller *c,
 	t->s = s;
 	t->caller = c;
 	pthread_mutex_lock(&s->commit_lock);
-	rc = db_batch_open(s->db, &t->b);
+	rc = pipeline ? db_shard(s->db, pipeline, true, &d) : 0;
+	if (!rc)
+		rc = db_batch_open(d, &t->b);
 	if (rc) {
 		t->b = NULL;
 		pthread_mutex_unlock(&s->commit_lock);
 	}
 	return rc;
+}
+
+int commit_begin(struct store *s, const struct store_caller *c,
+		 struct commit *t)
+{
+	return begin_in(s, c, NULL, t);
+}
+
+int commit_begin_out(struct store *s, const struct store_caller *c,
+		     const char *pipeline, struct commit *t)
+{
+	return begin_in(s, c, pipeline, t);
 }
 
 void commit_note(struct commit *t, const char *op, const uint8_t *digest,

@@ -39,6 +39,10 @@ struct db {
 	bool read_only; /* opened for reading only: never flushed */
 	char *path;
 	struct rmeta *rm; /* set: the keys live in RADOS (radosmeta.c) */
+	/* A RADOS store's: a db for each shard used (owned, made once). */
+	struct db **kids;
+	size_t nkids, capkids;
+	pthread_mutex_t kids_lock;
 };
 
 /* RocksDB aborts (an assertion in its file writer) on some writes that
@@ -292,6 +296,10 @@ int db_open(const char *path, bool create, bool read_only, struct db **out)
 void db_close(struct db *d)
 {
 	if (d && d->rm) {
+		for (size_t i = 0; i < d->nkids; i++)
+			free(d->kids[i]); /* their rmeta is d->rm's */
+		free(d->kids);
+		pthread_mutex_destroy(&d->kids_lock);
 		rmeta_close(d->rm);
 		free(d);
 	} else if (d) {
@@ -306,8 +314,82 @@ int db_open_rados(struct rmeta *m, struct db **out)
 	if (!d)
 		return -ENOMEM;
 	d->rm = m;
+	pthread_mutex_init(&d->kids_lock, NULL);
 	*out = d;
 	return 0;
+}
+
+/* The db of shard k of d's store: made at its first use, owned by d. */
+static struct db *kid_db(struct db *d, struct rmeta *k)
+{
+	struct db *kd = NULL;
+
+	pthread_mutex_lock(&d->kids_lock);
+	for (size_t i = 0; i < d->nkids && !kd; i++) {
+		if (d->kids[i]->rm == k)
+			kd = d->kids[i];
+	}
+	if (!kd && d->nkids == d->capkids) {
+		size_t cap = d->capkids ? 2 * d->capkids : 8;
+		struct db **n = realloc(d->kids, cap * sizeof(*n));
+
+		if (n)
+			d->kids = n, d->capkids = cap;
+	}
+	if (!kd && d->nkids < d->capkids && (kd = calloc(1, sizeof(*kd)))) {
+		kd->rm = k;
+		d->kids[d->nkids++] = kd;
+	}
+	pthread_mutex_unlock(&d->kids_lock);
+	return kd;
+}
+
+int db_shard(struct db *d, const char *pipeline, bool create, struct db **out)
+{
+	struct rmeta *k;
+	int rc;
+
+	*out = d;
+	if (!d->rm)
+		return 0;
+	rc = rmeta_shard(d->rm, pipeline, create, &k);
+	if (rc)
+		return rc;
+	*out = kid_db(d, k);
+	return *out ? 0 : -ENOMEM;
+}
+
+const uint8_t *db_lane(const struct db *d)
+{
+	return d->rm ? rmeta_shard_lane(d->rm) : NULL;
+}
+
+const uint8_t *db_batch_lane(const struct db_batch *b)
+{
+	return db_lane(b->db);
+}
+
+struct shards_each {
+	struct db *d;
+	int (*fn)(void *arg, const char *pipeline, struct db *shard);
+	void *arg;
+};
+
+static int shard_one(void *arg, struct rmeta *k)
+{
+	struct shards_each *x = arg;
+	struct db *kd = kid_db(x->d, k);
+
+	return kd ? x->fn(x->arg, rmeta_shard_name(k), kd) : -ENOMEM;
+}
+
+int db_shards_each(struct db *d,
+		   int (*fn)(void *arg, const char *pipeline, struct db *shard),
+		   void *arg)
+{
+	struct shards_each x = {d, fn, arg};
+
+	return d->rm ? rmeta_shards_each(d->rm, shard_one, &x) : 0;
 }
 
 struct rmeta *db_rados(struct db *d)

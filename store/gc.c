@@ -45,14 +45,9 @@ struct gc {
 static bool has_ref(struct store *s, enum key_tag tag, const void *digest)
 {
 	uint8_t key[KEY_DIGEST_LEN];
-	void *v;
-	size_t len;
 
 	key_digest(key, tag, digest);
-	if (db_get(s->db, CF_REFCOUNTS, key, sizeof(key), &v, &len))
-		return false;
-	free(v);
-	return true;
+	return ref_held(s, key) != 0; /* an error keeps it */
 }
 
 static int gc_add(struct gc *g, enum db_cf cf, const void *key, size_t klen,
@@ -170,29 +165,75 @@ static int64_t grace_ns(const struct store *s)
 	return (int64_t)v * 1000000000;
 }
 
+/* The batches of every shard (their locks held): what the outputs of
+ * open runs reference cannot change while gc looks. */
+struct shard_holds {
+	struct db_batch **b;
+	size_t n, cap;
+};
+
+static int hold_shard(void *arg, const char *pipeline, struct db *sd)
+{
+	struct shard_holds *h = arg;
+	int rc;
+
+	(void)pipeline;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 8;
+		struct db_batch **n = realloc(h->b, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		h->b = n, h->cap = cap;
+	}
+	rc = db_batch_open(sd, &h->b[h->n]);
+	if (!rc)
+		h->n++;
+	return rc;
+}
+
+static void holds_free(struct shard_holds *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		db_batch_free(h->b[i]);
+	free(h->b);
+}
+
+/* Whether refcount key is held in b or a shard of h: 1, 0, or -errno. */
+static int held_under(struct db_batch *b, const struct shard_holds *h,
+		      const uint8_t *key)
+{
+	void *v;
+	size_t len;
+	int rc = db_batch_get(b, CF_REFCOUNTS, key, KEY_DIGEST_LEN, &v, &len);
+
+	for (size_t i = 0; rc == -ENOENT && i < h->n; i++)
+		rc = db_batch_get(h->b[i], CF_REFCOUNTS, key, KEY_DIGEST_LEN,
+				  &v, &len);
+	if (!rc)
+		free(v);
+	return rc == -ENOENT ? 0 : rc ? rc : 1;
+}
+
 /* Whether garbage e of a store in RADOS is garbage still: unreferenced
- * now, under the cluster's commit lock (b), and older than the grace.
- * 1 yes, 0 kept, or -errno (a failed read never counts as garbage). */
+ * now, under the cluster's commit lock (b) and every shard's (h), and
+ * older than the grace.  1 yes, 0 kept, or -errno (a failed read never
+ * counts as garbage). */
 static int still_garbage(struct gc *g, struct db_batch *b,
-			 const struct gc_key *e, int64_t cutoff)
+			 const struct shard_holds *h, const struct gc_key *e,
+			 int64_t cutoff)
 {
 	uint8_t key[KEY_DIGEST_LEN];
 	int64_t t;
-	void *v;
-	size_t len;
 	int rc;
 
 	if (e->cf == CF_CHUNKS)
 		key_digest(key, KEY_REF_CHUNK, e->k);
 	else
 		key_digest(key, (enum key_tag)e->k[0], e->k + 1);
-	rc = db_batch_get(b, CF_REFCOUNTS, key, sizeof(key), &v, &len);
-	if (rc == 0) {
-		free(v);
-		return 0;
-	}
-	if (rc != -ENOENT)
-		return rc;
+	rc = held_under(b, h, key);
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	if (e->cf == CF_CHUNKS)
 		return 1;
 	rc = rmeta_put_time(db_rados(g->s->db), e->cf, e->k, e->len, &t);
@@ -213,13 +254,16 @@ static int gc_batch_cluster(struct gc *g, const struct store_caller *c,
 	struct chunk_backend *cb = g->s->chunks;
 	int64_t cutoff = now_ns() - grace_ns(g->s);
 	uint64_t chunks = 0, objects = 0, bytes = 0;
+	struct shard_holds h = {0};
 	int rc = db_batch_open(g->s->db, &t.b);
 
 	if (rc)
 		return rc;
+	/* The store's lock first, then the shards' (fsck's order too). */
+	rc = db_shards_each(g->s->db, hold_shard, &h);
 	for (size_t i = from; !rc && i < to; i++) {
 		const struct gc_key *e = &g->keys[i];
-		int r = still_garbage(g, t.b, e, cutoff);
+		int r = still_garbage(g, t.b, &h, e, cutoff);
 
 		if (r == 1 && e->cf == CF_CHUNKS)
 			r = cb->ops->remove_before
@@ -246,6 +290,7 @@ static int gc_batch_cluster(struct gc *g, const struct store_caller *c,
 	}
 	if (!rc && objects)
 		rc = gc_commit(&t, chunks, objects, bytes);
+	holds_free(&h);
 	db_batch_free(t.b);
 	return rc;
 }

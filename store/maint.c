@@ -263,12 +263,24 @@ static int fsck_chunk(void *arg, const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-/* The store's counters against what the scans counted. */
-static void fsck_counters(struct fsck *f)
+/* The counters of db (the store's, or a shard's) against what the
+ * scans counted.  A shard that never counted anything has none. */
+static void fsck_counters(struct fsck *f, struct db *db, bool shard)
 {
+	static const struct store_stats zero;
 	struct store_stats have;
+	void *v;
+	size_t len;
+	int rc = db_get(db, CF_META, "stats", 5, &v, &len);
 
-	if (store_stats_get(f->s, &have)) {
+	if (!rc) {
+		rc = stats_decode(v, len, &have);
+		free(v);
+	} else if (rc == -ENOENT && shard) {
+		have = zero;
+		rc = 0;
+	}
+	if (rc) {
 		store_log(STORE_LOG_ERR, "fsck: store counters unreadable");
 		f->out->problems++;
 	} else if (memcmp(&have, &f->st, sizeof(have)) != 0) {
@@ -278,6 +290,56 @@ static void fsck_counters(struct fsck *f)
 	}
 }
 
+/* The refcounts and counters of db against what f's scans expect. */
+static int fsck_counts(struct fsck *f, struct db *db, bool shard)
+{
+	int rc = db_scan(db, CF_REFCOUNTS, NULL, 0, fsck_refcount, f);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < f->want.cap; i++) {
+		struct count *c = &f->want.t[i];
+
+		if (c->used && !c->seen)
+			problem(f, "refcount of", c->key + 1, "missing");
+	}
+	fsck_counters(f, db, shard);
+	return 0;
+}
+
+/* A pipeline's shard (RADOS): its outputs trees against its refcounts
+ * and counters, under its lock; what they reference then joins f's
+ * (the chunks are checked once, for all). */
+static int fsck_shard(void *arg, const char *pipeline, struct db *sd)
+{
+	struct fsck *f = arg, g = {.s = f->s, .out = f->out};
+	uint8_t k[KEY_MAX];
+	struct db_batch *hold;
+	size_t kl =
+	    key_add_nul(k, key_names(k, KEY_NS_OUTPUT, pipeline, NULL, NULL));
+	int rc = db_batch_open(sd, &hold);
+
+	if (rc)
+		return rc;
+	rc = db_scan(sd, CF_NAMESPACE, k, kl, fsck_output, &g);
+	if (!rc)
+		rc = fsck_counts(&g, sd, true);
+	db_batch_free(hold);
+	for (size_t i = 0; !rc && i < g.want.cap; i++) {
+		struct count *c = &g.want.t[i], *w;
+
+		if (!c->used || c->key[0] != KEY_REF_CHUNK)
+			continue;
+		w = count_get(&f->want, c->key, true);
+		if (!w)
+			rc = -ENOMEM;
+		else
+			w->n += c->n;
+	}
+	free(g.want.t);
+	return rc;
+}
+
 /* Referenced chunks the chunk store did not hold.  In a store shared by
  * nodes, one whose count is gone by now was released (and collected) by
  * a commit after the references were read: no problem. */
@@ -285,20 +347,12 @@ static void fsck_missing(struct fsck *f, bool shared)
 {
 	for (size_t i = 0; i < f->want.cap; i++) {
 		struct count *c = &f->want.t[i];
-		void *v;
-		size_t len;
 
 		if (!c->used || c->seen)
 			continue;
-		if (shared && c->key[0] == KEY_REF_CHUNK) {
-			int rc = db_get(f->s->db, CF_REFCOUNTS, c->key,
-					KEY_DIGEST_LEN, &v, &len);
-
-			if (rc == -ENOENT)
-				continue;
-			if (!rc)
-				free(v);
-		}
+		if (shared && c->key[0] == KEY_REF_CHUNK &&
+		    ref_held(f->s, c->key) == 0)
+			continue;
 		problem(f, c->key[0] == KEY_REF_CHUNK ? "chunk" : "refcount of",
 			c->key + 1, "referenced but missing");
 	}
@@ -341,23 +395,18 @@ int store_fsck(struct store *s, store_progress_fn progress, void *arg,
 	if (!rc)
 		rc = db_scan(s->db, CF_NAMESPACE, "e", 1, fsck_env, &f);
 	if (!rc)
-		rc = db_scan(s->db, CF_REFCOUNTS, NULL, 0, fsck_refcount, &f);
+		rc = fsck_counts(&f, s->db, false);
+	/* The open runs' outputs of a RADOS store, pipeline by pipeline. */
+	if (!rc)
+		rc = db_shards_each(s->db, fsck_shard, &f);
 	if (!rc) {
 		/* Refcount scan marked keys seen; chunks must be seen in the
 		 * chunk store itself, so start over for them. */
-		for (size_t i = 0; i < f.want.cap; i++) {
-			struct count *c = &f.want.t[i];
-
-			if (c->used && !c->seen)
-				problem(&f, "refcount of", c->key + 1,
-					"missing");
-		}
 		clear_seen(&f.want);
 		for (size_t i = 0; i < f.want.cap; i++) {
 			if (f.want.t[i].key[0] != KEY_REF_CHUNK)
 				f.want.t[i].seen = true;
 		}
-		fsck_counters(&f);
 	}
 	if (hold) {
 		db_batch_free(hold);

@@ -129,7 +129,7 @@ int store_output_set(struct store *s, const struct store_caller *c,
 		e.e.size = f->size;
 	}
 	out_key_init(&o, pipeline, run, step, path);
-	rc = commit_begin(s, c, &t);
+	rc = commit_begin_out(s, c, pipeline, &t);
 	if (rc)
 		return rc;
 	t.also = also;
@@ -182,7 +182,7 @@ static int set_attr(struct store *s, const struct store_caller *c,
 	if (rc)
 		return rc;
 	out_key_init(&o, pipeline, run, step, path);
-	rc = commit_begin(s, c, &t);
+	rc = commit_begin_out(s, c, pipeline, &t);
 	if (rc)
 		return rc;
 	rc = out_step_writable(s, t.b, pipeline, run, step);
@@ -252,7 +252,7 @@ int store_output_delete(struct store *s, const struct store_caller *c,
 	if (rc)
 		return rc;
 	out_key_init(&o, pipeline, run, step, path);
-	rc = commit_begin(s, c, &t);
+	rc = commit_begin_out(s, c, pipeline, &t);
 	if (rc)
 		return rc;
 	rc = out_step_writable(s, t.b, pipeline, run, step);
@@ -338,7 +338,7 @@ int store_output_rename(struct store *s, const struct store_caller *c,
 		return 0;
 	out_key_init(&f, pipeline, run, step, from);
 	out_key_init(&t, pipeline, run, step, to);
-	rc = commit_begin(s, c, &tx);
+	rc = commit_begin_out(s, c, pipeline, &tx);
 	if (rc)
 		return rc;
 	rc = out_step_writable(s, tx.b, pipeline, run, step);
@@ -417,7 +417,7 @@ int store_output_copy(struct store *s, const struct store_caller *c,
 	out_key_init(&from, src_p, src_r, src_step, "");
 	out_key_init(&x.to, pipeline, run, step, "");
 	x.skip = from.base;
-	rc = commit_begin(s, c, &t);
+	rc = commit_begin_out(s, c, pipeline, &t);
 	if (rc)
 		return rc;
 	x.b = t.b;

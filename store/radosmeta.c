@@ -73,9 +73,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define META_OID  "meta"
-#define LOCK_NAME "commit"
-#define LEASE_S	  10
+#define META_OID "meta"
+/* A shard's object, and the key (CF_META) registering it: + pipeline. */
+#define SHARD_PREFIX "shard."
+#define SHARD_REG    "shard/"
+#define LOCK_NAME    "commit"
+#define LEASE_S	     10
 /* A process holding the lock renews its lease this often (a commit of
  * many thousands of keys, gc), so that only one that stalls or died
  * loses it, and other nodes wait at most LEASE_S for one that did. */
@@ -132,9 +135,23 @@ struct vent {
 #define LOG_KEEP      128
 #define LOG_ENTRY_MAX (64u << 10)
 
+/* A shard: the object of one pipeline's open runs (see "shards"). */
+struct rkid {
+	char *name;
+	struct rmeta *m;
+};
+
 struct rmeta {
 	rados_t cluster;
 	rados_ioctx_t io;
+	char oid[64];	      /* META_OID, or SHARD_PREFIX + hex(lane id) */
+	struct rmeta *parent; /* a shard's: the store's (owns the connection) */
+	char *name;	      /* a shard's pipeline */
+	uint8_t lane[16];     /* a shard's lane id (its journal chain) */
+	/* The shards opened (the store's object only; under kids_lock). */
+	struct rkid *kids;
+	size_t nkids, capkids;
+	pthread_mutex_t kids_lock;
 	char pool[128], conf[1024];
 	char cookie[128]; /* "HOST PID RANDOM": breaking a dead one's lock */
 	uint64_t watch;	  /* 0: none (a failed watch leaves none) */
@@ -305,9 +322,11 @@ static unsigned key_what(const char *h)
 					      : RMETA_NAMESPACE;
 }
 
-/* Whether key hex h of cf changes by counted commits alone. */
-static bool view_keeps(enum db_cf cf, const char *h)
+/* Whether key hex h of cf changes by counted commits of m alone. */
+static bool view_keeps(const struct rmeta *m, enum db_cf cf, const char *h)
 {
+	const uint8_t lane_head = KEY_AUDIT_LANE_HEAD;
+
 	switch (cf) {
 	case CF_NAMESPACE:
 	case CF_LINEAGE:
@@ -316,6 +335,9 @@ static bool view_keeps(enum db_cf cf, const char *h)
 	case CF_META:
 		return true;
 	case CF_AUDIT: /* its head: records are written once, not read */
+		if (m->parent) /* a shard's lane moves under its lock */
+			return hex_starts(h + 2, &lane_head, 1) &&
+			       strlen(h + 2) == 2 * KEY_AUDIT_LANE_HEAD_LEN;
 		return hex_starts(h + 2, KEY_AUDIT_HEAD, KEY_AUDIT_HEAD_LEN) &&
 		       !h[2 + 2 * KEY_AUDIT_HEAD_LEN];
 	default:
@@ -437,11 +459,30 @@ static int view_get(struct rmeta *m, const char *h, void **val, size_t *len)
 	return 1;
 }
 
-int rmeta_open(const struct chunk_place *p, const char *store_id,
-	       struct rmeta **out)
+/* A new handle, its locks made, nothing connected. */
+static struct rmeta *rmeta_alloc(void)
 {
 	struct rmeta *m = calloc(1, sizeof(*m));
 	pthread_condattr_t ca;
+
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->kids_lock, NULL);
+	snprintf(m->oid, sizeof(m->oid), "%s", META_OID);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->heard_cv, &ca);
+	pthread_cond_init(&m->keep_cv, &ca);
+	pthread_cond_init(&m->renew_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return m;
+}
+
+int rmeta_open(const struct chunk_place *p, const char *store_id,
+	       struct rmeta **out)
+{
+	struct rmeta *m = rmeta_alloc();
 	const char *e;
 	char ns[64], host[64];
 	uint8_t r[8];
@@ -449,13 +490,6 @@ int rmeta_open(const struct chunk_place *p, const char *store_id,
 
 	if (!m)
 		return -ENOMEM;
-	pthread_mutex_init(&m->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->heard_cv, &ca);
-	pthread_cond_init(&m->keep_cv, &ca);
-	pthread_cond_init(&m->renew_cv, &ca);
-	pthread_condattr_destroy(&ca);
 	snprintf(m->pool, sizeof(m->pool), "%s", p->pool);
 	snprintf(m->conf, sizeof(m->conf), "%s", p->conf);
 	rc = rados_place_connect(p, &m->cluster, &m->io);
@@ -512,6 +546,11 @@ void rmeta_close(struct rmeta *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->nkids; i++) {
+		rmeta_close(m->kids[i].m);
+		free(m->kids[i].name);
+	}
+	free(m->kids);
 	keep_stop(m);
 	renew_stop(m);
 	if (m->watch)
@@ -522,12 +561,14 @@ void rmeta_close(struct rmeta *m)
 	free(m->notes);
 	view_drop(m);
 	free(m->lane_hex), free(m->lane_val);
-	if (m->cluster && m->watching)
+	if (!m->parent && m->cluster && m->watching)
 		rados_watch_flush(m->cluster);
-	if (m->io)
+	if (!m->parent && m->io)
 		rados_ioctx_destroy(m->io);
-	if (m->cluster)
+	if (!m->parent && m->cluster)
 		rados_shutdown(m->cluster);
+	free(m->name);
+	pthread_mutex_destroy(&m->kids_lock);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->heard_cv);
 	pthread_cond_destroy(&m->keep_cv);
@@ -547,7 +588,7 @@ int rmeta_create(struct rmeta *m)
 	snprintf(g, sizeof(g), "%020llu", 0ULL);
 	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
 	rados_write_op_setxattr(op, "gen", g, 20);
-	rc = rados_write_op_operate(op, m->io, META_OID, NULL,
+	rc = rados_write_op_operate(op, m->io, m->oid, NULL,
 				    RADOS_META_OP_FLAGS);
 	rados_release_write_op(op);
 	if (rc == -EEXIST)
@@ -578,7 +619,7 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle,
 	pthread_mutex_lock(&m->lock);
 	io = m->io, self = m->self;
 	pthread_mutex_unlock(&m->lock);
-	rados_notify_ack(io, META_OID, notify_id, handle, NULL, 0);
+	rados_notify_ack(io, m->oid, notify_id, handle, NULL, 0);
 	if (notifier == self)
 		return;
 	pthread_mutex_lock(&m->lock);
@@ -626,7 +667,7 @@ int rmeta_watch(struct rmeta *m, void (*fn)(void *arg, unsigned what),
 	m->hook = fn;
 	m->hook_arg = arg;
 	pthread_mutex_unlock(&m->lock);
-	rc = rados_watch3(m->io, META_OID, &m->watch, on_notify, on_watch_error,
+	rc = rados_watch3(m->io, m->oid, &m->watch, on_notify, on_watch_error,
 			  30, m);
 	if (rc) {
 		m->watch = 0; /* librados freed what the handle names */
@@ -634,7 +675,12 @@ int rmeta_watch(struct rmeta *m, void (*fn)(void *arg, unsigned what),
 	}
 	m->watching = true;
 	keep_start(m);
-	return 0;
+	/* The shards opened before (a daemon's first reads). */
+	pthread_mutex_lock(&m->kids_lock);
+	for (size_t i = 0; i < m->nkids && !rc; i++)
+		rc = rmeta_watch(m->kids[i].m, fn, arg);
+	pthread_mutex_unlock(&m->kids_lock);
+	return rc;
 }
 
 /* Watches again after the watch was lost (a stalled cluster, a dropped
@@ -662,8 +708,7 @@ static void rewatch(struct rmeta *m)
 	pthread_mutex_unlock(&m->lock);
 	if (w)
 		rados_unwatch2(m->io, w); /* the lost one */
-	rc =
-	    rados_watch3(m->io, META_OID, &w, on_notify, on_watch_error, 30, m);
+	rc = rados_watch3(m->io, m->oid, &w, on_notify, on_watch_error, 30, m);
 	pthread_mutex_lock(&m->lock);
 	m->rewatching = false;
 	m->watch = rc ? 0 : w; /* a failed watch leaves no handle */
@@ -717,7 +762,7 @@ static void notify_locked(struct rmeta *m, const char *what)
 	if (!what[0])
 		return;
 	c = note_new(m);
-	if (c && rados_aio_notify(m->io, META_OID, c, what, (int)strlen(what),
+	if (c && rados_aio_notify(m->io, m->oid, c, what, (int)strlen(what),
 				  5000, NULL, NULL))
 		m->nnotes--, rados_aio_release(c);
 }
@@ -737,7 +782,7 @@ static bool unlock_start(struct rmeta *m)
 {
 	rados_completion_t c = note_new(m);
 
-	if (c && rlock_unlock(m->io, META_OID, LOCK_NAME, m->cookie, c))
+	if (c && rlock_unlock(m->io, m->oid, LOCK_NAME, m->cookie, c))
 		m->nnotes--, rados_aio_release(c), c = NULL;
 	return c != NULL;
 }
@@ -751,7 +796,7 @@ static void unlock_commit(struct rmeta *m)
 	started = unlock_start(m);
 	pthread_mutex_unlock(&m->lock);
 	if (!started)
-		rlock_unlock(m->io, META_OID, LOCK_NAME, m->cookie, NULL);
+		rlock_unlock(m->io, m->oid, LOCK_NAME, m->cookie, NULL);
 }
 
 /* --------------------------------------------- the lock kept between commits
@@ -773,7 +818,7 @@ static void keep_release(struct rmeta *m)
 	m->owning = false;
 	if (!unlock_start(m)) {
 		pthread_mutex_unlock(&m->lock);
-		rlock_unlock(m->io, META_OID, LOCK_NAME, m->cookie, NULL);
+		rlock_unlock(m->io, m->oid, LOCK_NAME, m->cookie, NULL);
 		pthread_mutex_lock(&m->lock);
 	}
 	notify_locked(m, "u");
@@ -854,7 +899,7 @@ static void *renewer(void *arg)
 		}
 		m->renewed = now_mono_ns();
 		pthread_mutex_unlock(&m->lock);
-		rc = rlock_lock(m->io, META_OID, LOCK_NAME, m->cookie,
+		rc = rlock_lock(m->io, m->oid, LOCK_NAME, m->cookie,
 				"artifactfs commit", LEASE_S,
 				LIBRADOS_LOCK_FLAG_MUST_RENEW);
 		pthread_mutex_lock(&m->lock);
@@ -913,7 +958,7 @@ static int cluster_get(struct rmeta *m, const char *h, void **val, size_t *len)
 		return -ENOMEM;
 	keys[0] = h;
 	rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &prval);
-	rc = rados_read_op_operate(op, m->io, META_OID, 0);
+	rc = rados_read_op_operate(op, m->io, m->oid, 0);
 	if (!rc)
 		rc = prval;
 	if (!rc) {
@@ -1015,8 +1060,8 @@ static bool view_trusted(struct rmeta *m, int *err)
 	return true;
 }
 
-int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
-	      void **val, size_t *len)
+static int obj_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+		   void **val, size_t *len)
 {
 	char *h = key_hex(cf, key, klen);
 	bool keep = cf == CF_NAMESPACE;
@@ -1081,9 +1126,9 @@ static void before(char *h)
 	h[n + 1] = '\0';
 }
 
-int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
-		    size_t plen, const void *from, size_t flen, db_scan_fn fn,
-		    void *arg)
+static int obj_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
+			 size_t plen, const void *from, size_t flen,
+			 db_scan_fn fn, void *arg)
 {
 	char *ph = key_hex(cf, prefix, plen);
 	char *after = key_hex(cf, flen ? from : prefix, flen ? flen : plen);
@@ -1115,7 +1160,7 @@ int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
 		}
 		rados_read_op_omap_get_vals2(op, after, ph, SCAN_PAGE, &it,
 					     &more, &prval);
-		rc = rados_read_op_operate(op, m->io, META_OID, 0);
+		rc = rados_read_op_operate(op, m->io, m->oid, 0);
 		if (!rc)
 			rc = prval;
 		if (rc) {
@@ -1170,6 +1215,375 @@ int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
 	return rc;
 }
 
+/* ------------------------------------------------------------ shards
+ *
+ * The outputs trees of open runs change with every file a run writes:
+ * most commits are theirs.  Each pipeline's live in an object of its
+ * own, the pipeline's shard (SHARD_PREFIX + hex of its lane id, the
+ * first 16 bytes of SHA-256 of SHARD_TAG NUL pipeline), with what only
+ * they touch: the references their files hold (CF_REFCOUNTS), their
+ * counters (CF_META "stats") and the journal records of their changes,
+ * in a lane of the shard's own (CF_AUDIT, keyed by the lane id).  A
+ * shard is an rmeta of its own (lock, count, view, log, watch) sharing
+ * the store's connection, so nodes writing runs of different pipelines
+ * never wait for one another.  A batch in a shard reads every other key
+ * from the store's object (outside its lock) and may change none.
+ *
+ * The store's object names each shard (CF_META SHARD_REG + pipeline ->
+ * lane id), committed under its lock before the shard's first commit:
+ * gc and fsck, holding that lock, know every shard that may hold a
+ * reference.  Reads of an outputs key, or scans within one pipeline's,
+ * go to its shard; scans of the journal's lanes cover every shard. */
+
+#define SHARD_TAG "artifactfs shard"
+
+static void shard_lane(const char *name, uint8_t lane[16])
+{
+	char buf[sizeof(SHARD_TAG) + STORE_NAME_MAX + 1];
+	size_t nl = strnlen(name, STORE_NAME_MAX);
+	uint8_t d[STORE_DIGEST_LEN];
+
+	memcpy(buf, SHARD_TAG, sizeof(SHARD_TAG)); /* with its NUL */
+	memcpy(buf + sizeof(SHARD_TAG), name, nl);
+	store_digest_buf(buf, sizeof(SHARD_TAG) + nl, d);
+	memcpy(lane, d, 16);
+}
+
+/* The pipeline of an outputs-tree key (KEY_NS_OUTPUT pipeline NUL ...,
+ * the NUL included): its length, *name pointing at it; else 0. */
+static size_t out_pipeline(enum db_cf cf, const void *key, size_t klen,
+			   const char **name)
+{
+	const char *k = key, *nul;
+
+	if (cf != CF_NAMESPACE || klen < 3 || k[0] != KEY_NS_OUTPUT)
+		return 0;
+	nul = memchr(k + 1, '\0', klen - 1);
+	if (!nul || nul == k + 1)
+		return 0;
+	*name = k + 1;
+	return (size_t)(nul - (k + 1));
+}
+
+/* Whether shard m keeps key: its pipeline's outputs, the references,
+ * the counters and the journal (its lane). */
+static bool shard_keeps(const struct rmeta *m, enum db_cf cf, const void *key,
+			size_t klen)
+{
+	const char *n;
+	size_t nl = out_pipeline(cf, key, klen, &n);
+
+	if (nl)
+		return nl == strlen(m->name) && !memcmp(n, m->name, nl);
+	return cf == CF_REFCOUNTS || cf == CF_AUDIT ||
+	       (cf == CF_META && klen == 5 && !memcmp(key, "stats", 5));
+}
+
+/* Whether a key of a journal lane ('L', 'N', 'P' + lane id ...), or a
+ * prefix that may hold some (scans). */
+static bool lane_key(enum db_cf cf, const void *key, size_t klen)
+{
+	const uint8_t *k = key;
+
+	return cf == CF_AUDIT && (!klen || k[0] == KEY_AUDIT_LANE ||
+				  k[0] == KEY_AUDIT_LANE_HEAD || k[0] == 'P');
+}
+
+static size_t reg_key(uint8_t *k, const char *name)
+{
+	size_t nl = strlen(name);
+
+	memcpy(k, SHARD_REG, strlen(SHARD_REG));
+	memcpy(k + strlen(SHARD_REG), name, nl);
+	return strlen(SHARD_REG) + nl;
+}
+
+/* Names shard name in store object p, unless it is (create), under p's
+ * lock: 0, -ENOENT (not named, !create), or -errno. */
+static int shard_register(struct rmeta *p, const char *name, bool create)
+{
+	uint8_t k[sizeof(SHARD_REG) + STORE_NAME_MAX], lane[16];
+	size_t kl = reg_key(k, name), len;
+	struct rbatch *b;
+	void *v;
+	int rc = obj_get(p, CF_META, k, kl, &v, &len);
+
+	if (!rc)
+		free(v);
+	if (rc != -ENOENT || !create)
+		return rc;
+	b = rmeta_batch_new(p, &rc);
+	if (!b)
+		return rc;
+	rc = rmeta_batch_get(b, CF_META, k, kl, &v, &len);
+	if (!rc) {
+		free(v);
+	} else if (rc == -ENOENT) {
+		shard_lane(name, lane);
+		rmeta_batch_put(b, CF_META, k, kl, lane, sizeof(lane));
+		rc = rmeta_batch_commit(b);
+	}
+	rmeta_batch_free(b);
+	return rc;
+}
+
+/* Opens shard name of store object p (its object made if need be). */
+static int kid_open(struct rmeta *p, const char *name, struct rmeta **out)
+{
+	struct rmeta *k = rmeta_alloc();
+	void (*hook)(void *arg, unsigned what);
+	void *hook_arg;
+	char hex[33];
+	int rc;
+
+	if (!k || !(k->name = strdup(name))) {
+		rmeta_close(k);
+		return -ENOMEM;
+	}
+	k->parent = p;
+	k->cluster = p->cluster;
+	k->io = p->io;
+	memcpy(k->pool, p->pool, sizeof(k->pool));
+	memcpy(k->conf, p->conf, sizeof(k->conf));
+	memcpy(k->cookie, p->cookie, sizeof(k->cookie));
+	k->self = p->self;
+	k->op_keys = p->op_keys;
+	shard_lane(name, k->lane);
+	store_hex_encode(k->lane, sizeof(k->lane), hex);
+	snprintf(k->oid, sizeof(k->oid), SHARD_PREFIX "%s", hex);
+	pthread_mutex_lock(&p->lock);
+	hook = p->hook, hook_arg = p->hook_arg;
+	pthread_mutex_unlock(&p->lock);
+	rc = rmeta_create(k);
+	if (!rc && hook)
+		rc = rmeta_watch(k, hook, hook_arg);
+	if (rc) {
+		rmeta_close(k);
+		return rc;
+	}
+	*out = k;
+	return 0;
+}
+
+/* Shard name[0..nl) of store object p, opened at its first use; one not
+ * named yet is named first when create, else -ENOENT. */
+static int kid_find(struct rmeta *p, const char *name, size_t nl, bool create,
+		    struct rmeta **out)
+{
+	char nm[STORE_NAME_MAX + 1];
+	struct rmeta *k = NULL;
+	bool fresh = false;
+	int rc = 0;
+
+	if (nl > STORE_NAME_MAX || memchr(name, '\0', nl))
+		return -EINVAL;
+	memcpy(nm, name, nl);
+	nm[nl] = '\0';
+	/* Held while opening: a shard opens once per process. */
+	pthread_mutex_lock(&p->kids_lock);
+	for (size_t i = 0; i < p->nkids && !k; i++) {
+		if (!strcmp(p->kids[i].name, nm))
+			k = p->kids[i].m;
+	}
+	if (!k && p->nkids == p->capkids) {
+		size_t cap = p->capkids ? 2 * p->capkids : 8;
+		struct rkid *n = realloc(p->kids, cap * sizeof(*n));
+
+		if (n)
+			p->kids = n, p->capkids = cap;
+		else
+			rc = -ENOMEM;
+	}
+	if (!k && !rc)
+		rc = shard_register(p, nm, create);
+	if (!k && !rc)
+		fresh = (rc = kid_open(p, nm, &k)) == 0;
+	if (fresh) {
+		p->kids[p->nkids].name = strdup(nm);
+		if (!p->kids[p->nkids].name) {
+			rmeta_close(k);
+			k = NULL;
+			rc = -ENOMEM;
+		} else {
+			p->kids[p->nkids++].m = k;
+		}
+	}
+	pthread_mutex_unlock(&p->kids_lock);
+	*out = k;
+	return rc;
+}
+
+int rmeta_shard(struct rmeta *m, const char *pipeline, bool create,
+		struct rmeta **out)
+{
+	if (m->parent)
+		m = m->parent;
+	return kid_find(m, pipeline, strlen(pipeline), create, out);
+}
+
+const char *rmeta_shard_name(const struct rmeta *m)
+{
+	return m->name;
+}
+
+const uint8_t *rmeta_shard_lane(const struct rmeta *m)
+{
+	return m->parent ? m->lane : NULL;
+}
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int reg_one(void *arg, const void *key, size_t klen, const void *val,
+		   size_t vlen)
+{
+	struct names *x = arg;
+	size_t pl = strlen(SHARD_REG);
+
+	(void)val, (void)vlen;
+	if (klen <= pl || klen - pl > STORE_NAME_MAX)
+		return 0;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 8;
+		char **n = realloc(x->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		x->v = n, x->cap = cap;
+	}
+	x->v[x->n] = strndup((const char *)key + pl, klen - pl);
+	return x->v[x->n++] ? 0 : -ENOMEM;
+}
+
+int rmeta_shards_each(struct rmeta *m, int (*fn)(void *arg, struct rmeta *s),
+		      void *arg)
+{
+	struct names x = {0};
+	int rc;
+
+	if (m->parent)
+		m = m->parent;
+	rc = obj_scan_from(m, CF_META, SHARD_REG, strlen(SHARD_REG), NULL, 0,
+			   reg_one, &x);
+	for (size_t i = 0; !rc && i < x.n; i++) {
+		struct rmeta *k;
+
+		rc = kid_find(m, x.v[i], strlen(x.v[i]), false, &k);
+		if (!rc)
+			rc = fn(arg, k);
+	}
+	for (size_t i = 0; i < x.n; i++)
+		free(x.v[i]);
+	free(x.v);
+	return rc;
+}
+
+/* Where key lives: *to is m, a shard (an outputs key of the store's
+ * object; a key a shard does not keep goes to the store's object), or
+ * -ENOENT for the outputs of a pipeline with no shard. */
+static int route(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+		 struct rmeta **to)
+{
+	const char *n;
+	size_t nl;
+
+	*to = m;
+	if (m->parent && shard_keeps(m, cf, key, klen))
+		return 0;
+	if (m->parent)
+		m = *to = m->parent;
+	nl = out_pipeline(cf, key, klen, &n);
+	return nl ? kid_find(m, n, nl, false, to) : 0;
+}
+
+struct lane_find {
+	enum db_cf cf;
+	const void *key;
+	size_t klen;
+	void **val;
+	size_t *len;
+	int rc;
+};
+
+static int lane_get_in(void *arg, struct rmeta *k)
+{
+	struct lane_find *f = arg;
+
+	if (f->klen < 17 || memcmp((const uint8_t *)f->key + 1, k->lane, 16))
+		return 0;
+	f->rc = obj_get(k, f->cf, f->key, f->klen, f->val, f->len);
+	return 1;
+}
+
+int rmeta_get(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
+	      void **val, size_t *len)
+{
+	struct lane_find f = {cf, key, klen, val, len, -ENOENT};
+	struct rmeta *to;
+	int rc = route(m, cf, key, klen, &to);
+
+	if (rc)
+		return rc;
+	rc = obj_get(to, cf, key, klen, val, len);
+	/* A lane not of a node: a shard's. */
+	if (rc == -ENOENT && !to->parent && klen && lane_key(cf, key, klen)) {
+		rc = rmeta_shards_each(to, lane_get_in, &f);
+		rc = rc < 0 ? rc : f.rc;
+	}
+	return rc;
+}
+
+struct scan_all {
+	enum db_cf cf;
+	const void *prefix, *from;
+	size_t plen, flen;
+	db_scan_fn fn;
+	void *arg;
+};
+
+static int scan_in(void *arg, struct rmeta *k)
+{
+	struct scan_all *a = arg;
+
+	return obj_scan_from(k, a->cf, a->prefix, a->plen, a->from, a->flen,
+			     a->fn, a->arg);
+}
+
+int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
+		    size_t plen, const void *from, size_t flen, db_scan_fn fn,
+		    void *arg)
+{
+	struct scan_all a = {cf, prefix, from, plen, flen, fn, arg};
+	const char *n;
+	size_t nl = out_pipeline(cf, prefix, plen, &n);
+	int rc;
+
+	if (m->parent) {
+		/* A shard's own keys, or the store's. */
+		if ((nl && shard_keeps(m, cf, prefix, plen)) ||
+		    cf == CF_REFCOUNTS || cf == CF_AUDIT || cf == CF_META)
+			return obj_scan_from(m, cf, prefix, plen, from, flen,
+					     fn, arg);
+		m = m->parent;
+	}
+	if (nl) {
+		struct rmeta *k;
+
+		rc = kid_find(m, n, nl, false, &k);
+		if (rc == -ENOENT)
+			return 0; /* no shard: nothing written */
+		return rc ? rc
+			  : obj_scan_from(k, cf, prefix, plen, from, flen, fn,
+					  arg);
+	}
+	rc = obj_scan_from(m, cf, prefix, plen, from, flen, fn, arg);
+	if (!rc && lane_key(cf, prefix, plen))
+		rc = rmeta_shards_each(m, scan_in, &a);
+	return rc;
+}
+
 /* ------------------------------------------------ single-key writes */
 
 /* One put or remove of a key, outside any batch (content-named keys
@@ -1209,10 +1623,10 @@ int rmeta_put(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 		rados_write_op_omap_rm_keys2(op, keys, kl, n);
 	else
 		rados_write_op_omap_set2(op, keys, vals, kl, vl, n);
-	rc = rados_write_op_operate(op, m->io, META_OID, NULL,
+	rc = rados_write_op_operate(op, m->io, m->oid, NULL,
 				    RADOS_META_OP_FLAGS);
 	rados_release_write_op(op);
-	if (view_keeps(cf, h)) { /* uncounted: the view cannot follow */
+	if (view_keeps(m, cf, h)) { /* uncounted: the view cannot follow */
 		pthread_mutex_lock(&m->lock);
 		view_drop(m);
 		pthread_mutex_unlock(&m->lock);
@@ -1266,6 +1680,7 @@ struct rbatch {
 	bool unapplied; /* committed, parts left to the next commit */
 	int64_t since;	/* when this node took the lock it holds */
 	bool lane;	/* no lock, no count: keys only this node writes */
+	bool foreign;	/* changed a key of another object: refused */
 	char what[4];	/* what it changed, notified once the lock is let go */
 };
 
@@ -1288,7 +1703,7 @@ static void break_dead(struct rmeta *m)
 	int excl = 0, pid = 0, n = 0;
 	char who[64];
 
-	if (rados_list_lockers(m->io, META_OID, LOCK_NAME, &excl, tag, &tl,
+	if (rados_list_lockers(m->io, m->oid, LOCK_NAME, &excl, tag, &tl,
 			       clients, &cl, cookies, &kl, addrs, &al) != 1)
 		return;
 	if (gethostname(host, sizeof(host)) < 0)
@@ -1299,7 +1714,7 @@ static void break_dead(struct rmeta *m)
 		return;
 	if (kill(pid, 0) == 0 || errno != ESRCH)
 		return;
-	if (rlock_break(m->io, META_OID, LOCK_NAME, clients, cookies) == 0)
+	if (rlock_break(m->io, m->oid, LOCK_NAME, clients, cookies) == 0)
 		store_log(STORE_LOG_WARNING,
 			  "RADOS pool %s: broke the commit lock of process %d "
 			  "of this host, gone without releasing it",
@@ -1341,7 +1756,7 @@ static int lock_take(struct rbatch *b)
 		pthread_mutex_lock(&m->lock);
 		heard = m->heard;
 		pthread_mutex_unlock(&m->lock);
-		rc = rlock_lock(m->io, META_OID, LOCK_NAME, m->cookie,
+		rc = rlock_lock(m->io, m->oid, LOCK_NAME, m->cookie,
 				"artifactfs commit", LEASE_S, 0);
 
 		if (rc == 0 || rc == -EEXIST) {
@@ -1398,7 +1813,7 @@ static void entries_encode(const struct rbatch *b, size_t from, size_t to,
 	for (size_t i = from; i < to && x->len <= cap; i++) {
 		const struct bent *e = &b->e[i];
 
-		if (e->clean || (!all && !view_keeps(e->cf, e->hex)))
+		if (e->clean || (!all && !view_keeps(b->m, e->cf, e->hex)))
 			continue;
 		buf_u8(x, e->val ? 1 : 0);
 		buf_str(x, e->hex);
@@ -1519,7 +1934,7 @@ static int gen_sync(struct rmeta *m, uint64_t *g, char **intent)
 		rados_read_op_omap_get_vals2(op, after, LOG_PREFIX, LOG_KEEP,
 					     &it, &more, &prval);
 	}
-	rc = rados_read_op_operate(op, m->io, META_OID, 0);
+	rc = rados_read_op_operate(op, m->io, m->oid, 0);
 	if (!rc)
 		rc = xprval ? xprval : prval;
 	for (;;) { /* the count */
@@ -1758,10 +2173,26 @@ static void stage(struct rbatch *b, enum db_cf cf, const void *key, size_t klen,
 	stage_hex(b, key_hex(cf, key, klen), cf, val, len, del, false);
 }
 
+/* Whether key lives in another object than b's: a shard's batch reads
+ * the store's keys, the store's reads the shards' outputs; neither may
+ * change them. */
+static bool elsewhere(const struct rbatch *b, enum db_cf cf, const void *key,
+		      size_t klen)
+{
+	const char *n;
+
+	if (b->m->parent)
+		return !shard_keeps(b->m, cf, key, klen);
+	return out_pipeline(cf, key, klen, &n) > 0;
+}
+
 void rmeta_batch_put(struct rbatch *b, enum db_cf cf, const void *key,
 		     size_t klen, const void *val, size_t len)
 {
-	stage(b, cf, key, klen, val, len, false);
+	if (elsewhere(b, cf, key, klen))
+		b->foreign = true;
+	else
+		stage(b, cf, key, klen, val, len, false);
 }
 
 void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
@@ -1769,6 +2200,10 @@ void rmeta_batch_delete(struct rbatch *b, enum db_cf cf, const void *key,
 {
 	uint8_t k[1 + KEY_DIGEST_LEN + 8];
 
+	if (elsewhere(b, cf, key, klen)) {
+		b->foreign = true;
+		return;
+	}
 	stage(b, cf, key, klen, NULL, 0, true);
 	if (cf == CF_MANIFESTS && klen < sizeof(k)) {
 		k[0] = TIME_TAG;
@@ -1825,11 +2260,15 @@ static void lane_note(struct rbatch *b, int rc)
 int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		    size_t klen, void **val, size_t *len)
 {
-	char *h = key_hex(cf, key, klen);
-	size_t *s = h && b->tcap ? slot_of(b, h) : NULL;
+	char *h;
+	size_t *s;
 	bool keep;
 	int rc;
 
+	if (elsewhere(b, cf, key, klen)) /* read where it lives, unlocked */
+		return rmeta_get(b->m, cf, key, klen, val, len);
+	h = key_hex(cf, key, klen);
+	s = h && b->tcap ? slot_of(b, h) : NULL;
 	if (!h)
 		return -ENOMEM;
 	if (s && *s) { /* read or written in this batch */
@@ -1845,7 +2284,7 @@ int rmeta_batch_get(struct rbatch *b, enum db_cf cf, const void *key,
 		*len = e->len;
 		return 0;
 	}
-	keep = !b->lane && view_keeps(cf, h);
+	keep = !b->lane && view_keeps(b->m, cf, h);
 	pthread_mutex_lock(&b->m->lock);
 	rc = keep      ? view_get(b->m, h, val, len)
 	     : b->lane ? lane_get(b->m, h, val, len)
@@ -1883,7 +2322,7 @@ static bool view_has(struct rbatch *b, enum db_cf cf, const char *h)
 	struct rmeta *m = b->m;
 	bool has;
 
-	if (b->lane || !view_keeps(cf, h))
+	if (b->lane || !view_keeps(b->m, cf, h))
 		return false;
 	pthread_mutex_lock(&m->lock);
 	has = m->view_ok && m->vcap && view_slot(m->view, m->vcap, h)->hex;
@@ -1909,7 +2348,8 @@ void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 
 			if (!h)
 				break;
-			if (*slot_of(b, h) || view_has(b, cf, h)) {
+			if (elsewhere(b, cf, keys[at].key, keys[at].klen) ||
+			    *slot_of(b, h) || view_has(b, cf, h)) {
 				free(h); /* read or written, or in the view */
 				continue;
 			}
@@ -1926,7 +2366,7 @@ void rmeta_batch_prefetch(struct rbatch *b, const struct db_key *keys, size_t n)
 		if (!rc) {
 			rados_read_op_omap_get_vals_by_keys(op, want, nw, &it,
 							    &prval);
-			rc = rados_read_op_operate(op, b->m->io, META_OID, 0);
+			rc = rados_read_op_operate(op, b->m->io, b->m->oid, 0);
 			if (!rc)
 				rc = prval;
 		}
@@ -2067,7 +2507,7 @@ static int commit_part(struct rbatch *b, size_t from, size_t to)
 		rados_write_op_omap_rm_keys2(op, dk, dkl, nd);
 	if (np)
 		rados_write_op_omap_set2(op, pk, pv, pkl, pvl, np);
-	rc = op_result(m, rados_write_op_operate(op, m->io, META_OID, NULL,
+	rc = op_result(m, rados_write_op_operate(op, m->io, m->oid, NULL,
 						 RADOS_META_OP_FLAGS));
 	if (!rc && !b->lane)
 		b->gen++;
@@ -2096,10 +2536,10 @@ out:
  * changes nothing) before its own commit.  Until then readers outside
  * commits may see part of it. */
 
-static void intent_name(char *out, size_t cap, uint64_t g, const char *id,
-			size_t part)
+static void intent_name(const struct rmeta *m, char *out, size_t cap,
+			uint64_t g, const char *id, size_t part)
 {
-	snprintf(out, cap, INTENT_PREFIX "%020llu.%s.%zu",
+	snprintf(out, cap, INTENT_PREFIX "%s.%020llu.%s.%zu", m->oid,
 		 (unsigned long long)g, id, part);
 }
 
@@ -2189,7 +2629,7 @@ static int part_apply(struct rmeta *m, uint64_t g, const uint8_t *v, size_t len,
 
 		rados_write_op_omap_rm_keys2(op, &ik, &il, 1);
 	}
-	rc = rados_write_op_operate(op, m->io, META_OID, NULL,
+	rc = rados_write_op_operate(op, m->io, m->oid, NULL,
 				    RADOS_META_OP_FLAGS);
 out:
 	if (op)
@@ -2205,13 +2645,15 @@ static void intents_sweep(struct rmeta *m)
 {
 	rados_list_ctx_t ls;
 	const char *oid;
-	char **names = NULL;
+	char **names = NULL, mine[96];
 	size_t n = 0, cap = 0;
 
+	/* Only this object's: another's may be in flight. */
+	snprintf(mine, sizeof(mine), INTENT_PREFIX "%s.", m->oid);
 	if (rados_nobjects_list_open(m->io, &ls))
 		return;
 	while (!rados_nobjects_list_next(ls, &oid, NULL, NULL)) {
-		if (strncmp(oid, INTENT_PREFIX, strlen(INTENT_PREFIX)))
+		if (strncmp(oid, mine, strlen(mine)))
 			continue;
 		if (n == cap) {
 			size_t nc = cap ? 2 * cap : 16;
@@ -2291,9 +2733,9 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv)
 			return -ENOMEM;
 		op_expect(op, g, g0);
 		rados_write_op_omap_rm_keys2(op, &ik, &il, 1);
-		rc = op_result(m,
-			       rados_write_op_operate(op, m->io, META_OID, NULL,
-						      RADOS_META_OP_FLAGS));
+		rc =
+		    op_result(m, rados_write_op_operate(op, m->io, m->oid, NULL,
+							RADOS_META_OP_FLAGS));
 		rados_release_write_op(op);
 		return rc;
 	}
@@ -2306,7 +2748,7 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv)
 		uint8_t *v;
 		size_t len;
 
-		intent_name(oid, sizeof(oid), g, id, i);
+		intent_name(m, oid, sizeof(oid), g, id, i);
 		rc = part_read(m, oid, &v, &len);
 		if (!rc) {
 			rc = part_apply(m, g, v, len, i + 1 == parts);
@@ -2358,7 +2800,7 @@ static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
 			break;
 		}
 		rados_write_op_write_full(op, (const char *)px[i].p, px[i].len);
-		intent_name(oid, sizeof(oid), g + 1, id, i);
+		intent_name(m, oid, sizeof(oid), g + 1, id, i);
 		rc = rados_write_op_operate(op, m->io, oid, NULL,
 					    RADOS_META_OP_FLAGS);
 		rados_release_write_op(op);
@@ -2384,15 +2826,15 @@ static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
 		k[1] = INTENT_KEY, kl[1] = strlen(INTENT_KEY), v[1] = iv,
 		vl[1] = strlen(iv);
 		rados_write_op_omap_set2(op, k, v, kl, vl, 2);
-		rc = op_result(m,
-			       rados_write_op_operate(op, m->io, META_OID, NULL,
-						      RADOS_META_OP_FLAGS));
+		rc =
+		    op_result(m, rados_write_op_operate(op, m->io, m->oid, NULL,
+							RADOS_META_OP_FLAGS));
 	}
 	if (op)
 		rados_release_write_op(op);
 	if (rc) {
 		for (size_t i = 0; i < nparts; i++) {
-			intent_name(oid, sizeof(oid), g + 1, id, i);
+			intent_name(m, oid, sizeof(oid), g + 1, id, i);
 			robj_remove(m->io, oid);
 		}
 		goto out;
@@ -2443,6 +2885,13 @@ int rmeta_batch_commit(struct rbatch *b)
 	size_t from = 0, dirty = 0, *cuts = NULL, ncuts = 0, ccap = 0;
 	int rc = 0;
 
+	if (b->foreign) {
+		store_log(STORE_LOG_ERR,
+			  "RADOS pool %s: a commit in %s changed keys kept in "
+			  "another object: nothing was changed",
+			  m->pool, m->oid);
+		return -EXDEV;
+	}
 	if (b->gen == UINT64_MAX) {
 		store_log(STORE_LOG_ERR,
 			  "RADOS pool %s: out of memory while staging a commit "
@@ -2500,7 +2949,7 @@ int rmeta_batch_commit(struct rbatch *b)
 	} else {
 		for (size_t i = 0; i < b->n && m->view_ok; i++)
 			if (!b->e[i].clean &&
-			    view_keeps(b->e[i].cf, b->e[i].hex))
+			    view_keeps(b->m, b->e[i].cf, b->e[i].hex))
 				view_set(m, b->e[i].hex, b->e[i].val,
 					 b->e[i].len);
 		m->view_gen = b->gen;

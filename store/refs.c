@@ -274,3 +274,31 @@ int unref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
 {
 	return move_entry(s, b, st, -1, kind, digest);
 }
+
+static int held_in(void *arg, const char *pipeline, struct db *sd)
+{
+	const uint8_t *key = arg;
+	void *v;
+	size_t len;
+	int rc = db_get(sd, CF_REFCOUNTS, key, KEY_DIGEST_LEN, &v, &len);
+
+	(void)pipeline;
+	if (!rc)
+		free(v);
+	return rc == -ENOENT ? 0 : rc ? rc : 1;
+}
+
+int ref_held(struct store *s, const uint8_t *key)
+{
+	void *v;
+	size_t len;
+	int rc = db_get(s->db, CF_REFCOUNTS, key, KEY_DIGEST_LEN, &v, &len);
+
+	if (!rc)
+		free(v);
+	if (rc != -ENOENT)
+		return rc ? rc : 1;
+	/* The outputs of open runs in a RADOS store count in their
+	 * pipeline's shard. */
+	return db_shards_each(s->db, held_in, (void *)key);
+}

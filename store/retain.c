@@ -313,14 +313,44 @@ static int drop_output(void *arg, const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-/* Stages the deletion of version v into b. */
+/* The outputs tree of the step that made v (v->run "P/R/S"): 0 and
+ * the names split in buf, or -ENOENT (a version of no step). */
+static int made_by(const struct store_version *v, char *buf, size_t cap,
+		   char **run, char **step)
+{
+	snprintf(buf, cap, "%s", v->run);
+	*run = strchr(buf, '/');
+	*step = *run ? strchr(*run + 1, '/') : NULL;
+	if (!*step)
+		return -ENOENT;
+	*(*run)++ = '\0';
+	*(*step)++ = '\0';
+	return 0;
+}
+
+/* Stages the release of outputs/<artifact> of the step that made v. */
+static int drop_outputs_stage(struct store *s, struct db_batch *b,
+			      struct store_stats *st,
+			      const struct store_version *v)
+{
+	uint8_t k[KEY_LN_MAX];
+	struct drop d = {s, b, st, v->artifact, 0, 0};
+	char buf[sizeof(v->run)], *run, *step;
+
+	if (made_by(v, buf, sizeof(buf), &run, &step))
+		return 0;
+	d.base = key_add_nul(k, key_names(k, KEY_NS_OUTPUT, buf, run, step));
+	return db_scan(s->db, CF_NAMESPACE, k, d.base, drop_output, &d);
+}
+
+/* Stages the deletion of version v into b (with outputs: the outputs
+ * entries it was made of too). */
 static int drop_stage(struct store *s, struct db_batch *b,
-		      const struct store_version *v)
+		      const struct store_version *v, bool outputs)
 {
 	uint8_t k[KEY_LN_MAX];
 	struct store_stats st;
 	struct drop d = {s, b, &st, v->artifact, 0, 0};
-	char buf[sizeof(v->run)], *run, *step;
 	size_t kl;
 	int rc = stats_load(b, &st);
 
@@ -335,31 +365,55 @@ static int drop_stage(struct store *s, struct db_batch *b,
 	rc = db_scan(s->db, CF_NAMESPACE, k, kl, drop_key, &d);
 	if (!rc)
 		rc = unref_entry(s, b, &st, STORE_KIND_DIR, v->digest);
-	snprintf(buf, sizeof(buf), "%s", v->run);
-	run = strchr(buf, '/');
-	step = run ? strchr(run + 1, '/') : NULL;
-	if (!rc && step) {
-		*run++ = '\0';
-		*step++ = '\0';
-		d.base =
-		    key_add_nul(k, key_names(k, KEY_NS_OUTPUT, buf, run, step));
-		rc = db_scan(s->db, CF_NAMESPACE, k, d.base, drop_output, &d);
-	}
+	if (!rc && outputs)
+		rc = drop_outputs_stage(s, b, &st, v);
 	st.versions--;
 	st.logical_bytes -= v->size;
 	stats_save(b, &st);
 	return rc;
 }
 
+/* The outputs entries v was made of, as a commit in their pipeline's
+ * shard (a RADOS store, where they live apart from the version). */
+static int drop_outputs(struct store *s, const struct store_caller *c,
+			const struct store_version *v)
+{
+	char buf[sizeof(v->run)], *run, *step;
+	struct store_stats st;
+	struct commit t;
+	int rc;
+
+	if (made_by(v, buf, sizeof(buf), &run, &step))
+		return 0;
+	rc = commit_begin_out(s, c, buf, &t);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = stats_load(t.b, &st);
+	if (!rc)
+		rc = drop_outputs_stage(s, t.b, &st, v);
+	if (!rc)
+		stats_save(t.b, &st);
+	commit_note(&t, "output.delete", NULL,
+		    "/pipelines/%s/runs/%s/steps/%s/outputs/%s", buf, run, step,
+		    v->artifact);
+	return commit_end(&t, rc);
+}
+
+/* Deletes version v.  In a RADOS store its outputs entries go first, in
+ * their shard's commit: a stop in between leaves the version, which the
+ * next rule that lets it go deletes (finding no entries). */
 static int drop_version(struct store *s, const struct store_caller *c,
 			const struct store_version *v)
 {
+	bool apart = db_rados(s->db) != NULL;
 	struct commit t;
-	int rc = commit_begin(s, c, &t);
+	int rc = apart ? drop_outputs(s, c, v) : 0;
 
+	if (!rc)
+		rc = commit_begin(s, c, &t);
 	if (rc)
 		return rc;
-	rc = drop_stage(s, t.b, v);
+	rc = drop_stage(s, t.b, v, !apart);
 	commit_note(&t, "version.delete", v->digest, "/artifacts/%s/v%u",
 		    v->artifact, v->number);
 	return commit_end(&t, rc);

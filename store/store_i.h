@@ -385,6 +385,36 @@ int rmeta_settle(struct rmeta *m);
  * node took over a lapsed lock; nothing changed). */
 int rmeta_batch_commit(struct rbatch *b);
 
+/** The shard of pipeline's open runs (radosmeta.c, "shards"): opened at
+ * its first use in this process, named in the store first when create
+ * (else -ENOENT for a pipeline none was made for).  Owned by m. */
+int rmeta_shard(struct rmeta *m, const char *pipeline, bool create,
+		struct rmeta **out);
+/** A shard's pipeline, or NULL for the store's object. */
+const char *rmeta_shard_name(const struct rmeta *m);
+/** A shard's lane id (AUDIT_NODE_LEN bytes), or NULL. */
+const uint8_t *rmeta_shard_lane(const struct rmeta *m);
+/** fn for every shard the store names, in pipeline order; stops at and
+ * returns fn's non-zero. */
+int rmeta_shards_each(struct rmeta *m, int (*fn)(void *arg, struct rmeta *s),
+		      void *arg);
+
+/** The db of pipeline's shard (a RADOS store: the outputs trees of its
+ * open runs, their references, counters and journal lane; see
+ * radosmeta.c), owned by db; db itself for any other store.  A batch of
+ * it reads other keys from db and may not change them (-EXDEV at the
+ * commit).  -ENOENT when none was made and !create. */
+int db_shard(struct db *db, const char *pipeline, bool create, struct db **out);
+/** The journal lane of a shard's db (AUDIT_NODE_LEN bytes), or NULL. */
+const uint8_t *db_lane(const struct db *db);
+/** db_lane of the db of b. */
+const uint8_t *db_batch_lane(const struct db_batch *b);
+/** fn for each shard of db's store, in pipeline order (none for a
+ * RocksDB store); stops at and returns fn's non-zero. */
+int db_shards_each(struct db *db,
+		   int (*fn)(void *arg, const char *pipeline, struct db *shard),
+		   void *arg);
+
 /** A db whose keys live in m (owned: closed with it). */
 int db_open_rados(struct rmeta *m, struct db **out);
 /** The RADOS metadata behind db, or NULL for a RocksDB one. */
@@ -754,6 +784,9 @@ uint64_t be64_get(const uint8_t *p);
 
 /** Adds one reference to file/dir/symlink digest in batch b, recursing into
  * children when it is the first; counts new files and chunks in st. */
+/** Whether refcount key (KEY_DIGEST_LEN bytes) is held, in the store or
+ * (RADOS) in any pipeline's shard: 1, 0, or -errno. */
+int ref_held(struct store *s, const uint8_t *key);
 int ref_entry(struct store *s, struct db_batch *b, struct store_stats *st,
 	      enum store_kind kind, const uint8_t digest[STORE_DIGEST_LEN]);
 
@@ -1021,6 +1054,12 @@ struct commit {
  * the end).  Returns 0 or -ENOMEM (no lock held then). */
 int commit_begin(struct store *s, const struct store_caller *c,
 		 struct commit *t);
+
+/** As commit_begin, for a change of the outputs trees of pipeline's
+ * runs: in a RADOS store the batch is the pipeline's shard's (db_shard),
+ * and its record joins the shard's lane of the journal. */
+int commit_begin_out(struct store *s, const struct store_caller *c,
+		     const char *pipeline, struct commit *t);
 
 /** Notes what the change is (op such as "version.create", a path made
  * with printf's rules, an optional digest) for its record. */

@@ -212,8 +212,10 @@ check "the log that nodes bring what they keep up to date from holds the last 12
 mns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
 gen_now() { R -N "$mns" getxattr meta gen | sed 's/^0*//'; }
 g=$(gen_now)
+# A step each: a commit of the store's object (files written into an
+# open run commit in their pipeline's shard, below).
 for ((i = 1; i <= 140 - g; i++)); do # past the bound: a commit each
-	printf 'l%d\n' "$i" >"$O/log$i" || defect "write $i on A failed"
+	mkdir "${O%/s/outputs}/l$i" || defect "mkdir of step l$i on A failed"
 done
 g=$(gen_now)
 R -N "$mns" listomapkeys meta | grep '^~l' >"$T/log.keys" || true
@@ -225,6 +227,33 @@ echo "   commit count $g; log entries $first to $last ($nlog)"
 [ "$nlog" -eq 128 ] || defect "the log holds $nlog entries, want 128"
 [ "$last" = "$g" ] || defect "the newest log entry is $last, the commit count $g"
 [ "$first" -eq $((g - 127)) ] || defect "the oldest log entry is $first, want $((g - 127))"
+
+check "files written into open runs commit in their pipeline's shard, not in the store's object"
+# Each pipeline's open runs have an object of their own (shard.<id>):
+# nodes writing runs of different pipelines do not contend.
+shard_of() { R -N "$mns" ls | grep '^shard\.' | sort; }
+mkdir -p "$MB/pipelines/q2/runs/rb/steps/s/outputs" || fail "mkdir of a run on B"
+# The first file of a pipeline names its shard in the store's object.
+echo b0 >"$MB/pipelines/q2/runs/rb/steps/s/outputs/sh0" || defect "write sh0 on B failed"
+g0=$(gen_now)
+for ((i = 1; i <= 20; i++)); do
+	printf 'a%d\n' "$i" >"$O/sh$i" || defect "write sh$i on A failed"
+	printf 'b%d\n' "$i" >"$MB/pipelines/q2/runs/rb/steps/s/outputs/sh$i" || defect "write sh$i on B failed"
+done
+g1=$(gen_now)
+shard_of >"$T/shards"
+echo "   store object's count $g0 -> $g1 over 40 files; shards: $(wc -l <"$T/shards")"
+[ "$g1" -eq "$g0" ] || defect "40 writes into open runs moved the store object's count $g0 -> $g1"
+[ "$(wc -l <"$T/shards")" -ge 2 ] || defect "want a shard for each of q and q2: $(cat "$T/shards")"
+for s in $(cat "$T/shards"); do
+	sg=$(R -N "$mns" getxattr "$s" gen | sed 's/^0*//')
+	echo "   $s: count ${sg:-0}"
+	[ "${sg:-0}" -ge 20 ] || defect "shard $s counted ${sg:-0} commits, want 20 or more"
+done
+[ "$(cat "$MA/pipelines/q2/runs/rb/steps/s/outputs/sh20")" = b20 ] ||
+	defect "A does not read B's file in q2/rb"
+[ "$(cat "$MB/pipelines/q/runs/busy/steps/s/outputs/sh20")" = a20 ] ||
+	defect "B does not read A's file in q/busy"
 
 check "the same file put from both nodes at once is stored once"
 mkrandom "$T/d.bin" $((6 << 20))
@@ -494,11 +523,12 @@ R -N "$mns" setomapval meta "$lk" --input-file "$T/lane.rec" || fail "setomapval
 
 check "a signed checkpoint names every node's lane head: a lane cut off after it is found"
 A audit checkpoint "$T/cp.json" >/dev/null || defect "audit checkpoint on A"
-"$PY" - "$T/cp.json" <<'EOF' || defect "the checkpoint does not name both lanes: $(cat "$T/cp.json")"
+nlanes=$((2 + $(R -N "$mns" ls | grep -c '^shard\.'))) # the nodes', the shards'
+"$PY" - "$T/cp.json" "$nlanes" <<'EOF' || defect "the checkpoint does not name all $nlanes lanes: $(cat "$T/cp.json")"
 import json, sys
 cp = json.load(open(sys.argv[1]))
 print("   checkpoint of record %d with %d lanes" % (cp["seq"], len(cp.get("lanes", []))))
-sys.exit(0 if len(cp.get("lanes", [])) == 2 else 1)
+sys.exit(0 if len(cp.get("lanes", [])) == int(sys.argv[2]) else 1)
 EOF
 B audit verify --anchor "$T/cp.json" >"$T/v.out" 2>&1 ||
 	defect "B's verify against A's checkpoint: $(tail -2 "$T/v.out")"
@@ -541,7 +571,7 @@ check "a closure export keeps the lanes' records about what it holds, and verifi
 A export "$T/xe" --closure model@v1 >"$T/xe.out" || defect "export --closure model@v1 on A: $(cat "$T/xe.out")"
 nl=$(grep -c '^journal-lane ' "$T/xe/MANIFEST" || true)
 echo "   MANIFEST: $nl lane heads"
-[ "$nl" -eq 2 ] || defect "the export's MANIFEST names $nl lane heads, want 2"
+[ "$nl" -eq "$nlanes" ] || defect "the export's MANIFEST names $nl lane heads, want $nlanes"
 pub=$(ls "$ARTIFACTFS_KEY_DIR"/*.sign.pub | head -1)
 "$AFS" --config "$T/empty.conf" verify-export "$T/xe" --pubkey "$pub" >"$T/ve.out" 2>&1 ||
 	defect "verify-export of the closure: $(tail -2 "$T/ve.out")"
@@ -574,14 +604,14 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 [ -n "$ok" ] || defect "$TUSER's audit checkpoint through A: $(tail -1 "$T/aud.out")"
-"$PY" - "$T/aud/cp.json" "$TUID" <<'EOF' || defect "the auditor's checkpoint: $(cat "$T/aud/cp.json" 2>/dev/null)"
+"$PY" - "$T/aud/cp.json" "$TUID" "$nlanes" <<'EOF' || defect "the auditor's checkpoint: $(cat "$T/aud/cp.json" 2>/dev/null)"
 import json, os, sys
 cp = json.load(open(sys.argv[1]))
 lanes = cp.get("lanes", [])
 owner = os.stat(sys.argv[1]).st_uid
 print("   uid %s's checkpoint: record %d, %d lanes, file owned by uid %d"
       % (sys.argv[2], cp["seq"], len(lanes), owner))
-sys.exit(0 if len(lanes) == 2 and owner == int(sys.argv[2]) else 1)
+sys.exit(0 if len(lanes) == int(sys.argv[3]) and owner == int(sys.argv[2]) else 1)
 EOF
 ok=""
 for ((i = 0; i < 50; i++)); do
