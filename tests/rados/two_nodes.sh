@@ -255,6 +255,21 @@ done
 [ "$(cat "$MB/pipelines/q/runs/busy/steps/s/outputs/sh20")" = a20 ] ||
 	defect "B does not read A's file in q/busy"
 
+check "a version of a run let go by a retention rule releases its outputs entries in the run's shard"
+B run seal q2/rb >/dev/null || defect "run seal q2/rb on B"
+printf 'sh1 v2\n' >"$T/sh1.txt"
+A put sh1 "$T/sh1.txt" >/dev/null || fail "put sh1 on A"
+printf 'retention = ( { artifact = "sh1"; keep_last = 1; } );\n' >"$T/keep.conf"
+"$AFS" --config "$T/keep.conf" --store "$SA" gc >"$T/gcr.out" 2>&1 ||
+	defect "gc with a retention rule on A: $(cat "$T/gcr.out")"
+A ls sh1 | grep -q '^v1 ' && defect "sh1@v1 kept against its rule: $(A ls sh1)"
+[ -e "$MA/pipelines/q2/runs/rb/steps/s/outputs/sh1" ] &&
+	defect "outputs/sh1 of q2/rb outlived its version"
+[ "$(cat "$MB/pipelines/q2/runs/rb/steps/s/outputs/sh2")" = b2 ] ||
+	defect "outputs/sh2 of q2/rb went with sh1@v1"
+A fsck >"$T/fsck.r" 2>&1 || defect "fsck after the retention rule: $(tail -3 "$T/fsck.r")"
+echo "   sh1@v1 and outputs/sh1 of q2/rb gone; $(tail -1 "$T/fsck.r")"
+
 check "the same file put from both nodes at once is stored once"
 mkrandom "$T/d.bin" $((6 << 20))
 chunk_objects >"$T/before"
