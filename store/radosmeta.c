@@ -2744,7 +2744,7 @@ static int roll_forward(struct rmeta *m, uint64_t g, const char *iv)
 		  "unfinished by its process",
 		  m->pool, ig, parts);
 	for (size_t i = 0; i < parts && !rc; i++) {
-		char oid[128];
+		char oid[192];
 		uint8_t *v;
 		size_t len;
 
@@ -2779,7 +2779,7 @@ static int commit_parts(struct rbatch *b, const size_t *cuts, size_t nparts)
 	struct buf *px = calloc(nparts, sizeof(*px));
 	uint64_t g = b->gen;
 	uint8_t r[8];
-	char id[17], iv[64], oid[128], lk[LOG_KEY_LEN + 1];
+	char id[17], iv[64], oid[192], lk[LOG_KEY_LEN + 1];
 	struct count_bufs cb;
 	rados_write_op_t op = NULL;
 	int rc = px ? 0 : -ENOMEM;

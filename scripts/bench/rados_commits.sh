@@ -6,13 +6,13 @@
 #   scripts/bench/rados_commits.sh [ARTIFACTFS] [PUTS]
 #
 # ARTIFACTFS defaults to build-release/fs/artifactfs (MODES="put write
-# read" by default picks the kinds of operation); PUTS (per node,
+# wapart read" by default picks the kinds of operation); PUTS (per node,
 # default 100) small puts into one artifact, so every node contends for
 # the same version numbers.  Each node is a store directory joined to
 # the pool's store, with its daemon mounted (commands go through it); the
 # nodes run on this one host, so they share its 2 cores and the cluster.
-# Commits are counted by the store: the commit count "gen" of the
-# metadata object (every put is a version seal and its journal records,
+# Commits are counted by the store: the commit counts "gen" of the
+# metadata object and of the pipelines' shards (every put is a version seal and its journal records,
 # in one or more commits), and puts/s is what a user sees.
 #
 # SPLIT=1 adds rows "split": the same nodes, each with a store of its
@@ -66,12 +66,17 @@ unmount_all() {
 	MNTS=() PIDS=()
 }
 
-# gen [POOL]: the commit count of the store in POOL (default bench).
+# gen [POOL]: the commit count of the store in POOL (default bench): its
+# metadata object's and its pipelines' shards', summed.
 gen() {
-	local ns pool=${1:-bench}
+	local ns pool=${1:-bench} o g=0 c
 	ns=$(rados -c "$CONF" -p "$pool" --all ls 2>/dev/null | awk '$1 ~ /\.meta$/ {print $1; exit}')
 	[ -n "$ns" ] || { echo 0; return; }
-	rados -c "$CONF" -p "$pool" -N "$ns" getxattr meta gen 2>/dev/null | sed 's/^0*//;s/^$/0/'
+	for o in $(rados -c "$CONF" -p "$pool" -N "$ns" ls 2>/dev/null | grep -E '^(meta|shard\.)'); do
+		c=$(rados -c "$CONF" -p "$pool" -N "$ns" getxattr "$o" gen 2>/dev/null | sed 's/^0*//;s/^$/0/')
+		g=$((g + ${c:-0}))
+	done
+	echo "$g"
 }
 
 # gens KIND N: the commit counts of what the run's nodes commit to, summed.
@@ -87,10 +92,15 @@ gens() {
 	esac
 }
 
+# pipe_of MODE DIR: the pipeline DIR's node writes its run in.
+pipe_of() { [ "$1" = wapart ] && echo "p-$(basename "$2")" || echo p; }
+
 # run N KIND MODE: N nodes at once, each PUTS times: "put" a small file
 # into one artifact (a seal each, through the daemon's socket), or
 # "write" a small file through its mount into an open run of its own (a
-# commit at each close), or "read" a small sealed file through its mount
+# commit at each close), all runs in one pipeline ("write") or each in a
+# pipeline of its own ("wapart": each pipeline's open runs commit in an
+# object of their own), or "read" a small sealed file through its mount
 # (the journal's open and close records are commits too); prints the
 # figures.
 run() {
@@ -133,7 +143,7 @@ open(sys.argv[2], "w").write("%d\n" % n)
 ' "$d.mnt/artifacts/r-$(basename "$d")/v1" "$d.read" &
 		else
 			local out
-			out=$d.mnt/pipelines/p/runs/$(basename "$d")/steps/s/outputs
+			out=$d.mnt/pipelines/$(pipe_of "$mode" "$d")/runs/$(basename "$d")/steps/s/outputs
 			mkdir -p "$out"
 			python3 -c '
 import os, sys
@@ -164,7 +174,7 @@ for i in range(n):
 		local via=${dirs[0]}
 		for d in "${dirs[@]}"; do
 			[ "$kind" = split ] && via=$d
-			got=$((got + $(cat "$via.mnt/pipelines/p/runs/$(basename "$d")/steps/s/outputs"/* | wc -l)))
+			got=$((got + $(cat "$via.mnt/pipelines/$(pipe_of "$mode" "$d")/runs/$(basename "$d")/steps/s/outputs"/* | wc -l)))
 		done
 	fi
 	python3 - "$kind" "$mode" "$n" "$PUTS" "$t0" "$t1" "$g0" "$g1" "$got" <<'EOF'
@@ -174,7 +184,8 @@ n, puts, got = int(n), int(puts), int(got)
 s = float(t1) - float(t0)
 commits = int(g1) - int(g0)
 c = f"{commits / s:10.1f}" if kind != "rocksdb" else f"{'-':>10}"
-what = {"put": "versions", "write": "files", "read": "files read"}[mode]
+what = {"put": "versions", "write": "files", "wapart": "files",
+        "read": "files read"}[mode]
 print(f"{kind:8} {mode:5} {n:5d} {n * puts:6d} {s:8.2f} {n * puts / s:8.1f} {c}"
       f"   {got} {what}{'' if got == n * puts else '  LOST SOME'}")
 EOF
@@ -182,7 +193,7 @@ EOF
 }
 
 printf '%-8s %5s %5s %6s %8s %8s %10s\n' backend what nodes ops "s" "ops/s" "commits/s"
-for mode in ${MODES:-put write read}; do
+for mode in ${MODES:-put write wapart read}; do
 	[ -n "${NODES:-}" ] || run 1 rocksdb "$mode"
 	for n in ${NODES:-1 2 4}; do run "$n" rados "$mode"; done
 	if [ "${SPLIT:-0}" = 1 ]; then
