@@ -462,7 +462,7 @@ static int walk_end(struct store *s, struct walk *w, const struct head *h0)
 struct lane {
 	const uint8_t *key; /* the journal's key */
 	size_t klen;
-	char node[2 * AUDIT_NODE_LEN + 1]; /* hex, for messages */
+	char node[STORE_NAME_MAX + 16]; /* "node HEX" or "pipeline P" */
 	uint64_t expect;
 	uint8_t prev[AUDIT_HASH_LEN];
 	uint64_t records; /* of every lane so far */
@@ -481,12 +481,12 @@ static int lane_rec(void *arg, const void *key, size_t klen, const void *val,
 
 	if (klen != KEY_AUDIT_LANE_LEN)
 		return bad(l->out, 0,
-			   "node %s: a stray key in its lane "
+			   "%s: a stray key in its lane "
 			   "(inserted)",
 			   l->node);
 	seq = be64_get((const uint8_t *)key + 1 + AUDIT_NODE_LEN);
 	if (seq != l->expect)
-		return bad(l->out, 0, "node %s: record %" PRIu64 " %s", l->node,
+		return bad(l->out, 0, "%s: record %" PRIu64 " %s", l->node,
 			   l->expect,
 			   seq > l->expect ? "missing (removed)"
 					   : "out of order (inserted)");
@@ -495,8 +495,8 @@ static int lane_rec(void *arg, const void *key, size_t klen, const void *val,
 	if (rc)
 		return rc;
 	if (f != REC_OK)
-		return bad(l->out, 0, "node %s: record %" PRIu64 ": %s",
-			   l->node, seq, rec_fault_why(f));
+		return bad(l->out, 0, "%s: record %" PRIu64 ": %s", l->node,
+			   seq, rec_fault_why(f));
 	l->expect++;
 	l->records++;
 	l->out->checked++;
@@ -509,6 +509,7 @@ static int lane_check(void *arg, const void *key, size_t klen, const void *val,
 {
 	struct lane *l = arg;
 	const uint8_t *node = (const uint8_t *)key + 1;
+	char pipe[STORE_NAME_MAX + 1];
 	uint8_t prefix[KEY_AUDIT_LANE_HEAD_LEN];
 	struct head h;
 	uint64_t last;
@@ -518,8 +519,12 @@ static int lane_check(void *arg, const void *key, size_t klen, const void *val,
 		return bad(l->out, 0,
 			   "a node's lane head is malformed "
 			   "(changed)");
-	for (size_t i = 0; i < AUDIT_NODE_LEN; i++)
-		snprintf(l->node + 2 * i, 3, "%02x", node[i]);
+	if (db_lane_pipeline(l->s->db, node, pipe) == 0) {
+		snprintf(l->node, sizeof(l->node), "pipeline %s", pipe);
+	} else {
+		memcpy(l->node, "node ", 5);
+		store_hex_encode(node, AUDIT_NODE_LEN, l->node + 5);
+	}
 	l->expect = 1;
 	memset(l->prev, 0, sizeof(l->prev));
 	prefix[0] = KEY_AUDIT_LANE;
@@ -530,13 +535,13 @@ static int lane_check(void *arg, const void *key, size_t klen, const void *val,
 	last = l->expect - 1;
 	if (be64_get(val) > last)
 		return bad(l->out, 0,
-			   "node %s: record %" PRIu64 " missing (removed): "
+			   "%s: record %" PRIu64 " missing (removed): "
 			   "its head names record %" PRIu64,
 			   l->node, last + 1, be64_get(val));
 	if (be64_get(val) == last &&
 	    memcmp((const uint8_t *)val + 8, l->prev, AUDIT_HASH_LEN) != 0)
 		return bad(l->out, 0,
-			   "node %s: record %" PRIu64 ": hash differs from its "
+			   "%s: record %" PRIu64 ": hash differs from its "
 			   "head's (changed)",
 			   l->node, last);
 	if (be64_get(val) == last)
@@ -546,12 +551,12 @@ static int lane_check(void *arg, const void *key, size_t klen, const void *val,
 	rc = head_read_at(l->s, NULL, key, klen, &h);
 	if (rc)
 		return rc == -EBADMSG ? bad(l->out, 0,
-					    "node %s: head "
+					    "%s: head "
 					    "malformed (changed)",
 					    l->node)
 				      : rc;
 	return h.seq < last ? bad(l->out, 0,
-				  "node %s: record %" PRIu64 ": beyond its "
+				  "%s: record %" PRIu64 ": beyond its "
 				  "head (inserted)",
 				  l->node, h.seq + 1)
 			    : 0;

@@ -303,4 +303,31 @@ int rmeta_batch_commit(struct rbatch *b)
 	(void)b;
 	return -ENOTSUP;
 }
+int rmeta_shard(struct rmeta *m, const char *pipeline, bool create,
+		struct rmeta **out)
+{
+	(void)m, (void)pipeline, (void)create, (void)out;
+	return -ENOTSUP;
+}
+const char *rmeta_shard_name(const struct rmeta *m)
+{
+	(void)m;
+	return NULL;
+}
+const uint8_t *rmeta_shard_lane(const struct rmeta *m)
+{
+	(void)m;
+	return NULL;
+}
+int rmeta_lane_pipeline(struct rmeta *m, const uint8_t *lane, char *out)
+{
+	(void)m, (void)lane, (void)out;
+	return -ENOENT;
+}
+int rmeta_shards_each(struct rmeta *m, int (*fn)(void *arg, struct rmeta *s),
+		      void *arg)
+{
+	(void)m, (void)fn, (void)arg;
+	return 0;
+}
 #endif

@@ -364,6 +364,11 @@ const uint8_t *db_lane(const struct db *d)
 	return d->rm ? rmeta_shard_lane(d->rm) : NULL;
 }
 
+int db_lane_pipeline(struct db *d, const uint8_t *lane, char *out)
+{
+	return d->rm ? rmeta_lane_pipeline(d->rm, lane, out) : -ENOENT;
+}
+
 const uint8_t *db_batch_lane(const struct db_batch *b)
 {
 	return db_lane(b->db);

@@ -2,7 +2,10 @@
  * radosmeta.c - the store's metadata in a RADOS pool: what db.c keeps in
  * RocksDB's column families (namespace, manifests, lineage, refcounts,
  * journal, secrets, counters), as omap key/values of one object, so that
- * every node of a cluster mounting the store sees one state.
+ * every node of a cluster mounting the store sees one state; the outputs
+ * trees of open runs, where most commits are, in an object per pipeline
+ * (see "shards" below: each is an rmeta of its own, and what follows
+ * holds for each object).
  *
  * Layout.  The object "meta" in the namespace "<store id>.meta" of the
  * pool; each key is the column family's byte and the key, in hex (omap
@@ -729,6 +732,11 @@ void rmeta_barrier(struct rmeta *m)
 {
 	pthread_mutex_lock(&m->lock);
 	pthread_mutex_unlock(&m->lock);
+	/* The shards call the same hook. */
+	pthread_mutex_lock(&m->kids_lock);
+	for (size_t i = 0; i < m->nkids; i++)
+		rmeta_barrier(m->kids[i].m);
+	pthread_mutex_unlock(&m->kids_lock);
 }
 
 /* A completion for an op not waited for, kept in notes until it is
@@ -1429,6 +1437,29 @@ const char *rmeta_shard_name(const struct rmeta *m)
 const uint8_t *rmeta_shard_lane(const struct rmeta *m)
 {
 	return m->parent ? m->lane : NULL;
+}
+
+struct lane_name {
+	const uint8_t *lane;
+	char *out;
+};
+
+static int lane_is(void *arg, struct rmeta *k)
+{
+	struct lane_name *x = arg;
+
+	if (memcmp(k->lane, x->lane, sizeof(k->lane)))
+		return 0;
+	snprintf(x->out, STORE_NAME_MAX + 1, "%s", k->name);
+	return 1;
+}
+
+int rmeta_lane_pipeline(struct rmeta *m, const uint8_t *lane, char *out)
+{
+	struct lane_name x = {lane, out};
+	int rc = rmeta_shards_each(m, lane_is, &x);
+
+	return rc == 1 ? 0 : rc ? rc : -ENOENT;
 }
 
 struct names {

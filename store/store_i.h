@@ -394,6 +394,9 @@ int rmeta_shard(struct rmeta *m, const char *pipeline, bool create,
 const char *rmeta_shard_name(const struct rmeta *m);
 /** A shard's lane id (AUDIT_NODE_LEN bytes), or NULL. */
 const uint8_t *rmeta_shard_lane(const struct rmeta *m);
+/** The pipeline (STORE_NAME_MAX + 1 bytes) whose shard has lane id lane
+ * (AUDIT_NODE_LEN bytes): 0, or -ENOENT (a node's lane). */
+int rmeta_lane_pipeline(struct rmeta *m, const uint8_t *lane, char *out);
 /** fn for every shard the store names, in pipeline order; stops at and
  * returns fn's non-zero. */
 int rmeta_shards_each(struct rmeta *m, int (*fn)(void *arg, struct rmeta *s),
@@ -407,6 +410,8 @@ int rmeta_shards_each(struct rmeta *m, int (*fn)(void *arg, struct rmeta *s),
 int db_shard(struct db *db, const char *pipeline, bool create, struct db **out);
 /** The journal lane of a shard's db (AUDIT_NODE_LEN bytes), or NULL. */
 const uint8_t *db_lane(const struct db *db);
+/** rmeta_lane_pipeline of db's store; -ENOENT for a RocksDB store. */
+int db_lane_pipeline(struct db *db, const uint8_t *lane, char *out);
 /** db_lane of the db of b. */
 const uint8_t *db_batch_lane(const struct db_batch *b);
 /** fn for each shard of db's store, in pipeline order (none for a
