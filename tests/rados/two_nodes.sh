@@ -332,6 +332,14 @@ mkrandom "$T/partial/aa.bin" $((2 << 20))
 mkfifo "$T/partial/zz.fifo"
 B put partial "$T/partial" >/dev/null 2>&1 && defect "a put with a FIFO succeeded"
 chunk_objects >"$T/with_garbage"
+# Files only an open run holds (in its pipeline's shard), older than the
+# grace by the time gc runs: gc must see the shard's references.
+GO=$MB/pipelines/gcp/runs/r/steps/s/outputs
+mkdir -p "$GO" || fail "mkdir of a run on B"
+for i in 1 2 3; do
+	mkrandom "$T/held$i.bin" $((1 << 20))
+	cp "$T/held$i.bin" "$GO/held$i.bin" || defect "cp of held$i into B's open run"
+done
 sleep 9
 for i in $(seq 1 "$INGEST_FILES"); do mkrandom "$T/ing$i.bin" $((1 << 20)); done
 (
@@ -359,6 +367,12 @@ gone=$(comm -23 "$T/with_garbage" "$T/after_gc" | wc -l)
 echo "   gc removed $gone objects of the failed put and others' garbage"
 [ "$gone" -ge 1 ] || defect "gc removed no garbage older than the grace"
 B cat model@v1 | cmp -s - "$T/w.bin" || defect "model@v1 differs after gc"
+for i in 1 2 3; do
+	cmp -s "$T/held$i.bin" "$GO/held$i.bin" ||
+		defect "held$i.bin of B's open run reads differently after gc"
+	cmp -s "$T/held$i.bin" "$MA/pipelines/gcp/runs/r/steps/s/outputs/held$i.bin" ||
+		defect "held$i.bin of B's open run reads differently on A after gc"
+done
 
 check "an open run is written from the node that opened it; read-only on the other until sealed (root and a non-root writer)"
 OA=$MA/pipelines/p/runs/ra/steps/s/outputs
@@ -474,37 +488,46 @@ v=$(grep -o '^afterkill@v[0-9]*' "$T/k.out")
 B cat "$v" | cmp -s - "$T/k$k.txt" || defect "B cannot read A's put after its restart"
 done
 
-check "B's daemon stopped while it holds the commit lock keeps A waiting no longer than the lock's 10 s lease"
+check "B's daemon stopped while it holds its pipeline's lock keeps A's writes there waiting no longer than the lock's 10 s lease; A's puts do not wait"
 # The holder renews its lease while it holds the lock (store/radosmeta.c);
 # a stopped process renews nothing, and is not gone, so its lock is not
 # broken as a dead one's is: the lease alone frees it (as for a node of
-# another host that died).
+# another host that died).  B's writes commit in pipeline p's shard,
+# under that object's lock; a put commits in the store's object.
 mns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
 OS=$MB/pipelines/p/runs/stall/steps/s/outputs
+OA=$MA/pipelines/p/runs/astall/steps/s/outputs
 mkdir -p "$OS" || fail "mkdir of a run on B"
+mkdir -p "$OA" || fail "mkdir of a run on A"
+shard=shard.$("$PY" -c 'import hashlib; print(hashlib.sha256(b"artifactfs shard\0p").hexdigest()[:32])')
 write_on "$OS"
 held=""
 for ((i = 0; i < 300; i++)); do
 	kill -STOP "$DPID_B"
-	if R -N "$mns" lock info meta commit 2>/dev/null | grep -q "\"$(hostname) $DPID_B "; then
+	if R -N "$mns" lock info "$shard" commit 2>/dev/null | grep -q "\"$(hostname) $DPID_B "; then
 		held=1
 		break
 	fi
 	kill -CONT "$DPID_B"
 	sleep 0.0$((RANDOM % 9 + 1))
 done
-[ -n "$held" ] || fail "B's daemon never held the lock while writing"
+[ -n "$held" ] || fail "B's daemon never held p's lock while writing"
 printf 'while B stalls\n' >"$T/st.txt"
 t0=$(date +%s%N)
 timeout 100 "$AFS" --config "$T/empty.conf" --store "$SA" put stalled "$T/st.txt" \
 	>"$T/st.out" 2>"$T/st.err" || defect "put on A while B stalls: $(cat "$T/st.err")"
+pms=$((($(date +%s%N) - t0) / 1000000))
+t0=$(date +%s%N)
+printf 'A while B stalls\n' >"$OA/f" || defect "A's write into p while B stalls"
 ms=$((($(date +%s%N) - t0) / 1000000))
 kill -CONT "$DPID_B"
 kill "$writer" 2>/dev/null || true
 wait "$writer" 2>/dev/null || true
-echo "   A's put waited $ms ms for the lock of B's stopped daemon"
-[ "$ms" -le 20000 ] || defect "B's stopped daemon held A's put $ms ms (lease 10 s)"
+echo "   A's put took $pms ms; A's write into p waited $ms ms for the lock of B's stopped daemon"
+[ "$pms" -le 5000 ] || defect "A's put waited $pms ms for B's stopped daemon, which held only p's lock"
+[ "$ms" -le 20000 ] || defect "B's stopped daemon held A's write $ms ms (lease 10 s)"
 grep -q '^stalled@v1' "$T/st.out" || defect "A's put gave '$(cat "$T/st.out")'"
+[ "$(cat "$OA/f")" = "A while B stalls" ] || defect "A's write while B stalled reads wrong"
 printf 'after the stall\n' >"$OS/after" || defect "B cannot write once it runs again"
 [ "$(cat "$OS/after")" = "after the stall" ] || defect "B's write after the stall reads wrong"
 B cat stalled@v1 | cmp -s - "$T/st.txt" || defect "B cannot read A's put after the stall"
