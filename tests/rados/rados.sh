@@ -172,6 +172,35 @@ check "an export copies the chunks it holds: a closure export of data@v3"
 afs export "$T/exp" --closure data@v3 >/dev/null || fail "export"
 [ "$(objects)" -eq "$n3" ] || defect "the export's gc touched the pool"
 
+check "a change of an open run too big for one write op (a directory of 60 files renamed) is one commit of its pipeline's shard, in parts"
+# ARTIFACTFS_RADOS_OP_KEYS=5 in the daemon: the rename (60 entries set,
+# 60 removed) goes in parts, as a rename of 20,000 files would.
+export ARTIFACTFS_RADOS_OP_KEYS=5
+start_daemon
+unset ARTIFACTFS_RADOS_OP_KEYS
+RO=$M/pipelines/pp/runs/r/steps/s/outputs
+mkdir -p "$RO/d" || fail "mkdir of a run"
+for i in $(seq 60); do echo "f $i" >"$RO/d/f$i" || fail "write f$i"; done
+ns=$(R --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
+shard=shard.$("$PY" -c 'import hashlib; print(hashlib.sha256(b"artifactfs shard\0pp").hexdigest()[:32])')
+g0=$(R -N "$ns" getxattr "$shard" gen) || fail "no shard object $shard for pipeline pp"
+m0=$(R -N "$ns" getxattr meta gen)
+mv "$RO/d" "$RO/e" || defect "rename of a directory of 60 files"
+g1=$(R -N "$ns" getxattr "$shard" gen)
+m1=$(R -N "$ns" getxattr meta gen)
+echo "   the rename: shard count $((10#$g0)) -> $((10#$g1)), store object's $((10#$m0)) -> $((10#$m1))"
+[ $((10#$g1 - 10#$g0)) -eq 1 ] || defect "the rename counted $((10#$g1 - 10#$g0)) commits in the shard, want 1"
+[ "$m1" = "$m0" ] || defect "the rename counted in the store's object"
+n=$(R -N "$ns" ls | grep -c '^intent\.' || true)
+[ "$n" = 0 ] || defect "the rename left $n part objects"
+R -N "$ns" listomapkeys "$shard" | grep -q '^~i$' && defect "the rename left its intent key"
+ok=0
+for i in $(seq 60); do [ "$(cat "$RO/e/f$i")" = "f $i" ] && ok=$((ok + 1)); done
+[ "$ok" = 60 ] || defect "$ok of 60 files read back after the rename"
+[ -e "$RO/d" ] && defect "the old name outlived the rename"
+stop_daemon
+afs fsck 2>&1 | grep -q ': clean$' || defect "fsck after the rename in parts"
+
 check "a commit lock left by a killed process of this host is broken at once; another host's waits out its lease"
 R -N "$mns" lock get meta commit --lock-cookie "$(hostname) 999999 dead" \
 	--lock-duration 300 || fail "rados lock get"
