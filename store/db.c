@@ -353,6 +353,8 @@ int db_shard(struct db *d, const char *pipeline, bool create, struct db **out)
 	if (!d->rm)
 		return 0;
 	rc = rmeta_shard(d->rm, pipeline, create, &k);
+	if (rc == -ENOTSUP) /* a store made before shards: all in one */
+		return 0;
 	if (rc)
 		return rc;
 	*out = kid_db(d, k);

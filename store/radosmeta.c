@@ -80,8 +80,11 @@
 /* A shard's object, and the key (CF_META) registering it: + pipeline. */
 #define SHARD_PREFIX "shard."
 #define SHARD_REG    "shard/"
-#define LOCK_NAME    "commit"
-#define LEASE_S	     10
+/* CF_META key of a store whose open runs' outputs live in shards: set
+ * when its object is made; a store made before keeps them in "meta". */
+#define SHARDED_KEY "sharded"
+#define LOCK_NAME   "commit"
+#define LEASE_S	    10
 /* A process holding the lock renews its lease this often (a commit of
  * many thousands of keys, gc), so that only one that stalls or died
  * loses it, and other nodes wait at most LEASE_S for one that did. */
@@ -155,6 +158,7 @@ struct rmeta {
 	struct rkid *kids;
 	size_t nkids, capkids;
 	pthread_mutex_t kids_lock;
+	int sharded; /* the store's: SHARDED_KEY read (0, 1), or -1 */
 	char pool[128], conf[1024];
 	char cookie[128]; /* "HOST PID RANDOM": breaking a dead one's lock */
 	uint64_t watch;	  /* 0: none (a failed watch leaves none) */
@@ -472,6 +476,7 @@ static struct rmeta *rmeta_alloc(void)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->kids_lock, NULL);
+	m->sharded = -1;
 	snprintf(m->oid, sizeof(m->oid), "%s", META_OID);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -583,17 +588,28 @@ void rmeta_close(struct rmeta *m)
 int rmeta_create(struct rmeta *m)
 {
 	rados_write_op_t op = rados_create_write_op();
+	char *fk = key_hex(CF_META, SHARDED_KEY, strlen(SHARDED_KEY));
+	const char *keys[1] = {fk}, *vals[1] = {"1"};
+	size_t kl[1] = {fk ? strlen(fk) : 0}, vl[1] = {1};
 	char g[21];
 	int rc;
 
-	if (!op)
+	if (!op || !fk) {
+		if (op)
+			rados_release_write_op(op);
+		free(fk);
 		return -ENOMEM;
+	}
 	snprintf(g, sizeof(g), "%020llu", 0ULL);
 	rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
 	rados_write_op_setxattr(op, "gen", g, 20);
+	/* A new store shards its open runs' outputs (see "shards"). */
+	if (!m->parent)
+		rados_write_op_omap_set2(op, keys, vals, kl, vl, 1);
 	rc = rados_write_op_operate(op, m->io, m->oid, NULL,
 				    RADOS_META_OP_FLAGS);
 	rados_release_write_op(op);
+	free(fk);
 	if (rc == -EEXIST)
 		return 0;
 	return rc ? fail(m, "cannot create the metadata object", rc) : 0;
@@ -1322,6 +1338,27 @@ static size_t reg_key(uint8_t *k, const char *name)
 	return strlen(SHARD_REG) + nl;
 }
 
+/* Whether store object p shards its open runs' outputs: 1, 0 (a store
+ * made before shards were), or -errno (read once, then kept). */
+static int sharded(struct rmeta *p)
+{
+	int v = __atomic_load_n(&p->sharded, __ATOMIC_ACQUIRE);
+	void *val;
+	size_t len;
+	int rc;
+
+	if (v >= 0)
+		return v;
+	rc = obj_get(p, CF_META, SHARDED_KEY, strlen(SHARDED_KEY), &val, &len);
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (!rc)
+		free(val);
+	v = rc == 0;
+	__atomic_store_n(&p->sharded, v, __ATOMIC_RELEASE);
+	return v;
+}
+
 /* Names shard name in store object p, unless it is (create), under p's
  * lock: 0, -ENOENT (not named, !create), or -errno. */
 static int shard_register(struct rmeta *p, const char *name, bool create)
@@ -1440,8 +1477,13 @@ static int kid_find(struct rmeta *p, const char *name, size_t nl, bool create,
 int rmeta_shard(struct rmeta *m, const char *pipeline, bool create,
 		struct rmeta **out)
 {
+	int rc;
+
 	if (m->parent)
 		m = m->parent;
+	rc = sharded(m);
+	if (rc <= 0)
+		return rc ? rc : -ENOTSUP;
 	return kid_find(m, pipeline, strlen(pipeline), create, out);
 }
 
@@ -1535,6 +1577,7 @@ static int route(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 {
 	const char *n;
 	size_t nl;
+	int rc;
 
 	*to = m;
 	if (m->parent && shard_keeps(m, cf, key, klen))
@@ -1542,7 +1585,9 @@ static int route(struct rmeta *m, enum db_cf cf, const void *key, size_t klen,
 	if (m->parent)
 		m = *to = m->parent;
 	nl = out_pipeline(cf, key, klen, &n);
-	return nl ? kid_find(m, n, nl, false, to) : 0;
+	if (!nl || (rc = sharded(m)) == 0)
+		return 0;
+	return rc < 0 ? rc : kid_find(m, n, nl, false, to);
 }
 
 struct lane_find {
@@ -1615,9 +1660,11 @@ int rmeta_scan_from(struct rmeta *m, enum db_cf cf, const void *prefix,
 					     fn, arg);
 		m = m->parent;
 	}
-	if (nl) {
+	if (nl && (rc = sharded(m)) != 0) {
 		struct rmeta *k;
 
+		if (rc < 0)
+			return rc;
 		rc = kid_find(m, n, nl, false, &k);
 		if (rc == -ENOENT)
 			return 0; /* no shard: nothing written */
@@ -2230,7 +2277,8 @@ static bool elsewhere(const struct rbatch *b, enum db_cf cf, const void *key,
 
 	if (b->m->parent)
 		return !shard_keeps(b->m, cf, key, klen);
-	return out_pipeline(cf, key, klen, &n) > 0;
+	/* Unknown (a failed read): rmeta_get says why. */
+	return out_pipeline(cf, key, klen, &n) > 0 && sharded(b->m) != 0;
 }
 
 void rmeta_batch_put(struct rbatch *b, enum db_cf cf, const void *key,

@@ -20,7 +20,7 @@ source "$(dirname "$0")/../mount/lib.sh" "$@"
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-cluster_up afs afsmany
+cluster_up afs afsmany afsold
 
 check "init refuses a pool that does not exist, and writes no store"
 expect_err "RADOS pool nosuch does not exist" \
@@ -200,6 +200,35 @@ for i in $(seq 60); do [ "$(cat "$RO/e/f$i")" = "f $i" ] && ok=$((ok + 1)); done
 [ -e "$RO/d" ] && defect "the old name outlived the rename"
 stop_daemon
 afs fsck 2>&1 | grep -q ': clean$' || defect "fsck after the rename in parts"
+
+check "a store made before shards keeps its open runs' outputs in its one object, and works"
+# Its object lacks the key "sharded" (CF_META), which init now sets: a
+# store made with an earlier artifactfs, simulated by removing the key.
+SO=$T/store-old
+so() { "$AFS" --config "$T/empty.conf" --store "$SO" "$@"; }
+RO_() { timeout 30 rados -c "$CONF" -p afsold "$@"; }
+so init --rados afsold --ceph-conf "$CONF" >/dev/null || fail "init on afsold"
+nso=$(RO_ --all ls | awk '$1 ~ /\.meta$/ {print $1; exit}')
+RO_ -N "$nso" listomapkeys meta | grep -qx 0873686172646564 ||
+	defect "init did not mark the store sharded"
+RO_ -N "$nso" rmomapkey meta 0873686172646564 || fail "rmomapkey sharded"
+S_NEW=$S S=$SO
+start_daemon
+OO=$M/pipelines/op/runs/r/steps/s/outputs
+mkdir -p "$OO" || fail "mkdir of a run in the old store"
+g0=$(RO_ -N "$nso" getxattr meta gen)
+for i in 1 2 3; do echo "old $i" >"$OO/f$i" || defect "write f$i into the old store's run"; done
+g1=$(RO_ -N "$nso" getxattr meta gen)
+[ "$(cat "$OO/f2")" = "old 2" ] || defect "f2 of the old store's run reads wrong"
+stop_daemon
+S=$S_NEW
+n=$(RO_ -N "$nso" ls | grep -c '^shard\.' || true)
+echo "   3 writes: the store object's count $((10#$g0)) -> $((10#$g1)); $n shard objects"
+[ "$n" = 0 ] || defect "the old store got $n shard objects"
+[ $((10#$g1 - 10#$g0)) -ge 3 ] || defect "3 writes counted $((10#$g1 - 10#$g0)) commits in the store's object"
+so run seal op/r >/dev/null || defect "run seal in the old store"
+[ "$(so cat f3@v1)" = "old 3" ] || defect "f3@v1 of the old store reads wrong"
+so fsck 2>&1 | grep -q ': clean$' || defect "fsck of the old store"
 
 check "a commit lock left by a killed process of this host is broken at once; another host's waits out its lease"
 R -N "$mns" lock get meta commit --lock-cookie "$(hostname) 999999 dead" \
