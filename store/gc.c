@@ -40,14 +40,44 @@ struct gc {
 	store_progress_fn progress; /* may be NULL */
 	void *parg;
 	uint64_t done, total; /* stored bytes scanned, of about total */
+	/* A RADOS store's shards as the scan began (their references are
+	 * read again under their locks before anything goes). */
+	struct db **shards;
+	size_t nshards, capshards;
 };
 
-static bool has_ref(struct store *s, enum key_tag tag, const void *digest)
+static int add_shard(void *arg, const char *pipeline, struct db *sd)
+{
+	struct gc *g = arg;
+
+	(void)pipeline;
+	if (g->nshards == g->capshards) {
+		size_t cap = g->capshards ? 2 * g->capshards : 8;
+		struct db **n = realloc(g->shards, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		g->shards = n, g->capshards = cap;
+	}
+	g->shards[g->nshards++] = sd;
+	return 0;
+}
+
+static bool has_ref(struct gc *g, enum key_tag tag, const void *digest)
 {
 	uint8_t key[KEY_DIGEST_LEN];
+	void *v;
+	size_t len;
+	int rc;
 
 	key_digest(key, tag, digest);
-	return ref_held(s, key) != 0; /* an error keeps it */
+	rc = db_get(g->s->db, CF_REFCOUNTS, key, sizeof(key), &v, &len);
+	for (size_t i = 0; rc == -ENOENT && i < g->nshards; i++)
+		rc = db_get(g->shards[i], CF_REFCOUNTS, key, sizeof(key), &v,
+			    &len);
+	if (!rc)
+		free(v);
+	return rc != -ENOENT; /* an error keeps it */
 }
 
 static int gc_add(struct gc *g, enum db_cf cf, const void *key, size_t klen,
@@ -82,7 +112,7 @@ static int gc_chunk(void *arg, const void *key, size_t klen, const void *val,
 	if (g->progress)
 		g->progress(g->parg, g->done,
 			    g->total > g->done ? g->total : g->done);
-	if (klen != STORE_DIGEST_LEN || has_ref(g->s, KEY_REF_CHUNK, key))
+	if (klen != STORE_DIGEST_LEN || has_ref(g, KEY_REF_CHUNK, key))
 		return 0;
 	g->out->chunks++;
 	g->out->bytes += vlen;
@@ -99,7 +129,7 @@ static int gc_object(void *arg, const void *key, size_t klen, const void *val,
 	/* A manifest's refcount key is its own key in the other family. */
 	_Static_assert(KEY_MF_FILE == KEY_REF_FILE && KEY_MF_DIR == KEY_REF_DIR,
 		       "manifest and refcount tags differ");
-	if (klen != KEY_DIGEST_LEN || has_ref(g->s, (enum key_tag)k[0], k + 1))
+	if (klen != KEY_DIGEST_LEN || has_ref(g, (enum key_tag)k[0], k + 1))
 		return 0;
 	if (k[0] == KEY_MF_FILE)
 		g->out->files++;
@@ -356,6 +386,8 @@ int store_gc_retain(struct store *s, const struct store_caller *c,
 	if (progress && !store_stats_get(s, &st))
 		g.total = st.stored_bytes;
 	if (!rc)
+		rc = db_shards_each(s->db, add_shard, &g);
+	if (!rc)
 		rc = db_scan(s->db, CF_MANIFESTS, NULL, 0, gc_object, &g);
 	if (!rc)
 		rc = s->chunks->ops->each(s->chunks, false, gc_chunk, &g);
@@ -365,6 +397,7 @@ int store_gc_retain(struct store *s, const struct store_caller *c,
 	pthread_mutex_unlock(&s->commit_lock);
 	gate_open(&s->gc_gate);
 	free(g.keys);
+	free(g.shards);
 	if (!rc && !dry_run)
 		rc = store_audit_record(s, c, "gc", "", NULL, out->bytes, 0);
 	if (!dry_run && !space_reserve_held(s->dir))
